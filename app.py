@@ -1,0 +1,34 @@
+"""openpost's Lambda entry points: the HTTP API and the workers.
+
+Every function Chalice deploys loads this module, so it stays light: blueprints register routes, and
+each worker imports its implementation on first invocation. Nothing here does work of its own.
+"""
+from chalice import Chalice
+
+from chalicelib.api import api_keys, integrations, meta
+from chalicelib.api.routing import install_middleware
+
+app = Chalice(app_name="openpost")
+install_middleware(app)
+
+app.register_blueprint(meta.blueprint)
+app.register_blueprint(api_keys.blueprint)
+app.register_blueprint(integrations.blueprint)
+
+
+@app.lambda_function(name="dispatcher")
+def dispatcher(event, context):
+    from chalicelib.workers import dispatcher as worker
+    return worker.handle(event, context)
+
+
+@app.lambda_function(name="publisher")
+def publisher(event, context):
+    from chalicelib.workers import publisher as worker
+    return worker.handle(event, context)
+
+
+@app.lambda_function(name="reconciler")
+def reconciler(event, context):
+    from chalicelib.workers import reconciler as worker
+    return worker.handle(event, context)

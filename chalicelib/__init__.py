@@ -1,0 +1,1 @@
+"""openpost: a self-hostable API for scheduling and cross-posting to social platforms."""

@@ -1,0 +1,1 @@
+"""The HTTP API: one blueprint per resource, each handler parses, calls the domain, serialises."""

@@ -1,0 +1,126 @@
+"""The OpenAPI 3.1 document, generated from the operations and the models the handlers validate with."""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Tuple, Type
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from chalicelib.api.routing import Operation
+
+REF = "#/components/schemas/{model}"
+
+_ERROR_TITLES = {
+    400: "Malformed JSON or query string",
+    401: "Missing, malformed, unknown, revoked or expired API key",
+    404: "No such resource in this workspace and mode",
+    409: "Conflict with the resource's state, or an Idempotency-Key still in flight",
+    413: "Request body too large",
+    415: "Unsupported content type",
+    422: "Semantically invalid request",
+    429: "Rate limited; see Retry-After",
+}
+
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "format": "uri"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "Stable, machine-readable error code."},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
+def _envelope(op: Operation) -> Dict[str, Any]:
+    if op.response is None:
+        return {"type": "object", "required": ["data"], "properties": {"data": {}}}
+    item = {"$ref": REF.format(model=op.response.__name__)}
+    if op.paginated:
+        return {"type": "object", "required": ["data", "total", "limit", "offset"],
+                "properties": {"data": {"type": "array", "items": item}, "total": {"type": "integer", "minimum": 0},
+                               "limit": {"type": "integer", "minimum": 1}, "offset": {"type": "integer", "minimum": 0}}}
+    return {"type": "object", "required": ["data"], "properties": {"data": item}}
+
+
+def _query_parameters(model: Type[BaseModel], schema: Dict[str, Any]) -> List[Dict[str, Any]]:
+    properties = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    return [{"name": name, "in": "query", "required": name in required, "schema": prop,
+             **({"description": prop["description"]} if "description" in prop else {})}
+            for name, prop in properties.items()]
+
+
+def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
+    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for name in op.path_params]
+    if op.query is not None:
+        parameters += _query_parameters(op.query, query_schemas[op.query.__name__])
+    if op.idempotent:
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                           "description": "Replays the first response for 24 hours; see the idempotency guide."})
+    responses: Dict[str, Any] = {}
+    if op.status == 204:
+        responses["204"] = {"description": "No content"}
+    else:
+        responses[str(op.status)] = {"description": op.summary,
+                                     "content": {"application/json": {"schema": _envelope(op)}}}
+    statuses = set(op.errors) | ({401} if op.auth else set())
+    if op.body is not None:
+        statuses |= {400, 413, 422}
+    if op.query is not None:
+        statuses.add(400)
+    for status in sorted(statuses):
+        responses[str(status)] = {"description": _ERROR_TITLES.get(status, "Error"),
+                                  "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
+    document: Dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
+                                "parameters": parameters, "responses": responses}
+    if op.description:
+        document["description"] = op.description
+    if op.body is not None:
+        document["requestBody"] = {"required": False, "content": {"application/json": {
+            "schema": {"$ref": REF.format(model=op.body.__name__)}}}}
+    if not op.auth:
+        document["security"] = []
+    return document
+
+
+def build(operations: Iterable[Operation], *, server_url: str = "/") -> Dict[str, Any]:
+    operations = list(operations)
+    models: List[Tuple[Type[BaseModel], str]] = []
+    for op in operations:
+        if op.body is not None:
+            models.append((op.body, "validation"))
+        if op.response is not None:
+            models.append((op.response, "serialization"))
+    _, definitions = models_json_schema(models, ref_template=REF)
+    components = dict(definitions.get("$defs", {}))
+    query_schemas = {model.__name__: model.model_json_schema(mode="validation", ref_template=REF)
+                     for model in {op.query for op in operations if op.query is not None}}
+    components["Problem"] = PROBLEM_SCHEMA
+    paths: Dict[str, Dict[str, Any]] = {}
+    for op in operations:
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, query_schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "openpost API", "version": "1.0.0",
+                 "description": "Schedule and cross-post to social platforms. Every success body is "
+                                "{\"data\": ...}; every error is an RFC 9457 problem."},
+        "servers": [{"url": server_url}],
+        "security": [{"bearerAuth": []}],
+        "components": {"schemas": components,
+                       "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                          "description": "op_test_sk_... or op_live_sk_..."}}},
+        "paths": dict(sorted(paths.items())),
+    }

@@ -1,0 +1,79 @@
+"""RFC 9457 problem details: how every error leaves the API."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+from chalice import Response
+
+from chalicelib.errors import OpenpostError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_BASE = "https://openpost.dev/problems/"
+
+
+def problem_body(status: int, code: str, title: str, detail: str,
+                 errors: Optional[Iterable[Mapping[str, str]]] = None,
+                 extra: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
+    body: Dict[str, Any] = {
+        "type": TYPE_BASE + code.replace("_", "-"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [dict(error) for error in errors]
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(status: int, code: str, title: str, detail: str, *,
+                     errors: Optional[Iterable[Mapping[str, str]]] = None,
+                     headers: Optional[Mapping[str, str]] = None,
+                     extra: Optional[Mapping[str, Any]] = None) -> Response:
+    return Response(
+        body=json.dumps(problem_body(status, code, title, detail, errors, extra)),
+        status_code=status,
+        headers={"Content-Type": PROBLEM_CONTENT_TYPE, **(headers or {})},
+    )
+
+
+def from_error(error: OpenpostError) -> Response:
+    return problem_response(
+        error.status, error.code, error.title, error.detail,
+        errors=getattr(error, "errors", None), headers=error.headers, extra=error.extra,
+    )
+
+
+# Chalice answers some requests itself before our code runs (unsupported content type, a method
+# the route lacks) with {"Code": ..., "Message": ...}; these become problems too.
+_CHALICE_CODES = {
+    "BadRequestError": "bad_request",
+    "UnauthorizedError": "unauthenticated",
+    "ForbiddenError": "forbidden",
+    "NotFoundError": "not_found",
+    "MethodNotAllowedError": "method_not_allowed",
+    "RequestTimeoutError": "request_timeout",
+    "ConflictError": "conflict",
+    "UnprocessableEntityError": "validation_failed",
+    "TooManyRequestsError": "rate_limited",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "InternalServerError": "internal_error",
+}
+
+
+def from_chalice_error(response: Response) -> Response:
+    body = response.body
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"}):
+        return response
+    code = _CHALICE_CODES.get(body["Code"], "error")
+    title = code.replace("_", " ").capitalize()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    return problem_response(response.status_code, code, title, str(body["Message"]), headers=headers)

@@ -1,0 +1,242 @@
+"""Routes with their contract: every handler is parse → call → serialise, and nothing else.
+
+``ApiBlueprint.operation`` registers a Chalice route and records the operation (body, query and
+response models, status, auth) so the OpenAPI document is generated from the very models the
+handlers validate with. The wrapper it installs authenticates, parses, renders the envelope
+(``{"data": ...}``) and turns every error into a problem body, in this one place.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type
+
+from chalice import Blueprint, Chalice, Response
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from chalicelib.api import problems
+from chalicelib.domain.principal import Principal
+from chalicelib.errors import (
+    BadRequestError,
+    InvalidQueryError,
+    OpenpostError,
+    PayloadTooLargeError,
+    ValidationError,
+)
+from chalicelib.observability import logger, metrics
+
+MAX_BODY_BYTES = 256 * 1024
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass
+class Operation:
+    method: str
+    path: str
+    summary: str
+    operation_id: str
+    tag: str
+    status: int = 200
+    body: Optional[Type[BaseModel]] = None
+    query: Optional[Type[BaseModel]] = None
+    response: Optional[Type[BaseModel]] = None   # the model inside "data"
+    paginated: bool = False                       # "data" is a list, with total/limit/offset
+    auth: bool = True
+    idempotent: bool = False                      # honours Idempotency-Key
+    sensitive: bool = False                       # the response carries a secret (stored sealed for replays)
+    errors: Sequence[int] = ()
+    description: str = ""
+
+    @property
+    def path_params(self) -> List[str]:
+        return _PATH_PARAM.findall(self.path)
+
+
+@dataclass
+class Page:
+    items: Sequence[BaseModel]
+    total: int
+    limit: int
+    offset: int
+
+
+@dataclass
+class Reply:
+    """A handler result that needs a status or headers other than the operation's defaults."""
+
+    body: Any = None
+    status: Optional[int] = None
+    headers: Dict[str, str] = field(default_factory=dict)
+    raw: bool = False   # serve the body as it is, outside the {"data": ...} envelope
+
+
+@dataclass
+class Call:
+    """What a handler receives besides its path parameters."""
+
+    principal: Optional[Principal]
+    body: Optional[BaseModel]
+    query: Optional[BaseModel]
+    headers: Mapping[str, str]
+
+
+# Every ApiBlueprint, in creation order: the OpenAPI document is generated from their operations.
+BLUEPRINTS: List["ApiBlueprint"] = []
+
+
+class ApiBlueprint(Blueprint):
+    def __init__(self, import_name: str, tag: str):
+        super().__init__(import_name)
+        self.tag = tag
+        self.operations: List[Operation] = []
+        BLUEPRINTS.append(self)
+
+    def operation(self, method: str, path: str, *, summary: str, status: int = 200,
+                  body: Optional[Type[BaseModel]] = None, query: Optional[Type[BaseModel]] = None,
+                  response: Optional[Type[BaseModel]] = None, paginated: bool = False,
+                  auth: bool = True, idempotent: bool = False, sensitive: bool = False,
+                  errors: Sequence[int] = (), description: str = "") -> Callable:
+        def register(handler: Callable) -> Callable:
+            op = Operation(method=method, path=path, summary=summary, operation_id=handler.__name__,
+                           tag=self.tag, status=status, body=body, query=query, response=response,
+                           paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive, errors=errors,
+                           description=description or (handler.__doc__ or "").strip())
+            self.operations.append(op)
+
+            def view(**path_params: str) -> Response:
+                return _serve(self, op, handler, path_params)
+
+            view.__name__ = handler.__name__
+            # Chalice checks Content-Type only against this list; a body is parsed as JSON whatever
+            # its declared type, so clients that send none still work.
+            content_types = ["application/json", "application/merge-patch+json", "text/plain",
+                             "application/x-www-form-urlencoded"]
+            self.route(path, methods=[method], content_types=content_types)(view)
+            return handler
+
+        return register
+
+
+def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_params: Dict[str, str]) -> Response:
+    from chalicelib.container import services
+
+    request = blueprint.current_request
+    headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+    try:
+        principal = services().authenticator.authenticate(headers.get("authorization")) if op.auth else None
+        if principal is not None:
+            logger.append_keys(workspace_id=principal.workspace_id, mode=principal.mode)
+        call = Call(principal=principal, body=_parse_body(op, request.raw_body),
+                    query=_parse_query(op, request.query_params), headers=headers)
+        if op.idempotent and principal is not None and headers.get("idempotency-key"):
+            return services().idempotency.run(principal, op, request, call,
+                                              lambda: _render(op, handler(call, **path_params)))
+        return _render(op, handler(call, **path_params))
+    except OpenpostError as error:
+        if error.status >= 500:
+            logger.exception("request failed", extra={"code": error.code})
+        return problems.from_error(error)
+    except Exception:  # noqa: BLE001 - the last line of defence: never a stack trace to the caller
+        logger.exception("unhandled error")
+        return problems.problem_response(500, "internal_error", "Internal server error",
+                                         "Something went wrong on our side. It has been logged; retrying is safe "
+                                         "for requests sent with an Idempotency-Key.")
+
+
+def _parse_body(op: Operation, raw: Optional[bytes]) -> Optional[BaseModel]:
+    if op.body is None:
+        return None
+    raw = raw or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}.")
+    if not raw.strip():
+        data: Any = {}
+    else:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadRequestError(f"The request body is not valid JSON: {error}", code="malformed_json")
+    try:
+        return op.body.model_validate(data)
+    except PydanticValidationError as error:
+        raise ValidationError("The request body is not valid.", errors=field_errors(error))
+
+
+def _parse_query(op: Operation, params: Optional[Mapping[str, str]]) -> Optional[BaseModel]:
+    if op.query is None:
+        return None
+    values = dict(params or {})
+    try:
+        return op.query.model_validate(values)
+    except PydanticValidationError as error:
+        raise InvalidQueryError("The query string is not valid.", errors=field_errors(error))
+
+
+def field_errors(error: PydanticValidationError) -> List[Dict[str, str]]:
+    """Pydantic's error list as ``[{"field": "segments[3].content", "message": ...}]``."""
+    result = []
+    for item in error.errors(include_url=False):
+        path = ""
+        for part in item["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in ("function-after", "function-before", "function-wrap", "function-plain"):
+                continue
+            else:
+                path += f".{part}" if path else str(part)
+        message = item["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        result.append({"field": path or "body", "message": message})
+    return result
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    return value
+
+
+def _render(op: Operation, result: Any) -> Response:
+    status, headers, raw = op.status, {}, False
+    if isinstance(result, Reply):
+        status, headers, raw = result.status or status, result.headers, result.raw
+        result = result.body
+    if status == 204:
+        return Response(body="", status_code=204, headers=headers)
+    if raw:
+        body = _dump(result)
+    elif isinstance(result, Page):
+        body = {"data": [_dump(item) for item in result.items], "total": result.total,
+                "limit": result.limit, "offset": result.offset}
+    else:
+        body = {"data": _dump(result)}
+    return Response(body=json.dumps(body), status_code=status,
+                    headers={"Content-Type": "application/json", **headers})
+
+
+def install_middleware(app: Chalice) -> None:
+    """Request logging and metrics for every HTTP call, and problem bodies for Chalice's own errors."""
+
+    @app.middleware("http")
+    def observe(event, get_response):
+        started = time.perf_counter()
+        context = event.context or {}
+        logger.append_keys(request_id=context.get("requestId"), method=event.method, path=event.path)
+        try:
+            response = get_response(event)
+            if response.status_code >= 400:
+                response = problems.from_chalice_error(response)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            logger.info("request served", extra={"status": response.status_code, "duration_ms": round(elapsed_ms, 1)})
+            metrics.add_metric(name="Requests", unit="Count", value=1)
+            if response.status_code >= 500:
+                metrics.add_metric(name="ServerErrors", unit="Count", value=1)
+            metrics.add_metric(name="Latency", unit="Milliseconds", value=elapsed_ms)
+            metrics.flush_metrics()
+            return response
+        finally:
+            logger.remove_keys(["request_id", "method", "path", "workspace_id", "mode"])

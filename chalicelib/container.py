@@ -1,0 +1,79 @@
+"""Wiring: builds each service once per container, on first use, from the one Settings object.
+
+Handlers call ``services()``; tests and the local stack may ``use(Services(...))`` with their own
+settings or clock. Nothing here runs at import time.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Optional
+
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.settings import Settings, get_settings
+
+
+class Services:
+    def __init__(self, settings: Settings, clock: Optional[Clock] = None):
+        from chalicelib.data import models
+
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        models.bind(settings.table_name, settings.region, settings.aws_endpoint_url)
+
+    @functools.cached_property
+    def api_keys(self):
+        from chalicelib.data.api_keys import ApiKeyStore
+        from chalicelib.domain.api_keys import ApiKeyService
+
+        return ApiKeyService(ApiKeyStore(), self.clock, self.settings.auth_cache_seconds)
+
+    @property
+    def authenticator(self):
+        return self.api_keys
+
+    @functools.cached_property
+    def integrations(self):
+        from chalicelib.data.integrations import IntegrationStore
+        from chalicelib.domain.integrations import IntegrationService
+
+        return IntegrationService(IntegrationStore())
+
+    @functools.cached_property
+    def workspaces(self):
+        from chalicelib.data.workspaces import WorkspaceStore
+        from chalicelib.domain.workspaces import WorkspaceService
+
+        return WorkspaceService(WorkspaceStore(), self.api_keys, self.clock)
+
+    @functools.cached_property
+    def secret_box(self):
+        from chalicelib.data.secrets import SecretBox
+
+        return SecretBox(lambda: self.aws_client("kms"), self.settings.tokens_key_id)
+
+    def aws_client(self, service: str):
+        from chalicelib.data.sessions import client
+
+        return client(service, self.settings.region, self.settings.aws_endpoint_url)
+
+    @functools.cached_property
+    def idempotency(self):
+        from chalicelib.api.idempotency import IdempotentRequests
+
+        return IdempotentRequests(self.settings, self.secret_box, lambda: self.aws_client("dynamodb"))
+
+
+_current: Optional[Services] = None
+
+
+def services() -> Services:
+    global _current
+    if _current is None:
+        _current = Services(get_settings())
+    return _current
+
+
+def use(replacement: Optional[Services]) -> None:
+    """Install a Services built elsewhere (tests, the local stack); None rebuilds from settings."""
+    global _current
+    _current = replacement

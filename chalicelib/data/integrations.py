@@ -1,0 +1,37 @@
+"""Integrations (connected accounts) in DynamoDB, one partition per workspace and mode."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from chalicelib.data.models import IntegrationRecord, scope_of
+from chalicelib.domain.records import Integration
+from chalicelib.errors import NotFoundError
+
+
+def _to_domain(record: IntegrationRecord) -> Integration:
+    workspace_id, mode = record.scope.rsplit("#", 1)
+    return Integration(id=record.id, workspace_id=workspace_id, mode=mode, platform=record.platform,
+                       username=record.username, display_name=record.display_name, status=record.status,
+                       created_at=record.created_at, updated_at=record.updated_at, sandbox=record.sandbox,
+                       avatar_url=record.avatar_url, profile=dict(record.profile.as_dict() if record.profile else {}))
+
+
+def to_record(integration: Integration) -> IntegrationRecord:
+    return IntegrationRecord(
+        scope=scope_of(integration.workspace_id, integration.mode), id=integration.id,
+        platform=integration.platform, username=integration.username, display_name=integration.display_name,
+        status=integration.status, sandbox=integration.sandbox, avatar_url=integration.avatar_url,
+        profile=integration.profile, created_at=integration.created_at, updated_at=integration.updated_at)
+
+
+class IntegrationStore:
+    def list(self, workspace_id: str, mode: str, statuses: Optional[set] = None) -> List[Integration]:
+        records = IntegrationRecord.query(scope_of(workspace_id, mode))
+        found = [_to_domain(record) for record in records]
+        return [item for item in found if statuses is None or item.status in statuses]
+
+    def get(self, workspace_id: str, mode: str, integration_id: str) -> Integration:
+        try:
+            return _to_domain(IntegrationRecord.get(scope_of(workspace_id, mode), integration_id))
+        except IntegrationRecord.DoesNotExist:
+            raise NotFoundError(f"No integration {integration_id} in this workspace.", code="integration_not_found")

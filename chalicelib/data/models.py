@@ -1,0 +1,148 @@
+"""The DynamoDB tables, as PynamoDB models.
+
+These classes are the single definition of every table: the app reads and writes through them, the
+CDK stack builds each table from ``Model._get_schema()`` plus ``Meta.ttl`` facts below, and the local
+stack calls ``create_table`` on them. ``bind()`` points them at the tables of one deployment.
+
+Every record that belongs to a workspace is keyed by its *scope*, ``"{workspace_id}#{mode}"``: test
+and live mode are separate worlds, so an id from the other mode or another workspace is simply not
+found under the caller's scope (404), without any check that could be forgotten.
+"""
+from __future__ import annotations
+
+from typing import Tuple, Type
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+def scope_of(workspace_id: str, mode: str) -> str:
+    return f"{workspace_id}#{mode}"
+
+
+class _Table(Model):
+    """Base for our tables; ``logical_name`` is the table's name within a deployment."""
+
+    logical_name = ""
+
+    class Meta:
+        abstract = True
+        table_name = ""
+        billing_mode = "PAY_PER_REQUEST"
+
+
+class WorkspaceRecord(_Table):
+    logical_name = "workspaces"
+
+    class Meta(_Table.Meta):
+        abstract = False
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ApiKeysByScope(GlobalSecondaryIndex):
+    """Lists a workspace's keys of one mode and finds one by its public id."""
+
+    class Meta:
+        index_name = "by_scope"
+        projection = AllProjection()
+
+    scope = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class ApiKeyRecord(_Table):
+    """An API key, found by the SHA-256 of its secret (the secret itself is never stored)."""
+
+    logical_name = "api-keys"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "purge_at"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    name = UnicodeAttribute()
+    prefix = UnicodeAttribute()           # the first characters of the secret, to recognise it by
+    last_four = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    # Set when the key is rotated: it keeps working until then, and stops after.
+    expires_at = UTCDateTimeAttribute(null=True)
+    replaced_by = UnicodeAttribute(null=True)
+    # DynamoDB TTL removes an expired key some time after it stopped working (epoch seconds).
+    purge_at = NumberAttribute(null=True)
+
+    by_scope = ApiKeysByScope()
+
+
+class IntegrationRecord(_Table):
+    logical_name = "integrations"
+
+    class Meta(_Table.Meta):
+        abstract = False
+
+    scope = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    platform = UnicodeAttribute()
+    username = UnicodeAttribute()
+    display_name = UnicodeAttribute()
+    status = UnicodeAttribute()           # active | needs_refresh | disconnected
+    sandbox = BooleanAttribute(default=False)   # served by the sandbox adapter (test mode)
+    avatar_url = UnicodeAttribute(null=True)
+    # Platform-specific, non-secret facts (instance URL, character limit, ...).
+    profile = MapAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class IdempotencyRecord(_Table):
+    """Powertools' idempotency table. Powertools reads and writes it; this model only defines it."""
+
+    logical_name = "idempotency"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expiration"
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = NumberAttribute(null=True)
+
+
+TABLE_MODELS: Tuple[Type[_Table], ...] = (
+    WorkspaceRecord,
+    ApiKeyRecord,
+    IntegrationRecord,
+    IdempotencyRecord,
+)
+
+
+def ttl_attribute(model: Type[_Table]) -> str | None:
+    """The attribute DynamoDB's time-to-live reads on this table, if any."""
+    return getattr(model.Meta, "ttl_attribute", None)
+
+
+def bind(table_name, region: str, host: str | None) -> None:
+    """Point every model at one deployment's tables; ``table_name(logical)`` gives each physical name.
+
+    PynamoDB caches a connection per model, so a rebind drops the cached ones.
+    """
+    from chalicelib.data.sessions import share_with_pynamodb
+
+    share_with_pynamodb()
+    for model in TABLE_MODELS:
+        model.Meta.table_name = table_name(model.logical_name)
+        model.Meta.region = region
+        model.Meta.host = host
+        model._connection = None

@@ -1,0 +1,32 @@
+"""Secrets at rest, sealed with the deployment's KMS key.
+
+Whatever must be stored but never readable from the table alone (platform tokens, a response that
+carries a newly issued API key) goes through ``SecretBox``. The encryption context binds each
+ciphertext to its owner, so a sealed value copied to another workspace's record does not open.
+"""
+from __future__ import annotations
+
+import base64
+from typing import Callable, Mapping
+
+
+class SecretBox:
+    def __init__(self, kms_client_factory: Callable[[], object], key_id: str):
+        self._client_factory = kms_client_factory
+        self._client = None
+        self._key_id = key_id
+
+    @property
+    def _kms(self):
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def seal(self, plaintext: bytes, context: Mapping[str, str]) -> str:
+        result = self._kms.encrypt(KeyId=self._key_id, Plaintext=plaintext, EncryptionContext=dict(context))
+        return base64.b64encode(result["CiphertextBlob"]).decode()
+
+    def open(self, sealed: str, context: Mapping[str, str]) -> bytes:
+        result = self._kms.decrypt(CiphertextBlob=base64.b64decode(sealed), EncryptionContext=dict(context),
+                                   KeyId=self._key_id)
+        return result["Plaintext"]

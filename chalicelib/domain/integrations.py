@@ -1,0 +1,38 @@
+"""Integrations: the accounts a workspace posts to."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import List, Optional
+
+from chalicelib.domain.principal import Principal
+from chalicelib.domain.records import Integration
+from chalicelib.ids import uuid7
+
+STATUSES = ("active", "needs_refresh", "disconnected")
+# Listed by default: everything still connected, including accounts that need the user's attention.
+CONNECTED = frozenset({"active", "needs_refresh"})
+
+# A test-mode world starts with these accounts, served by the sandbox adapter.
+SANDBOX_ACCOUNTS = (
+    ("twitter", "openpost_sandbox", "openpost Sandbox (X)"),
+    ("bluesky", "sandbox.openpost.test", "openpost Sandbox (Bluesky)"),
+    ("mastodon", "sandbox@mastodon.openpost.test", "openpost Sandbox (Mastodon)"),
+)
+
+
+def sandbox_integrations(workspace_id: str, now: dt.datetime) -> List[Integration]:
+    return [Integration(id=uuid7(), workspace_id=workspace_id, mode="test", platform=platform, username=username,
+                        display_name=display_name, status="active", created_at=now, updated_at=now, sandbox=True)
+            for platform, username, display_name in SANDBOX_ACCOUNTS]
+
+
+class IntegrationService:
+    def __init__(self, store):
+        self._store = store
+
+    def list(self, principal: Principal, status: Optional[str] = None) -> List[Integration]:
+        wanted = {status} if status else CONNECTED
+        return self._store.list(principal.workspace_id, principal.mode, wanted)
+
+    def get(self, principal: Principal, integration_id: str) -> Integration:
+        return self._store.get(principal.workspace_id, principal.mode, integration_id)

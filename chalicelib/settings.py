@@ -1,0 +1,73 @@
+"""Settings: one validated object, read from the environment once per container.
+
+Nothing else in chalicelib reads ``os.environ``. Deployment (infrastructure/) and the local stack
+(tools/devstack.py) set the same variables, named here.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from typing import Mapping, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+QUEUE_URL_PREFIX = "OPENPOST_QUEUE_URL_"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    stage: str = "local"
+    region: str = "us-east-1"
+    # Every table is named f"{resource_prefix}-{logical name}" (see chalicelib.data.models).
+    resource_prefix: str = "openpost-local"
+    # Set only where AWS is emulated (the local stack, tests); None means the real endpoints.
+    aws_endpoint_url: Optional[str] = None
+    # Logical queue name ("publish", "events", ...) to its URL.
+    queue_urls: Mapping[str, str] = Field(default_factory=dict)
+    media_bucket: str = ""
+    tokens_key_id: str = ""
+    auth_cache_seconds: int = Field(default=60, ge=0, le=60)
+    tracing_enabled: bool = False
+    # Public base URL of the API, used in links we hand out (OAuth redirect URIs).
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+        queue_urls = {
+            name[len(QUEUE_URL_PREFIX):].lower(): value
+            for name, value in environ.items()
+            if name.startswith(QUEUE_URL_PREFIX)
+        }
+        values = {
+            "stage": environ.get("OPENPOST_STAGE"),
+            "region": environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
+            "resource_prefix": environ.get("OPENPOST_RESOURCE_PREFIX"),
+            "aws_endpoint_url": environ.get("AWS_ENDPOINT_URL"),
+            "queue_urls": queue_urls,
+            "media_bucket": environ.get("OPENPOST_MEDIA_BUCKET"),
+            "tokens_key_id": environ.get("OPENPOST_TOKENS_KEY_ID"),
+            "auth_cache_seconds": environ.get("OPENPOST_AUTH_CACHE_SECONDS"),
+            "tracing_enabled": environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false",
+            "public_base_url": environ.get("OPENPOST_PUBLIC_BASE_URL"),
+        }
+        return cls(**{key: value for key, value in values.items() if value is not None})
+
+    def queue_url(self, name: str) -> str:
+        try:
+            return self.queue_urls[name]
+        except KeyError:
+            raise LookupError(f"no URL configured for queue {name!r} ({QUEUE_URL_PREFIX}{name.upper()})")
+
+    def table_name(self, logical_name: str) -> str:
+        return f"{self.resource_prefix}-{logical_name}"
+
+
+def queue_url_variable(queue_name: str) -> str:
+    """The environment variable that carries a queue's URL."""
+    return f"{QUEUE_URL_PREFIX}{queue_name.upper()}"
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environ(os.environ)

@@ -1,0 +1,1 @@
+"""Functions triggered by schedules and queues. Each module exposes ``handle(event, context)``."""

@@ -1,0 +1,85 @@
+"""What openpost runs on, as data: the one list that deployment and the local stack both read.
+
+The CDK stack (infrastructure/stack.py) builds each entry into CloudFormation; the local stack
+(tools/devstack.py) creates the same resources in moto and delivers the same schedules and queue
+messages to the same handlers. Tables are not listed here: the PynamoDB models in
+chalicelib/data/models.py are their definition, and both sides read them (``TABLE_MODELS``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from chalicelib.data.models import TABLE_MODELS  # noqa: F401  (re-exported: tables are part of the catalog)
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str                      # logical name; its URL reaches functions as OPENPOST_QUEUE_URL_<NAME>
+    consumer: Optional[str]        # the Chalice lambda_function that the queue triggers, if any
+    visibility_timeout: int        # seconds; at least six times the consumer's timeout, as AWS advises
+    max_receive_count: int         # deliveries before a message moves to the queue's dead-letter queue
+    batch_size: int = 10
+    max_batching_window: int = 0   # seconds the event source waits to fill a batch
+    retention_days: int = 4
+    dlq_retention_days: int = 14
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    function: str                  # the Chalice lambda_function it invokes
+    rate_minutes: int
+    description: str
+
+    @property
+    def expression(self) -> str:
+        unit = "minute" if self.rate_minutes == 1 else "minutes"
+        return f"rate({self.rate_minutes} {unit})"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str                      # the name given to @app.lambda_function in app.py
+    timeout: int                   # seconds
+    memory_mb: int
+    description: str
+
+
+FUNCTIONS: Tuple[FunctionSpec, ...] = (
+    FunctionSpec("dispatcher", timeout=50, memory_mb=512,
+                 description="Finds posts due before the next tick and queues their targets on time"),
+    FunctionSpec("publisher", timeout=60, memory_mb=1024,
+                 description="Publishes one post target at a time to its platform"),
+    FunctionSpec("reconciler", timeout=120, memory_mb=512,
+                 description="Settles targets stuck past their lease, missed schedules and dead letters"),
+)
+
+QUEUES: Tuple[QueueSpec, ...] = (
+    QueueSpec("publish", consumer="publisher", visibility_timeout=360, max_receive_count=8, batch_size=5),
+    # Webhook delivery consumes this queue in a later release; until then events wait here.
+    QueueSpec("events", consumer=None, visibility_timeout=60, max_receive_count=8),
+)
+
+SCHEDULES: Tuple[ScheduleSpec, ...] = (
+    ScheduleSpec("dispatch", function="dispatcher", rate_minutes=1,
+                 description="Queue every post due before the next tick, to the second"),
+    ScheduleSpec("reconcile", function="reconciler", rate_minutes=5,
+                 description="Settle stuck targets, missed schedules and dead letters"),
+)
+
+# Media uploads: browsers PUT to presigned URLs, so the bucket allows cross-origin PUT; an upload
+# that was never confirmed is removed by the bucket lifecycle after this many days.
+MEDIA_UPLOAD_PREFIX = "uploads/"
+ABANDONED_UPLOAD_DAYS = 1
+
+# The KMS key that encrypts platform tokens at rest.
+TOKENS_KEY_ALIAS = "openpost-platform-tokens"
+
+
+def function(name: str) -> FunctionSpec:
+    return next(spec for spec in FUNCTIONS if spec.name == name)

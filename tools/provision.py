@@ -1,0 +1,94 @@
+"""Create every openpost resource on an AWS endpoint (moto's server or in-process mock) from the catalog.
+
+Deployment builds the same catalog into CloudFormation (infrastructure/stack.py); this is its local
+twin, so there is no second hand-kept list of tables and queues.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Dict
+
+import boto3
+
+from chalicelib.data import models
+from chalicelib.settings import queue_url_variable
+from infrastructure import catalog
+
+
+@dataclass
+class Provisioned:
+    prefix: str
+    region: str
+    endpoint_url: str | None
+    queue_urls: Dict[str, str] = field(default_factory=dict)
+    dlq_urls: Dict[str, str] = field(default_factory=dict)
+    media_bucket: str = ""
+    tokens_key_id: str = ""
+
+    def environment(self) -> Dict[str, str]:
+        """The variables the functions read (chalicelib/settings.py), as deployment sets them."""
+        env = {
+            "OPENPOST_RESOURCE_PREFIX": self.prefix,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "OPENPOST_MEDIA_BUCKET": self.media_bucket,
+            "OPENPOST_TOKENS_KEY_ID": self.tokens_key_id,
+        }
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        env.update({queue_url_variable(name): url for name, url in self.queue_urls.items()})
+        return env
+
+
+def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None = None) -> Provisioned:
+    result = Provisioned(prefix=prefix, region=region, endpoint_url=endpoint_url)
+    clients: Dict[str, object] = {}
+
+    def client(service: str):
+        if service not in clients:
+            clients[service] = boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+        return clients[service]
+
+    models.bind(lambda name: f"{prefix}-{name}", region, endpoint_url)
+    for model in models.TABLE_MODELS:
+        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        ttl = models.ttl_attribute(model)
+        if ttl:
+            client("dynamodb").update_time_to_live(
+                TableName=model.Meta.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
+
+    sqs = client("sqs")
+    for spec in catalog.QUEUES:
+        dlq_url = sqs.create_queue(QueueName=f"{prefix}-{spec.dlq_name}", Attributes={
+            "MessageRetentionPeriod": str(spec.dlq_retention_days * 86400)})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName=f"{prefix}-{spec.name}", Attributes={
+            "VisibilityTimeout": str(spec.visibility_timeout),
+            "MessageRetentionPeriod": str(spec.retention_days * 86400),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}),
+        })["QueueUrl"]
+        result.queue_urls[spec.name] = url
+        result.dlq_urls[spec.name] = dlq_url
+
+    s3 = client("s3")
+    bucket = f"{prefix}-media"
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
+        "AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
+        "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
+        "ID": "abandoned-uploads", "Status": "Enabled", "Filter": {"Prefix": catalog.MEDIA_UPLOAD_PREFIX},
+        "Expiration": {"Days": catalog.ABANDONED_UPLOAD_DAYS},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+    result.media_bucket = bucket
+
+    kms = client("kms")
+    key_id = kms.create_key(Description="openpost platform tokens")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=f"alias/{prefix}-{catalog.TOKENS_KEY_ALIAS}", TargetKeyId=key_id)
+    result.tokens_key_id = key_id
+    return result
