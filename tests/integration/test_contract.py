@@ -1,0 +1,60 @@
+"""The HTTP contract: problem bodies for everything that goes wrong, and a valid OpenAPI document."""
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+
+import app as application
+from chalicelib.api.routing import BLUEPRINTS
+
+
+def test_openapi_document_is_valid_and_complete(api):
+    document = api.get("/v1/openapi.json").json
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    served = {(path, method.upper()) for path, methods in document["paths"].items() for method in methods}
+    routed = {(path, method) for path, entry in application.app.routes.items() for method in entry}
+    assert served == routed
+    create = document["paths"]["/v1/api-keys"]["post"]
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CreateApiKey")
+    assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+    assert "401" in create["responses"] and "422" in create["responses"]
+
+
+def test_every_operation_is_documented():
+    for blueprint in BLUEPRINTS:
+        for op in blueprint.operations:
+            assert op.summary and op.operation_id, op
+
+
+def test_unsupported_content_type_is_a_problem(api, workspace):
+    answer = api.post("/v1/api-keys", workspace.test_key, {"name": "a"}, headers={"Content-Type": "application/xml"})
+    assert answer.status == 415
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json["code"] == "unsupported_media_type"
+
+
+def test_a_body_that_is_too_large_is_413(api, workspace):
+    answer = api.post("/v1/api-keys", workspace.test_key, {"name": "a" * (300 * 1024)})
+    assert answer.status == 413 and answer.json["code"] == "payload_too_large"
+
+
+def test_json_that_is_not_an_object_is_422(api, workspace):
+    answer = api.post("/v1/api-keys", workspace.test_key, raw=b"[1, 2]")
+    assert answer.status == 422 and answer.json["errors"][0]["field"] == "body"
+
+
+def test_malformed_json_is_400(api, workspace):
+    answer = api.post("/v1/api-keys", workspace.test_key, raw=b'{"name": ')
+    assert answer.status == 400 and answer.json["code"] == "malformed_json"
+
+
+def test_unknown_field_is_422_naming_it(api, workspace):
+    answer = api.post("/v1/api-keys", workspace.test_key, {"nmae": "typo"})
+    assert answer.status == 422
+    assert answer.json["errors"] == [{"field": "nmae", "message": "Extra inputs are not permitted"}]
+
+
+def test_method_not_allowed_is_a_problem(api, workspace):
+    answer = api.request("PATCH", "/v1/integrations", workspace.test_key)
+    assert answer.status == 405
+    assert answer.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from chalicelib.clock import format_timestamp
+from chalicelib.ids import is_uuid, uuid7
+from chalicelib.settings import Settings
+
+
+def test_uuid7_is_version_7_and_sorts_by_creation():
+    ids = [uuid7() for _ in range(5000)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    parsed = uuid.UUID(ids[0])
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    millis = int(ids[-1].replace("-", "")[:12], 16)
+    assert abs(millis / 1000 - dt.datetime.now(dt.timezone.utc).timestamp()) < 5
+    assert is_uuid(ids[0]) and not is_uuid("pst_7vQxW2")
+
+
+def test_timestamps_are_utc_with_z():
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    assert format_timestamp(dt.datetime(2026, 5, 1, 16, 0, tzinfo=plus_two)) == "2026-05-01T14:00:00Z"
+    assert format_timestamp(dt.datetime(2026, 5, 1, 14, 0, 0, 250000, tzinfo=dt.timezone.utc)) == "2026-05-01T14:00:00.250Z"
+    assert format_timestamp(None) is None
+
+
+def test_settings_from_environment():
+    settings = Settings.from_environ({
+        "AWS_REGION": "eu-west-1", "OPENPOST_RESOURCE_PREFIX": "acme",
+        "OPENPOST_QUEUE_URL_PUBLISH": "https://sqs/publish", "POWERTOOLS_TRACE_DISABLED": "false",
+    })
+    assert settings.region == "eu-west-1" and settings.table_name("posts") == "acme-posts"
+    assert settings.queue_url("publish") == "https://sqs/publish" and settings.tracing_enabled
+    with pytest.raises(LookupError):
+        settings.queue_url("events")
+
+
+def test_auth_cache_cannot_exceed_60_seconds():
+    with pytest.raises(ValueError):
+        Settings.from_environ({"OPENPOST_AUTH_CACHE_SECONDS": "61"})
