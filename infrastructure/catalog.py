@@ -78,7 +78,7 @@ MEDIA_UPLOAD_PREFIX = "uploads/"
 ABANDONED_UPLOAD_DAYS = 1
 
 # The KMS key that encrypts platform tokens at rest.
-TOKENS_KEY_ALIAS = "openpost-platform-tokens"
+TOKENS_KEY_ALIAS = "platform-tokens"
 
 
 def function(name: str) -> FunctionSpec:

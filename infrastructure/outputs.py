@@ -1,0 +1,23 @@
+"""Names of the stack outputs, which is how tools find a deployment's resources after deploy.
+
+Kept free of CDK imports so a command-line tool can read them with boto3 alone
+(CloudFormation describe-stacks, then look these keys up in the stack's Outputs).
+"""
+
+API_URL = "ApiUrl"
+RESOURCE_PREFIX = "ResourcePrefix"      # every table is named f"{prefix}-{logical name}"
+MEDIA_BUCKET = "MediaBucket"
+TOKENS_KEY_ID = "TokensKeyId"
+
+
+def queue_url(queue_name: str) -> str:
+    """The output holding a catalog queue's URL, e.g. "publish" -> "PublishQueueUrl"."""
+    return f"{_pascal(queue_name)}QueueUrl"
+
+
+def dead_letter_queue_url(queue_name: str) -> str:
+    return f"{_pascal(queue_name)}DeadLetterQueueUrl"
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

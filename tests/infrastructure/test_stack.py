@@ -1,0 +1,551 @@
+"""The deployment stack: synthesized offline once, checked against the catalog, then by cfn-lint.
+
+Expectations come from the catalog and the table models (so nothing they list can be left out of
+the stack) and from a few literals (so the catalog cannot silently lose something either).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+# The CDK's Node process starts on the first import of aws_cdk and warns about Node 20 on every
+# start, in one of two wordings depending on the date.
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk  # noqa: E402
+from aws_cdk.assertions import Annotations, Match, Template  # noqa: E402
+from chalice.utils import to_cfn_resource_name  # noqa: E402
+
+from chalicelib.data.models import TABLE_MODELS, ttl_attribute  # noqa: E402
+from chalicelib.settings import get_settings, queue_url_variable  # noqa: E402
+from infrastructure import catalog, outputs  # noqa: E402
+from infrastructure.app import flag, origins  # noqa: E402
+from infrastructure.stack import OpenpostStack  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_WHEELS = REPO_ROOT / ".cache" / "lambda-wheels"
+STACK = "openpost-test"
+CORS_ORIGINS = ["https://app.example.org"]
+
+# Chalice pip-installs the Lambda dependencies while the stack is built: from the wheels that
+# `make install` fetched, never from an index.
+OFFLINE_ENVIRONMENT = {
+    "PIP_NO_INDEX": "1",
+    "PIP_FIND_LINKS": str(LAMBDA_WHEELS),
+    # Chalice asks boto3 for a region while packaging; nothing is sent to AWS.
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    if not any(LAMBDA_WHEELS.glob("*.whl")):
+        pytest.fail(f"no Lambda wheels in {LAMBDA_WHEELS}: run `rm -f .venv/.installed-* && make install`")
+    workdir = tmp_path_factory.mktemp("synth")
+    saved_environ, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(OFFLINE_ENVIRONMENT)
+    # Chalice writes its packages under ./chalice.out.
+    os.chdir(workdir)
+    try:
+        app = cdk.App(outdir=str(workdir / "cdk.out"))
+        stack = OpenpostStack(app, STACK, cors_origins=CORS_ORIGINS)
+        template = Template.from_stack(stack)
+    finally:
+        # Chalice puts the functions' environment (CDK tokens) into os.environ while it imports
+        # app.py; none of it may leak into other tests.
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_environ)
+        get_settings.cache_clear()
+    _keep_only_newest_package(REPO_ROOT / ".chalice" / "deployments")
+    return SimpleNamespace(stack=stack, template=template, json=template.to_json(), workdir=workdir)
+
+
+def _keep_only_newest_package(cache):
+    """Chalice caches a 20 MB package per version of the code and never removes one; every test run
+    after a change adds one, so only the newest (the one a rerun can reuse) is kept."""
+    packages = sorted(cache.glob("*-python3.*.zip"), key=lambda path: path.stat().st_mtime)
+    for stale in packages[:-1]:
+        stale.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def template(synthesized):
+    return synthesized.template
+
+
+def resources_of(synthesized, resource_type):
+    return {
+        logical_id: resource
+        for logical_id, resource in synthesized.json["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def logical_id_where(synthesized, resource_type, **properties):
+    matches = [
+        logical_id
+        for logical_id, resource in resources_of(synthesized, resource_type).items()
+        if all(resource["Properties"].get(k) == v for k, v in properties.items())
+    ]
+    assert len(matches) == 1, f"{resource_type} with {properties}: {matches}"
+    return matches[0]
+
+
+def get_att_arn(logical_id):
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def key_schema(boto_key_schema):
+    """CloudFormation's form of a PynamoDB key schema: the HASH key first."""
+    return sorted(boto_key_schema, key=lambda element: element["KeyType"] != "HASH")
+
+
+def test_stack_builds_without_warnings(synthesized):
+    annotations = Annotations.from_stack(synthesized.stack)
+    annotations.has_no_warning("*", Match.any_value())
+    annotations.has_no_error("*", Match.any_value())
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+def test_one_table_per_model(template):
+    template.resource_count_is("AWS::DynamoDB::Table", len(TABLE_MODELS))
+
+
+@pytest.mark.parametrize("model", TABLE_MODELS, ids=lambda m: m.logical_name)
+def test_table_matches_its_model(template, model):
+    schema = model._get_schema()
+    ttl = ttl_attribute(model)
+    template.has_resource(
+        "AWS::DynamoDB::Table",
+        {
+            "Properties": {
+                "TableName": f"{STACK}-{model.logical_name}",
+                "KeySchema": key_schema(schema["key_schema"]),
+                "BillingMode": "PAY_PER_REQUEST",
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                "DeletionProtectionEnabled": True,
+                "TimeToLiveSpecification": (
+                    {"AttributeName": ttl, "Enabled": True} if ttl else Match.absent()
+                ),
+                "GlobalSecondaryIndexes": (
+                    Match.absent()
+                    if not schema["global_secondary_indexes"]
+                    else [
+                        {
+                            "IndexName": index["index_name"],
+                            "KeySchema": key_schema(index["key_schema"]),
+                            "Projection": index["projection"],
+                        }
+                        for index in schema["global_secondary_indexes"]
+                    ]
+                ),
+            },
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
+    )
+
+
+def test_known_tables_keep_their_keys_indexes_and_ttl(synthesized):
+    tables = {
+        resource["Properties"]["TableName"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::DynamoDB::Table").values()
+    }
+    known = ("workspaces", "api-keys", "integrations", "posts", "idempotency")
+    assert {f"{STACK}-{name}" for name in known} <= set(tables)
+    api_keys = tables[f"{STACK}-api-keys"]
+    assert api_keys["KeySchema"] == [{"AttributeName": "key_hash", "KeyType": "HASH"}]
+    assert api_keys["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
+    by_scope = api_keys["GlobalSecondaryIndexes"][0]
+    assert by_scope["IndexName"] == "by_scope"
+    assert by_scope["KeySchema"] == [
+        {"AttributeName": "scope", "KeyType": "HASH"},
+        {"AttributeName": "id", "KeyType": "RANGE"},
+    ]
+    assert tables[f"{STACK}-integrations"]["KeySchema"][0] == {"AttributeName": "scope", "KeyType": "HASH"}
+    assert tables[f"{STACK}-idempotency"]["TimeToLiveSpecification"]["AttributeName"] == "expiration"
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+def test_two_queues_per_spec(template):
+    template.resource_count_is("AWS::SQS::Queue", 2 * len(catalog.QUEUES))
+
+
+@pytest.mark.parametrize("spec", catalog.QUEUES, ids=lambda s: s.name)
+def test_queue_redrives_to_its_dead_letter_queue(synthesized, template, spec):
+    dead_letters = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-{spec.dlq_name}")
+    template.has_resource_properties(
+        "AWS::SQS::Queue",
+        {
+            "QueueName": f"{STACK}-{spec.name}",
+            "VisibilityTimeout": spec.visibility_timeout,
+            "MessageRetentionPeriod": spec.retention_days * 86400,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": get_att_arn(dead_letters),
+                "maxReceiveCount": spec.max_receive_count,
+            },
+        },
+    )
+    assert synthesized.json["Resources"][dead_letters]["Properties"]["MessageRetentionPeriod"] == (
+        spec.dlq_retention_days * 86400
+    )
+
+
+def test_every_queue_refuses_plain_http(synthesized):
+    policies = resources_of(synthesized, "AWS::SQS::QueuePolicy").values()
+    covered = set()
+    for policy in policies:
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(
+            s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        ):
+            covered.update(queue["Ref"] for queue in policy["Properties"]["Queues"])
+    assert covered == set(resources_of(synthesized, "AWS::SQS::Queue"))
+
+
+def test_publish_queue_literals(synthesized):
+    queues = {
+        resource["Properties"]["QueueName"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::SQS::Queue").values()
+    }
+    publish = queues[f"{STACK}-publish"]
+    assert publish["RedrivePolicy"]["maxReceiveCount"] == 8
+    assert publish["VisibilityTimeout"] == 360
+    assert f"{STACK}-publish-dlq" in queues
+    assert f"{STACK}-events" in queues and f"{STACK}-events-dlq" in queues
+
+
+# --- media bucket and key ---------------------------------------------------------------------
+
+def test_media_bucket(template):
+    template.resource_count_is("AWS::S3::Bucket", 1)
+    template.has_resource(
+        "AWS::S3::Bucket",
+        {
+            "Properties": {
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "CorsConfiguration": {
+                    "CorsRules": [
+                        Match.object_like(
+                            {
+                                "AllowedMethods": Match.array_with(["PUT", "GET", "HEAD"]),
+                                "AllowedOrigins": CORS_ORIGINS,
+                            }
+                        )
+                    ]
+                },
+                "LifecycleConfiguration": {
+                    "Rules": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Prefix": catalog.MEDIA_UPLOAD_PREFIX,
+                                    "ExpirationInDays": catalog.ABANDONED_UPLOAD_DAYS,
+                                    "Status": "Enabled",
+                                }
+                            ),
+                            Match.object_like(
+                                {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
+                            ),
+                        ]
+                    )
+                },
+            },
+            "DeletionPolicy": "Retain",
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_abandoned_uploads_literals(synthesized):
+    (bucket,) = resources_of(synthesized, "AWS::S3::Bucket").values()
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {"uploads/": 1} == {r["Prefix"]: r["ExpirationInDays"] for r in rules if "Prefix" in r}
+
+
+def test_tokens_key_rotates_and_has_its_alias(synthesized, template):
+    template.resource_count_is("AWS::KMS::Key", 1)
+    key = logical_id_where(synthesized, "AWS::KMS::Key", EnableKeyRotation=True)
+    assert synthesized.json["Resources"][key]["DeletionPolicy"] == "Retain"
+    template.has_resource_properties(
+        "AWS::KMS::Alias",
+        {"AliasName": f"alias/{STACK}-platform-tokens", "TargetKeyId": get_att_arn(key)},
+    )
+
+
+# --- functions, schedules and queue consumers --------------------------------------------------
+
+@pytest.mark.parametrize("spec", catalog.FUNCTIONS, ids=lambda s: s.name)
+def test_function_is_sized_and_configured_from_the_catalog(synthesized, spec):
+    role = logical_id_where(synthesized, "AWS::IAM::Role")
+    bucket = logical_id_where(synthesized, "AWS::S3::Bucket")
+    key = logical_id_where(synthesized, "AWS::KMS::Key")
+    queue_refs = {
+        queue_url_variable(q.name): {
+            "Ref": logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-{q.name}")
+        }
+        for q in catalog.QUEUES
+    }
+    synthesized.template.has_resource_properties(
+        "AWS::Serverless::Function",
+        {
+            "FunctionName": f"{STACK}-{spec.name}",
+            "Timeout": spec.timeout,
+            "MemorySize": spec.memory_mb,
+            "Role": get_att_arn(role),
+            "Environment": {
+                "Variables": Match.object_like(
+                    {
+                        "OPENPOST_RESOURCE_PREFIX": STACK,
+                        "OPENPOST_MEDIA_BUCKET": {"Ref": bucket},
+                        "OPENPOST_TOKENS_KEY_ID": {"Ref": key},
+                        "POWERTOOLS_TRACE_DISABLED": "true",
+                        **queue_refs,
+                    }
+                )
+            },
+        },
+    )
+    assert to_cfn_resource_name(spec.name) in synthesized.json["Resources"]
+
+
+def test_http_api_is_served_from_the_api_stage(synthesized, template):
+    template.has_resource_properties("AWS::Serverless::Api", {"StageName": "api"})
+    template.has_resource_properties(
+        "AWS::Serverless::Function", {"FunctionName": f"{STACK}-api", "Handler": "app.app"}
+    )
+    functions = resources_of(synthesized, "AWS::Serverless::Function")
+    assert len(functions) == len(catalog.FUNCTIONS) + 1
+
+
+def test_publisher_literals(synthesized):
+    publisher = synthesized.json["Resources"]["Publisher"]["Properties"]
+    assert (publisher["Timeout"], publisher["MemorySize"]) == (60, 1024)
+
+
+@pytest.mark.parametrize("spec", catalog.SCHEDULES, ids=lambda s: s.name)
+def test_schedule_invokes_its_function(synthesized, template, spec):
+    function = to_cfn_resource_name(spec.function)
+    rule = logical_id_where(synthesized, "AWS::Events::Rule", ScheduleExpression=spec.expression)
+    targets = synthesized.json["Resources"][rule]["Properties"]["Targets"]
+    assert [target["Arn"] for target in targets] == [get_att_arn(function)]
+    template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": get_att_arn(function),
+            "Principal": "events.amazonaws.com",
+            "SourceArn": get_att_arn(rule),
+        },
+    )
+
+
+def test_schedule_literals(synthesized, template):
+    template.resource_count_is("AWS::Events::Rule", len(catalog.SCHEDULES))
+    rules = {
+        r["Properties"]["ScheduleExpression"]: r["Properties"]["Targets"][0]["Arn"]
+        for r in resources_of(synthesized, "AWS::Events::Rule").values()
+    }
+    assert rules["rate(1 minute)"] == get_att_arn("Dispatcher")
+    assert rules["rate(5 minutes)"] == get_att_arn("Reconciler")
+
+
+def consumed_queues():
+    return [spec for spec in catalog.QUEUES if spec.consumer]
+
+
+def test_one_event_source_mapping_per_consumed_queue(template):
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", len(consumed_queues()))
+
+
+@pytest.mark.parametrize("spec", consumed_queues(), ids=lambda s: s.name)
+def test_queue_feeds_its_consumer_with_partial_batch_failures(synthesized, spec):
+    queue = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-{spec.name}")
+    mapping = logical_id_where(
+        synthesized, "AWS::Lambda::EventSourceMapping", EventSourceArn=get_att_arn(queue)
+    )
+    properties = synthesized.json["Resources"][mapping]["Properties"]
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["BatchSize"] == spec.batch_size
+    assert properties["MaximumBatchingWindowInSeconds"] == spec.max_batching_window
+    assert get_att_arn(to_cfn_resource_name(spec.consumer)) in _nested_values(properties["FunctionName"])
+
+
+def test_publish_queue_feeds_the_publisher(synthesized):
+    (mapping,) = resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
+    assert get_att_arn("Publisher") in _nested_values(mapping["Properties"]["FunctionName"])
+    assert mapping["Properties"]["BatchSize"] == 5
+
+
+def _nested_values(value):
+    yield value
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _nested_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _nested_values(item)
+
+
+# --- permissions ------------------------------------------------------------------------------
+
+def identity_statements(synthesized):
+    statements = []
+    for role in resources_of(synthesized, "AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            statements.extend(policy["PolicyDocument"]["Statement"])
+    for policy in resources_of(synthesized, "AWS::IAM::Policy").values():
+        statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def test_one_role_with_its_whole_policy_inline(synthesized, template):
+    # Inline, so the policy exists before the SQS event source mapping is created.
+    template.resource_count_is("AWS::IAM::Role", 1)
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+    (role,) = resources_of(synthesized, "AWS::IAM::Role").values()
+    assert "ManagedPolicyArns" not in role["Properties"]
+
+
+def test_no_wildcard_actions_and_no_scan(synthesized):
+    statements = identity_statements(synthesized)
+    assert statements
+    actions = [action for s in statements for action in as_list(s["Action"])]
+    assert not [action for action in actions if "*" in action]
+    assert "dynamodb:Scan" not in actions
+    assert not [action for action in actions if action.startswith("iam:")]
+    assert all(s["Effect"] == "Allow" for s in statements)
+
+
+def test_resource_star_only_for_xray(synthesized):
+    for statement in identity_statements(synthesized):
+        if "*" in as_list(statement["Resource"]):
+            assert set(as_list(statement["Action"])) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_resource_policies_allow_nothing_but_the_key_delegation(synthesized):
+    """Bucket and queue policies only deny (plain HTTP); the key policy hands its key to IAM."""
+    account_root = {
+        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"]]
+    }
+    for policy_type in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy"):
+        for policy in resources_of(synthesized, policy_type).values():
+            statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            assert all(statement["Effect"] == "Deny" for statement in statements)
+    (key,) = resources_of(synthesized, "AWS::KMS::Key").values()
+    assert key["Properties"]["KeyPolicy"]["Statement"] == [
+        {"Action": "kms:*", "Effect": "Allow", "Principal": {"AWS": account_root}, "Resource": "*"}
+    ]
+
+
+def test_role_reaches_every_table_index_and_queue(synthesized):
+    statements = identity_statements(synthesized)
+    resources = [r for s in statements for r in as_list(s["Resource"])]
+    for table in resources_of(synthesized, "AWS::DynamoDB::Table"):
+        assert get_att_arn(table) in resources
+        assert {"Fn::Join": ["", [get_att_arn(table), "/index/*"]]} in resources
+    for queue in resources_of(synthesized, "AWS::SQS::Queue"):
+        assert get_att_arn(queue) in resources
+    granted = {action for s in statements for action in as_list(s["Action"])}
+    assert {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
+        "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+        "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
+        "logs:CreateLogStream", "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+    } <= granted
+
+
+# --- outputs, package, lint -------------------------------------------------------------------
+
+def test_outputs_name_every_resource_a_tool_needs(synthesized):
+    keys = set(synthesized.json["Outputs"])
+    expected = {outputs.API_URL, outputs.RESOURCE_PREFIX, outputs.MEDIA_BUCKET, outputs.TOKENS_KEY_ID}
+    expected |= {outputs.queue_url(q.name) for q in catalog.QUEUES}
+    expected |= {outputs.dead_letter_queue_url(q.name) for q in catalog.QUEUES}
+    assert expected <= keys
+    assert {"ApiUrl", "ResourcePrefix", "PublishQueueUrl", "EventsQueueUrl"} <= keys
+    assert synthesized.json["Outputs"]["ResourcePrefix"]["Value"] == STACK
+
+
+def test_package_holds_the_app_and_its_linux_dependencies(synthesized):
+    (package,) = synthesized.workdir.glob("chalice.out/*/deployment.zip")
+    names = zipfile.ZipFile(package).namelist()
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert {"app.py", "chalicelib", "chalice", "pynamodb", "aws_lambda_powertools", "requests",
+            "pydantic", "pydantic_core", "aws_xray_sdk"} <= top_level
+    assert any(n.startswith("pydantic_core/") and n.endswith("x86_64-linux-gnu.so") for n in names)
+
+
+def test_cfn_lint_finds_no_errors(synthesized, tmp_path):
+    template_path = tmp_path / "template.json"
+    template_path.write_text(json.dumps(synthesized.json))
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(template_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    findings = json.loads(result.stdout or "[]")
+    errors = [f for f in findings if f["Level"] == "Error"]
+    assert not errors, json.dumps(errors, indent=1)
+    assert result.returncode in (0, 4, 8, 12), result.stderr
+
+
+# --- CDK context --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (None, ["*"]),
+        (["https://a.example"], ["https://a.example"]),
+        ("https://a.example, https://b.example", ["https://a.example", "https://b.example"]),
+        ('["https://a.example"]', ["https://a.example"]),
+    ],
+)
+def test_cors_origins_from_context(given, expected):
+    assert origins(given) == expected
+
+
+@pytest.mark.parametrize("given, expected", [(None, False), ("true", True), ("false", False), (True, True)])
+def test_tracing_flag_from_context(given, expected):
+    assert flag(given) is expected
