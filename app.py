@@ -5,7 +5,7 @@ each worker imports its implementation on first invocation. Nothing here does wo
 """
 from chalice import Chalice
 
-from chalicelib.api import api_keys, integrations, meta
+from chalicelib.api import api_keys, integrations, meta, posts
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -14,6 +14,7 @@ install_middleware(app)
 app.register_blueprint(meta.blueprint)
 app.register_blueprint(api_keys.blueprint)
 app.register_blueprint(integrations.blueprint)
+app.register_blueprint(posts.blueprint)
 
 
 @app.lambda_function(name="dispatcher")

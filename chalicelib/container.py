@@ -46,6 +46,19 @@ class Services:
         return WorkspaceService(WorkspaceStore(), self.api_keys, self.clock)
 
     @functools.cached_property
+    def posts(self):
+        from chalicelib.data.integrations import IntegrationStore
+        from chalicelib.data.posts import PostStore
+        from chalicelib.data.queues import PublishQueue
+        from chalicelib.domain.post_service import PostService
+
+        from chalicelib.domain.integrations import IntegrationCache
+
+        queue = PublishQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("publish"))
+        integrations = IntegrationCache(IntegrationStore(), self.clock, self.settings.auth_cache_seconds)
+        return PostService(PostStore(), integrations, queue, self.clock)
+
+    @functools.cached_property
     def secret_box(self):
         from chalicelib.data.secrets import SecretBox
 

@@ -92,3 +92,14 @@ class RateLimitedError(OpenpostError):
 
     def __init__(self, detail: str, *, retry_after: int):
         super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))})
+
+
+class ServiceUnavailableError(OpenpostError):
+    """A dependency failed and nothing was changed; the request can be retried as it is."""
+
+    status = 503
+    code = "temporarily_unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 2):
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})

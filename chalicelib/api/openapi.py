@@ -6,7 +6,7 @@ from typing import Any, Dict, Iterable, List, Tuple, Type
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.routing import Operation
+from chalicelib.api.routing import MAX_PATH_PARAM_LENGTH, Operation
 
 REF = "#/components/schemas/{model}"
 
@@ -19,6 +19,7 @@ _ERROR_TITLES = {
     415: "Unsupported content type",
     422: "Semantically invalid request",
     429: "Rate limited; see Retry-After",
+    503: "Temporarily unavailable; nothing was changed, retry after Retry-After",
 }
 
 PROBLEM_SCHEMA = {
@@ -61,8 +62,21 @@ def _query_parameters(model: Type[BaseModel], schema: Dict[str, Any]) -> List[Di
             for name, prop in properties.items()]
 
 
+# Headers that always come with these statuses (see chalicelib/errors.py).
+_ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"required": True, "description": "Bearer realm=\"openpost\"",
+                               "schema": {"type": "string"}}},
+    429: {"Retry-After": {"required": True, "description": "Seconds to wait before retrying.",
+                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+    503: {"Retry-After": {"required": True, "description": "Seconds to wait before retrying.",
+                          "schema": {"type": "string", "pattern": "^[0-9]+$"}}},
+}
+
+
 def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    # The route wrapper answers 404 for a path parameter outside these bounds (routing._check_path_params).
+    parameters = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_PARAM_LENGTH}}
                   for name in op.path_params]
     if op.query is not None:
         parameters += _query_parameters(op.query, query_schemas[op.query.__name__])
@@ -76,14 +90,23 @@ def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[
     else:
         responses[str(op.status)] = {"description": op.summary,
                                      "content": {"application/json": {"schema": _envelope(op)}}}
-    statuses = set(op.errors) | ({401} if op.auth else set())
+    # 415: Chalice checks the Content-Type of every request, with or without a body, before our code runs.
+    statuses = set(op.errors) | ({401} if op.auth else set()) | {415}
+    if op.path_params:
+        statuses.add(404)   # an unknown id, or one that cannot be an id at all
     if op.body is not None:
         statuses |= {400, 413, 422}
     if op.query is not None:
         statuses.add(400)
+    if op.idempotent:
+        # Idempotency-Key: 400 when it is too long, 409 while a request with it is in flight,
+        # 422 when it is reused with a different request.
+        statuses |= {400, 409, 422}
     for status in sorted(statuses):
         responses[str(status)] = {"description": _ERROR_TITLES.get(status, "Error"),
                                   "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
+        if status in _ERROR_HEADERS:
+            responses[str(status)]["headers"] = _ERROR_HEADERS[status]
     document: Dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
                                 "parameters": parameters, "responses": responses}
     if op.description:

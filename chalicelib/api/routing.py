@@ -22,6 +22,7 @@ from chalicelib.domain.principal import Principal
 from chalicelib.errors import (
     BadRequestError,
     InvalidQueryError,
+    NotFoundError,
     OpenpostError,
     PayloadTooLargeError,
     ValidationError,
@@ -29,6 +30,10 @@ from chalicelib.errors import (
 from chalicelib.observability import logger, metrics
 
 MAX_BODY_BYTES = 256 * 1024
+# The longest path parameter that can name anything: ids are UUIDs (36 characters), group ids at most
+# 100. A longer (or empty) one names nothing, and must not reach DynamoDB, which refuses key values
+# that are empty or over 1024 bytes (a sort key) with an error that would otherwise be a 500.
+MAX_PATH_PARAM_LENGTH = 128
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -129,6 +134,7 @@ def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_param
         principal = services().authenticator.authenticate(headers.get("authorization")) if op.auth else None
         if principal is not None:
             logger.append_keys(workspace_id=principal.workspace_id, mode=principal.mode)
+        _check_path_params(path_params)
         call = Call(principal=principal, body=_parse_body(op, request.raw_body),
                     query=_parse_query(op, request.query_params), headers=headers)
         if op.idempotent and principal is not None and headers.get("idempotency-key"):
@@ -144,6 +150,12 @@ def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_param
         return problems.problem_response(500, "internal_error", "Internal server error",
                                          "Something went wrong on our side. It has been logged; retrying is safe "
                                          "for requests sent with an Idempotency-Key.")
+
+
+def _check_path_params(path_params: Mapping[str, str]) -> None:
+    for name, value in path_params.items():
+        if not 0 < len(value) <= MAX_PATH_PARAM_LENGTH:
+            raise NotFoundError(f"No resource has this {name}: a {name} is 1 to {MAX_PATH_PARAM_LENGTH} characters.")
 
 
 def _parse_body(op: Operation, raw: Optional[bytes]) -> Optional[BaseModel]:
@@ -183,7 +195,7 @@ def field_errors(error: PydanticValidationError) -> List[Dict[str, str]]:
         for part in item["loc"]:
             if isinstance(part, int):
                 path += f"[{part}]"
-            elif part in ("function-after", "function-before", "function-wrap", "function-plain"):
+            elif part.startswith("function-"):   # a validator's name, not a field
                 continue
             else:
                 path += f".{part}" if path else str(part)

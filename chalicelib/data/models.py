@@ -14,12 +14,13 @@ from typing import Tuple, Type
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    JSONAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -107,6 +108,89 @@ class IntegrationRecord(_Table):
     updated_at = UTCDateTimeAttribute()
 
 
+class PostsByStatus(GlobalSecondaryIndex):
+    """A page of one status, newest first: ``status_key`` is "{scope}#{status}"."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status_key = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class PostsByGroup(GlobalSecondaryIndex):
+    """The posts of one group: ``group_key`` is "{scope}#{group_id}", present only on grouped posts."""
+
+    class Meta:
+        index_name = "by_group"
+        projection = AllProjection()
+
+    group_key = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
+class DuePosts(GlobalSecondaryIndex):
+    """Scheduled posts by due time, for the dispatcher. Sparse: only a scheduled post carries
+    ``due_shard``; it is removed the moment the post leaves ``scheduled``. Spread over a fixed number
+    of shards ("due#0".."due#N-1") so one hot partition never limits the dispatcher."""
+
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)   # "{scheduled_at ISO, UTC}#{post id}": sorts by time
+
+
+class PostRecord(_Table):
+    """A post with its targets. One item, so a get is one read and every change to the post and its
+    targets is one conditional write on ``version``."""
+
+    logical_name = "posts"
+
+    class Meta(_Table.Meta):
+        abstract = False
+
+    scope = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    status_key = UnicodeAttribute()
+    group_id = UnicodeAttribute(null=True)
+    group_key = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    scheduled_at = UTCDateTimeAttribute(null=True)
+    published_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    # Set each time publishing starts; a publish message carrying another value is stale.
+    dispatch_id = UnicodeAttribute(null=True)
+    # The request-shaped parts (content, platforms, overrides, settings, media, segments, tags) and
+    # the targets, stored as JSON documents: read and written whole, never queried inside.
+    body = JSONAttribute()
+    targets = JSONAttribute()
+
+    by_status = PostsByStatus()
+    by_group = PostsByGroup()
+    due = DuePosts()
+
+
+class CounterRecord(_Table):
+    """Exact counts per workspace and mode ("posts", "posts#draft", ...), kept in the same
+    transaction as the change they count, so a list's total is one read and never a Scan."""
+
+    logical_name = "counters"
+
+    class Meta(_Table.Meta):
+        abstract = False
+
+    scope = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+
+
 class IdempotencyRecord(_Table):
     """Powertools' idempotency table. Powertools reads and writes it; this model only defines it."""
 
@@ -124,6 +208,8 @@ TABLE_MODELS: Tuple[Type[_Table], ...] = (
     WorkspaceRecord,
     ApiKeyRecord,
     IntegrationRecord,
+    PostRecord,
+    CounterRecord,
     IdempotencyRecord,
 )
 

@@ -36,3 +36,33 @@ class IntegrationService:
 
     def get(self, principal: Principal, integration_id: str) -> Integration:
         return self._store.get(principal.workspace_id, principal.mode, integration_id)
+
+
+class IntegrationCache:
+    """A workspace's integrations, remembered per container for at most ``seconds``.
+
+    Posts resolve their targets on every write; caching saves that read. A cached list can miss an
+    account connected moments ago in another container, so callers ask again with ``fresh=True``
+    before refusing a post for want of one; a status that changed elsewhere (a disconnect) is caught
+    again by the publisher, which reads the integration when it publishes."""
+
+    def __init__(self, store, clock, seconds: int = 60):
+        self._store = store
+        self._clock = clock
+        self._seconds = seconds
+        self._entries: dict = {}
+
+    def list(self, workspace_id: str, mode: str, fresh: bool = False) -> List[Integration]:
+        key = (workspace_id, mode)
+        now = self._clock.now()
+        entry = self._entries.get(key)
+        if not fresh and entry is not None and dt.timedelta(0) <= now - entry[1] < dt.timedelta(seconds=self._seconds):
+            return entry[0]
+        items = self._store.list(workspace_id, mode)
+        if len(self._entries) > 256:
+            self._entries.clear()
+        self._entries[key] = (items, now)
+        return items
+
+    def forget(self, workspace_id: str, mode: str) -> None:
+        self._entries.pop((workspace_id, mode), None)

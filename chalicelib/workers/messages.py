@@ -7,8 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class PublishMessage(BaseModel):
-    """One post target to publish. ``version`` is the post's version when the message was sent:
-    a post edited, rescheduled or cancelled since then no longer matches, and the work is dropped."""
+    """One post target to publish. ``dispatch_id`` names the publishing run that sent it: a post
+    edited, rescheduled, cancelled or re-dispatched since then carries another one (or none), and the
+    work is dropped."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -16,4 +17,4 @@ class PublishMessage(BaseModel):
     mode: Literal["test", "live"]
     post_id: str
     target_id: str
-    version: int = Field(ge=1)
+    dispatch_id: str = Field(min_length=1)

@@ -1,0 +1,281 @@
+"""The Post contract: what clients send and what they get back.
+
+OpenPost's names are canonical; Octopost's are accepted too (``scheduled_for`` for ``schedule_at``,
+``x`` for ``twitter``) and its extra fields (``platforms``, ``media``, ``segments``,
+``platform_results``, ``updated_at``) are served alongside.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Dict, List, Literal, Optional
+
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chalicelib.api.schemas import PageQuery, RequestModel, ResponseModel, Timestamp
+from chalicelib.domain.platforms import PLATFORMS, PlatformName, canonical
+
+MAX_SEGMENTS = 24
+MAX_SEGMENT_CHARACTERS = 5000
+MAX_IMAGES = 4
+POST_STATUSES = ("draft", "scheduled", "publishing", "published", "failed")
+PostStatus = Literal["draft", "scheduled", "publishing", "published", "failed"]
+
+
+def _platform_key(value: str) -> str:
+    name = canonical(value)
+    if name not in PLATFORMS:
+        raise ValueError(f"unknown platform {value!r}; expected one of {', '.join(PLATFORMS)} (or x)")
+    return name
+
+
+# A platform name as clients may write it ("X", "x", "twitter"), validated item by item so an
+# error names the very entry ("platforms[1]").
+PlatformKey = Annotated[str, AfterValidator(_platform_key)]
+
+
+def _http_url(value: str) -> str:
+    if not (value.startswith("https://") or value.startswith("http://")) or len(value) > 2048:
+        raise ValueError("must be an http or https URL of at most 2048 characters")
+    return value
+
+
+# --- per-platform settings (001 "Per-platform fields"); fields not listed are ignored -------------
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TwitterSettings(_Settings):
+    who_can_reply: Optional[Literal["everyone", "following", "mentionedUsers", "subscribers", "verified"]] = None
+
+
+class BlueskySettings(_Settings):
+    who_can_reply: Optional[Literal["everyone", "following", "mentioned", "nobody"]] = None
+    langs: Optional[List[str]] = Field(default=None, max_length=3)
+
+
+class MastodonSettings(_Settings):
+    visibility: Optional[Literal["public", "unlisted", "private", "direct"]] = None
+    spoiler_text: Optional[str] = Field(default=None, max_length=500)
+    sensitive: Optional[bool] = None
+    language: Optional[str] = Field(default=None, min_length=2, max_length=8)
+
+
+class InstagramSettings(_Settings):
+    post_type: Optional[Literal["post", "story", "reel"]] = None
+    collaborators: Optional[List[str]] = Field(default=None, max_length=3)
+
+
+class YouTubeSettings(_Settings):
+    title: Optional[str] = Field(default=None, min_length=1, max_length=100)
+    privacy: Optional[Literal["public", "private", "unlisted"]] = None
+    made_for_kids: Optional[bool] = None
+    youtube_tags: Optional[List[str]] = None
+    thumbnail_url: Optional[str] = None
+
+    _check_thumbnail = field_validator("thumbnail_url")(lambda cls, v: v if v is None else _http_url(v))
+
+
+class TikTokSettings(_Settings):
+    tiktok_title: Optional[str] = Field(default=None, max_length=2200)
+    privacy_level: Optional[Literal["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]] = None
+    allow_duet: Optional[bool] = None
+    allow_stitch: Optional[bool] = None
+    allow_comment: Optional[bool] = None
+
+
+class PlatformSettings(BaseModel):
+    """``{platform: {...}}``. A platform without documented settings takes an empty object."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    twitter: Optional[TwitterSettings] = Field(default=None, validation_alias=AliasChoices("twitter", "x"))
+    bluesky: Optional[BlueskySettings] = None
+    mastodon: Optional[MastodonSettings] = None
+    instagram: Optional[InstagramSettings] = None
+    youtube: Optional[YouTubeSettings] = None
+    tiktok: Optional[TikTokSettings] = None
+    linkedin: Optional[_Settings] = None
+    threads: Optional[_Settings] = None
+    facebook: Optional[_Settings] = None
+    discord: Optional[_Settings] = None
+    slack: Optional[_Settings] = None
+    telegram: Optional[_Settings] = None
+
+
+# --- media and segments (004) ----------------------------------------------------------------------
+class Image(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    alt_text: Optional[str] = Field(default=None, max_length=1500)
+
+    _check_url = field_validator("url")(lambda cls, v: _http_url(v))
+
+
+class Video(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    thumbnail_url: Optional[str] = None
+
+    _check_urls = field_validator("url", "thumbnail_url")(lambda cls, v: v if v is None else _http_url(v))
+
+
+class Media(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    images: List[Image] = Field(default_factory=list)
+    video: Optional[Video] = None
+
+    @field_validator("images")
+    @classmethod
+    def _at_most_four(cls, images):
+        if len(images) > MAX_IMAGES:
+            raise ValueError(f"at most {MAX_IMAGES} images; got {len(images)}")
+        return images
+
+    @model_validator(mode="after")
+    def _not_both(self):
+        if self.images and self.video is not None:
+            raise ValueError("images and a video cannot be combined; send one or the other")
+        return self
+
+
+class Segment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    content: str = Field(max_length=MAX_SEGMENT_CHARACTERS)
+    media_urls: List[str] = Field(default_factory=list, max_length=MAX_IMAGES)
+
+    _check_urls = field_validator("media_urls")(lambda cls, v: [_http_url(url) for url in v])
+
+
+class _PostFields(RequestModel):
+    content: Optional[str] = Field(default=None, max_length=63206)
+    platforms: Optional[List[PlatformKey]] = Field(default=None, max_length=len(PLATFORMS) + 1)
+    integrations: Optional[List[str]] = Field(default=None, max_length=50)
+    schedule_at: Optional[dt.datetime] = Field(
+        default=None, validation_alias=AliasChoices("schedule_at", "scheduled_for", "scheduled_at"),
+        description="When to publish (ISO 8601 with a zone; at most 180 days ahead). Also accepted as "
+                    "scheduled_for or scheduled_at. Omit for a draft; null unschedules.")
+    tags: Optional[List[str]] = Field(default=None, max_length=50)
+    platform_overrides: Optional[Dict[PlatformKey, str]] = None
+    platform_settings: Optional[PlatformSettings] = None
+    group_id: Optional[str] = None
+    status: Optional[Literal["draft", "scheduled"]] = Field(
+        default=None, description="Usually left unset: a post with a schedule is scheduled, one without is a draft.")
+    media: Optional[Media] = Field(default=None, description="{images: [...], video: {...}}, or a list of media ids.")
+    media_ids: Optional[List[str]] = Field(default=None, max_length=MAX_IMAGES,
+                                           description="Uploaded media ids (also accepted as a list in media).")
+    segments: Optional[List[Segment]] = Field(default=None, max_length=MAX_SEGMENTS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _media_as_ids(cls, data):
+        # OpenPost sends media as a list of uploaded ids, Octopost as an object: one field each here.
+        if isinstance(data, dict) and isinstance(data.get("media"), list):
+            data = dict(data)
+            data["media_ids"] = data.pop("media")
+        return data
+
+    @field_validator("platforms")
+    @classmethod
+    def _distinct(cls, names):
+        return None if names is None else list(dict.fromkeys(names))
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags):
+        if tags is None:
+            return None
+        for tag in tags:
+            if not 1 <= len(tag) <= 100:
+                raise ValueError("each tag is 1 to 100 characters")
+        return list(dict.fromkeys(tags))
+
+    @field_validator("schedule_at", mode="before")
+    @classmethod
+    def _zone_required(cls, value):
+        if isinstance(value, str):
+            try:
+                parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                raise ValueError("must be an ISO 8601 date-time such as 2026-05-01T14:00:00Z")
+            if parsed.tzinfo is None:
+                raise ValueError("must carry a time zone (Z or an offset such as +02:00)")
+            try:
+                return parsed.astimezone(dt.timezone.utc)
+            except OverflowError:
+                # 0001-01-01T00:00:00+01:00 parses, but is before year 1 in UTC. Pydantic turns only
+                # ValueError into a field error; anything else would leave as a 500.
+                raise ValueError("is out of range once converted to UTC")
+        if value is not None and not isinstance(value, dt.datetime):
+            raise ValueError("must be an ISO 8601 date-time string")
+        return value
+
+    @field_validator("group_id")
+    @classmethod
+    def _group_id(cls, value):
+        if value is not None and not (1 <= len(value) <= 100 and value.replace("-", "").replace("_", "").isalnum()):
+            raise ValueError("must be 1 to 100 letters, digits, '-' or '_' (a UUID is typical)")
+        return value
+
+
+class CreatePost(_PostFields):
+    """Create a draft, or a scheduled post when schedule_at (or scheduled_for) is given."""
+
+    content: str = Field(max_length=63206)
+
+
+class UpdatePost(_PostFields):
+    """Partial update: omitted fields keep their value; schedule_at null unschedules; segments [] removes a thread."""
+
+
+class ListPosts(PageQuery):
+    status: Optional[PostStatus] = Field(default=None, description="Only posts in this status.")
+
+
+# --- responses -------------------------------------------------------------------------------------
+class TargetIntegration(ResponseModel):
+    id: str
+    platform: PlatformName
+    username: str
+
+
+class PostTarget(ResponseModel):
+    id: str
+    status: Literal["pending", "publishing", "published", "failed", "cancelled"]
+    platform_post_id: Optional[str]
+    platform_post_url: Optional[str]
+    published_at: Optional[Timestamp]
+    error: Optional[Dict[str, Any]]
+    integrations: TargetIntegration
+
+
+class PlatformResult(ResponseModel):
+    success: bool
+    post_id: Optional[str] = None
+    post_url: Optional[str] = None
+    error: Optional[str] = None
+
+
+class MediaOut(ResponseModel):
+    images: List[Image]
+    video: Optional[Video]
+
+
+class PostOut(ResponseModel):
+    id: str
+    status: PostStatus
+    content: str
+    scheduled_at: Optional[Timestamp]
+    scheduled_for: Optional[Timestamp] = Field(description="The same as scheduled_at (Octopost's name).")
+    published_at: Optional[Timestamp]
+    tags: List[str]
+    platforms: List[PlatformName]
+    integrations: List[str]
+    post_targets: List[PostTarget]
+    platform_results: Optional[Dict[str, PlatformResult]]
+    platform_overrides: Dict[str, str]
+    platform_settings: Dict[str, Dict[str, Any]]
+    group_id: Optional[str]
+    media: Optional[MediaOut]
+    media_ids: List[str]
+    segments: Optional[List[Segment]]
+    created_at: Timestamp
+    updated_at: Timestamp

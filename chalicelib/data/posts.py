@@ -1,0 +1,155 @@
+"""Posts in DynamoDB, with exact counts kept beside them.
+
+Every write is conditional on the version read, and every change of status moves the counters in
+the same transaction, so ``total`` is exact and one read. Access patterns (docs/data-model.md):
+get = GetItem on (scope, id); a page = Query on the table or the by_status index, newest first;
+a group = Query on by_group; due posts = Query on the sparse, sharded ``due`` index.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Dict, Iterable, List, Optional, Tuple
+
+from pynamodb.connection import Connection
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.clock import format_timestamp
+from chalicelib.data.errors import conflict_on_condition
+from chalicelib.data.models import CounterRecord, PostRecord
+from chalicelib.domain.posts import Post, Target
+from chalicelib.errors import NotFoundError
+
+DUE_SHARDS = 8
+ALL = "posts"
+
+
+def due_shard(post_id: str) -> str:
+    return f"due#{int(hashlib.sha256(post_id.encode()).hexdigest(), 16) % DUE_SHARDS}"
+
+
+def due_key(scheduled_at: dt.datetime, post_id: str) -> str:
+    return f"{format_timestamp(scheduled_at.replace(microsecond=(scheduled_at.microsecond // 1000) * 1000))}#{post_id}"
+
+
+def _to_record(post: Post) -> PostRecord:
+    scheduled = post.status == "scheduled" and post.scheduled_at is not None
+    return PostRecord(
+        scope=post.scope, id=post.id, version=post.version, status=post.status,
+        status_key=f"{post.scope}#{post.status}",
+        group_id=post.group_id, group_key=f"{post.scope}#{post.group_id}" if post.group_id else None,
+        due_shard=due_shard(post.id) if scheduled else None,
+        due_at=due_key(post.scheduled_at, post.id) if scheduled else None,
+        scheduled_at=post.scheduled_at, published_at=post.published_at,
+        created_at=post.created_at, updated_at=post.updated_at, dispatch_id=post.dispatch_id,
+        body=post.body(), targets=[target.as_dict() for target in post.targets],
+    )
+
+
+def _to_domain(record: PostRecord) -> Post:
+    workspace_id, mode = record.scope.rsplit("#", 1)
+    body = record.body
+    return Post(
+        id=record.id, workspace_id=workspace_id, mode=mode, status=record.status, version=int(record.version),
+        content=body["content"], platforms=body.get("platforms", []), integration_ids=body.get("integration_ids", []),
+        targets=[Target.from_dict(item) for item in record.targets or []],
+        scheduled_at=record.scheduled_at, published_at=record.published_at,
+        tags=body.get("tags", []), platform_overrides=body.get("platform_overrides", {}),
+        platform_settings=body.get("platform_settings", {}), group_id=record.group_id,
+        media=body.get("media"), media_ids=body.get("media_ids", []), segments=body.get("segments"),
+        created_at=record.created_at, updated_at=record.updated_at, dispatch_id=record.dispatch_id,
+    )
+
+
+def _counter_names(post: Post) -> List[str]:
+    names = [ALL, f"{ALL}#{post.status}"]
+    if post.group_id:
+        names.append(f"group#{post.group_id}")
+    return names
+
+
+def _deltas(added: Iterable[Post] = (), removed: Iterable[Post] = ()) -> Dict[str, int]:
+    deltas: Dict[str, int] = {}
+    for sign, posts in ((+1, added), (-1, removed)):
+        for post in posts:
+            for name in _counter_names(post):
+                deltas[name] = deltas.get(name, 0) + sign
+    return deltas
+
+
+class PostStore:
+    def __init__(self, connection_factory=Connection):
+        self._connection_factory = connection_factory
+
+    def _transaction(self) -> TransactWrite:
+        return TransactWrite(connection=self._connection_factory(region=PostRecord.Meta.region,
+                                                                 host=PostRecord.Meta.host))
+
+    @staticmethod
+    def _count(transaction: TransactWrite, scope: str, deltas: Dict[str, int]) -> None:
+        """Move each counter by its net change (a transaction may touch an item only once)."""
+        for name, delta in deltas.items():
+            if delta:
+                transaction.update(CounterRecord(scope=scope, name=name), actions=[CounterRecord.count.add(delta)])
+
+    # --- reads ---------------------------------------------------------------------------------
+    def get(self, scope: str, post_id: str, consistent: bool = True) -> Post:
+        try:
+            return _to_domain(PostRecord.get(scope, post_id, consistent_read=consistent))
+        except PostRecord.DoesNotExist:
+            raise NotFoundError(f"No post {post_id} in this workspace.", code="post_not_found")
+
+    def page(self, scope: str, status: Optional[str], limit: int, offset: int) -> Tuple[List[Post], int]:
+        """Newest first. One query (reading offset + limit items) and one read for the total."""
+        if status is None:
+            records = PostRecord.query(scope, scan_index_forward=False, limit=offset + limit)
+            counter = ALL
+        else:
+            records = PostRecord.by_status.query(f"{scope}#{status}", scan_index_forward=False, limit=offset + limit)
+            counter = f"{ALL}#{status}"
+        items = [_to_domain(record) for record in records][offset:offset + limit]
+        return items, self._total(scope, counter)
+
+    def group(self, scope: str, group_id: str, limit: int, offset: int) -> Tuple[List[Post], int]:
+        records = PostRecord.by_group.query(f"{scope}#{group_id}", scan_index_forward=False, limit=offset + limit)
+        items = [_to_domain(record) for record in records][offset:offset + limit]
+        return items, self._total(scope, f"group#{group_id}")
+
+    def all_in_group(self, scope: str, group_id: str) -> List[Post]:
+        return [_to_domain(record) for record in PostRecord.by_group.query(f"{scope}#{group_id}")]
+
+    def _total(self, scope: str, name: str) -> int:
+        try:
+            return max(0, int(CounterRecord.get(scope, name).count))
+        except CounterRecord.DoesNotExist:
+            return 0
+
+    # --- writes --------------------------------------------------------------------------------
+    def create(self, post: Post) -> None:
+        with conflict_on_condition(f"Post {post.id} already exists."):
+            with self._transaction() as transaction:
+                transaction.save(_to_record(post), condition=PostRecord.id.does_not_exist())
+                self._count(transaction, post.scope, _deltas(added=[post]))
+
+    def replace(self, before: Post, after: Post, *, conflict: str = "The post changed meanwhile; read it again.") -> None:
+        """Write ``after`` if the stored post is still ``before`` (same version)."""
+        after.version = before.version + 1
+        condition = PostRecord.version == before.version
+        deltas = _deltas(added=[after], removed=[before])
+        with conflict_on_condition(conflict, code="post_changed"):
+            if not any(deltas.values()):
+                _to_record(after).save(condition=condition)
+                return
+            with self._transaction() as transaction:
+                transaction.save(_to_record(after), condition=condition)
+                self._count(transaction, after.scope, deltas)
+
+    def delete(self, posts: List[Post]) -> None:
+        """Delete these posts of one scope together, or none of them (at most about 90 per call)."""
+        with conflict_on_condition("A post changed meanwhile; nothing was deleted.", code="post_changed"):
+            with self._transaction() as transaction:
+                for post in posts:
+                    transaction.delete(PostRecord(scope=post.scope, id=post.id),
+                                       condition=PostRecord.version == post.version)
+                self._count(transaction, posts[0].scope, _deltas(removed=posts))
+

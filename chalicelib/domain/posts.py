@@ -1,0 +1,92 @@
+"""Posts: what a post is, and the rules for creating, changing, publishing and removing one.
+
+A post is stored as one record with its targets (one per integration it publishes to) and a
+``version`` that every write checks. The publisher claims targets with the same check, so an edit,
+a reschedule or a cancel either lands before publishing starts, or is refused with 409: a post is
+never published in a form the user has since changed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+EDITABLE = frozenset({"draft", "scheduled"})
+MAX_SCHEDULE_AHEAD = dt.timedelta(days=180)
+
+
+@dataclass
+class Target:
+    id: str
+    integration_id: str
+    platform: str
+    username: str
+    status: str = "pending"            # pending | publishing | published | failed | cancelled
+    platform_post_id: Optional[str] = None
+    platform_post_url: Optional[str] = None
+    published_at: Optional[str] = None  # ISO 8601, as stored
+    error: Optional[Dict[str, Any]] = None
+    # Per-segment progress for threads: the platform ids of the parts already out, in order.
+    segment_ids: List[str] = field(default_factory=list)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "Target":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass
+class Post:
+    id: str
+    workspace_id: str
+    mode: str
+    status: str
+    content: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int = 1
+    platforms: List[str] = field(default_factory=list)        # as requested (names)
+    integration_ids: List[str] = field(default_factory=list)  # as requested (ids)
+    targets: List[Target] = field(default_factory=list)       # resolved: one per integration
+    scheduled_at: Optional[dt.datetime] = None
+    published_at: Optional[dt.datetime] = None
+    tags: List[str] = field(default_factory=list)
+    platform_overrides: Dict[str, str] = field(default_factory=dict)
+    platform_settings: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    group_id: Optional[str] = None
+    media: Optional[Dict[str, Any]] = None        # {"images": [...], "video": {...}|None}
+    media_ids: List[str] = field(default_factory=list)
+    segments: Optional[List[Dict[str, Any]]] = None
+    dispatch_id: Optional[str] = None
+
+    @property
+    def scope(self) -> str:
+        return f"{self.workspace_id}#{self.mode}"
+
+    @property
+    def editable(self) -> bool:
+        return self.status in EDITABLE
+
+    def text_for(self, platform: str) -> str:
+        """What goes out as the first part on this platform: its override, or the base content."""
+        return self.platform_overrides.get(platform, self.content)
+
+    def body(self) -> Dict[str, Any]:
+        """The request-shaped part, stored as one document."""
+        return {"content": self.content, "platforms": self.platforms, "integration_ids": self.integration_ids,
+                "tags": self.tags, "platform_overrides": self.platform_overrides,
+                "platform_settings": self.platform_settings, "media": self.media, "media_ids": self.media_ids,
+                "segments": self.segments}
+
+
+def derived_status(targets: List[Target]) -> Optional[str]:
+    """published once a target succeeded and all are done; failed when all failed; else None."""
+    if not targets or any(t.status in ("pending", "publishing") for t in targets):
+        return None
+    if any(t.status == "published" for t in targets):
+        return "published"
+    return "failed"

@@ -1,0 +1,86 @@
+"""Mastodon's status length: what a Mastodon server checks against its ``max_characters``.
+
+Mastodon's StatusLengthValidator (app/validators/status_length_validator.rb) counts:
+
+- grapheme clusters, not code points: a family emoji or a flag is one character;
+- every URL as ``characters_reserved_per_url`` characters (23 on a default server), however long;
+  only URLs with a scheme count this way (see ``urls.find_mastodon_urls``);
+- a mention of a remote account, ``@user@example.social``, as just ``@user``;
+- the content warning (``spoiler_text``) together with the text;
+- a text that is empty or only whitespace as nothing.
+
+The limit itself belongs to the server: ``GET /api/v2/instance`` gives
+``configuration.statuses.max_characters`` (500 unless the admin changed it) and
+``characters_reserved_per_url`` (23).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from chalicelib.text.graphemes import grapheme_count
+from chalicelib.text.urls import Span, find_mastodon_urls
+
+DEFAULT_MAX_CHARACTERS = 500
+DEFAULT_CHARACTERS_PER_URL = 23
+
+
+@functools.cache
+def _mention_pattern() -> re.Pattern[str]:
+    # Mastodon's Account::MENTION_RE: "@user" or "@user@domain", not after "=", "/" or a letter.
+    return re.compile(
+        r"(?<![=/\w])@(?P<username>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?",
+        re.IGNORECASE,
+    )
+
+
+@functools.cache
+def _not_after_mention_pattern() -> re.Pattern[str]:
+    # twitter-text's end_mention_match: a mention followed by one of these is not a mention.
+    return re.compile(
+        "[@\uff20\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b"
+        "\u0263\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff]|://"
+    )
+
+
+def _mentions(text: str) -> list[tuple[Span, str]]:
+    if "@" not in text:
+        return []
+    found = []
+    for match in _mention_pattern().finditer(text):
+        if _not_after_mention_pattern().match(text, match.end()):
+            continue
+        found.append((Span(match.start(), match.end()), "@" + match["username"]))
+    return found
+
+
+def countable_text(text: str, *, characters_per_url: int = DEFAULT_CHARACTERS_PER_URL) -> str:
+    """``text`` as Mastodon measures it: URLs as placeholders, remote mentions shortened."""
+    if not text or text.isspace():
+        return ""
+    placeholder = "x" * characters_per_url
+    replacements = [(span, placeholder) for span in find_mastodon_urls(text)]
+    replacements += _mentions(text)
+    replacements.sort(key=lambda item: item[0].start)
+    pieces = []
+    position = 0
+    for span, replacement in replacements:
+        if span.start < position:
+            continue  # overlaps an earlier entity (a mention inside a URL): the earlier one wins
+        pieces.append(text[position : span.start])
+        pieces.append(replacement)
+        position = span.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def status_length(
+    text: str,
+    *,
+    spoiler_text: str = "",
+    characters_per_url: int = DEFAULT_CHARACTERS_PER_URL,
+) -> int:
+    """The length Mastodon gives a status with this text and content warning."""
+    countable = countable_text(text, characters_per_url=characters_per_url)
+    return grapheme_count(spoiler_text + countable)
