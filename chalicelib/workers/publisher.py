@@ -12,7 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalicelib.observability import logger
 from chalicelib.workers.messages import PublishMessage
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is reported like any other (not raised), so it is redelivered
+# without counting as a function error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def publish(message: PublishMessage) -> None:

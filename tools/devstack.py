@@ -1,0 +1,297 @@
+"""The whole of openpost on this machine: ``make run`` (``python -m tools.devstack``).
+
+AWS is moto's server on a free loopback port, with every resource created from the catalog
+(tools/provision.py). The HTTP API is the Chalice app served by Chalice's local server; schedules and
+queue messages, which moto never fires, are delivered to the very handlers Lambda runs. A workspace
+is seeded, and its keys are printed and written to a state file for scripts and tests.
+
+``LocalStack`` is the reusable part (``start()``/``stop()``); ``main()`` is the command around it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_STATE_FILE = Path(".openpost/local.json")
+RESOURCE_PREFIX = "openpost-local"
+REGION = "us-east-1"
+# The API function is Chalice's own, not in the catalog; these mirror its settings in
+# infrastructure/stack.py (imported from there, they would cost the CDK's import time).
+API_FUNCTION = "api"
+API_TIMEOUT_SECONDS = 29
+API_MEMORY_MB = 512
+
+log = logging.getLogger("devstack")
+
+
+class PortUnavailable(Exception):
+    pass
+
+
+@dataclass
+class LocalState:
+    """What a client needs to talk to the running stack; written to the state file as JSON."""
+
+    base_url: str
+    workspace_id: str
+    test_key: str
+    live_key: str
+    aws_endpoint_url: str
+    region: str
+    resource_prefix: str
+    queue_urls: Dict[str, str] = field(default_factory=dict)
+    dead_letter_queue_urls: Dict[str, str] = field(default_factory=dict)
+
+
+class LocalStack:
+    """moto, the HTTP API, the schedules and the queue pollers, started and stopped together.
+
+    It sets the process environment the functions read (as Lambda would), and restores it on stop.
+    """
+
+    def __init__(self, port: int = DEFAULT_PORT, state_file: Optional[Path] = DEFAULT_STATE_FILE):
+        self.port = port
+        self.state_file = state_file
+        self.state: Optional[LocalState] = None
+        self._stop = threading.Event()
+        self._invocation_lock = threading.Lock()
+        self._threads: List[threading.Thread] = []
+        self._moto = None
+        self._http = None
+        self._saved_environment: Dict[str, Optional[str]] = {}
+
+    def start(self) -> LocalState:
+        """Start everything; returns once the API answers and the state file is written."""
+        self._stop.clear()
+        base_url = f"http://{HOST}:{self.port}"
+        self._set_environment(_base_environment(os.environ.get("OPENPOST_PUBLIC_BASE_URL") or base_url))
+        if self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()   # a file left by a stack that died holds dead keys
+
+        import app as app_module   # after the environment: Powertools reads it at import
+        from tools.devstack_http import LocalHttpApi
+
+        api = self._local_function(API_FUNCTION, app_module.app, API_TIMEOUT_SECONDS, API_MEMORY_MB)
+        try:   # bound first, so a taken port fails before anything else starts
+            self._http = LocalHttpApi(app_module.app, HOST, self.port, self._invocation_lock, api.new_context)
+        except OSError as error:
+            raise PortUnavailable(f"cannot serve on {HOST}:{self.port}: {error.strerror or error}") from error
+        endpoint_url = self._start_moto()
+
+        from chalicelib import container
+        from chalicelib.settings import Settings, get_settings
+        from tools.provision import provision
+
+        provisioned = provision(RESOURCE_PREFIX, REGION, endpoint_url)
+        self._set_environment(provisioned.environment())
+        get_settings.cache_clear()
+        container.use(container.Services(Settings.from_environ(os.environ)))
+        seeded = container.services().workspaces.create("Local workspace")
+
+        self._http.start()
+        self._start_deliveries(app_module.app, provisioned.queue_urls, endpoint_url)
+        self.state = LocalState(
+            base_url=base_url, workspace_id=seeded.workspace.id, test_key=seeded.test_key,
+            live_key=seeded.live_key, aws_endpoint_url=endpoint_url, region=REGION,
+            resource_prefix=RESOURCE_PREFIX, queue_urls=dict(provisioned.queue_urls),
+            dead_letter_queue_urls=dict(provisioned.dlq_urls))
+        if self.state_file is not None:
+            _write_private_json(self.state_file, asdict(self.state))
+        return self.state
+
+    def stop(self) -> None:
+        """Stop everything that started, in reverse order; safe to call after a partial start."""
+        self._stop.set()
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        for thread in self._threads:
+            thread.join(timeout=5)   # a poller finishes its handler call and its delete first
+        self._threads.clear()
+        if self._moto is not None:
+            self._moto.stop()
+            server = getattr(self._moto, "_server", None)   # moto stops serving but keeps the socket
+            if server is not None:
+                server.server_close()
+            self._moto = None
+        if self.state_file is not None and self.state_file.exists():
+            self.state_file.unlink()   # the keys in it died with moto
+        from chalicelib import container
+        from chalicelib.settings import get_settings
+
+        container.use(None)
+        get_settings.cache_clear()
+        self._restore_environment()
+
+    def _start_moto(self) -> str:
+        from moto.server import ThreadedMotoServer
+
+        # moto's own server logs every request (each queue poll): only its warnings are wanted.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=HOST, port=0, verbose=False)
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        endpoint_url = f"http://{host}:{port}"
+        # moto keeps its state in the process, not the server: a stack started before in this
+        # process (a test) would have left its tables and queues behind.
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST"), timeout=10)
+        log.info("moto is serving AWS on %s", endpoint_url)
+        return endpoint_url
+
+    def _start_deliveries(self, app, queue_urls: Dict[str, str], endpoint_url: str) -> None:
+        from infrastructure import catalog
+        from tools import devstack_events
+        from tools.devstack_delivery import QueuePoller, ScheduleTrigger
+        from tools.devstack_lambda import find_handler
+
+        functions = {spec.name: self._local_function(spec.name, find_handler(app, spec.name), spec.timeout,
+                                                     spec.memory_mb)
+                     for spec in catalog.FUNCTIONS}
+        for schedule in catalog.SCHEDULES:
+            rule = devstack_events.rule_arn(REGION, f"{RESOURCE_PREFIX}-{schedule.name}")
+            self._threads.append(ScheduleTrigger(schedule, functions[schedule.function], rule, REGION, self._stop))
+        for queue in catalog.QUEUES:
+            if queue.consumer is not None:
+                self._threads.append(QueuePoller(queue, functions[queue.consumer], queue_urls[queue.name],
+                                                 REGION, endpoint_url, self._stop))
+        for thread in self._threads:
+            thread.start()
+
+    def _local_function(self, name: str, handler, timeout_seconds: int, memory_mb: int):
+        from tools.devstack_lambda import LocalFunction
+
+        return LocalFunction(name, handler, deployed_name=f"{RESOURCE_PREFIX}-{name}", timeout_seconds=timeout_seconds,
+                             memory_mb=memory_mb, region=REGION, lock=self._invocation_lock)
+
+    def _set_environment(self, values: Dict[str, Optional[str]]) -> None:
+        for name, value in values.items():
+            self._saved_environment.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()
+
+
+def _base_environment(public_base_url: str) -> Dict[str, Optional[str]]:
+    """Fake credentials, so nothing can reach real AWS, and the settings a deployment also sets."""
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_PROFILE": None,   # a profile named here but absent from ~/.aws stops boto3 cold
+        "OPENPOST_STAGE": "local",
+        "OPENPOST_PUBLIC_BASE_URL": public_base_url,
+        "POWERTOOLS_SERVICE_NAME": "openpost",
+        "POWERTOOLS_METRICS_NAMESPACE": "openpost",
+        # Left as the developer set them: metrics would print a JSON blob per request, and X-Ray
+        # has no daemon here.
+        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        "POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
+    }
+
+
+def _write_private_json(path: Path, data: dict) -> None:
+    """Written whole, then renamed into place: a reader polling for the file never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds API keys
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(data, handle, indent=2)
+        handle.write("\n")
+    os.replace(partial, path)
+
+
+def banner(state: LocalState, state_file: Optional[Path], seconds: float) -> str:
+    from infrastructure import catalog
+
+    schedules = ", ".join(f"{s.name} → {s.function} every {s.rate_minutes} min" for s in catalog.SCHEDULES)
+    queues = ", ".join(f"{q.name} → {q.consumer}" for q in catalog.QUEUES if q.consumer)
+    lines = [
+        "",
+        f"openpost is running locally (started in {seconds:.1f} s)",
+        f"  API          {state.base_url}",
+        f"  AWS (moto)   {state.aws_endpoint_url}",
+        f"  Workspace    {state.workspace_id}",
+        f"  Test key     {state.test_key}",
+        f"  Live key     {state.live_key}",
+        f"  State file   {state_file or '(none)'}",
+        f"  Schedules    {schedules}",
+        f"  Queues       {queues}",
+        "",
+        "Try it:",
+        f'  curl -H "Authorization: Bearer {state.test_key}" {state.base_url}/v1/integrations',
+        "",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.devstack", description="Run openpost on this machine, AWS emulated by moto.",
+        epilog="Set OPENPOST_PUBLIC_BASE_URL to hand out another base URL (a tunnel, for OAuth callbacks); "
+               "POWERTOOLS_METRICS_DISABLED=false prints metrics.")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP API port (default {DEFAULT_PORT})")
+    parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE,
+                        help=f"where to write the URL and keys as JSON (default {DEFAULT_STATE_FILE})")
+    args = parser.parse_args(argv)
+
+    sys.stdout.reconfigure(line_buffering=True)   # handler logs show up at once, even through a pipe
+    _configure_logging()
+    # SIGTERM (docker stop, a supervisor) ends the stack exactly as Ctrl-C does. SIGINT is set too:
+    # a shell without job control starts background commands with SIGINT ignored.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    started = time.monotonic()
+    stack = LocalStack(port=args.port, state_file=args.state_file)
+    try:
+        try:
+            state = stack.start()
+        except PortUnavailable as error:
+            log.error("%s; choose another port with --port", error)
+            return 1
+        print(banner(state, args.state_file, time.monotonic() - started))
+        threading.Event().wait()   # until a signal interrupts it
+    except KeyboardInterrupt:
+        log.info("stopping")
+    finally:
+        stopping = time.monotonic()
+        stack.stop()
+    log.info("stopped in %.1f s", time.monotonic() - stopping)
+    return 0
+
+
+def _configure_logging() -> None:
+    if log.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("devstack: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
