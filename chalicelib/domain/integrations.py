@@ -12,11 +12,22 @@ STATUSES = ("active", "needs_refresh", "disconnected")
 # Listed by default: everything still connected, including accounts that need the user's attention.
 CONNECTED = frozenset({"active", "needs_refresh"})
 
-# A test-mode world starts with these accounts, served by the sandbox adapter.
+# A test-mode world starts with one account on every platform, served by the sandbox adapter, so
+# a user can rehearse any post (including the platforms whose live adapters are still pending)
+# without touching a real account.
 SANDBOX_ACCOUNTS = (
     ("twitter", "openpost_sandbox", "openpost Sandbox (X)"),
     ("bluesky", "sandbox.openpost.test", "openpost Sandbox (Bluesky)"),
     ("mastodon", "sandbox@mastodon.openpost.test", "openpost Sandbox (Mastodon)"),
+    ("discord", "#sandbox", "openpost Sandbox (Discord)"),
+    ("slack", "#sandbox", "openpost Sandbox (Slack)"),
+    ("telegram", "@openpost_sandbox", "openpost Sandbox (Telegram)"),
+    ("linkedin", "openpost-sandbox", "openpost Sandbox (LinkedIn)"),
+    ("threads", "openpost_sandbox", "openpost Sandbox (Threads)"),
+    ("instagram", "openpost_sandbox", "openpost Sandbox (Instagram)"),
+    ("facebook", "openpost-sandbox", "openpost Sandbox (Facebook)"),
+    ("tiktok", "openpost_sandbox", "openpost Sandbox (TikTok)"),
+    ("youtube", "@openpost-sandbox", "openpost Sandbox (YouTube)"),
 )
 
 

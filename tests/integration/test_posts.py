@@ -76,10 +76,10 @@ def test_schedule_without_zone_is_refused(api, key):
     assert body["errors"][0]["field"] == "schedule_at" and "zone" in body["errors"][0]["message"]
 
 
-def test_unknown_platform_and_no_integration(api, key):
+def test_unknown_platform_and_no_integration(api, workspace, key):
     body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["myspace"]}), 422)
     assert body["errors"][0]["field"] == "platforms[0]"
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["linkedin"]}), 422,
+    body = problem(api.post("/v1/posts", workspace.live_key, {"content": "x", "platforms": ["linkedin"]}), 422,
                    "no_active_integration")
     assert body["errors"][0]["platform"] == "linkedin"
     problem(api.post("/v1/posts", key, {"content": "x"}), 422, "no_target")
@@ -91,12 +91,13 @@ def test_an_account_connected_elsewhere_is_found_at_once(api, workspace, key, cl
     from chalicelib.data.integrations import to_record
     from chalicelib.domain.records import Integration
 
-    create(api, key)                                   # warms this container's integration cache
+    live = workspace.live_key
+    assert api.post("/v1/posts", live, {"content": "x", "platforms": ["discord"]}).status == 422   # warms the cache
     now = clock.now()
     to_record(Integration(id="0196a0c4-2222-7000-8000-000000000002", workspace_id=workspace.workspace.id,
-                          mode="test", platform="discord", username="#launches", display_name="Launches",
+                          mode="live", platform="discord", username="#launches", display_name="Launches",
                           status="active", created_at=now, updated_at=now)).save()
-    post = create(api, key, platforms=["discord"])
+    post = create(api, live, platforms=["discord"])
     assert [t["integrations"]["platform"] for t in post["post_targets"]] == ["discord"]
 
 

@@ -14,4 +14,6 @@ def test_a_failed_creation_leaves_nothing_behind(services, workspace):
         # Same workspace id: the transaction's condition fails, so neither the key nor anything else lands.
         store.create(workspace.workspace, keys, [])
     assert ApiKeyRecord.count(keys[0].key_hash) == 0
-    assert IntegrationRecord.count(scope_of(workspace.workspace.id, "test")) == 3
+    from chalicelib.domain.integrations import SANDBOX_ACCOUNTS
+
+    assert IntegrationRecord.count(scope_of(workspace.workspace.id, "test")) == len(SANDBOX_ACCOUNTS)
