@@ -7,7 +7,7 @@ OpenPost's names are canonical; Octopost's are accepted too (``scheduled_for`` f
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Dict, List, Literal, Optional
+from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -159,7 +159,10 @@ class _PostFields(RequestModel):
     group_id: Optional[str] = None
     status: Optional[Literal["draft", "scheduled"]] = Field(
         default=None, description="Usually left unset: a post with a schedule is scheduled, one without is a draft.")
-    media: Optional[Media] = Field(default=None, description="{images: [...], video: {...}}, or a list of media ids.")
+    # A list is moved to media_ids before validation (_media_as_ids), so at run time media is a Media;
+    # the list is in the type so the document shows both forms clients may send.
+    media: Optional[Union[Media, Annotated[List[str], Field(max_length=MAX_IMAGES)]]] = Field(
+        default=None, description="{images: [...], video: {...}}, or a list of media ids.")
     media_ids: Optional[List[str]] = Field(default=None, max_length=MAX_IMAGES,
                                            description="Uploaded media ids (also accepted as a list in media).")
     segments: Optional[List[Segment]] = Field(default=None, max_length=MAX_SEGMENTS)

@@ -137,7 +137,8 @@ def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_param
         _check_path_params(path_params)
         call = Call(principal=principal, body=_parse_body(op, request.raw_body),
                     query=_parse_query(op, request.query_params), headers=headers)
-        if op.idempotent and principal is not None and headers.get("idempotency-key"):
+        # Present but empty is refused there (400), not ignored: the client meant to send a key.
+        if op.idempotent and principal is not None and "idempotency-key" in headers:
             return services().idempotency.run(principal, op, request, call,
                                               lambda: _render(op, handler(call, **path_params)))
         return _render(op, handler(call, **path_params))
