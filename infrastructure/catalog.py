@@ -50,6 +50,12 @@ class FunctionSpec:
     description: str
 
 
+# The HTTP API: Chalice's API handler behind API Gateway, on the stage below. API Gateway gives up
+# on an integration after 29 seconds, so a longer Lambda timeout would buy nothing.
+API = FunctionSpec("api", timeout=29, memory_mb=512, description="The HTTP API")
+API_STAGE = "api"
+
+# The workers: each is an @app.lambda_function in app.py of the same name.
 FUNCTIONS: Tuple[FunctionSpec, ...] = (
     FunctionSpec("dispatcher", timeout=50, memory_mb=512,
                  description="Finds posts due before the next tick and queues their targets on time"),

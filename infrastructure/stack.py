@@ -32,13 +32,12 @@ from infrastructure.tables import add_tables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Chalice's handler for the HTTP API, which the catalog does not list (its resource id in the
+# Chalice's handler for the HTTP API (its resource id in the
 # template `chalice package` writes is "APIHandler").
-API_FUNCTION = "api"
-API_STAGE = "api"
-# API Gateway gives up on an integration after 29 seconds; a longer Lambda timeout buys nothing.
-API_TIMEOUT_SECONDS = 29
-API_MEMORY_MB = 512
+API_FUNCTION = catalog.API.name
+API_STAGE = catalog.API_STAGE
+API_TIMEOUT_SECONDS = catalog.API.timeout
+API_MEMORY_MB = catalog.API.memory_mb
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 

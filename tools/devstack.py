@@ -27,11 +27,6 @@ DEFAULT_PORT = 8000
 DEFAULT_STATE_FILE = Path(".openpost/local.json")
 RESOURCE_PREFIX = "openpost-local"
 REGION = "us-east-1"
-# The API function is Chalice's own, not in the catalog; these mirror its settings in
-# infrastructure/stack.py (imported from there, they would cost the CDK's import time).
-API_FUNCTION = "api"
-API_TIMEOUT_SECONDS = 29
-API_MEMORY_MB = 512
 
 log = logging.getLogger("devstack")
 
@@ -81,9 +76,11 @@ class LocalStack:
             self.state_file.unlink()   # a file left by a stack that died holds dead keys
 
         import app as app_module   # after the environment: Powertools reads it at import
+        from infrastructure import catalog
         from tools.devstack_http import LocalHttpApi
 
-        api = self._local_function(API_FUNCTION, app_module.app, API_TIMEOUT_SECONDS, API_MEMORY_MB)
+        api = self._local_function(catalog.API.name, app_module.app, catalog.API.timeout,
+                                   catalog.API.memory_mb)
         try:   # bound first, so a taken port fails before anything else starts
             self._http = LocalHttpApi(app_module.app, HOST, self.port, self._invocation_lock, api.new_context)
         except OSError as error:

@@ -18,11 +18,11 @@ from chalice import Chalice
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler, LocalDevServer, LocalGateway
 
+from infrastructure import catalog
 from tools.devstack_events import ACCOUNT_ID
 
 # How often the serving loop checks for shutdown; it bounds how long stopping takes.
 SHUTDOWN_POLL_SECONDS = 0.2
-API_STAGE = "api"   # the API Gateway stage deployment uses (infrastructure/stack.py)
 
 
 class _SerialGateway(LocalGateway):
@@ -44,7 +44,7 @@ class _SerialGateway(LocalGateway):
         event = super()._generate_lambda_event(method, path, headers, body)
         event["requestContext"].update({
             "requestId": str(uuid.uuid4()),
-            "stage": API_STAGE,
+            "stage": catalog.API_STAGE,
             "requestTimeEpoch": int(time.time() * 1000),
             "accountId": ACCOUNT_ID,
             "apiId": "local",
