@@ -63,3 +63,23 @@ def test_concurrent_requests_each_get_their_own_answer(stack):
     for key, answer in zip(keys, answers):
         assert answer.status_code == 200
         assert bool(answer.json()["data"]) == (key == stack.state["test_key"])
+
+
+def test_every_request_log_line_carries_request_and_workspace_ids(stack):
+    """Powertools' JSON log lines name the request and, once authenticated, the workspace."""
+    import json
+    import time
+
+    marker = f"/v1/integrations?limit=7&offset={int(time.time()) % 1000}"
+    assert get(stack, marker, stack.state["test_key"]).status_code == 200
+    deadline = time.monotonic() + 10
+    served = []
+    while time.monotonic() < deadline and not served:
+        lines = [json.loads(line) for line in stack.output().splitlines() if line.startswith("{")]
+        served = [line for line in lines if line.get("message") == "request served"
+                  and line.get("workspace_id") == stack.state["workspace_id"] and line.get("status") == 200]
+        time.sleep(0.2)
+    assert served, "no 'request served' line for the workspace"
+    line = served[-1]
+    assert line["request_id"] and line["level"] == "INFO" and line["service"] == "openpost"
+    assert line["mode"] == "test" and line["path"] == "/v1/integrations" and "duration_ms" in line
