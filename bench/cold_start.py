@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from infrastructure.catalog import FUNCTIONS  # noqa: E402  (needs ROOT on sys.path)
+from tools.emulated_aws import FAKE_CREDENTIALS  # noqa: E402
 
 # The goal for the HTTP API: its cold import (what Lambda's init pays) stays within this multiple of
 # boto3's, so a first request is not kept waiting much longer than boto3 alone would make it.
@@ -93,15 +94,8 @@ def child_environment() -> Dict[str, str]:
            and key not in ("PYTHONDONTWRITEBYTECODE",  # Lambda reads bytecode caches
                            "PYTHONPROFILEIMPORTTIME",  # -X importtime would slow every import
                            "PYTHONPATH")}              # only the repo, as in the package
-    env.update({
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    })
+    env.update(FAKE_CREDENTIALS)
+    env.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
     return env
 
 

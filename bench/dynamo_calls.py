@@ -31,18 +31,17 @@ import sys
 
 # Before anything imports boto3 or Powertools, as in tests/conftest.py: fake credentials so nothing
 # can reach real AWS, and no request logs or metrics in the middle of the table.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tools.emulated_aws import use_fake_credentials  # noqa: E402
+
+use_fake_credentials(os.environ)
 os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_TRACE_DISABLED": "true",
 })
-for _variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-    os.environ.pop(_variable, None)
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -54,9 +53,6 @@ import math  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Dict, List, Optional, Tuple  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 import botocore.session  # noqa: E402
 from moto import mock_aws  # noqa: E402

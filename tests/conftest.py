@@ -3,20 +3,16 @@ from __future__ import annotations
 
 import os
 
+from tools.emulated_aws import use_fake_credentials
+
 # Before anything imports boto3 or Powertools: fake credentials so nothing can reach real AWS, and
 # metrics printed nowhere.
+use_fake_credentials(os.environ)
 os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_TRACE_DISABLED": "true",
 })
-for variable in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-    os.environ.pop(variable, None)
 
 import datetime as dt  # noqa: E402
 import json  # noqa: E402

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from tools.emulated_aws import FAKE_CREDENTIALS, FOREIGN
+
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_STATE_FILE = Path(".openpost/local.json")
@@ -192,10 +194,8 @@ class LocalStack:
 def _base_environment(public_base_url: str) -> Dict[str, Optional[str]]:
     """Fake credentials, so nothing can reach real AWS, and the settings a deployment also sets."""
     return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_PROFILE": None,   # a profile named here but absent from ~/.aws stops boto3 cold
+        **FAKE_CREDENTIALS,
+        **{name: None for name in FOREIGN},
         "OPENPOST_STAGE": "local",
         "OPENPOST_PUBLIC_BASE_URL": public_base_url,
         "POWERTOOLS_SERVICE_NAME": "openpost",
