@@ -143,6 +143,18 @@ class DuePosts(GlobalSecondaryIndex):
     due_at = UnicodeAttribute(range_key=True)   # "{scheduled_at ISO, UTC}#{post id}": sorts by time
 
 
+class PostsInFlight(GlobalSecondaryIndex):
+    """Posts being published, for the reconciler. Sparse: only a ``publishing`` post carries
+    ``inflight_shard`` ("inflight#0".."inflight#N-1"); sorted by when it started."""
+
+    class Meta:
+        index_name = "inflight"
+        projection = KeysOnlyProjection()
+
+    inflight_shard = UnicodeAttribute(hash_key=True)
+    inflight_at = UnicodeAttribute(range_key=True)   # "{updated_at ISO}#{post id}"
+
+
 class PostRecord(_Table):
     """A post with its targets. One item, so a get is one read and every change to the post and its
     targets is one conditional write on ``version``."""
@@ -167,6 +179,9 @@ class PostRecord(_Table):
     updated_at = UTCDateTimeAttribute()
     # Set each time publishing starts; a publish message carrying another value is stale.
     dispatch_id = UnicodeAttribute(null=True)
+    inflight_shard = UnicodeAttribute(null=True)
+    inflight_at = UnicodeAttribute(null=True)
+    notified = UnicodeAttribute(null=True)
     # The request-shaped parts (content, platforms, overrides, settings, media, segments, tags) and
     # the targets, stored as JSON documents: read and written whole, never queried inside.
     body = JSONAttribute()
@@ -175,6 +190,7 @@ class PostRecord(_Table):
     by_status = PostsByStatus()
     by_group = PostsByGroup()
     due = DuePosts()
+    inflight = PostsInFlight()
 
 
 class CounterRecord(_Table):
@@ -189,6 +205,31 @@ class CounterRecord(_Table):
     scope = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)
     count = NumberAttribute(default=0)
+
+
+class SandboxPostRecord(_Table):
+    """What the sandbox platform has published for one test-mode integration, as a real platform
+    would keep it; also the sandbox's own idempotency marks ("key#..." items) and attempt counts
+    ("attempts#..." items), so failures on demand can say "fail the first two tries"."""
+
+    logical_name = "sandbox"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expires_at"
+
+    integration_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute(default="post")          # post | key | attempts
+    text = UnicodeAttribute(null=True)
+    reply_to = UnicodeAttribute(null=True)
+    root = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    post_id = UnicodeAttribute(null=True)             # on a "key#" item: the post it produced
+    count = NumberAttribute(null=True)                # on an "attempts#" item
+    media = JSONAttribute(null=True)
+    created_at = UTCDateTimeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)            # sandbox posts are kept 30 days
 
 
 class IdempotencyRecord(_Table):
@@ -210,6 +251,7 @@ TABLE_MODELS: Tuple[Type[_Table], ...] = (
     IntegrationRecord,
     PostRecord,
     CounterRecord,
+    SandboxPostRecord,
     IdempotencyRecord,
 )
 

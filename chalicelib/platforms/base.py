@@ -1,0 +1,108 @@
+"""The contract between the publishing engine and a platform.
+
+An adapter publishes one part of a post (the first part, or one segment of a thread) and says
+what became of it. It never retries by itself and never decides what happens next: it raises one of
+the errors below, and the engine decides from the error's kind (retry later, fail now, or fail as
+"outcome unknown" because the platform may have accepted a call it cannot safely repeat).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Dict, List, Optional
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """A part as published: the platform's id, a public URL, and whatever a reply needs (Bluesky's cid)."""
+
+    id: str
+    url: Optional[str] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "url": self.url, "extra": dict(self.extra)}
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "PostRef":
+        return cls(id=data["id"], url=data.get("url"), extra=dict(data.get("extra") or {}))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part to publish."""
+
+    text: str
+    index: int                          # 0 for the first part, i for segment i
+    total: int                          # parts in the whole post
+    idempotency_key: str                # stable for this target and part: a retry sends the same
+    reply_to: Optional[PostRef] = None  # the previous part, for a reply chain
+    root: Optional[PostRef] = None      # the first part, for platforms that want it (Bluesky)
+    media: List[Dict[str, Any]] = field(default_factory=list)   # [{"url", "alt_text", "kind"}]
+    settings: Dict[str, Any] = field(default_factory=dict)       # this platform's platform_settings
+
+
+class PlatformError(Exception):
+    """Base of what an adapter raises. ``code`` is stable and shown to users on the target."""
+
+    code = "platform_error"
+
+    def __init__(self, message: str, *, code: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class TransientError(PlatformError):
+    """Worth trying again: a 5xx, a dropped connection before the request was sent, a timeout on a
+    platform that honours idempotency keys. ``retry_after`` (seconds) when the platform said."""
+
+    code = "platform_unavailable"
+
+    def __init__(self, message: str, *, code: Optional[str] = None, retry_after: Optional[float] = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class RateLimitedError(TransientError):
+    code = "rate_limited"
+
+
+class PermanentError(PlatformError):
+    """Trying again would fail the same way: the platform refused the content or the request."""
+
+    code = "platform_rejected"
+
+
+class AuthenticationFailedError(PermanentError):
+    """The account's credentials no longer work and could not be refreshed: the integration needs
+    the user to reconnect it."""
+
+    code = "integration_needs_refresh"
+
+
+class OutcomeUnknownError(PlatformError):
+    """The request may have reached the platform (a timeout after sending) on a platform that offers
+    no idempotency: repeating it could publish twice, so the engine never does."""
+
+    code = "outcome_unknown"
+
+
+class Platform:
+    """Base class of every adapter. Subclasses declare what they are and implement ``publish``."""
+
+    name: ClassVar[str] = ""
+    # "reply": each part replies to the previous one; "numbered": separate posts with " (i/n)".
+    thread_style: ClassVar[str] = "reply"
+    # True when the platform recognises a repeated request (our idempotency key or record key), so a
+    # call whose outcome is unknown can be retried without publishing twice.
+    idempotent: ClassVar[bool] = False
+    max_images: ClassVar[int] = 4
+    live: ClassVar[bool] = True        # False for platforms whose live adapter is still pending
+
+    def __init__(self, integration, credentials: Optional[Dict[str, Any]] = None):
+        self.integration = integration
+        self.credentials = credentials or {}
+
+    def publish(self, part: Part) -> PostRef:
+        raise NotImplementedError
