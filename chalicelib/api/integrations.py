@@ -53,3 +53,41 @@ def list_integrations(call: Call):
                      response=IntegrationOut, errors=(404,))
 def get_integration(call: Call, integration_id: str):
     return IntegrationOut.of(services().integrations.get(call.principal, integration_id))
+
+
+class NextSlotOut(ResponseModel):
+    date: Optional[Timestamp] = Field(
+        description="The next free slot: a whole hour (HH:00:00Z) strictly after now and at most 7 days ahead, "
+                    "at least 1 hour from every post planned on this integration. null when every hour in "
+                    "that window is taken (ask again later, or spread the existing posts).")
+    platform: Platform
+    integration_id: str
+    searched_until: Timestamp = Field(
+        description="The end of the window searched (now + 7 days, inclusive); a null date means no free "
+                    "hour up to this time.")
+
+
+@blueprint.operation("GET", "/v1/integrations/{integration_id}/next-slot", summary="Next available posting slot",
+                     response=NextSlotOut, errors=(404, 409))
+def next_slot(call: Call, integration_id: str):
+    """The next time a new post could go out on this account without crowding the posts already planned
+    there; a lightweight "when would this post go out?" preview before you schedule it.
+
+    The rule: candidates are whole UTC hours (HH:00:00Z) strictly after now, so at 12:00:00 exactly the
+    first candidate is 13:00. A candidate is free when every post planned on this integration is at least
+    1 hour away from it, before or after; exactly 1 hour apart is free (a post at 13:00 leaves 14:00
+    free, a post at 13:30 takes both 13:00 and 14:00). The search covers the next 7 days, the last
+    candidate being the last whole hour at or before now + 7 days, inclusive (always 168 candidates).
+
+    Planned posts are the scheduled posts targeting this integration (at their scheduled time) and the
+    posts publishing right now (at the moment publishing began). Drafts, published and failed posts do
+    not take a slot.
+
+    When every candidate is taken the answer is still 200, with `date: null`: the integration exists and
+    the question has an answer, "nothing free this week", which is not an error to handle. 404 for an
+    unknown integration (or one of another workspace or mode); 409 `integration_not_active` when the
+    integration is disconnected or needs a refresh, since no post can be scheduled on it until it is
+    reconnected."""
+    found = services().slots.next_slot(call.principal, integration_id)
+    return NextSlotOut(date=found.date, platform=found.integration.platform, integration_id=found.integration.id,
+                       searched_until=found.searched_until)

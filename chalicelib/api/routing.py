@@ -7,6 +7,7 @@ handlers validate with. The wrapper it installs authenticates, parses, renders t
 """
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import time
@@ -108,7 +109,7 @@ class ApiBlueprint(Blueprint):
             op = Operation(method=method, path=path, summary=summary, operation_id=handler.__name__,
                            tag=self.tag, status=status, body=body, query=query, response=response,
                            paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive, errors=errors,
-                           description=description or (handler.__doc__ or "").strip())
+                           description=description or inspect.getdoc(handler) or "")
             self.operations.append(op)
 
             def view(**path_params: str) -> Response:
