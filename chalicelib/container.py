@@ -49,14 +49,51 @@ class Services:
     def posts(self):
         from chalicelib.data.integrations import IntegrationStore
         from chalicelib.data.posts import PostStore
-        from chalicelib.data.queues import PublishQueue
+        from chalicelib.domain.integrations import IntegrationCache
         from chalicelib.domain.post_service import PostService
 
-        from chalicelib.domain.integrations import IntegrationCache
-
-        queue = PublishQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("publish"))
         integrations = IntegrationCache(IntegrationStore(), self.clock, self.settings.auth_cache_seconds)
-        return PostService(PostStore(), integrations, queue, self.clock)
+        return PostService(PostStore(), integrations, self.publish_queue, self.dispatcher, self.clock)
+
+    @functools.cached_property
+    def slots(self):
+        from chalicelib.data.posts import PostStore
+        from chalicelib.domain.slots import SlotService
+
+        return SlotService(self.integrations, PostStore(), self.clock)
+
+    @functools.cached_property
+    def publish_queue(self):
+        from chalicelib.data.queues import PublishQueue
+
+        return PublishQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("publish"))
+
+    @functools.cached_property
+    def dispatcher(self):
+        from chalicelib.data.posts import PostStore
+        from chalicelib.domain.dispatching import Dispatcher
+
+        return Dispatcher(PostStore(), self.publish_queue, self.clock)
+
+    @functools.cached_property
+    def publisher(self):
+        from chalicelib.data.integrations import IntegrationStore
+        from chalicelib.data.posts import PostStore
+        from chalicelib.data.queues import EventQueue
+        from chalicelib.domain.publishing import TargetPublisher
+        from chalicelib.platforms import adapter_for
+
+        events = EventQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("events"))
+        return TargetPublisher(PostStore(), IntegrationStore(), events, self.clock, adapter_for)
+
+    @functools.cached_property
+    def reconciler(self):
+        from chalicelib.data.posts import PostStore
+        from chalicelib.data.queues import DeadLetters
+        from chalicelib.domain.reconciling import Reconciler
+
+        dead_letters = DeadLetters(lambda: self.aws_client("sqs"), self.settings.queue_url("publish-dlq"))
+        return Reconciler(PostStore(), self.publish_queue, dead_letters, self.publisher, self.clock)
 
     @functools.cached_property
     def secret_box(self):

@@ -55,7 +55,7 @@ class Settings(BaseModel):
 
     def queue_url(self, name: str) -> str:
         try:
-            return self.queue_urls[name]
+            return self.queue_urls[name.replace("-", "_")]
         except KeyError:
             raise LookupError(f"no URL configured for queue {name!r} ({QUEUE_URL_PREFIX}{name.upper()})")
 
@@ -64,8 +64,8 @@ class Settings(BaseModel):
 
 
 def queue_url_variable(queue_name: str) -> str:
-    """The environment variable that carries a queue's URL."""
-    return f"{QUEUE_URL_PREFIX}{queue_name.upper()}"
+    """The environment variable that carries a queue's URL ("publish-dlq" -> ..._PUBLISH_DLQ)."""
+    return f"{QUEUE_URL_PREFIX}{queue_name.upper().replace('-', '_')}"
 
 
 @functools.lru_cache(maxsize=1)

@@ -24,6 +24,8 @@ QUEUE_ACTIONS = (
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
+    # The publisher backs a message off (a platform's Retry-After, exponential backoff).
+    "sqs:ChangeMessageVisibility",
 )
 
 MEDIA_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")

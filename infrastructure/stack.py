@@ -101,6 +101,8 @@ class OpenpostStack(Stack):
             "POWERTOOLS_METRICS_NAMESPACE": "openpost",
             "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
             **{queue_url_variable(name): queue.queue_url for name, queue in queues.items()},
+            # The reconciler settles what reaches the dead-letter queues.
+            **{queue_url_variable(f"{name}-dlq"): queue.queue_url for name, queue in dead_letter_queues.items()},
         }
         if public_base_url:
             environment["OPENPOST_PUBLIC_BASE_URL"] = public_base_url

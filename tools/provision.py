@@ -38,6 +38,7 @@ class Provisioned:
         if self.endpoint_url:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
         env.update({queue_url_variable(name): url for name, url in self.queue_urls.items()})
+        env.update({queue_url_variable(f"{name}-dlq"): url for name, url in self.dlq_urls.items()})
         return env
 
 

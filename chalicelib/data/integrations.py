@@ -35,3 +35,15 @@ class IntegrationStore:
             return _to_domain(IntegrationRecord.get(scope_of(workspace_id, mode), integration_id))
         except IntegrationRecord.DoesNotExist:
             raise NotFoundError(f"No integration {integration_id} in this workspace.", code="integration_not_found")
+
+    def set_status(self, workspace_id: str, mode: str, integration_id: str, status: str) -> None:
+        from chalicelib.clock import SystemClock
+
+        record = IntegrationRecord(scope=scope_of(workspace_id, mode), id=integration_id)
+        try:
+            record.update(actions=[IntegrationRecord.status.set(status),
+                                   IntegrationRecord.updated_at.set(SystemClock().now())],
+                          condition=IntegrationRecord.id.exists())
+        except Exception as error:  # noqa: BLE001 - a vanished integration has no status to set
+            if "ConditionalCheckFailed" not in str(error):
+                raise

@@ -14,7 +14,6 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.clock import format_timestamp
 from chalicelib.data.errors import conflict_on_condition
 from chalicelib.data.models import CounterRecord, PostRecord
 from chalicelib.domain.posts import Post, Target
@@ -24,16 +23,30 @@ DUE_SHARDS = 8
 ALL = "posts"
 
 
+def _shard_number(post_id: str) -> int:
+    return int(hashlib.sha256(post_id.encode()).hexdigest(), 16) % DUE_SHARDS
+
+
 def due_shard(post_id: str) -> str:
-    return f"due#{int(hashlib.sha256(post_id.encode()).hexdigest(), 16) % DUE_SHARDS}"
+    return f"due#{_shard_number(post_id)}"
+
+
+def inflight_shard(post_id: str) -> str:
+    return f"inflight#{_shard_number(post_id)}"
+
+
+def sortable(moment: dt.datetime) -> str:
+    """A fixed-width UTC timestamp (always milliseconds), so strings sort as the instants do."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
 
 
 def due_key(scheduled_at: dt.datetime, post_id: str) -> str:
-    return f"{format_timestamp(scheduled_at.replace(microsecond=(scheduled_at.microsecond // 1000) * 1000))}#{post_id}"
+    return f"{sortable(scheduled_at)}#{post_id}"
 
 
 def _to_record(post: Post) -> PostRecord:
     scheduled = post.status == "scheduled" and post.scheduled_at is not None
+    publishing = post.status == "publishing"
     return PostRecord(
         scope=post.scope, id=post.id, version=post.version, status=post.status,
         status_key=f"{post.scope}#{post.status}",
@@ -42,6 +55,9 @@ def _to_record(post: Post) -> PostRecord:
         due_at=due_key(post.scheduled_at, post.id) if scheduled else None,
         scheduled_at=post.scheduled_at, published_at=post.published_at,
         created_at=post.created_at, updated_at=post.updated_at, dispatch_id=post.dispatch_id,
+        inflight_shard=inflight_shard(post.id) if publishing else None,
+        inflight_at=f"{sortable(post.updated_at)}#{post.id}" if publishing else None,
+        notified=post.notified,
         body=post.body(), targets=[target.as_dict() for target in post.targets],
     )
 
@@ -58,6 +74,7 @@ def _to_domain(record: PostRecord) -> Post:
         platform_settings=body.get("platform_settings", {}), group_id=record.group_id,
         media=body.get("media"), media_ids=body.get("media_ids", []), segments=body.get("segments"),
         created_at=record.created_at, updated_at=record.updated_at, dispatch_id=record.dispatch_id,
+        notified=record.notified,
     )
 
 
@@ -118,6 +135,24 @@ class PostStore:
     def all_in_group(self, scope: str, group_id: str) -> List[Post]:
         return [_to_domain(record) for record in PostRecord.by_group.query(f"{scope}#{group_id}")]
 
+    def due(self, until: dt.datetime) -> List[Tuple[str, str]]:
+        """(scope, post id) of every scheduled post due at or before ``until``, over all shards."""
+        found = []
+        last = f"{sortable(until)}#~"   # "~" sorts after every id at that instant
+        for shard in range(DUE_SHARDS):
+            for record in PostRecord.due.query(f"due#{shard}", PostRecord.due_at <= last):
+                found.append((record.scope, record.id))
+        return found
+
+    def in_flight(self, started_before: dt.datetime) -> List[Tuple[str, str]]:
+        """(scope, post id) of every post that has been publishing since before the given time."""
+        found = []
+        last = f"{sortable(started_before)}#~"
+        for shard in range(DUE_SHARDS):
+            for record in PostRecord.inflight.query(f"inflight#{shard}", PostRecord.inflight_at <= last):
+                found.append((record.scope, record.id))
+        return found
+
     def _total(self, scope: str, name: str) -> int:
         try:
             return max(0, int(CounterRecord.get(scope, name).count))
@@ -153,3 +188,14 @@ class PostStore:
                                        condition=PostRecord.version == post.version)
                 self._count(transaction, posts[0].scope, _deltas(removed=posts))
 
+    def all_in_status(self, scope: str, status: str,
+                      scheduled_between: Optional[Tuple[dt.datetime, dt.datetime]] = None) -> List[Post]:
+        """Every post of one status (all pages of the by_status query), optionally only those whose
+        ``scheduled_at`` lies within the two times (inclusive). Meant for the in-flight statuses
+        (scheduled, publishing), bounded by what a workspace has planned, never for history."""
+        condition = None
+        if scheduled_between is not None:
+            # Stored as fixed-width UTC text, so DynamoDB's comparison of the text is a comparison of times.
+            condition = PostRecord.scheduled_at.between(*scheduled_between)
+        records = PostRecord.by_status.query(f"{scope}#{status}", filter_condition=condition)
+        return [_to_domain(record) for record in records]

@@ -1,7 +1,8 @@
-"""The publish queue: one message per post target."""
+"""The queues: publish (one message per post target) and events (what happened, for webhooks)."""
 from __future__ import annotations
 
-from typing import Callable
+import json
+from typing import Any, Callable, Dict
 
 from chalicelib.domain.posts import Post
 from chalicelib.workers.messages import PublishMessage
@@ -14,7 +15,7 @@ class QueueSendError(Exception):
     pass
 
 
-class PublishQueue:
+class _Queue:
     def __init__(self, sqs_client_factory: Callable[[], object], url: str):
         self._client_factory = sqs_client_factory
         self._client = None
@@ -25,6 +26,13 @@ class PublishQueue:
         if self._client is None:
             self._client = self._client_factory()
         return self._client
+
+
+class PublishQueue(_Queue):
+    def retry_in(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again after ``seconds`` (SQS allows up to 12 hours)."""
+        self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt_handle,
+                                            VisibilityTimeout=max(0, min(43200, int(seconds))))
 
     def send_targets(self, post: Post, delay_seconds: int = 0) -> None:
         """Queue every target of the post, visible after ``delay_seconds`` (0 to 900)."""
@@ -39,3 +47,28 @@ class PublishQueue:
             result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries[start:start + SQS_BATCH])
             if result.get("Failed"):
                 raise QueueSendError(f"{len(result['Failed'])} publish messages were refused: {result['Failed'][0]}")
+
+
+class EventQueue(_Queue):
+    """Events for webhook delivery. Each has a stable id, so a repeated send is recognisable."""
+
+    def send(self, event: Dict[str, Any]) -> None:
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(event),
+                               MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}})
+
+
+class DeadLetters(_Queue):
+    """A dead-letter queue, read by the reconciler."""
+
+    def receive(self, batches: int = 10):
+        """Yield (receipt handle, body) of up to ``batches`` x 10 messages waiting now."""
+        for _ in range(batches):
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10,
+                                                 WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return
+            for message in messages:
+                yield message["ReceiptHandle"], message["Body"]
+
+    def delete(self, receipt_handle: str) -> None:
+        self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=receipt_handle)

@@ -18,10 +18,11 @@ DELETE_BATCH = 25   # posts per transaction: each also moves a few counters; Dyn
 
 
 class PostService:
-    def __init__(self, store, integrations, publish_queue, clock: Clock):
+    def __init__(self, store, integrations, publish_queue, dispatcher, clock: Clock):
         self._store = store
         self._integrations = integrations
         self._queue = publish_queue
+        self._dispatcher = dispatcher
         self._clock = clock
 
     # --- reading -------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ class PostService:
         self._validate(post, fields, creating=True)
         self._store.create(post)
         logger.info("post created", extra={"post_id": post.id, "status": post.status})
-        return post
+        return self._dispatcher.dispatch_if_due_soon(post)
 
     def duplicate(self, principal: Principal, post_id: str) -> Post:
         source = self.get(principal, post_id)
@@ -65,12 +66,15 @@ class PostService:
             after.updated_at = self._clock.now()
             self._apply(after, fields, creating=False)
             self._validate(after, fields, creating=False, previous=before)
+            # Any edit re-arms the post: messages already queued for it carry the old dispatch id
+            # and are dropped, and the post is dispatched again for its (possibly new) time.
+            after.dispatch_id = None
             try:
                 self._store.replace(before, after)
             except ConflictError:
                 continue   # changed meanwhile (by another edit or by the publisher): read again
             logger.info("post updated", extra={"post_id": post_id, "status": after.status})
-            return after
+            return self._dispatcher.dispatch_if_due_soon(after)
         raise ConflictError("The post kept changing while it was being edited; read it again and retry.",
                             code="post_changed")
 

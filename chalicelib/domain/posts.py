@@ -27,8 +27,16 @@ class Target:
     platform_post_url: Optional[str] = None
     published_at: Optional[str] = None  # ISO 8601, as stored
     error: Optional[Dict[str, Any]] = None
-    # Per-segment progress for threads: the platform ids of the parts already out, in order.
-    segment_ids: List[str] = field(default_factory=list)
+    # Progress, part by part (the first part, then each segment): what the platform answered for
+    # each part already out ({"id", "url", "extra"}), so a retry resumes after the last one.
+    parts: List[Dict[str, Any]] = field(default_factory=list)
+    # The part being sent right now; still set after a crash, it says the outcome of that call is
+    # unknown (which matters on a platform that offers no idempotency).
+    in_flight: Optional[int] = None
+    # Who is publishing this target, and until when; another worker may take over after that.
+    lease_owner: Optional[str] = None
+    lease_until: Optional[str] = None
+    attempts: int = 0
 
     def as_dict(self) -> Dict[str, Any]:
         return dataclasses.asdict(self)
@@ -62,6 +70,8 @@ class Post:
     media_ids: List[str] = field(default_factory=list)
     segments: Optional[List[Dict[str, Any]]] = None
     dispatch_id: Optional[str] = None
+    # The final status whose event (post.published / post.failed) has been sent, once it has.
+    notified: Optional[str] = None
 
     @property
     def scope(self) -> str:
@@ -81,6 +91,10 @@ class Post:
                 "tags": self.tags, "platform_overrides": self.platform_overrides,
                 "platform_settings": self.platform_settings, "media": self.media, "media_ids": self.media_ids,
                 "segments": self.segments}
+
+
+def target_finished(target: Target) -> bool:
+    return target.status in ("published", "failed", "cancelled")
 
 
 def derived_status(targets: List[Target]) -> Optional[str]:

@@ -1,9 +1,11 @@
-"""The dispatcher: runs every minute (EventBridge) and queues the post targets due before the next tick."""
+"""The dispatcher: every minute (EventBridge), queue the post targets due before the next tick."""
 from __future__ import annotations
 
+from chalicelib.container import services
 from chalicelib.observability import logger
 
 
 def handle(event, context):
-    logger.info("dispatch tick", extra={"scheduled_time": (event or {}).get("time")})
-    return {"queued": 0}
+    queued = services().dispatcher.tick()
+    logger.info("dispatch tick", extra={"scheduled_time": (event or {}).get("time"), "queued": queued})
+    return {"queued": queued}

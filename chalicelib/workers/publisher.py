@@ -1,14 +1,17 @@
 """The publisher: SQS-triggered, one post target per message, partial batch failures reported.
 
-A message that does not parse is reported as failed so SQS redelivers it and, after the queue's
-maxReceiveCount, moves it to the dead-letter queue where the reconciler finds it. Publishing itself
-(claim, platform call, result) is the publishing engine's work and plugs in at ``publish``.
+A message that must come back later (a platform asked to wait, a transient failure, a post not due
+yet) has its visibility set to that wait and is reported failed, so SQS redelivers it then; after
+the queue's maxReceiveCount it moves to the dead-letter queue, where the reconciler settles it.
+A message that does not parse fails the same way and ends there too.
 """
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from chalicelib.container import services
+from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
 from chalicelib.workers.messages import PublishMessage
 
@@ -17,12 +20,20 @@ from chalicelib.workers.messages import PublishMessage
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def publish(message: PublishMessage) -> None:
-    logger.info("publish requested", extra={"post_id": message.post_id, "target_id": message.target_id})
-
-
-def _record_handler(record: SQSRecord) -> None:
-    publish(PublishMessage.model_validate_json(record.body))
+def _record_handler(record: SQSRecord) -> str:
+    message = PublishMessage.model_validate_json(record.body)
+    logger.append_keys(post_id=message.post_id, target_id=message.target_id)
+    try:
+        outcome = services().publisher.publish(message.workspace_id, message.mode, message.post_id,
+                                               message.target_id, message.dispatch_id)
+        logger.info("publish message handled", extra={"outcome": outcome})
+        return outcome
+    except RetryLater as later:
+        services().publish_queue.retry_in(record.receipt_handle, later.seconds)
+        logger.info("publish message deferred", extra={"retry_in": later.seconds, "reason": later.reason})
+        raise
+    finally:
+        logger.remove_keys(["post_id", "target_id"])
 
 
 def handle(event, context):

@@ -1,9 +1,11 @@
-"""The reconciler: runs every five minutes and settles anything the happy path left behind."""
+"""The reconciler: every five minutes, settle anything the happy path left behind."""
 from __future__ import annotations
 
+from chalicelib.container import services
 from chalicelib.observability import logger
 
 
 def handle(event, context):
-    logger.info("reconcile tick", extra={"scheduled_time": (event or {}).get("time")})
-    return {"settled": 0}
+    settled = services().reconciler.run()
+    logger.info("reconcile tick", extra={"scheduled_time": (event or {}).get("time"), **settled})
+    return settled

@@ -161,7 +161,7 @@ def test_known_tables_keep_their_keys_indexes_and_ttl(synthesized):
         resource["Properties"]["TableName"]: resource["Properties"]
         for resource in resources_of(synthesized, "AWS::DynamoDB::Table").values()
     }
-    known = ("workspaces", "api-keys", "integrations", "posts", "idempotency")
+    known = ("workspaces", "api-keys", "integrations", "posts", "counters", "sandbox", "idempotency")
     assert {f"{STACK}-{name}" for name in known} <= set(tables)
     api_keys = tables[f"{STACK}-api-keys"]
     assert api_keys["KeySchema"] == [{"AttributeName": "key_hash", "KeyType": "HASH"}]
@@ -489,6 +489,7 @@ def test_role_reaches_every_table_index_and_queue(synthesized):
     assert {
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
         "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
         "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
         "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
         "logs:CreateLogStream", "logs:PutLogEvents",

@@ -1,0 +1,352 @@
+"""Publishing one post target: claim it, publish it part by part, record each part, tell the world.
+
+Never twice: every step is a conditional write on the post's version, a target is held by one
+worker at a time (a lease), and the part being sent is written down before the call. A worker that
+finds a part marked in flight by a worker that died knows the platform may have accepted it: on a
+platform that recognises a repeated request (our idempotency key or record key) it simply sends it
+again; on one that does not (X) it fails the target as ``outcome_unknown`` rather than risk a
+duplicate.
+
+Never lost: transient failures come back through the queue after a backoff (or the platform's own
+Retry-After), up to MAX_ATTEMPTS; permanent ones fail the target at once with the platform's reason.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import random
+import time
+from typing import Callable, List, Optional
+
+from chalicelib.clock import Clock, format_timestamp
+from chalicelib.domain.platforms import THREAD_STYLE, numbered_suffix
+from chalicelib.domain.posts import Post, Target, derived_status, target_finished
+from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.ids import uuid7
+from chalicelib.observability import logger
+from chalicelib.platforms.base import (
+    AuthenticationFailedError,
+    OutcomeUnknownError,
+    Part,
+    PermanentError,
+    PlatformError,
+    PostRef,
+    TransientError,
+)
+
+LEASE = dt.timedelta(seconds=120)       # longer than the publisher's timeout: a live worker keeps it
+MAX_ATTEMPTS = 6
+EARLY_SLEEP_LIMIT = 2.0                  # a message up to this early waits in the worker; more, in the queue
+CHANGE_ATTEMPTS = 8
+
+
+class RetryLater(Exception):
+    """Put the message back on the queue for ``seconds``."""
+
+    def __init__(self, seconds: float, reason: str):
+        super().__init__(reason)
+        self.seconds = max(1, int(math.ceil(seconds)))
+        self.reason = reason
+
+
+class _Superseded(Exception):
+    """The post moved on (deleted, edited, re-dispatched, or the target taken over): drop the work."""
+
+
+def backoff_seconds(attempt: int) -> float:
+    """5 s, 10 s, 20 s, ... capped at 5 minutes, with jitter so retries of many targets spread out."""
+    return min(300.0, 5.0 * 2 ** max(0, attempt - 1)) * random.uniform(0.8, 1.2)
+
+
+def _parse(text: Optional[str]) -> Optional[dt.datetime]:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def _target(post: Post, target_id: str) -> Optional[Target]:
+    return next((target for target in post.targets if target.id == target_id), None)
+
+
+def build_parts(post: Post, target: Target, thread_style: str) -> List[dict]:
+    """What goes out on this target, part by part: text and media."""
+    first_media: List[dict] = []
+    if post.media:
+        first_media = [{"url": image["url"], "alt_text": image.get("alt_text"), "kind": "image"}
+                       for image in post.media.get("images") or []]
+        if post.media.get("video"):
+            first_media = [{**post.media["video"], "kind": "video"}]
+    parts = [{"text": post.text_for(target.platform), "media": first_media}]
+    for segment in post.segments or []:
+        parts.append({"text": segment["content"],
+                      "media": [{"url": url, "kind": "image"} for url in segment.get("media_urls") or []]})
+    if thread_style == "numbered" and len(parts) > 1:
+        for index, part in enumerate(parts):
+            part["text"] += numbered_suffix(index + 1, len(parts))
+    return parts
+
+
+def post_event(post: Post, now: dt.datetime) -> dict:
+    """The post.published / post.failed event. Its id is stable, so a repeated send is recognisable."""
+    return {
+        "id": f"evt_{post.id}_{post.status}",
+        "type": f"post.{post.status}",
+        "created_at": format_timestamp(now),
+        "workspace_id": post.workspace_id,
+        "mode": post.mode,
+        "data": {
+            "post_id": post.id,
+            "status": post.status,
+            "published_at": format_timestamp(post.published_at),
+            "targets": [{"id": t.id, "integration_id": t.integration_id, "platform": t.platform,
+                         "status": t.status, "platform_post_id": t.platform_post_id,
+                         "platform_post_url": t.platform_post_url, "error": t.error} for t in post.targets],
+        },
+    }
+
+
+class TargetPublisher:
+    def __init__(self, posts, integrations, events, clock: Clock, adapters: Callable,
+                 sleep: Callable[[float], None] = time.sleep):
+        self._posts = posts
+        self._integrations = integrations
+        self._events = events
+        self._clock = clock
+        self._adapters = adapters
+        self._sleep = sleep
+
+    # --- the whole job -----------------------------------------------------------------------
+    def publish(self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str) -> str:
+        """Publish one target; returns what happened ("published", "failed", "dropped", "done").
+        Raises RetryLater to come back later; any other exception is a crash, retried by the queue."""
+        scope = f"{workspace_id}#{mode}"
+        log = {"post_id": post_id, "target_id": target_id}
+        try:
+            post = self._current(scope, post_id, dispatch_id)
+            target = _target(post, target_id)
+            if target is None:
+                raise _Superseded("the target is no longer part of the post")
+            if target_finished(target):
+                self._notify(post)
+                return "done"
+            self._wait_until_due(post)
+            integration = self._integration(post, target)
+            if integration is None:
+                return "failed"
+            adapter = self._adapters(integration)
+            owner = uuid7()
+            post, taken_over = self._claim(post, target_id, dispatch_id, owner)
+            target = _target(post, target_id)
+            if taken_over and target.in_flight is not None and not adapter.idempotent:
+                self._fail(post, target_id, dispatch_id, "outcome_unknown",
+                           f"Publishing part {target.in_flight + 1} was interrupted after it was sent; "
+                           f"{target.platform} offers no way to check it, so it was not sent again. "
+                           "Check the account before publishing this post again.")
+                return "failed"
+            return self._send_parts(post, target_id, dispatch_id, owner, adapter, log)
+        except _Superseded as why:
+            logger.info("publish work dropped", extra={**log, "reason": str(why)})
+            return "dropped"
+
+    def give_up(self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str,
+                reason: str) -> None:
+        """Fail a target whose work was abandoned (its message reached the dead-letter queue)."""
+        try:
+            post = self._current(f"{workspace_id}#{mode}", post_id, dispatch_id)
+            target = _target(post, target_id)
+            if target is not None and not target_finished(target):
+                self._fail(post, target_id, dispatch_id, "delivery_failed", reason)
+        except _Superseded:
+            pass
+
+    def _current(self, scope: str, post_id: str, dispatch_id: str) -> Post:
+        try:
+            post = self._posts.get(scope, post_id)
+        except NotFoundError:
+            raise _Superseded("the post was deleted")
+        if post.dispatch_id != dispatch_id:
+            raise _Superseded("the post was edited, rescheduled or dispatched again")
+        return post
+
+    def _wait_until_due(self, post: Post) -> None:
+        if post.status != "scheduled" or post.scheduled_at is None:
+            return
+        early = (post.scheduled_at - self._clock.now()).total_seconds()
+        if early > EARLY_SLEEP_LIMIT:
+            raise RetryLater(early, "not due yet")
+        if early > 0:
+            self._sleep(early)   # SQS delays are whole seconds: the last fraction is waited here
+
+    def _integration(self, post: Post, target: Target):
+        try:
+            integration = self._integrations.get(post.workspace_id, post.mode, target.integration_id)
+        except NotFoundError:
+            integration = None
+        if integration is None or integration.status == "disconnected":
+            self._fail(post, target.id, post.dispatch_id, "integration_disconnected",
+                       f"The {target.platform} account @{target.username} was disconnected before this post "
+                       "went out. Reconnect it and publish the post again.")
+            return None
+        if integration.status == "needs_refresh":
+            self._fail(post, target.id, post.dispatch_id, "integration_needs_refresh",
+                       f"The {target.platform} account @{target.username} needs to be reconnected: its "
+                       "access has expired.")
+            return None
+        return integration
+
+    # --- claiming ------------------------------------------------------------------------------
+    def _claim(self, post: Post, target_id: str, dispatch_id: str, owner: str):
+        taken_over = {}
+
+        def claim(current: Post) -> None:
+            target = _target(current, target_id)
+            now = self._clock.now()
+            if target is None or target_finished(target):
+                raise _Superseded("the target was finished by another worker")
+            lease_until = _parse(target.lease_until)
+            if target.status == "publishing" and target.lease_owner and lease_until and lease_until > now:
+                raise RetryLater((lease_until - now).total_seconds() + 1, "another worker holds the target")
+            taken_over["yes"] = target.status == "publishing"
+            if current.status == "scheduled":
+                current.status = "publishing"
+            target.status = "publishing"
+            target.lease_owner, target.lease_until = owner, format_timestamp(now + LEASE)
+            target.attempts += 1
+
+        post = self._change(post, dispatch_id, claim)
+        return post, taken_over.get("yes", False)
+
+    # --- sending -------------------------------------------------------------------------------
+    def _send_parts(self, post: Post, target_id: str, dispatch_id: str, owner: str, adapter, log) -> str:
+        target = _target(post, target_id)
+        parts = build_parts(post, target, adapter.thread_style)
+        settings = dict(post.platform_settings.get(target.platform) or {})
+        for index in range(len(target.parts), len(parts)):
+            post = self._change(post, dispatch_id, self._mark_in_flight(target_id, owner, index))
+            done = [PostRef.from_dict(item) for item in _target(post, target_id).parts]
+            part = Part(text=parts[index]["text"], index=index, total=len(parts),
+                        idempotency_key=f"{target_id}:{index}",
+                        reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
+                        root=done[0] if index else None, media=parts[index]["media"], settings=settings)
+            try:
+                ref = adapter.publish(part)
+            except OutcomeUnknownError as error:
+                self._fail(post, target_id, dispatch_id, error.code, error.message)
+                return "failed"
+            except AuthenticationFailedError as error:
+                self._integrations.set_status(post.workspace_id, post.mode, _target(post, target_id).integration_id,
+                                              "needs_refresh")
+                self._fail(post, target_id, dispatch_id, error.code, error.message)
+                return "failed"
+            except PermanentError as error:
+                self._fail(post, target_id, dispatch_id, error.code, error.message)
+                return "failed"
+            except TransientError as error:
+                return self._transient(post, target_id, dispatch_id, owner, error, log)
+            post = self._change(post, dispatch_id, self._record_part(target_id, owner, ref))
+            logger.info("part published", extra={**log, "part": index, "platform_post_id": ref.id})
+        self._finish(post, target_id, dispatch_id, owner)
+        return "published"
+
+    def _transient(self, post, target_id, dispatch_id, owner, error: TransientError, log) -> str:
+        attempts = _target(post, target_id).attempts
+        if attempts >= MAX_ATTEMPTS:
+            self._fail(post, target_id, dispatch_id, error.code,
+                       f"{error.message} (gave up after {attempts} attempts)")
+            return "failed"
+
+        def release(current: Post) -> None:
+            target = self._owned(current, target_id, owner)
+            # The outcome is known (refused, or safe to repeat): nothing is in flight any more.
+            target.in_flight, target.lease_owner, target.lease_until = None, None, None
+            target.error = {"code": error.code, "message": error.message, "retrying": True}
+
+        self._change(post, dispatch_id, release)
+        wait = error.retry_after if error.retry_after is not None else backoff_seconds(attempts)
+        logger.warning("platform failed, retrying", extra={**log, "code": error.code, "retry_in": wait})
+        raise RetryLater(wait, error.message)
+
+    # --- recording -----------------------------------------------------------------------------
+    @staticmethod
+    def _owned(post: Post, target_id: str, owner: str) -> Target:
+        target = _target(post, target_id)
+        if target is None or target.lease_owner != owner:
+            raise _Superseded("another worker took the target over")
+        return target
+
+    def _mark_in_flight(self, target_id: str, owner: str, index: int):
+        def mark(current: Post) -> None:
+            target = self._owned(current, target_id, owner)
+            target.in_flight = index
+            target.lease_until = format_timestamp(self._clock.now() + LEASE)
+        return mark
+
+    def _record_part(self, target_id: str, owner: str, ref: PostRef):
+        def record(current: Post) -> None:
+            target = self._owned(current, target_id, owner)
+            target.parts.append(ref.as_dict())
+            target.in_flight = None
+            if len(target.parts) == 1:
+                target.platform_post_id, target.platform_post_url = ref.id, ref.url
+        return record
+
+    def _finish(self, post: Post, target_id: str, dispatch_id: str, owner: str) -> None:
+        def finish(current: Post) -> None:
+            target = self._owned(current, target_id, owner)
+            target.status, target.error = "published", None
+            target.published_at = format_timestamp(self._clock.now())
+            target.lease_owner = target.lease_until = None
+            self._settle(current)
+
+        self._notify(self._change(post, dispatch_id, finish))
+
+    def _fail(self, post: Post, target_id: str, dispatch_id: str, code: str, message: str) -> None:
+        def fail(current: Post) -> None:
+            target = _target(current, target_id)
+            if target is None or target_finished(target):
+                raise _Superseded("the target was already finished")
+            target.status, target.error = "failed", {"code": code, "message": message}
+            target.in_flight = target.lease_owner = target.lease_until = None
+            if current.status == "scheduled":
+                current.status = "publishing"
+            self._settle(current)
+
+        logger.warning("target failed", extra={"post_id": post.id, "target_id": target_id, "code": code})
+        self._notify(self._change(post, dispatch_id, fail))
+
+    def _settle(self, post: Post) -> None:
+        final = derived_status(post.targets)
+        if final is not None:
+            post.status = final
+            if final == "published":
+                post.published_at = self._clock.now()
+
+    def _notify(self, post: Post) -> None:
+        """Send the post's final event once: sent, then marked; a crash between the two sends it
+        again with the same id, which consumers recognise."""
+        if post.status not in ("published", "failed") or post.notified == post.status:
+            return
+        self._events.send(post_event(post, self._clock.now()))
+
+        def mark(current: Post) -> None:
+            current.notified = current.status
+
+        try:
+            self._change(post, post.dispatch_id, mark)
+        except _Superseded:
+            pass
+        logger.info("post finished", extra={"post_id": post.id, "status": post.status})
+
+    # --- the one way to write ------------------------------------------------------------------
+    def _change(self, post: Post, dispatch_id: Optional[str], mutate: Callable[[Post], None]) -> Post:
+        """Apply ``mutate`` to a copy of the post and write it if nobody else wrote meanwhile; on a
+        conflict, read the post again and re-apply (mutate re-checks what it relies on)."""
+        for _ in range(CHANGE_ATTEMPTS):
+            after = copy.deepcopy(post)
+            mutate(after)
+            after.updated_at = self._clock.now()
+            try:
+                self._posts.replace(post, after)
+                return after
+            except ConflictError:
+                post = self._current(post.scope, post.id, dispatch_id)
+        raise RetryLater(5, "the post kept changing")

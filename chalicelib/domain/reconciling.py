@@ -1,0 +1,81 @@
+"""Settling what the happy path left behind, so no post stays scheduled or publishing forever.
+
+- A post publishing for a while whose targets are neither finished nor held by a live worker (the
+  worker died, or its message was lost): those targets are queued again. The publisher then takes
+  them over, resumes after the last part that went out, and fails as ``outcome_unknown`` a part
+  that was in flight on a platform that cannot recognise a repeat.
+- Messages in the publish queue's dead-letter queue (delivered too often without success): their
+  targets are failed with the reason, and the messages removed.
+- Scheduled posts that were dispatched but never published are dispatched again by the dispatcher
+  itself (see dispatching.REDISPATCH_AFTER); a post past due that was never dispatched is found by
+  the dispatcher's query, which reaches back without limit.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from chalicelib.clock import Clock, format_timestamp
+from chalicelib.domain.posts import derived_status, target_finished
+from chalicelib.errors import NotFoundError
+from chalicelib.observability import logger
+from chalicelib.workers.messages import PublishMessage
+
+STUCK_AFTER = dt.timedelta(minutes=3)
+
+
+def _lease_alive(target, now: dt.datetime) -> bool:
+    if not target.lease_until:
+        return False
+    return dt.datetime.fromisoformat(target.lease_until.replace("Z", "+00:00")) > now
+
+
+class Reconciler:
+    def __init__(self, posts, publish_queue, dead_letters, publisher, clock: Clock):
+        self._posts = posts
+        self._queue = publish_queue
+        self._dead_letters = dead_letters
+        self._publisher = publisher
+        self._clock = clock
+
+    def run(self) -> dict:
+        return {"requeued": self.requeue_stuck(), "dead_letters": self.settle_dead_letters()}
+
+    def requeue_stuck(self) -> int:
+        now = self._clock.now()
+        requeued = 0
+        for scope, post_id in self._posts.in_flight(started_before=now - STUCK_AFTER):
+            try:
+                post = self._posts.get(scope, post_id)
+            except NotFoundError:
+                continue
+            stuck = [t for t in post.targets if not target_finished(t) and not _lease_alive(t, now)]
+            if not stuck:
+                continue
+            if derived_status(post.targets) is None and post.dispatch_id:
+                requeue = copy.deepcopy(post)
+                requeue.targets = stuck
+                self._queue.send_targets(requeue)
+                requeued += len(stuck)
+                logger.warning("stuck targets queued again", extra={"post_id": post.id,
+                                                                     "targets": [t.id for t in stuck]})
+        return requeued
+
+    def settle_dead_letters(self) -> int:
+        settled = 0
+        for receipt, body in self._dead_letters.receive():
+            try:
+                message = PublishMessage.model_validate_json(body)
+            except ValueError:
+                logger.error("unreadable dead letter removed", extra={"body": body[:200]})
+                self._dead_letters.delete(receipt)
+                continue
+            self._publisher.give_up(message.workspace_id, message.mode, message.post_id, message.target_id,
+                                    message.dispatch_id,
+                                    "Publishing was retried until the retry limit without success "
+                                    f"(last seen {format_timestamp(self._clock.now())}).")
+            self._dead_letters.delete(receipt)
+            settled += 1
+        return settled
+
+
