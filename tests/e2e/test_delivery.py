@@ -47,8 +47,9 @@ def test_publish_message_is_handled_and_deleted(stack, sqs, publish_queue):
     before = queue_counts(sqs, publish_queue)   # another test's failed message may be in flight
     sqs.send_message(QueueUrl=publish_queue, MessageBody=message.model_dump_json())
 
-    handled = stack.wait_for_log("publish requested", post_id=message.post_id)
-    assert handled["target_id"] == message.target_id
+    handled = stack.wait_for_log("publish message handled", post_id=message.post_id)
+    # It names no post that exists (as after a cancel): the publisher drops it, and it is deleted.
+    assert handled["target_id"] == message.target_id and handled["outcome"] == "dropped"
     stack.wait_for(lambda: queue_counts(sqs, publish_queue) == before, WAIT_TIMEOUT, "the message deleted")
 
 
@@ -63,7 +64,7 @@ def test_malformed_message_is_kept_and_its_batch_mate_deleted(stack, sqs, publis
         # Usually one batch: the publisher lists the malformed message in batchItemFailures and the
         # stack deletes only the good one. SQS delivers the other again after the visibility timeout
         # (and moves it to the dead-letter queue in the end).
-        stack.wait_for_log("publish requested", post_id=good.post_id)
+        stack.wait_for_log("publish message handled", post_id=good.post_id)
         stack.wait_for(lambda: malformed_id in stack.output(), WAIT_TIMEOUT, "the malformed message reported")
         stack.wait_for(lambda: queue_counts(sqs, publish_queue) == (visible, in_flight + 1), WAIT_TIMEOUT,
                        "only the malformed message left, in flight")

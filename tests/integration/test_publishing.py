@@ -1,0 +1,354 @@
+"""The publishing engine under the faults its users fear: each test injects one and checks what the
+platform (the sandbox, which keeps what it was sent) saw. Messages go through moto's queues to the
+very handler Lambda runs."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from chalicelib.data.integrations import IntegrationStore
+from chalicelib.data.posts import PostStore
+from chalicelib.data.sandbox import SandboxStore
+from chalicelib.domain.dispatching import Dispatcher
+from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLater, TargetPublisher
+from chalicelib.domain.reconciling import STUCK_AFTER
+from chalicelib.platforms import adapter_for
+from tests.integration.lambda_runtime import LambdaRuntime
+
+SOON = "2026-05-01T12:02:00Z"   # the test clock stands at 12:00:00
+
+
+class WorkerDied(BaseException):
+    """The process ends here: no handler, no batch report, the message stays in flight."""
+
+
+@pytest.fixture
+def runtime(aws, services):
+    return LambdaRuntime(aws)
+
+
+@pytest.fixture
+def key(workspace):
+    return workspace.test_key
+
+
+def integration_of(services, workspace, platform):
+    return next(i for i in IntegrationStore().list(workspace.workspace.id, "test") if i.platform == platform)
+
+
+def platform_saw(services, workspace, platform):
+    return SandboxStore().posts(integration_of(services, workspace, platform).id)
+
+
+def create(api, key, **fields):
+    answer = api.post("/v1/posts", key, {"content": "Hello", "platforms": ["twitter"], **fields})
+    assert answer.status == 201, answer
+    return answer.json["data"]["id"]
+
+
+def publish_now(api, key, **fields):
+    post_id = create(api, key, **fields)
+    assert api.post(f"/v1/posts/{post_id}/publish", key).status == 202
+    return post_id
+
+
+def read(api, key, post_id):
+    return api.get(f"/v1/posts/{post_id}", key).json["data"]
+
+
+def crash_after_the_platform_accepts(services, clock):
+    """A publisher whose worker dies right after the platform accepted a part, before recording it."""
+    def adapters(integration):
+        adapter = adapter_for(integration)
+        real_publish = adapter.publish
+
+        def publish(part):
+            real_publish(part)
+            raise WorkerDied()
+        adapter.publish = publish
+        return adapter
+    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.publisher._events,
+                                                     clock, adapters)
+
+
+def restore_publisher(services):
+    services.__dict__.pop("publisher", None)
+
+
+# --- the happy path ----------------------------------------------------------------------------
+def test_publish_now_reaches_every_platform_once(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, platforms=["twitter", "bluesky"], content="Hello there")
+    runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "published" and post["published_at"] == "2026-05-01T12:00:00Z"
+    for target in post["post_targets"]:
+        assert target["status"] == "published" and target["platform_post_url"].startswith("https://")
+        assert target["platform_post_id"] and target["error"] is None
+    assert {k: v["success"] for k, v in post["platform_results"].items()} == {"twitter": True, "bluesky": True}
+    for platform in ("twitter", "bluesky"):
+        assert [p["text"] for p in platform_saw(services, workspace, platform)] == ["Hello there"]
+    events = runtime.events()
+    assert [e["type"] for e in events] == ["post.published"]
+    assert events[0]["id"] == f"evt_{post_id}_published" and len(events[0]["data"]["targets"]) == 2
+
+
+def test_threads_go_out_as_a_native_chain_or_numbered(api, key, runtime, services, workspace):
+    publish_now(api, key, platforms=["bluesky", "linkedin"], content="One",
+                segments=[{"content": "Two"}, {"content": "Three"}])
+    runtime.drain()
+    chain = platform_saw(services, workspace, "bluesky")
+    assert [p["text"] for p in chain] == ["One", "Two", "Three"]
+    assert chain[0]["reply_to"] is None and chain[1]["reply_to"] == chain[0]["id"]
+    assert chain[2]["reply_to"] == chain[1]["id"] and chain[2]["root"] == chain[0]["id"]
+    numbered = platform_saw(services, workspace, "linkedin")
+    assert [p["text"] for p in numbered] == ["One (1/3)", "Two (2/3)", "Three (3/3)"]
+
+
+# --- never twice ---------------------------------------------------------------------------------
+def test_worker_dies_after_an_idempotent_platform_accepted(api, key, runtime, services, workspace, clock):
+    post_id = publish_now(api, key, platforms=["bluesky"])
+    crash_after_the_platform_accepts(services, clock)
+    with pytest.raises(WorkerDied):
+        runtime.deliver()
+    restore_publisher(services)
+    clock.advance(seconds=LEASE.total_seconds() + 1)     # the dead worker's lease runs out
+    runtime.time_passes()                                # and its message comes back
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "bluesky")) == 1   # sent again, recognised, not doubled
+
+
+def test_worker_dies_after_x_accepted_is_never_retried_blindly(api, key, runtime, services, workspace, clock):
+    post_id = publish_now(api, key, platforms=["twitter"])
+    crash_after_the_platform_accepts(services, clock)
+    with pytest.raises(WorkerDied):
+        runtime.deliver()
+    restore_publisher(services)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    runtime.time_passes()
+    runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "failed"
+    assert post["post_targets"][0]["error"]["code"] == "outcome_unknown"
+    assert len(platform_saw(services, workspace, "twitter")) == 1   # no second call
+    (event,) = runtime.events()
+    assert event["type"] == "post.failed" and event["data"]["targets"][0]["error"]["code"] == "outcome_unknown"
+
+
+def test_timeout_after_x_accepted_is_outcome_unknown(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, content="[sandbox:timeout-after-accept] Hello")
+    runtime.drain()
+    assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "outcome_unknown"
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_timeout_after_mastodon_accepted_is_retried_and_recognised(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, platforms=["mastodon"], content="[sandbox:timeout-after-accept x1] Hello")
+    runtime.deliver()
+    runtime.time_passes()
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "mastodon")) == 1
+
+
+def test_the_same_message_delivered_twice(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, platforms=["twitter"])
+    (message,) = runtime.receive()
+    runtime.sqs.send_message(QueueUrl=runtime.queues["publish"], MessageBody=message["Body"])  # SQS's duplicate
+    runtime.deliver(messages=[message])
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+    assert len(runtime.events()) == 1
+
+
+def test_a_duplicate_while_the_first_is_still_working_waits(api, key, runtime, services, workspace, clock):
+    publish_now(api, key, platforms=["twitter"])
+    (message,) = runtime.receive()
+    crash_after_the_platform_accepts(services, clock)   # the first worker holds the lease, mid-call
+    with pytest.raises(WorkerDied):
+        runtime.deliver(messages=[message])
+    restore_publisher(services)
+    runtime.sqs.send_message(QueueUrl=runtime.queues["publish"], MessageBody=message["Body"])
+    response = runtime.deliver()
+    assert len(response["batchItemFailures"]) == 1        # held by a live lease: try later
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_two_ticks_overlapping(api, key, runtime, services, workspace, clock):
+    post_id = create(api, key, platforms=["twitter", "bluesky"], schedule_at=SOON)
+    clock.advance(seconds=120)                            # due now (SQS delays are real seconds)
+    stale = PostStore().get(f"{workspace.workspace.id}#test", post_id)
+    first, second = services.dispatcher, Dispatcher(PostStore(), services.publish_queue, clock)
+    assert first.tick() == 1
+    assert second.tick() == 0                             # a second tick sees it armed
+    assert second.dispatch(stale) is None                 # and one that read it before loses the race
+    assert len(runtime.peek()) == 2                       # one message per target, not two
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    for platform in ("twitter", "bluesky"):
+        assert len(platform_saw(services, workspace, platform)) == 1
+
+
+# --- never lost ----------------------------------------------------------------------------------
+def test_500_then_success(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, content="[sandbox:500x1] Hello")
+    response = runtime.deliver()
+    assert len(response["batchItemFailures"]) == 1
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "publishing" and target["error"]["retrying"] is True
+    runtime.time_passes()
+    runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "published" and post["post_targets"][0]["error"] is None
+    assert [p["text"] for p in platform_saw(services, workspace, "twitter")] == ["Hello"]
+
+
+def test_429_retry_after_is_honoured(api, key, runtime, services, workspace):
+    """The engine asks to come back after exactly the platform's Retry-After, then succeeds."""
+    post_id = publish_now(api, key, content="[sandbox:429:30x1] Hello")
+    (message,) = runtime.peek()
+    body = json.loads(message["Body"])
+    with pytest.raises(RetryLater) as later:
+        services.publisher.publish(body["workspace_id"], body["mode"], body["post_id"], body["target_id"],
+                                   body["dispatch_id"])
+    assert later.value.seconds == 30
+    runtime.drain()                                       # the next delivery: the 429 was once only
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_429_sets_the_message_visibility_to_retry_after(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, content="[sandbox:429:1x1] Hello")
+    runtime.deliver()
+    assert runtime.receive() == []                        # held back...
+    time.sleep(1.6)
+    assert len(runtime.receive()) == 1                    # ...for the platform's 1 s, not the queue's 360 s
+
+
+def test_permanent_rejection_fails_at_once(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, platforms=["twitter", "bluesky"],
+                          platform_overrides={"bluesky": "[sandbox:reject] Hi"})
+    runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "published"                  # at least one target succeeded
+    results = post["platform_results"]
+    assert results["twitter"]["success"] is True
+    assert results["bluesky"]["success"] is False and results["bluesky"]["error"]
+    failed = next(t for t in post["post_targets"] if t["integrations"]["platform"] == "bluesky")
+    assert failed["error"]["code"] == "platform_rejected"
+
+
+def test_retries_stop_at_the_limit(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, content="[sandbox:500] Hello")
+    for _ in range(MAX_ATTEMPTS):
+        runtime.deliver()
+        runtime.time_passes()
+    post = read(api, key, post_id)
+    assert post["status"] == "failed"
+    error = post["post_targets"][0]["error"]
+    assert error["code"] == "platform_unavailable" and f"after {MAX_ATTEMPTS} attempts" in error["message"]
+    assert platform_saw(services, workspace, "twitter") == []
+    assert runtime.receive() == []
+
+
+def test_expired_credentials_fail_and_flag_the_integration(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, content="[sandbox:auth] Hello")
+    runtime.drain()
+    assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "integration_needs_refresh"
+    integration = integration_of(services, workspace, "twitter")
+    assert IntegrationStore().get(workspace.workspace.id, "test", integration.id).status == "needs_refresh"
+
+
+def test_a_disconnected_integration_fails_with_a_clear_error(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key)
+    integration = integration_of(services, workspace, "twitter")
+    IntegrationStore().set_status(workspace.workspace.id, "test", integration.id, "disconnected")
+    runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "failed"
+    error = post["post_targets"][0]["error"]
+    assert error["code"] == "integration_disconnected" and "reconnect" in error["message"].lower()
+    assert platform_saw(services, workspace, "twitter") == []
+
+
+def test_a_thread_that_fails_at_segment_3_resumes_at_3(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, platforms=["bluesky"], content="Zero",
+                          segments=[{"content": "One"}, {"content": "Two"}, {"content": "[sandbox:500x1] Three"}])
+    runtime.deliver()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "publishing"
+    assert [p["text"] for p in platform_saw(services, workspace, "bluesky")] == ["Zero", "One", "Two"]
+    runtime.time_passes()
+    runtime.drain()
+    chain = platform_saw(services, workspace, "bluesky")
+    assert [p["text"] for p in chain] == ["Zero", "One", "Two", "Three"]   # resumed at 3, nothing repeated
+    assert chain[3]["reply_to"] == chain[2]["id"]
+    assert read(api, key, post_id)["status"] == "published"
+
+
+# --- races with the user -------------------------------------------------------------------------
+def dispatched(api, key, services, clock, **fields):
+    post_id = create(api, key, schedule_at=SOON, **fields)
+    clock.advance(seconds=119.5)    # half a second before its time: a zero delay, then a short wait
+    assert services.dispatcher.tick() == 1
+    return post_id
+
+
+def test_an_edit_racing_the_dispatch_goes_out_in_its_new_form(api, key, runtime, services, workspace, clock):
+    post_id = dispatched(api, key, services, clock, content="Old words")
+    assert api.request("PATCH", f"/v1/posts/{post_id}", key, body={"content": "New words"}).status == 200
+    clock.advance(seconds=10)
+    runtime.drain()
+    assert [p["text"] for p in platform_saw(services, workspace, "twitter")] == ["New words"]
+    assert read(api, key, post_id)["status"] == "published"
+
+
+def test_a_reschedule_racing_the_dispatch_waits_for_the_new_time(api, key, runtime, services, workspace, clock):
+    post_id = dispatched(api, key, services, clock)
+    answer = api.request("PATCH", f"/v1/posts/{post_id}", key, body={"schedule_at": "2026-05-02T09:00:00Z"})
+    assert answer.status == 200
+    clock.advance(seconds=10)
+    runtime.drain()
+    assert platform_saw(services, workspace, "twitter") == []
+    assert read(api, key, post_id)["status"] == "scheduled"
+
+
+def test_a_cancel_racing_the_dispatch_publishes_nothing(api, key, runtime, services, workspace, clock):
+    post_id = dispatched(api, key, services, clock)
+    assert api.delete(f"/v1/posts/{post_id}", key).status == 204
+    clock.advance(seconds=10)
+    runtime.drain()
+    assert platform_saw(services, workspace, "twitter") == []
+    assert runtime.receive() == []
+
+
+# --- the reconciler ------------------------------------------------------------------------------
+def test_a_target_whose_worker_died_and_message_vanished_is_settled(api, key, runtime, services, workspace, clock):
+    post_id = publish_now(api, key, platforms=["bluesky"])
+    crash_after_the_platform_accepts(services, clock)
+    with pytest.raises(WorkerDied):
+        runtime.deliver()
+    restore_publisher(services)
+    runtime.in_flight.clear()
+    for message in runtime.sqs.receive_message(QueueUrl=runtime.queues["publish"]).get("Messages", []):
+        runtime.sqs.delete_message(QueueUrl=runtime.queues["publish"], ReceiptHandle=message["ReceiptHandle"])
+    clock.advance(seconds=(STUCK_AFTER + LEASE).total_seconds())
+    assert runtime.tick("reconciler", clock.now())["requeued"] == 1
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "bluesky")) == 1
+
+
+def test_dead_letters_are_settled_with_a_reason(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key)
+    (message,) = runtime.receive()
+    runtime.sqs.send_message(QueueUrl=runtime.dead_letters["publish"], MessageBody=message["Body"])
+    runtime.sqs.delete_message(QueueUrl=runtime.queues["publish"], ReceiptHandle=message["ReceiptHandle"])
+    assert runtime.tick("reconciler", services.clock.now())["dead_letters"] == 1
+    post = read(api, key, post_id)
+    assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "delivery_failed"
+    assert runtime.receive("publish-dlq") == []
+    assert [e["type"] for e in runtime.events()] == ["post.failed"]
