@@ -352,3 +352,27 @@ def test_dead_letters_are_settled_with_a_reason(api, key, runtime, services, wor
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "delivery_failed"
     assert runtime.receive("publish-dlq") == []
     assert [e["type"] for e in runtime.events()] == ["post.failed"]
+
+
+# --- nothing stays scheduled ---------------------------------------------------------------------
+def test_a_post_whose_dispatcher_was_down_goes_out_at_the_next_tick(api, key, runtime, services, workspace, clock):
+    post_id = create(api, key, schedule_at=SOON)
+    clock.advance(minutes=30)                             # no tick ran for half an hour
+    assert runtime.tick("dispatcher", clock.now())["queued"] == 1
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_a_dispatched_post_whose_messages_were_lost_is_dispatched_again(api, key, runtime, services, workspace,
+                                                                         clock):
+    post_id = dispatched(api, key, services, clock)
+    for message in runtime.receive():                     # lost: as if the send never happened
+        runtime.sqs.delete_message(QueueUrl=runtime.queues["publish"], ReceiptHandle=message["ReceiptHandle"])
+    clock.advance(seconds=60)
+    assert runtime.tick("dispatcher", clock.now())["queued"] == 0   # too early to call it lost
+    clock.advance(minutes=2)
+    assert runtime.tick("dispatcher", clock.now())["queued"] == 1
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert len(platform_saw(services, workspace, "twitter")) == 1
