@@ -77,6 +77,18 @@ def restore_publisher(services):
     services.__dict__.pop("publisher", None)
 
 
+def a_worker_dies_after_the_platform_accepts(runtime, services, clock, messages=None):
+    crash_after_the_platform_accepts(services, clock)
+    with pytest.raises(WorkerDied):
+        runtime.deliver(messages=messages)
+    restore_publisher(services)
+
+
+def the_lease_runs_out_and_the_message_comes_back(runtime, clock):
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    runtime.time_passes()
+
+
 # --- the happy path ----------------------------------------------------------------------------
 def test_publish_now_reaches_every_platform_once(api, key, runtime, services, workspace):
     post_id = publish_now(api, key, platforms=["twitter", "bluesky"], content="Hello there")
@@ -109,12 +121,8 @@ def test_threads_go_out_as_a_native_chain_or_numbered(api, key, runtime, service
 # --- never twice ---------------------------------------------------------------------------------
 def test_worker_dies_after_an_idempotent_platform_accepted(api, key, runtime, services, workspace, clock):
     post_id = publish_now(api, key, platforms=["bluesky"])
-    crash_after_the_platform_accepts(services, clock)
-    with pytest.raises(WorkerDied):
-        runtime.deliver()
-    restore_publisher(services)
-    clock.advance(seconds=LEASE.total_seconds() + 1)     # the dead worker's lease runs out
-    runtime.time_passes()                                # and its message comes back
+    a_worker_dies_after_the_platform_accepts(runtime, services, clock)
+    the_lease_runs_out_and_the_message_comes_back(runtime, clock)
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
     assert len(platform_saw(services, workspace, "bluesky")) == 1   # sent again, recognised, not doubled
@@ -122,12 +130,8 @@ def test_worker_dies_after_an_idempotent_platform_accepted(api, key, runtime, se
 
 def test_worker_dies_after_x_accepted_is_never_retried_blindly(api, key, runtime, services, workspace, clock):
     post_id = publish_now(api, key, platforms=["twitter"])
-    crash_after_the_platform_accepts(services, clock)
-    with pytest.raises(WorkerDied):
-        runtime.deliver()
-    restore_publisher(services)
-    clock.advance(seconds=LEASE.total_seconds() + 1)
-    runtime.time_passes()
+    a_worker_dies_after_the_platform_accepts(runtime, services, clock)
+    the_lease_runs_out_and_the_message_comes_back(runtime, clock)
     runtime.drain()
     post = read(api, key, post_id)
     assert post["status"] == "failed"
@@ -167,10 +171,7 @@ def test_the_same_message_delivered_twice(api, key, runtime, services, workspace
 def test_a_duplicate_while_the_first_is_still_working_waits(api, key, runtime, services, workspace, clock):
     publish_now(api, key, platforms=["twitter"])
     (message,) = runtime.receive()
-    crash_after_the_platform_accepts(services, clock)   # the first worker holds the lease, mid-call
-    with pytest.raises(WorkerDied):
-        runtime.deliver(messages=[message])
-    restore_publisher(services)
+    a_worker_dies_after_the_platform_accepts(runtime, services, clock, [message])   # its lease still holds
     runtime.sqs.send_message(QueueUrl=runtime.queues["publish"], MessageBody=message["Body"])
     response = runtime.deliver()
     assert len(response["batchItemFailures"]) == 1        # held by a live lease: try later
@@ -328,10 +329,7 @@ def test_a_cancel_racing_the_dispatch_publishes_nothing(api, key, runtime, servi
 # --- the reconciler ------------------------------------------------------------------------------
 def test_a_target_whose_worker_died_and_message_vanished_is_settled(api, key, runtime, services, workspace, clock):
     post_id = publish_now(api, key, platforms=["bluesky"])
-    crash_after_the_platform_accepts(services, clock)
-    with pytest.raises(WorkerDied):
-        runtime.deliver()
-    restore_publisher(services)
+    a_worker_dies_after_the_platform_accepts(runtime, services, clock)
     runtime.in_flight.clear()
     for message in runtime.sqs.receive_message(QueueUrl=runtime.queues["publish"]).get("Messages", []):
         runtime.sqs.delete_message(QueueUrl=runtime.queues["publish"], ReceiptHandle=message["ReceiptHandle"])
