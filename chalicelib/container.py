@@ -36,7 +36,29 @@ class Services:
         from chalicelib.data.integrations import IntegrationStore
         from chalicelib.domain.integrations import IntegrationService
 
-        return IntegrationService(IntegrationStore())
+        return IntegrationService(IntegrationStore(), self.credentials, self.events, self.clock)
+
+    @functools.cached_property
+    def credentials(self):
+        from chalicelib.data.credentials import CredentialStore
+
+        return CredentialStore(self.secret_box)
+
+    @functools.cached_property
+    def events(self):
+        from chalicelib.data.queues import EventQueue
+
+        return EventQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("events"))
+
+    def adapter(self, integration):
+        """The adapter for an integration, holding its credentials (none for sandbox accounts)."""
+        from chalicelib.domain.credentials import AccountCredentials
+        from chalicelib.platforms import adapter_for
+
+        if integration.sandbox:
+            return adapter_for(integration)
+        held = AccountCredentials(self.credentials, integration.workspace_id, integration.mode, integration.id)
+        return adapter_for(integration, held)
 
     @functools.cached_property
     def workspaces(self):
@@ -79,12 +101,9 @@ class Services:
     def publisher(self):
         from chalicelib.data.integrations import IntegrationStore
         from chalicelib.data.posts import PostStore
-        from chalicelib.data.queues import EventQueue
         from chalicelib.domain.publishing import TargetPublisher
-        from chalicelib.platforms import adapter_for
 
-        events = EventQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("events"))
-        return TargetPublisher(PostStore(), IntegrationStore(), events, self.clock, adapter_for)
+        return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter)
 
     @functools.cached_property
     def reconciler(self):

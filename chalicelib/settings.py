@@ -31,6 +31,17 @@ class Settings(BaseModel):
     tracing_enabled: bool = False
     # Public base URL of the API, used in links we hand out (OAuth redirect URIs).
     public_base_url: str = "http://127.0.0.1:8000"
+    # Platform endpoints. Deployments keep the defaults; tests and self-hosters point them elsewhere.
+    x_api_url: str = "https://api.x.com"
+    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    x_client_id: str = ""
+    x_client_secret: str = ""
+    bluesky_service_url: str = "https://bsky.social"
+    slack_api_url: str = "https://slack.com/api"
+    telegram_api_url: str = "https://api.telegram.org"
+    # Local development only: let platform URLs (a Mastodon instance, a Discord webhook, a PDS)
+    # point at loopback. Never set in a deployment.
+    allow_loopback_platforms: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
@@ -50,6 +61,14 @@ class Settings(BaseModel):
             "auth_cache_seconds": environ.get("OPENPOST_AUTH_CACHE_SECONDS"),
             "tracing_enabled": environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false",
             "public_base_url": environ.get("OPENPOST_PUBLIC_BASE_URL"),
+            "x_api_url": environ.get("OPENPOST_X_API_URL"),
+            "x_authorize_url": environ.get("OPENPOST_X_AUTHORIZE_URL"),
+            "x_client_id": environ.get("OPENPOST_X_CLIENT_ID"),
+            "x_client_secret": environ.get("OPENPOST_X_CLIENT_SECRET"),
+            "bluesky_service_url": environ.get("OPENPOST_BLUESKY_SERVICE_URL"),
+            "slack_api_url": environ.get("OPENPOST_SLACK_API_URL"),
+            "telegram_api_url": environ.get("OPENPOST_TELEGRAM_API_URL"),
+            "allow_loopback_platforms": (environ.get("OPENPOST_ALLOW_LOOPBACK_PLATFORMS", "").lower() == "true") or None,
         }
         return cls(**{key: value for key, value in values.items() if value is not None})
 

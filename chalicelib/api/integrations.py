@@ -5,7 +5,7 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from chalicelib.api.routing import ApiBlueprint, Call, Page
+from chalicelib.api.routing import ApiBlueprint, Call, Page, Reply
 from chalicelib.api.schemas import PageQuery, ResponseModel, Timestamp
 from chalicelib.container import services
 from chalicelib.domain.records import Integration
@@ -91,3 +91,12 @@ def next_slot(call: Call, integration_id: str):
     found = services().slots.next_slot(call.principal, integration_id)
     return NextSlotOut(date=found.date, platform=found.integration.platform, integration_id=found.integration.id,
                        searched_until=found.searched_until)
+
+
+@blueprint.operation("DELETE", "/v1/integrations/{integration_id}", summary="Disconnect an integration",
+                     status=204, errors=(404,))
+def disconnect_integration(call: Call, integration_id: str):
+    """Marks the integration disconnected and erases its credentials; an `integration.disconnected`
+    event follows. Scheduled posts on it fail at their time unless it is reconnected before."""
+    services().integrations.disconnect(call.principal, integration_id)
+    return Reply(status=204)

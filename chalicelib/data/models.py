@@ -102,10 +102,15 @@ class IntegrationRecord(_Table):
     status = UnicodeAttribute()           # active | needs_refresh | disconnected
     sandbox = BooleanAttribute(default=False)   # served by the sandbox adapter (test mode)
     avatar_url = UnicodeAttribute(null=True)
-    # Platform-specific, non-secret facts (instance URL, character limit, ...).
+    # Platform-specific, non-secret facts (instance URL, character limit, account id, ...).
     profile = MapAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # The account's tokens, sealed with the deployment's KMS key (never readable from the table
+    # alone), and a version every save checks, so a rotated refresh token is never overwritten by
+    # an older one.
+    credentials = UnicodeAttribute(null=True)
+    credentials_version = NumberAttribute(default=0)
 
 
 class PostsByStatus(GlobalSecondaryIndex):

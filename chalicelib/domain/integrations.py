@@ -38,8 +38,33 @@ def sandbox_integrations(workspace_id: str, now: dt.datetime) -> List[Integratio
 
 
 class IntegrationService:
-    def __init__(self, store):
+    def __init__(self, store, credentials=None, events=None, clock=None):
         self._store = store
+        self._credentials = credentials
+        self._events = events
+        self._clock = clock
+
+    def disconnect(self, principal: Principal, integration_id: str) -> Integration:
+        """Mark the account disconnected, erase its credentials, and say so (integration.disconnected).
+        Scheduled posts on it fail when their time comes unless it is reconnected first."""
+        from chalicelib.clock import format_timestamp
+
+        integration = self.get(principal, integration_id)
+        if integration.status != "disconnected":
+            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "disconnected")
+            _, version = self._credentials.load(principal.workspace_id, principal.mode, integration_id)
+            self._credentials.save(principal.workspace_id, principal.mode, integration_id, None, version)
+            now = self._clock.now()
+            self._events.send({
+                "id": f"evt_{integration_id}_disconnected_{int(now.timestamp())}",
+                "type": "integration.disconnected",
+                "created_at": format_timestamp(now),
+                "workspace_id": principal.workspace_id,
+                "mode": principal.mode,
+                "data": {"integration_id": integration_id, "platform": integration.platform,
+                         "username": integration.username},
+            })
+        return self.get(principal, integration_id)
 
     def list(self, principal: Principal, status: Optional[str] = None) -> List[Integration]:
         wanted = {status} if status else CONNECTED

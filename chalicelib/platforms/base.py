@@ -100,9 +100,11 @@ class Platform:
     max_images: ClassVar[int] = 4
     live: ClassVar[bool] = True        # False for platforms whose live adapter is still pending
 
-    def __init__(self, integration, credentials: Optional[Dict[str, Any]] = None):
+    def __init__(self, integration, credentials=None):
+        # An AccountCredentials (chalicelib/domain/credentials.py): ``.value`` is the account's
+        # current tokens, ``.replace(new)`` stores refreshed ones and returns what to use.
         self.integration = integration
-        self.credentials = credentials or {}
+        self.credentials = credentials
 
     def publish(self, part: Part) -> PostRef:
         raise NotImplementedError

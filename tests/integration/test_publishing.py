@@ -69,7 +69,7 @@ def crash_after_the_platform_accepts(services, clock):
             raise WorkerDied()
         adapter.publish = publish
         return adapter
-    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.publisher._events,
+    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.events,
                                                      clock, adapters)
 
 

@@ -1,0 +1,76 @@
+"""Disconnecting an integration, and credentials that no table read can reveal."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from chalicelib.data.integrations import IntegrationStore, to_record
+from chalicelib.domain.credentials import AccountCredentials
+from chalicelib.domain.records import Integration
+from tests.integration.lambda_runtime import LambdaRuntime
+
+TOKEN = "secret-access-token-9f8e7d6c5b4a"
+
+
+@pytest.fixture
+def live_account(services, workspace, clock):
+    now = clock.now()
+    integration = Integration(id="0196a0c4-3333-7000-8000-000000000003", workspace_id=workspace.workspace.id,
+                              mode="live", platform="mastodon", username="openpost@example.social",
+                              display_name="openpost", status="active", created_at=now, updated_at=now)
+    to_record(integration).save()
+    held = AccountCredentials(services.credentials, integration.workspace_id, "live", integration.id)
+    held.replace({"access_token": TOKEN, "instance": "https://example.social"})
+    return integration
+
+
+def test_credentials_are_sealed_and_never_shown(api, workspace, live_account, services):
+    item = boto3.client("dynamodb").get_item(TableName=f"{services.settings.resource_prefix}-integrations",
+                                             Key={"scope": {"S": f"{workspace.workspace.id}#live"},
+                                                  "id": {"S": live_account.id}})["Item"]
+    assert TOKEN not in json.dumps(item) and "credentials" in item
+    shown = api.get(f"/v1/integrations/{live_account.id}", workspace.live_key)
+    assert shown.status == 200 and TOKEN not in shown.raw.decode() and "credentials" not in shown.json["data"]
+    held = AccountCredentials(services.credentials, workspace.workspace.id, "live", live_account.id)
+    assert held.value["access_token"] == TOKEN
+
+
+def test_a_rotated_token_is_never_overwritten_by_an_older_one(services, workspace, live_account):
+    first = AccountCredentials(services.credentials, workspace.workspace.id, "live", live_account.id)
+    second = AccountCredentials(services.credentials, workspace.workspace.id, "live", live_account.id)
+    assert first.value["access_token"] == second.value["access_token"] == TOKEN
+    first.replace({"access_token": "rotated-by-the-first-worker"})
+    # The second worker refreshed from the same old token, but the first one's save came first:
+    # it is told, and uses the newest tokens instead of overwriting them.
+    assert second.replace({"access_token": "rotated-by-the-second"})["access_token"] == "rotated-by-the-first-worker"
+    again = AccountCredentials(services.credentials, workspace.workspace.id, "live", live_account.id)
+    assert again.value["access_token"] == "rotated-by-the-first-worker"
+
+
+def test_sealed_credentials_do_not_open_for_another_integration(services, workspace, live_account):
+    sealed = services.credentials.seal(workspace.workspace.id, "live", live_account.id, {"access_token": TOKEN})
+    with pytest.raises(Exception):
+        services.secret_box.open(sealed, {"purpose": "platform-credentials", "scope": f"{workspace.workspace.id}#live",
+                                          "integration_id": "another-integration"})
+
+
+def test_disconnect_marks_erases_and_tells(api, aws, workspace, live_account, services):
+    runtime = LambdaRuntime(aws)
+    assert api.delete(f"/v1/integrations/{live_account.id}", workspace.live_key).status == 204
+    shown = api.get(f"/v1/integrations/{live_account.id}", workspace.live_key).json["data"]
+    assert shown["status"] == "disconnected"
+    assert api.get("/v1/integrations", workspace.live_key).json["total"] == 0   # listed only on request
+    assert api.get("/v1/integrations?status=disconnected", workspace.live_key).json["total"] == 1
+    assert services.credentials.load(workspace.workspace.id, "live", live_account.id)[0] == {}
+    (event,) = runtime.events()
+    assert event["type"] == "integration.disconnected" and event["data"]["integration_id"] == live_account.id
+    assert TOKEN not in json.dumps(event)
+    assert api.delete(f"/v1/integrations/{live_account.id}", workspace.live_key).status == 204   # idempotent
+    assert runtime.events() == []
+
+
+def test_disconnecting_another_modes_integration_is_404(api, workspace, live_account):
+    assert api.delete(f"/v1/integrations/{live_account.id}", workspace.test_key).status == 404
+    assert IntegrationStore().get(workspace.workspace.id, "live", live_account.id).status == "active"
