@@ -44,6 +44,35 @@ class IntegrationService:
         self._events = events
         self._clock = clock
 
+    def connect(self, principal: Principal, platform: str, account_id: str, username: str, display_name: str,
+                credentials: dict, profile: Optional[dict] = None, avatar_url: Optional[str] = None) -> Integration:
+        """Create the integration for this platform account, or, when the account is already
+        connected (even disconnected since), bring the same integration back with the new
+        credentials: a reconnect keeps its id, and never loses what it had."""
+        from chalicelib.data.integrations import to_record
+        from chalicelib.errors import ValidationError
+
+        if principal.mode != "live":
+            raise ValidationError("Connect accounts with a live key: test mode publishes to sandbox accounts only "
+                                  "and never reaches a platform.", code="live_mode_required")
+        profile = {**(profile or {}), "account_id": account_id}
+        now = self._clock.now()
+        existing = next((item for item in self._store.list(principal.workspace_id, principal.mode)
+                         if item.platform == platform and item.profile.get("account_id") == account_id), None)
+        integration = Integration(
+            id=existing.id if existing else uuid7(), workspace_id=principal.workspace_id, mode=principal.mode,
+            platform=platform, username=username, display_name=display_name, status="active",
+            created_at=existing.created_at if existing else now, updated_at=now, sandbox=False,
+            avatar_url=avatar_url, profile=profile)
+        record = to_record(integration)
+        record.credentials = self._credentials.seal(principal.workspace_id, principal.mode, integration.id, credentials)
+        previous_version = 0
+        if existing:
+            _, previous_version = self._credentials.load(principal.workspace_id, principal.mode, existing.id)
+        record.credentials_version = previous_version + 1
+        record.save()
+        return integration
+
     def disconnect(self, principal: Principal, integration_id: str) -> Integration:
         """Mark the account disconnected, erase its credentials, and say so (integration.disconnected).
         Scheduled posts on it fail when their time comes unless it is reconnected first."""

@@ -74,3 +74,25 @@ def test_disconnect_marks_erases_and_tells(api, aws, workspace, live_account, se
 def test_disconnecting_another_modes_integration_is_404(api, workspace, live_account):
     assert api.delete(f"/v1/integrations/{live_account.id}", workspace.test_key).status == 404
     assert IntegrationStore().get(workspace.workspace.id, "live", live_account.id).status == "active"
+
+
+def test_reconnecting_keeps_the_integration_and_takes_the_new_credentials(services, workspace, api):
+    live = services.api_keys.authenticate(f"Bearer {workspace.live_key}")
+    first = services.integrations.connect(live, "mastodon", "4242", "me@example.social", "Me",
+                                          {"access_token": "first"}, {"instance_url": "https://example.social"})
+    assert api.delete(f"/v1/integrations/{first.id}", workspace.live_key).status == 204
+    again = services.integrations.connect(live, "mastodon", "4242", "me@example.social", "Me, renamed",
+                                          {"access_token": "second"})
+    assert again.id == first.id and again.created_at == first.created_at
+    shown = api.get(f"/v1/integrations/{first.id}", workspace.live_key).json["data"]
+    assert shown["status"] == "active" and shown["display_name"] == "Me, renamed"
+    assert services.credentials.load(workspace.workspace.id, "live", first.id)[0] == {"access_token": "second"}
+
+
+def test_connecting_in_test_mode_is_refused(services, workspace):
+    from chalicelib.errors import ValidationError
+
+    test = services.api_keys.authenticate(f"Bearer {workspace.test_key}")
+    with pytest.raises(ValidationError) as refused:
+        services.integrations.connect(test, "mastodon", "1", "u", "d", {"access_token": "x"})
+    assert refused.value.code == "live_mode_required"
