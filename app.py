@@ -6,6 +6,8 @@ each worker imports its implementation on first invocation. Nothing here does wo
 from chalice import Chalice
 
 from chalicelib.api import api_keys, integrations, meta, posts
+from chalicelib.api import connect_x
+from chalicelib.api import connect_accounts
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -15,6 +17,8 @@ app.register_blueprint(meta.blueprint)
 app.register_blueprint(api_keys.blueprint)
 app.register_blueprint(integrations.blueprint)
 app.register_blueprint(posts.blueprint)
+app.register_blueprint(connect_x.blueprint)
+app.register_blueprint(connect_accounts.blueprint)
 
 
 @app.lambda_function(name="dispatcher")

@@ -237,6 +237,24 @@ class SandboxPostRecord(_Table):
     expires_at = NumberAttribute(null=True)            # sandbox posts are kept 30 days
 
 
+class OAuthStateRecord(_Table):
+    """A connection started and not yet finished, found by the hash of its OAuth state (the state
+    itself is never stored). Read once: the callback deletes it as it reads it."""
+
+    logical_name = "oauth-states"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expires_at"
+
+    state_hash = UnicodeAttribute(hash_key=True)   # "{platform}#{sha256 of the state}"
+    workspace_id = UnicodeAttribute()
+    mode = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    verifier = UnicodeAttribute()                  # the PKCE verifier, sealed with the KMS key
+    expires_at = NumberAttribute()                 # epoch seconds; TTL removes abandoned ones
+
+
 class IdempotencyRecord(_Table):
     """Powertools' idempotency table. Powertools reads and writes it; this model only defines it."""
 
@@ -257,6 +275,7 @@ TABLE_MODELS: Tuple[Type[_Table], ...] = (
     PostRecord,
     CounterRecord,
     SandboxPostRecord,
+    OAuthStateRecord,
     IdempotencyRecord,
 )
 

@@ -19,6 +19,11 @@ class AccountCredentials:
             self._value, self._version = self._store.load(*self._where)
         return self._value
 
+    def reload(self) -> Dict[str, Any]:
+        """Read the stored credentials again (another worker may have rotated them)."""
+        self._value, self._version = self._store.load(*self._where)
+        return self._value
+
     def replace(self, new: Dict[str, Any]) -> Dict[str, Any]:
         """Store refreshed credentials. If another worker refreshed first, its credentials win and
         are returned (a refresh token may be used only once: the newest must never be lost)."""

@@ -8,7 +8,13 @@ from typing import Any, Dict, Optional
 from chalicelib.platforms.base import PermanentError, Platform
 
 # platform name -> "module:Class" of its live adapter. A platform absent here has no live adapter yet.
-LIVE_ADAPTERS: Dict[str, str] = {}
+LIVE_ADAPTERS: Dict[str, str] = {
+    "twitter": "chalicelib.platforms.twitter:Twitter",
+    "mastodon": "chalicelib.platforms.mastodon:Mastodon",
+    "discord": "chalicelib.platforms.discord:Discord",
+    "slack": "chalicelib.platforms.slack:Slack",
+    "telegram": "chalicelib.platforms.telegram:Telegram",
+}
 SANDBOX_ADAPTER = "chalicelib.platforms.sandbox:Sandbox"
 
 

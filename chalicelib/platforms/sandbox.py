@@ -41,7 +41,7 @@ BASE_URL = "https://sandbox.openpost.dev"
 # - discord: a message sent with a nonce and enforce_nonce returns the earlier message.
 # X, Slack, Telegram, LinkedIn, Threads, Instagram, Facebook, TikTok and YouTube accept no such key:
 # repeating a call whose outcome is unknown publishes twice, and the sandbox does exactly that.
-IDEMPOTENT = frozenset({"bluesky", "mastodon", "discord"})
+IDEMPOTENT = frozenset({"bluesky", "mastodon"})
 
 # Snowflake epochs (milliseconds): X's and Discord's ids carry their creation time from these.
 TWITTER_EPOCH_MS = 1288834974657

@@ -1,0 +1,112 @@
+"""Discord: messages sent through a channel's webhook.
+
+The account is the webhook URL (it holds the webhook's token, so it is sealed like any credential).
+Every call asks for ``wait=true`` so Discord answers with the message it stored (its id, and the
+channel or thread it landed in) instead of an empty 204.
+
+Threads, as Discord lets a webhook make them:
+- in a forum (or media) channel every message must open or join a thread: the first part opens a
+  forum post named after its first line (``thread_name``), later parts go into it (``thread_id``);
+- in a text channel a webhook can neither start a thread nor reply to a message (both need a bot),
+  so the parts follow one another in the channel, in order.
+The adapter learns which kind of channel it has from Discord's own answer: a forum refuses a message
+without a thread name (error 220001) before storing anything, and the part is sent again with one.
+
+A webhook takes no idempotency key (Discord's ``nonce`` works only for bots), so a part whose answer
+was lost is reported as "outcome unknown" rather than risk posting it twice.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from chalicelib.platforms import http
+from chalicelib.platforms.base import Part, PermanentError, Platform, PostRef
+
+NAME = "Discord"
+FORUM_NEEDS_THREAD = 220001          # "Webhooks posted to forum channels must have a thread_name or thread_id"
+UNKNOWN_WEBHOOK = 10015              # the webhook was deleted: only reconnecting with a new one helps
+INVALID_WEBHOOK_TOKEN = 50027
+THREAD_NAME_LIMIT = 100
+
+
+class Discord(Platform):
+    name = "discord"
+    thread_style = "reply"
+    idempotent = False
+    max_images = 10
+    timeout = http.TIMEOUT
+
+    def publish(self, part: Part) -> PostRef:
+        if part.media:
+            raise PermanentError("Publishing images or video to Discord is not available yet.",
+                                 code="media_not_supported")
+        thread_id = (part.root.extra.get("thread_id") if part.root is not None else None)
+        if thread_id:
+            return self._send(part.text, params={"thread_id": thread_id})
+        try:
+            return self._send(part.text)
+        except _ForumChannel:
+            return self._send(part.text, thread_name=thread_name(part.text))
+
+    def _send(self, text: str, *, params: Optional[Dict[str, str]] = None,
+              thread_name: Optional[str] = None) -> PostRef:
+        body: Dict[str, Any] = {"content": text}
+        if thread_name:
+            body["thread_name"] = thread_name
+        response = http.call("POST", self.credentials.value["webhook_url"], platform=NAME, idempotent=False,
+                             timeout=self.timeout, params={"wait": "true", **(params or {})}, json=body)
+        answer = http.json_body(response)
+        if response.status_code >= 400:
+            raise_for(response, answer, forum_retry=thread_name is None and not params)
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise http.unreadable_answer(NAME, idempotent=False)
+        channel_id = str(answer.get("channel_id") or self.integration.profile.get("channel_id") or "")
+        extra = {}
+        # A message that opened a forum post lives in its own thread (whose id is the channel id of
+        # the answer); later parts of the post join it.
+        if thread_name or (params or {}).get("thread_id"):
+            extra["thread_id"] = channel_id
+        return PostRef(id=str(answer["id"]), url=message_url(self.integration.profile, channel_id, answer["id"]),
+                       extra=extra)
+
+
+class _ForumChannel(Exception):
+    """The webhook's channel is a forum: the part must open a thread (nothing was stored)."""
+
+
+def thread_name(text: str) -> str:
+    """A forum post's title: the first non-empty line of the first part, cut to Discord's limit."""
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "") or "Post"
+    return first if len(first) <= THREAD_NAME_LIMIT else first[:THREAD_NAME_LIMIT - 1].rstrip() + "…"
+
+
+def message_url(profile: Dict[str, Any], channel_id: str, message_id: Any) -> Optional[str]:
+    guild_id = profile.get("guild_id")
+    if not guild_id or not channel_id:
+        return None
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def raise_for(response, answer, *, forum_retry: bool = False) -> None:
+    body = answer if isinstance(answer, dict) else {}
+    code = body.get("code")
+    if forum_retry and response.status_code == 400 and code == FORUM_NEEDS_THREAD:
+        raise _ForumChannel()
+    message = str(body.get("message") or "")
+    if body.get("errors"):
+        # Discord nests field errors ({"content": {"_errors": [{"message": ...}]}}); the first says enough.
+        message = f"{message} ({_first_field_error(body['errors'])})" if message else _first_field_error(body["errors"])
+    http.raise_for_answer(NAME, response.status_code, message,
+                          wait=http.retry_after(response.headers, body.get("retry_after")),
+                          auth_failed=code in (UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN))
+
+
+def _first_field_error(errors: Any, path: str = "") -> str:
+    if isinstance(errors, dict):
+        if isinstance(errors.get("_errors"), list) and errors["_errors"]:
+            return f"{path or 'body'}: {errors['_errors'][0].get('message', '')}"
+        for key, value in errors.items():
+            found = _first_field_error(value, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+    return ""

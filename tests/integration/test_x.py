@@ -1,0 +1,422 @@
+"""X, end to end against a local server that behaves as the X API v2 documents
+(tests/platform_servers/x_api.py): connecting an account through OAuth 2.0 with PKCE, then posts and
+threads through the real publisher path (the API, moto's queues, the publisher's Lambda handler),
+and the failures X users meet: expired tokens, rotated refresh tokens, rate limits, outages, and a
+post accepted whose answer never came back."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import pytest
+
+from chalicelib import container
+from chalicelib.data.integrations import IntegrationStore
+from chalicelib.domain.credentials import AccountCredentials
+from chalicelib.domain.publishing import RetryLater
+from chalicelib.observability import logger
+from chalicelib.platforms import twitter
+from chalicelib.platforms.base import Part
+from chalicelib.settings import Settings
+from tests.integration.lambda_runtime import LambdaRuntime
+from tests.platform_servers.x_api import XApiServer, s256
+
+PUBLIC_URL = "https://api.openpost.test"
+CALLBACK = f"{PUBLIC_URL}/api/platforms/twitter/callback"
+
+
+@pytest.fixture
+def x():
+    with XApiServer(client_id="openpost-client", client_secret="openpost-secret") as server:
+        server.add_user(id="1460000000000000001", username="openpost", name="openpost HQ")
+        yield server
+
+
+@pytest.fixture
+def services(aws, clock, x):
+    """The conftest's services, pointed at the local X server."""
+    settings = Settings.from_environ(aws.environment()).model_copy(update={
+        "x_api_url": x.url, "x_authorize_url": f"{x.url}/i/oauth2/authorize", "x_client_id": "openpost-client",
+        "x_client_secret": "openpost-secret", "public_base_url": PUBLIC_URL})
+    built = container.Services(settings, clock=clock)
+    container.use(built)
+    yield built
+    container.use(None)
+
+
+@pytest.fixture(autouse=True)
+def no_pauses(monkeypatch):
+    # A lost refresh race is re-read at once here: the waits are for a slower worker in production.
+    monkeypatch.setattr(twitter, "RACE_WAITS", (0.0,))
+
+
+@pytest.fixture
+def runtime(aws, services):
+    return LambdaRuntime(aws)
+
+
+@pytest.fixture
+def key(workspace):
+    return workspace.live_key
+
+
+def start_connect(api, key):
+    answer = api.get("/v1/integrations/twitter/connect", key)
+    assert answer.status == 200, answer
+    return answer.json["data"]
+
+
+def callback_path(redirect: str) -> str:
+    """The path and query X sent the browser back to, for our in-process API."""
+    parts = urlsplit(redirect)
+    return f"{parts.path}?{parts.query}"
+
+
+def connect(api, key, x, user_id=None):
+    started = start_connect(api, key)
+    answer = api.get(callback_path(x.authorize(started["url"], user_id)))
+    assert answer.status == 200, answer
+    return answer.json["data"]
+
+
+@pytest.fixture
+def account(api, key, x):
+    """A connected X account; the calls the connection made are forgotten."""
+    connected = connect(api, key, x)
+    x.requests.clear()
+    return connected
+
+
+def held(services, workspace, integration_id):
+    return AccountCredentials(services.credentials, workspace.workspace.id, "live", integration_id)
+
+
+def publish_now(api, key, **fields):
+    answer = api.post("/v1/posts", key, {"content": "Hello X", "platforms": ["twitter"], **fields})
+    assert answer.status == 201, answer
+    post_id = answer.json["data"]["id"]
+    assert api.post(f"/v1/posts/{post_id}/publish", key).status == 202
+    return post_id
+
+
+def read(api, key, post_id):
+    return api.get(f"/v1/posts/{post_id}", key).json["data"]
+
+
+def tweets_posted(x):
+    return [call for call in x.requests if call == ("POST", "/2/tweets")]
+
+
+# --- connecting ---------------------------------------------------------------------------------------
+def test_connect_answers_a_pkce_authorization_url(api, key, services):
+    started = start_connect(api, key)
+    assert started["auth_type"] == "oauth" and started["redirect_uri"] == CALLBACK
+    url = urlsplit(started["url"])
+    query = {name: values[0] for name, values in parse_qs(url.query).items()}
+    assert url.path == "/i/oauth2/authorize"
+    assert query == {"response_type": "code", "client_id": "openpost-client", "redirect_uri": CALLBACK,
+                     "scope": "tweet.read tweet.write users.read offline.access", "state": started["state"],
+                     "code_challenge": s256(started["code_verifier"]), "code_challenge_method": "S256"}
+    assert 43 <= len(started["code_verifier"]) <= 128
+    assert start_connect(api, key)["state"] != started["state"]      # a fresh attempt each time
+
+
+def test_connect_needs_a_live_key(api, workspace):
+    answer = api.get("/v1/integrations/twitter/connect", workspace.test_key)
+    assert answer.status == 422 and answer.json["code"] == "live_mode_required"
+
+
+def test_the_callback_creates_the_integration_with_its_tokens(api, key, x, services, workspace):
+    started = start_connect(api, key)
+    redirect = x.authorize(started["url"])
+    answer = api.get(callback_path(redirect))          # no API key: X's redirect carries none
+    assert answer.status == 200, answer
+    integration = answer.json["data"]
+    assert (integration["platform"], integration["username"], integration["display_name"]) == \
+        ("twitter", "openpost", "openpost HQ")
+    assert integration["status"] == "active" and integration["sandbox"] is False
+    listed = api.get("/v1/integrations", key).json["data"]
+    assert [item["id"] for item in listed] == [integration["id"]]
+    tokens = held(services, workspace, integration["id"]).value
+    assert set(tokens) == {"access_token", "refresh_token", "expires_at"}
+    assert 7000 < tokens["expires_at"] - time.time() <= 7200             # X's two hours
+    # The state works once: a replayed redirect finds nothing.
+    replay = api.get(callback_path(redirect))
+    assert replay.status == 400 and replay.json["code"] == "oauth_state_invalid"
+
+
+def test_a_callback_with_an_unknown_or_expired_state_is_refused(api, key, x, clock):
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc")
+    assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
+    redirect = x.authorize(start_connect(api, key)["url"])
+    clock.advance(minutes=11)
+    answer = api.get(callback_path(redirect))
+    assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
+    assert x.requests == []                             # nothing was asked of X
+
+
+def test_a_declined_consent_is_refused(api, key):
+    state = start_connect(api, key)["state"]
+    answer = api.get(f"/api/platforms/twitter/callback?state={state}&error=access_denied")
+    assert answer.status == 400 and answer.json["code"] == "oauth_declined"
+
+
+def test_a_wrong_verifier_is_refused_by_x(api, key, x, services):
+    started = start_connect(api, key)
+    # Someone else's challenge: the verifier our server holds does not match it.
+    tampered = started["url"].replace(s256(started["code_verifier"]), s256("another-verifier-" + "x" * 40))
+    redirect = x.authorize(tampered)
+    answer = api.get(callback_path(redirect))
+    assert answer.status == 400 and answer.json["code"] == "oauth_code_invalid"
+    assert api.get("/v1/integrations", key).json["total"] == 0
+
+
+def test_reconnecting_keeps_the_integration_and_takes_the_new_tokens(api, key, x, services, workspace, account):
+    before = held(services, workspace, account["id"]).value
+    again = connect(api, key, x)
+    assert again["id"] == account["id"]
+    after = held(services, workspace, account["id"]).value
+    assert after["refresh_token"] != before["refresh_token"]
+    assert api.get("/v1/integrations", key).json["total"] == 1
+
+
+# --- publishing -----------------------------------------------------------------------------------------
+def test_a_post_reaches_x_with_its_reply_settings(api, key, x, runtime, account):
+    post_id = publish_now(api, key, content="Hello X", platform_settings={"twitter": {"who_can_reply": "following"}})
+    runtime.drain()
+    (tweet,) = x.tweets
+    assert (tweet["text"], tweet["reply_settings"], tweet["in_reply_to_tweet_id"]) == ("Hello X", "following", None)
+    post = read(api, key, post_id)
+    assert post["status"] == "published"
+    target = post["post_targets"][0]
+    assert target["platform_post_id"] == tweet["id"]
+    assert target["platform_post_url"] == f"https://x.com/openpost/status/{tweet['id']}"
+
+
+def test_a_thread_is_a_reply_chain(api, key, x, runtime, account):
+    post_id = publish_now(api, key, content="One", segments=[{"content": "Two"}, {"content": "Three"}],
+                          platform_settings={"twitter": {"who_can_reply": "everyone"}})
+    runtime.drain()
+    assert [t["text"] for t in x.tweets] == ["One", "Two", "Three"]     # native chain: no (1/3) suffixes
+    assert [t["in_reply_to_tweet_id"] for t in x.tweets] == [None, x.tweets[0]["id"], x.tweets[1]["id"]]
+    assert {t["reply_settings"] for t in x.tweets} == {None}           # everyone: the field is left out
+    parts = read(api, key, post_id)["post_targets"][0]
+    assert parts["status"] == "published" and parts["platform_post_id"] == x.tweets[0]["id"]
+
+
+def test_x_refusing_a_post_fails_it_with_x_words(api, key, x, runtime, account):
+    publish_now(api, key, content="Same words")
+    runtime.drain()
+    post_id = publish_now(api, key, content="Same words")
+    runtime.drain()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "failed" and target["error"]["code"] == "platform_rejected"
+    assert "duplicate content" in target["error"]["message"]
+    assert len(x.tweets) == 1
+
+
+# --- tokens ------------------------------------------------------------------------------------------------
+def test_an_expired_token_is_refreshed_and_the_rotated_refresh_token_stored(api, key, x, runtime, services,
+                                                                          workspace, account):
+    before = held(services, workspace, account["id"]).value
+    x.expire_access_tokens()                            # X says 401; our clock still thinks it is valid
+    post_id = publish_now(api, key)
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published" and len(x.tweets) == 1
+    assert x.requests == [("POST", "/2/tweets"), ("POST", "/2/oauth2/token"), ("POST", "/2/tweets")]
+    after = held(services, workspace, account["id"]).value
+    assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
+    # The old refresh token was spent by the rotation: only the stored one works now.
+    assert x.token({"grant_type": "refresh_token", "refresh_token": before["refresh_token"]},
+                   ("openpost-client", "openpost-secret"))[0] == 400
+
+
+def test_a_token_about_to_expire_is_refreshed_before_posting(api, key, x, runtime, services, workspace, account):
+    credentials = held(services, workspace, account["id"])
+    credentials.replace({**credentials.value, "expires_at": int(time.time()) + 120})
+    publish_now(api, key)
+    runtime.drain()
+    assert x.requests == [("POST", "/2/oauth2/token"), ("POST", "/2/tweets")]    # no 401 on the way
+    assert held(services, workspace, account["id"]).value["expires_at"] > time.time() + 7000
+
+
+def _adapter(services, workspace, account):
+    integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
+    adapter = services.adapter(integration)
+    adapter.credentials.value            # noqa: B018 - this worker has read the tokens
+    return adapter
+
+
+def _part(text):
+    return Part(text=text, index=0, total=1, idempotency_key=f"{text}:0")
+
+
+def test_a_refresh_that_loses_the_race_uses_the_winners_tokens(x, services, workspace, account):
+    credentials = held(services, workspace, account["id"])
+    credentials.replace({**credentials.value, "expires_at": int(time.time()) + 60})
+    first, second = _adapter(services, workspace, account), _adapter(services, workspace, account)
+    spent = second.credentials.value["refresh_token"]
+    real_refresh = second._client.refresh
+
+    def refresh_after_the_first_worker(refresh_token):
+        first.publish(_part("From the first worker"))   # rotates the refresh token and stores the new one
+        return real_refresh(refresh_token)               # X refuses the spent token
+
+    second._client.refresh = refresh_after_the_first_worker
+    second.publish(_part("From the second worker"))
+    assert [t["text"] for t in x.tweets] == ["From the first worker", "From the second worker"]
+    stored = held(services, workspace, account["id"]).value
+    assert stored["refresh_token"] != spent
+    assert second.credentials.value == stored == first.credentials.value      # one set of tokens, the winner's
+    assert x.requests.count(("POST", "/2/oauth2/token")) == 2                 # the winner's, and the refused one
+
+
+def test_a_reconnect_during_a_refresh_is_never_overwritten(api, key, x, services, workspace, account):
+    credentials = held(services, workspace, account["id"])
+    credentials.replace({**credentials.value, "expires_at": int(time.time()) + 60})
+    worker = _adapter(services, workspace, account)
+    real_refresh = worker._client.refresh
+
+    reconnected = {}
+
+    def refresh_while_the_user_reconnects(refresh_token):
+        fresh = real_refresh(refresh_token)
+        connect(api, key, x)                             # the user reconnects meanwhile
+        reconnected.update(held(services, workspace, account["id"]).value)
+        assert reconnected["access_token"] != fresh["access_token"]
+        return fresh
+
+    worker._client.refresh = refresh_while_the_user_reconnects
+    worker.publish(_part("Hello"))
+    # The worker's save came second: it was refused, and the reconnect's tokens were kept and used.
+    assert held(services, workspace, account["id"]).value == reconnected == worker.credentials.value
+    assert len(x.tweets) == 1
+
+
+def test_a_refused_refresh_flags_the_integration(api, key, x, runtime, services, workspace, account):
+    x.revoke_refresh_tokens()                           # the user revoked openpost in X's settings
+    post_id = publish_now(api, key)
+    runtime.drain()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "failed" and target["error"]["code"] == "integration_needs_refresh"
+    assert "reconnect" in target["error"]["message"]
+    assert api.get(f"/v1/integrations/{account['id']}", key).json["data"]["status"] == "needs_refresh"
+    assert x.tweets == []
+
+
+# --- failures ---------------------------------------------------------------------------------------
+def _publish_directly(services, runtime):
+    (message,) = runtime.peek()
+    body = json.loads(message["Body"])
+    return services.publisher.publish(body["workspace_id"], body["mode"], body["post_id"], body["target_id"],
+                                      body["dispatch_id"])
+
+
+def test_429_waits_for_x_rate_limit_reset(api, key, x, runtime, services, account):
+    post_id = publish_now(api, key)
+    x.rate_limit_next(reset_in=42)
+    with pytest.raises(RetryLater) as later:
+        _publish_directly(services, runtime)
+    assert later.value.seconds == 42                    # x-rate-limit-reset minus now; X sends no Retry-After
+    assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published" and len(x.tweets) == 1
+
+
+def test_the_rate_limit_window_itself_is_honoured(api, key, x, runtime, services, account):
+    x.tweet_limit = 1
+    publish_now(api, key, content="First")
+    runtime.drain()
+    publish_now(api, key, content="Second")
+    with pytest.raises(RetryLater) as later:
+        _publish_directly(services, runtime)
+    assert 890 <= later.value.seconds <= 901            # the 15-minute window X announced
+    assert [t["text"] for t in x.tweets] == ["First"]
+
+
+def test_5xx_then_success(api, key, x, runtime, account):
+    post_id = publish_now(api, key)
+    x.fail_next(1, status=503)
+    response = runtime.deliver()
+    assert len(response["batchItemFailures"]) == 1
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "publishing" and target["error"]["code"] == "platform_unavailable"
+    runtime.time_passes()
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published" and len(x.tweets) == 1
+
+
+def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, key, x, runtime, monkeypatch,
+                                                                        account):
+    monkeypatch.setattr(twitter, "TIMEOUTS", (2.0, 0.5))
+    x.hang_after_accept_next(seconds=3)
+    post_id = publish_now(api, key)
+    runtime.drain()
+    runtime.time_passes()
+    runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "outcome_unknown"
+    assert len(x.tweets) == 1 and len(tweets_posted(x)) == 1     # one call, one tweet: never sent again
+    (event,) = runtime.events()
+    assert event["type"] == "post.failed"
+
+
+def test_x_unreachable_is_retried_later(api, key, x, runtime, monkeypatch, services, account):
+    post_id = publish_now(api, key)
+    x.stop()                                            # connection refused: nothing was sent
+    with pytest.raises(RetryLater):
+        _publish_directly(services, runtime)
+    assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
+
+
+# --- secrets --------------------------------------------------------------------------------------------
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(f"{record.getMessage()} {record.__dict__}")
+
+
+def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, runtime, services, workspace,
+                                                                 capfd):
+    collected = _Collect()
+    watched = [logging.getLogger(), logging.getLogger("openpost"), logging.getLogger("urllib3")]
+    levels = [item.level for item in watched]
+    for item in watched:
+        item.addHandler(collected)
+        item.setLevel(logging.DEBUG)
+    logger.setLevel("DEBUG")
+    try:
+        answers = []
+        started = api.get("/v1/integrations/twitter/connect", key)
+        callback = api.get(callback_path(x.authorize(started.json["data"]["url"])))
+        answers += [started, callback]
+        integration_id = callback.json["data"]["id"]
+        x.expire_access_tokens()                        # a refresh, and its rotation, happen too
+        post_id = publish_now(api, key)
+        runtime.drain()
+        answers += [api.get("/v1/integrations", key), api.get(f"/v1/integrations/{integration_id}", key),
+                    api.get(f"/v1/posts/{post_id}", key)]
+    finally:
+        for item, level in zip(watched, levels):
+            item.removeHandler(collected)
+            item.setLevel(level)
+        logger.setLevel("WARNING")
+    tokens = x.issued
+    assert len(tokens) == 4 and read(api, key, post_id)["status"] == "published"
+    stored = held(services, workspace, integration_id).value
+    assert stored["access_token"] in tokens and stored["refresh_token"] in tokens
+    printed = capfd.readouterr()
+    dynamodb = boto3.client("dynamodb")
+    tables = [services.settings.table_name(name) for name in ("integrations", "counters", "posts")]
+    rows = [json.dumps(dynamodb.scan(TableName=table)["Items"]) for table in tables]
+    seen = [answer.raw.decode() for answer in answers] + collected.lines + [printed.out, printed.err] + rows + \
+        [json.dumps(runtime.events())]
+    assert any("x tokens refreshed" in line for line in collected.lines)   # the logs were captured at all
+    for token in tokens:
+        assert not any(token in text for text in seen)

@@ -1,0 +1,1 @@
+"""Local servers that behave as platforms document their APIs, for tests."""
