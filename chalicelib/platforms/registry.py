@@ -14,6 +14,7 @@ LIVE_ADAPTERS: Dict[str, str] = {
     "discord": "chalicelib.platforms.discord:Discord",
     "slack": "chalicelib.platforms.slack:Slack",
     "telegram": "chalicelib.platforms.telegram:Telegram",
+    "bluesky": "chalicelib.platforms.bluesky:Bluesky",
 }
 SANDBOX_ADAPTER = "chalicelib.platforms.sandbox:Sandbox"
 

@@ -1,0 +1,372 @@
+"""Publishing to Bluesky: one part is one ``app.bsky.feed.post`` record in the account's repository.
+
+The account is held by its handle (or DID) and an app password, with the session the server gave
+us for them; all three are sealed on the integration. A session near its end is refreshed, and a
+session the server no longer takes is replaced by logging in again with the app password; each new
+session is stored at once, so the next call starts from it. Only when the app password itself is
+refused does the user have to reconnect (``AuthenticationFailedError``: the engine marks the
+integration ``needs_refresh``).
+
+Never twice: we choose each record's key ourselves, from the part's idempotency key, so a part sent
+again names a record that may already exist. The server refuses to create it a second time (it
+answers 500), and we then read the record back and return it as the part's outcome.
+
+The atproto SDK costs over a second to import: only this module imports it, and the registry imports
+this module only when a Bluesky target is published.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import ipaddress
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import requests
+from atproto import Client, Session, SessionEvent, models
+from atproto_client import exceptions as atproto_errors
+from atproto_client.models.common import XrpcError
+from atproto_client.request import Request
+
+from chalicelib.platforms.base import (
+    AuthenticationFailedError,
+    Part,
+    PermanentError,
+    Platform,
+    PostRef,
+    RateLimitedError,
+    TransientError,
+)
+
+POST = "app.bsky.feed.post"
+THREADGATE = "app.bsky.feed.threadgate"
+APP_URL = "https://bsky.app"
+TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+# Error names with which the server says the session or the account cannot be used as it is.
+AUTH_ERRORS = frozenset({"AuthenticationRequired", "AuthRequired", "ExpiredToken", "InvalidToken",
+                         "AccountTakedown", "AccountDeactivated", "BadJwt", "BadJwtSignature"})
+
+# who_can_reply -> the threadgate's allow list. "everyone" needs no gate; an empty list is nobody.
+REPLY_RULES: Dict[str, List[Dict[str, str]]] = {
+    "following": [{"$type": "app.bsky.feed.threadgate#followingRule"}],
+    "mentioned": [{"$type": "app.bsky.feed.threadgate#mentionRule"}],
+    "nobody": [],
+}
+
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"   # atproto's sortable base32
+# For an idempotency key whose target id carries no creation time (not a UUIDv7): a fixed window,
+# so its record key is still the same on every try.
+FALLBACK_EPOCH_MS = 1704067200000                     # 2024-01-01
+FALLBACK_WINDOW_MS = 365 * 24 * 3600 * 1000
+
+T = TypeVar("T")
+
+
+def record_key(idempotency_key: str) -> str:
+    """The record key of a part: a TID (posts' keys must be TIDs) that is the same on every try.
+
+    A TID is microseconds since 1970 and a 10-bit clock id. The microseconds are the target's
+    creation time (its id is a UUIDv7), then one of 40 slots of 25 microseconds chosen by a hash of
+    the target, then the part's index, so a thread's parts sort in order; the clock id is a hash of
+    the whole key. Two targets made in the same millisecond share a key once in about 41,000."""
+    target_id, _, index = idempotency_key.rpartition(":")
+    digest = hashlib.sha256(idempotency_key.encode()).digest()
+    target_digest = hashlib.sha256(target_id.encode()).digest()
+    millis = _uuid7_millis(target_id)
+    if millis is None:
+        millis = FALLBACK_EPOCH_MS + int.from_bytes(digest[:8], "big") % FALLBACK_WINDOW_MS
+    slot = int.from_bytes(target_digest[:4], "big") % 40
+    part = min(int(index), 24) if index.isdigit() else 0   # a post has at most 25 parts
+    micros = millis * 1000 + slot * 25 + part
+    value = (micros << 10) | (int.from_bytes(digest[-2:], "big") & 0x3FF)
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def _uuid7_millis(text: str) -> Optional[int]:
+    try:
+        parsed = uuid.UUID(text)
+    except ValueError:
+        return None
+    return parsed.int >> 80 if parsed.version == 7 else None
+
+
+def post_url(handle: str, uri: str) -> str:
+    return f"{APP_URL}/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+
+
+class Bluesky(Platform):
+    name = "bluesky"
+    thread_style = "reply"
+    idempotent = True          # our record keys make a repeated part recognisable
+    max_images = 4
+    max_image_bytes = 1_000_000
+
+    def __init__(self, integration, credentials=None):
+        super().__init__(integration, credentials)
+        self._session: Optional[Session] = None
+
+    # --- the adapter contract ------------------------------------------------------------------
+    def publish(self, part: Part) -> PostRef:
+        rkey = record_key(part.idempotency_key)
+        with platform_errors():
+            return self._with_session(lambda client: self._publish(client, part, rkey))
+
+    def _publish(self, client: Client, part: Part, rkey: str) -> PostRef:
+        did = self._session.did
+        record: Dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _now()}
+        facets = client.detect_facets(part.text)
+        if facets:
+            record["facets"] = [facet.model_dump(by_alias=True, exclude_none=True) for facet in facets]
+        if part.settings.get("langs"):
+            record["langs"] = list(part.settings["langs"])
+        if part.reply_to is not None:
+            record["reply"] = {"root": _strong_ref(part.root or part.reply_to), "parent": _strong_ref(part.reply_to)}
+        if any(item.get("kind", "image") != "image" for item in part.media):
+            # Refused rather than dropped: a post must not go out without the video its author added.
+            raise PermanentError("Publishing video to Bluesky is not supported yet.", code="media_not_supported")
+        images = part.media
+        if images:
+            record["embed"] = self._images_embed(client, images)
+
+        writes = [models.ComAtprotoRepoApplyWrites.Create(collection=POST, rkey=rkey, value=record)]
+        rule = part.settings.get("who_can_reply")
+        if part.index == 0 and rule in REPLY_RULES:
+            # The gate is its own record, keyed like the post; written in the same commit, so a
+            # post never goes out without the gate its author asked for.
+            gate = {"$type": THREADGATE, "post": f"at://{did}/{POST}/{rkey}", "allow": REPLY_RULES[rule],
+                    "createdAt": record["createdAt"]}
+            writes.append(models.ComAtprotoRepoApplyWrites.Create(collection=THREADGATE, rkey=rkey, value=gate))
+        try:
+            answer = client.com.atproto.repo.apply_writes(
+                models.ComAtprotoRepoApplyWrites.Data(repo=did, writes=writes))
+        except atproto_errors.RequestErrorBase as error:
+            # A record that already exists is refused with a 500, and a dropped answer may hide a
+            # write that went through: in both cases the record, if it is there, is our part.
+            if _status(error) is not None and _status(error) < 500:
+                raise
+            existing = self._existing(client, did, rkey)
+            if existing is None:
+                raise
+            return existing
+        created = answer.results[0]
+        return PostRef(id=created.uri, url=post_url(self._session.handle, created.uri), extra={"cid": created.cid})
+
+    def _existing(self, client: Client, did: str, rkey: str) -> Optional[PostRef]:
+        try:
+            found = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST, rkey=rkey))
+        except atproto_errors.BadRequestError as error:
+            if _error_name(error) == "RecordNotFound":
+                return None
+            raise
+        return PostRef(id=found.uri, url=post_url(self._session.handle, found.uri), extra={"cid": found.cid})
+
+    # --- images ----------------------------------------------------------------------------------
+    def _images_embed(self, client: Client, images: List[Dict[str, Any]]) -> Dict[str, Any]:
+        if len(images) > self.max_images:
+            raise PermanentError(f"Bluesky takes at most {self.max_images} images in a post; this part has "
+                                 f"{len(images)}.", code="too_many_images")
+        embedded = []
+        for item in images:
+            data = fetch_image(item["url"], self.max_image_bytes)
+            blob = client.upload_blob(data).blob
+            embedded.append({"$type": "app.bsky.embed.images#image", "alt": item.get("alt_text") or "",
+                             "image": blob.model_dump(by_alias=True, exclude_none=True)})
+        return {"$type": "app.bsky.embed.images", "images": embedded}
+
+    # --- the session -----------------------------------------------------------------------------
+    def _with_session(self, action: Callable[[Client], T]) -> T:
+        """Run ``action`` with a working session. A stored session the server refuses (expired, or
+        revoked) is replaced once by logging in again with the app password."""
+        client = self._client(use_stored_session=True)
+        try:
+            return action(client)
+        except atproto_errors.RequestErrorBase as error:
+            if not _is_auth_error(error):
+                raise
+        return action(self._client(use_stored_session=False))
+
+    def _client(self, use_stored_session: bool) -> Client:
+        value = self.credentials.value
+        client = Client(base_url=value["service"], request=Request(timeout=TIMEOUT))
+        # Called by the SDK after it logs in or refreshes a session (also before any call made
+        # with an access token close to expiry): store the new session before it is used.
+        client.on_session_change(self._remember)
+        if use_stored_session and value.get("session"):
+            with contextlib.suppress(ValueError):       # a session we cannot read: log in instead
+                client.login(session_string=value["session"], fetch_bsky_profile=False)
+                return client
+        try:
+            client.login(value["identifier"], value["app_password"], fetch_bsky_profile=False)
+        except atproto_errors.RequestErrorBase as error:
+            if _is_auth_error(error):
+                raise AuthenticationFailedError(
+                    f"Bluesky refused the account's app password ({_describe(error)}); reconnect the account "
+                    "with a new app password.") from None
+            raise
+        return client
+
+    def _remember(self, event: SessionEvent, session: Session) -> None:
+        self._session = session
+        if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
+            # A worker that refreshed at the same moment may win the write; our session stays valid
+            # for this call either way, and the next call starts from whichever was stored.
+            self.credentials.replace({**self.credentials.value, "session": session.export()})
+
+
+# --- connecting an account -------------------------------------------------------------------------
+APP_PASSWORD_SCOPES = frozenset({"com.atproto.appPass", "com.atproto.appPassPrivileged"})
+
+
+@dataclass(frozen=True)
+class Account:
+    did: str
+    handle: str
+    display_name: str
+    session: str               # the SDK's session string: handle, DID, both tokens, the PDS's URL
+    app_password: bool         # False when the user gave the account's main password
+
+
+def log_in(service: str, identifier: str, password: str) -> Account:
+    """Log in (createSession) and read the account's display name from its profile record (a PDS
+    alone has no AppView to ask). Raises the engine's error kinds: AuthenticationFailedError for
+    refused credentials, TransientError when the server cannot be reached."""
+    sessions: List[Session] = []
+    client = Client(base_url=service, request=Request(timeout=TIMEOUT))
+    client.on_session_change(lambda event, session: sessions.append(session))
+    with platform_errors():
+        try:
+            client.login(identifier, password, fetch_bsky_profile=False)
+        except atproto_errors.RequestErrorBase as error:
+            if _is_auth_error(error) or _error_name(error) == "InvalidRequest":
+                raise AuthenticationFailedError(f"Bluesky refused the identifier or password ({_describe(error)}).")
+            raise
+        session = sessions[-1]
+        display_name = ""
+        try:
+            profile = client.com.atproto.repo.get_record(models.ComAtprotoRepoGetRecord.Params(
+                repo=session.did, collection="app.bsky.actor.profile", rkey="self"))
+            value = profile.value
+            display_name = str((value.get("displayName") if isinstance(value, dict)
+                                else getattr(value, "display_name", None)) or "")
+        except atproto_errors.BadRequestError:
+            pass                    # no profile record yet: the handle stands in for the name
+    scope = session.access_jwt_payload.scope
+    return Account(did=session.did, handle=session.handle, display_name=display_name or session.handle,
+                   session=session.export(), app_password=scope in APP_PASSWORD_SCOPES)
+
+
+# --- fetching an image -----------------------------------------------------------------------------
+def fetch_image(url: str, limit: int) -> bytes:
+    """The bytes of an image a post links to, at most ``limit`` bytes. Only public addresses are
+    fetched (or loopback where the deployment allows it for local development): the URL is the
+    user's, and the publisher must not be a way into the network it runs in."""
+    _check_public(url)
+    try:
+        with requests.get(url, stream=True, timeout=(5.0, 20.0), allow_redirects=False) as response:
+            if response.status_code != 200:
+                raise PermanentError(f"The image at {url} could not be fetched (HTTP {response.status_code}).",
+                                     code="media_unavailable")
+            kind = response.headers.get("Content-Type", "")
+            if not kind.startswith("image/"):
+                raise PermanentError(f"{url} is not an image (Content-Type {kind or 'missing'}).",
+                                     code="media_invalid")
+            data = bytearray()
+            for chunk in response.iter_content(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    raise PermanentError(f"The image at {url} is over Bluesky's limit of {limit:,} bytes.",
+                                         code="media_too_large")
+            return bytes(data)
+    except requests.RequestException as error:
+        raise TransientError(f"The image at {url} could not be fetched ({error.__class__.__name__}); "
+                             "it will be tried again.") from None
+
+
+def _check_public(url: str) -> None:
+    from chalicelib.platforms.http import current_settings
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PermanentError(f"{url} is not an http(s) URL.", code="media_invalid")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except (socket.gaierror, UnicodeError):
+        raise PermanentError(f"The image host {parts.hostname} could not be found.", code="media_unavailable") from None
+    allow_loopback = current_settings().allow_loopback_platforms
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global and not (allow_loopback and ip.is_loopback):
+            raise PermanentError(f"The image host {parts.hostname} is not a public address.", code="media_invalid")
+
+
+# --- errors ----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def platform_errors() -> Iterator[None]:
+    """What the SDK raised, as the engine's error kinds. Every write we make is keyed, so a request
+    that got no answer is always safe to send again."""
+    try:
+        yield
+    except atproto_errors.RequestErrorBase as error:
+        raise as_platform_error(error) from None
+
+
+def as_platform_error(error: atproto_errors.RequestErrorBase) -> Exception:
+    status = _status(error)
+    detail = _describe(error)
+    if status is None:
+        return TransientError(f"Bluesky could not be reached ({error.__class__.__name__}); it will be tried again.")
+    if status == 429:
+        return RateLimitedError(f"Bluesky is rate limiting this account ({detail}).", retry_after=_retry_after(error))
+    if _is_auth_error(error):
+        return AuthenticationFailedError(f"Bluesky refused the account's session ({detail}); reconnect the account.")
+    if status >= 500 or status == 409:
+        return TransientError(f"Bluesky answered HTTP {status} ({detail}); it will be tried again.")
+    return PermanentError(f"Bluesky refused the post: {detail}.")
+
+
+def _status(error: atproto_errors.RequestErrorBase) -> Optional[int]:
+    return error.response.status_code if error.response is not None else None
+
+
+def _error_name(error: atproto_errors.RequestErrorBase) -> Optional[str]:
+    content = error.response.content if error.response is not None else None
+    return content.error if isinstance(content, XrpcError) else None
+
+
+def _describe(error: atproto_errors.RequestErrorBase) -> str:
+    content = error.response.content if error.response is not None else None
+    if isinstance(content, XrpcError):
+        return f"{content.error}: {content.message}" if content.message else content.error
+    return f"HTTP {_status(error)}" if _status(error) else error.__class__.__name__
+
+
+def _is_auth_error(error: atproto_errors.RequestErrorBase) -> bool:
+    return _status(error) == 401 or _error_name(error) in AUTH_ERRORS
+
+
+def _retry_after(error: atproto_errors.RequestErrorBase) -> Optional[float]:
+    if not isinstance(error, atproto_errors.RateLimitExceededError):
+        return None
+    if error.retry_after is not None:
+        return error.retry_after
+    if error.reset_at is not None:
+        return max(0.0, (error.reset_at - dt.datetime.now(dt.timezone.utc)).total_seconds())
+    return None
+
+
+def _strong_ref(ref: PostRef) -> Dict[str, str]:
+    cid = ref.extra.get("cid")
+    if not cid:
+        raise PermanentError("A Bluesky reply needs the cid of the post it answers; it was not recorded.")
+    return {"uri": ref.id, "cid": cid}
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
