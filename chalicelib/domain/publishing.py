@@ -132,7 +132,11 @@ class TargetPublisher:
             integration = self._integration(post, target)
             if integration is None:
                 return "failed"
-            adapter = self._adapters(integration)
+            try:
+                adapter = self._adapters(integration)
+            except PermanentError as error:   # no live adapter for this platform (yet)
+                self._fail(post, target_id, dispatch_id, error.code, error.message)
+                return "failed"
             owner = uuid7()
             post, taken_over = self._claim(post, target_id, dispatch_id, owner)
             target = _target(post, target_id)

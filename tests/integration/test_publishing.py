@@ -374,3 +374,20 @@ def test_a_dispatched_post_whose_messages_were_lost_is_dispatched_again(api, key
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
     assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_a_live_target_on_a_pending_platform_fails_with_platform_not_available(api, runtime, services,
+                                                                               workspace, clock):
+    from chalicelib.data.integrations import to_record
+    from chalicelib.domain.records import Integration
+
+    now = clock.now()
+    to_record(Integration(id="0196a0c4-4444-7000-8000-000000000004", workspace_id=workspace.workspace.id,
+                          mode="live", platform="linkedin", username="acme", display_name="Acme",
+                          status="active", created_at=now, updated_at=now)).save()
+    post_id = publish_now(api, workspace.live_key, platforms=["linkedin"], content="Hello LinkedIn",
+                          segments=[{"content": "More"}])
+    runtime.drain()
+    post = read(api, workspace.live_key, post_id)
+    assert post["status"] == "failed"
+    assert post["post_targets"][0]["error"]["code"] == "platform_not_available"
