@@ -27,7 +27,6 @@ from chalicelib.api.routing import ApiBlueprint, Call
 from chalicelib.api.schemas import RequestModel
 from chalicelib.container import services
 from chalicelib.errors import ServiceUnavailableError, ValidationError
-from chalicelib.platforms import http
 from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, TransientError
 
 blueprint = ApiBlueprint(__name__, tag="Integrations")
@@ -194,6 +193,8 @@ def _platform_errors(platform: str) -> Iterator[None]:
 
 
 def _get_json(platform: str, url: str, headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+    from chalicelib.platforms import http   # requests costs ~0.1 s: only connecting pays for it
+
     response = http.call("GET", url, platform=platform, idempotent=True, headers=headers or {})
     answer = http.json_body(response)
     if response.status_code >= 400:

@@ -58,3 +58,18 @@ def test_method_not_allowed_is_a_problem(api, workspace):
     answer = api.request("PATCH", "/v1/integrations", workspace.test_key)
     assert answer.status == 405
     assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_lambda_init_loads_no_heavy_library():
+    """Every function loads app.py at init; what only some requests need is imported when they run
+    (see README, Performance). A fresh interpreter shows what init really loads."""
+    import subprocess
+    import sys
+
+    heavy = ["requests", "atproto", "pynamodb.models", "boto3", "aws_xray_sdk",
+             "aws_lambda_powertools.utilities.idempotency", "aws_lambda_powertools.utilities.batch"]
+    code = "import sys, app; print([m for m in %r if m in sys.modules])" % heavy
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1",
+                               "POWERTOOLS_TRACE_DISABLED": "true"})
+    assert done.stdout.strip().splitlines()[-1] == "[]"
