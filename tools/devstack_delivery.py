@@ -22,6 +22,7 @@ log = logging.getLogger("devstack")
 
 # Long-poll this long per ReceiveMessage: short enough for a prompt stop, long enough not to spin.
 POLL_WAIT_SECONDS = 1
+EMPTY_POLL_PAUSE_SECONDS = 0.1
 
 
 class ScheduleTrigger(threading.Thread):
@@ -94,13 +95,18 @@ class QueuePoller(threading.Thread):
         return batch
 
     def _receive(self, count: int) -> List[Dict[str, Any]]:
-        return self._sqs.receive_message(
+        # A short poll, then a short pause: moto does not wake a long poll when a delayed message
+        # comes due, so a long wait would add up to its length to every scheduled post's lateness.
+        messages = self._sqs.receive_message(
             QueueUrl=self._queue_url,
             MaxNumberOfMessages=min(count, 10),   # SQS's limit per call
-            WaitTimeSeconds=POLL_WAIT_SECONDS,
+            WaitTimeSeconds=0,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
+        if not messages:
+            self._stopping.wait(EMPTY_POLL_PAUSE_SECONDS)
+        return messages
 
     def _deliver(self, batch: List[Dict[str, Any]]) -> None:
         event = events.sqs_event(batch, self._queue_arn, self._region)
