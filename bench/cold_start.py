@@ -81,10 +81,37 @@ def measurements() -> List[Measurement]:
         result.append(Measurement(f"{name}-first-invocation", (name,),
                                   f"`import app` + `chalicelib.workers.{name}` (first invocation)",
                                   ("app", f"chalicelib.workers.{name}")))
-    # To come, as further entries here: the publisher before and after its first Bluesky publish
-    # (the second adds the Bluesky adapter, which imports atproto). The Lambda package size is a
-    # figure of another kind (MB, measured once, not timed) and belongs beside this table, not in it.
+    # The publisher after its first Bluesky publish: the registry has then imported the Bluesky
+    # adapter, and with it atproto (the row above is the publisher before it).
+    result.append(Measurement("publisher-after-bluesky", ("publisher",),
+                              "`import app` + publisher + its first Bluesky publish (atproto)",
+                              ("app", "chalicelib.workers.publisher", "chalicelib.platforms.bluesky")))
     return result
+
+
+# Lambda's limits on a deployment package (a .zip uploaded directly).
+ZIPPED_LIMIT_MB, UNZIPPED_LIMIT_MB = 50, 250
+
+
+def package_size() -> Dict[str, float]:
+    """Build the Lambda package as deployment does (`chalice package`, from the Linux wheels
+    `make install` fetched, so nothing is downloaded) and measure it zipped and unzipped."""
+    import tempfile
+    import zipfile
+
+    wheels = os.path.join(ROOT, ".cache", "lambda-wheels")
+    env = {**child_environment(), "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": wheels}
+    with tempfile.TemporaryDirectory() as out:
+        chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
+        done = subprocess.run([chalice, "package", out], cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"chalice package failed:\n{done.stderr[-2000:]}")
+        archive = os.path.join(out, "deployment.zip")
+        with zipfile.ZipFile(archive) as opened:
+            unzipped = sum(item.file_size for item in opened.infolist())
+        return {"zipped_mb": round(os.path.getsize(archive) / 2**20, 1),
+                "unzipped_mb": round(unzipped / 2**20, 1),
+                "zipped_limit_mb": ZIPPED_LIMIT_MB, "unzipped_limit_mb": UNZIPPED_LIMIT_MB}
 
 
 def child_environment() -> Dict[str, str]:
@@ -174,12 +201,20 @@ def main() -> int:
     parser.add_argument("--runs", "-n", type=int, default=9,
                         help="samples per measurement, at least 7 (default 9)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--no-package", action="store_true", help="skip building the Lambda package")
     args = parser.parse_args()
     if args.runs < 7:
         parser.error("--runs must be at least 7: fewer make the median and p90 meaningless")
     everything = [BASELINE] + measurements()
     summary = summarise(everything, args.runs, run(everything, args.runs))
-    print(json.dumps(summary, indent=2) if args.json else markdown(summary))
+    if not args.no_package:
+        summary["package"] = package_size()
+    text = markdown(summary)
+    if "package" in summary:
+        size = summary["package"]
+        text += (f"\nLambda package (`chalice package`): {size['zipped_mb']} MB zipped of {ZIPPED_LIMIT_MB} MB, "
+                 f"{size['unzipped_mb']} MB unzipped of {UNZIPPED_LIMIT_MB} MB")
+    print(json.dumps(summary, indent=2) if args.json else text)
     return 0
 
 
