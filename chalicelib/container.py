@@ -13,14 +13,11 @@ from chalicelib.settings import Settings, get_settings
 
 
 class Services:
-    def __init__(self, settings: Settings, clock: Optional[Clock] = None, sleep=None):
+    def __init__(self, settings: Settings, clock: Optional[Clock] = None):
         from chalicelib.data import models
 
         self.settings = settings
         self.clock = clock or SystemClock()
-        # How the publisher waits out the last fraction of a second before a post is due. The local
-        # stack passes one that lets other work run meanwhile, as separate Lambda containers would.
-        self.sleep = sleep
         models.bind(settings.table_name, settings.region, settings.aws_endpoint_url)
 
     @functools.cached_property
@@ -106,10 +103,7 @@ class Services:
         from chalicelib.data.posts import PostStore
         from chalicelib.domain.publishing import TargetPublisher
 
-        if self.sleep is None:
-            return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter)
-        return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter,
-                               sleep=self.sleep)
+        return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter)
 
     @functools.cached_property
     def reconciler(self):

@@ -70,15 +70,6 @@ class LocalStack:
         self._http = None
         self._saved_environment: Dict[str, Optional[str]] = {}
 
-    def _sleep_unlocked(self, seconds: float) -> None:
-        """A handler's wait that lets the API and other handlers run meanwhile: in AWS they would
-        run in other containers. Called only from inside an invocation, which holds the lock."""
-        self._invocation_lock.release()
-        try:
-            time.sleep(seconds)
-        finally:
-            self._invocation_lock.acquire()
-
     def start(self) -> LocalState:
         """Start everything; returns once the API answers and the state file is written."""
         self._stop.clear()
@@ -106,7 +97,7 @@ class LocalStack:
         provisioned = provision(RESOURCE_PREFIX, REGION, endpoint_url)
         self._set_environment(provisioned.environment())
         get_settings.cache_clear()
-        container.use(container.Services(Settings.from_environ(os.environ), sleep=self._sleep_unlocked))
+        container.use(container.Services(Settings.from_environ(os.environ)))
         seeded = container.services().workspaces.create("Local workspace")
 
         self._http.start()
@@ -179,10 +170,14 @@ class LocalStack:
             thread.start()
 
     def _local_function(self, name: str, handler, timeout_seconds: int, memory_mb: int):
+        from infrastructure import catalog
         from tools.devstack_lambda import LocalFunction
 
+        # One invocation at a time per function, as one Lambda container runs one request: the
+        # dispatcher's tick never holds up the publisher, which in AWS runs in its own containers.
+        lock = self._invocation_lock if name == catalog.API.name else threading.Lock()
         return LocalFunction(name, handler, deployed_name=f"{RESOURCE_PREFIX}-{name}", timeout_seconds=timeout_seconds,
-                             memory_mb=memory_mb, region=REGION, lock=self._invocation_lock)
+                             memory_mb=memory_mb, region=REGION, lock=lock)
 
     def _set_environment(self, values: Dict[str, Optional[str]]) -> None:
         for name, value in values.items():
