@@ -313,8 +313,8 @@ def text(summary: dict) -> str:
                      f"they were due (median {released['p50_s']:.3f} s): delays are whole seconds, rounded down.")
     ticks = [tick for tick in summary["ticks"] if tick["queued"]]
     if ticks:
-        lines.append("Dispatcher ticks that queued posts (the stack runs one handler at a time, so a tick "
-                     "holds up publishing): " + ", ".join(f"{tick['queued']} posts in {tick['seconds']:.2f} s"
+        lines.append("Dispatcher ticks that queued posts (each function runs one invocation at a time, as one "
+                     "container would; ticks and publishing run side by side): " + ", ".join(f"{tick['queued']} posts in {tick['seconds']:.2f} s"
                                                           for tick in ticks) + ".")
     lines.append(f"Of the {summary['lateness'].get('late_over_2s', 0)} posts late by more than 2 s, "
                  f"{summary['late_over_2s_due_during_tick']} were due while a tick ran.")
