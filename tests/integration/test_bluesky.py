@@ -57,10 +57,6 @@ def services(aws, clock, pds):
     container.use(None)
 
 
-@pytest.fixture
-def runtime(aws, services):
-    return LambdaRuntime(aws)
-
 
 @pytest.fixture
 def key(workspace):

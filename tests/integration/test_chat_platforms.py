@@ -19,7 +19,6 @@ from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from chalicelib.settings import Settings
-from tests.integration.lambda_runtime import LambdaRuntime
 from tests.platform_servers.chat_apis import DiscordServer, SlackServer, TelegramServer
 
 
@@ -52,10 +51,6 @@ def services(aws, clock, slack, telegram):
     yield built
     container.use(None)
 
-
-@pytest.fixture
-def runtime(aws, services):
-    return LambdaRuntime(aws)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from chalicelib.domain.dispatching import Dispatcher
 from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLater, TargetPublisher
 from chalicelib.domain.reconciling import STUCK_AFTER
 from chalicelib.platforms import adapter_for
-from tests.integration.lambda_runtime import LambdaRuntime
 
 SOON = "2026-05-01T12:02:00Z"   # the test clock stands at 12:00:00
 
@@ -23,10 +22,6 @@ SOON = "2026-05-01T12:02:00Z"   # the test clock stands at 12:00:00
 class WorkerDied(BaseException):
     """The process ends here: no handler, no batch report, the message stays in flight."""
 
-
-@pytest.fixture
-def runtime(aws, services):
-    return LambdaRuntime(aws)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from chalicelib.observability import logger
 from chalicelib.platforms import twitter
 from chalicelib.platforms.base import Part
 from chalicelib.settings import Settings
-from tests.integration.lambda_runtime import LambdaRuntime
 from tests.platform_servers.x_api import XApiServer, s256
 
 PUBLIC_URL = "https://api.openpost.test"
@@ -52,10 +51,6 @@ def no_pauses(monkeypatch):
     # A lost refresh race is re-read at once here: the waits are for a slower worker in production.
     monkeypatch.setattr(twitter, "RACE_WAITS", (0.0,))
 
-
-@pytest.fixture
-def runtime(aws, services):
-    return LambdaRuntime(aws)
 
 
 @pytest.fixture
