@@ -36,7 +36,7 @@ TOKEN = "openpost-mastodon-token-4c2e"
 
 # The chat platforms' fixtures (a loopback-friendly services, the Lambda runtime, a live key) serve
 # here too; pytest finds them through this import.
-from tests.integration.test_chat_platforms import key, runtime, services, slack, telegram  # noqa: E402,F401
+from tests.integration.test_chat_platforms import key, services, slack, telegram  # noqa: E402,F401
 
 
 @pytest.fixture
