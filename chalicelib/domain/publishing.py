@@ -223,6 +223,13 @@ class TargetPublisher:
     def _send_parts(self, post: Post, target_id: str, dispatch_id: str, owner: str, adapter, log) -> str:
         target = _target(post, target_id)
         parts = build_parts(post, target, adapter.thread_style)
+        unsupported = sorted({item.get("kind", "image") for part in parts[len(target.parts):]
+                              for item in part["media"]} - adapter.media_kinds)
+        if unsupported:
+            self._fail(post, target_id, dispatch_id, "media_not_supported",
+                       f"Publishing {' and '.join(kind + 's' for kind in unsupported)} to {target.platform} is not "
+                       "available yet; nothing was sent. Publish this post without them, or to another platform.")
+            return "failed"
         settings = dict(post.platform_settings.get(target.platform) or {})
         for index in range(len(target.parts), len(parts)):
             post = self._change(post, dispatch_id, self._mark_in_flight(target_id, owner, index))

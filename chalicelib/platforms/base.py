@@ -98,6 +98,10 @@ class Platform:
     # call whose outcome is unknown can be retried without publishing twice.
     idempotent: ClassVar[bool] = False
     max_images: ClassVar[int] = 4
+    # The kinds of media ("image", "video") this adapter can publish. The engine refuses a target
+    # with any other kind before its first part goes out, so a post never goes out without media
+    # its author added, nor half a thread.
+    media_kinds: ClassVar[frozenset] = frozenset()
     live: ClassVar[bool] = True        # False for platforms whose live adapter is still pending
 
     def __init__(self, integration, credentials=None):

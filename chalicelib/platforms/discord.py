@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.base import Part, Platform, PostRef
 
 NAME = "Discord"
 FORUM_NEEDS_THREAD = 220001          # "Webhooks posted to forum channels must have a thread_name or thread_id"
@@ -37,9 +37,6 @@ class Discord(Platform):
     timeout = http.TIMEOUT
 
     def publish(self, part: Part) -> PostRef:
-        if part.media:
-            raise PermanentError("Publishing images or video to Discord is not available yet.",
-                                 code="media_not_supported")
         thread_id = (part.root.extra.get("thread_id") if part.root is not None else None)
         if thread_id:
             return self._send(part.text, params={"thread_id": thread_id})

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any, Dict, Optional
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.base import Part, Platform, PostRef
 
 NAME = "Mastodon"
 # The settings a post may carry for Mastodon (platform_settings.mastodon), sent as they are.
@@ -26,11 +26,6 @@ class Mastodon(Platform):
     timeout = http.TIMEOUT
 
     def publish(self, part: Part) -> PostRef:
-        if part.media:
-            # Uploading media (POST /api/v2/media, then waiting while it processes) is not built yet:
-            # refusing is better than a status that silently lacks its images.
-            raise PermanentError("Publishing images or video to Mastodon is not available yet.",
-                                 code="media_not_supported")
         credentials = self.credentials.value
         body: Dict[str, Any] = {"status": part.text}
         for key in STATUS_SETTINGS:

@@ -144,6 +144,8 @@ def _handle(username: str) -> str:
 class Sandbox(Platform):
     """Publishes to the sandbox, imitating ``integration.platform``."""
 
+    media_kinds = frozenset({"image", "video"})   # it stores what it was sent, media included
+
     def __init__(self, integration, credentials: Optional[Dict[str, Any]] = None, store=None,
                  latency: Optional[Tuple[float, float]] = (0.02, 0.08), sleep: Callable[[float], Any] = time.sleep):
         super().__init__(integration, credentials)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import OutcomeUnknownError, Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.base import OutcomeUnknownError, Part, Platform, PostRef
 
 NAME = "Slack"
 # The token no longer works, or lacks what posting needs: only reconnecting the account helps.
@@ -47,9 +47,6 @@ class Slack(Platform):
         self._api_url = api_url
 
     def publish(self, part: Part) -> PostRef:
-        if part.media:
-            raise PermanentError("Publishing images or video to Slack is not available yet.",
-                                 code="media_not_supported")
         profile = self.integration.profile
         body: Dict[str, Any] = {"channel": profile["channel_id"], "text": escape(part.text)}
         thread_ts = part.root.id if part.root is not None else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.base import Part, Platform, PostRef
 
 NAME = "Telegram"
 
@@ -31,9 +31,6 @@ class Telegram(Platform):
         self._api_url = api_url
 
     def publish(self, part: Part) -> PostRef:
-        if part.media:
-            raise PermanentError("Publishing images or video to Telegram is not available yet.",
-                                 code="media_not_supported")
         profile = self.integration.profile
         body: Dict[str, Any] = {"chat_id": profile["chat_id"], "text": part.text}
         if part.reply_to is not None:

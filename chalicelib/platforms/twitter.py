@@ -199,11 +199,6 @@ class Twitter(Platform):
         self._sleep = sleep
 
     def publish(self, part: Part) -> PostRef:
-        if part.media:
-            # Media upload (v2: initialize, append, finalize, processing) is not built yet; better a
-            # clear failure than a post that silently lost its images.
-            raise PermanentError("Images and video on X are not supported yet; publish this post without media.",
-                                 code="media_not_supported")
         self._check_length(part.text)
         body = tweet_body(part)
         tokens = self._current_tokens()

@@ -386,3 +386,23 @@ def test_a_live_target_on_a_pending_platform_fails_with_platform_not_available(a
     post = read(api, workspace.live_key, post_id)
     assert post["status"] == "failed"
     assert post["post_targets"][0]["error"]["code"] == "platform_not_available"
+
+
+def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_out(api, runtime, workspace,
+                                                                                    clock):
+    """Checked up front: refusing only at the part with media would leave half a thread published."""
+    from chalicelib.data.integrations import to_record
+    from chalicelib.domain.records import Integration
+
+    now = clock.now()
+    to_record(Integration(id="0196a0c4-5555-7000-8000-000000000005", workspace_id=workspace.workspace.id,
+                          mode="live", platform="mastodon", username="acme@example.social", display_name="Acme",
+                          status="active", created_at=now, updated_at=now)).save()
+    post_id = publish_now(api, workspace.live_key, platforms=["mastodon"], content="One",
+                          segments=[{"content": "Two"}, {"content": "Three",
+                                                         "media_urls": ["https://example.com/chart.png"]}])
+    runtime.drain()   # no Mastodon server exists here: any attempt to send would fail differently
+    target = read(api, workspace.live_key, post_id)["post_targets"][0]
+    assert target["status"] == "failed" and target["error"]["code"] == "media_not_supported"
+    assert "images" in target["error"]["message"] and "nothing was sent" in target["error"]["message"]
+    assert target["platform_post_id"] is None
