@@ -5,7 +5,7 @@ each worker imports its implementation on first invocation. Nothing here does wo
 """
 from chalice import Chalice
 
-from chalicelib.api import api_keys, integrations, meta, posts
+from chalicelib.api import api_keys, integrations, media, meta, posts
 from chalicelib.api import connect_x
 from chalicelib.api import connect_accounts
 from chalicelib.api import connect_bluesky
@@ -18,6 +18,7 @@ app.register_blueprint(meta.blueprint)
 app.register_blueprint(api_keys.blueprint)
 app.register_blueprint(integrations.blueprint)
 app.register_blueprint(posts.blueprint)
+app.register_blueprint(media.blueprint)
 app.register_blueprint(connect_x.blueprint)
 app.register_blueprint(connect_accounts.blueprint)
 app.register_blueprint(connect_bluesky.blueprint)
@@ -38,4 +39,10 @@ def publisher(event, context):
 @app.lambda_function(name="reconciler")
 def reconciler(event, context):
     from chalicelib.workers import reconciler as worker
+    return worker.handle(event, context)
+
+
+@app.lambda_function(name="verifier")
+def verifier(event, context):
+    from chalicelib.workers import verifier as worker
     return worker.handle(event, context)

@@ -75,7 +75,22 @@ class Services:
         from chalicelib.domain.post_service import PostService
 
         integrations = IntegrationCache(IntegrationStore(), self.clock, self.settings.auth_cache_seconds)
-        return PostService(PostStore(), integrations, self.publish_queue, self.dispatcher, self.clock)
+        return PostService(PostStore(), integrations, self.publish_queue, self.dispatcher, self.clock, self.media)
+
+    @functools.cached_property
+    def media(self):
+        from chalicelib.data.media import MediaStore
+        from chalicelib.data.posts import PostStore
+        from chalicelib.domain.media_service import MediaService
+
+        return MediaService(MediaStore(), self.media_objects, PostStore(), self.clock,
+                            allow_loopback_urls=self.settings.allow_loopback_media_urls)
+
+    @functools.cached_property
+    def media_objects(self):
+        from chalicelib.data.media import MediaObjects
+
+        return MediaObjects(lambda: self.aws_client("s3"), self.settings.media_bucket)
 
     @functools.cached_property
     def slots(self):
@@ -103,7 +118,8 @@ class Services:
         from chalicelib.data.posts import PostStore
         from chalicelib.domain.publishing import TargetPublisher
 
-        return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter)
+        return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter,
+                               media=self.media_objects)
 
     @functools.cached_property
     def reconciler(self):

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     # Local development only: let platform URLs (a Mastodon instance, a Discord webhook, a PDS)
     # point at loopback. Never set in a deployment.
     allow_loopback_platforms: bool = False
+    # Local development only: let media URLs in posts point at loopback (a file server on this
+    # machine). Private, link-local and metadata addresses stay refused. Never set in a deployment.
+    allow_loopback_media_urls: bool = False
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
@@ -69,6 +72,8 @@ class Settings(BaseModel):
             "slack_api_url": environ.get("OPENPOST_SLACK_API_URL"),
             "telegram_api_url": environ.get("OPENPOST_TELEGRAM_API_URL"),
             "allow_loopback_platforms": (environ.get("OPENPOST_ALLOW_LOOPBACK_PLATFORMS", "").lower() == "true") or None,
+            "allow_loopback_media_urls": (environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "").lower() == "true")
+            or None,
         }
         return cls(**{key: value for key, value in values.items() if value is not None})
 

@@ -63,10 +63,16 @@ FUNCTIONS: Tuple[FunctionSpec, ...] = (
                  description="Publishes one post target at a time to its platform"),
     FunctionSpec("reconciler", timeout=120, memory_mb=512,
                  description="Settles targets stuck past their lease, missed schedules and dead letters"),
+    # Reads only a file's header by range and copies it inside S3: its memory does not grow with
+    # the file, so a 1 GB video needs no more than a thumbnail.
+    FunctionSpec("verifier", timeout=60, memory_mb=256,
+                 description="Checks each uploaded file's real type, size and dimensions"),
 )
 
 QUEUES: Tuple[QueueSpec, ...] = (
     QueueSpec("publish", consumer="publisher", visibility_timeout=360, max_receive_count=8, batch_size=5),
+    # S3 sends a message here for every object created under MEDIA_UPLOAD_PREFIX.
+    QueueSpec("media", consumer="verifier", visibility_timeout=360, max_receive_count=5),
     # Webhook delivery consumes this queue in a later release; until then events wait here.
     QueueSpec("events", consumer=None, visibility_timeout=60, max_receive_count=8),
 )
@@ -82,6 +88,10 @@ SCHEDULES: Tuple[ScheduleSpec, ...] = (
 # that was never confirmed is removed by the bucket lifecycle after this many days.
 MEDIA_UPLOAD_PREFIX = "uploads/"
 ABANDONED_UPLOAD_DAYS = 1
+# The queue S3 notifies of each object created under MEDIA_UPLOAD_PREFIX; verified files move to
+# MEDIA_STORED_PREFIX, which no lifecycle rule touches.
+MEDIA_UPLOAD_QUEUE = "media"
+MEDIA_STORED_PREFIX = "media/"
 
 # The KMS key that encrypts platform tokens at rest.
 TOKENS_KEY_ALIAS = "platform-tokens"

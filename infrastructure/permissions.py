@@ -28,7 +28,9 @@ QUEUE_ACTIONS = (
     "sqs:ChangeMessageVisibility",
 )
 
-MEDIA_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+# PutObject also covers the steps of a multipart upload (media fetched from a URL); aborting one
+# that failed is its own action.
+MEDIA_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
 
 TOKEN_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
 

@@ -15,6 +15,7 @@ from aws_cdk import (
     Stack,
     aws_events as events,
     aws_events_targets as targets,
+    aws_iam as iam,
     aws_kms as kms,
     aws_lambda as lambda_,
     aws_logs as logs,
@@ -127,6 +128,7 @@ class OpenpostStack(Stack):
         self._functions: Dict[str, lambda_.IFunction] = {}
         self._configure_functions(function_names)
         self._connect_queues(queues)
+        self._notify_uploads(media_bucket, queues[catalog.MEDIA_UPLOAD_QUEUE])
         self._add_schedules()
         self._add_outputs(prefix, queues, dead_letter_queues, media_bucket, tokens_key)
 
@@ -189,6 +191,32 @@ class OpenpostStack(Stack):
                 ),
             ],
         )
+
+    def _notify_uploads(self, bucket: s3.Bucket, queue: sqs.Queue) -> None:
+        """Each object created under the upload prefix is announced on the media queue, whose
+        consumer (the verifier) judges it. Chalice's own S3 trigger cannot be packaged, and a queue
+        keeps what a failing verifier has not taken.
+
+        Declared on the bucket itself rather than through CDK's notification helper, which adds a
+        custom-resource Lambda function and a second role. S3 checks that it may send to the queue
+        when the configuration is set, so the queue's policy comes first; it names the account, not
+        the bucket, since the bucket's ARN in the policy would make the two depend on each other."""
+        allowed = queue.add_to_resource_policy(iam.PolicyStatement(
+            sid="UploadNotifications",
+            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[queue.queue_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+        ))
+        cfn_bucket = bucket.node.default_child
+        cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
+                event="s3:ObjectCreated:*",
+                queue=queue.queue_arn,
+                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=catalog.MEDIA_UPLOAD_PREFIX)])),
+            )])
+        cfn_bucket.node.add_dependency(allowed.policy_dependable)
 
     def _configure_functions(self, function_names: Dict[str, str]) -> None:
         # Fixed names, so each function writes to the log group made for it above.

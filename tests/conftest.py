@@ -14,6 +14,9 @@ os.environ.update({
     "POWERTOOLS_TRACE_DISABLED": "true",
 })
 
+import contextlib  # noqa: E402
+import ipaddress  # noqa: E402
+import socket  # noqa: E402
 import datetime as dt  # noqa: E402
 import json  # noqa: E402
 
@@ -24,6 +27,26 @@ from chalicelib import container  # noqa: E402
 from chalicelib.clock import ManualClock  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 from tools.provision import provision  # noqa: E402
+
+
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only_getaddrinfo(host, *args, **kwargs):
+    """Name resolution as on a machine without a network: IP literals and localhost only. Media
+    URLs and account servers in tests name hosts on purpose; none may be looked up for real."""
+    name = host.decode() if isinstance(host, bytes) else str(host or "")
+    try:
+        ipaddress.ip_address(name.strip("[]").split("%")[0])
+    except ValueError:
+        if name.lower() not in ("localhost", "localhost.localdomain", ""):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no names ({name})")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def no_name_lookups(monkeypatch):
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only_getaddrinfo)
 
 
 @pytest.fixture
@@ -40,10 +63,34 @@ def aws():
 
 @pytest.fixture
 def services(aws, clock):
-    built = container.Services(Settings.from_environ(aws.environment()), clock=clock)
+    # As in the local stack, media URLs may point at this machine (tests serve files on loopback);
+    # tests of the refusal build their own Services without it.
+    environment = {**aws.environment(), "OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS": "true"}
+    built = container.Services(Settings.from_environ(environment), clock=clock)
     container.use(built)
     yield built
     container.use(None)
+
+
+@contextlib.contextmanager
+def services_with(aws, clock, **settings):
+    """Services on the provisioned resources with some settings changed (a platform's URL on a
+    local server, a loopback switch), installed for the handlers while the block runs."""
+    built = container.Services(Settings.from_environ(aws.environment()).model_copy(update=settings), clock=clock)
+    container.use(built)
+    try:
+        yield built
+    finally:
+        container.use(None)
+
+
+@pytest.fixture
+def media_host():
+    """A loopback web server hosting the files posts name by URL."""
+    from tests.platform_servers.media_host import MediaHost
+
+    with MediaHost() as host:
+        yield host
 
 
 @pytest.fixture

@@ -209,6 +209,9 @@ def _base_environment(public_base_url: str) -> Dict[str, Optional[str]]:
         # has no daemon here.
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
         "POWERTOOLS_TRACE_DISABLED": os.environ.get("POWERTOOLS_TRACE_DISABLED", "true"),
+        # The local-development switch: media URLs in posts may point at this machine (a file
+        # server beside the stack). Private, link-local and metadata addresses stay refused.
+        "OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS": os.environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "true"),
     }
 
 

@@ -87,6 +87,11 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
         "Expiration": {"Days": catalog.ABANDONED_UPLOAD_DAYS},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
     result.media_bucket = bucket
+    media_queue_arn = sqs.get_queue_attributes(QueueUrl=result.queue_urls[catalog.MEDIA_UPLOAD_QUEUE],
+                                               AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{
+        "Id": "uploads-to-verifier", "QueueArn": media_queue_arn, "Events": ["s3:ObjectCreated:*"],
+        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": catalog.MEDIA_UPLOAD_PREFIX}]}}}]})
 
     kms = client("kms")
     key_id = kms.create_key(Description="openpost platform tokens")["KeyMetadata"]["KeyId"]

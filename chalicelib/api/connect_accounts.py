@@ -51,7 +51,8 @@ class ConnectDiscord(RequestModel):
 
 class ConnectSlack(RequestModel):
     bot_token: str = Field(min_length=1, max_length=500, pattern=r"^\S+$",
-                           description="The app's bot token (xoxb-...), with chat:write.")
+                           description="The app's bot token (xoxb-...), with chat:write, and files:write "
+                                       "and files:read to post media.")
     channel: str = Field(min_length=1, max_length=40, pattern=r"^[A-Z0-9]+$", examples=["C0123456789"],
                          description="The channel's id (channel details > About); invite the app to the channel.")
 
@@ -62,6 +63,12 @@ class ConnectTelegram(RequestModel):
     chat_id: str = Field(min_length=1, max_length=64, pattern=r"^(@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+)$",
                          examples=["@my_channel", "-1001234567890"],
                          description="The chat's @username or numeric id; the bot must be allowed to post there.")
+
+
+# What a Mastodon instance says of the files it takes (configuration.media_attachments), kept on the
+# integration's profile for the adapter's checks before an upload.
+MASTODON_MEDIA_LIMITS = ("supported_mime_types", "image_size_limit", "image_matrix_limit",
+                         "video_size_limit", "video_matrix_limit", "video_frame_rate_limit")
 
 
 # --- routes --------------------------------------------------------------------------------------
@@ -80,6 +87,7 @@ def connect_mastodon(call: Call):
                             headers={"Authorization": f"Bearer {body.access_token}"})
         instance = _mastodon_instance(base)
     statuses = (instance.get("configuration") or {}).get("statuses") or {}
+    media = (instance.get("configuration") or {}).get("media_attachments") or {}
     domain = instance.get("domain") or instance.get("uri") or urlsplit(base).hostname
     username = str(account.get("acct") or account.get("username") or account["id"])
     profile = {
@@ -87,6 +95,8 @@ def connect_mastodon(call: Call):
         "max_characters": int(statuses.get("max_characters") or instance.get("max_toot_chars") or 500),
         "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url") or 23),
         "max_media_attachments": int(statuses.get("max_media_attachments") or 4),
+        # What the instance takes as files: the adapter refuses a part outside them before uploading.
+        "media_attachments": {name: media[name] for name in MASTODON_MEDIA_LIMITS if media.get(name) is not None},
     }
     integration = services().integrations.connect(
         call.principal, "mastodon", account_id=f"{account['id']}@{domain}",

@@ -87,10 +87,12 @@ def connect_twitter(call: Call):
     settings = services().settings
     if not settings.x_client_id:
         raise PlatformNotConfiguredError("This deployment has no X app configured (OPENPOST_X_CLIENT_ID).")
+    from chalicelib.platforms.twitter import SCOPES   # what the adapter needs, media upload included
+
     state, verifier, callback = secrets.token_urlsafe(32), new_verifier(), redirect_uri()
     _pending().start(call.principal, state, verifier)
     query = urlencode({"response_type": "code", "client_id": settings.x_client_id, "redirect_uri": callback,
-                       "scope": "tweet.read tweet.write users.read offline.access", "state": state,
+                       "scope": SCOPES, "state": state,
                        "code_challenge": challenge_of(verifier), "code_challenge_method": "S256"})
     return ConnectOut(auth_type="oauth", url=f"{settings.x_authorize_url}?{query}", state=state,
                       code_verifier=verifier, redirect_uri=callback)

@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -255,6 +256,43 @@ class OAuthStateRecord(_Table):
     expires_at = NumberAttribute()                 # epoch seconds; TTL removes abandoned ones
 
 
+class MediaRecord(_Table):
+    """A media file: uploaded through a presigned URL or fetched from a URL a post named.
+
+    ``pending`` until the verifier has looked at the uploaded bytes, then ``ready`` (the file sits
+    under ``media/`` in the bucket) or ``rejected`` (with the reason). ``attached`` holds the ids of
+    posts that took the file, added in the same transaction that writes the post, on the condition
+    that the file is still ready, so a file cannot be deleted out from under a post."""
+
+    logical_name = "media"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expires_at"
+
+    scope = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()                        # pending | ready | rejected
+    kind = UnicodeAttribute()                          # image | video
+    content_type = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    declared_size = NumberAttribute()                  # what the client said it would send
+    size = NumberAttribute(null=True)                  # what arrived
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    alt_text = UnicodeAttribute(null=True)
+    source_url = UnicodeAttribute(null=True)           # set for media fetched from a URL
+    object_key = UnicodeAttribute(null=True)           # where a ready file is kept
+    reason = UnicodeAttribute(null=True)               # why it was rejected, for people
+    reason_code = UnicodeAttribute(null=True)          # and for programs
+    upload_expires_at = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    attached = UnicodeSetAttribute(null=True)
+    revision = NumberAttribute(default=0)              # moves on every change; deletes check it
+    expires_at = NumberAttribute(null=True)            # epoch seconds: TTL removes abandoned and rejected files
+
+
 class IdempotencyRecord(_Table):
     """Powertools' idempotency table. Powertools reads and writes it; this model only defines it."""
 
@@ -276,6 +314,7 @@ TABLE_MODELS: Tuple[Type[_Table], ...] = (
     CounterRecord,
     SandboxPostRecord,
     OAuthStateRecord,
+    MediaRecord,
     IdempotencyRecord,
 )
 

@@ -12,12 +12,14 @@ import hashlib
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.data.errors import conflict_on_condition
+from chalicelib.data.media import MediaStore
 from chalicelib.data.models import CounterRecord, PostRecord
 from chalicelib.domain.posts import Post, Target
-from chalicelib.errors import NotFoundError
+from chalicelib.errors import ConflictError, NotFoundError
 
 DUE_SHARDS = 8
 ALL = "posts"
@@ -73,6 +75,7 @@ def _to_domain(record: PostRecord) -> Post:
         tags=body.get("tags", []), platform_overrides=body.get("platform_overrides", {}),
         platform_settings=body.get("platform_settings", {}), group_id=record.group_id,
         media=body.get("media"), media_ids=body.get("media_ids", []), segments=body.get("segments"),
+        attachments=body.get("attachments") or [],
         created_at=record.created_at, updated_at=record.updated_at, dispatch_id=record.dispatch_id,
         notified=record.notified,
     )
@@ -92,6 +95,30 @@ def _deltas(added: Iterable[Post] = (), removed: Iterable[Post] = ()) -> Dict[st
             for name in _counter_names(post):
                 deltas[name] = deltas.get(name, 0) + sign
     return deltas
+
+
+class _media_gone:
+    """A post write cancelled because a file it attaches is no longer ready (deleted meanwhile):
+    a conflict about the media, not about the post. ``first`` is the index of the first media item
+    in the transaction."""
+
+    def __init__(self, first: int, media_ids: List[str]):
+        self._first, self._media_ids = first, media_ids
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        cause = getattr(error, "__cause__", None) if isinstance(error, ConflictError) else error
+        if not isinstance(cause, TransactWriteError) or not self._media_ids:
+            return False
+        reasons = getattr(cause, "cancellation_reasons", None) or []
+        for index, reason in enumerate(reasons):
+            position = index - self._first
+            if reason is not None and reason.code == "ConditionalCheckFailed" and 0 <= position < len(self._media_ids):
+                raise ConflictError(f"Media {self._media_ids[position]} was deleted or changed meanwhile; "
+                                    "nothing was written.", code="media_changed") from cause
+        return False
 
 
 class PostStore:
@@ -115,6 +142,12 @@ class PostStore:
             return _to_domain(PostRecord.get(scope, post_id, consistent_read=consistent))
         except PostRecord.DoesNotExist:
             raise NotFoundError(f"No post {post_id} in this workspace.", code="post_not_found")
+
+    def find(self, scope: str, post_id: str) -> Optional[Post]:
+        try:
+            return self.get(scope, post_id)
+        except NotFoundError:
+            return None
 
     def page(self, scope: str, status: Optional[str], limit: int, offset: int) -> Tuple[List[Post], int]:
         """Newest first. One query (reading offset + limit items) and one read for the total."""
@@ -161,22 +194,27 @@ class PostStore:
 
     # --- writes --------------------------------------------------------------------------------
     def create(self, post: Post) -> None:
-        with conflict_on_condition(f"Post {post.id} already exists."):
+        attaching = sorted(post.attached_media_ids())
+        with _media_gone(1, attaching), conflict_on_condition(f"Post {post.id} already exists."):
             with self._transaction() as transaction:
                 transaction.save(_to_record(post), condition=PostRecord.id.does_not_exist())
+                MediaStore.attach_in(transaction, post.scope, attaching, post.id)
                 self._count(transaction, post.scope, _deltas(added=[post]))
 
     def replace(self, before: Post, after: Post, *, conflict: str = "The post changed meanwhile; read it again.") -> None:
-        """Write ``after`` if the stored post is still ``before`` (same version)."""
+        """Write ``after`` if the stored post is still ``before`` (same version). Files the edit
+        adds are marked as used in the same transaction (on condition they are still ready)."""
         after.version = before.version + 1
         condition = PostRecord.version == before.version
         deltas = _deltas(added=[after], removed=[before])
-        with conflict_on_condition(conflict, code="post_changed"):
-            if not any(deltas.values()):
+        attaching = sorted(after.attached_media_ids() - before.attached_media_ids())
+        with _media_gone(1, attaching), conflict_on_condition(conflict, code="post_changed"):
+            if not any(deltas.values()) and not attaching:
                 _to_record(after).save(condition=condition)
                 return
             with self._transaction() as transaction:
                 transaction.save(_to_record(after), condition=condition)
+                MediaStore.attach_in(transaction, after.scope, attaching, after.id)
                 self._count(transaction, after.scope, deltas)
 
     def delete(self, posts: List[Post]) -> None:

@@ -22,7 +22,14 @@ def botocore_session() -> botocore.session.Session:
 
 def client(service: str, region: str, endpoint_url: str | None):
     """A boto3-style client on this thread's shared session."""
-    return botocore_session().create_client(service, region_name=region, endpoint_url=endpoint_url)
+    config = None
+    if service == "s3":
+        from botocore.config import Config
+
+        # Presigned URLs must be SigV4 so that the headers we sign (content type and length) are
+        # enforced by S3; SigV2 query signing would leave the length unsigned.
+        config = Config(signature_version="s3v4")
+    return botocore_session().create_client(service, region_name=region, endpoint_url=endpoint_url, config=config)
 
 
 def share_with_pynamodb() -> None:

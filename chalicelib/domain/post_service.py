@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any, Dict, List, Tuple
 
 from chalicelib.clock import Clock
+from chalicelib.domain import post_media
 from chalicelib.domain.post_rules import Problems, check_content, check_schedule, resolve_targets
 from chalicelib.domain.posts import Post
 from chalicelib.domain.principal import Principal
@@ -18,8 +19,9 @@ DELETE_BATCH = 25   # posts per transaction: each also moves a few counters; Dyn
 
 
 class PostService:
-    def __init__(self, store, integrations, publish_queue, dispatcher, clock: Clock):
+    def __init__(self, store, integrations, publish_queue, dispatcher, clock: Clock, media=None):
         self._store = store
+        self._media = media
         self._integrations = integrations
         self._queue = publish_queue
         self._dispatcher = dispatcher
@@ -51,7 +53,7 @@ class PostService:
         now = self._clock.now()
         post = dataclasses.replace(copy.deepcopy(source), id=uuid7(), status="draft", version=1, scheduled_at=None,
                                    published_at=None, dispatch_id=None, created_at=now, updated_at=now, targets=[])
-        self._validate(post, {}, creating=True)
+        self._validate(post, {}, creating=True, media_from=source)
         self._store.create(post)
         return post
 
@@ -163,7 +165,8 @@ class PostService:
         elif fields.get("status") == "scheduled":
             post.status = "scheduled"
 
-    def _validate(self, post: Post, fields: Dict[str, Any], creating: bool, previous: Post | None = None) -> None:
+    def _validate(self, post: Post, fields: Dict[str, Any], creating: bool, previous: Post | None = None,
+                  media_from: Post | None = None) -> None:
         problems = Problems()
         if fields.get("status") == "draft" and fields.get("schedule_at"):
             problems.add("status", "A draft has no schedule: send schedule_at or status draft, not both.",
@@ -173,11 +176,6 @@ class PostService:
         schedule_changed = "schedule_at" in fields or fields.get("status") == "scheduled"
         if post.status == "scheduled" and post.scheduled_at is not None and (creating or schedule_changed):
             check_schedule(post.scheduled_at, self._clock.now(), problems)
-        if post.media_ids:
-            # Uploaded media arrive with the media API; until one exists no id can be valid.
-            for index, media_id in enumerate(post.media_ids):
-                problems.add(f"media_ids[{index}]", f"No uploaded media {media_id} in this workspace.",
-                             "unknown_media")
         previous_targets = previous.targets if previous else ()
         available = self._integrations.list(post.workspace_id, post.mode)
         resolving = Problems()
@@ -189,4 +187,10 @@ class PostService:
             post.targets = resolve_targets(post, available, resolving, previous_targets)
         problems.items.extend(resolving.items)
         check_content(post, {item.id: item for item in available}, problems)
+        problems.raise_if_any()
+        # Media last: fetching a URL costs time and storage, so only a post otherwise valid pays it.
+        problems = Problems()
+        post.attachments = post_media.resolve(post, previous or media_from, self._media, problems)
+        problems.raise_if_any()
+        post_media.check_platforms(post, [target.platform for target in post.targets], problems)
         problems.raise_if_any()

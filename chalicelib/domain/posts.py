@@ -69,6 +69,9 @@ class Post:
     media: Optional[Dict[str, Any]] = None        # {"images": [...], "video": {...}|None}
     media_ids: List[str] = field(default_factory=list)
     segments: Optional[List[Dict[str, Any]]] = None
+    # The verified files of each part (0: the first post, i: segment i), resolved from media_ids,
+    # media and segments' media_urls when the post is written: see chalicelib/domain/post_media.py.
+    attachments: List[List[Dict[str, Any]]] = field(default_factory=list)
     dispatch_id: Optional[str] = None
     # The final status whose event (post.published / post.failed) has been sent, once it has.
     notified: Optional[str] = None
@@ -85,12 +88,15 @@ class Post:
         """What goes out as the first part on this platform: its override, or the base content."""
         return self.platform_overrides.get(platform, self.content)
 
+    def attached_media_ids(self) -> set:
+        return {item["id"] for part in self.attachments for item in part}
+
     def body(self) -> Dict[str, Any]:
         """The request-shaped part, stored as one document."""
         return {"content": self.content, "platforms": self.platforms, "integration_ids": self.integration_ids,
                 "tags": self.tags, "platform_overrides": self.platform_overrides,
                 "platform_settings": self.platform_settings, "media": self.media, "media_ids": self.media_ids,
-                "segments": self.segments}
+                "segments": self.segments, "attachments": self.attachments}
 
 
 def target_finished(target: Target) -> bool:

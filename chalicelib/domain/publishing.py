@@ -20,6 +20,7 @@ import time
 from typing import Callable, List, Optional
 
 from chalicelib.clock import Clock, format_timestamp
+from chalicelib.domain.attachments import attachments
 from chalicelib.domain.platforms import THREAD_STYLE, numbered_suffix
 from chalicelib.domain.posts import Post, Target, derived_status, target_finished
 from chalicelib.errors import ConflictError, NotFoundError
@@ -68,17 +69,12 @@ def _target(post: Post, target_id: str) -> Optional[Target]:
 
 
 def build_parts(post: Post, target: Target, thread_style: str) -> List[dict]:
-    """What goes out on this target, part by part: text and media."""
-    first_media: List[dict] = []
-    if post.media:
-        first_media = [{"url": image["url"], "alt_text": image.get("alt_text"), "kind": "image"}
-                       for image in post.media.get("images") or []]
-        if post.media.get("video"):
-            first_media = [{**post.media["video"], "kind": "video"}]
-    parts = [{"text": post.text_for(target.platform), "media": first_media}]
-    for segment in post.segments or []:
-        parts.append({"text": segment["content"],
-                      "media": [{"url": url, "kind": "image"} for url in segment.get("media_urls") or []]})
+    """What goes out on this target, part by part: text and the verified files (post.attachments)."""
+    files = post.attachments or []
+    media_of = lambda index: list(files[index]) if index < len(files) else []  # noqa: E731
+    parts = [{"text": post.text_for(target.platform), "media": media_of(0)}]
+    for index, segment in enumerate(post.segments or []):
+        parts.append({"text": segment["content"], "media": media_of(index + 1)})
     if thread_style == "numbered" and len(parts) > 1:
         for index, part in enumerate(parts):
             part["text"] += numbered_suffix(index + 1, len(parts))
@@ -106,8 +102,9 @@ def post_event(post: Post, now: dt.datetime) -> dict:
 
 class TargetPublisher:
     def __init__(self, posts, integrations, events, clock: Clock, adapters: Callable,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, media=None):
         self._posts = posts
+        self._media = media          # the bucket (MediaObjects): where attachments are read from
         self._integrations = integrations
         self._events = events
         self._clock = clock
@@ -237,7 +234,8 @@ class TargetPublisher:
             part = Part(text=parts[index]["text"], index=index, total=len(parts),
                         idempotency_key=f"{target_id}:{index}",
                         reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
-                        root=done[0] if index else None, media=parts[index]["media"], settings=settings)
+                        root=done[0] if index else None, media=attachments(parts[index]["media"], self._media),
+                        settings=settings)
             try:
                 ref = adapter.publish(part)
             except OutcomeUnknownError as error:

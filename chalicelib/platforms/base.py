@@ -7,8 +7,9 @@ the errors below, and the engine decides from the error's kind (retry later, fai
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, BinaryIO, Callable, ClassVar, Dict, Iterator, List, Optional
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,67 @@ class PostRef:
         return cls(id=data["id"], url=data.get("url"), extra=dict(data.get("extra") or {}))
 
 
+# The file name extensions that fit each type we store; the first is the one we give a file.
+EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/gif": (".gif",),
+              "image/webp": (".webp",), "video/mp4": (".mp4", ".m4v"), "video/quicktime": (".mov",)}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One media file of a part: what it is (sniffed from its bytes when it was verified, never
+    taken from a file name) and a way to read it from our bucket. Adapters never fetch a user's
+    URL at publish time: media by URL was copied into the bucket when the post was created."""
+
+    id: str
+    kind: str                          # "image" or "video"
+    content_type: str                  # image/jpeg, image/png, image/gif, image/webp, video/mp4, video/quicktime
+    size: int                          # bytes
+    filename: str = ""
+    alt_text: Optional[str] = None
+    width: Optional[int] = None
+    height: Optional[int] = None
+    # Opens the bytes as a stream. Reading raises TransientError when storage is briefly
+    # unavailable and PermanentError (code media_unavailable) when the file is gone.
+    opener: Optional[Callable[[], BinaryIO]] = field(default=None, compare=False, repr=False)
+
+    @property
+    def upload_name(self) -> str:
+        """The name the file goes up under: the author's, with an extension that fits what the file
+        is (its type was sniffed from its bytes, so a misnamed file gets the right one). Platforms go
+        by the extension to show an image inline or a video player, and some refuse a nameless file."""
+        stem, extension = os.path.splitext(os.path.basename(self.filename or ""))
+        fitting = EXTENSIONS.get(self.content_type, ())
+        if stem and (extension.lower() in fitting or not fitting):
+            return f"{stem}{extension}"
+        return f"{stem or self.id}{fitting[0] if fitting else ''}"
+
+    def open(self) -> BinaryIO:
+        if self.opener is None:
+            raise PermanentError(f"Media {self.id} has no stored file.", code="media_unavailable")
+        return self.opener()
+
+    def read(self) -> bytes:
+        """The whole file; for files a platform takes in one request (images, small videos)."""
+        stream = self.open()
+        try:
+            return stream.read()
+        finally:
+            stream.close()
+
+    def chunks(self, size: int) -> Iterator[bytes]:
+        """The file in pieces of at most ``size`` bytes, read as they are needed (chunked uploads
+        of large videos never hold the whole file)."""
+        stream = self.open()
+        try:
+            while True:
+                piece = stream.read(size)
+                if not piece:
+                    return
+                yield piece
+        finally:
+            stream.close()
+
+
 @dataclass(frozen=True)
 class Part:
     """One part to publish."""
@@ -37,7 +99,7 @@ class Part:
     idempotency_key: str                # stable for this target and part: a retry sends the same
     reply_to: Optional[PostRef] = None  # the previous part, for a reply chain
     root: Optional[PostRef] = None      # the first part, for platforms that want it (Bluesky)
-    media: List[Dict[str, Any]] = field(default_factory=list)   # [{"url", "alt_text", "kind"}]
+    media: List[Attachment] = field(default_factory=list)       # in the order the author gave
     settings: Dict[str, Any] = field(default_factory=dict)       # this platform's platform_settings
 
 

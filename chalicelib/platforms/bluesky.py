@@ -19,21 +19,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import ipaddress
-import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
-import requests
 from atproto import Client, Session, SessionEvent, models
 from atproto_client import exceptions as atproto_errors
 from atproto_client.models.common import XrpcError
 from atproto_client.request import Request
 
 from chalicelib.platforms.base import (
+    Attachment,
     AuthenticationFailedError,
     Part,
     PermanentError,
@@ -166,16 +163,26 @@ class Bluesky(Platform):
         return PostRef(id=found.uri, url=post_url(self._session.handle, found.uri), extra={"cid": found.cid})
 
     # --- images ----------------------------------------------------------------------------------
-    def _images_embed(self, client: Client, images: List[Dict[str, Any]]) -> Dict[str, Any]:
+    def _images_embed(self, client: Client, images: List[Attachment]) -> Dict[str, Any]:
+        # The API checked count and size when the post was written; these guard a post written
+        # under other rules, before any blob is uploaded.
         if len(images) > self.max_images:
             raise PermanentError(f"Bluesky takes at most {self.max_images} images in a post; this part has "
                                  f"{len(images)}.", code="too_many_images")
+        for item in images:
+            if item.size > self.max_image_bytes:
+                raise PermanentError(f"Bluesky takes images of at most {self.max_image_bytes:,} bytes; "
+                                     f"{item.filename or item.id} is {item.size:,}.", code="media_too_large")
         embedded = []
         for item in images:
-            data = fetch_image(item["url"], self.max_image_bytes)
-            blob = client.upload_blob(data).blob
-            embedded.append({"$type": "app.bsky.embed.images#image", "alt": item.get("alt_text") or "",
-                             "image": blob.model_dump(by_alias=True, exclude_none=True)})
+            # Blobs are content-addressed: uploading the same file again on a retry stores nothing new.
+            blob = client.upload_blob(item.read()).blob
+            image: Dict[str, Any] = {"$type": "app.bsky.embed.images#image", "alt": item.alt_text or "",
+                                     "image": blob.model_dump(by_alias=True, exclude_none=True)}
+            if item.width and item.height:
+                # Lets clients lay the image out before it loads (app.bsky.embed.defs#aspectRatio).
+                image["aspectRatio"] = {"width": int(item.width), "height": int(item.height)}
+            embedded.append(image)
         return {"$type": "app.bsky.embed.images", "images": embedded}
 
     # --- the session -----------------------------------------------------------------------------
@@ -258,50 +265,6 @@ def log_in(service: str, identifier: str, password: str) -> Account:
     scope = session.access_jwt_payload.scope
     return Account(did=session.did, handle=session.handle, display_name=display_name or session.handle,
                    session=session.export(), app_password=scope in APP_PASSWORD_SCOPES)
-
-
-# --- fetching an image -----------------------------------------------------------------------------
-def fetch_image(url: str, limit: int) -> bytes:
-    """The bytes of an image a post links to, at most ``limit`` bytes. Only public addresses are
-    fetched (or loopback where the deployment allows it for local development): the URL is the
-    user's, and the publisher must not be a way into the network it runs in."""
-    _check_public(url)
-    try:
-        with requests.get(url, stream=True, timeout=(5.0, 20.0), allow_redirects=False) as response:
-            if response.status_code != 200:
-                raise PermanentError(f"The image at {url} could not be fetched (HTTP {response.status_code}).",
-                                     code="media_unavailable")
-            kind = response.headers.get("Content-Type", "")
-            if not kind.startswith("image/"):
-                raise PermanentError(f"{url} is not an image (Content-Type {kind or 'missing'}).",
-                                     code="media_invalid")
-            data = bytearray()
-            for chunk in response.iter_content(64 * 1024):
-                data += chunk
-                if len(data) > limit:
-                    raise PermanentError(f"The image at {url} is over Bluesky's limit of {limit:,} bytes.",
-                                         code="media_too_large")
-            return bytes(data)
-    except requests.RequestException as error:
-        raise TransientError(f"The image at {url} could not be fetched ({error.__class__.__name__}); "
-                             "it will be tried again.") from None
-
-
-def _check_public(url: str) -> None:
-    from chalicelib.platforms.http import current_settings
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PermanentError(f"{url} is not an http(s) URL.", code="media_invalid")
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except (socket.gaierror, UnicodeError):
-        raise PermanentError(f"The image host {parts.hostname} could not be found.", code="media_unavailable") from None
-    allow_loopback = current_settings().allow_loopback_platforms
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global and not (allow_loopback and ip.is_loopback):
-            raise PermanentError(f"The image host {parts.hostname} is not a public address.", code="media_invalid")
 
 
 # --- errors ----------------------------------------------------------------------------------------

@@ -12,21 +12,33 @@ Threads, as Discord lets a webhook make them:
 The adapter learns which kind of channel it has from Discord's own answer: a forum refuses a message
 without a thread name (error 220001) before storing anything, and the part is sent again with one.
 
+Images and videos go in the same request as the text, so a part is still one message made by one
+call: ``multipart/form-data`` with the JSON params in ``payload_json`` (``attachments`` lists each
+file as ``{id: n, filename, description}``, the description being its alt text) and the bytes in
+``files[n]``. A forum post with media opens its thread with them, as a text-only one does.
+
 A webhook takes no idempotency key (Discord's ``nonce`` works only for bots), so a part whose answer
 was lost is reported as "outcome unknown" rather than risk posting it twice.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Part, Platform, PostRef
+from chalicelib.platforms.base import Attachment, Part, PermanentError, Platform, PostRef
 
 NAME = "Discord"
 FORUM_NEEDS_THREAD = 220001          # "Webhooks posted to forum channels must have a thread_name or thread_id"
 UNKNOWN_WEBHOOK = 10015              # the webhook was deleted: only reconnecting with a new one helps
 INVALID_WEBHOOK_TOKEN = 50027
 THREAD_NAME_LIMIT = 100
+DESCRIPTION_LIMIT = 1024             # an attachment's description (alt text)
+# Discord's upload limit per file in a server without boosts. Boosted servers take more, but every
+# file of a part is held in memory (requests builds the whole multipart body before sending), so a
+# larger file is refused here, before anything is read or sent.
+MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class Discord(Platform):
@@ -34,24 +46,36 @@ class Discord(Platform):
     thread_style = "reply"
     idempotent = False
     max_images = 10
+    media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
 
     def publish(self, part: Part) -> PostRef:
+        # Read before the first request, so storage failing sends nothing; a forum's second try
+        # sends the same bytes again.
+        files = read_files(part.media)
         thread_id = (part.root.extra.get("thread_id") if part.root is not None else None)
         if thread_id:
-            return self._send(part.text, params={"thread_id": thread_id})
+            return self._send(part.text, files, params={"thread_id": thread_id})
         try:
-            return self._send(part.text)
+            return self._send(part.text, files)
         except _ForumChannel:
-            return self._send(part.text, thread_name=thread_name(part.text))
+            return self._send(part.text, files, thread_name=thread_name(part.text))
 
-    def _send(self, text: str, *, params: Optional[Dict[str, str]] = None,
+    def _send(self, text: str, files: Sequence[_File], *, params: Optional[Dict[str, str]] = None,
               thread_name: Optional[str] = None) -> PostRef:
-        body: Dict[str, Any] = {"content": text}
+        # A message of files alone goes without content.
+        body: Dict[str, Any] = {"content": text} if text or not files else {}
         if thread_name:
             body["thread_name"] = thread_name
+        if files:
+            body["attachments"] = [file.described(n) for n, file in enumerate(files)]
+            request: Dict[str, Any] = {
+                "data": {"payload_json": json.dumps(body)},
+                "files": [(f"files[{n}]", (file.name, file.data, file.content_type)) for n, file in enumerate(files)]}
+        else:
+            request = {"json": body}
         response = http.call("POST", self.credentials.value["webhook_url"], platform=NAME, idempotent=False,
-                             timeout=self.timeout, params={"wait": "true", **(params or {})}, json=body)
+                             timeout=self.timeout, params={"wait": "true", **(params or {})}, **request)
         answer = http.json_body(response)
         if response.status_code >= 400:
             raise_for(response, answer, forum_retry=thread_name is None and not params)
@@ -69,6 +93,39 @@ class Discord(Platform):
 
 class _ForumChannel(Exception):
     """The webhook's channel is a forum: the part must open a thread (nothing was stored)."""
+
+
+@dataclass(frozen=True)
+class _File:
+    name: str
+    content_type: str
+    data: bytes
+    description: Optional[str]
+
+    def described(self, n: int) -> Dict[str, Any]:
+        """The file's entry in ``attachments``: its id is the n of its ``files[n]`` part."""
+        entry: Dict[str, Any] = {"id": n, "filename": self.name}
+        if self.description:
+            entry["description"] = self.description
+        return entry
+
+
+def read_files(media: List[Attachment]) -> List[_File]:
+    too_large = [item for item in media if item.size > MAX_FILE_BYTES]
+    if too_large:
+        raise PermanentError(
+            f"Discord takes files of at most {MAX_FILE_BYTES // (1024 * 1024)} MiB through a webhook; "
+            f"{len(too_large)} file(s) of this post are larger.", code="media_too_large")
+    return [_File(item.upload_name, item.content_type, item.read(), alt_text(item.alt_text)) for item in media]
+
+
+def alt_text(text: Optional[str]) -> Optional[str]:
+    """Alt text cut to Discord's limit: a shortened description serves a reader better than a post
+    refused for its length."""
+    text = (text or "").strip()
+    if len(text) <= DESCRIPTION_LIMIT:
+        return text or None
+    return text[:DESCRIPTION_LIMIT - 1].rstrip() + "…"
 
 
 def thread_name(text: str) -> str:

@@ -4,47 +4,185 @@ The account is an instance URL and an access token, sealed together (a token mus
 to the instance it belongs to). A thread is a reply chain through ``in_reply_to_id``. Each status
 carries an ``Idempotency-Key`` derived from the target and the part, so when an answer is lost the
 engine asks again and the instance returns the status it already made instead of a second one.
+
+Media goes up before the status, one file per ``POST /api/v2/media`` with its alt text as the
+``description``. The instance answers 200 when the file is ready and 202 while it is still being
+processed (videos, large images); a status naming a file still in processing is refused, so each
+such file is checked with ``GET /api/v1/media/:id`` (206 while processing, 200 when done) after a
+growing pause. All files are uploaded before the first check, so the instance processes them side by
+side. The waiting has a budget well inside the publisher's time limit; past it the part is tried
+again later. Uploads carry no idempotency key and need none: a file no status names is harmless
+(the instance deletes unattached media after a while), so a retry simply uploads again.
+
+What the instance said at connect time it accepts (how many attachments, which file types, how many
+bytes and pixels) is checked before anything is uploaded, so a file it would refuse fails the part
+at once, with a reason the author can act on.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Dict, Optional
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import quote
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Part, Platform, PostRef
+from chalicelib.platforms.base import (
+    Attachment,
+    Part,
+    PermanentError,
+    Platform,
+    PostRef,
+    TransientError,
+)
 
 NAME = "Mastodon"
 # The settings a post may carry for Mastodon (platform_settings.mastodon), sent as they are.
 STATUS_SETTINGS = ("visibility", "spoiler_text", "sensitive", "language")
-
-
+# Seconds between checks on a file still processing: soon at first (most finish in a few seconds),
+# then no more often than this, so a long video does not cost dozens of calls.
+FIRST_PAUSE, LONGEST_PAUSE = 1.0, 5.0
+# The extensions each type may carry. The instance reads the file name's extension too, and an
+# upload without a file name is no file at all to it.
 class Mastodon(Platform):
     name = "mastodon"
     thread_style = "reply"
     idempotent = True
     max_images = 4
+    media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
+    # Seconds one publish may spend waiting for the instance to process its media: well inside the
+    # publisher's 60 s, leaving room for the uploads before and the status after.
+    processing_budget = 30.0
+
+    def __init__(self, integration, credentials=None, *, sleep: Callable[[float], Any] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        super().__init__(integration, credentials)
+        self._sleep = sleep
+        self._clock = clock
 
     def publish(self, part: Part) -> PostRef:
         credentials = self.credentials.value
+        base = credentials["instance_url"]
+        auth = {"Authorization": f"Bearer {credentials['access_token']}"}
+        check_limits(part.media, self.integration.profile or {})
         body: Dict[str, Any] = {"status": part.text}
+        if part.media:
+            body["media_ids"] = self._upload_all(base, auth, part.media)
         for key in STATUS_SETTINGS:
             if part.settings.get(key) not in (None, ""):
                 body[key] = part.settings[key]
         if part.reply_to is not None:
             body["in_reply_to_id"] = part.reply_to.id
         response = http.call(
-            "POST", f"{credentials['instance_url']}/api/v1/statuses", platform=NAME, idempotent=True,
-            timeout=self.timeout, json=body,
-            headers={"Authorization": f"Bearer {credentials['access_token']}",
-                     # Stable for this target and part: a repeat is recognised by the instance.
-                     "Idempotency-Key": part.idempotency_key})
+            "POST", f"{base}/api/v1/statuses", platform=NAME, idempotent=True, timeout=self.timeout, json=body,
+            # Stable for this target and part: a repeat is recognised by the instance, even when it
+            # names the files of a second upload.
+            headers={**auth, "Idempotency-Key": part.idempotency_key})
         answer = http.json_body(response)
         if response.status_code >= 400:
             raise_for(response, answer)
         if not isinstance(answer, dict) or not answer.get("id"):
             raise http.unreadable_answer(NAME, idempotent=True)
         return PostRef(id=str(answer["id"]), url=answer.get("url") or answer.get("uri"))
+
+    # --- media -----------------------------------------------------------------------------------
+    def _upload_all(self, base: str, auth: Dict[str, str], media: List[Attachment]) -> List[str]:
+        deadline = self._clock() + self.processing_budget
+        uploaded = [(item, *self._upload(base, auth, item)) for item in media]
+        for item, media_id, ready in uploaded:
+            if not ready:
+                self._wait_until_processed(base, auth, item, media_id, deadline)
+        return [media_id for _, media_id, _ in uploaded]
+
+    def _upload(self, base: str, auth: Dict[str, str], item: Attachment) -> Tuple[str, bool]:
+        """Upload one file; its id, and whether the instance has finished processing it."""
+        stream = item.open()
+        try:
+            # requests builds the whole multipart body in memory before sending it (briefly about
+            # three copies of the file). Acceptable: Mastodon takes videos of at most ~99 MB, well
+            # inside the publisher's memory; streaming it would need a multipart encoder of our own.
+            response = http.call(
+                "POST", f"{base}/api/v2/media", platform=NAME, idempotent=True, timeout=self.timeout, headers=auth,
+                files={"file": (item.upload_name, stream, item.content_type)},
+                data={"description": item.alt_text} if item.alt_text else None)
+        finally:
+            stream.close()
+        answer = http.json_body(response)
+        if response.status_code in (413, 422):
+            raise refused(item, response.status_code, answer)
+        if response.status_code >= 400:
+            raise_for(response, answer)
+        if not isinstance(answer, dict) or not answer.get("id"):
+            raise http.unreadable_answer(NAME, idempotent=True)    # an upload is safe to repeat
+        return str(answer["id"]), response.status_code != 202
+
+    def _wait_until_processed(self, base: str, auth: Dict[str, str], item: Attachment, media_id: str,
+                              deadline: float) -> None:
+        pause = FIRST_PAUSE
+        while True:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise TransientError(f"{NAME} is still processing {describe(item)}; the post will be tried again "
+                                     "shortly.", code="media_still_processing")
+            self._sleep(min(pause, remaining))
+            pause = min(pause * 2, LONGEST_PAUSE)
+            response = http.call("GET", f"{base}/api/v1/media/{quote(media_id, safe='')}", platform=NAME,
+                                 idempotent=True, timeout=self.timeout, headers=auth)
+            if response.status_code == 200:
+                return
+            if response.status_code == 206:
+                continue
+            answer = http.json_body(response)
+            if response.status_code == 422:                 # processing failed: the file itself is at fault
+                raise refused(item, 422, answer)
+            if response.status_code == 404:
+                raise TransientError(f"{NAME} lost {describe(item)} while processing it; it will be uploaded again.")
+            raise_for(response, answer)
+
+
+def check_limits(media: List[Attachment], profile: Dict[str, Any]) -> None:
+    """Refuse what the instance said, when the account was connected, that it would refuse. Limits
+    the profile does not hold are left to the instance to enforce."""
+    if not media:
+        return
+    server = profile.get("domain") or "This Mastodon server"
+    most = profile.get("max_media_attachments")
+    if most and len(media) > int(most):
+        raise PermanentError(f"{server} takes at most {int(most)} attachments in a post; this part has "
+                             f"{len(media)}.", code="too_many_media")
+    if len(media) > 1 and any(item.kind == "video" for item in media):
+        raise PermanentError("Mastodon takes a video only on its own: this part has a video and other media.",
+                             code="too_many_media")
+    limits = profile.get("media_attachments") or {}
+    for item in media:
+        supported = limits.get("supported_mime_types")
+        if supported and item.content_type not in supported:
+            raise PermanentError(f"{server} does not take {item.content_type} files ({describe(item)}).",
+                                 code="media_type_not_supported")
+        size_limit = limits.get(f"{item.kind}_size_limit")
+        # Mastodon takes files *smaller* than its size limit; a file of exactly that size is refused.
+        if size_limit and item.size >= int(size_limit):
+            raise PermanentError(f"{server} takes {item.kind}s smaller than {megabytes(int(size_limit))}; "
+                                 f"{describe(item)} is {megabytes(item.size)}.", code="media_too_large")
+        pixel_limit = limits.get(f"{item.kind}_matrix_limit")
+        if pixel_limit and item.width and item.height and item.width * item.height > int(pixel_limit):
+            raise PermanentError(f"{server} takes {item.kind}s of at most {int(pixel_limit):,} pixels; "
+                                 f"{describe(item)} is {item.width}x{item.height}.", code="media_too_large")
+
+
+def refused(item: Attachment, status: int, answer: Any) -> PermanentError:
+    message = answer.get("error") if isinstance(answer, dict) else None
+    if not message and status == 413:
+        message = "the file is larger than the server accepts"   # a proxy's page, not the instance's words
+    return PermanentError(f"{NAME} refused {describe(item)}: {message or f'HTTP {status}'}", code="media_rejected")
+
+
+def describe(item: Attachment) -> str:
+    return f"the {item.kind} {item.filename or item.id}"
+
+
+def megabytes(size: int) -> str:
+    return f"{round(size / 1_048_576, 1):g} MB"
 
 
 def raise_for(response, answer) -> None:

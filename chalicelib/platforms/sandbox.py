@@ -173,8 +173,9 @@ class Sandbox(Platform):
         post = {"id": self._new_id(), "text": text,
                 "reply_to": part.reply_to.id if part.reply_to else None,
                 "root": part.root.id if part.root else None,
-                "media": [{"url": item.get("url"), "alt_text": item.get("alt_text"), "kind": item.get("kind")}
-                          for item in part.media]}
+                # What a platform would hold of each file; the bytes stay in our bucket.
+                "media": [{"media_id": item.id, "kind": item.kind, "content_type": item.content_type,
+                           "size": item.size, "alt_text": item.alt_text} for item in part.media]}
         try:
             stored = self._store.save_post(self.integration.id, post,
                                            part.idempotency_key if self.idempotent else None)

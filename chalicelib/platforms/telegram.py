@@ -5,18 +5,36 @@ previous one (``reply_parameters``). Text is sent without a parse mode, so it sh
 written. A message has a public link only in a chat with a public username (t.me/name/id), or, for
 members, in a supergroup or channel (t.me/c/id/id).
 
+A part with media is one call, the text as the caption: one image is ``sendPhoto``, one video
+``sendVideo``, one GIF ``sendAnimation`` (so it still moves); two to ten files are an album,
+``sendMediaGroup``, with the caption on the first item, where the official apps show it under the
+whole album. The album's answer is its messages; the part is the first of them, which later parts
+reply to. Files go up as ``multipart/form-data``: a single file in the method's own field
+(``photo``, ``video``, ``animation``), an album's files in parts its items name as
+``attach://<name>``. Telegram has no alt text field, so alt text is not sent.
+
 Every failure comes as ``{"ok": false, "error_code", "description", "parameters"}``, with the wait
 of a flood limit in ``parameters.retry_after``. Telegram takes no idempotency key, so a lost answer
-is "outcome unknown". The bot token is part of the URL path: it never appears in a message here.
+is "outcome unknown", for media as for text: each of these calls makes the visible message. The bot
+token is part of the URL path: it never appears in a message here.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import json
+from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Part, Platform, PostRef
+from chalicelib.platforms.base import Attachment, Part, PermanentError, Platform, PostRef
 
 NAME = "Telegram"
+CAPTION_LIMIT = 1024
+# What the Bot API takes by upload: photos up to 10 MB, other files up to 50 MB. Every file of a part
+# is held in memory (requests builds the whole multipart body before sending), so a larger file is
+# refused here, before anything is read or sent. Telegram checks the exact limits itself.
+MAX_BYTES = {"photo": 10 * 1024 * 1024, "video": 50 * 1024 * 1024, "animation": 50 * 1024 * 1024}
+SINGLE_METHODS = {"photo": "sendPhoto", "video": "sendVideo", "animation": "sendAnimation"}
+
+Files = Dict[str, Tuple[str, bytes, str]]
 
 
 class Telegram(Platform):
@@ -24,6 +42,7 @@ class Telegram(Platform):
     thread_style = "reply"
     idempotent = False
     max_images = 10
+    media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
 
     def __init__(self, integration, credentials=None, api_url: Optional[str] = None):
@@ -32,14 +51,20 @@ class Telegram(Platform):
 
     def publish(self, part: Part) -> PostRef:
         profile = self.integration.profile
-        body: Dict[str, Any] = {"chat_id": profile["chat_id"], "text": part.text}
+        body: Dict[str, Any] = {"chat_id": profile["chat_id"]}
         if part.reply_to is not None:
             # Refuse rather than post a reply that lost its parent (deleted meanwhile): the thread
             # would read out of order.
             body["reply_parameters"] = {"message_id": int(part.reply_to.id), "allow_sending_without_reply": False}
-        message = api_call(self._api_url or http.current_settings().telegram_api_url,
-                           self.credentials.value["bot_token"], "sendMessage", body, timeout=self.timeout,
-                           sends=True)
+        files: Optional[Files] = None
+        if part.media:
+            method, files = media_request(part.media, part.text, body)
+        else:
+            method, body["text"] = "sendMessage", part.text
+        result = api_call(self._api_url or http.current_settings().telegram_api_url,
+                          self.credentials.value["bot_token"], method, body, timeout=self.timeout, sends=True,
+                          files=files)
+        message = result[0] if isinstance(result, list) and result else result      # an album: its first
         if not isinstance(message, dict) or "message_id" not in message:
             raise http.unreadable_answer(NAME, idempotent=False)
         chat = message.get("chat") or {}
@@ -48,11 +73,62 @@ class Telegram(Platform):
                                         chat.get("id", profile["chat_id"]), message["message_id"]))
 
 
+def media_request(media: List[Attachment], text: str, body: Dict[str, Any]) -> Tuple[str, Files]:
+    """The method and files that send ``media`` with ``text`` as their caption; fills ``body``.
+    Checks everything it can before reading a byte, so a refusal sends nothing."""
+    if len(text) > CAPTION_LIMIT:
+        # Telegram counts after parsing entities; with no parse mode that is the text as written.
+        raise PermanentError(
+            f"Telegram allows at most {CAPTION_LIMIT} characters of text with images or videos; this part has "
+            f"{len(text)}.", code="character_limit_exceeded")
+    album = len(media) > 1
+    kinds = [telegram_kind(item, album) for item in media]
+    for item, kind in zip(media, kinds):
+        if item.size > MAX_BYTES[kind]:
+            raise PermanentError(f"Telegram takes a {kind} of at most {MAX_BYTES[kind] // (1024 * 1024)} MiB from "
+                                 f"a bot; {item.filename or item.id} is larger.", code="media_too_large")
+    if not album:
+        kind, item = kinds[0], media[0]
+        if text:
+            body["caption"] = text
+        body.update(dimensions(item, kind))
+        return SINGLE_METHODS[kind], {kind: (item.upload_name, item.read(), item.content_type)}
+    files = {f"file{n}": (item.upload_name, item.read(), item.content_type) for n, item in enumerate(media)}
+    items = []
+    for n, (item, kind) in enumerate(zip(media, kinds)):
+        entry: Dict[str, Any] = {"type": kind, "media": f"attach://file{n}", **dimensions(item, kind)}
+        if n == 0 and text:
+            entry["caption"] = text
+        items.append(entry)
+    body["media"] = items
+    return "sendMediaGroup", files
+
+
+def telegram_kind(item: Attachment, album: bool) -> str:
+    if item.kind == "video":
+        return "video"
+    # An album takes only photos and videos: a GIF in one is shown as a still photo.
+    return "animation" if item.content_type == "image/gif" and not album else "photo"
+
+
+def dimensions(item: Attachment, kind: str) -> Dict[str, int]:
+    """A video's size, so the player has its shape before the file loads (a photo's Telegram reads)."""
+    if kind == "photo" or not item.width or not item.height:
+        return {}
+    return {"width": item.width, "height": item.height}
+
+
 def api_call(api_url: str, token: str, method: str, body: Dict[str, Any], *, timeout=http.TIMEOUT,
-             sends: bool = False) -> Any:
-    """One Bot API method; returns its ``result``, else raises the engine's error."""
+             sends: bool = False, files: Optional[Files] = None) -> Any:
+    """One Bot API method; returns its ``result``, else raises the engine's error. With ``files`` the
+    request is multipart, where the Bot API wants objects (reply_parameters, media) as JSON strings."""
+    if files:
+        fields = {key: json.dumps(value) if isinstance(value, (dict, list)) else value for key, value in body.items()}
+        request: Dict[str, Any] = {"data": fields, "files": files}
+    else:
+        request = {"json": body}
     response = http.call("POST", f"{api_url.rstrip('/')}/bot{token}/{method}", platform=NAME,
-                         idempotent=not sends, timeout=timeout, json=body)
+                         idempotent=not sends, timeout=timeout, **request)
     answer = http.json_body(response)
     if response.status_code == 200 and isinstance(answer, dict) and answer.get("ok"):
         return answer.get("result")

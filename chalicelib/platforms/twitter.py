@@ -10,17 +10,26 @@ carries the next one. Losing that answer, or overwriting it with an older one, d
 account. So a refresh is stored with the credentials' compare-and-set (``AccountCredentials.replace``),
 and a worker whose refresh token was already spent by another worker reads the winner's tokens
 instead of giving up.
+
+Media goes up before the post, through X's chunked upload (initialize, append the file piece by
+piece, finalize, then wait while X processes a GIF or video, then set each image's alt text). An
+upload posts nothing and unattached media simply expires on X, so every failure during it is safe
+to retry: a timeout there is a TransientError, never "outcome unknown", and a retry uploads afresh.
+Waiting for processing is bounded well under the publisher's Lambda timeout; a video X is still
+processing then is retried later rather than waited for past the worker's end.
 """
 from __future__ import annotations
 
 import base64
+import functools
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypeVar
 
 import requests
 
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
+    Attachment,
     AuthenticationFailedError,
     OutcomeUnknownError,
     Part,
@@ -31,7 +40,8 @@ from chalicelib.platforms.base import (
     TransientError,
 )
 
-SCOPES = "tweet.read tweet.write users.read offline.access"
+# media.write: X refuses every media upload call from a token granted without it.
+SCOPES = "tweet.read tweet.write users.read media.write offline.access"
 # Refresh a token that has less than this left: a post must not start on a token that dies mid-call.
 REFRESH_MARGIN_SECONDS = 300
 # (connect, read) seconds. Connecting is quick or hopeless; X can take a few seconds to create a
@@ -41,6 +51,20 @@ TIMEOUTS: Tuple[float, float] = (3.05, 15.0)
 # When X refuses our refresh token, another worker may have just rotated it and be about to save
 # the new one: read the stored tokens again after these pauses before declaring the account lost.
 RACE_WAITS = (0.0, 0.3, 1.0)
+# X takes appends of at most 5 MB; a smaller piece leaves room for the multipart envelope and is
+# all a worker holds of a video at any time.
+CHUNK_BYTES = 4 * 1024 * 1024
+# Once publishing a part has taken this long, stop waiting for X to process its media and let the
+# engine try again later: the publisher's Lambda ends at 60 s, and a worker killed mid-wait reports
+# nothing at all.
+PROCESSING_BUDGET_SECONDS = 40.0
+# What X takes in one post: up to 4 images, or a single GIF, or a single video.
+MAX_IMAGES = 4
+ALT_TEXT_MAX_CHARACTERS = 1000
+# Upload limits X documents per kind; X has the last word, these only spare a doomed upload.
+MAX_BYTES = {"tweet_image": 5 * 1024 * 1024, "tweet_gif": 15 * 1024 * 1024, "tweet_video": 512 * 1024 * 1024}
+
+T = TypeVar("T")
 
 
 class XGrantRejected(Exception):
@@ -139,6 +163,54 @@ class XClient:
             raise OutcomeUnknownError("X accepted the post but its answer could not be read; it was not sent "
                                       "again. Check the account before publishing this post again.")
 
+    # --- media upload ----------------------------------------------------------------------------
+    # None of these posts anything, so none of them "may have acted": a timeout is worth a retry.
+    def initialize_upload(self, access_token: str, media_type: str, total_bytes: int, category: str) -> Dict[str, Any]:
+        response = self._call("POST", "/2/media/upload/initialize", headers=_bearer(access_token), may_have_acted=False,
+                              json={"media_type": media_type, "total_bytes": total_bytes, "media_category": category})
+        return self._upload_data(response)
+
+    def append_upload(self, access_token: str, media_id: str, segment_index: int, chunk: bytes) -> None:
+        response = self._call("POST", f"/2/media/upload/{media_id}/append", headers=_bearer(access_token),
+                              may_have_acted=False, data={"segment_index": str(segment_index)},
+                              files={"media": ("blob", chunk, "application/octet-stream")})
+        self._raise_for_upload(response)
+
+    def finalize_upload(self, access_token: str, media_id: str) -> Dict[str, Any]:
+        response = self._call("POST", f"/2/media/upload/{media_id}/finalize", headers=_bearer(access_token),
+                              may_have_acted=False)
+        return self._upload_data(response)
+
+    def upload_status(self, access_token: str, media_id: str) -> Dict[str, Any]:
+        response = self._call("GET", "/2/media/upload", params={"media_id": media_id, "command": "STATUS"},
+                              headers=_bearer(access_token), may_have_acted=False)
+        return self._upload_data(response)
+
+    def set_alt_text(self, access_token: str, media_id: str, alt_text: str) -> None:
+        response = self._call("POST", "/2/media/metadata", headers=_bearer(access_token), may_have_acted=False,
+                              json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}})
+        self._raise_for_upload(response)
+
+    def _upload_data(self, response: requests.Response) -> Dict[str, Any]:
+        self._raise_for_upload(response)
+        try:
+            data = response.json()["data"]
+        except (ValueError, KeyError, TypeError):
+            data = None
+        if not isinstance(data, dict) or not data.get("id"):
+            # Nothing was posted, so an answer we cannot read costs only a fresh upload later.
+            raise TransientError(f"X's answer to a media upload (HTTP {response.status_code}) could not be read.")
+        return data
+
+    def _raise_for_upload(self, response: requests.Response) -> None:
+        if response.status_code == 403:
+            # Most often a token granted before openpost asked for media.write: only a reconnect
+            # grants it, as a refresh keeps the scopes first granted.
+            raise PermanentError(f"X refused to take media from this account (HTTP 403): {_message(response)}. "
+                                 "Reconnect the X account to allow openpost to upload media.",
+                                 code="platform_rejected")
+        self._raise_for(response, refused="the media", code="media_rejected")
+
     # --- plumbing --------------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, may_have_acted: bool, **kwargs) -> requests.Response:
         try:
@@ -150,7 +222,8 @@ class XClient:
                 "X did not answer after the post was sent, and X offers no way to recognise a repeated "
                 "request, so it was not sent again. Check the account before publishing this post again.") from None
 
-    def _raise_for(self, response: requests.Response) -> None:
+    def _raise_for(self, response: requests.Response, refused: str = "the post",
+                   code: str = "platform_rejected") -> None:
         status = response.status_code
         if status < 400:
             return
@@ -164,16 +237,20 @@ class XClient:
                                    retry_after=wait)
         if status >= 500:
             raise TransientError(f"X answered HTTP {status}: {_message(response)}")
-        raise PermanentError(f"X refused the post (HTTP {status}): {_message(response)}", code="platform_rejected")
+        raise PermanentError(f"X refused {refused} (HTTP {status}): {_message(response)}", code=code)
 
 
 def _bearer(access_token: str) -> Dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
 
 
-def tweet_body(part: Part) -> Dict[str, Any]:
+def tweet_body(part: Part, media_ids: Sequence[str] = ()) -> Dict[str, Any]:
     """The POST /2/tweets body for one part."""
-    body: Dict[str, Any] = {"text": part.text}
+    body: Dict[str, Any] = {}
+    if part.text or not media_ids:    # a post of media alone carries no text at all
+        body["text"] = part.text
+    if media_ids:
+        body["media"] = {"media_ids": list(media_ids)}
     if part.reply_to is not None:
         body["reply"] = {"in_reply_to_tweet_id": part.reply_to.id}
     # X's default is everyone and it has no value for it: everyone means leaving the field out.
@@ -184,35 +261,106 @@ def tweet_body(part: Part) -> Dict[str, Any]:
     return body
 
 
+def media_category(content_type: str) -> str:
+    """X's use-case name for a file: it sets the limits X checks and whether X processes the file."""
+    if content_type == "image/gif":
+        return "tweet_gif"
+    return "tweet_video" if content_type.startswith("video/") else "tweet_image"
+
+
+_KIND_NAMES = {"tweet_image": "images", "tweet_gif": "GIFs", "tweet_video": "videos"}
+
+
+def _check_media(media: Sequence[Attachment]) -> None:
+    """Refuses, before anything is uploaded, what X would refuse only after the upload."""
+    categories = [media_category(item.content_type) for item in media]
+    if len(media) > 1 and any(category != "tweet_image" for category in categories):
+        raise PermanentError(f"X takes a GIF or a video alone in a post, with no other media; this part has "
+                             f"{len(media)} files.", code="too_many_media")
+    if len(media) > MAX_IMAGES:
+        raise PermanentError(f"X takes at most {MAX_IMAGES} images in a post; this part has {len(media)}.",
+                             code="too_many_images")
+    for item, category in zip(media, categories):
+        name = item.filename or item.id
+        if item.size > MAX_BYTES[category]:
+            raise PermanentError(f"{name} is {item.size / 1048576:.1f} MB; X takes {_KIND_NAMES[category]} of at "
+                                 f"most {MAX_BYTES[category] // 1048576} MB.", code="media_too_large")
+        if category != "tweet_video" and len(item.alt_text or "") > ALT_TEXT_MAX_CHARACTERS:
+            raise PermanentError(f"The alt text of {name} is {len(item.alt_text)} characters; X takes at most "
+                                 f"{ALT_TEXT_MAX_CHARACTERS}.", code="alt_text_too_long")
+
+
 class Twitter(Platform):
     name = "twitter"
     thread_style = "reply"
     idempotent = False
-    max_images = 4
+    max_images = MAX_IMAGES
+    media_kinds = frozenset({"image", "video"})
 
     def __init__(self, integration, credentials=None, client: Optional[XClient] = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep):
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep,
+                 timer: Callable[[], float] = time.monotonic, chunk_bytes: int = CHUNK_BYTES):
         super().__init__(integration, credentials)
         self._client = client or XClient.from_settings()
         # Token expiry and X's rate-limit reset are on X's (wall) clock, not the engine's.
         self._clock = clock
         self._sleep = sleep
+        self._timer = timer           # measures how long this worker has spent on a part
+        self._chunk_bytes = chunk_bytes
+        self._tokens: Dict[str, Any] = {}
 
     def publish(self, part: Part) -> PostRef:
         self._check_length(part.text)
-        body = tweet_body(part)
-        tokens = self._current_tokens()
-        try:
-            data = self._client.create_tweet(tokens["access_token"], body)
-        except XUnauthorized:
-            # X refused the token before doing anything, so one repeat with a fresh token is safe.
-            tokens = self._refresh(tokens)
-            try:
-                data = self._client.create_tweet(tokens["access_token"], body)
-            except XUnauthorized:
-                raise self._needs_reconnect("X refused the account's newly refreshed token") from None
+        _check_media(part.media)
+        deadline = self._timer() + PROCESSING_BUDGET_SECONDS
+        self._tokens = self._current_tokens()
+        media_ids = [self._upload(item, deadline) for item in part.media]
+        body = tweet_body(part, media_ids)
+        data = self._as_account(lambda token: self._client.create_tweet(token, body))
         username = (self.integration.username or "i").lstrip("@")
         return PostRef(id=data["id"], url=f"https://x.com/{username}/status/{data['id']}")
+
+    def _as_account(self, call: Callable[[str], T]) -> T:
+        """``call`` with the account's access token; once more with a refreshed one if X refused it."""
+        try:
+            return call(self._tokens["access_token"])
+        except XUnauthorized:
+            # X refused the token before doing anything, so one repeat with a fresh token is safe.
+            self._tokens = self._refresh(self._tokens)
+            try:
+                return call(self._tokens["access_token"])
+            except XUnauthorized:
+                raise self._needs_reconnect("X refused the account's newly refreshed token") from None
+
+    # --- media -----------------------------------------------------------------------------------
+    def _upload(self, attachment: Attachment, deadline: float) -> str:
+        """Uploads one file, waits until X can attach it, sets its alt text; returns X's media id."""
+        category = media_category(attachment.content_type)
+        media_id = self._as_account(lambda token: self._client.initialize_upload(
+            token, attachment.content_type, attachment.size, category))["id"]
+        for index, chunk in enumerate(attachment.chunks(self._chunk_bytes)):
+            self._as_account(functools.partial(self._client.append_upload, media_id=media_id, segment_index=index,
+                                               chunk=chunk))
+        finalized = self._as_account(lambda token: self._client.finalize_upload(token, media_id))
+        self._await_processing(media_id, finalized.get("processing_info"), deadline)
+        if attachment.alt_text and category != "tweet_video":
+            # X documents alt text for images and GIFs only.
+            self._as_account(lambda token: self._client.set_alt_text(token, media_id, attachment.alt_text))
+        return media_id
+
+    def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float) -> None:
+        """Returns once X has processed the media (at once when X said nothing of processing)."""
+        while info and info.get("state") != "succeeded":
+            if info.get("state") == "failed":
+                error = info.get("error") or {}
+                reason = error.get("message") or error.get("name") or "X gave no reason"
+                raise PermanentError(f"X could not process the media: {reason}.", code="media_rejected")
+            wait = max(1.0, float(info.get("check_after_secs") or 0))   # never a busy loop against X
+            if self._timer() + wait > deadline:
+                raise TransientError("X is still processing the media; publishing will be tried again later "
+                                     "with a fresh upload.")
+            self._sleep(wait)
+            info = self._as_account(lambda token: self._client.upload_status(token, media_id)).get("processing_info")
 
     # --- tokens ----------------------------------------------------------------------------------
     def _current_tokens(self) -> Dict[str, Any]:

@@ -18,3 +18,36 @@ class PublishMessage(BaseModel):
     post_id: str
     target_id: str
     dispatch_id: str = Field(min_length=1)
+
+
+class StoredObject(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    key: str                                   # URL-encoded, as S3 sends it (spaces as "+")
+    size: int = 0
+
+
+class _S3Detail(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    object: StoredObject
+
+
+class _S3Record(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    eventName: str                             # noqa: N815 - S3's own field name
+    s3: _S3Detail
+
+
+class UploadNotification(BaseModel):
+    """What S3 sends to the media queue when an object lands under uploads/ (its event
+    notification format, version 2.x). S3 also sends one ``s3:TestEvent`` when the notification is
+    configured; it has no records."""
+
+    model_config = ConfigDict(extra="ignore")
+    Records: list[_S3Record] = Field(default_factory=list)   # noqa: N815
+    Event: str | None = None                                   # noqa: N815 - "s3:TestEvent"
+
+    def created_keys(self) -> list[str]:
+        from urllib.parse import unquote_plus
+
+        return [unquote_plus(record.s3.object.key) for record in self.Records
+                if record.eventName.startswith("ObjectCreated:")]

@@ -109,11 +109,18 @@ def test_octopost_thread(api):
 
 
 def test_octopost_scheduled_with_media(api):
+    # The image is fetched when the post is written: example.com becomes a file server on this
+    # machine, which the local stack may reach (its documented loopback switch).
+    from tests import media_samples
+    from tests.platform_servers.media_host import MediaHost
+
     when = in_days(4, hour=9)
-    media = {"images": [{"url": "https://example.com/blog-header.png", "alt_text": "Blog post header image"}]}
-    post = data(api("POST", "/v1/posts", {"content": "New blog post: Building a cross-posting API",
-                                          "platforms": ["twitter", "bluesky"], "scheduled_for": when,
-                                          "media": media}), 201)
+    with MediaHost() as host:
+        url = host.add("/blog-header.png", media_samples.image("image/png", 1200, 630), "image/png")
+        media = {"images": [{"url": url, "alt_text": "Blog post header image"}]}
+        post = data(api("POST", "/v1/posts", {"content": "New blog post: Building a cross-posting API",
+                                              "platforms": ["twitter", "bluesky"], "scheduled_for": when,
+                                              "media": media}), 201)
     assert post["status"] == "scheduled" and post["scheduled_for"] == when
     assert post["media"] == {**media, "video": None}
 

@@ -406,9 +406,32 @@ def test_queue_feeds_its_consumer_with_partial_batch_failures(synthesized, spec)
 
 
 def test_publish_queue_feeds_the_publisher(synthesized):
-    (mapping,) = resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
-    assert get_att_arn("Publisher") in _nested_values(mapping["Properties"]["FunctionName"])
+    (mapping,) = [mapping for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
+                  if get_att_arn("Publisher") in _nested_values(mapping["Properties"]["FunctionName"])]
     assert mapping["Properties"]["BatchSize"] == 5
+
+
+def test_uploads_are_announced_to_the_verifier(synthesized):
+    """S3 sends each object created under uploads/ to the media queue, which feeds the verifier;
+    the queue's policy lets S3 send from this account only, and exists before the bucket's
+    notification is set (S3 checks the permission then)."""
+    (bucket_id, bucket), = resources_of(synthesized, "AWS::S3::Bucket").items()
+    (notification,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notification["Event"] == "s3:ObjectCreated:*"
+    assert notification["Filter"] == {"S3Key": {"Rules": [{"Name": "prefix", "Value": "uploads/"}]}}
+    queue_id = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-media")
+    assert notification["Queue"] == get_att_arn(queue_id)
+    (mapping,) = [mapping for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
+                  if get_att_arn(queue_id) in _nested_values(mapping["Properties"]["EventSourceArn"])]
+    assert get_att_arn("Verifier") in _nested_values(mapping["Properties"]["FunctionName"])
+    (policy_id, policy), = [(pid, policy) for pid, policy in resources_of(synthesized, "AWS::SQS::QueuePolicy").items()
+                            if {"Ref": queue_id} in policy["Properties"]["Queues"]]
+    allowed = [statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+               if statement["Effect"] == "Allow"]
+    assert allowed == [{"Sid": "UploadNotifications", "Effect": "Allow", "Action": "sqs:SendMessage",
+                        "Principal": {"Service": "s3.amazonaws.com"}, "Resource": get_att_arn(queue_id),
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+    assert policy_id in as_list(bucket.get("DependsOn", []))
 
 
 def _nested_values(value):
@@ -463,14 +486,16 @@ def test_resource_star_only_for_xray(synthesized):
 
 
 def test_resource_policies_allow_nothing_but_the_key_delegation(synthesized):
-    """Bucket and queue policies only deny (plain HTTP); the key policy hands its key to IAM."""
+    """Bucket and queue policies only deny (plain HTTP), but for S3's upload notifications (tested
+    above); the key policy hands its key to IAM."""
     account_root = {
         "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"]]
     }
     for policy_type in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy"):
         for policy in resources_of(synthesized, policy_type).values():
             statements = policy["Properties"]["PolicyDocument"]["Statement"]
-            assert all(statement["Effect"] == "Deny" for statement in statements)
+            assert all(statement["Effect"] == "Deny" or statement.get("Sid") == "UploadNotifications"
+                       for statement in statements)
     (key,) = resources_of(synthesized, "AWS::KMS::Key").values()
     assert key["Properties"]["KeyPolicy"]["Statement"] == [
         {"Action": "kms:*", "Effect": "Allow", "Principal": {"AWS": account_root}, "Resource": "*"}

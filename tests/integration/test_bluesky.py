@@ -7,20 +7,16 @@ what a Bluesky user's app would show is what is in those records.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import boto3
 import pytest
 
-from chalicelib import container
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.platforms import adapter_for
@@ -31,7 +27,7 @@ from chalicelib.platforms.base import (
     RateLimitedError,
     TransientError,
 )
-from chalicelib.settings import Settings
+from tests.conftest import services_with
 from tests.integration.lambda_runtime import LambdaRuntime
 from tests.pds.server import LocalPds
 
@@ -49,12 +45,9 @@ def pds():
 def services(aws, clock, pds):
     """The conftest's services, pointed at the local Bluesky server (loopback allowed, as in local
     development only)."""
-    settings = Settings.from_environ(aws.environment()).model_copy(
-        update={"bluesky_service_url": pds.url, "allow_loopback_platforms": True})
-    built = container.Services(settings, clock=clock)
-    container.use(built)
-    yield built
-    container.use(None)
+    with services_with(aws, clock, bluesky_service_url=pds.url, allow_loopback_platforms=True,
+                       allow_loopback_media_urls=True) as built:
+        yield built
 
 
 
@@ -231,23 +224,52 @@ def test_a_retried_part_finds_its_record_instead_of_posting_twice(pds, alice, in
     assert len(pds.list_records(alice.did, "app.bsky.feed.threadgate")) == 1
 
 
-def test_images_go_up_as_blobs_with_alt_text(pds, alice, integration, services, workspace):
-    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
-    with image_server({"/cat.png": png, "/big.png": b"\x89PNG" + b"0" * 1_000_001}) as base:
-        part = Part(text="A cat", index=0, total=1, idempotency_key="0196a0c4-2222-7000-8000-00000000abcd:0",
-                    media=[{"url": f"{base}/cat.png", "alt_text": "A small cat", "kind": "image"}])
-        ref = adapter(services, workspace, integration["id"]).publish(part)
-        too_big = Part(text="Too big", index=0, total=1, idempotency_key="0196a0c4-2222-7000-8000-00000000abce:0",
-                       media=[{"url": f"{base}/big.png", "kind": "image"}])
-        with pytest.raises(PermanentError) as refused:
-            adapter(services, workspace, integration["id"]).publish(too_big)
-    assert refused.value.code == "media_too_large"
-    embed = pds.get_record(ref.id)["value"]["embed"]
+def test_two_images_go_up_as_blobs_with_alt_text_and_aspect_ratio(api, key, pds, alice, integration, runtime,
+                                                                   media_host):
+    """The acceptance path: one image uploaded in two steps, one named by URL, both with alt text."""
+    import requests as http
+
+    from tests import media_samples
+
+    chart = media_samples.image("image/jpeg", 800, 450)
+    ticket = api.post("/v1/media/upload", key, {"filename": "chart.jpg", "content_type": "image/jpeg",
+                                                "size": len(chart), "alt_text": "A rising bar chart"}).json["data"]
+    assert http.put(ticket["upload_url"], data=chart, headers=ticket["upload_headers"]).status_code == 200
+    runtime.drain("media")
+    assert api.get(f"/v1/media/{ticket['id']}", key).json["data"]["status"] == "ready"
+    team = media_samples.image("image/png", 300, 400)
+    url = media_host.add("/team.png", team, "image/png")
+
+    answer = api.post("/v1/posts", key, {"platforms": ["bluesky"], "content": "Both", "media": {"images": [
+        {"url": url, "alt_text": "The team, smiling"}]}, "media_ids": [ticket["id"]]})
+    assert answer.status == 201, answer
+    assert api.post(f"/v1/posts/{answer.json['data']['id']}/publish", key).status == 202
+    runtime.drain()
+    _, target = target_of(api, key, answer.json["data"]["id"])
+    assert target["status"] == "published", target["error"]
+    embed = pds.get_record(target["platform_post_id"])["value"]["embed"]
     assert embed["$type"] == "app.bsky.embed.images"
-    (image,) = embed["images"]
-    assert image["alt"] == "A small cat" and image["image"]["mimeType"] == "image/png"
-    assert pds.get_blob(alice.did, image["image"]["ref"]["$link"]) == png
+    assert [(image["alt"], image["image"]["mimeType"], untyped(image["aspectRatio"])) for image in embed["images"]] == [
+        ("A rising bar chart", "image/jpeg", {"width": 800, "height": 450}),
+        ("The team, smiling", "image/png", {"width": 300, "height": 400}),
+    ]
+    blobs = [pds.get_blob(alice.did, image["image"]["ref"]["$link"]) for image in embed["images"]]
+    assert blobs == [chart, team]
+
+
+def test_an_image_over_bluesky_s_limit_is_refused_before_any_upload(pds, alice, integration, services, workspace):
+    import io
+
+    from chalicelib.platforms.base import Attachment
+
+    big = b"\x89PNG" + b"0" * 1_000_001
+    part = Part(text="Too big", index=0, total=1, idempotency_key="0196a0c4-2222-7000-8000-00000000abce:0",
+                media=[Attachment(id="m1", kind="image", content_type="image/png", size=len(big),
+                                  opener=lambda: io.BytesIO(big))])
+    with pytest.raises(PermanentError) as refused:
+        adapter(services, workspace, integration["id"]).publish(part)
+    assert refused.value.code == "media_too_large"
+    assert pds.list_records(alice.did, "app.bsky.feed.post") == []
 
 
 # --- sessions --------------------------------------------------------------------------------------
@@ -371,40 +393,3 @@ sys.exit(1 if loaded else 0)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-
-
-# --- helpers -----------------------------------------------------------------------------------------
-class image_server:
-    """A tiny HTTP server on loopback serving fixed images, as a media host would."""
-
-    def __init__(self, files):
-        handler = functools.partial(_ImageHandler, files)
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-
-    def __enter__(self):
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __exit__(self, *exc):
-        self._server.shutdown()
-        self._server.server_close()
-
-
-class _ImageHandler(http.server.BaseHTTPRequestHandler):
-    def __init__(self, files, *args, **kwargs):
-        self._files = files
-        super().__init__(*args, **kwargs)
-
-    def do_GET(self):   # noqa: N802 - the name http.server calls
-        body = self._files.get(self.path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass

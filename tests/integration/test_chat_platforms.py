@@ -14,11 +14,10 @@ import json
 import boto3
 import pytest
 
-from chalicelib import container
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
-from chalicelib.settings import Settings
+from tests.conftest import services_with
 from tests.platform_servers.chat_apis import DiscordServer, SlackServer, TelegramServer
 
 
@@ -44,12 +43,9 @@ def telegram():
 @pytest.fixture
 def services(aws, clock, slack, telegram):
     """The app's services as tests/conftest.py builds them, with the platforms on loopback."""
-    settings = Settings.from_environ(aws.environment()).model_copy(update={
-        "allow_loopback_platforms": True, "slack_api_url": slack.api_url, "telegram_api_url": telegram.api_url})
-    built = container.Services(settings, clock=clock)
-    container.use(built)
-    yield built
-    container.use(None)
+    with services_with(aws, clock, allow_loopback_platforms=True, slack_api_url=slack.api_url,
+                       telegram_api_url=telegram.api_url) as built:
+        yield built
 
 
 

@@ -152,21 +152,26 @@ def test_thread_size_limits(api, key):
 
 
 # --- media -------------------------------------------------------------------------------------
-def test_media_rules(api, key):
-    image = {"url": "https://example.com/a.png", "alt_text": "A chart"}
+def test_media_rules(api, key, media_host):
+    from tests import media_samples
+
+    url = media_host.add("/a.png", media_samples.image("image/png"), "image/png")
+    image = {"url": url, "alt_text": "A chart"}
     post = create(api, key, media={"images": [image] * 4})
     assert post["media"] == {"images": [image] * 4, "video": None}
+    assert media_host.requests["/a.png"] == 1          # one URL named four times is fetched once
     body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
                                                "media": {"images": [image] * 5}}), 422)
     assert body["errors"][0]["field"] == "media.images"
     body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": {
-        "images": [image], "video": {"url": "https://example.com/v.mp4"}}}), 422)
+        "images": [image], "video": {"url": media_host.base_url + "/v.mp4"}}}), 422)
     assert body["errors"][0]["field"] == "media"
     body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
                                                "media": {"images": [{"url": "ftp://example.com/a.png"}]}}), 422)
     assert body["errors"][0]["field"] == "media.images[0].url"
     problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": ["med_unknown"]}), 422,
             "unknown_media")
+    assert media_host.requests["/a.png"] == 1          # refused bodies fetch nothing
 
 
 # --- platform settings -------------------------------------------------------------------------

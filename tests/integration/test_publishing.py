@@ -390,19 +390,35 @@ def test_a_live_target_on_a_pending_platform_fails_with_platform_not_available(a
 
 def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_out(api, runtime, workspace,
                                                                                     clock):
-    """Checked up front: refusing only at the part with media would leave half a thread published."""
+    """Checked up front: refusing only at the part with media would leave half a thread published.
+    The API refuses such a post at create (Bluesky takes no video from us); a post stored under other
+    rules must still never go out in part."""
+    import copy
+
     from chalicelib.data.integrations import to_record
+    from chalicelib.data.media import MediaStore
+    from chalicelib.domain.media import Media
     from chalicelib.domain.records import Integration
 
     now = clock.now()
     to_record(Integration(id="0196a0c4-5555-7000-8000-000000000005", workspace_id=workspace.workspace.id,
-                          mode="live", platform="mastodon", username="acme@example.social", display_name="Acme",
+                          mode="live", platform="bluesky", username="acme.bsky.social", display_name="Acme",
                           status="active", created_at=now, updated_at=now)).save()
-    post_id = publish_now(api, workspace.live_key, platforms=["mastodon"], content="One",
-                          segments=[{"content": "Two"}, {"content": "Three",
-                                                         "media_urls": ["https://example.com/chart.png"]}])
-    runtime.drain()   # no Mastodon server exists here: any attempt to send would fail differently
+    post_id = create(api, workspace.live_key, platforms=["bluesky"], content="One", schedule_at=SOON,
+                     segments=[{"content": "Two"}, {"content": "Three"}])
+    video = Media(id="0196a0c4-6666-7000-8000-000000000006", workspace_id=workspace.workspace.id, mode="live",
+                  status="ready", kind="video", content_type="video/mp4", filename="clip.mp4", declared_size=1000,
+                  size=1000, object_key="media/clip", created_at=now, updated_at=now)
+    MediaStore().create(video, expires_at=None)
+    store = PostStore()
+    before = store.get(f"{workspace.workspace.id}#live", post_id)
+    after = copy.deepcopy(before)
+    after.attachments = [[], [], [video.attachment()]]
+    store.replace(before, after)
+    clock.advance(minutes=2)
+    runtime.tick("dispatcher", clock.now())
+    runtime.drain()   # no Bluesky server exists here: any attempt to send would fail differently
     target = read(api, workspace.live_key, post_id)["post_targets"][0]
     assert target["status"] == "failed" and target["error"]["code"] == "media_not_supported"
-    assert "images" in target["error"]["message"] and "nothing was sent" in target["error"]["message"]
+    assert "videos" in target["error"]["message"] and "nothing was sent" in target["error"]["message"]
     assert target["platform_post_id"] is None

@@ -184,10 +184,14 @@ def test_bluesky_refuses_a_reply_without_root_or_cid(adapter, store, accounts):
 
 
 def test_media_is_stored_with_alt_text(adapter, store, accounts):
-    media = [{"url": "https://cdn.example/cat.png", "alt_text": "A cat on a keyboard", "kind": "image"}]
+    from chalicelib.platforms.base import Attachment
+
+    media = [Attachment(id="0196a0c4-7777-7000-8000-000000000007", kind="image", content_type="image/png",
+                        size=2048, alt_text="A cat on a keyboard")]
     adapter("mastodon").publish(part("Look", media=media))
     (post,) = stored(store, accounts["mastodon"])
-    assert post["media"] == media
+    assert post["media"] == [{"media_id": "0196a0c4-7777-7000-8000-000000000007", "kind": "image",
+                              "content_type": "image/png", "size": 2048, "alt_text": "A cat on a keyboard"}]
 
 
 def test_markers_are_removed_from_what_is_stored(adapter, store, accounts):

@@ -13,14 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 
-from chalicelib import container
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
 from chalicelib.platforms import twitter
 from chalicelib.platforms.base import Part
-from chalicelib.settings import Settings
+from tests.conftest import services_with
 from tests.platform_servers.x_api import XApiServer, s256
 
 PUBLIC_URL = "https://api.openpost.test"
@@ -34,16 +33,17 @@ def x():
         yield server
 
 
+def x_settings(x) -> dict:
+    """The settings that point a deployment at the local X server, with its registered app."""
+    return {"x_api_url": x.url, "x_authorize_url": f"{x.url}/i/oauth2/authorize", "x_client_id": "openpost-client",
+            "x_client_secret": "openpost-secret", "public_base_url": PUBLIC_URL}
+
+
 @pytest.fixture
 def services(aws, clock, x):
     """The conftest's services, pointed at the local X server."""
-    settings = Settings.from_environ(aws.environment()).model_copy(update={
-        "x_api_url": x.url, "x_authorize_url": f"{x.url}/i/oauth2/authorize", "x_client_id": "openpost-client",
-        "x_client_secret": "openpost-secret", "public_base_url": PUBLIC_URL})
-    built = container.Services(settings, clock=clock)
-    container.use(built)
-    yield built
-    container.use(None)
+    with services_with(aws, clock, **x_settings(x)) as built:
+        yield built
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +113,8 @@ def test_connect_answers_a_pkce_authorization_url(api, key, services):
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     assert url.path == "/i/oauth2/authorize"
     assert query == {"response_type": "code", "client_id": "openpost-client", "redirect_uri": CALLBACK,
-                     "scope": "tweet.read tweet.write users.read offline.access", "state": started["state"],
+                     "scope": "tweet.read tweet.write users.read media.write offline.access",
+                     "state": started["state"],
                      "code_challenge": s256(started["code_verifier"]), "code_challenge_method": "S256"}
     assert 43 <= len(started["code_verifier"]) <= 128
     assert start_connect(api, key)["state"] != started["state"]      # a fresh attempt each time

@@ -1,21 +1,32 @@
 """Local servers that answer as Discord's webhooks, Slack's Web API and Telegram's Bot API do.
 
 Each one runs on a free loopback port in a thread, keeps what was posted, and shows it back the way a
-person in the channel would see it (in order, with its thread or reply structure). Only the calls
-our adapters and connect routes make are served, with the answers and error bodies the platforms
-document, including each platform's own way of saying "wait": Discord's ``retry_after`` (seconds,
-a float) in the body and ``Retry-After``; Slack's HTTP 429 ``ratelimited`` with ``Retry-After``;
-Telegram's ``parameters.retry_after``.
+person in the channel would see it (in order, with its thread or reply structure, and the files each
+message carries with their bytes, names, types and alt text). Only the calls our adapters and connect
+routes make are served, with the answers and error bodies the platforms document, including each
+platform's own way of saying "wait": Discord's ``retry_after`` (seconds, a float) in the body and
+``Retry-After``; Slack's HTTP 429 ``ratelimited`` with ``Retry-After``; Telegram's
+``parameters.retry_after``.
 
-Faults are scripted with ``fail_next(kind, times)`` and apply to the calls that post a message:
-"5xx", "429" (with ``retry_after``), "401" (the credentials stop working), and "slow" (the message
-is stored, then the answer is held for ``delay`` seconds, so a client that gives up never learns it
-was posted).
+Files arrive as the platforms take them: ``multipart/form-data`` (Discord's ``payload_json`` and
+``files[n]``, Telegram's ``attach://`` parts) or a raw body (Slack's upload URL, which is a different
+host at Slack and a path of the same server here). Where a platform's exact refusal for a malformed
+upload is not documented, the server still refuses it, in the platform's error shape, so a client
+that gets the request wrong fails here rather than in production.
+
+Faults are scripted with ``fail_next(kind, times, on=None)`` and apply to the calls that post a
+message or upload a file (``on`` names one of them, e.g. "upload" or "sendPhoto"; by default the next
+such call): "5xx", "429" (with ``retry_after``), "401" (the credentials stop working), and "slow" (the
+call takes effect, then the answer is held for ``delay`` seconds, so a client that gives up never
+learns it worked).
 """
 from __future__ import annotations
 
+import email
+import email.policy
 import itertools
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +35,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 Answer = Tuple[int, Dict[str, str], Any]
+MB = 1000 * 1000
+MiB = 1024 * 1024
 
 
 @dataclass
@@ -32,6 +45,27 @@ class Fault:
     times: int = 1
     retry_after: float = 1.0
     delay: float = 1.0
+    on: Optional[str] = None        # the call it waits for; None: the next call that posts or uploads
+
+
+@dataclass
+class Upload:
+    """A file as it arrived: one part of a multipart body, or a whole raw body."""
+
+    filename: Optional[str]
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class SentFile:
+    """A file as a person in the channel gets it, for assertions."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    description: Optional[str] = None      # the alt text, on platforms that keep one
+    title: Optional[str] = None
 
 
 @dataclass
@@ -64,9 +98,12 @@ class ChatServer:
                 query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
                 status, headers, body = server.handle(method, parts.path, query, _parse_body(self.headers, raw),
                                                       {key.lower(): value for key, value in self.headers.items()})
-                payload = b"" if body is None else json.dumps(body).encode()
+                if isinstance(body, str):          # a plain-text answer (Slack's upload host)
+                    payload, content_type = body.encode(), "text/plain; charset=utf-8"
+                else:
+                    payload, content_type = b"" if body is None else json.dumps(body).encode(), "application/json"
                 self.send_response(status)
-                for key, value in {"Content-Type": "application/json", **headers}.items():
+                for key, value in {"Content-Type": content_type, **headers}.items():
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -104,25 +141,25 @@ class ChatServer:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def _take_fault(self) -> Optional[Fault]:
+    def _take_fault(self, name: str) -> Optional[Fault]:
         with self.lock:
-            if not self.faults:
+            fault = next((f for f in self.faults if f.on in (None, name)), None)
+            if fault is None:
                 return None
-            fault = self.faults[0]
             fault.times -= 1
             if fault.times <= 0:
-                self.faults.pop(0)
+                self.faults.remove(fault)
             return fault
 
     def posting(self, name: str, answer_fault, store) -> Answer:
-        """A call that posts: apply the next fault, else store the message and answer with it."""
+        """A call that posts or uploads: apply the next fault, else take effect and answer."""
         self.calls.items.append(("POST", name))
-        fault = self._take_fault()
+        fault = self._take_fault(name)
         if fault is not None and fault.kind != "slow":
             return answer_fault(fault)
         with self.lock:
             answer = store()
-        if fault is not None:            # stored; the answer comes too late for the client
+        if fault is not None:            # done; the answer comes too late for the client
             time.sleep(fault.delay)
         return answer
 
@@ -143,15 +180,46 @@ class _QuietServer(ThreadingHTTPServer):
 
 
 def _parse_body(headers, raw: bytes) -> Dict[str, Any]:
+    """JSON, a form, or multipart fields (files as ``Upload``); any other body is one raw file,
+    under the key ``""``."""
     if not raw:
         return {}
-    if (headers.get("Content-Type") or "").startswith("application/json"):
+    content_type = headers.get("Content-Type") or ""
+    if content_type.startswith("application/json"):
         return json.loads(raw)
+    if content_type.startswith("multipart/form-data"):
+        return _multipart(content_type, raw)
+    if content_type and not content_type.startswith("application/x-www-form-urlencoded"):
+        return {"": Upload(None, content_type.split(";")[0].strip(), raw)}
     return {key: values[-1] for key, values in parse_qs(raw.decode()).items()}
+
+
+def _multipart(content_type: str, raw: bytes) -> Dict[str, Any]:
+    # The standard library's MIME parser reads form-data as any multipart message: each part's name
+    # and file name come from its Content-Disposition, its bytes untouched.
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw,
+                                       policy=email.policy.HTTP)
+    fields: Dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            fields[name] = Upload(part.get_filename(), part.get_content_type(), data)
+        else:
+            fields[name] = data.decode()
+    return fields
 
 
 # --- Discord --------------------------------------------------------------------------------------
 DISCORD_EPOCH_MS = 1420070400000
+
+
+def _field_error(path: List[str], code: str, message: str) -> Dict[str, Any]:
+    """Discord's "Invalid Form Body" (50035), with the error nested under the field's path."""
+    errors: Dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    for key in reversed(path):
+        errors = {key: errors}
+    return {"message": "Invalid Form Body", "code": 50035, "errors": errors}
 
 
 class DiscordServer(ChatServer):
@@ -162,13 +230,17 @@ class DiscordServer(ChatServer):
     CHANNEL_ID = "1100000000000000002"
     WEBHOOK_ID = "1100000000000000003"
     TOKEN = "webhook-token-5b1f"
+    MAX_FILES = 10
+    DESCRIPTION_LIMIT = 1024
 
-    def __init__(self, forum: bool = False) -> None:
+    def __init__(self, forum: bool = False, upload_limit: int = 10 * MiB) -> None:
         super().__init__()
         self.forum = forum
         self.token = self.TOKEN
+        self.upload_limit = upload_limit               # per file, for a server without boosts
         self.messages: List[Dict[str, Any]] = []       # every message, in the order stored
         self.threads: Dict[str, str] = {}               # thread id -> name
+        self.files: Dict[str, SentFile] = {}            # attachment id -> the file
 
     @property
     def webhook_url(self) -> str:
@@ -203,8 +275,18 @@ class DiscordServer(ChatServer):
         return 503, {}, {"message": "Service Unavailable", "code": 0}
 
     def _execute(self, query, body) -> Answer:
+        # A multipart body carries the JSON params in payload_json and the files in files[n].
+        files = {name: value for name, value in body.items() if isinstance(value, Upload)}
+        if "payload_json" in body:
+            try:
+                body = json.loads(body["payload_json"])
+            except ValueError:
+                return 400, {}, {"message": "The request body contains invalid JSON.", "code": 50109}
+        refused = self._check_files(files, body.get("attachments") or [])
+        if refused is not None:
+            return refused
         content = body.get("content") or ""
-        if not content:
+        if not content and not files:
             return 400, {}, {"message": "Cannot send an empty message", "code": 50006}
         thread_id, thread_name = query.get("thread_id"), body.get("thread_name")
         message_id = self._snowflake()
@@ -225,9 +307,43 @@ class DiscordServer(ChatServer):
         message = {"id": message_id, "type": 0, "content": content, "channel_id": channel_id,
                    "webhook_id": self.WEBHOOK_ID, "author": {"id": self.WEBHOOK_ID, "username": "openpost news",
                                                              "bot": True},
+                   "attachments": self._store_files(files, body.get("attachments") or [], channel_id),
                    "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
         self.messages.append(message)
         return (200, {}, message) if query.get("wait") == "true" else (204, {}, None)
+
+    def _check_files(self, files: Dict[str, Upload], attachments: List[Dict[str, Any]]) -> Optional[Answer]:
+        if len(files) > self.MAX_FILES or len(attachments) > self.MAX_FILES:
+            return 400, {}, _field_error(["attachments"], "BASE_TYPE_MAX_LENGTH",
+                                         f"Must be {self.MAX_FILES} or fewer in length.")
+        if any(len(upload.data) > self.upload_limit for upload in files.values()):
+            return 413, {}, {"message": "Request entity too large", "code": 40005}
+        for index, item in enumerate(attachments):
+            # A new file's attachment id is the n of its files[n] part.
+            if f"files[{item.get('id')}]" not in files:
+                return 400, {}, _field_error(["attachments", str(index), "id"], "ATTACHMENT_NOT_FOUND",
+                                             "Unknown attachment.")
+            if len(item.get("description") or "") > self.DESCRIPTION_LIMIT:
+                return 400, {}, _field_error(["attachments", str(index), "description"], "BASE_TYPE_MAX_LENGTH",
+                                             f"Must be {self.DESCRIPTION_LIMIT} or fewer in length.")
+        return None
+
+    def _store_files(self, files: Dict[str, Upload], attachments: List[Dict[str, Any]],
+                     channel_id: str) -> List[Dict[str, Any]]:
+        described = {f"files[{item.get('id')}]": item for item in attachments}
+        stored = []
+        for name in sorted(files, key=lambda key: int(key[6:-1]) if key[6:-1].isdigit() else 0):
+            upload, item = files[name], described.get(name, {})
+            attachment_id, filename = self._snowflake(), item.get("filename") or upload.filename or "unknown"
+            url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}"
+            shown = {"id": attachment_id, "filename": filename, "size": len(upload.data), "url": url,
+                     "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+                     "content_type": upload.content_type}
+            if item.get("description"):
+                shown["description"] = item["description"]
+            stored.append(shown)
+            self.files[attachment_id] = SentFile(filename, upload.content_type, upload.data, item.get("description"))
+        return stored
 
     # what a member of the server sees
     def channel(self) -> List[str]:
@@ -239,20 +355,29 @@ class DiscordServer(ChatServer):
     def thread(self, thread_id: str) -> List[str]:
         return [m["content"] for m in self.messages if m["channel_id"] == thread_id]
 
+    def attachments(self, message: Dict[str, Any]) -> List[SentFile]:
+        """The files of a message, in the order shown."""
+        return [self.files[item["id"]] for item in message["attachments"]]
+
 
 # --- Slack ----------------------------------------------------------------------------------------
 class SlackServer(ChatServer):
-    """One workspace with one channel a bot may post to. The API lives under ``/api``."""
+    """One workspace with one channel a bot may post to. The API lives under ``/api``; the upload
+    URLs that ``files.getUploadURLExternal`` hands out live under ``/upload`` (files.slack.com at
+    Slack), take the bytes without the token, and share nothing until ``files.completeUploadExternal``."""
 
     TEAM_ID = "T0OPENPOST"
     TEAM_URL = "https://openpost-test.slack.com/"
     CHANNEL_ID = "C0NEWS0001"
     TOKEN = "xoxb-1-openpost-test"
+    ALT_TEXT_LIMIT = 1000
 
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
         self.messages: List[Dict[str, Any]] = []
+        self.uploads: Dict[str, Dict[str, Any]] = {}     # file id -> the upload, shared or not
+        self._upload_keys: Dict[str, str] = {}           # the secret in an upload URL -> file id
         self._clock = time.time()
 
     @property
@@ -260,6 +385,9 @@ class SlackServer(ChatServer):
         return f"{self.base_url}/api"
 
     def handle(self, method, path, query, body, headers):
+        if path.startswith("/upload/v1/"):
+            key = path.removeprefix("/upload/v1/")
+            return self.posting("upload", self._upload_fault_answer, lambda: self._receive(key, body, headers))
         name = path.removeprefix("/api/")
         params = {**query, **body}
         auth = headers.get("authorization", "")
@@ -289,6 +417,10 @@ class SlackServer(ChatServer):
             return 200, {}, {"ok": True, "channel": self.CHANNEL_ID, "permalink": url}
         if name == "chat.postMessage":
             return self.posting(name, self._fault_answer, lambda: self._post(params))
+        if name == "files.getUploadURLExternal":
+            return self.posting(name, self._fault_answer, lambda: self._reserve(params))
+        if name == "files.completeUploadExternal":
+            return self.posting(name, self._fault_answer, lambda: self._complete(params))
         return 200, {}, {"ok": False, "error": "unknown_method"}
 
     def _fault_answer(self, fault: Fault) -> Answer:
@@ -299,6 +431,17 @@ class SlackServer(ChatServer):
             return 200, {}, {"ok": False, "error": "token_revoked"}
         return 503, {}, {"ok": False, "error": "service_unavailable"}
 
+    @staticmethod
+    def _upload_fault_answer(fault: Fault) -> Answer:
+        # The upload host answers in plain text: only its status says how it went.
+        if fault.kind == "429":
+            return 429, {"Retry-After": str(int(fault.retry_after))}, "Too Many Requests"
+        return 500, {}, "Internal Server Error"
+
+    def _new_ts(self) -> str:
+        self._clock = max(self._clock + 0.000001, time.time())
+        return f"{self._clock:.6f}"
+
     def _post(self, params) -> Answer:
         if params.get("channel") != self.CHANNEL_ID:
             return 200, {}, {"ok": False, "error": "channel_not_found"}
@@ -307,41 +450,119 @@ class SlackServer(ChatServer):
         thread_ts = params.get("thread_ts")
         if thread_ts and not any(m["ts"] == thread_ts for m in self.messages):
             return 200, {}, {"ok": False, "error": "thread_not_found"}
-        self._clock = max(self._clock + 0.000001, time.time())
-        ts = f"{self._clock:.6f}"
+        ts = self._new_ts()
         message = {"type": "message", "text": params["text"], "ts": ts, "user": "U0BOT00001", "bot_id": "B0BOT00001"}
         if thread_ts:
             message["thread_ts"] = thread_ts
         self.messages.append(message)
         return 200, {}, {"ok": True, "channel": self.CHANNEL_ID, "ts": ts, "message": message}
 
+    def _reserve(self, params) -> Answer:
+        """files.getUploadURLExternal: a file id and a one-off URL for its bytes; nothing is shown."""
+        try:
+            length = int(params.get("length") or 0)
+        except (TypeError, ValueError):
+            return 200, {}, {"ok": False, "error": "invalid_arguments"}
+        if not params.get("filename") or length <= 0:
+            return 200, {}, {"ok": False, "error": "missing_argument" if length <= 0 else "invalid_arguments"}
+        alt_txt = params.get("alt_txt")
+        if alt_txt is not None and len(alt_txt) > self.ALT_TEXT_LIMIT:
+            return 200, {}, {"ok": False, "error": "alt_txt_too_large"}
+        file_id, key = f"F0{self.next_id():08d}", secrets.token_urlsafe(12)
+        self._upload_keys[key] = file_id
+        self.uploads[file_id] = {"id": file_id, "filename": params["filename"], "length": length,
+                                 "alt_txt": alt_txt, "data": None, "content_type": None, "shared": False}
+        return 200, {}, {"ok": True, "upload_url": f"{self.base_url}/upload/v1/{key}", "file_id": file_id}
+
+    def _receive(self, key: str, body: Dict[str, Any], headers: Dict[str, str]) -> Answer:
+        """The upload URL: the bytes, raw or as a multipart part (Slack takes both)."""
+        file_id = self._upload_keys.get(key)
+        if file_id is None:
+            return 404, {}, "Not Found"
+        upload = next((value for value in body.values() if isinstance(value, Upload)), None)
+        if upload is None:
+            return 400, {}, "No file"
+        pending = self.uploads[file_id]
+        if len(upload.data) != pending["length"]:
+            # Slack does not document this refusal; the length given up front must be the file's.
+            return 400, {}, "Length does not match"
+        pending["data"], pending["content_type"] = upload.data, upload.content_type
+        return 200, {}, f"OK - {len(upload.data)}"
+
+    def _complete(self, params) -> Answer:
+        """files.completeUploadExternal: shares the files in one message, with the initial comment as
+        its text. Slack shares asynchronously: its answer names the files, not the message."""
+        try:
+            listed = params.get("files")
+            listed = json.loads(listed) if isinstance(listed, str) else listed
+        except ValueError:
+            listed = None
+        if not isinstance(listed, list) or not listed:
+            return 200, {}, {"ok": False, "error": "invalid_arguments"}
+        found = [self.uploads.get(str(item.get("id"))) for item in listed]
+        if any(upload is None or upload["data"] is None or upload["shared"] for upload in found):
+            return 200, {}, {"ok": False, "error": "file_not_found"}
+        channel, thread_ts = params.get("channel_id"), params.get("thread_ts")
+        if channel != self.CHANNEL_ID:
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if thread_ts and not any(m["ts"] == thread_ts and not m.get("thread_ts") for m in self.messages):
+            return 200, {}, {"ok": False, "error": "thread_not_found"}
+        for upload, item in zip(found, listed):
+            upload["shared"], upload["title"] = True, item.get("title") or upload["filename"]
+        message = {"type": "message", "subtype": "file_share", "text": params.get("initial_comment") or "",
+                   "ts": self._new_ts(), "files": [upload["id"] for upload in found], "user": "U0BOT00001",
+                   "bot_id": "B0BOT00001"}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self.messages.append(message)
+        return 200, {}, {"ok": True, "files": [{"id": upload["id"], "title": upload["title"]} for upload in found]}
+
     # what a member of the channel sees: Slack shows &amp; &lt; &gt; as the characters they stand for
     @staticmethod
     def shown(text: str) -> str:
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
+    def _files_of(self, message: Dict[str, Any]) -> List[SentFile]:
+        return [SentFile(u["filename"], u["content_type"], u["data"], u["alt_txt"], u["title"])
+                for u in (self.uploads[file_id] for file_id in message.get("files") or [])]
+
     def history(self) -> List[Dict[str, Any]]:
         """The channel's messages (thread replies are inside their thread, not in the channel)."""
-        return [{"ts": m["ts"], "text": self.shown(m["text"]), "replies": self.replies(m["ts"])}
+        return [{"ts": m["ts"], "text": self.shown(m["text"]), "files": self._files_of(m),
+                 "replies": self.replies(m["ts"])}
                 for m in self.messages if not m.get("thread_ts")]
 
     def replies(self, thread_ts: str) -> List[str]:
         return [self.shown(m["text"]) for m in self.messages if m.get("thread_ts") == thread_ts]
 
+    def thread(self, thread_ts: str) -> List[Dict[str, Any]]:
+        """A thread's replies with their files, in order."""
+        return [{"ts": m["ts"], "text": self.shown(m["text"]), "files": self._files_of(m)}
+                for m in self.messages if m.get("thread_ts") == thread_ts]
+
 
 # --- Telegram -------------------------------------------------------------------------------------
 class TelegramServer(ChatServer):
-    """One bot and one public channel it may post to. Methods live at ``/bot<token>/<method>``."""
+    """One bot and one public channel it may post to. Methods live at ``/bot<token>/<method>``.
+
+    Media methods take multipart bodies: the file in its own field (``photo``, ``video``,
+    ``animation``) or, in ``sendMediaGroup``'s ``media`` JSON, as ``attach://<field>``. Objects such as
+    ``reply_parameters`` arrive JSON-serialized in a multipart body, as the Bot API asks."""
 
     BOT_ID = 7000000001
     TOKEN = "7000000001:AAopenpost-test-token"
     CHAT_ID = -1001234567890
     CHAT_USERNAME = "openpost_news"
+    CAPTION_LIMIT = 1024
+    # Uploads through the Bot API: photos up to 10 MB, other files up to 50 MB.
+    LIMITS = {"photo": 10 * MB, "video": 50 * MB, "animation": 50 * MB}
+    MEDIA_METHODS = {"sendPhoto": "photo", "sendVideo": "video", "sendAnimation": "animation"}
 
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
         self.messages: List[Dict[str, Any]] = []
+        self.files: Dict[str, SentFile] = {}          # file_id -> the file
 
     @property
     def api_url(self) -> str:
@@ -366,6 +587,10 @@ class TelegramServer(ChatServer):
             return 200, {}, {"ok": True, "result": self._chat()}
         if name == "sendMessage":
             return self.posting(name, self._fault_answer, lambda: self._send(params))
+        if name in self.MEDIA_METHODS:
+            return self.posting(name, self._fault_answer, lambda: self._send_media(self.MEDIA_METHODS[name], params))
+        if name == "sendMediaGroup":
+            return self.posting(name, self._fault_answer, lambda: self._send_album(params))
         return 404, {}, {"ok": False, "error_code": 404, "description": "Not Found"}
 
     def _is_chat(self, chat_id: Any) -> bool:
@@ -381,29 +606,128 @@ class TelegramServer(ChatServer):
             return 401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         return 502, {}, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
 
-    def _send(self, params) -> Answer:
-        if not self._is_chat(params.get("chat_id")):
-            return 400, {}, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
-        if not params.get("text"):
-            return 400, {}, {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"}
+    @staticmethod
+    def _bad(description: str) -> Answer:
+        return 400, {}, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
+    def _parent(self, params) -> Tuple[Optional[Dict[str, Any]], Optional[Answer]]:
+        """The message a new one replies to, or the refusal when it is gone."""
         reply = params.get("reply_parameters") or {}
         if isinstance(reply, str):
             reply = json.loads(reply)
         reply_to = reply.get("message_id") or params.get("reply_to_message_id")
-        parent = None
-        if reply_to is not None:
-            parent = next((m for m in self.messages if m["message_id"] == int(reply_to)), None)
-            if parent is None and not reply.get("allow_sending_without_reply"):
-                return 400, {}, {"ok": False, "error_code": 400,
-                                 "description": "Bad Request: message to be replied not found"}
-        message = {"message_id": self.next_id(), "date": int(time.time()), "chat": self._chat(),
-                   "text": params["text"]}
+        if reply_to is None:
+            return None, None
+        parent = next((m for m in self.messages if m["message_id"] == int(reply_to)), None)
+        if parent is None and not reply.get("allow_sending_without_reply"):
+            return None, self._bad("message to be replied not found")
+        return parent, None
+
+    def _new_message(self, parent: Optional[Dict[str, Any]], **content: Any) -> Dict[str, Any]:
+        message = {"message_id": self.next_id(), "date": int(time.time()), "chat": self._chat(), **content}
         if parent is not None:
-            message["reply_to_message"] = {k: parent[k] for k in ("message_id", "date", "chat", "text")}
+            message["reply_to_message"] = {k: parent[k] for k in ("message_id", "date", "chat", "text", "caption")
+                                           if k in parent}
+        return message
+
+    def _send(self, params) -> Answer:
+        if not self._is_chat(params.get("chat_id")):
+            return self._bad("chat not found")
+        if not params.get("text"):
+            return self._bad("message text is empty")
+        parent, refused = self._parent(params)
+        if refused:
+            return refused
+        message = self._new_message(parent, text=params["text"])
         self.messages.append(message)
         return 200, {}, {"ok": True, "result": message}
 
+    def _input_file(self, value: Any, params) -> Optional[Upload]:
+        """A file given in the request: uploaded in the field itself, or by ``attach://<field>``."""
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value.removeprefix("attach://"))
+        return value if isinstance(value, Upload) else None
+
+    def _media_refusal(self, kind: str, upload: Optional[Upload], caption: str) -> Optional[Answer]:
+        if upload is None:
+            return self._bad(f"there is no {kind} in the request")
+        expected = {"photo": "image/", "video": "video/", "animation": ("image/gif", "video/")}[kind]
+        if not upload.content_type.startswith(expected):
+            return self._bad("IMAGE_PROCESS_FAILED" if kind == "photo" else "wrong file type")
+        if len(upload.data) > self.LIMITS[kind]:
+            return 413, {}, {"ok": False, "error_code": 413, "description": "Request Entity Too Large"}
+        if len(caption) > self.CAPTION_LIMIT:
+            return self._bad("message caption is too long")
+        return None
+
+    def _store(self, kind: str, upload: Upload, params: Dict[str, Any]) -> Any:
+        file_id = f"{kind}-{self.next_id()}"
+        self.files[file_id] = SentFile(upload.filename or "", upload.content_type, upload.data)
+        shown = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(upload.data)}
+        for key in ("width", "height"):
+            if params.get(key) is not None:
+                shown[key] = int(params[key])
+        return [shown] if kind == "photo" else shown     # a photo comes back in its sizes
+
+    def _send_media(self, kind: str, params) -> Answer:
+        if not self._is_chat(params.get("chat_id")):
+            return self._bad("chat not found")
+        upload, caption = self._input_file(params.get(kind), params), params.get("caption") or ""
+        refused = self._media_refusal(kind, upload, caption)
+        if refused:
+            return refused
+        parent, refused = self._parent(params)
+        if refused:
+            return refused
+        content = {kind: self._store(kind, upload, params)}
+        if caption:
+            content["caption"] = caption
+        message = self._new_message(parent, **content)
+        self.messages.append(message)
+        return 200, {}, {"ok": True, "result": message}
+
+    def _send_album(self, params) -> Answer:
+        if not self._is_chat(params.get("chat_id")):
+            return self._bad("chat not found")
+        try:
+            media = json.loads(params.get("media") or "null")
+        except ValueError:
+            return self._bad("can't parse media JSON object")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            return self._bad("media must include 2-10 items")
+        items = []
+        for item in media:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in ("photo", "video"):
+                return self._bad("unsupported media type in a media group")
+            upload, caption = self._input_file(item.get("media"), params), item.get("caption") or ""
+            refused = self._media_refusal(kind, upload, caption)
+            if refused:
+                return refused
+            items.append((kind, upload, item, caption))
+        parent, refused = self._parent(params)
+        if refused:
+            return refused
+        group = str(self.next_id())
+        sent = []
+        for kind, upload, item, caption in items:
+            content = {kind: self._store(kind, upload, item), "media_group_id": group}
+            if caption:
+                content["caption"] = caption
+            sent.append(self._new_message(parent, **content))
+        self.messages.extend(sent)
+        return 200, {}, {"ok": True, "result": sent}
+
     # what a subscriber of the channel sees
     def feed(self) -> List[Dict[str, Any]]:
-        return [{"id": m["message_id"], "text": m["text"],
-                 "reply_to": (m.get("reply_to_message") or {}).get("message_id")} for m in self.messages]
+        return [{"id": m["message_id"], "text": m.get("text") or m.get("caption") or "",
+                 "reply_to": (m.get("reply_to_message") or {}).get("message_id"),
+                 "media": self._media_of(m), "album": m.get("media_group_id")} for m in self.messages]
+
+    def _media_of(self, message: Dict[str, Any]) -> List[Tuple[str, SentFile]]:
+        """The message's file as (kind, file): a photo is shown once, whatever its sizes."""
+        for kind in ("photo", "video", "animation"):
+            if kind in message:
+                shown = message[kind][-1] if kind == "photo" else message[kind]
+                return [(kind, self.files[shown["file_id"]])]
+        return []

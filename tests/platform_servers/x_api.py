@@ -15,21 +15,39 @@ What it serves (on a free loopback port, in a background thread):
   ``media.media_ids``; 201 ``{"data": {"id", "text"}}``. Refuses, as X does: a reply to a post
   that does not exist (403), duplicate text from the same account (403), an unknown reply setting or
   an empty post (400), more than 280 characters (400; counted plainly here, weighted counting is
-  openpost's own business).
+  openpost's own business), and media ids that are unknown, another account's, expired, not
+  finalized or not yet processed, or more than 4 photos or a GIF or video with anything else (400
+  "Your media IDs are invalid.", with the ids under ``media.media_ids``).
+- The chunked media upload, each call needing the ``media.write`` scope (403 without it):
+  ``POST /2/media/upload/initialize`` (JSON ``media_type``, ``total_bytes``, ``media_category``:
+  200 ``{"data": {"id", "media_key", "expires_after_secs"}}``; the category must fit the type, and
+  the size X's limit for the category); ``POST /2/media/upload/{id}/append`` (multipart ``media``,
+  at most 5 MB, and ``segment_index`` 0-999; an index sent again replaces its segment);
+  ``POST /2/media/upload/{id}/finalize`` (the segments must run 0..n-1 and add up to ``total_bytes``;
+  GIFs and videos answer ``processing_info`` ``{"state": "pending", "check_after_secs"}``);
+  ``GET /2/media/upload?media_id=&command=STATUS`` (each call moves processing on: ``in_progress``,
+  then ``succeeded``, or ``failed`` with an ``error`` as X reports it); ``POST /2/media/metadata``
+  (``{"id", "metadata": {"alt_text": {"text"}}}``, at most 1,000 characters). Media belongs to the
+  account that uploaded it and expires after a day.
 
 Bearer endpoints answer 401 with X's problem body for a missing, unknown or expired token, and carry
 ``x-rate-limit-limit``/``-remaining``/``-reset`` (epoch seconds) on every answer; over the limit,
 429 with the same headers and no Retry-After.
 
 Hooks for tests: ``authorize()`` does what the user's browser does on X's consent screen;
-``fail_next()``, ``rate_limit_next()`` and ``hang_after_accept_next()`` inject faults;
-``advance()`` moves the server's clock (tokens expire); ``tweets`` is what was posted.
+``fail_next()``, ``rate_limit_next()`` and ``hang_after_accept_next()`` inject faults (the first
+two on any bearer call, or on one endpoint only, e.g. ``on="media/upload/append"``; the third on
+``POST /2/tweets`` unless another endpoint is named);
+``process_next()`` says how long the next GIF or video takes to process and how it ends;
+``advance()`` moves the server's clock (tokens and media expire); ``tweets`` is what was posted,
+each with the ``media`` it carries; ``media`` is every upload by id.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import re
 import secrets
 import threading
 import time
@@ -43,6 +61,25 @@ CODE_SECONDS = 30
 MAX_TEXT = 280
 REPLY_SETTINGS = frozenset({"following", "mentionedUsers", "subscribers", "verified"})
 TWITTER_EPOCH_MS = 1288834974657
+SCOPE = "tweet.read tweet.write users.read offline.access"
+MEDIA_SCOPE = "media.write"
+MEDIA_SECONDS = 24 * 60 * 60
+MAX_SEGMENT_BYTES = 5 * 1024 * 1024
+MAX_SEGMENTS = 1000
+MAX_ALT_TEXT = 1000
+MAX_PHOTOS = 4
+# initialize's media_type values as X lists them, and the types each post category takes.
+MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt", "text/vtt",
+                         "image/jpeg", "image/gif", "image/bmp", "image/png", "image/webp", "image/pjpeg",
+                         "image/tiff", "model/gltf-binary", "model/vnd.usdz+zip"})
+CATEGORIES = {
+    "tweet_image": lambda media_type: media_type.startswith("image/"),
+    "tweet_gif": lambda media_type: media_type == "image/gif",
+    "tweet_video": lambda media_type: media_type.startswith("video/"),
+}
+CATEGORY_BYTES = {"tweet_image": 5 * 1024 * 1024, "tweet_gif": 15 * 1024 * 1024, "tweet_video": 512 * 1024 * 1024}
+# X's media object types, and the prefix of their media keys.
+MEDIA_KINDS = {"tweet_image": ("photo", "3"), "tweet_gif": ("animated_gif", "16"), "tweet_video": ("video", "7")}
 
 
 def s256(verifier: str) -> str:
@@ -71,10 +108,68 @@ class _Grant:
 
 
 @dataclass
+class Media:
+    """One upload, as X keeps it: whose it is, what was appended, how processing goes."""
+
+    id: str
+    owner: str                      # the user id that uploaded it
+    media_type: str
+    category: str
+    total_bytes: int
+    expires_at: float
+    segments: Dict[int, bytes] = field(default_factory=dict)
+    finalized: bool = False
+    state: Optional[str] = None     # None (nothing to process), pending, in_progress, succeeded, failed
+    polls_left: int = 0
+    check_after_secs: int = 1
+    error: Optional[str] = None
+    alt_text: Optional[str] = None
+    status_checks: int = 0
+
+    @property
+    def kind(self) -> str:
+        return MEDIA_KINDS[self.category][0]
+
+    @property
+    def media_key(self) -> str:
+        return f"{MEDIA_KINDS[self.category][1]}_{self.id}"
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.segments[index] for index in sorted(self.segments))
+
+    @property
+    def usable(self) -> bool:
+        return self.finalized and self.state in (None, "succeeded")
+
+    def processing_info(self) -> Optional[Dict[str, Any]]:
+        if self.state is None:
+            return None
+        info: Dict[str, Any] = {"state": self.state}
+        if self.state in ("pending", "in_progress"):
+            info["check_after_secs"] = self.check_after_secs
+        if self.state == "in_progress":
+            info["progress_percent"] = 50
+        if self.state == "failed":
+            info["error"] = {"code": 1, "name": "InvalidMedia", "message": self.error}
+        return info
+
+    def snapshot(self) -> Dict[str, Any]:
+        """What a tweet carries of it, for assertions."""
+        return {"id": self.id, "type": self.kind, "media_type": self.media_type, "category": self.category,
+                "size": len(self.data), "data": self.data, "alt_text": self.alt_text}
+
+
+@dataclass
 class _Faults:
-    errors: List[int] = field(default_factory=list)     # statuses for the next calls, in order
-    rate_limited: List[int] = field(default_factory=list)   # reset delays (s) for the next 429s
-    hangs: List[float] = field(default_factory=list)     # seconds to hold the answer after accepting
+    # (status, endpoint or None for any) for the next calls, in order
+    errors: List[Tuple[int, Optional[str]]] = field(default_factory=list)
+    # (reset delay in seconds, endpoint or None) for the next 429s
+    rate_limited: List[Tuple[int, Optional[str]]] = field(default_factory=list)
+    # (seconds to hold the answer after accepting, endpoint)
+    hangs: List[Tuple[float, Optional[str]]] = field(default_factory=list)
+    # (status checks before the end, error or None, check_after_secs) for the next GIFs and videos
+    processing: List[Tuple[int, Optional[str], int]] = field(default_factory=list)
 
 
 class XApiServer:
@@ -88,9 +183,11 @@ class XApiServer:
         self.tweets: List[Dict[str, Any]] = []
         self.requests: List[Tuple[str, str]] = []    # (method, path) of every call, in order
         self.issued: List[str] = []                  # every token handed out, to look for leaks
+        self.media: Dict[str, Media] = {}            # every upload, by media id
         self._codes: Dict[str, _Grant] = {}
         self._access: Dict[str, Tuple[str, float]] = {}    # token -> (user id, expires at)
-        self._refresh: Dict[str, str] = {}                 # token -> user id; removed once used
+        self._scopes: Dict[str, str] = {}                  # access token -> the scopes granted
+        self._refresh: Dict[str, Tuple[str, str]] = {}     # token -> (user id, scopes); removed once used
         self._windows: Dict[Tuple[str, str], Tuple[float, int]] = {}   # (user, endpoint) -> (reset, used)
         self._faults = _Faults()
         self._offset = 0.0
@@ -160,21 +257,29 @@ class XApiServer:
         return f"{query['redirect_uri']}?{urlencode({'state': query['state'], 'code': code})}"
 
     # --- fault injection --------------------------------------------------------------------------
-    def fail_next(self, times: int = 1, status: int = 503) -> None:
-        """The next ``times`` bearer calls answer ``status`` (X's problem body) and change nothing."""
+    def fail_next(self, times: int = 1, status: int = 503, on: Optional[str] = None) -> None:
+        """The next ``times`` bearer calls (to endpoint ``on`` only, when given) answer ``status``
+        (X's problem body) and change nothing."""
         with self._lock:
-            self._faults.errors.extend([status] * times)
+            self._faults.errors.extend([(status, on)] * times)
 
-    def rate_limit_next(self, reset_in: int = 30) -> None:
-        """The next bearer call answers 429, with x-rate-limit-reset ``reset_in`` seconds ahead."""
+    def rate_limit_next(self, reset_in: int = 30, on: Optional[str] = None) -> None:
+        """The next bearer call (to endpoint ``on`` only, when given) answers 429, with
+        x-rate-limit-reset ``reset_in`` seconds ahead."""
         with self._lock:
-            self._faults.rate_limited.append(reset_in)
+            self._faults.rate_limited.append((reset_in, on))
 
-    def hang_after_accept_next(self, seconds: float = 5.0) -> None:
-        """The next POST /2/tweets is accepted (the post exists), then the answer is held back for
-        ``seconds``: the client's read timeout fires after the platform acted."""
+    def process_next(self, checks: int = 1, error: Optional[str] = None, check_after_secs: int = 1) -> None:
+        """The next GIF or video finalized stays in processing for ``checks`` status checks, then
+        succeeds, or fails with ``error`` as X's message. ``checks=0``: finalize answers the end."""
         with self._lock:
-            self._faults.hangs.append(seconds)
+            self._faults.processing.append((checks, error, check_after_secs))
+
+    def hang_after_accept_next(self, seconds: float = 5.0, on: str = "tweets") -> None:
+        """The next call to ``on`` (POST /2/tweets unless told) is accepted (the post exists), then
+        the answer is held back for ``seconds``: the client's read timeout fires after X acted."""
+        with self._lock:
+            self._faults.hangs.append((seconds, on))
 
     def expire_access_tokens(self) -> None:
         with self._lock:
@@ -186,19 +291,20 @@ class XApiServer:
             self._refresh.clear()
             self._access.clear()
 
-    def issue_tokens(self, user_id: str) -> Dict[str, Any]:
+    def issue_tokens(self, user_id: str, scope: str = SCOPE) -> Dict[str, Any]:
         """Tokens for a user without the browser dance (a test's starting point)."""
         with self._lock:
-            return self._issue(user_id, "tweet.read tweet.write users.read offline.access")
+            return self._issue(user_id, scope)
 
     # --- tokens ------------------------------------------------------------------------------------
     def _issue(self, user_id: str, scope: str) -> Dict[str, Any]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.issued += [access, refresh]
         self._access[access] = (user_id, self.now() + ACCESS_TOKEN_SECONDS)
+        self._scopes[access] = scope
         answer = {"token_type": "bearer", "expires_in": ACCESS_TOKEN_SECONDS, "access_token": access, "scope": scope}
         if "offline.access" in scope.split():
-            self._refresh[refresh] = user_id
+            self._refresh[refresh] = (user_id, scope)
             answer["refresh_token"] = refresh
         return answer
 
@@ -214,10 +320,10 @@ class XApiServer:
             if grant == "authorization_code":
                 return self._exchange(form, client_id)
             if grant == "refresh_token":
-                user_id = self._refresh.pop(form.get("refresh_token", ""), None)   # once only: rotation
-                if user_id is None:
+                granted = self._refresh.pop(form.get("refresh_token", ""), None)   # once only: rotation
+                if granted is None:
                     return 400, {"error": "invalid_request", "error_description": "Value passed for the token was invalid."}
-                return 200, self._issue(user_id, "tweet.read tweet.write users.read offline.access")
+                return 200, self._issue(*granted)          # a refresh keeps the scopes first granted
         return 400, {"error": "unsupported_grant_type", "error_description": f"Grant type {grant} is not supported."}
 
     def _exchange(self, form: Dict[str, str], client_id: str) -> Tuple[int, Dict[str, Any]]:
@@ -244,6 +350,11 @@ class XApiServer:
                 return None
             return self.users.get(found[0])
 
+    def granted(self, header: str) -> List[str]:
+        """The scopes of the bearer token in ``header`` (one ``bearer`` accepted)."""
+        with self._lock:
+            return self._scopes.get(header[len("Bearer "):], "").split()
+
     def rate_headers(self, user: User, endpoint: str, count: bool) -> Tuple[bool, Dict[str, str]]:
         """Counts a call against the user's 15-minute window; (over the limit?, headers)."""
         with self._lock:
@@ -259,16 +370,16 @@ class XApiServer:
                           "x-rate-limit-remaining": str(max(0, self.tweet_limit - used)),
                           "x-rate-limit-reset": str(int(reset))}
 
-    def injected(self) -> Optional[Tuple[int, Dict[str, Any], Dict[str, str]]]:
-        """The fault due on this call, if any."""
+    def injected(self, endpoint: str) -> Optional[Tuple[int, Dict[str, Any], Dict[str, str]]]:
+        """The fault due on this call to ``endpoint``, if any."""
         with self._lock:
-            if self._faults.rate_limited:
-                reset = int(self.now()) + self._faults.rate_limited.pop(0)
+            reset_in = _take(self._faults.rate_limited, endpoint)
+            if reset_in is not None:
                 return 429, _problem(429, "Too Many Requests"), {
                     "x-rate-limit-limit": str(self.tweet_limit), "x-rate-limit-remaining": "0",
-                    "x-rate-limit-reset": str(reset)}
-            if self._faults.errors:
-                status = self._faults.errors.pop(0)
+                    "x-rate-limit-reset": str(int(self.now()) + reset_in)}
+            status = _take(self._faults.errors, endpoint)
+            if status is not None:
                 return status, _problem(status, "Service Unavailable" if status == 503 else "Internal Error"), {}
         return None
 
@@ -285,31 +396,160 @@ class XApiServer:
         if setting is not None and setting not in REPLY_SETTINGS:
             return 400, _invalid("reply_settings", f"{setting} is not one of {sorted(REPLY_SETTINGS)}")
         with self._lock:
+            attached = self._attachable(user, media)
+            if attached is None:
+                return 400, _invalid("media.media_ids", "Your media IDs are invalid.", [str(item) for item in media])
             parent = (body.get("reply") or {}).get("in_reply_to_tweet_id")
             if parent is not None and not any(tweet["id"] == parent for tweet in self.tweets):
                 return 403, _problem(403, "Forbidden",
                                      "You attempted to reply to a Tweet that is deleted or not visible to you.")
             if text and any(t["author_id"] == user.id and t["text"] == text for t in self.tweets):
                 return 403, _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
-            tweet = {"id": str(((int(self.now() * 1000) - TWITTER_EPOCH_MS) << 22) | secrets.randbits(22)),
+            tweet = {"id": self._snowflake(),
                      "text": text or "", "author_id": user.id, "in_reply_to_tweet_id": parent,
-                     "reply_settings": setting, "media_ids": list(media)}
+                     "reply_settings": setting, "media_ids": list(media),
+                     "media": [item.snapshot() for item in attached]}
             self.tweets.append(tweet)
         return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}
 
-    def hold_answer(self) -> None:
+    def _attachable(self, user: User, ids: Any) -> Optional[List[Media]]:
+        """The media a post may carry, or None when X would refuse the ids."""
+        if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+            return None
+        found = [self.media.get(item) for item in ids]
+        if any(item is None or item.owner != user.id or not item.usable or item.expires_at <= self.now()
+               for item in found):
+            return None
+        photos = sum(item.kind == "photo" for item in found)
+        if (photos != len(found) and len(found) > 1) or photos > MAX_PHOTOS:
+            return None      # 4 photos at most, or one GIF or one video alone
+        return found
+
+    # --- media upload ---------------------------------------------------------------------------------
+    def initialize_upload(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
+        if not isinstance(body, dict):
+            return 400, _invalid("body", "The request body is not a JSON object.")
+        media_type, total, category = body.get("media_type"), body.get("total_bytes"), body.get("media_category")
+        if media_type not in MEDIA_TYPES:
+            return 400, _invalid("media_type", f"{media_type} is not a supported media type.")
+        if category not in CATEGORIES:
+            return 400, _invalid("media_category", f"{category} is not a supported media category here.")
+        if not CATEGORIES[category](media_type):
+            return 400, _invalid("media_category", f"{media_type} cannot be uploaded as {category}.")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            return 400, _invalid("total_bytes", "total_bytes must be a non-negative integer.")
+        if total > CATEGORY_BYTES[category]:
+            return 400, _invalid("total_bytes", f"File size exceeds {CATEGORY_BYTES[category]} bytes.")
         with self._lock:
-            seconds = self._faults.hangs.pop(0) if self._faults.hangs else 0
+            media = Media(id=self._snowflake(), owner=user.id, media_type=media_type, category=category,
+                          total_bytes=total, expires_at=self.now() + MEDIA_SECONDS)
+            self.media[media.id] = media
+        return 200, {"data": {"id": media.id, "media_key": media.media_key, "expires_after_secs": MEDIA_SECONDS}}
+
+    def append_upload(self, user: User, media_id: str,
+                      fields: Optional[Dict[str, bytes]]) -> Tuple[int, Dict[str, Any]]:
+        if fields is None:
+            return 400, _invalid("media", "Append takes a multipart/form-data body.")
+        index, chunk = fields.get("segment_index", b"").decode(errors="replace"), fields.get("media")
+        if not index.isdigit() or not 0 <= int(index) < MAX_SEGMENTS:
+            return 400, _invalid("segment_index", f"segment_index must be between 0 and {MAX_SEGMENTS - 1}.")
+        if chunk is None:
+            return 400, _invalid("media", "The media field is required.")
+        if len(chunk) > MAX_SEGMENT_BYTES:
+            return 400, _invalid("media", f"A segment must be at most {MAX_SEGMENT_BYTES} bytes.")
+        with self._lock:
+            media = self._own_media(user, media_id)
+            if media is None or media.finalized:
+                return 400, _invalid("id", f"Media {media_id} is not an upload in progress.")
+            media.segments[int(index)] = chunk   # a segment sent again replaces the first
+            return 200, {"data": {"expires_at": int(media.expires_at)}}
+
+    def finalize_upload(self, user: User, media_id: str) -> Tuple[int, Dict[str, Any]]:
+        with self._lock:
+            media = self._own_media(user, media_id)
+            if media is None or media.finalized:
+                return 400, _invalid("id", f"Media {media_id} is not an upload in progress.")
+            if sorted(media.segments) != list(range(len(media.segments))) or not media.segments:
+                return 400, _invalid("segment_index", "Segments are missing from this upload.")
+            if len(media.data) != media.total_bytes:
+                return 400, _invalid("total_bytes", "Segments do not add up to provided total file size.")
+            media.finalized = True
+            if media.category != "tweet_image":    # GIFs and videos are processed asynchronously
+                plan = self._faults.processing.pop(0) if self._faults.processing else (1, None, 1)
+                media.polls_left, media.error, media.check_after_secs = plan
+                media.state = "pending" if media.polls_left else ("failed" if media.error else "succeeded")
+            return 200, {"data": self._status_data(media)}
+
+    def upload_status(self, user: User, query: Dict[str, str]) -> Tuple[int, Dict[str, Any]]:
+        if query.get("command", "STATUS") != "STATUS":
+            return 400, _invalid("command", "command must be STATUS.")
+        with self._lock:
+            media = self._own_media(user, query.get("media_id", ""))
+            if media is None or not media.finalized:
+                return 400, _invalid("media_id", f"Media {query.get('media_id')} has not been finalized.")
+            media.status_checks += 1
+            if media.state in ("pending", "in_progress"):
+                media.polls_left -= 1
+                if media.polls_left > 0:
+                    media.state = "in_progress"
+                else:
+                    media.state = "failed" if media.error else "succeeded"
+            return 200, {"data": self._status_data(media)}
+
+    def set_metadata(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
+        if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+            return 400, _invalid("id", "The media id is required.")
+        alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        if not isinstance(alt, str):
+            return 400, _invalid("metadata.alt_text.text", "The alt text is required.")
+        if len(alt) > MAX_ALT_TEXT:
+            return 400, _invalid("metadata.alt_text.text", f"The alt text is longer than {MAX_ALT_TEXT} characters.")
+        with self._lock:
+            media = self._own_media(user, body["id"])
+            if media is None:
+                return 400, _invalid("id", f"Media {body['id']} is not found.")
+            media.alt_text = alt
+        return 200, {"data": {"id": media.id, "associated_metadata": {"alt_text": {"text": alt}}}}
+
+    def _own_media(self, user: User, media_id: str) -> Optional[Media]:
+        media = self.media.get(media_id)
+        if media is None or media.owner != user.id or media.expires_at <= self.now():
+            return None
+        return media
+
+    def _status_data(self, media: Media) -> Dict[str, Any]:
+        data = {"id": media.id, "media_key": media.media_key, "size": media.total_bytes,
+                "expires_after_secs": max(0, int(media.expires_at - self.now()))}
+        info = media.processing_info()
+        if info is not None:
+            data["processing_info"] = info
+        return data
+
+    def _snowflake(self) -> str:
+        return str(((int(self.now() * 1000) - TWITTER_EPOCH_MS) << 22) | secrets.randbits(22))
+
+    def hold_answer(self, endpoint: str) -> None:
+        with self._lock:
+            seconds = _take(self._faults.hangs, endpoint) or 0
         if seconds:
             self._stopping.wait(seconds)
+
+
+def _take(queue: List[Tuple[Any, Optional[str]]], endpoint: str) -> Any:
+    """Removes and returns the first queued fault meant for ``endpoint`` (or for any), else None."""
+    for position, (value, on) in enumerate(queue):
+        if on is None or on == endpoint:
+            del queue[position]
+            return value
+    return None
 
 
 def _problem(status: int, title: str, detail: Optional[str] = None) -> Dict[str, Any]:
     return {"title": title, "type": "about:blank", "status": status, "detail": detail or title}
 
 
-def _invalid(parameter: str, message: str) -> Dict[str, Any]:
-    return {"errors": [{"parameters": {parameter: []}, "message": message}], "title": "Invalid Request",
+def _invalid(parameter: str, message: str, values: Optional[List[str]] = None) -> Dict[str, Any]:
+    return {"errors": [{"parameters": {parameter: values or []}, "message": message}], "title": "Invalid Request",
             "detail": "One or more parameters to your request was invalid.",
             "type": "https://api.twitter.com/2/problems/invalid-request"}
 
@@ -341,29 +581,51 @@ def _handler_for(server: XApiServer):
             path = urlsplit(self.path).path
             server.requests.append(("POST", path))
             raw = self._body()
+            upload = re.fullmatch(r"/2/media/upload/([0-9]{1,19})/(append|finalize)", path)
             if path == "/2/oauth2/token":
                 form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
                 self._send(*server.token(form, _basic(self.headers.get("Authorization"))))
             elif path == "/2/tweets":
-                self._bearer_call("tweets", lambda user: server.create_tweet(user, _json(raw)), hold=True)
+                self._bearer_call("tweets", lambda user: server.create_tweet(user, _json(raw)))
+            elif path == "/2/media/upload/initialize":
+                self._bearer_call("media/upload/initialize", lambda user: server.initialize_upload(user, _json(raw)),
+                                  scope=MEDIA_SCOPE)
+            elif upload and upload.group(2) == "append":
+                fields = _multipart(self.headers.get("Content-Type"), raw)
+                self._bearer_call("media/upload/append",
+                                  lambda user: server.append_upload(user, upload.group(1), fields), scope=MEDIA_SCOPE)
+            elif upload:
+                self._bearer_call("media/upload/finalize", lambda user: server.finalize_upload(user, upload.group(1)),
+                                  scope=MEDIA_SCOPE)
+            elif path == "/2/media/metadata":
+                self._bearer_call("media/metadata", lambda user: server.set_metadata(user, _json(raw)),
+                                  scope=MEDIA_SCOPE)
             else:
                 self._send(404, _problem(404, "Not Found"))
 
         def do_GET(self) -> None:
-            path = urlsplit(self.path).path
+            parts = urlsplit(self.path)
+            path = parts.path
             server.requests.append(("GET", path))
             if path == "/2/users/me":
                 self._bearer_call("users/me", lambda user: (200, {"data": {"id": user.id, "name": user.name,
                                                                               "username": user.username}}))
+            elif path == "/2/media/upload":
+                query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+                self._bearer_call("media/upload/status", lambda user: server.upload_status(user, query),
+                                  scope=MEDIA_SCOPE)
             else:
                 self._send(404, _problem(404, "Not Found"))
 
-        def _bearer_call(self, endpoint: str, act, hold: bool = False) -> None:
+        def _bearer_call(self, endpoint: str, act, scope: Optional[str] = None) -> None:
             user = server.bearer(self.headers.get("Authorization"))
             if user is None:
                 self._send(401, _problem(401, "Unauthorized"))
                 return
-            fault = server.injected()
+            if scope is not None and scope not in server.granted(self.headers["Authorization"]):
+                self._send(403, _problem(403, "Forbidden", "You are not permitted to perform this action."))
+                return
+            fault = server.injected(endpoint)
             if fault is not None:
                 self._send(*fault)
                 return
@@ -372,8 +634,8 @@ def _handler_for(server: XApiServer):
                 self._send(429, _problem(429, "Too Many Requests"), headers)
                 return
             status, payload = act(user)
-            if hold and status == 201:
-                server.hold_answer()
+            if status < 300:
+                server.hold_answer(endpoint)
             self._send(status, payload, headers)
 
     return Handler
@@ -384,6 +646,23 @@ def _json(raw: bytes) -> Any:
         return json.loads(raw or b"null")
     except ValueError:
         return None
+
+
+def _multipart(content_type: Optional[str], raw: bytes) -> Optional[Dict[str, bytes]]:
+    """The fields of a multipart/form-data body, byte for byte; None when it is not one."""
+    boundary = re.match(r'multipart/form-data;.*boundary="?([^";]+)"?', content_type or "", re.IGNORECASE)
+    if boundary is None:
+        return None
+    fields: Dict[str, bytes] = {}
+    for section in raw.split(b"--" + boundary.group(1).encode())[1:]:
+        if section.startswith(b"--"):        # the closing delimiter
+            return fields
+        head, separator, body = section.partition(b"\r\n\r\n")
+        name = re.search(rb'name="([^"]*)"', head)
+        if not separator or name is None or not body.endswith(b"\r\n"):
+            return None
+        fields[name.group(1).decode()] = body[:-2]
+    return None                              # no closing delimiter: a truncated body
 
 
 def _basic(header: Optional[str]) -> Optional[Tuple[str, str]]:
