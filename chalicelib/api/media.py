@@ -10,7 +10,7 @@ from typing import Dict, Optional
 
 from pydantic import Field, field_validator
 
-from chalicelib.api.post_schemas import _http_url
+from chalicelib.api.post_schemas import http_url
 from chalicelib.api.routing import ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import RequestModel, ResponseModel, Timestamp
 from chalicelib.container import services
@@ -42,7 +42,7 @@ class ImportFromUrl(RequestModel):
     url: str = Field(max_length=2048, description="An http(s) URL of a public JPEG, PNG, GIF, WebP, MP4 or MOV file.")
     alt_text: Optional[str] = Field(default=None, max_length=ALT_TEXT_MAX)
 
-    _check_url = field_validator("url")(lambda cls, v: _http_url(v))
+    _check_url = field_validator("url")(lambda cls, v: http_url(v))
 
 
 class DescribeMedia(RequestModel):

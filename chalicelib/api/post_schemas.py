@@ -33,7 +33,7 @@ def _platform_key(value: str) -> str:
 PlatformKey = Annotated[str, AfterValidator(_platform_key)]
 
 
-def _http_url(value: str) -> str:
+def http_url(value: str) -> str:
     if not (value.startswith("https://") or value.startswith("http://")) or len(value) > 2048:
         raise ValueError("must be an http or https URL of at most 2048 characters")
     return value
@@ -72,7 +72,7 @@ class YouTubeSettings(_Settings):
     youtube_tags: Optional[List[str]] = None
     thumbnail_url: Optional[str] = None
 
-    _check_thumbnail = field_validator("thumbnail_url")(lambda cls, v: v if v is None else _http_url(v))
+    _check_thumbnail = field_validator("thumbnail_url")(lambda cls, v: v if v is None else http_url(v))
 
 
 class TikTokSettings(_Settings):
@@ -107,7 +107,7 @@ class Image(BaseModel):
     url: str
     alt_text: Optional[str] = Field(default=None, max_length=1500)
 
-    _check_url = field_validator("url")(lambda cls, v: _http_url(v))
+    _check_url = field_validator("url")(lambda cls, v: http_url(v))
 
 
 class Video(BaseModel):
@@ -115,7 +115,7 @@ class Video(BaseModel):
     url: str
     thumbnail_url: Optional[str] = None
 
-    _check_urls = field_validator("url", "thumbnail_url")(lambda cls, v: v if v is None else _http_url(v))
+    _check_urls = field_validator("url", "thumbnail_url")(lambda cls, v: v if v is None else http_url(v))
 
 
 class Media(BaseModel):
@@ -142,7 +142,7 @@ class Segment(BaseModel):
     content: str = Field(max_length=MAX_SEGMENT_CHARACTERS)
     media_urls: List[str] = Field(default_factory=list, max_length=MAX_IMAGES)
 
-    _check_urls = field_validator("media_urls")(lambda cls, v: [_http_url(url) for url in v])
+    _check_urls = field_validator("media_urls")(lambda cls, v: [http_url(url) for url in v])
 
 
 class _PostFields(RequestModel):
