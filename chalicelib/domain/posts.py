@@ -33,6 +33,10 @@ class Target:
     # The part being sent right now; still set after a crash, it says the outcome of that call is
     # unknown (which matters on a platform that offers no idempotency).
     in_flight: Optional[int] = None
+    # Files of a part not yet out that the platform holds from an earlier attempt ({"part index":
+    # {attachment id: the platform's handle}}): a retry takes up a video still processing instead of
+    # uploading it again, which would restart its processing and might never finish.
+    uploads: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     # Who is publishing this target, and until when; another worker may take over after that.
     lease_owner: Optional[str] = None
     lease_until: Optional[str] = None

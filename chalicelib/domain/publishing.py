@@ -28,7 +28,6 @@ from chalicelib.ids import uuid7
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
     AuthenticationFailedError,
-    OutcomeUnknownError,
     Part,
     PermanentError,
     PlatformError,
@@ -230,31 +229,48 @@ class TargetPublisher:
         settings = dict(post.platform_settings.get(target.platform) or {})
         for index in range(len(target.parts), len(parts)):
             post = self._change(post, dispatch_id, self._mark_in_flight(target_id, owner, index))
-            done = [PostRef.from_dict(item) for item in _target(post, target_id).parts]
+            current = _target(post, target_id)
+            done = [PostRef.from_dict(item) for item in current.parts]
+            latest = {"post": post}     # moved on by each upload the adapter asks us to remember
             part = Part(text=parts[index]["text"], index=index, total=len(parts),
                         idempotency_key=f"{target_id}:{index}",
                         reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
                         root=done[0] if index else None, media=attachments(parts[index]["media"], self._media),
-                        settings=settings)
+                        settings=settings, uploads=dict(current.uploads.get(str(index)) or {}),
+                        remember=self._rememberer(latest, target_id, owner, dispatch_id, index))
             try:
-                ref = adapter.publish(part)
-            except OutcomeUnknownError as error:
-                self._fail(post, target_id, dispatch_id, error.code, error.message)
-                return "failed"
-            except AuthenticationFailedError as error:
-                self._integrations.set_status(post.workspace_id, post.mode, _target(post, target_id).integration_id,
-                                              "needs_refresh")
-                self._fail(post, target_id, dispatch_id, error.code, error.message)
-                return "failed"
-            except PermanentError as error:
-                self._fail(post, target_id, dispatch_id, error.code, error.message)
-                return "failed"
-            except TransientError as error:
-                return self._transient(post, target_id, dispatch_id, owner, error, log)
+                ref, failure = adapter.publish(part), None
+            except PlatformError as error:
+                ref, failure = None, error
+            post = latest["post"]
+            if failure is not None:
+                return self._failed_part(post, target_id, dispatch_id, owner, failure, log)
             post = self._change(post, dispatch_id, self._record_part(target_id, owner, ref))
             logger.info("part published", extra={**log, "part": index, "platform_post_id": ref.id})
         self._finish(post, target_id, dispatch_id, owner)
         return "published"
+
+    def _failed_part(self, post: Post, target_id: str, dispatch_id: str, owner: str, error: PlatformError,
+                     log) -> str:
+        """What a part's failure means for the target, by the error's kind (see platforms/base.py)."""
+        if isinstance(error, TransientError):
+            return self._transient(post, target_id, dispatch_id, owner, error, log)
+        if isinstance(error, AuthenticationFailedError):
+            self._integrations.set_status(post.workspace_id, post.mode, _target(post, target_id).integration_id,
+                                          "needs_refresh")
+        # OutcomeUnknownError, PermanentError and its kinds: the target fails now.
+        self._fail(post, target_id, dispatch_id, error.code, error.message)
+        return "failed"
+
+    def _rememberer(self, latest: dict, target_id: str, owner: str, dispatch_id: str, index: int):
+        """What adapters call with a platform's handle for a file they uploaded, so a retry can take up
+        that upload (a video still processing) instead of starting again."""
+        def remember(attachment_id: str, handle: dict) -> None:
+            def record(current: Post) -> None:
+                target = self._owned(current, target_id, owner)
+                target.uploads.setdefault(str(index), {})[attachment_id] = dict(handle)
+            latest["post"] = self._change(latest["post"], dispatch_id, record)
+        return remember
 
     def _transient(self, post, target_id, dispatch_id, owner, error: TransientError, log) -> str:
         attempts = _target(post, target_id).attempts
@@ -293,6 +309,7 @@ class TargetPublisher:
         def record(current: Post) -> None:
             target = self._owned(current, target_id, owner)
             target.parts.append(ref.as_dict())
+            target.uploads.pop(str(len(target.parts) - 1), None)   # attached now: nothing left to resume
             target.in_flight = None
             if len(target.parts) == 1:
                 target.platform_post_id, target.platform_post_url = ref.id, ref.url

@@ -101,6 +101,16 @@ class Part:
     root: Optional[PostRef] = None      # the first part, for platforms that want it (Bluesky)
     media: List[Attachment] = field(default_factory=list)       # in the order the author gave
     settings: Dict[str, Any] = field(default_factory=dict)       # this platform's platform_settings
+    # What this adapter kept, in an earlier attempt at this part, of files it uploaded (attachment id
+    # to the handle it passed to ``keep``), and the engine's way to store a new one.
+    uploads: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    remember: Optional[Callable[[str, Dict[str, Any]], None]] = field(default=None, compare=False, repr=False)
+
+    def keep(self, attachment_id: str, handle: Dict[str, Any]) -> None:
+        """Store the platform's handle for an uploaded file (a media id still processing), so that a
+        later attempt at this part can use it instead of uploading again. Handles are JSON values."""
+        if self.remember is not None:
+            self.remember(attachment_id, handle)
 
 
 class PlatformError(Exception):

@@ -67,7 +67,7 @@ class Mastodon(Platform):
         check_limits(part.media, self.integration.profile or {})
         body: Dict[str, Any] = {"status": part.text}
         if part.media:
-            body["media_ids"] = self._upload_all(base, auth, part.media)
+            body["media_ids"] = self._upload_all(base, auth, part)
         for key in STATUS_SETTINGS:
             if part.settings.get(key) not in (None, ""):
                 body[key] = part.settings[key]
@@ -86,13 +86,41 @@ class Mastodon(Platform):
         return PostRef(id=str(answer["id"]), url=answer.get("url") or answer.get("uri"))
 
     # --- media -----------------------------------------------------------------------------------
-    def _upload_all(self, base: str, auth: Dict[str, str], media: List[Attachment]) -> List[str]:
+    def _upload_all(self, base: str, auth: Dict[str, str], part: Part) -> List[str]:
+        """Every file uploaded first, so the instance processes them side by side; then each one
+        still processing is waited for. A file an earlier attempt left processing is taken up, not
+        uploaded again (which would restart processing that may outlast every attempt)."""
         deadline = self._clock() + self.processing_budget
-        uploaded = [(item, *self._upload(base, auth, item)) for item in media]
-        for item, media_id, ready in uploaded:
+        uploaded = []
+        for item in part.media:
+            kept = part.uploads.get(item.id)
+            if kept:
+                uploaded.append((item, kept["media_id"], False, True))
+                continue
+            media_id, ready = self._upload(base, auth, item)
             if not ready:
-                self._wait_until_processed(base, auth, item, media_id, deadline)
-        return [media_id for _, media_id, _ in uploaded]
+                part.keep(item.id, {"media_id": media_id})
+            uploaded.append((item, media_id, ready, False))
+        media_ids = []
+        for item, media_id, ready, resumed in uploaded:
+            if not ready:
+                try:
+                    self._wait_until_processed(base, auth, item, media_id, deadline, at_once=resumed)
+                except _MediaLostError:
+                    if not resumed:
+                        raise
+                    media_id = self._upload_again(base, auth, item, part, deadline)
+            media_ids.append(media_id)
+        return media_ids
+
+    def _upload_again(self, base: str, auth: Dict[str, str], item: Attachment, part: Part, deadline: float) -> str:
+        """The instance no longer has what an earlier attempt uploaded (unattached media are
+        removed after a while): upload it afresh."""
+        media_id, ready = self._upload(base, auth, item)
+        if not ready:
+            part.keep(item.id, {"media_id": media_id})
+            self._wait_until_processed(base, auth, item, media_id, deadline)
+        return media_id
 
     def _upload(self, base: str, auth: Dict[str, str], item: Attachment) -> Tuple[str, bool]:
         """Upload one file; its id, and whether the instance has finished processing it."""
@@ -117,15 +145,16 @@ class Mastodon(Platform):
         return str(answer["id"]), response.status_code != 202
 
     def _wait_until_processed(self, base: str, auth: Dict[str, str], item: Attachment, media_id: str,
-                              deadline: float) -> None:
-        pause = FIRST_PAUSE
+                              deadline: float, at_once: bool = False) -> None:
+        pause = 0.0 if at_once else FIRST_PAUSE
         while True:
             remaining = deadline - self._clock()
             if remaining <= 0:
                 raise TransientError(f"{NAME} is still processing {describe(item)}; the post will be tried again "
                                      "shortly.", code="media_still_processing")
-            self._sleep(min(pause, remaining))
-            pause = min(pause * 2, LONGEST_PAUSE)
+            if pause:
+                self._sleep(min(pause, remaining))
+            pause = min(max(pause * 2, FIRST_PAUSE), LONGEST_PAUSE)
             response = http.call("GET", f"{base}/api/v1/media/{quote(media_id, safe='')}", platform=NAME,
                                  idempotent=True, timeout=self.timeout, headers=auth)
             if response.status_code == 200:
@@ -136,8 +165,12 @@ class Mastodon(Platform):
             if response.status_code == 422:                 # processing failed: the file itself is at fault
                 raise refused(item, 422, answer)
             if response.status_code == 404:
-                raise TransientError(f"{NAME} lost {describe(item)} while processing it; it will be uploaded again.")
+                raise _MediaLostError(f"{NAME} lost {describe(item)} while processing it; it will be uploaded again.")
             raise_for(response, answer)
+
+
+class _MediaLostError(TransientError):
+    """The instance answered 404 for a file being processed: uploading it again is the remedy."""
 
 
 def check_limits(media: List[Attachment], profile: Dict[str, Any]) -> None:

@@ -48,6 +48,10 @@ REFRESH_MARGIN_SECONDS = 300
 # post. Both stay well under the publisher's 60 s Lambda timeout, so a slow call ends as an error
 # we classify rather than as a killed worker.
 TIMEOUTS: Tuple[float, float] = (3.05, 15.0)
+# X keeps unattached media about a day (initialize says how long); a kept upload this close to its
+# end is uploaded again rather than risk attaching an id X is about to drop.
+UPLOAD_LIFETIME_SECONDS = 86400
+EXPIRY_MARGIN_SECONDS = 300
 # When X refuses our refresh token, another worker may have just rotated it and be about to save
 # the new one: read the stored tokens again after these pauses before declaring the account lost.
 RACE_WAITS = (0.0, 0.3, 1.0)
@@ -314,7 +318,7 @@ class Twitter(Platform):
         _check_media(part.media)
         deadline = self._timer() + PROCESSING_BUDGET_SECONDS
         self._tokens = self._current_tokens()
-        media_ids = [self._upload(item, deadline) for item in part.media]
+        media_ids = [self._upload(item, deadline, part) for item in part.media]
         body = tweet_body(part, media_ids)
         data = self._as_account(lambda token: self._client.create_tweet(token, body))
         username = (self.integration.username or "i").lstrip("@")
@@ -333,20 +337,39 @@ class Twitter(Platform):
                 raise self._needs_reconnect("X refused the account's newly refreshed token") from None
 
     # --- media -----------------------------------------------------------------------------------
-    def _upload(self, attachment: Attachment, deadline: float) -> str:
-        """Uploads one file, waits until X can attach it, sets its alt text; returns X's media id."""
+    def _upload(self, attachment: Attachment, deadline: float, part: Part) -> str:
+        """Uploads one file (or takes up the upload an earlier attempt left processing), waits until
+        X can attach it, sets its alt text; returns X's media id."""
         category = media_category(attachment.content_type)
-        media_id = self._as_account(lambda token: self._client.initialize_upload(
-            token, attachment.content_type, attachment.size, category))["id"]
-        for index, chunk in enumerate(attachment.chunks(self._chunk_bytes)):
-            self._as_account(functools.partial(self._client.append_upload, media_id=media_id, segment_index=index,
-                                               chunk=chunk))
-        finalized = self._as_account(lambda token: self._client.finalize_upload(token, media_id))
-        self._await_processing(media_id, finalized.get("processing_info"), deadline)
+        media_id, info = self._earlier_upload(part.uploads.get(attachment.id))
+        if media_id is None:
+            started = self._as_account(lambda token: self._client.initialize_upload(
+                token, attachment.content_type, attachment.size, category))
+            media_id = started["id"]
+            for index, chunk in enumerate(attachment.chunks(self._chunk_bytes)):
+                self._as_account(functools.partial(self._client.append_upload, media_id=media_id,
+                                                   segment_index=index, chunk=chunk))
+            info = self._as_account(lambda token: self._client.finalize_upload(token, media_id)).get("processing_info")
+            if info:
+                # Kept until X drops unattached media, so a retry resumes the wait rather than
+                # uploading again and restarting processing that may outlast every attempt.
+                lifetime = float(started.get("expires_after_secs") or UPLOAD_LIFETIME_SECONDS)
+                part.keep(attachment.id, {"media_id": media_id, "expires_at": self._clock() + lifetime})
+        self._await_processing(media_id, info, deadline)
         if attachment.alt_text and category != "tweet_video":
             # X documents alt text for images and GIFs only.
             self._as_account(lambda token: self._client.set_alt_text(token, media_id, attachment.alt_text))
         return media_id
+
+    def _earlier_upload(self, handle: Optional[Dict[str, Any]]) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+        """The media id an earlier attempt uploaded and its processing state, if X still has it."""
+        if not handle or float(handle.get("expires_at") or 0) < self._clock() + EXPIRY_MARGIN_SECONDS:
+            return None, None
+        try:
+            status = self._as_account(lambda token: self._client.upload_status(token, handle["media_id"]))
+        except PermanentError:
+            return None, None        # X no longer knows it: upload again
+        return handle["media_id"], status.get("processing_info")
 
     def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float) -> None:
         """Returns once X has processed the media (at once when X said nothing of processing)."""
@@ -357,8 +380,8 @@ class Twitter(Platform):
                 raise PermanentError(f"X could not process the media: {reason}.", code="media_rejected")
             wait = max(1.0, float(info.get("check_after_secs") or 0))   # never a busy loop against X
             if self._timer() + wait > deadline:
-                raise TransientError("X is still processing the media; publishing will be tried again later "
-                                     "with a fresh upload.")
+                raise TransientError("X is still processing the media; publishing will be tried again later, "
+                                     "taking up the same upload.", code="media_still_processing")
             self._sleep(wait)
             info = self._as_account(lambda token: self._client.upload_status(token, media_id)).get("processing_info")
 

@@ -221,6 +221,40 @@ def test_still_processing_at_the_end_of_the_budget_is_tried_again_later():
     assert "status" not in server.calls and server.statuses == []
 
 
+def test_a_retry_takes_up_a_file_still_processing_instead_of_uploading_again():
+    """Uploading again on each retry would restart the instance's processing every time; the kept
+    media id is checked at once instead."""
+    kept = {}
+
+    def attempt():
+        return Part(text="A long clip", index=0, total=1, idempotency_key="clip:0", uploads=dict(kept),
+                    media=[video("v1", "A long clip")], remember=kept.__setitem__)
+
+    with MediaProcessingServer(ready_after=None) as server:
+        with pytest.raises(TransientError):
+            on(server, Waiting()).publish(attempt())
+        (upload,) = server.uploads
+        assert kept == {"v1": {"media_id": upload["id"]}}
+        server.ready_after = 1                      # processing has finished meanwhile
+        server.calls.clear()
+        waiting = Waiting()
+        ref = on(server, waiting).publish(attempt())
+    assert server.calls == ["check", "status"] and waiting.pauses == []
+    assert len(server.uploads) == 1
+    (status,) = server.statuses
+    assert ref.id == status["id"] and [item["id"] for item in status["media_attachments"]] == [upload["id"]]
+
+
+def test_a_kept_file_the_instance_no_longer_has_is_uploaded_again():
+    stale = Part(text="A clip", index=0, total=1, idempotency_key="clip:0", media=[video("v1", "A clip")],
+                 uploads={"v1": {"media_id": "109999999999999999"}})
+    with MediaProcessingServer(ready_after=1) as server:
+        on(server, Waiting()).publish(stale)
+    assert server.calls == ["check", "upload", "check", "status"]          # 404, then afresh
+    (status,) = server.statuses
+    assert [item["id"] for item in status["media_attachments"]] == [server.uploads[0]["id"]]
+
+
 def test_processing_that_fails_refuses_the_part():
     with MediaProcessingServer(ready_after=1, processing_error="Validation failed: File is invalid") as server:
         with pytest.raises(PermanentError) as refused:

@@ -422,3 +422,40 @@ def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_o
     assert target["status"] == "failed" and target["error"]["code"] == "media_not_supported"
     assert "videos" in target["error"]["message"] and "nothing was sent" in target["error"]["message"]
     assert target["platform_post_id"] is None
+
+
+def test_an_upload_still_processing_is_handed_to_the_retry_and_forgotten_once_out(api, key, runtime, services,
+                                                                                  workspace, clock):
+    """An adapter keeps the platform's handle for a file still processing; the engine stores it on
+    the target, gives it back to the next attempt at that part, and drops it once the part is out."""
+    from chalicelib.platforms.base import TransientError as PlatformTransientError
+
+    seen = []
+
+    def adapters(integration):
+        adapter = adapter_for(integration)
+        real_publish = adapter.publish
+
+        def publish(part):
+            seen.append(dict(part.uploads))
+            if not part.uploads:
+                part.keep("file-1", {"media_id": "platform-77"})
+                raise PlatformTransientError("still processing", code="media_still_processing")
+            return real_publish(part)
+        adapter.publish = publish
+        return adapter
+    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.events, clock,
+                                                     adapters)
+    try:
+        post_id = publish_now(api, key, content="A long clip")
+        runtime.deliver()
+        (target,) = PostStore().get(f"{workspace.workspace.id}#test", post_id).targets
+        assert target.uploads == {"0": {"file-1": {"media_id": "platform-77"}}} and target.status == "publishing"
+        clock.advance(seconds=60)
+        runtime.time_passes()
+        runtime.drain()
+    finally:
+        restore_publisher(services)
+    assert seen == [{}, {"file-1": {"media_id": "platform-77"}}]
+    (target,) = PostStore().get(f"{workspace.workspace.id}#test", post_id).targets
+    assert target.status == "published" and target.uploads == {}

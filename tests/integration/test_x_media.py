@@ -206,6 +206,39 @@ def test_processing_longer_than_the_budget_is_tried_again_later(x, x_adapter, pa
     assert x.tweets == []
 
 
+def test_a_retry_takes_up_an_upload_still_processing_instead_of_uploading_again(x, x_adapter, pauses):
+    """A long video outlasts one attempt's wait. Uploading it again on the retry would restart X's
+    processing every time and the post would never go out; the kept media id is polled instead."""
+    video = media_samples.video(size=100_000)
+    kept = {}
+
+    def attempt():
+        return Part(text="Watch this", index=0, total=1, idempotency_key="watch:0", uploads=dict(kept),
+                    media=[attachment(video, "video/mp4")], remember=kept.__setitem__)
+
+    x.process_next(checks=4, check_after_secs=15)
+    with pytest.raises(TransientError) as later:
+        x_adapter.publish(attempt())
+    assert later.value.code == "media_still_processing"
+    (media_id,) = x.media
+    assert kept["m1"]["media_id"] == media_id
+    ref = x_adapter.publish(attempt())                                   # the engine's retry
+    (tweet,) = x.tweets
+    assert tweet["id"] == ref.id and tweet["media_ids"] == [media_id]
+    assert list(x.media) == [media_id]                                   # uploaded once
+    assert calls(x).count(("POST", "/2/media/upload/initialize")) == 1
+
+
+def test_a_kept_upload_x_no_longer_knows_is_uploaded_again(x, x_adapter):
+    video = media_samples.video(size=50_000)
+    stale = Part(text="Watch this", index=0, total=1, idempotency_key="watch:0",
+                 uploads={"m1": {"media_id": "1999999999999999999", "expires_at": 4102444800}},
+                 media=[attachment(video, "video/mp4")])
+    x_adapter.publish(stale)
+    (tweet,) = x.tweets
+    assert tweet["media"][0]["data"] == video and tweet["media_ids"] != ["1999999999999999999"]
+
+
 def test_an_append_refused_with_503_is_transient_and_a_retry_uploads_afresh(x, x_adapter):
     video = media_samples.video(size=200_000)
     x.fail_next(1, status=503, on="media/upload/append")
