@@ -133,6 +133,15 @@ class ApiClient:
         return self.request("DELETE", path, key, **kw)
 
 
+def problem(answer, status, code=None):
+    """The problem body of an error answer, after checking its status, media type and code."""
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/problem+json"
+    if code:
+        assert answer.json["code"] == code, answer.json
+    return answer.json
+
+
 class Answer:
     def __init__(self, status: int, headers: dict, raw: bytes):
         self.status = status

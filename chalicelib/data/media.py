@@ -10,6 +10,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional
 
 from pynamodb.exceptions import DeleteError, UpdateError
 
+from chalicelib.data.clients import LazyClient
 from chalicelib.data.errors import is_condition_failure
 from chalicelib.data.models import MediaRecord
 from chalicelib.domain.media import Media
@@ -117,19 +118,16 @@ class MediaStore:
                                condition=MediaRecord.status == "ready")
 
 
-class MediaObjects:
+class MediaObjects(LazyClient):
     """The bucket: presigned uploads, reads by range or as a stream, copies and deletes."""
 
     def __init__(self, s3_client_factory: Callable[[], object], bucket: str):
-        self._client_factory = s3_client_factory
-        self._client = None
+        super().__init__(s3_client_factory)
         self._bucket = bucket
 
     @property
     def _s3(self):
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return self.client
 
     def presigned_put(self, key: str, content_type: str, size: int, expires_in: int) -> str:
         """A URL that accepts exactly one PUT of this type and length: both headers are signed, so

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, Dict
 
+from chalicelib.data.clients import LazyClient
 from chalicelib.domain.posts import Post
 from chalicelib.workers.messages import PublishMessage
 
@@ -15,17 +16,14 @@ class QueueSendError(Exception):
     pass
 
 
-class _Queue:
+class _Queue(LazyClient):
     def __init__(self, sqs_client_factory: Callable[[], object], url: str):
-        self._client_factory = sqs_client_factory
-        self._client = None
+        super().__init__(sqs_client_factory)
         self._url = url
 
     @property
     def _sqs(self):
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return self.client
 
 
 class PublishQueue(_Queue):

@@ -9,18 +9,17 @@ from __future__ import annotations
 import base64
 from typing import Callable, Mapping
 
+from chalicelib.data.clients import LazyClient
 
-class SecretBox:
+
+class SecretBox(LazyClient):
     def __init__(self, kms_client_factory: Callable[[], object], key_id: str):
-        self._client_factory = kms_client_factory
-        self._client = None
+        super().__init__(kms_client_factory)
         self._key_id = key_id
 
     @property
     def _kms(self):
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return self.client
 
     def seal(self, plaintext: bytes, context: Mapping[str, str]) -> str:
         result = self._kms.encrypt(KeyId=self._key_id, Plaintext=plaintext, EncryptionContext=dict(context))

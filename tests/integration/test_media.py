@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests import media_samples
+from tests.conftest import problem
 
 FUTURE = "2026-05-02T14:00:00Z"
 
@@ -23,14 +24,6 @@ def key(workspace):
 @pytest.fixture
 def s3(aws):
     return boto3.client("s3", region_name=aws.region)
-
-
-def problem(answer, status, code=None):
-    assert answer.status == status, answer
-    assert answer.headers["content-type"] == "application/problem+json"
-    if code:
-        assert answer.json["code"] == code, answer.json
-    return answer.json
 
 
 def request_upload(api, key, data: bytes, content_type="image/png", filename="launch.png", **extra):

@@ -6,6 +6,8 @@ import json
 import boto3
 import pytest
 
+from tests.conftest import problem
+
 FUTURE = "2026-05-02T14:00:00Z"   # the test clock stands at 2026-05-01T12:00:00Z
 
 
@@ -19,14 +21,6 @@ def create(api, key, **fields):
     answer = api.post("/v1/posts", key, body)
     assert answer.status == 201, answer
     return answer.json["data"]
-
-
-def problem(answer, status, code=None):
-    assert answer.status == status, answer
-    assert answer.headers["content-type"] == "application/problem+json"
-    if code:
-        assert answer.json["code"] == code, answer.json
-    return answer.json
 
 
 # --- create ------------------------------------------------------------------------------------
