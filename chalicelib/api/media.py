@@ -15,7 +15,6 @@ from chalicelib.api.routing import ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import RequestModel, ResponseModel, Timestamp
 from chalicelib.container import services
 from chalicelib.domain.media import UPLOAD_TYPES, Media
-from chalicelib.errors import ValidationError
 
 blueprint = ApiBlueprint(__name__, tag="Media")
 
@@ -101,19 +100,7 @@ def request_upload(call: Call):
 def import_media(call: Call):
     """Fetches a public URL into your media and verifies it; answers the ready media, or 422 with
     why the URL could not be taken. Posts may also name URLs directly (media.images[].url)."""
-    import time
-
-    from chalicelib.domain.media import FETCH_BUDGET_SECONDS
-    from chalicelib.domain.media_service import MediaFetchRefusedError
-
-    principal = call.principal
-    try:
-        media = services().media.fetch(principal.workspace_id, principal.mode, call.body.url, call.body.alt_text,
-                                       kind_hint=None, deadline=time.monotonic() + FETCH_BUDGET_SECONDS)
-    except MediaFetchRefusedError as error:
-        raise ValidationError(error.message, errors=[{"field": "url", "message": error.message, "code": error.code}],
-                              code=error.code)
-    return MediaFileOut.of(media)
+    return MediaFileOut.of(services().media.import_url(call.principal, call.body.url, call.body.alt_text))
 
 
 @blueprint.operation("GET", "/v1/media/{media_id}", summary="Get media", response=MediaFileOut, errors=(404,))

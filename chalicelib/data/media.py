@@ -14,7 +14,7 @@ from chalicelib.data.clients import LazyClient
 from chalicelib.data.errors import is_condition_failure
 from chalicelib.data.models import MediaRecord
 from chalicelib.domain.media import Media
-from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.errors import ConflictError, NotFoundError, ServiceUnavailableError
 
 PART_BYTES = 8 * 1024 * 1024      # multipart upload part size (S3's minimum is 5 MiB)
 
@@ -118,6 +118,25 @@ class MediaStore:
                                condition=MediaRecord.status == "ready")
 
 
+class StoredStream:
+    """An object's bytes as they arrive; a connection lost mid-file is ServiceUnavailableError."""
+
+    def __init__(self, body):
+        self._body = body
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._body.read() if size is None or size < 0 else self._body.read(size)
+        except Exception as error:  # noqa: BLE001 - botocore and urllib3 raise many kinds mid-stream
+            raise ServiceUnavailableError(f"Reading a stored file failed ({error.__class__.__name__}).") from None
+
+    def close(self) -> None:
+        try:
+            self._body.close()
+        except Exception:  # noqa: BLE001 - closing a broken stream is best effort
+            pass
+
+
 class MediaObjects(LazyClient):
     """The bucket: presigned uploads, reads by range or as a stream, copies and deletes."""
 
@@ -154,9 +173,21 @@ class MediaObjects(LazyClient):
         answer = self._s3.get_object(Bucket=self._bucket, Key=key, Range=f"bytes={start}-{start + length - 1}")
         return answer["Body"].read()
 
-    def open(self, key: str):
-        """The object as a stream (botocore's StreamingBody): read(n) pulls n bytes off the wire."""
-        return self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+    def open(self, key: str) -> "StoredStream":
+        """The object as a stream: read(n) pulls n bytes off the wire. NotFoundError when there is
+        no such object; ServiceUnavailableError when S3 could not be read, now or mid-stream."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return StoredStream(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"])
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise NotFoundError(f"No stored file {key}.", code="media_unavailable") from None
+            raise ServiceUnavailableError(f"The media store answered {code}.") from None
+        except BotoCoreError as error:
+            raise ServiceUnavailableError(f"The media store could not be reached ({error.__class__.__name__}).") \
+                from None
 
     def copy(self, source: str, target: str, content_type: str) -> None:
         """Server-side copy: the bytes never pass through the function (S3 copies up to 5 GB in one call)."""

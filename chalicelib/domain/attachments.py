@@ -7,44 +7,37 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from chalicelib.errors import NotFoundError, ServiceUnavailableError
 from chalicelib.platforms.base import Attachment, PermanentError, TransientError
 
 
-class _GuardedStream:
-    """A stream whose read errors are the engine's: a dropped connection mid-file is transient."""
+class _PlatformErrorStream:
+    """A stored file whose read errors are the engine's: a dropped connection mid-file is transient."""
 
     def __init__(self, stream, media_id: str):
         self._stream, self._media_id = stream, media_id
 
     def read(self, size: int = -1) -> bytes:
         try:
-            return self._stream.read() if size is None or size < 0 else self._stream.read(size)
-        except Exception as error:  # noqa: BLE001 - botocore and urllib3 raise many kinds mid-stream
-            raise TransientError(f"Reading media {self._media_id} from storage failed "
-                                 f"({error.__class__.__name__}); it will be tried again.") from None
+            return self._stream.read(size)
+        except ServiceUnavailableError as error:
+            raise TransientError(f"Reading media {self._media_id} from storage failed ({error.detail}); it will be "
+                                 "tried again.") from None
 
     def close(self) -> None:
-        try:
-            self._stream.close()
-        except Exception:  # noqa: BLE001 - closing a broken stream is best effort
-            pass
+        self._stream.close()
 
 
 def _opener(objects, key: str, media_id: str):
     def open_stream():
-        from botocore.exceptions import BotoCoreError, ClientError
-
         try:
-            return _GuardedStream(objects.open(key), media_id)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                raise PermanentError(f"Media {media_id} is no longer stored; it was deleted after the post was "
-                                     "written.", code="media_unavailable") from None
-            raise TransientError(f"Media {media_id} could not be read from storage "
-                                 f"({error.response.get('Error', {}).get('Code')}); it will be tried again.") from None
-        except BotoCoreError as error:
-            raise TransientError(f"Media {media_id} could not be read from storage ({error.__class__.__name__}); "
-                                 "it will be tried again.") from None
+            return _PlatformErrorStream(objects.open(key), media_id)
+        except NotFoundError:
+            raise PermanentError(f"Media {media_id} is no longer stored; it was deleted after the post was "
+                                 "written.", code="media_unavailable") from None
+        except ServiceUnavailableError as error:
+            raise TransientError(f"Media {media_id} could not be read from storage ({error.detail}); it will be "
+                                 "tried again.") from None
     return open_stream
 
 

@@ -84,10 +84,9 @@ class Media:
     def scope(self) -> str:
         return f"{self.workspace_id}#{self.mode}"
 
-    def attachment(self, alt_text: Optional[str] = None, field_name: str = "") -> Dict[str, Any]:
+    def attachment(self) -> Dict[str, Any]:
         """What a post keeps of a ready file: enough to check platform limits and to publish it
         without reading the media record again."""
         return {"id": self.id, "kind": self.kind, "content_type": self.content_type, "size": self.size,
-                "width": self.width, "height": self.height, "filename": self.filename,
-                "alt_text": alt_text if alt_text is not None else self.alt_text, "key": self.object_key,
-                "source_url": self.source_url, "field": field_name}
+                "width": self.width, "height": self.height, "filename": self.filename, "alt_text": self.alt_text,
+                "key": self.object_key, "source_url": self.source_url}

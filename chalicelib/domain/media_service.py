@@ -13,6 +13,7 @@ from typing import Callable, Optional, Tuple
 from chalicelib.clock import Clock
 from chalicelib.domain.media import (
     ABANDONED_AFTER,
+    FETCH_BUDGET_SECONDS,
     FETCH_MAX_BYTES,
     REJECTED_KEPT,
     UPLOAD_TYPES,
@@ -158,15 +159,14 @@ class MediaService:
                 stored = True
             if size == 0:
                 raise MediaFetchRefusedError("empty_file", f"The media URL {url} answered an empty file.")
+            # The type lives in the record, sniffed here; the object keeps the neutral type it was
+            # stored under (nothing reads it, and rewriting it would copy the whole file again).
             found = probe(lambda start, length: self._objects.read_range(key, start, length), size)
-            if found.content_type not in UPLOAD_TYPES:
-                raise MediaFetchRefusedError("unsupported_type", f"{url} is {found.content_type}, which is not taken.")
             if kind_hint and found.kind != kind_hint:
                 raise MediaFetchRefusedError("wrong_kind", f"{url} is a {found.kind}, where a {kind_hint} was expected.")
             limit = UPLOAD_TYPES[found.content_type][1]
             if size > limit:
                 raise MediaFetchRefusedError("media_too_large", f"{url} is {size:,} bytes; at most {limit:,}.")
-            self._objects.copy(key, key, found.content_type)   # record the real type on the object
             media = Media(id=media_id, workspace_id=workspace_id, mode=mode, status="ready", kind=found.kind,
                           content_type=found.content_type, filename=_filename_of(url), declared_size=size,
                           size=size, width=found.width, height=found.height, alt_text=alt_text or None,
@@ -182,6 +182,16 @@ class MediaService:
         except BaseException:
             self._discard(key, stored)
             raise
+
+    def import_url(self, principal: Principal, url: str, alt_text: Optional[str]) -> Media:
+        """``POST /v1/media``: one URL, under the same budget a post's URLs share; a refusal is a
+        422 on the ``url`` field."""
+        try:
+            return self.fetch(principal.workspace_id, principal.mode, url, alt_text, kind_hint=None,
+                              deadline=time.monotonic() + FETCH_BUDGET_SECONDS)
+        except MediaFetchRefusedError as error:
+            raise ValidationError(error.message, errors=[{"field": "url", "message": error.message,
+                                                          "code": error.code}], code=error.code) from None
 
     def _discard(self, key: str, stored: bool) -> None:
         if stored:

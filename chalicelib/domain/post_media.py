@@ -68,7 +68,8 @@ def resolve(post: Post, previous: Optional[Post], media, problems: Problems) -> 
 def _by_id(found, media_id: str, field: str, problems: Problems) -> Optional[Dict[str, Any]]:
     item = found.get(media_id)
     if item is None:
-        problems.add(field, f"No media {media_id} in this workspace ({_mode_hint()}).", "unknown_media")
+        problems.add(field, f"No media {media_id} in this workspace (media belong to the workspace and mode of "
+                            "the key that uploaded them).", "unknown_media")
         return None
     if item.status == "pending":
         problems.add(field, f"Media {media_id} is still being uploaded or verified; use it once its status "
@@ -78,10 +79,6 @@ def _by_id(found, media_id: str, field: str, problems: Problems) -> Optional[Dic
         problems.add(field, f"Media {media_id} was rejected: {item.reason}", "media_rejected")
         return None
     return item.attachment()
-
-
-def _mode_hint() -> str:
-    return "media belong to the workspace and mode of the key that uploaded them"
 
 
 def _by_url(post: Post, media, url: str, alt_text, kind, field: str, known: Dict[str, Dict[str, Any]],

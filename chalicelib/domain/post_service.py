@@ -19,7 +19,7 @@ DELETE_BATCH = 25   # posts per transaction: each also moves a few counters; Dyn
 
 
 class PostService:
-    def __init__(self, store, integrations, publish_queue, dispatcher, clock: Clock, media=None):
+    def __init__(self, store, integrations, publish_queue, dispatcher, clock: Clock, media):
         self._store = store
         self._media = media
         self._integrations = integrations

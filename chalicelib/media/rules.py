@@ -158,7 +158,7 @@ _RULES = (
     # Bluesky. Lexicon app.bsky.embed.images: at most 4 images, blob accept image/*, maxSize
     # 1,000,000. Newer lexicons raise maxSize to 2,000,000 ("formerly limited to 1 MB"), but
     # self-hosted PDSes on older releases still refuse more, and the adapter (platforms/bluesky.py)
-    # fetches at most 1,000,000: we keep the figure every server takes. Video is not published
+    # refuses more than 1,000,000: we keep the figure every server takes. Video is not published
     # here yet. ``alt`` has no maxLength in the lexicon: we take the official app's limit, 2,000
     # graphemes (social-app MAX_ALT_TEXT), so alt text written there fits here too, and a record
     # cannot grow without bound.

@@ -321,3 +321,32 @@ def test_a_verifier_that_dies_before_recording_its_verdict_is_retried(api, key, 
     assert api.get(f"/v1/media/{ticket['id']}", key).json["data"]["status"] == "ready"
     assert keys_in(s3, aws.media_bucket, "uploads/") == []
     assert len(keys_in(s3, aws.media_bucket, "media/")) == 1
+
+
+def test_a_stored_file_gone_or_unreadable_reaches_adapters_as_the_engines_error_kinds(services, aws, s3):
+    """What the publisher hands adapters reads from the bucket: a file deleted under a post is a
+    failure to explain (permanent), S3 unreachable is a reason to try again (transient)."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib.domain.attachments import attachments
+    from chalicelib.platforms.base import PermanentError, TransientError
+
+    s3.put_object(Bucket=aws.media_bucket, Key="media/w/test/kept", Body=b"\x89PNG....")
+    item = {"id": "m1", "kind": "image", "content_type": "image/png", "size": 8}
+    kept, gone = attachments([dict(item, key="media/w/test/kept"), dict(item, key="media/w/test/gone")],
+                             services.media_objects)
+    assert kept.read() == b"\x89PNG...."
+    with pytest.raises(PermanentError) as missing:
+        gone.read()
+    assert missing.value.code == "media_unavailable"
+
+    def unreachable(**_):
+        raise EndpointConnectionError(endpoint_url="https://s3.amazonaws.com")
+
+    events = services.media_objects.client.meta.events
+    events.register("before-call.s3.GetObject", unreachable)
+    try:
+        with pytest.raises(TransientError):
+            kept.read()
+    finally:
+        events.unregister("before-call.s3.GetObject", unreachable)
