@@ -17,6 +17,8 @@ from chalicelib.domain.platforms import PLATFORMS, PlatformName, canonical
 MAX_SEGMENTS = 24
 MAX_SEGMENT_CHARACTERS = 5000
 MAX_IMAGES = 4
+# Facebook's 63,206 characters: the longest text any platform takes.
+MAX_CONTENT_CHARACTERS = 63206
 POST_STATUSES = ("draft", "scheduled", "publishing", "published", "failed")
 PostStatus = Literal["draft", "scheduled", "publishing", "published", "failed"]
 
@@ -146,7 +148,7 @@ class Segment(BaseModel):
 
 
 class _PostFields(RequestModel):
-    content: Optional[str] = Field(default=None, max_length=63206)
+    content: Optional[str] = Field(default=None, max_length=MAX_CONTENT_CHARACTERS)
     platforms: Optional[List[PlatformKey]] = Field(default=None, max_length=len(PLATFORMS) + 1)
     integrations: Optional[List[str]] = Field(default=None, max_length=50)
     schedule_at: Optional[dt.datetime] = Field(
@@ -154,7 +156,8 @@ class _PostFields(RequestModel):
         description="When to publish (ISO 8601 with a zone; at most 180 days ahead). Also accepted as "
                     "scheduled_for or scheduled_at. Omit for a draft; null unschedules.")
     tags: Optional[List[str]] = Field(default=None, max_length=50)
-    platform_overrides: Optional[Dict[PlatformKey, str]] = None
+    # Each override is capped like the content: no platform takes a longer text.
+    platform_overrides: Optional[Dict[PlatformKey, Annotated[str, Field(max_length=MAX_CONTENT_CHARACTERS)]]] = None
     platform_settings: Optional[PlatformSettings] = None
     group_id: Optional[str] = None
     status: Optional[Literal["draft", "scheduled"]] = Field(
@@ -222,7 +225,7 @@ class _PostFields(RequestModel):
 class CreatePost(_PostFields):
     """Create a draft, or a scheduled post when schedule_at (or scheduled_for) is given."""
 
-    content: str = Field(max_length=63206)
+    content: str = Field(max_length=MAX_CONTENT_CHARACTERS)
 
 
 class UpdatePost(_PostFields):

@@ -27,11 +27,18 @@ Not recognised, on X:
 On Mastodon a URL needs a scheme (http, https, dat, dweb, ipfs, ipns, ssb, gopher or gemini), and
 its path and query may hold any non-space character except a few that cannot end them.
 
+Finding them costs linear time whatever the text. twitter-text tries its pattern at every position
+and, from each, walks up to 127 labels before it gives up, so a long chain of labels that no TLD
+ends in reach cost minutes. Here the pattern is tried only where a URL surely starts: the chains of
+labels around each ".tld" are read once (``_Chain``), and so is each scheme followed by a domain;
+what is found is exactly what twitter-text finds (tests/unit/test_text_hostile.py compares them).
+
 Patterns are compiled on first use: they hold some 1,600 top-level domains.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from typing import NamedTuple
@@ -50,12 +57,16 @@ _CYRILLIC = "\u0400-\u04ff"
 # A URL may start at the beginning of the text or after anything but these.
 _PRECEDING = rf"(?:[^a-z0-9@\uff20$#\uff03{_INVALID}]|^)"
 _DOMAIN_CHAR = rf"[^{_PUNCTUATION}{_SPACES}{_INVALID}{_DIRECTIONAL_MARKS}]"
+# A domain character, "-" or "_": what a label holds. One class, as the alternation is slower.
+_PUNCTUATION_BUT_HYPHENS = r"!'#%&()*+,\\./:;<=>?@\[\]\^{|}~$"
+_HOST_CHAR = rf"[^{_PUNCTUATION_BUT_HYPHENS}{_SPACES}{_INVALID}{_DIRECTIONAL_MARKS}]"
 # A label starts and ends with a domain character and may hold "-" (and "_" in a subdomain). Two
 # bounds that twitter-text's grammar lacks keep matching fast on hostile input ("a.a.a.a..." for
 # pages): a label of more than 63 characters fails twitter-text's own IDNA check anyway, and no DNS
 # name has more than 127 labels. A label ends at the first ".", so the lookahead bounds it, and its
 # repetition is possessive: giving characters back could never end it anywhere else.
-_LABEL_FITS = r"(?=[^.]{1,63}\.)"
+_LABEL_MAX = 63
+_LABEL_FITS = rf"(?=[^.]{{1,{_LABEL_MAX}}}\.)"
 _SUBDOMAIN = rf"(?:{_LABEL_FITS}{_DOMAIN_CHAR}(?:[_-]*{_DOMAIN_CHAR})*+\.)"
 _DOMAIN_NAME = rf"(?:{_LABEL_FITS}{_DOMAIN_CHAR}(?:-*{_DOMAIN_CHAR})*+\.)"
 _MAX_SUBDOMAINS = 126
@@ -97,6 +108,7 @@ _MASTODON_SCHEME = r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
 _TCO_SLUG_MAX = 40
 _URL_MAX = 4096
 _DEFAULT_SCHEME_LENGTH = len("https://")
+_SCHEME_MAX = len("gemini")
 
 
 class Span(NamedTuple):
@@ -121,7 +133,13 @@ def _prefix_tree(words: list[str]) -> str:
         children = [re.escape(ch) + branch(child) for ch, child in sorted(node.items()) if ch]
         if not children:
             return ""
-        body = children[0] if len(children) == 1 else f"(?:{'|'.join(children)})"
+        if len(children) == 1:
+            body = children[0]
+        else:
+            # The lookahead turns away a character no branch takes at once, instead of trying
+            # each branch (some fifty under "a"): a text of "a.a.a..." is mostly such misses.
+            firsts = "".join(re.escape(ch) for ch in sorted(node) if ch)
+            body = f"(?=[{firsts}])(?:{'|'.join(children)})"
         return f"(?:{body})?" if "" in node else body
 
     return branch(tree)
@@ -135,13 +153,19 @@ def _tld() -> str:
     return rf"(?:{_prefix_tree(GENERIC_TLDS + COUNTRY_CODE_TLDS)}(?=[^0-9a-z@+-]|$))"
 
 
+def _any_tld() -> str:
+    return rf"(?:{_tld()}|{_PUNYCODE_TLD})"
+
+
+def _domain() -> str:
+    return rf"(?:{_SUBDOMAIN}{{0,{_MAX_SUBDOMAINS}}}{_DOMAIN_NAME}{_any_tld()})"
+
+
 def _url_pattern(scheme: str, path: str, query_char: str, query_end: str) -> re.Pattern[str]:
-    domain = (
-        rf"(?:{_SUBDOMAIN}{{0,{_MAX_SUBDOMAINS}}}{_DOMAIN_NAME}(?:{_tld()}|{_PUNYCODE_TLD}))"
-    )
+    """twitter-text's URL, tried at one position (``pattern.match(text, start)``). The character
+    before it, and which positions are worth trying, are ``_UrlStarts``'s business."""
     return re.compile(
-        rf"(?P<before>{_PRECEDING})"
-        rf"(?P<url>(?P<scheme>{scheme})?(?P<domain>{domain}){_PORT}?"
+        rf"(?P<url>(?P<scheme>{scheme})?(?P<domain>{_domain()}){_PORT}?"
         rf"(?P<path>/{path}*)?(?:\?{query_char}*{query_end})?)",
         re.IGNORECASE,
     )
@@ -158,15 +182,44 @@ def _mastodon_url() -> re.Pattern[str]:
 
 
 @functools.cache
-def _ascii_domain() -> re.Pattern[str]:
-    return re.compile(
-        rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+(?:{_tld()}|{_PUNYCODE_TLD})", re.IGNORECASE
-    )
+def _scheme(scheme: str) -> re.Pattern[str]:
+    # A scheme ending where the search ends (at "://"'s end).
+    return re.compile(rf"{scheme}\Z", re.IGNORECASE)
 
 
 @functools.cache
 def _dot_then_tld() -> re.Pattern[str]:
-    return re.compile(rf"\.(?:{_tld()}|{_PUNYCODE_TLD})", re.IGNORECASE)
+    return re.compile(rf"\.{_any_tld()}", re.IGNORECASE)
+
+
+@functools.cache
+def _dot() -> re.Pattern[str]:
+    return re.compile(r"\.")
+
+
+@functools.cache
+def _chain() -> re.Pattern[str]:
+    # Labels (domain characters, "-" and "_") separated by single dots: where a domain can be.
+    return re.compile(rf"{_HOST_CHAR}+(?:\.{_HOST_CHAR}+)*")
+
+
+@functools.cache
+def _may_start() -> re.Pattern[str]:
+    # A URL starts after anything but a letter, digit, "@", "$" or "#" (twitter-text's preceding
+    # characters), on a domain character rather than "-" or "_".
+    return re.compile(rf"(?<![a-z0-9@\uff20$#\uff03{_INVALID}])(?={_DOMAIN_CHAR})", re.IGNORECASE)
+
+
+@functools.cache
+def _ascii_run() -> re.Pattern[str]:
+    # ASCII labels, and the TLD after them, which may be in another script ("рф").
+    label = rf"[\-a-z0-9{_LATIN_ACCENTS}]+"
+    return re.compile(rf"{label}(?:\.{label})*(?:\.{_any_tld()})?", re.IGNORECASE)
+
+
+@functools.cache
+def _ascii_domain() -> re.Pattern[str]:
+    return re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{_any_tld()}", re.IGNORECASE)
 
 
 @functools.cache
@@ -174,6 +227,194 @@ def _tco_url() -> re.Pattern[str]:
     return re.compile(
         rf"^https?://t\.co/([a-z0-9]+)(?:\?{_X_QUERY_CHAR}*{_X_QUERY_END})?", re.IGNORECASE
     )
+
+
+@functools.cache
+def _domain_at() -> re.Pattern[str]:
+    return re.compile(_domain(), re.IGNORECASE)
+
+
+class _Chain:
+    """One run of labels holding at least one ".tld", and where in it a domain may start.
+
+    A domain is up to 127 labels: subdomains (1-63 domain characters, "-" and "_" inside), then a
+    name (no "_"), then a TLD. The regex alone tries every position of a chain and walks up to
+    127 labels from each before it gives up, which is what made a long chain cost minutes. Here a
+    position is tried only when a domain surely starts there: first the chain's next possible
+    start, hopefully (most chains are a URL or a few); after one miss, the labels are read once
+    and only positions with a name and TLD within reach are tried.
+    """
+
+    def __init__(self, text: str, start: int, end: int, tld_dots: list[int]):
+        self._text = text
+        self.start, self.end = start, end
+        self._tld_dots = tld_dots  # the dots before a TLD in this chain, in order
+        self._hopeful: list[tuple[int, int, int]] | None = None  # read after the first miss
+        self._next = 0
+
+    def domain_at(self, position: int) -> bool:
+        return _domain_at().match(self._text, position) is not None
+
+    def first_start(self, low: int) -> int | None:
+        """The first position at or after ``low`` where a domain starts (with a valid preceding
+        character), or None. ``low`` never decreases between calls."""
+        if self._hopeful is None:
+            found = _may_start().search(self._text, max(low, self.start), self.end)
+            if found is None:
+                return None
+            if self.domain_at(found.start()):
+                return found.start()
+            self._hopeful = self._read_labels()
+        while self._next < len(self._hopeful):
+            earliest, label_end, _ = self._hopeful[self._next]
+            found = _may_start().search(self._text, max(low, earliest), label_end)
+            if found is not None:
+                return found.start()
+            self._next += 1
+        return None
+
+    def _read_labels(self) -> list[tuple[int, int, int]]:
+        """(first position worth trying, end) of each label where a domain may start, in order.
+
+        From the start of label ``j`` a domain exists when a name followed by a TLD lies at most
+        126 labels on, with only valid subdomains between: ``reach`` counts those labels. Only
+        labels up to 126 before a TLD can reach one, so only those are read.
+        """
+        text = self._text
+        dots = [match.start() for match in _dot().finditer(text, self.start, self.end)]
+        windows: list[list[int]] = []
+        for tld_dot in self._tld_dots:
+            last = bisect.bisect_left(dots, tld_dot)
+            first = max(0, last - _MAX_SUBDOMAINS)
+            if windows and first <= windows[-1][1] + 1:
+                windows[-1][1] = last
+            else:
+                windows.append([first, last])
+        hopeful = []
+        for first, last in windows:
+            bounds = [
+                (dots[j - 1] + 1 if j else self.start, dots[j] if j < len(dots) else self.end)
+                for j in range(first, last + 1)
+            ]
+            reach: int | None = None  # of the label after the current one
+            window_hopeful = []
+            for label_start, label_end in reversed(bounds):
+                label = text[label_start:label_end]
+                ends_well = label[-1] not in "-_"
+                as_subdomain = ends_well and reach is not None and reach < _MAX_SUBDOMAINS
+                as_name = ends_well and label_end in self._tld_dots_set
+                if as_name or as_subdomain:
+                    earliest = max(label_start, label_end - _LABEL_MAX)
+                    if not as_subdomain:
+                        earliest = max(earliest, label_start + label.rfind("_") + 1)
+                    window_hopeful.append((earliest, label_end, 0))
+                fits = len(label) <= _LABEL_MAX and label[0] not in "-_" and ends_well
+                if fits and as_name and "_" not in label:
+                    reach = 0
+                elif fits and reach is not None:
+                    reach += 1
+                else:
+                    reach = None
+            hopeful.extend(reversed(window_hopeful))
+        return hopeful
+
+    @functools.cached_property
+    def _tld_dots_set(self) -> set[int]:
+        return set(self._tld_dots)
+
+
+class _UrlStarts:
+    """The positions where ``pattern.match`` finds a URL, in order, found without trying the
+    others: the chains of labels around each ".tld", and each scheme followed by a domain."""
+
+    def __init__(self, text: str, scheme: re.Pattern[str]):
+        self._text = text
+        tld_dots = [m.start() for m in _dot_then_tld().finditer(text)]
+        self._chains: list[_Chain] = []
+        self._schemes: list[int] = []
+        self._chain_index = 0
+        self._scheme_index = 0
+        if not tld_dots:
+            return  # every URL has a "." before a TLD
+        reversed_text = None
+        index = 0
+        while index < len(tld_dots):
+            dot = tld_dots[index]
+            if dot == 0 or not _chain().match(text, dot - 1, dot):
+                index += 1
+                continue  # nothing but the dot: no label before it
+            if reversed_text is None:
+                reversed_text = text[::-1]
+            start = len(text) - _chain().match(reversed_text, len(text) - dot).end()
+            end = _chain().match(text, start).end()
+            last = bisect.bisect_left(tld_dots, end, index)
+            self._chains.append(_Chain(text, start, end, tld_dots[index:last]))
+            index = last
+        by_start = {chain.start: chain for chain in self._chains}
+        separator = text.find("://")
+        while separator != -1:
+            # No scheme is the end of another, so at most one ends here.
+            found = scheme.search(text, max(0, separator - _SCHEME_MAX), separator + 3)
+            domain = separator + 3
+            if (
+                found
+                and domain in by_start
+                and _may_start().match(text, found.start())
+                and by_start[domain].domain_at(domain)
+            ):
+                self._schemes.append(found.start())
+            separator = text.find("://", separator + 1)
+
+    def first(self, low: int) -> int | None:
+        """The first position at or after ``low`` worth a match; ``low`` never decreases."""
+        while self._scheme_index < len(self._schemes) and self._schemes[self._scheme_index] < low:
+            self._scheme_index += 1
+        scheme = self._schemes[self._scheme_index] if self._scheme_index < len(self._schemes) else None
+        label = None
+        while self._chain_index < len(self._chains):
+            chain = self._chains[self._chain_index]
+            if scheme is not None and chain.start > scheme:
+                break  # this chain starts after the scheme: nothing in it comes first
+            label = chain.first_start(low)
+            if label is not None:
+                break
+            self._chain_index += 1
+        candidates = [position for position in (scheme, label) if position is not None]
+        return min(candidates) if candidates else None
+
+
+def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str]):
+    """What ``re.finditer`` finds with twitter-text's full pattern (the preceding character, then
+    the URL): each URL match with the character before it, in order."""
+    starts = _UrlStarts(text, scheme)
+    low = 0
+    while (start := starts.first(low)) is not None:
+        # At the very start, the pattern's preceding-character group tries to take the first
+        # character before it tries "^", so a URL from position 1 wins over one from 0.
+        if start == 0 and starts.first(1) == 1 and pattern.match(text, 1):
+            start = 1
+        match = pattern.match(text, start)
+        if match is None:
+            low = start + 1
+            continue
+        yield text[start - 1 : start], match
+        # The next match needs a character before it, at or after this one's end.
+        low = match.end() + 1
+
+
+def _ascii_domains(domain: str) -> list[Span]:
+    """The ASCII domains inside ``domain`` (in "例え.example.com", "example.com"), as twitter-text
+    finds them, in runs of ASCII labels so that a long run without a TLD is read once."""
+    found = []
+    for run in _ascii_run().finditer(domain):
+        position, end = run.start(), run.end()
+        while _dot_then_tld().search(domain, position + 1, end):
+            match = _ascii_domain().search(domain, position, end)
+            if match is None:
+                break
+            found.append(Span(match.start(), match.end()))
+            position = match.end()
+    return found
 
 
 def _is_acceptable(url: str, scheme: str | None, domain: str) -> bool:
@@ -189,18 +430,17 @@ def _is_acceptable(url: str, scheme: str | None, domain: str) -> bool:
     return scheme_length + len(url) + len(ascii_domain) - len(domain) <= _URL_MAX
 
 
-def _find(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -> list[Span]:
-    # Every URL has a "." before a TLD. A text without one (most posts, and hostile ones such as
-    # "a.a.a.a..." that make the full pattern slow) has no URL, and one quick scan tells.
-    if "." not in text or not _dot_then_tld().search(text):
+def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow_schemeless: bool) -> list[Span]:
+    # Every URL has a "." before a TLD. A text without a "." (most posts) has no URL.
+    if "." not in text:
         return []
     spans: list[Span] = []
-    for match in pattern.finditer(text):
-        url, scheme, domain = match["url"], match["scheme"], match["domain"]
+    for before, match in _matches(text, pattern, scheme):
+        url, scheme_text, domain = match["url"], match["scheme"], match["domain"]
         start, end = match.start("url"), match.end("url")
-        if not _is_acceptable(url, scheme, domain):
+        if not _is_acceptable(url, scheme_text, domain):
             continue
-        if scheme:
+        if scheme_text:
             tco = _tco_url().match(url)
             if tco:
                 if len(tco[1]) > _TCO_SLUG_MAX:
@@ -208,14 +448,11 @@ def _find(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -> lis
                 end = start + tco.end()
             spans.append(Span(start, end))
             continue
-        if not allow_schemeless or match["before"][-1:] in ("-", "_", ".", "/"):
+        if not allow_schemeless or before in ("-", "_", ".", "/"):
             continue
         # Without a scheme only ASCII domains count: in "例え.example.com" the link is
         # "example.com". A path belongs to the last of them.
-        found = [
-            Span(start + part.start(), start + part.end())
-            for part in _ascii_domain().finditer(domain)
-        ]
+        found = [Span(start + part.start, start + part.end) for part in _ascii_domains(domain)]
         if found and match["path"]:
             found[-1] = Span(found[-1].start, end)
         spans.extend(found)
@@ -224,9 +461,12 @@ def _find(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -> lis
 
 def find_x_urls(text: str) -> list[Span]:
     """The URLs X sees in ``text`` (already NFC-normalised, as X counts it), in order."""
-    return _find(text, _x_url(), allow_schemeless=True)
+    return _find(text, _x_url(), _scheme(_X_SCHEME), allow_schemeless=True)
 
 
 def find_mastodon_urls(text: str) -> list[Span]:
     """The URLs Mastodon sees in ``text``: only those with a scheme, in order."""
-    return _find(text, _mastodon_url(), allow_schemeless=False)
+    # A Mastodon URL has a scheme, so a text without "://" has none (Mastodon looks for ":").
+    if "://" not in text:
+        return []
+    return _find(text, _mastodon_url(), _scheme(_MASTODON_SCHEME), allow_schemeless=False)

@@ -1,0 +1,206 @@
+"""Counting hostile text costs what counting ordinary text does.
+
+A post's text is counted for every target platform before the API answers, so a text that takes
+quadratic time to count holds an API function for its whole timeout (a chain of 63-letter labels
+ending in ".com" once took 94 s). These tests time the counting against other counting in the same
+run and assert a ratio, never a wall time, so a slow or busy machine does not decide the outcome:
+
+- the label chains that made URL finding backtrack cost at most twice a plain ASCII post of the
+  same length;
+- every hostile family (label chains of any label length, runs of combining marks, regional
+  indicators, mixed scripts), written and generated, costs at most 3 times as much at double the
+  length: linear (a quadratic count costs 4 times as much).
+
+They also check that the linear URL finder finds exactly what twitter-text's regex finds when
+tried at every position, as ``re.finditer`` does (the reference below, slow on hostile input, is
+only run on short texts), and that the linear NFC and grapheme counts are Unicode's.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from chalicelib.text import check, mastodon, twitter, urls
+from chalicelib.text.graphemes import grapheme_count
+
+LENGTH = 63_206  # the longest content a post takes
+MAX_RATIO_TO_PLAIN = 2.0
+MAX_RATIO_AT_DOUBLE_LENGTH = 3.0
+
+# An ordinary post, repeated: words, punctuation, a link, a mention, a hashtag.
+PLAIN_POST = (
+    "Our spring release is out: faster uploads, threads on every platform, and a new dashboard. "
+    "Read more at https://example.com/blog/spring-release and tell @openpost what you think! "
+    "#launch "
+)
+
+
+def _fit(unit: str, length: int = LENGTH) -> str:
+    return (unit * (length // len(unit) + 1))[:length]
+
+
+def _chain(label: str, *, scheme: str = "", tld: str = ".com", length: int = LENGTH) -> str:
+    body = _fit(label + ".", length - len(scheme) - len(tld) - 1)
+    return scheme + body.rstrip(".") + tld
+
+
+# The label chains URL finding spent 30-95 s on: labels of 63 accented letters or punctuation,
+# ending in a real TLD, with and without a scheme.
+LABEL_CHAINS = {
+    "accented labels": lambda n: _chain("é" * 63, length=n),
+    "punctuation labels": lambda n: _chain("¡" * 63, length=n),
+    "accented labels after a scheme": lambda n: _chain("é" * 63, scheme="https://", length=n),
+    "labels of 63, then a label too long": lambda n: _chain("é" * 63 + "." + "é" * 64, length=n),
+    "labels with an invalid one every 100": lambda n: _chain(("é" * 63 + ".") * 99 + "_é_", length=n),
+}
+# Their kin (for every platform together, Bluesky's grapheme count makes any non-ASCII text cost
+# more than ASCII, linearly), and the other texts that took seconds: runs of regional indicators and of combining
+# marks of mixed classes.
+HOSTILE = {
+    **LABEL_CHAINS,
+    "labels of Latin and CJK letters": lambda n: _chain("ñ" * 30 + "例" * 33, length=n),
+    "one-letter labels": lambda n: _chain("a", length=n),
+    "one-letter labels after a scheme": lambda n: _chain("a", scheme="https://", length=n),
+    "regional indicators": lambda n: _fit("\U0001f1e6", n),
+    "regional indicators and letters": lambda n: _fit("\U0001f1e6\U0001f1e6\U0001f1e6a", n),
+    "combining marks of mixed classes": lambda n: "a" + _fit("\u0301\u0316\u0323\u0308\u031b\u0345", n - 1),
+    "combining marks in reverse order": lambda n: "a" + _fit("\u0345\u0316\u0301", n - 1),
+    "Tibetan vowels that decompose": lambda n: _fit("\u0f73\u0f71\u0f74\u0f80", n),
+    "mixed scripts": lambda n: _fit("Héllo 世界 مرحبا שלום हिन्दी 🇯🇵 👩🏽‍💻 e\u0301\u0316 ", n),
+}
+
+COUNTERS = {
+    "x": twitter.weighted_length,
+    "mastodon": mastodon.status_length,
+    "every platform": lambda text: [check(platform, text, field="content") for platform in ("twitter", "mastodon", "bluesky")],
+}
+
+
+def _cost(count, text: str, repeats: int = 3) -> float:
+    count(text)  # compiled patterns and caches are not what is measured
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        count(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _ratio_at_double_length(count, make) -> float:
+    return _cost(count, make(LENGTH)) / _cost(count, make(LENGTH // 2))
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon"])
+@pytest.mark.parametrize("name", sorted(LABEL_CHAINS))
+def test_label_chains_cost_what_a_plain_post_costs(platform, name):
+    count = COUNTERS[platform]
+    ratio = _cost(count, LABEL_CHAINS[name](LENGTH)) / _cost(count, _fit(PLAIN_POST))
+    assert ratio <= MAX_RATIO_TO_PLAIN, f"{name} on {platform}: {ratio:.1f}x a plain post of the same length"
+
+
+@pytest.mark.parametrize("platform", sorted(COUNTERS))
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_text_costs_linear_time(platform, name):
+    ratio = _ratio_at_double_length(COUNTERS[platform], HOSTILE[name])
+    assert ratio <= MAX_RATIO_AT_DOUBLE_LENGTH, f"{name} on {platform}: {ratio:.1f}x at double the length"
+
+
+# Hostile text, generated: chains of labels (accented, punctuation, letters of several scripts,
+# with hyphens and underscores, of 1 to 70 characters, with and without a scheme and a TLD), runs
+# of combining marks, runs of regional indicators, and mixed scripts, pieced together.
+_LABEL_LETTERS = st.sampled_from(["é", "¡", "a", "ñ", "例", "ж", "-", "_", "9", "ß"])
+_LABEL = st.builds(lambda letter, length: letter * length, _LABEL_LETTERS, st.integers(1, 70))
+_CHAIN = st.builds(
+    lambda labels, scheme, tld: scheme + ".".join(labels) + tld,
+    st.lists(_LABEL, min_size=1, max_size=4),
+    st.sampled_from(["", "https://", "http://"]),
+    st.sampled_from(["", ".com", ".co", ".xn--p1ai", ".рф", "."]),
+)
+_MARKS = st.builds(
+    lambda marks: "a" + marks,
+    st.text(st.sampled_from("\u0301\u0316\u0323\u0308\u031b\u0345\u05b0\u0f71\u0f72\u0f73"), min_size=1, max_size=6),
+)
+_INDICATORS = st.text(st.sampled_from("\U0001f1e6\U0001f1ef\U0001f1f5\U0001f1eb\U0001f1f7\U0001f1ff"), min_size=1, max_size=5)
+_SCRIPTS = st.text(
+    st.sampled_from(list("aé例жمש ह\u093f\u094d\U0001f469\u200d\U0001f4bb\U0001f3fd.:/@#\r\n")), min_size=1, max_size=40
+)
+# A unit of text, repeated to the length wanted: what makes counting slow is repetition.
+_UNIT = st.lists(st.one_of(_CHAIN, _MARKS, _INDICATORS, _SCRIPTS), min_size=1, max_size=4).map("".join)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(unit=_UNIT)
+def test_generated_hostile_text_costs_linear_time(unit):
+    for platform, count in COUNTERS.items():
+        ratio = _ratio_at_double_length(count, lambda n: _fit(unit, n))
+        assert ratio <= MAX_RATIO_AT_DOUBLE_LENGTH, f"{platform}: {ratio:.1f}x at double the length"
+
+
+# The reference: twitter-text's pattern tried at every position, as it was before.
+def _reference(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -> list[urls.Span]:
+    full = re.compile(rf"(?P<before>{urls._PRECEDING}){pattern.pattern}", re.IGNORECASE)
+    ascii_domain = re.compile(rf"(?:[\-a-z0-9{urls._LATIN_ACCENTS}]+\.)+{urls._any_tld()}", re.IGNORECASE)
+    spans = []
+    for match in full.finditer(text):
+        url, scheme, domain = match["url"], match["scheme"], match["domain"]
+        start, end = match.start("url"), match.end("url")
+        if not urls._is_acceptable(url, scheme, domain):
+            continue
+        if scheme:
+            tco = urls._tco_url().match(url)
+            if tco:
+                if len(tco[1]) > urls._TCO_SLUG_MAX:
+                    continue
+                end = start + tco.end()
+            spans.append(urls.Span(start, end))
+            continue
+        if not allow_schemeless or match["before"][-1:] in ("-", "_", ".", "/"):
+            continue
+        found = [urls.Span(start + part.start(), start + part.end()) for part in ascii_domain.finditer(domain)]
+        if found and match["path"]:
+            found[-1] = urls.Span(found[-1].start, end)
+        spans.extend(found)
+    return spans
+
+
+_URL_PIECES = st.sampled_from(
+    ["https://", "http://", "HTTP://", "ipfs://", "://", ".", "..", "com", "co", "org", "xn--p1ai", "t.co/",
+     "example", "a", "é", "例", "-", "_", "/", "?", "=", "(", ")", "@", "#", "$", " ", ":", "8080", "!",
+     "www", "рф", "\u200e", "ab" * 32, "é" * 63, "x" * 64]
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(_URL_PIECES, max_size=30).map("".join))
+@example("aexample.com")
+@example("@aéb.com")
+@example("éexample.com and example.com")
+@example("http://-x.com http://https://x.com")
+@example(".".join(["a"] * 130) + ".com")
+@example("例え.example.com/path")
+@example("a.com..b.com x.例.y.com")
+def test_urls_are_found_where_twitter_text_finds_them(text):
+    assert urls.find_x_urls(text) == _reference(text, urls._x_url(), allow_schemeless=True)
+    assert urls.find_mastodon_urls(text) == _reference(text, urls._mastodon_url(), allow_schemeless=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("ae\u0301\u0316\u0323\u0308\u031b\u0345\u0f71\u0f72\u0f73\u0f75\u0344\u01d6\u1e09"
+                               "\u0e48\u0e49\u093f\u094d\U0001d15e\U0001d165\u05b0\u05b8\u0591")))
+def test_nfc_is_unicode_nfc(text):
+    assert twitter.nfc(text) == unicodedata.normalize("NFC", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(["a", "\U0001f1ef", "\U0001f1f5", "\u0301", "\u200d", "\U0001f469", "\u0600",
+                                "\r", "\n", "\u1100", "\u1161", "\u11a8", "\u0915", "\u094d", "\u0903", "例"])))
+def test_grapheme_count_is_regex_grapheme_count(text):
+    import regex
+
+    assert grapheme_count(text) == len(regex.findall(r"\X", text))
