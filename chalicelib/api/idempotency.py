@@ -8,19 +8,31 @@ flight under that key is 409. A request that fails is not recorded, so retrying 
 "The same request" means the same method, path and body, the body compared as parsed JSON so that
 whitespace and key order do not matter. A response that carries a secret (a new API key) is
 stored sealed with the KMS key, never in plain text.
+
+The stored response is compressed: Powertools keeps it as JSON text, which escapes every
+non-ASCII character again, and a large post's answer then outgrew DynamoDB's 400 KB item: the
+save failed after the post was written, and the retry wrote it twice. Compressed, the answer to
+any request within the 256 KiB body limit fits; should one not, the record keeps no body and a
+replay runs the request again, which for a create finds its claim (``domain/request_keys.py``)
+and answers the post the first run made.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import zlib
 from typing import Any, Callable, Dict
 
 from chalice import Response
 
+from chalicelib.domain.request_keys import RequestKey
 from chalicelib.errors import BadRequestError, ConflictError, ValidationError
 
 KEEP_SECONDS = 24 * 60 * 60
 MAX_KEY_LENGTH = 255
+# What a stored response may take of the item, leaving room for Powertools' own attributes.
+MAX_STORED_RESPONSE_BYTES = 350 * 1024
 
 
 def fingerprint(method: str, path: str, raw_body: bytes | None) -> str:
@@ -41,18 +53,27 @@ class IdempotentRequests:
 
     def _to_wire(self, response: Response, sensitive: bool, scope: str) -> Dict[str, Any]:
         body = response.body
-        text = body.decode() if isinstance(body, bytes) else body
+        data = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
         wire = {"status": response.status_code, "headers": dict(response.headers)}
         if sensitive:
-            wire["sealed_body"] = self._box.seal(text.encode(), {"purpose": "idempotent-response", "scope": scope})
+            wire["sealed_body"] = self._box.seal(data, {"purpose": "idempotent-response", "scope": scope})
         else:
-            wire["body"] = text
+            wire["compressed_body"] = base64.b64encode(zlib.compress(data, 6)).decode()
+            if len(wire["compressed_body"]) > MAX_STORED_RESPONSE_BYTES:
+                del wire["compressed_body"]
+                wire["run_again"] = True
         return wire
 
     def _body(self, wire: Dict[str, Any], scope: str) -> str:
         if "sealed_body" in wire:
             return self._box.open(wire["sealed_body"], {"purpose": "idempotent-response", "scope": scope}).decode()
-        return wire["body"]
+        if "compressed_body" in wire:
+            return zlib.decompress(base64.b64decode(wire["compressed_body"])).decode("utf-8", "surrogatepass")
+        return wire["body"]   # stored before responses were compressed
+
+    def request_key(self, op, request, key: str) -> RequestKey:
+        """The key and the request's fingerprint, for a create to claim in its own write."""
+        return RequestKey(key=key, fingerprint=fingerprint(op.method, request.path, request.raw_body))
 
     def _layer(self):
         # Imported and built on the first idempotent request: it costs about 0.35 s.
@@ -86,15 +107,18 @@ class IdempotentRequests:
             # Lets a request that died mid-flight be retried once its Lambda time is over.
             config.register_lambda_context(context)
 
+        first: list[Response] = []
+
         def execute(request: Dict[str, str]) -> Dict[str, Any]:
-            return self._to_wire(render(), op.sensitive, principal.scope)
+            first.append(render())
+            return self._to_wire(first[0], op.sensitive, principal.scope)
 
         guarded = idempotent_function(execute, data_keyword_argument="request", config=config,
                                       persistence_store=self._layer(), key_prefix="openpost-api")
         try:
             wire = guarded(request={
                 "key": f"{principal.scope}:{key}",
-                "fingerprint": fingerprint(op.method, request.path, request.raw_body),
+                "fingerprint": (call.request_key or self.request_key(op, request, key)).fingerprint,
             })
         except IdempotencyValidationError:
             raise ValidationError("This Idempotency-Key was already used with a different request. "
@@ -102,6 +126,14 @@ class IdempotentRequests:
         except IdempotencyAlreadyInProgressError:
             raise ConflictError("A request with this Idempotency-Key is still in progress; retry shortly.",
                                 code="idempotency_key_in_flight")
+        if first:
+            return first[0]   # this request ran: its own answer, as rendered
+        if wire.get("run_again"):
+            # The first answer was too large to keep: run the request again (a create finds its
+            # claim and answers the post it made).
+            response = render()
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
         headers = dict(wire["headers"])
         if wire.get("replayed"):
             headers["Idempotent-Replayed"] = "true"

@@ -72,7 +72,7 @@ def post_out(post: Post) -> PostOut:
                      idempotent=True, errors=(409,))
 def create_post(call: Call):
     """A draft, or a scheduled post when schedule_at (or scheduled_for) is given."""
-    return post_out(services().posts.create(call.principal, fields_of(call.body)))
+    return post_out(services().posts.create(call.principal, fields_of(call.body), call.request_key))
 
 
 @blueprint.operation("GET", "/v1/posts", summary="List posts", query=ListPosts, response=PostOut, paginated=True)
@@ -123,7 +123,7 @@ def publish_post(call: Call, post_id: str):
                      response=PostOut, idempotent=True, errors=(404, 422))
 def duplicate_post(call: Call, post_id: str):
     """A new draft with the same content, targets and settings."""
-    return post_out(services().posts.duplicate(call.principal, post_id))
+    return post_out(services().posts.duplicate(call.principal, post_id, call.request_key))
 
 
 @blueprint.operation("GET", "/v1/posts/group/{group_id}", summary="List the posts of a group", query=PageQuery,

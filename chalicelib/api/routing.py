@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from chalicelib.api import problems
 from chalicelib.domain.principal import Principal
+from chalicelib.domain.request_keys import RequestKey
 from chalicelib.errors import (
     BadRequestError,
     InvalidQueryError,
@@ -87,6 +88,9 @@ class Call:
     body: Optional[BaseModel]
     query: Optional[BaseModel]
     headers: Mapping[str, str]
+    # The Idempotency-Key with the request's fingerprint, on an idempotent operation that got one:
+    # creates claim it in their own write (domain/request_keys.py).
+    request_key: Optional[RequestKey] = None
 
 
 # Every ApiBlueprint, in creation order: the OpenAPI document is generated from their operations.
@@ -140,8 +144,9 @@ def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_param
                     query=_parse_query(op, request.query_params), headers=headers)
         # Present but empty is refused there (400), not ignored: the client meant to send a key.
         if op.idempotent and principal is not None and "idempotency-key" in headers:
-            return services().idempotency.run(principal, op, request, call,
-                                              lambda: _render(op, handler(call, **path_params)))
+            idempotency = services().idempotency
+            call.request_key = idempotency.request_key(op, request, headers["idempotency-key"])
+            return idempotency.run(principal, op, request, call, lambda: _render(op, handler(call, **path_params)))
         return _render(op, handler(call, **path_params))
     except OpenpostError as error:
         if error.status >= 500:
@@ -228,8 +233,19 @@ def _render(op: Operation, result: Any) -> Response:
                 "limit": result.limit, "offset": result.offset}
     else:
         body = {"data": _dump(result)}
-    return Response(body=json.dumps(body), status_code=status,
+    return Response(body=json_text(body), status_code=status,
                     headers={"Content-Type": "application/json", **headers})
+
+
+def json_text(value: Any) -> str:
+    """JSON in UTF-8 rather than escaped: "é" is 2 bytes, not 6, which keeps large posts well
+    inside Lambda's 6 MB response and the stored copy an Idempotency-Key replays."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from a post stored before they were refused
+        return json.dumps(value)
+    return text
 
 
 def install_middleware(app: Chalice) -> None:

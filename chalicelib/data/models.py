@@ -10,7 +10,8 @@ found under the caller's scope (404), without any check that could be forgotten.
 """
 from __future__ import annotations
 
-from typing import Tuple, Type
+import json
+from typing import Any, Tuple, Type
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -23,6 +24,25 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+
+class TextJSONAttribute(JSONAttribute):
+    """A JSON document stored as compact UTF-8 text.
+
+    PynamoDB's JSONAttribute escapes every non-ASCII character (6 bytes for "é", 12 for an emoji
+    instead of 2 and 4), so a valid post of non-Latin text could outgrow DynamoDB's 400 KB item.
+    Documents written escaped before still read back the same.
+    """
+
+    def serialize(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: DynamoDB takes only valid UTF-8
+            return json.dumps(value, separators=(",", ":"))
+        return text
 
 
 def scope_of(workspace_id: str, mode: str) -> str:
@@ -190,8 +210,8 @@ class PostRecord(_Table):
     notified = UnicodeAttribute(null=True)
     # The request-shaped parts (content, platforms, overrides, settings, media, segments, tags) and
     # the targets, stored as JSON documents: read and written whole, never queried inside.
-    body = JSONAttribute()
-    targets = JSONAttribute()
+    body = TextJSONAttribute()
+    targets = TextJSONAttribute()
 
     by_status = PostsByStatus()
     by_group = PostsByGroup()
@@ -304,6 +324,10 @@ class IdempotencyRecord(_Table):
 
     id = UnicodeAttribute(hash_key=True)
     expiration = NumberAttribute(null=True)
+    # On a claim ("claim#..." items, see data/request_keys.py): what the request created, and the
+    # fingerprint of the request.
+    resource_id = UnicodeAttribute(null=True)
+    fingerprint = UnicodeAttribute(null=True)
 
 
 TABLE_MODELS: Tuple[Type[_Table], ...] = (

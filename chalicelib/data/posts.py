@@ -18,11 +18,34 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.data.errors import conflict_on_condition
 from chalicelib.data.media import MediaStore
 from chalicelib.data.models import CounterRecord, PostRecord
+from chalicelib.data.request_keys import RequestKeyClaims
 from chalicelib.domain.posts import Post, Target
-from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.domain.request_keys import RequestKey
+from chalicelib.errors import ConflictError, NotFoundError, PayloadTooLargeError
 
 DUE_SHARDS = 8
 ALL = "posts"
+_CLAIMS = RequestKeyClaims("post")
+# DynamoDB refuses an item over 400 KB (names and values, in UTF-8). A post is checked against a
+# little less before it is written, so an oversized one is a clear 413, never a failed write.
+MAX_ITEM_BYTES = 390 * 1024
+
+
+def item_bytes(record) -> int:
+    """The size DynamoDB counts for ``record``: attribute names and values, strings in UTF-8."""
+    total = 0
+    for name, value in record.serialize().items():
+        total += len(name.encode())
+        (kind, data), = value.items()
+        total += len(data.encode("utf-8", "surrogatepass")) if kind == "S" else len(str(data)) + 1
+    return total
+
+
+def check_item_size(record) -> None:
+    size = item_bytes(record)
+    if size > MAX_ITEM_BYTES:
+        raise PayloadTooLargeError(f"This post would take {size} bytes to store; the limit is {MAX_ITEM_BYTES}. "
+                                   "Shorten the content, overrides or segments.", code="post_too_large")
 
 
 def _shard_number(post_id: str) -> int:
@@ -193,11 +216,18 @@ class PostStore:
             return 0
 
     # --- writes --------------------------------------------------------------------------------
-    def create(self, post: Post) -> None:
+    def create(self, post: Post, key: Optional[RequestKey] = None) -> None:
+        """Write a new post. With a request key, claim it in the same transaction: a second
+        request with that key raises AlreadyCreatedError naming the post the first one wrote."""
         attaching = sorted(post.attached_media_ids())
-        with _media_gone(1, attaching), conflict_on_condition(f"Post {post.id} already exists."):
+        record = _to_record(post)
+        check_item_size(record)
+        claimed = 1 if key is not None else 0
+        with _media_gone(1 + claimed, attaching), conflict_on_condition(f"Post {post.id} already exists."), \
+                _CLAIMS.honoured(post.scope, key, 1):
             with self._transaction() as transaction:
-                transaction.save(_to_record(post), condition=PostRecord.id.does_not_exist())
+                transaction.save(record, condition=PostRecord.id.does_not_exist())
+                _CLAIMS.claim_in(transaction, post.scope, key, post.id, post.created_at)
                 MediaStore.attach_in(transaction, post.scope, attaching, post.id)
                 self._count(transaction, post.scope, _deltas(added=[post]))
 
@@ -208,12 +238,14 @@ class PostStore:
         condition = PostRecord.version == before.version
         deltas = _deltas(added=[after], removed=[before])
         attaching = sorted(after.attached_media_ids() - before.attached_media_ids())
+        record = _to_record(after)
+        check_item_size(record)
         with _media_gone(1, attaching), conflict_on_condition(conflict, code="post_changed"):
             if not any(deltas.values()) and not attaching:
-                _to_record(after).save(condition=condition)
+                record.save(condition=condition)
                 return
             with self._transaction() as transaction:
-                transaction.save(_to_record(after), condition=condition)
+                transaction.save(record, condition=condition)
                 MediaStore.attach_in(transaction, after.scope, attaching, after.id)
                 self._count(transaction, after.scope, deltas)
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.clock import Clock
 from chalicelib.domain import post_media
 from chalicelib.domain.post_rules import Problems, check_content, check_schedule, resolve_targets
 from chalicelib.domain.posts import Post
 from chalicelib.domain.principal import Principal
+from chalicelib.domain.request_keys import AlreadyCreatedError, RequestKey
 from chalicelib.errors import ConflictError, ServiceUnavailableError, ValidationError
 from chalicelib.ids import uuid7
 from chalicelib.observability import logger
@@ -38,24 +39,37 @@ class PostService:
         return self._store.group(principal.scope, group_id, limit, offset)
 
     # --- creating ------------------------------------------------------------------------------
-    def create(self, principal: Principal, fields: Dict[str, Any]) -> Post:
+    def create(self, principal: Principal, fields: Dict[str, Any], key: Optional[RequestKey] = None) -> Post:
+        """A new post. With ``key`` (the request's Idempotency-Key), a request run again after its
+        answer was lost returns the post the first run created instead of a second one."""
         now = self._clock.now()
         post = Post(id=uuid7(), workspace_id=principal.workspace_id, mode=principal.mode, status="draft",
                     content=fields.get("content", ""), created_at=now, updated_at=now)
         self._apply(post, fields, creating=True)
         self._validate(post, fields, creating=True)
-        self._store.create(post)
+        try:
+            self._store.create(post, key)
+        except AlreadyCreatedError as created:
+            return self._created_before(principal, created, key)
         logger.info("post created", extra={"post_id": post.id, "status": post.status})
         return self._dispatcher.dispatch_if_due_soon(post)
 
-    def duplicate(self, principal: Principal, post_id: str) -> Post:
+    def duplicate(self, principal: Principal, post_id: str, key: Optional[RequestKey] = None) -> Post:
         source = self.get(principal, post_id)
         now = self._clock.now()
         post = dataclasses.replace(copy.deepcopy(source), id=uuid7(), status="draft", version=1, scheduled_at=None,
                                    published_at=None, dispatch_id=None, created_at=now, updated_at=now, targets=[])
         self._validate(post, {}, creating=True, media_from=source)
-        self._store.create(post)
+        try:
+            self._store.create(post, key)
+        except AlreadyCreatedError as created:
+            return self._created_before(principal, created, key)
         return post
+
+    def _created_before(self, principal: Principal, created: AlreadyCreatedError, key: RequestKey) -> Post:
+        post_id = created.check_same_request(key)
+        logger.info("post already created under this Idempotency-Key", extra={"post_id": post_id})
+        return self.get(principal, post_id)
 
     # --- editing -------------------------------------------------------------------------------
     def update(self, principal: Principal, post_id: str, fields: Dict[str, Any]) -> Post:
