@@ -136,6 +136,13 @@ class Services:
 
         return SecretBox(lambda: self.aws_client("kms"), self.settings.tokens_key_id)
 
+    @functools.cached_property
+    def app_secrets(self):
+        from chalicelib.data.app_secrets import AppSecrets
+
+        return AppSecrets(lambda: self.aws_client("secretsmanager"), self.settings.app_secrets,
+                          self.settings.app_secrets_max_age, self.clock)
+
     def aws_client(self, service: str):
         from chalicelib.data.sessions import client
 

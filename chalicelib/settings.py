@@ -12,6 +12,7 @@ from typing import Mapping, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 QUEUE_URL_PREFIX = "OPENPOST_QUEUE_URL_"
+APP_SECRET_PREFIX = "OPENPOST_APP_SECRET_"
 
 
 class Settings(BaseModel):
@@ -34,8 +35,11 @@ class Settings(BaseModel):
     # Platform endpoints. Deployments keep the defaults; tests and self-hosters point them elsewhere.
     x_api_url: str = "https://api.x.com"
     x_authorize_url: str = "https://x.com/i/oauth2/authorize"
-    x_client_id: str = ""
-    x_client_secret: str = ""
+    # Platform name to the ARN (or name) of the Secrets Manager secret holding its app credentials
+    # (chalicelib/platforms/app_credentials.py). Only where the secret is: never its value.
+    app_secrets: Mapping[str, str] = Field(default_factory=dict)
+    # Seconds a container keeps an app secret it read: a rotated value is seen within this time.
+    app_secrets_max_age: int = Field(default=60, ge=0, le=3600)
     bluesky_service_url: str = "https://bsky.social"
     slack_api_url: str = "https://slack.com/api"
     telegram_api_url: str = "https://api.telegram.org"
@@ -53,6 +57,11 @@ class Settings(BaseModel):
             for name, value in environ.items()
             if name.startswith(QUEUE_URL_PREFIX)
         }
+        app_secrets = {
+            name[len(APP_SECRET_PREFIX):].lower(): value
+            for name, value in environ.items()
+            if name.startswith(APP_SECRET_PREFIX) and value
+        }
         values = {
             "stage": environ.get("OPENPOST_STAGE"),
             "region": environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
@@ -66,8 +75,8 @@ class Settings(BaseModel):
             "public_base_url": environ.get("OPENPOST_PUBLIC_BASE_URL"),
             "x_api_url": environ.get("OPENPOST_X_API_URL"),
             "x_authorize_url": environ.get("OPENPOST_X_AUTHORIZE_URL"),
-            "x_client_id": environ.get("OPENPOST_X_CLIENT_ID"),
-            "x_client_secret": environ.get("OPENPOST_X_CLIENT_SECRET"),
+            "app_secrets": app_secrets,
+            "app_secrets_max_age": environ.get("OPENPOST_APP_SECRETS_MAX_AGE"),
             "bluesky_service_url": environ.get("OPENPOST_BLUESKY_SERVICE_URL"),
             "slack_api_url": environ.get("OPENPOST_SLACK_API_URL"),
             "telegram_api_url": environ.get("OPENPOST_TELEGRAM_API_URL"),
@@ -85,6 +94,11 @@ class Settings(BaseModel):
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.resource_prefix}-{logical_name}"
+
+
+def app_secret_variable(platform: str) -> str:
+    """The environment variable that names a platform's app secret ("twitter" -> ..._TWITTER)."""
+    return f"{APP_SECRET_PREFIX}{platform.upper()}"
 
 
 def queue_url_variable(queue_name: str) -> str:

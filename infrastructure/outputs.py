@@ -19,5 +19,10 @@ def dead_letter_queue_url(queue_name: str) -> str:
     return f"{_pascal(queue_name)}DeadLetterQueueUrl"
 
 
+def app_secret_arn(platform: str) -> str:
+    """The output holding the ARN of a platform app's secret, e.g. "twitter" -> "TwitterAppSecretArn"."""
+    return f"{_pascal(platform)}AppSecretArn"
+
+
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from aws_cdk import aws_dynamodb as dynamodb, aws_iam as iam, aws_kms as kms, aws_logs as logs
-from aws_cdk import aws_s3 as s3, aws_sqs as sqs
+from aws_cdk import aws_s3 as s3, aws_secretsmanager as secretsmanager, aws_sqs as sqs
 from constructs import Construct
 
 # Item-level calls only: the code reads by key and by index, never scans, and never manages tables.
@@ -34,6 +34,10 @@ MEDIA_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:A
 
 TOKEN_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
 
+# The functions only read the platform apps' secrets; an operator puts their values. The secrets
+# are encrypted with Secrets Manager's own AWS managed key, which needs no KMS grant.
+APP_SECRET_ACTIONS = ("secretsmanager:GetSecretValue",)
+
 # The stack creates each function's log group (with a retention), so no CreateLogGroup.
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 
@@ -47,6 +51,7 @@ def function_role(
     queues: Iterable[sqs.IQueue],
     media_bucket: s3.IBucket,
     tokens_key: kms.IKey,
+    app_secrets: Iterable[secretsmanager.ISecret],
     log_groups: Iterable[logs.ILogGroup],
 ) -> iam.Role:
     """The role, with its whole policy inline.
@@ -55,6 +60,7 @@ def function_role(
     AWS::IAM::Policy could be attached after the mapping and make the deployment fail.
     """
     tables = list(tables)
+    app_secrets = list(app_secrets)
     statements = [
         iam.PolicyStatement(
             sid="Tables",
@@ -77,6 +83,9 @@ def function_role(
         iam.PolicyStatement(
             sid="TokensKey", actions=list(TOKEN_KEY_ACTIONS), resources=[tokens_key.key_arn]
         ),
+        *([iam.PolicyStatement(
+            sid="AppSecrets", actions=list(APP_SECRET_ACTIONS), resources=[secret.secret_arn for secret in app_secrets]
+        )] if app_secrets else []),
         iam.PolicyStatement(
             sid="Logs",
             actions=list(LOG_ACTIONS),

@@ -12,6 +12,7 @@ from aws_cdk import (
     CfnOutput,
     Duration,
     RemovalPolicy,
+    SecretValue,
     Stack,
     aws_events as events,
     aws_events_targets as targets,
@@ -20,13 +21,15 @@ from aws_cdk import (
     aws_lambda as lambda_,
     aws_logs as logs,
     aws_s3 as s3,
+    aws_secretsmanager as secretsmanager,
     aws_sqs as sqs,
 )
 from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from chalicelib.settings import queue_url_variable
+from chalicelib.platforms.app_credentials import APP_CREDENTIALS
+from chalicelib.settings import app_secret_variable, queue_url_variable
 from infrastructure import catalog, outputs
 from infrastructure.permissions import function_role
 from infrastructure.tables import add_tables
@@ -74,6 +77,7 @@ class OpenpostStack(Stack):
             # The key policy stays AWS's default (kms:* for the account root): it adds no access of
             # its own, it lets IAM policies decide, and the function role allows three actions.
         )
+        app_secrets = self._add_app_secrets()
         log_groups = [
             logs.LogGroup(
                 self,
@@ -90,6 +94,7 @@ class OpenpostStack(Stack):
             queues=[*queues.values(), *dead_letter_queues.values()],
             media_bucket=media_bucket,
             tokens_key=tokens_key,
+            app_secrets=app_secrets.values(),
             log_groups=log_groups,
         )
 
@@ -104,6 +109,8 @@ class OpenpostStack(Stack):
             **{queue_url_variable(name): queue.queue_url for name, queue in queues.items()},
             # The reconciler settles what reaches the dead-letter queues.
             **{queue_url_variable(f"{name}-dlq"): queue.queue_url for name, queue in dead_letter_queues.items()},
+            # Where each platform app's credentials are: the secret's ARN, never its value.
+            **{app_secret_variable(platform): secret.secret_arn for platform, secret in app_secrets.items()},
         }
         if public_base_url:
             environment["OPENPOST_PUBLIC_BASE_URL"] = public_base_url
@@ -130,7 +137,29 @@ class OpenpostStack(Stack):
         self._connect_queues(queues)
         self._notify_uploads(media_bucket, queues[catalog.MEDIA_UPLOAD_QUEUE])
         self._add_schedules()
-        self._add_outputs(prefix, queues, dead_letter_queues, media_bucket, tokens_key)
+        self._add_outputs(prefix, queues, dead_letter_queues, media_bucket, tokens_key, app_secrets)
+
+    def _add_app_secrets(self) -> Dict[str, secretsmanager.Secret]:
+        """One Secrets Manager secret per platform that declares app credentials, for the operator
+        to fill (docs/deploy.md). It starts as an empty JSON object: the same constant on every
+        deploy, so CloudFormation never touches a value put there since, and nothing of the value
+        is ever in the template.
+
+        Named by CloudFormation (found through the stack's outputs): a fixed name would stop the
+        stack from being created again while a deleted secret of that name awaits its deletion.
+        Removed with the stack: the credentials can be had again from the platform's developer
+        portal, unlike the users' data the stack keeps."""
+        return {
+            platform: secretsmanager.Secret(
+                self,
+                f"{platform}-app-secret",
+                description=f"openpost ({self.stack_name}): the {platform} app's credentials, a JSON object "
+                            f"with {', '.join(names)}",
+                secret_string_value=SecretValue.unsafe_plain_text("{}"),
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            for platform, names in APP_CREDENTIALS.items()
+        }
 
     def _add_queues(self, prefix: str) -> Tuple[Dict[str, sqs.Queue], Dict[str, sqs.Queue]]:
         """Each catalog queue and its dead-letter queue, by the queue's logical name."""
@@ -273,7 +302,7 @@ class OpenpostStack(Stack):
             )
         return self._functions[name]
 
-    def _add_outputs(self, prefix, queues, dead_letter_queues, media_bucket, tokens_key) -> None:
+    def _add_outputs(self, prefix, queues, dead_letter_queues, media_bucket, tokens_key, app_secrets) -> None:
         def output(key: str, value: str, description: Optional[str] = None) -> None:
             # The key is what describe-stacks shows; the construct id only has to be unique.
             CfnOutput(self, f"{key}Output", key=key, value=value, description=description)
@@ -283,6 +312,9 @@ class OpenpostStack(Stack):
         output(outputs.RESOURCE_PREFIX, prefix, "Tables are named <prefix>-<logical name>")
         output(outputs.MEDIA_BUCKET, media_bucket.bucket_name)
         output(outputs.TOKENS_KEY_ID, tokens_key.key_id)
+        for platform, secret in app_secrets.items():
+            output(outputs.app_secret_arn(platform), secret.secret_arn,
+                   f"Put the {platform} app's credentials here (docs/deploy.md)")
         for name, queue in queues.items():
             output(outputs.queue_url(name), queue.queue_url)
             output(outputs.dead_letter_queue_url(name), dead_letter_queues[name].queue_url)

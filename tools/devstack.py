@@ -95,6 +95,7 @@ class LocalStack:
         from tools.provision import provision
 
         provisioned = provision(RESOURCE_PREFIX, REGION, endpoint_url)
+        _put_local_app_credentials(provisioned, os.environ)
         self._set_environment(provisioned.environment())
         get_settings.cache_clear()
         container.use(container.Services(Settings.from_environ(os.environ)))
@@ -215,6 +216,29 @@ def _base_environment(public_base_url: str) -> Dict[str, Optional[str]]:
     }
 
 
+def local_app_variable(platform: str, name: str) -> str:
+    """Where a developer gives the local stack a platform app's credential ("twitter", "client_id" ->
+    OPENPOST_LOCAL_TWITTER_CLIENT_ID)."""
+    return f"OPENPOST_LOCAL_{platform.upper()}_{name.upper()}"
+
+
+def _put_local_app_credentials(provisioned, environ) -> None:
+    """Local development only: a platform app's credentials in this shell's environment go into
+    its secret in moto, where the functions read them, as they read the deployment's from Secrets
+    Manager. The functions themselves never read them from the environment."""
+    from chalicelib.platforms.app_credentials import APP_CREDENTIALS
+    from tools.provision import put_app_credentials
+
+    for platform, names in APP_CREDENTIALS.items():
+        values = {name: environ.get(local_app_variable(platform, name), "") for name in names}
+        if all(values.values()):
+            put_app_credentials(provisioned, platform, values)
+            log.info("the %s app's credentials are in its local secret", platform)
+        elif any(values.values()):
+            log.warning("the %s app needs all of %s; it stays unconfigured", platform,
+                        ", ".join(local_app_variable(platform, name) for name in names))
+
+
 def _write_private_json(path: Path, data: dict) -> None:
     """Written whole, then renamed into place: a reader polling for the file never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -255,7 +279,8 @@ def banner(state: LocalState, state_file: Optional[Path], seconds: float) -> str
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.devstack", description="Run openpost on this machine, AWS emulated by moto.",
-        epilog="Set OPENPOST_PUBLIC_BASE_URL to hand out another base URL (a tunnel, for OAuth callbacks); "
+        epilog="Set OPENPOST_PUBLIC_BASE_URL to hand out another base URL (a tunnel, for OAuth callbacks), and "
+               "OPENPOST_LOCAL_TWITTER_CLIENT_ID and OPENPOST_LOCAL_TWITTER_CLIENT_SECRET to connect real X accounts; "
                "POWERTOOLS_METRICS_DISABLED=false prints metrics.")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP API port (default {DEFAULT_PORT})")
     parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE,

@@ -12,7 +12,8 @@ from typing import Dict
 import boto3
 
 from chalicelib.data import models
-from chalicelib.settings import queue_url_variable
+from chalicelib.platforms.app_credentials import APP_CREDENTIALS
+from chalicelib.settings import app_secret_variable, queue_url_variable
 from infrastructure import catalog
 
 
@@ -25,6 +26,8 @@ class Provisioned:
     dlq_urls: Dict[str, str] = field(default_factory=dict)
     media_bucket: str = ""
     tokens_key_id: str = ""
+    # Platform name -> the ARN of the secret holding its app credentials (created empty: "{}").
+    app_secrets: Dict[str, str] = field(default_factory=dict)
 
     def environment(self) -> Dict[str, str]:
         """The variables the functions read (chalicelib/settings.py), as deployment sets them."""
@@ -39,6 +42,7 @@ class Provisioned:
             env["AWS_ENDPOINT_URL"] = self.endpoint_url
         env.update({queue_url_variable(name): url for name, url in self.queue_urls.items()})
         env.update({queue_url_variable(f"{name}-dlq"): url for name, url in self.dlq_urls.items()})
+        env.update({app_secret_variable(platform): arn for platform, arn in self.app_secrets.items()})
         return env
 
 
@@ -97,4 +101,19 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
     key_id = kms.create_key(Description="openpost platform tokens")["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=f"alias/{prefix}-{catalog.TOKENS_KEY_ALIAS}", TargetKeyId=key_id)
     result.tokens_key_id = key_id
+
+    # As deployed: one secret per platform app, holding an empty JSON object until someone puts the
+    # app's credentials in it (put_app_credentials here, `aws secretsmanager put-secret-value` there).
+    secretsmanager = client("secretsmanager")
+    for platform in APP_CREDENTIALS:
+        result.app_secrets[platform] = secretsmanager.create_secret(
+            Name=f"{prefix}-{platform}-app", SecretString="{}",
+            Description=f"openpost: the {platform} app's credentials")["ARN"]
     return result
+
+
+def put_app_credentials(provisioned: Provisioned, platform: str, credentials: Dict[str, str]) -> None:
+    """Put a platform app's credentials into its secret, as an operator does in a deployment."""
+    secretsmanager = boto3.client("secretsmanager", region_name=provisioned.region,
+                                  endpoint_url=provisioned.endpoint_url)
+    secretsmanager.put_secret_value(SecretId=provisioned.app_secrets[platform], SecretString=json.dumps(credentials))

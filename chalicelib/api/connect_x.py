@@ -61,6 +61,15 @@ def challenge_of(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
 
 
+def x_app() -> dict:
+    """The X app's client id and secret from the deployment's secret; a clear 503 while it has none."""
+    app = services().app_secrets.credentials("twitter")
+    if app is None:
+        raise PlatformNotConfiguredError("This deployment has no X app configured: its operator puts the X app's "
+                                         "client_id and client_secret in the deployment's X app secret.")
+    return app
+
+
 def redirect_uri() -> str:
     return services().settings.public_base_url.rstrip("/") + CALLBACK_PATH
 
@@ -85,13 +94,12 @@ def connect_twitter(call: Call):
         raise ValidationError("Connect accounts with a live key: test mode publishes to sandbox accounts only "
                               "and never reaches a platform.", code="live_mode_required")
     settings = services().settings
-    if not settings.x_client_id:
-        raise PlatformNotConfiguredError("This deployment has no X app configured (OPENPOST_X_CLIENT_ID).")
+    app = x_app()
     from chalicelib.platforms.twitter import SCOPES   # what the adapter needs, media upload included
 
     state, verifier, callback = secrets.token_urlsafe(32), new_verifier(), redirect_uri()
     _pending().start(call.principal, state, verifier)
-    query = urlencode({"response_type": "code", "client_id": settings.x_client_id, "redirect_uri": callback,
+    query = urlencode({"response_type": "code", "client_id": app["client_id"], "redirect_uri": callback,
                        "scope": SCOPES, "state": state,
                        "code_challenge": challenge_of(verifier), "code_challenge_method": "S256"})
     return ConnectOut(auth_type="oauth", url=f"{settings.x_authorize_url}?{query}", state=state,
@@ -123,6 +131,7 @@ def twitter_callback(call: Call):
     if query.error or not query.code:
         raise BadRequestError("X did not authorize the connection; start connecting the X account again.",
                               code="oauth_declined")
+    x_app()   # an X app removed since the connection started is said plainly, not as X's refusal
     client = XClient.from_settings()
     try:
         tokens = client.exchange_code(query.code, verifier, redirect_uri())

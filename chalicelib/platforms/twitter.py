@@ -23,7 +23,7 @@ from __future__ import annotations
 import base64
 import functools
 import time
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import requests
 
@@ -108,12 +108,14 @@ def _message(response: requests.Response) -> str:
 class XClient:
     """The few X API v2 calls openpost makes, with X's answers turned into the adapter's errors."""
 
-    def __init__(self, api_url: str, client_id: str, client_secret: str = "",
+    def __init__(self, api_url: str, app: Callable[..., Optional[Mapping[str, str]]],
                  timeouts: Optional[Tuple[float, float]] = None, session: Optional[requests.Session] = None,
                  clock: Callable[[], float] = time.time):
         self._api_url = api_url.rstrip("/")
-        self._client_id = client_id
-        self._client_secret = client_secret
+        # The X app's client id and secret (or None while the deployment has no X app), asked for
+        # at each token call, never held: a rotated secret is picked up. ``app(fresh=True)`` skips
+        # any cache.
+        self._app = app
         self._timeouts = timeouts or TIMEOUTS
         self._session = session or requests.Session()
         self._clock = clock
@@ -122,8 +124,10 @@ class XClient:
     def from_settings(cls) -> "XClient":
         from chalicelib.container import services
 
-        settings = services().settings
-        return cls(settings.x_api_url, settings.x_client_id, settings.x_client_secret)
+        def app(fresh: bool = False):
+            return services().app_secrets.credentials("twitter", fresh=fresh)
+
+        return cls(services().settings.x_api_url, app)
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
     def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> Dict[str, Any]:
@@ -134,22 +138,43 @@ class XClient:
         return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
     def _token(self, form: Dict[str, str]) -> Dict[str, Any]:
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if self._client_secret:   # a confidential client authenticates with HTTP Basic
-            pair = f"{self._client_id}:{self._client_secret}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        else:                     # a public client names itself in the form
-            form = {**form, "client_id": self._client_id}
-        # A timeout here is not "outcome unknown" for a post, but a refresh X performed and we never
-        # heard of has spent the refresh token: the next try will find it refused and ask the user
-        # to reconnect. Nothing better is possible without X's answer.
-        response = self._call("POST", "/2/oauth2/token", data=form, headers=headers, may_have_acted=False)
+        app = self._app_credentials()
+        response = self._token_call(form, app)
+        if response.status_code in (400, 401):
+            # The secret may have just been rotated (at X, then in Secrets Manager) while this
+            # container still holds the old one: a refusal is worth one more call, if the secret
+            # read afresh differs. X refused before acting, so the code or refresh token is unspent.
+            newer = self._app_credentials(fresh=True)
+            if newer != app:
+                response = self._token_call(form, newer)
         if response.status_code in (400, 401):
             raise XGrantRejected(_message(response))
         self._raise_for(response)
         body = response.json()
         return {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
                 "expires_at": int(self._clock()) + int(body.get("expires_in") or 7200)}
+
+    def _app_credentials(self, fresh: bool = False) -> Mapping[str, str]:
+        from chalicelib.errors import ServiceUnavailableError
+
+        try:
+            app = self._app(fresh=fresh)
+        except ServiceUnavailableError as error:
+            raise TransientError(error.detail, code="platform_app_unavailable") from None
+        if app is None:
+            raise PermanentError("This deployment has no X app configured: put its client_id and client_secret in "
+                                 "the deployment's X app secret.", code="platform_not_configured")
+        return app
+
+    def _token_call(self, form: Dict[str, str], app: Mapping[str, str]) -> requests.Response:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        pair = f"{app['client_id']}:{app['client_secret']}".encode()
+        # A confidential client authenticates with HTTP Basic.
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        # A timeout here is not "outcome unknown" for a post, but a refresh X performed and we never
+        # heard of has spent the refresh token: the next try will find it refused and ask the user
+        # to reconnect. Nothing better is possible without X's answer.
+        return self._call("POST", "/2/oauth2/token", data=form, headers=headers, may_have_acted=False)
 
     # --- bearer calls ----------------------------------------------------------------------------
     def me(self, access_token: str) -> Dict[str, str]:

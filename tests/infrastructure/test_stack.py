@@ -25,7 +25,8 @@ from aws_cdk.assertions import Annotations, Match, Template  # noqa: E402
 from chalice.utils import to_cfn_resource_name  # noqa: E402
 
 from chalicelib.data.models import TABLE_MODELS, ttl_attribute  # noqa: E402
-from chalicelib.settings import get_settings, queue_url_variable  # noqa: E402
+from chalicelib.platforms.app_credentials import APP_CREDENTIALS  # noqa: E402
+from chalicelib.settings import app_secret_variable, get_settings, queue_url_variable  # noqa: E402
 from infrastructure import catalog, outputs  # noqa: E402
 from infrastructure.app import flag, origins  # noqa: E402
 from infrastructure.stack import OpenpostStack  # noqa: E402
@@ -34,6 +35,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_WHEELS = REPO_ROOT / ".cache" / "lambda-wheels"
 STACK = "openpost-test"
 CORS_ORIGINS = ["https://app.example.org"]
+
+# A platform app's credentials, set everywhere someone deploying might put them: the environment
+# variables that once carried the X app, the local stack's, and CDK context. None may reach the
+# template or any asset (test_no_platform_app_credential_reaches_the_template_or_an_asset).
+SENTINELS = ("sentinel-x-client-id-7f3a9c", "sentinel-x-client-secret-91c2e4")
+SENTINEL_ENVIRONMENT = {
+    "OPENPOST_X_CLIENT_ID": SENTINELS[0], "OPENPOST_X_CLIENT_SECRET": SENTINELS[1],
+    "OPENPOST_LOCAL_TWITTER_CLIENT_ID": SENTINELS[0], "OPENPOST_LOCAL_TWITTER_CLIENT_SECRET": SENTINELS[1],
+}
+SENTINEL_CONTEXT = {
+    "x_client_id": SENTINELS[0], "x_client_secret": SENTINELS[1],
+    "twitter_client_id": SENTINELS[0], "twitter_client_secret": SENTINELS[1],
+}
 
 # Chalice pip-installs the Lambda dependencies while the stack is built: from the wheels that
 # `make install` fetched, never from an index.
@@ -52,10 +66,11 @@ def synthesized(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("synth")
     saved_environ, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.update(OFFLINE_ENVIRONMENT)
+    os.environ.update(SENTINEL_ENVIRONMENT)
     # Chalice writes its packages under ./chalice.out.
     os.chdir(workdir)
     try:
-        app = cdk.App(outdir=str(workdir / "cdk.out"))
+        app = cdk.App(outdir=str(workdir / "cdk.out"), context=SENTINEL_CONTEXT)
         stack = OpenpostStack(app, STACK, cors_origins=CORS_ORIGINS)
         template = Template.from_stack(stack)
     finally:
@@ -520,6 +535,59 @@ def test_role_reaches_every_table_index_and_queue(synthesized):
         "logs:CreateLogStream", "logs:PutLogEvents",
         "xray:PutTraceSegments",
     } <= granted
+
+
+# --- platform apps' secrets ---------------------------------------------------------------------
+
+def test_each_platform_app_has_a_secret_the_functions_find_by_arn(synthesized, template):
+    secrets = resources_of(synthesized, "AWS::SecretsManager::Secret")
+    assert len(secrets) == len(APP_CREDENTIALS) >= 1
+    for platform in APP_CREDENTIALS:
+        (secret_id,) = [logical_id for logical_id, secret in secrets.items()
+                        if f"the {platform} app's credentials" in secret["Properties"]["Description"]]
+        secret = secrets[secret_id]
+        # Created as an empty JSON object, a constant: a deploy never overwrites what an operator put.
+        assert secret["Properties"]["SecretString"] == "{}"
+        assert "GenerateSecretString" not in secret["Properties"] and "Name" not in secret["Properties"]
+        for spec in (catalog.API, *catalog.FUNCTIONS):
+            template.has_resource_properties("AWS::Serverless::Function", {
+                "FunctionName": f"{STACK}-{spec.name}",
+                "Environment": {"Variables": Match.object_like({app_secret_variable(platform): {"Ref": secret_id}})},
+            })
+        assert synthesized.json["Outputs"][outputs.app_secret_arn(platform)]["Value"] == {"Ref": secret_id}
+    assert outputs.app_secret_arn("twitter") == "TwitterAppSecretArn"
+
+
+def test_the_functions_may_only_read_the_app_secrets(synthesized):
+    secret_refs = [{"Ref": logical_id} for logical_id in resources_of(synthesized, "AWS::SecretsManager::Secret")]
+    touching = [s for s in identity_statements(synthesized)
+                if any(action.startswith("secretsmanager:") for action in as_list(s["Action"]))]
+    assert [(as_list(s["Action"]), as_list(s["Resource"])) for s in touching] == \
+        [(["secretsmanager:GetSecretValue"], secret_refs)]
+
+
+def _strings_in(path):
+    """Every file's bytes under a directory, and those of each member of every zip in it."""
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        yield str(file), data
+        if zipfile.is_zipfile(file):
+            with zipfile.ZipFile(file) as archive:
+                for member in archive.namelist():
+                    yield f"{file}!{member}", archive.read(member)
+
+
+def test_no_platform_app_credential_reaches_the_template_or_an_asset(synthesized):
+    """Synthesized with an X app's id and secret in the deployer's environment and in CDK context:
+    neither is anywhere in the template, the cloud assembly, or the Lambda package and its files."""
+    template_text = json.dumps(synthesized.json)
+    assert not [s for s in SENTINELS if s in template_text]
+    scanned, found = 0, []
+    for where, data in _strings_in(synthesized.workdir):
+        scanned += 1
+        found += [(where, s) for s in SENTINELS if s.encode() in data]
+    assert not found
+    assert scanned > 100   # the package's members were read, not just a template
 
 
 # --- outputs, package, lint -------------------------------------------------------------------

@@ -62,3 +62,24 @@ def test_the_sandbox_rehearses_the_same_idempotency(platform):
     from chalicelib.platforms.sandbox import IDEMPOTENT
 
     assert _load(LIVE_ADAPTERS[platform]).idempotent == (platform in IDEMPOTENT)
+
+
+def test_the_api_imports_the_secrets_reader_only_when_an_app_secret_is_needed():
+    """Lambda's init (app.py), an authenticated request's modules, the X connect routes and the X
+    adapter leave Powertools' parameters utility (and the app secret reader) unimported: only the
+    first read of a platform app's secret pays for them, and then they load."""
+    probe = "\n".join([
+        "import os, sys",
+        "os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')",
+        "import app, chalicelib.container, chalicelib.data.api_keys, chalicelib.domain.api_keys",
+        "import chalicelib.api.connect_x, chalicelib.platforms.twitter",
+        "lazy = ('aws_lambda_powertools.utilities.parameters', 'chalicelib.data.app_secrets')",
+        "print(any(name in sys.modules for name in lazy))",
+        "from chalicelib.container import Services",
+        "from chalicelib.settings import Settings",
+        "Services(Settings()).app_secrets",
+        "print(all(name in sys.modules for name in lazy))",
+    ])
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.split() == ["False", "True"]

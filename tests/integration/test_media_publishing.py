@@ -12,7 +12,7 @@ from mastodon_mock.testing import MockServer
 
 from tests import media_samples
 from tests.conftest import services_with
-from tests.integration.test_x import CALLBACK, callback_path, start_connect, x_settings
+from tests.integration.test_x import CALLBACK, callback_path, register_x_app, start_connect, x_settings
 from tests.platform_servers.x_api import XApiServer
 
 TOKEN = "openpost-mastodon-token-media"
@@ -34,6 +34,7 @@ def mastodon():
 
 @pytest.fixture
 def services(aws, clock, x):
+    register_x_app(aws, x)
     with services_with(aws, clock, **x_settings(x), allow_loopback_platforms=True) as built:
         yield built
 

@@ -19,8 +19,9 @@ from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
 from chalicelib.platforms import twitter
 from chalicelib.platforms.base import Part
-from tests.conftest import services_with
+from tests.conftest import ApiClient, problem, services_with
 from tests.platform_servers.x_api import XApiServer, s256
+from tools.provision import put_app_credentials
 
 PUBLIC_URL = "https://api.openpost.test"
 CALLBACK = f"{PUBLIC_URL}/api/platforms/twitter/callback"
@@ -34,14 +35,20 @@ def x():
 
 
 def x_settings(x) -> dict:
-    """The settings that point a deployment at the local X server, with its registered app."""
-    return {"x_api_url": x.url, "x_authorize_url": f"{x.url}/i/oauth2/authorize", "x_client_id": "openpost-client",
-            "x_client_secret": "openpost-secret", "public_base_url": PUBLIC_URL}
+    """The settings that point a deployment at the local X server."""
+    return {"x_api_url": x.url, "x_authorize_url": f"{x.url}/i/oauth2/authorize", "public_base_url": PUBLIC_URL}
+
+
+def register_x_app(aws, x) -> None:
+    """Put the local X server's registered app into the deployment's X app secret (in moto), as an
+    operator does with `aws secretsmanager put-secret-value`."""
+    put_app_credentials(aws, "twitter", {"client_id": x.client_id, "client_secret": x.client_secret})
 
 
 @pytest.fixture
 def services(aws, clock, x):
-    """The conftest's services, pointed at the local X server."""
+    """The conftest's services, pointed at the local X server, with its app in the secret."""
+    register_x_app(aws, x)
     with services_with(aws, clock, **x_settings(x)) as built:
         yield built
 
@@ -301,6 +308,91 @@ def test_a_refused_refresh_flags_the_integration(api, key, x, runtime, services,
     assert "reconnect" in target["error"]["message"]
     assert api.get(f"/v1/integrations/{account['id']}", key).json["data"]["status"] == "needs_refresh"
     assert x.tweets == []
+
+
+# --- the X app, from the deployment's secret ----------------------------------------------------------
+def connect_query(started) -> dict:
+    return {name: values[0] for name, values in parse_qs(urlsplit(started["url"]).query).items()}
+
+
+def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_age(api, key, x, aws, clock,
+                                                                                   services):
+    """The settings hold only where the X app's secret is; its client id and secret come from the
+    secret (moto's Secrets Manager). A new value is not read again while the container's copy is
+    younger than the cache age, and is in use once that age has passed."""
+    assert services.settings.app_secrets == {"twitter": aws.app_secrets["twitter"]}
+    assert aws.app_secrets["twitter"].startswith("arn:aws:secretsmanager:")
+    assert connect_query(start_connect(api, key))["client_id"] == "openpost-client"
+
+    # The operator moves the deployment to another X app: X knows only the new one from now on.
+    x.client_id, x.client_secret = "openpost-client-2", "second-secret"
+    put_app_credentials(aws, "twitter", {"client_id": "openpost-client-2", "client_secret": "second-secret"})
+    clock.advance(seconds=services.settings.app_secrets_max_age - 1)
+    assert connect_query(start_connect(api, key))["client_id"] == "openpost-client"     # still the cached copy
+
+    clock.advance(seconds=1)                                                             # the cache age, reached
+    started = start_connect(api, key)
+    assert connect_query(started)["client_id"] == "openpost-client-2"
+    answer = api.get(callback_path(x.authorize(started["url"])))       # X checks the new id and secret
+    assert answer.status == 200, answer
+    assert answer.json["data"]["username"] == "openpost"
+
+
+def test_a_client_secret_rotated_at_x_is_used_at_once_when_x_refuses_the_cached_one(api, key, x, aws, runtime,
+                                                                                  services, workspace, account):
+    """X's portal replaces the secret at once; until the cache age passes a container still holds
+    the old one. X's refusal makes it read the secret afresh, so a refresh in that window works."""
+    x.client_secret = "rotated-secret"
+    put_app_credentials(aws, "twitter", {"client_id": "openpost-client", "client_secret": "rotated-secret"})
+    x.expire_access_tokens()
+    post_id = publish_now(api, key)
+    runtime.drain()
+    assert read(api, key, post_id)["status"] == "published"
+    assert x.requests == [("POST", "/2/tweets"), ("POST", "/2/oauth2/token"), ("POST", "/2/oauth2/token"),
+                          ("POST", "/2/tweets")]
+    assert api.get(f"/v1/integrations/{account['id']}", key).json["data"]["status"] == "active"
+
+
+@pytest.mark.parametrize("value", [{}, {"client_id": "openpost-client"}, {"client_id": "", "client_secret": "s"}],
+                         ids=["empty", "no-secret", "blank-id"])
+def test_without_a_complete_x_app_connecting_is_a_clear_problem(api, key, aws, value):
+    put_app_credentials(aws, "twitter", value)
+    body = problem(api.get("/v1/integrations/twitter/connect", key), 503, "platform_not_configured")
+    assert "no X app configured" in body["detail"] and "secret" in body["detail"]
+
+
+def test_a_callback_after_the_x_app_was_removed_is_a_clear_problem(api, key, x, aws, clock, services):
+    started = start_connect(api, key)
+    put_app_credentials(aws, "twitter", {})
+    clock.advance(seconds=services.settings.app_secrets_max_age)
+    problem(api.get(callback_path(x.authorize(started["url"]))), 503, "platform_not_configured")
+
+
+def test_a_refresh_without_an_x_app_fails_the_target_and_leaves_the_account_connected(api, key, x, aws, clock,
+                                                                                     runtime, services, account):
+    """The deployment lost its X app, not the user their authorization: the account stays active."""
+    put_app_credentials(aws, "twitter", {})
+    clock.advance(seconds=services.settings.app_secrets_max_age)
+    x.expire_access_tokens()
+    post_id = publish_now(api, key)
+    runtime.drain()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "failed" and target["error"]["code"] == "platform_not_configured"
+    assert api.get(f"/v1/integrations/{account['id']}", key).json["data"]["status"] == "active"
+    assert ("POST", "/2/oauth2/token") not in x.requests
+
+
+def test_an_unreadable_x_app_secret_is_a_503_to_retry(aws, clock, x, workspace):
+    from chalice.test import Client
+
+    import app as application
+
+    missing = aws.app_secrets["twitter"][:-6] + "gone00"
+    with services_with(aws, clock, **x_settings(x), app_secrets={"twitter": missing}), \
+            Client(application.app) as client:
+        answer = ApiClient(client).get("/v1/integrations/twitter/connect", workspace.live_key)
+    problem(answer, 503, "temporarily_unavailable")
+    assert answer.headers["retry-after"] == "2"
 
 
 # --- failures ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from chalicelib.platforms.base import (
 )
 from tests import media_samples
 from tests.conftest import services_with
-from tests.integration.test_x import x_settings
+from tests.integration.test_x import register_x_app, x_settings
 from tests.platform_servers.x_api import SCOPE, XApiServer
 
 CHUNK = 64 * 1024
@@ -44,6 +44,7 @@ def x():
 
 @pytest.fixture
 def services(aws, clock, x):
+    register_x_app(aws, x)
     with services_with(aws, clock, **x_settings(x)) as built:
         yield built
 

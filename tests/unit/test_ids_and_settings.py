@@ -41,3 +41,19 @@ def test_settings_from_environment():
 def test_auth_cache_cannot_exceed_60_seconds():
     with pytest.raises(ValueError):
         Settings.from_environ({"OPENPOST_AUTH_CACHE_SECONDS": "61"})
+
+
+def test_settings_name_each_platform_app_secret_and_never_hold_its_value():
+    settings = Settings.from_environ({
+        "OPENPOST_APP_SECRET_TWITTER": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-app-AbCdEf",
+        "OPENPOST_APP_SECRETS_MAX_AGE": "300",
+        # The variables that once carried the X app: no setting reads them any more.
+        "OPENPOST_X_CLIENT_ID": "id-from-the-environment", "OPENPOST_X_CLIENT_SECRET": "secret-from-the-environment",
+    })
+    assert settings.app_secrets == {"twitter": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-app-AbCdEf"}
+    assert settings.app_secrets_max_age == 300
+    dumped = settings.model_dump_json()
+    assert "id-from-the-environment" not in dumped and "secret-from-the-environment" not in dumped
+    assert Settings.from_environ({}).app_secrets_max_age == 60
+    with pytest.raises(ValueError):
+        Settings.from_environ({"OPENPOST_APP_SECRETS_MAX_AGE": "-1"})

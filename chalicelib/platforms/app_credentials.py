@@ -1,0 +1,21 @@
+"""Which platforms need credentials of openpost's own app there, and their names.
+
+Most platforms are connected with what the user brings (an app password, a bot token, a webhook).
+Some need the deployment to be a registered app of theirs: X's OAuth 2.0 needs our client id and
+secret to send users to its consent screen and to exchange and refresh their tokens.
+
+Each platform listed here gets one AWS Secrets Manager secret in the deployment (infrastructure/
+stack.py), holding a JSON object with exactly these names; the functions read it at run time
+(chalicelib/data/app_secrets.py). Adding a platform here is all it takes to give it a secret.
+Kept free of imports: the stack reads it while it is built.
+"""
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+# platform name -> the names of the app credentials it needs, all of them required.
+APP_CREDENTIALS: Dict[str, Tuple[str, ...]] = {
+    # A confidential client ("Web App" in X's developer portal): the secret authenticates the
+    # token calls with HTTP Basic.
+    "twitter": ("client_id", "client_secret"),
+}
