@@ -10,6 +10,7 @@ from chalicelib.errors import OpenpostError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://openpost.dev/problems/"
+MAX_LISTED_ERRORS = 50
 
 
 def problem_body(status: int, code: str, title: str, detail: str,
@@ -23,7 +24,12 @@ def problem_body(status: int, code: str, title: str, detail: str,
         "code": code,
     }
     if errors:
-        body["errors"] = [dict(error) for error in errors]
+        listed = [dict(error) for _, error in zip(range(MAX_LISTED_ERRORS + 1), errors)]
+        if len(listed) > MAX_LISTED_ERRORS:
+            # A body with thousands of bad fields gets the first ones, not a megabyte of them.
+            listed = listed[:MAX_LISTED_ERRORS]
+            body["errors_truncated"] = True
+        body["errors"] = listed
     if extra:
         body.update(extra)
     return body

@@ -171,17 +171,61 @@ def _parse_body(op: Operation, raw: Optional[bytes]) -> Optional[BaseModel]:
     raw = raw or b""
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"The request body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}.")
-    if not raw.strip():
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise BadRequestError(f"The request body is not valid JSON: {error}", code="malformed_json")
+    data: Any = {} if not raw.strip() else parse_json(raw)
     try:
         return op.body.model_validate(data)
     except PydanticValidationError as error:
         raise ValidationError("The request body is not valid.", errors=field_errors(error))
+
+
+MAX_JSON_DEPTH = 32
+
+
+def _unique_keys(pairs):
+    body = {}
+    for key, value in pairs:
+        if key in body:
+            raise BadRequestError(f"The request body names {key!r} twice; send each field once.",
+                                  code="duplicate_json_key")
+        body[key] = value
+    return body
+
+
+def _check_values(value: Any, path: str, depth: int) -> None:
+    """Refuse what no platform can carry and nothing should store: nesting deeper than any request
+    model goes, NUL characters and lone surrogates (a JSON escape like \\ud800 decodes to one)."""
+    if depth > MAX_JSON_DEPTH:
+        raise BadRequestError(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.",
+                              code="json_too_deep")
+    if isinstance(value, str):
+        if "\0" in value or _LONE_SURROGATE.search(value):
+            raise ValidationError("The request body is not valid.", errors=[{
+                "field": path or "body",
+                "message": "Text may not hold NUL characters or unpaired surrogates (\\u0000, \\ud800-\\udfff)."}],
+                code="invalid_characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(key, path, depth + 1)
+            _check_values(item, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_values(item, f"{path}[{index}]", depth + 1)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON, or 400 for what is not: malformed, nested past all reason (the
+    parser would recurse until it fails), a field named twice (which one would we take?)."""
+    try:
+        data = json.loads(raw, object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise BadRequestError(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.", code="json_too_deep")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadRequestError(f"The request body is not valid JSON: {error}", code="malformed_json")
+    _check_values(data, "", 0)
+    return data
 
 
 def _parse_query(op: Operation, params: Optional[Mapping[str, str]]) -> Optional[BaseModel]:
