@@ -152,7 +152,7 @@ class Services:
     def idempotency(self):
         from chalicelib.api.idempotency import IdempotentRequests
 
-        return IdempotentRequests(self.settings, self.secret_box, lambda: self.aws_client("dynamodb"))
+        return IdempotentRequests(self.settings, self.secret_box, lambda: self.aws_client("dynamodb"), self.clock)
 
 
 _current: Optional[Services] = None

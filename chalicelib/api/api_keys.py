@@ -9,6 +9,7 @@ from chalicelib.api.routing import ApiBlueprint, Call, Page, Reply
 from chalicelib.api.schemas import PageQuery, RequestModel, ResponseModel, Timestamp
 from chalicelib.container import services
 from chalicelib.domain.records import ApiKey
+from chalicelib.errors import NotFoundError
 
 blueprint = ApiBlueprint(__name__, tag="API keys")
 
@@ -40,8 +41,18 @@ class RotatedApiKey(ApiKeyWithSecret):
     replaces: ApiKeyOut = Field(description="The rotated key, which keeps working until its expires_at.")
 
 
+def _still_active(principal, data) -> bool:
+    """A replay shows a key's secret only while that key is still there (not revoked)."""
+    try:
+        services().api_keys.get(principal, data["id"])
+    except NotFoundError:
+        return False
+    return True
+
+
 @blueprint.operation("POST", "/v1/api-keys", summary="Create an API key", status=201, body=CreateApiKey,
-                     response=ApiKeyWithSecret, idempotent=True, sensitive=True, errors=(400, 409, 422))
+                     response=ApiKeyWithSecret, idempotent=True, sensitive=True, still_valid=_still_active,
+                     errors=(400, 409, 422))
 def create_api_key(call: Call):
     """Creates a key in the caller's workspace and mode. The secret is in this response only."""
     key, secret = services().api_keys.create(call.principal, call.body.name)
@@ -66,7 +77,8 @@ def delete_api_key(call: Call, key_id: str):
 
 
 @blueprint.operation("POST", "/v1/api-keys/{key_id}/rotate", summary="Rotate an API key", status=201,
-                     response=RotatedApiKey, idempotent=True, sensitive=True, errors=(404, 409))
+                     response=RotatedApiKey, idempotent=True, sensitive=True, still_valid=_still_active,
+                     errors=(404, 409))
 def rotate_api_key(call: Call, key_id: str):
     """Issues a replacement key. The rotated key keeps working for 24 hours, then gets 401."""
     old, new, secret = services().api_keys.rotate(call.principal, key_id)

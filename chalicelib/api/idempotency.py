@@ -31,6 +31,8 @@ from chalicelib.errors import BadRequestError, ConflictError, ValidationError
 
 KEEP_SECONDS = 24 * 60 * 60
 MAX_KEY_LENGTH = 255
+# How long a replay may show a secret again: long enough for a client retrying a lost answer.
+SECRET_REPLAY_SECONDS = 10 * 60
 # What a stored response may take of the item, leaving room for Powertools' own attributes.
 MAX_STORED_RESPONSE_BYTES = 350 * 1024
 
@@ -45,7 +47,8 @@ def fingerprint(method: str, path: str, raw_body: bytes | None) -> str:
 
 
 class IdempotentRequests:
-    def __init__(self, settings, secret_box, dynamodb_client_factory):
+    def __init__(self, settings, secret_box, dynamodb_client_factory, clock):
+        self._clock = clock
         self._settings = settings
         self._box = secret_box
         self._dynamodb = dynamodb_client_factory
@@ -57,6 +60,7 @@ class IdempotentRequests:
         wire = {"status": response.status_code, "headers": dict(response.headers)}
         if sensitive:
             wire["sealed_body"] = self._box.seal(data, {"purpose": "idempotent-response", "scope": scope})
+            wire["shown_until"] = int(self._clock.now().timestamp()) + SECRET_REPLAY_SECONDS
         else:
             wire["compressed_body"] = base64.b64encode(zlib.compress(data, 6)).decode()
             if len(wire["compressed_body"]) > MAX_STORED_RESPONSE_BYTES:
@@ -134,7 +138,22 @@ class IdempotentRequests:
             response = render()
             response.headers["Idempotent-Replayed"] = "true"
             return response
+        body = self._body(wire, principal.scope)
+        if "sealed_body" in wire:
+            self._may_show_secret_again(op, principal, wire, body)
         headers = dict(wire["headers"])
         if wire.get("replayed"):
             headers["Idempotent-Replayed"] = "true"
-        return Response(body=self._body(wire, principal.scope), status_code=wire["status"], headers=headers)
+        return Response(body=body, status_code=wire["status"], headers=headers)
+
+    def _may_show_secret_again(self, op, principal, wire: Dict[str, Any], body: str) -> None:
+        """A secret is shown once: a replay shows it again only to a retry within minutes (the
+        answer was lost), and never once the key is gone."""
+        data = json.loads(body).get("data") or {}
+        shown_for = int(self._clock.now().timestamp()) <= wire.get("shown_until", 0)
+        if shown_for and (op.still_valid is None or op.still_valid(principal, data)):
+            return
+        raise ConflictError(f"This request already created {data.get('id', 'its key')}. Its secret was shown "
+                            f"once and is not shown again (a retry within {SECRET_REPLAY_SECONDS // 60} minutes "
+                            "sees it while the key is active). Send a new Idempotency-Key to create another.",
+                            code="secret_not_shown_again")

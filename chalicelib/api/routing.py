@@ -54,6 +54,9 @@ class Operation:
     auth: bool = True
     idempotent: bool = False                      # honours Idempotency-Key
     sensitive: bool = False                       # the response carries a secret (stored sealed for replays)
+    # For a sensitive operation: whether the thing its answer shows a secret of still stands
+    # (a replay never shows the secret of a key revoked since).
+    still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None
     errors: Sequence[int] = ()
     description: str = ""
 
@@ -108,11 +111,13 @@ class ApiBlueprint(Blueprint):
                   body: Optional[Type[BaseModel]] = None, query: Optional[Type[BaseModel]] = None,
                   response: Optional[Type[BaseModel]] = None, paginated: bool = False,
                   auth: bool = True, idempotent: bool = False, sensitive: bool = False,
+                  still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None,
                   errors: Sequence[int] = (), description: str = "") -> Callable:
         def register(handler: Callable) -> Callable:
             op = Operation(method=method, path=path, summary=summary, operation_id=handler.__name__,
                            tag=self.tag, status=status, body=body, query=query, response=response,
-                           paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive, errors=errors,
+                           paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive,
+                           still_valid=still_valid, errors=errors,
                            description=description or inspect.getdoc(handler) or "")
             self.operations.append(op)
 

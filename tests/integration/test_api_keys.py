@@ -88,3 +88,23 @@ def test_a_failed_request_is_not_recorded(api, workspace):
 def test_idempotency_key_length_is_checked(api, workspace):
     answer = api.post("/v1/api-keys", workspace.test_key, {"name": "a"}, headers={"Idempotency-Key": "x" * 256})
     assert answer.status == 400 and answer.json["code"] == "invalid_idempotency_key"
+
+
+def test_a_replay_shows_the_secret_only_to_a_prompt_retry_and_never_after_revocation(api, workspace, clock):
+    headers = {"Idempotency-Key": "shown-once"}
+    first = api.post("/v1/api-keys", workspace.test_key, {"name": "ci"}, headers=headers)
+    retry = api.post("/v1/api-keys", workspace.test_key, {"name": "ci"}, headers=headers)
+    assert retry.status == 201 and retry.json["data"]["secret"] == first.json["data"]["secret"]
+    # Ten minutes on, the answer is no longer a lost one: the secret is not shown again.
+    clock.advance(minutes=10, seconds=1)
+    late = api.post("/v1/api-keys", workspace.test_key, {"name": "ci"}, headers=headers)
+    assert late.status == 409 and late.json["code"] == "secret_not_shown_again"
+    assert first.json["data"]["id"] in late.json["detail"] and first.json["data"]["secret"] not in late.raw.decode()
+    # A key revoked is never shown again, however prompt the retry.
+    headers = {"Idempotency-Key": "revoked-then-replayed"}
+    created = api.post("/v1/api-keys", workspace.test_key, {"name": "gone"}, headers=headers).json["data"]
+    assert api.delete(f"/v1/api-keys/{created['id']}", workspace.test_key).status == 204
+    replay = api.post("/v1/api-keys", workspace.test_key, {"name": "gone"}, headers=headers)
+    assert replay.status == 409 and replay.json["code"] == "secret_not_shown_again"
+    assert created["secret"] not in replay.raw.decode()
+    assert api.get("/v1/api-keys", workspace.test_key).json["total"] == 2   # nothing was created again
