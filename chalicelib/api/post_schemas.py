@@ -285,3 +285,6 @@ class PostOut(ResponseModel):
     segments: Optional[List[Segment]]
     created_at: Timestamp
     updated_at: Timestamp
+    truncated: bool = Field(default=False, description=(
+        "In a list only: the post's texts were cut so that a page stays within the API's response "
+        "limit. GET the post for them in full."))

@@ -68,6 +68,31 @@ def post_out(post: Post) -> PostOut:
     )
 
 
+# A list item carries at most this much text (UTF-8), so that the largest page (100 posts) stays
+# near 5 MB, within Lambda's 6 MB response; a post can hold 250 KB of text.
+LISTED_TEXT_BYTES = 48 * 1024
+
+
+def _cut(text: str, size: int) -> str:
+    return text.encode()[:size].decode(errors="ignore")
+
+
+def listed(post: Post) -> PostOut:
+    """A post as lists show it: its texts cut to an equal share of LISTED_TEXT_BYTES when together
+    they are longer, with ``truncated`` set; GET /v1/posts/{id} has them whole."""
+    out = post_out(post)
+    texts = [out.content, *out.platform_overrides.values(), *(segment.content for segment in out.segments or [])]
+    if sum(len(text.encode()) for text in texts) <= LISTED_TEXT_BYTES:
+        return out
+    share = LISTED_TEXT_BYTES // len(texts)
+    segments = None if out.segments is None else [
+        segment.model_copy(update={"content": _cut(segment.content, share)}) for segment in out.segments]
+    return out.model_copy(update={
+        "content": _cut(out.content, share),
+        "platform_overrides": {platform: _cut(text, share) for platform, text in out.platform_overrides.items()},
+        "segments": segments, "truncated": True})
+
+
 @blueprint.operation("POST", "/v1/posts", summary="Create a post", status=201, body=CreatePost, response=PostOut,
                      idempotent=True, errors=(409,))
 def create_post(call: Call):
@@ -80,7 +105,7 @@ def list_posts(call: Call):
     """Newest first, optionally of one status, with the exact total."""
     query = call.query
     items, total = services().posts.page(call.principal, query.status, query.limit, query.offset)
-    return Page([post_out(post) for post in items], total=total, limit=query.limit, offset=query.offset)
+    return Page([listed(post) for post in items], total=total, limit=query.limit, offset=query.offset)
 
 
 @blueprint.operation("GET", "/v1/posts/{post_id}", summary="Get a post", response=PostOut, errors=(404,))
@@ -131,7 +156,7 @@ def duplicate_post(call: Call, post_id: str):
 def list_group(call: Call, group_id: str):
     query = call.query
     items, total = services().posts.group(call.principal, group_id, query.limit, query.offset)
-    return Page([post_out(post) for post in items], total=total, limit=query.limit, offset=query.offset)
+    return Page([listed(post) for post in items], total=total, limit=query.limit, offset=query.offset)
 
 
 @blueprint.operation("DELETE", "/v1/posts/group/{group_id}", summary="Delete every post of a group", status=204,
