@@ -9,6 +9,7 @@ from chalicelib.api import api_keys, integrations, media, meta, posts
 from chalicelib.api import connect_x
 from chalicelib.api import connect_accounts
 from chalicelib.api import connect_bluesky
+from chalicelib.api import edges
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -22,6 +23,8 @@ app.register_blueprint(media.blueprint)
 app.register_blueprint(connect_x.blueprint)
 app.register_blueprint(connect_accounts.blueprint)
 app.register_blueprint(connect_bluesky.blueprint)
+# Last: every path also answers the methods it lacks (405) and OPTIONS (CORS preflight).
+edges.install(app)
 
 
 @app.lambda_function(name="dispatcher")

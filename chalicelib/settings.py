@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,6 +49,9 @@ class Settings(BaseModel):
     # Local development only: let media URLs in posts point at loopback (a file server on this
     # machine). Private, link-local and metadata addresses stay refused. Never set in a deployment.
     allow_loopback_media_urls: bool = False
+    # Origins whose browser pages may call the API (CORS); "*" for any. Keys are bearer tokens,
+    # never cookies, so an origin gains nothing a key does not already give.
+    cors_origins: Tuple[str, ...] = ("*",)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
@@ -83,6 +86,8 @@ class Settings(BaseModel):
             "allow_loopback_platforms": (environ.get("OPENPOST_ALLOW_LOOPBACK_PLATFORMS", "").lower() == "true") or None,
             "allow_loopback_media_urls": (environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "").lower() == "true")
             or None,
+            "cors_origins": tuple(origin.strip() for origin in environ["OPENPOST_CORS_ORIGINS"].split(",")
+                                  if origin.strip()) if environ.get("OPENPOST_CORS_ORIGINS") else None,
         }
         return cls(**{key: value for key, value in values.items() if value is not None})
 

@@ -5,6 +5,7 @@ catalog, so the deployment and the local stack cannot drift apart.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -14,6 +15,7 @@ from aws_cdk import (
     RemovalPolicy,
     SecretValue,
     Stack,
+    aws_apigateway as apigateway,
     aws_events as events,
     aws_events_targets as targets,
     aws_iam as iam,
@@ -28,6 +30,7 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
+from chalicelib.api.edges import GATEWAY_PROBLEMS
 from chalicelib.platforms.app_credentials import APP_CREDENTIALS
 from chalicelib.settings import app_secret_variable, queue_url_variable
 from infrastructure import catalog, outputs
@@ -114,6 +117,7 @@ class OpenpostStack(Stack):
         }
         if public_base_url:
             environment["OPENPOST_PUBLIC_BASE_URL"] = public_base_url
+        environment["OPENPOST_CORS_ORIGINS"] = ",".join(cors_origins)
 
         # Chalice packages app.py, chalicelib/ and requirements.txt here, during synthesis. Its
         # stage is named after the stack.
@@ -137,7 +141,30 @@ class OpenpostStack(Stack):
         self._connect_queues(queues)
         self._notify_uploads(media_bucket, queues[catalog.MEDIA_UPLOAD_QUEUE])
         self._add_schedules()
+        self._add_gateway_responses()
         self._add_outputs(prefix, queues, dead_letter_queues, media_bucket, tokens_key, app_secrets)
+
+    def _add_gateway_responses(self) -> None:
+        """What API Gateway answers itself (an unknown path, a body over 10 MB, throttling, the 29 s
+        timeout) as problem+json, like every answer of the API (chalicelib/api/edges.py)."""
+        rest_api = self.chalice.get_resource("RestAPI")
+        for kind, problem in GATEWAY_PROBLEMS.items():
+            generic = kind.startswith("DEFAULT_")
+            # The generic ones keep API Gateway's status and say its message; the others say ours.
+            body = problem.body()
+            if generic:
+                body.pop("status")
+                body["detail"] = "$context.error.messageString"
+            template = json.dumps(body).replace('"$context.error.messageString"', "$context.error.messageString")
+            apigateway.CfnGatewayResponse(
+                self,
+                f"{kind.lower()}-response",
+                rest_api_id=rest_api.ref,
+                response_type=kind,
+                status_code=None if generic else str(problem.status),
+                response_parameters={"gatewayresponse.header.Content-Type": "'application/problem+json'"},
+                response_templates={"application/json": template},
+            )
 
     def _add_app_secrets(self) -> Dict[str, secretsmanager.Secret]:
         """One Secrets Manager secret per platform that declares app credentials, for the operator

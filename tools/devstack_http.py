@@ -8,21 +8,33 @@ and the stage, and its Lambda context has no ARN or log group; the local stack's
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import time
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable, Optional
 
 from chalice import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, LocalDevServer, LocalGateway
+from chalice.local import ChaliceRequestHandler, ForbiddenError, LocalDevServer, LocalGateway, ThreadedHTTPServer
 
+from chalicelib.api.edges import local_gateway_answer
+from chalicelib.api.problems import PROBLEM_CONTENT_TYPE, problem_body
 from infrastructure import catalog
 from tools.devstack_events import ACCOUNT_ID
 
 # How often the serving loop checks for shutdown; it bounds how long stopping takes.
 SHUTDOWN_POLL_SECONDS = 0.2
+# API Gateway's own limit on a request's size; larger ones get its REQUEST_TOO_LARGE answer.
+GATEWAY_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
+class _Server(ThreadedHTTPServer):
+    # The socket's listen backlog: socketserver's default of 5 reset connections under a burst
+    # of a few dozen clients at once, where API Gateway would have queued them.
+    request_queue_size = 256
 
 
 class _SerialGateway(LocalGateway):
@@ -34,8 +46,14 @@ class _SerialGateway(LocalGateway):
         self._new_context = new_context
 
     def handle_request(self, method, path, headers, body):
+        # Where API Gateway answers itself (through the stack's gateway responses), so does this.
+        if body and len(body) > GATEWAY_MAX_REQUEST_BYTES:
+            return local_gateway_answer("REQUEST_TOO_LARGE")
         with self._lock:
-            return super().handle_request(method, path, headers, body)
+            try:
+                return super().handle_request(method, path, headers, body)
+            except ForbiddenError:   # chalice.local's "Missing Authentication Token": no such route
+                return local_gateway_answer("MISSING_AUTHENTICATION_TOKEN")
 
     def _generate_lambda_context(self):
         return self._new_context()
@@ -61,13 +79,34 @@ class _SerialRequestHandler(ChaliceRequestHandler):
         self.local_gateway = _SerialGateway(app_object, lock, new_context)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
+    def __getattr__(self, name: str):
+        # Any other method (TRACE, PROPFIND, ...) goes to the app too, which answers 405 or 404:
+        # the base handler's answer would be an HTML page saying 501.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    def send_error(self, code, message=None, explain=None):
+        """What the base handler sends for a request it cannot read (a bad request line, a header
+        too long), as problem+json rather than its HTML page."""
+        body = json.dumps(problem_body(code, "bad_request" if code < 500 else "internal_error",
+                                       HTTPStatus(code).phrase, message or HTTPStatus(code).description)).encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", PROBLEM_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
 
 class LocalHttpApi:
     """Binds at construction (so a taken port fails before anything else starts); serves on ``start``."""
 
     def __init__(self, app: Chalice, host: str, port: int, lock: threading.Lock, new_context: Callable[[], Any]):
         handler = functools.partial(_SerialRequestHandler, lock=lock, new_context=new_context)
-        self._server = LocalDevServer(app, Config(chalice_stage="local"), host, port, handler_cls=handler)
+        self._server = LocalDevServer(app, Config(chalice_stage="local"), host, port, handler_cls=handler,
+                                      server_cls=_Server)
         self.port = self._server.server.server_address[1]
         self._thread: Optional[threading.Thread] = None
 

@@ -18,7 +18,7 @@ from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from chalicelib.api import problems
+from chalicelib.api import edges, problems
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.request_keys import RequestKey
 from chalicelib.errors import (
@@ -309,6 +309,15 @@ def install_middleware(app: Chalice) -> None:
             response = get_response(event)
             if response.status_code >= 400:
                 response = problems.from_chalice_error(response)
+            if response.status_code == 405 and event.path in edges.ALLOW:
+                # A method no path can declare (TRACE): Chalice lists every route of the path,
+                # the 405 ones too; the path's own methods are these.
+                response.headers["Allow"] = edges.ALLOW[event.path]
+            origin = {key.lower(): value for key, value in (event.headers or {}).items()}.get("origin")
+            if origin:
+                from chalicelib.container import services
+
+                response.headers.update(edges.cors_headers(origin, services().settings.cors_origins))
             elapsed_ms = (time.perf_counter() - started) * 1000
             logger.info("request served", extra={"status": response.status_code, "duration_ms": round(elapsed_ms, 1)})
             metrics.add_metric(name="Requests", unit="Count", value=1)

@@ -643,3 +643,39 @@ def test_cors_origins_from_context(given, expected):
 @pytest.mark.parametrize("given, expected", [(None, False), ("true", True), ("false", False), (True, True)])
 def test_tracing_flag_from_context(given, expected):
     assert flag(given) is expected
+
+
+def test_api_gateway_answers_in_problems_of_its_own(synthesized):
+    """Unknown paths, bodies over 10 MB, throttling, the 29 s timeout: what API Gateway answers
+    itself is problem+json too, the same body the local server sends (chalicelib/api/edges.py)."""
+    from chalicelib.api.edges import GATEWAY_PROBLEMS
+
+    responses = {resource["Properties"]["ResponseType"]: resource["Properties"]
+                 for resource in resources_of(synthesized, "AWS::ApiGateway::GatewayResponse").values()}
+    assert set(responses) == set(GATEWAY_PROBLEMS)
+    api_id = next(iter(resources_of(synthesized, "AWS::Serverless::Api")))
+    for kind, properties in responses.items():
+        assert properties["RestApiId"] == {"Ref": api_id}
+        assert properties["ResponseParameters"] == {"gatewayresponse.header.Content-Type": "'application/problem+json'"}
+        template = properties["ResponseTemplates"]["application/json"]
+        if kind.startswith("DEFAULT_"):
+            assert "StatusCode" not in properties and "$context.error.messageString" in template
+        else:
+            assert properties["StatusCode"] == str(GATEWAY_PROBLEMS[kind].status)
+            assert json.loads(template) == GATEWAY_PROBLEMS[kind].body()
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+
+
+def test_every_path_declares_every_method_so_none_is_the_gateways_403(synthesized):
+    from chalicelib.api.edges import DECLARABLE
+
+    (api,) = resources_of(synthesized, "AWS::Serverless::Api").values()
+    paths = api["Properties"]["DefinitionBody"]["paths"]
+    assert "/v1/posts" in paths and "/v1/posts/{post_id}" in paths
+    for path, methods in paths.items():
+        assert {method.upper() for method in methods} >= set(DECLARABLE), path
+
+
+def test_the_api_knows_the_cors_origins(synthesized):
+    api = synthesized.json["Resources"]["APIHandler"]
+    assert api["Properties"]["Environment"]["Variables"]["OPENPOST_CORS_ORIGINS"] == ",".join(CORS_ORIGINS)

@@ -55,3 +55,10 @@ def test_an_answer_in_utf8_is_valid_json_with_the_text_as_sent(api, workspace):
                                                                          ensure_ascii=False).encode())
     assert text.encode() in created.raw          # UTF-8 on the wire, not \u escapes
     assert created.json["data"]["content"] == text
+
+
+def test_an_empty_media_id_names_no_media(api, workspace):
+    # Found by Schemathesis: "" was taken for a URL to fetch, and the fetch failed with a 500.
+    body = problem(api.post("/v1/posts", workspace.test_key, {"content": "hi", "platforms": ["twitter"],
+                                                             "media_ids": [""]}), 422)
+    assert body["errors"][0]["field"] == "media_ids[0]"
