@@ -5,7 +5,7 @@ from typing import Optional
 
 from pydantic import Field
 
-from chalicelib.api.routing import ApiBlueprint, Call, Page, Reply
+from chalicelib.api.routing import ApiBlueprint, Call, Reply, page_in_memory
 from chalicelib.api.schemas import PageQuery, RequestModel, ResponseModel, Timestamp
 from chalicelib.container import services
 from chalicelib.domain.records import ApiKey
@@ -64,9 +64,7 @@ def create_api_key(call: Call):
 def list_api_keys(call: Call):
     """The keys of the caller's workspace and mode, newest first, secrets redacted."""
     keys = services().api_keys.list(call.principal)
-    page = keys[call.query.offset: call.query.offset + call.query.limit]
-    return Page([ApiKeyOut.of(key) for key in page], total=len(keys), limit=call.query.limit,
-                offset=call.query.offset)
+    return page_in_memory(keys, call.query, descending=True, render=ApiKeyOut.of)
 
 
 @blueprint.operation("DELETE", "/v1/api-keys/{key_id}", summary="Revoke an API key", status=204, errors=(404,))

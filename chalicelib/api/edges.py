@@ -101,6 +101,12 @@ def _preflight(app: Chalice, allow: str):
 
 # Each path's own methods, as its Allow header lists them.
 ALLOW: Dict[str, str] = {}
+_EDGE_VIEWS = ("method_not_allowed_", "preflight_")
+
+
+def is_edge_route(entry) -> bool:
+    """Whether a Chalice route entry is one of those ``install`` adds (not an API operation)."""
+    return entry.view_name.startswith(_EDGE_VIEWS)
 
 
 def install(app: Chalice) -> None:

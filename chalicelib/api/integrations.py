@@ -5,7 +5,7 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from chalicelib.api.routing import ApiBlueprint, Call, Page, Reply
+from chalicelib.api.routing import ApiBlueprint, Call, Reply, page_in_memory
 from chalicelib.api.schemas import PageQuery, ResponseModel, Timestamp
 from chalicelib.container import services
 from chalicelib.domain.records import Integration
@@ -45,8 +45,7 @@ def list_integrations(call: Call):
     """The workspace's connected accounts in the caller's mode, oldest first."""
     query = call.query
     items = services().integrations.list(call.principal, query.status)
-    page = items[query.offset: query.offset + query.limit]
-    return Page([IntegrationOut.of(item) for item in page], total=len(items), limit=query.limit, offset=query.offset)
+    return page_in_memory(items, query, descending=False, render=IntegrationOut.of)
 
 
 @blueprint.operation("GET", "/v1/integrations/{integration_id}", summary="Get an integration",

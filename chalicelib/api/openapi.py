@@ -48,9 +48,11 @@ def _envelope(op: Operation) -> Dict[str, Any]:
         return {"type": "object", "required": ["data"], "properties": {"data": {}}}
     item = {"$ref": REF.format(model=op.response.__name__)}
     if op.paginated:
-        return {"type": "object", "required": ["data", "total", "limit", "offset"],
+        return {"type": "object", "required": ["data", "total", "limit", "offset", "next_cursor"],
                 "properties": {"data": {"type": "array", "items": item}, "total": {"type": "integer", "minimum": 0},
-                               "limit": {"type": "integer", "minimum": 1}, "offset": {"type": "integer", "minimum": 0}}}
+                               "limit": {"type": "integer", "minimum": 1}, "offset": {"type": "integer", "minimum": 0},
+                               "next_cursor": {"type": ["string", "null"],
+                                               "description": "Pass as cursor for the next page; null on the last."}}}
     return {"type": "object", "required": ["data"], "properties": {"data": item}}
 
 

@@ -14,7 +14,7 @@ from chalicelib.api.post_schemas import (
     UpdatePost,
 )
 from chalicelib.api.routing import ApiBlueprint, Call, Page, Reply
-from chalicelib.api.schemas import PageQuery
+from chalicelib.api.schemas import PageQuery, encode_cursor
 from chalicelib.container import services
 from chalicelib.domain.posts import Post
 
@@ -104,8 +104,13 @@ def create_post(call: Call):
 def list_posts(call: Call):
     """Newest first, optionally of one status, with the exact total."""
     query = call.query
-    items, total = services().posts.page(call.principal, query.status, query.limit, query.offset)
-    return Page([listed(post) for post in items], total=total, limit=query.limit, offset=query.offset)
+    items, total, more = services().posts.page(call.principal, query.status, query.limit, query.offset, query.after)
+    return _page(items, total, more, query)
+
+
+def _page(items, total: int, more: bool, query) -> Page:
+    return Page([listed(post) for post in items], total=total, limit=query.limit, offset=query.offset,
+                next_cursor=encode_cursor(items[-1].id) if more and items else None)
 
 
 @blueprint.operation("GET", "/v1/posts/{post_id}", summary="Get a post", response=PostOut, errors=(404,))
@@ -155,8 +160,8 @@ def duplicate_post(call: Call, post_id: str):
                      response=PostOut, paginated=True)
 def list_group(call: Call, group_id: str):
     query = call.query
-    items, total = services().posts.group(call.principal, group_id, query.limit, query.offset)
-    return Page([listed(post) for post in items], total=total, limit=query.limit, offset=query.offset)
+    items, total, more = services().posts.group(call.principal, group_id, query.limit, query.offset, query.after)
+    return _page(items, total, more, query)
 
 
 @blueprint.operation("DELETE", "/v1/posts/group/{group_id}", summary="Delete every post of a group", status=204,

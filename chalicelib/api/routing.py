@@ -71,6 +71,21 @@ class Page:
     total: int
     limit: int
     offset: int
+    next_cursor: Optional[str] = None   # where the next page starts; None on the last page
+
+
+def page_in_memory(items: Sequence[Any], query, *, descending: bool, render: Callable[[Any], BaseModel]) -> Page:
+    """A page of a list read whole (keys, accounts: a workspace has few), in the list's order by
+    id, from the query's cursor or offset."""
+    from chalicelib.api.schemas import encode_cursor
+
+    total, after = len(items), query.after
+    if after is not None:
+        items = [item for item in items if (item.id < after if descending else item.id > after)]
+    chosen = items[query.offset: query.offset + query.limit]
+    more = len(items) > query.offset + query.limit
+    return Page([render(item) for item in chosen], total=total, limit=query.limit, offset=query.offset,
+                next_cursor=encode_cursor(chosen[-1].id) if more and chosen else None)
 
 
 @dataclass
@@ -279,7 +294,7 @@ def _render(op: Operation, result: Any) -> Response:
         body = _dump(result)
     elif isinstance(result, Page):
         body = {"data": [_dump(item) for item in result.items], "total": result.total,
-                "limit": result.limit, "offset": result.offset}
+                "limit": result.limit, "offset": result.offset, "next_cursor": result.next_cursor}
     else:
         body = {"data": _dump(result)}
     return Response(body=json_text(body), status_code=status,

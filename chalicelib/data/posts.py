@@ -172,21 +172,32 @@ class PostStore:
         except NotFoundError:
             return None
 
-    def page(self, scope: str, status: Optional[str], limit: int, offset: int) -> Tuple[List[Post], int]:
-        """Newest first. One query (reading offset + limit items) and one read for the total."""
+    def page(self, scope: str, status: Optional[str], limit: int, offset: int,
+             after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+        """Newest first, after the post ``after`` (an id) or skipping ``offset``: one query reading
+        offset + limit + 1 items (the one more tells whether a next page exists) and one read for
+        the total. Ids are UUIDv7, so "after" is "with a smaller id": one page of reads however deep."""
+        older = PostRecord.id < after if after is not None else None
         if status is None:
-            records = PostRecord.query(scope, scan_index_forward=False, limit=offset + limit)
+            records = PostRecord.query(scope, older, scan_index_forward=False, limit=offset + limit + 1)
             counter = ALL
         else:
-            records = PostRecord.by_status.query(f"{scope}#{status}", scan_index_forward=False, limit=offset + limit)
+            records = PostRecord.by_status.query(f"{scope}#{status}", older, scan_index_forward=False,
+                                                 limit=offset + limit + 1)
             counter = f"{ALL}#{status}"
-        items = [_to_domain(record) for record in records][offset:offset + limit]
-        return items, self._total(scope, counter)
+        return self._page(records, offset, limit, self._total(scope, counter))
 
-    def group(self, scope: str, group_id: str, limit: int, offset: int) -> Tuple[List[Post], int]:
-        records = PostRecord.by_group.query(f"{scope}#{group_id}", scan_index_forward=False, limit=offset + limit)
-        items = [_to_domain(record) for record in records][offset:offset + limit]
-        return items, self._total(scope, f"group#{group_id}")
+    def group(self, scope: str, group_id: str, limit: int, offset: int,
+              after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+        older = PostRecord.id < after if after is not None else None
+        records = PostRecord.by_group.query(f"{scope}#{group_id}", older, scan_index_forward=False,
+                                            limit=offset + limit + 1)
+        return self._page(records, offset, limit, self._total(scope, f"group#{group_id}"))
+
+    @staticmethod
+    def _page(records, offset: int, limit: int, total: int) -> Tuple[List[Post], int, bool]:
+        read = [_to_domain(record) for record in records]
+        return read[offset:offset + limit], total, len(read) > offset + limit
 
     def all_in_group(self, scope: str, group_id: str) -> List[Post]:
         return [_to_domain(record) for record in PostRecord.by_group.query(f"{scope}#{group_id}")]

@@ -32,11 +32,14 @@ class PostService:
     def get(self, principal: Principal, post_id: str) -> Post:
         return self._store.get(principal.scope, post_id)
 
-    def page(self, principal: Principal, status, limit: int, offset: int) -> Tuple[List[Post], int]:
-        return self._store.page(principal.scope, status, limit, offset)
+    def page(self, principal: Principal, status, limit: int, offset: int,
+             after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+        """(posts, exact total, whether more follow), newest first, after the post ``after``."""
+        return self._store.page(principal.scope, status, limit, offset, after)
 
-    def group(self, principal: Principal, group_id: str, limit: int, offset: int) -> Tuple[List[Post], int]:
-        return self._store.group(principal.scope, group_id, limit, offset)
+    def group(self, principal: Principal, group_id: str, limit: int, offset: int,
+              after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+        return self._store.group(principal.scope, group_id, limit, offset, after)
 
     # --- creating ------------------------------------------------------------------------------
     def create(self, principal: Principal, fields: Dict[str, Any], key: Optional[RequestKey] = None) -> Post:

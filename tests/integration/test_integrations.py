@@ -6,7 +6,7 @@ def test_test_world_starts_with_sandbox_integrations(api, workspace):
     answer = api.get("/v1/integrations", workspace.test_key)
     assert answer.status == 200
     body = answer.json
-    assert set(body) == {"data", "total", "limit", "offset"}
+    assert set(body) == {"data", "total", "limit", "offset", "next_cursor"}
     assert body["limit"] == 20 and body["offset"] == 0 and body["total"] == len(body["data"])
     platforms = {item["platform"]: item for item in body["data"]}
     assert {"twitter", "bluesky"} <= set(platforms)

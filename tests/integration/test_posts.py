@@ -191,7 +191,8 @@ def test_list_newest_first_with_exact_totals(api, key):
     drafts = api.get("/v1/posts?status=draft", key).json
     assert drafts["total"] == 5 and [p["id"] for p in drafts["data"]] == list(reversed(ids))
     assert [p["id"] for p in api.get("/v1/posts?status=scheduled", key).json["data"]] == [scheduled]
-    assert api.get("/v1/posts?status=published", key).json == {"data": [], "total": 0, "limit": 20, "offset": 0}
+    assert api.get("/v1/posts?status=published", key).json == {"data": [], "total": 0, "limit": 20, "offset": 0,
+                                                                     "next_cursor": None}
     problem(api.get("/v1/posts?status=archived", key), 400, "invalid_query")
     problem(api.get("/v1/posts?limit=101", key), 400, "invalid_query")
 
