@@ -250,9 +250,9 @@ def _bearer(access_token: str) -> Dict[str, str]:
 
 def tweet_body(part: Part, media_ids: Sequence[str] = ()) -> Dict[str, Any]:
     """The POST /2/tweets body for one part."""
-    body: Dict[str, Any] = {}
-    if part.text or not media_ids:    # a post of media alone carries no text at all
-        body["text"] = part.text
+    # Always sent, "" for a post of media alone: X's OpenAPI document gives text the default "" because
+    # X's backend rejects a body without it (CreatePostsRequest.text).
+    body: Dict[str, Any] = {"text": part.text}
     if media_ids:
         body["media"] = {"media_ids": list(media_ids)}
     if part.reply_to is not None:

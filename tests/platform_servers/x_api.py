@@ -12,7 +12,9 @@ What it serves (on a free loopback port, in a background thread):
 - ``GET /2/users/me``: ``{"data": {"id", "name", "username"}}``.
 - ``POST /2/tweets``: ``text``, ``reply.in_reply_to_tweet_id``, ``reply_settings``
   (following | mentionedUsers | subscribers | verified; omitted means everyone) and
-  ``media.media_ids``; 201 ``{"data": {"id", "text"}}``. Refuses, as X does: a reply to a post
+  ``media.media_ids``; 201 ``{"data": {"id", "text"}}``. The body is checked against X's OpenAPI
+  document (CreatePostsRequest: no field it does not list, ``text`` always present, 1 to 4 media ids
+  of digits), then refused as X does: a reply to a post
   that does not exist (403), duplicate text from the same account (403), an unknown reply setting or
   an empty post (400), more than 280 characters (400; counted plainly here, weighted counting is
   openpost's own business), and media ids that are unknown, another account's, expired, not
@@ -181,6 +183,7 @@ class XApiServer:
         self.window_seconds = window_seconds
         self.users: Dict[str, User] = {}
         self.tweets: List[Dict[str, Any]] = []
+        self.bodies: List[Any] = []                  # every POST /2/tweets body as sent, accepted or not
         self.requests: List[Tuple[str, str]] = []    # (method, path) of every call, in order
         self.issued: List[str] = []                  # every token handed out, to look for leaks
         self.media: Dict[str, Media] = {}            # every upload, by media id
@@ -384,17 +387,16 @@ class XApiServer:
         return None
 
     def create_tweet(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
-        if not isinstance(body, dict):
-            return 400, _invalid("body", "The request body is not a JSON object.")
-        text = body.get("text")
+        refused = _tweet_body_refusal(body)
+        if refused is not None:
+            return 400, refused
+        text = body["text"]
         media = (body.get("media") or {}).get("media_ids") or []
         if not text and not media:
             return 400, _invalid("text", "Tweet text or media is required.")
-        if text is not None and len(text) > MAX_TEXT:
+        if len(text) > MAX_TEXT:
             return 400, _invalid("text", f"Tweet text is longer than {MAX_TEXT} characters.")
         setting = body.get("reply_settings")
-        if setting is not None and setting not in REPLY_SETTINGS:
-            return 400, _invalid("reply_settings", f"{setting} is not one of {sorted(REPLY_SETTINGS)}")
         with self._lock:
             attached = self._attachable(user, media)
             if attached is None:
@@ -544,6 +546,52 @@ def _take(queue: List[Tuple[Any, Optional[str]]], endpoint: str) -> Any:
     return None
 
 
+# POST /2/tweets, as X's OpenAPI document describes its body (xdevplatform/xdk specs/openapi.json,
+# components.schemas.CreatePostsRequest and the CreatePostsMedia and CreatePostsReply it refers to):
+# each object has "additionalProperties": false, so a field it does not list is refused. Media ids and
+# the id replied to match ^[0-9]{1,19}$, and media.media_ids holds 1 to 4 of them. ``text`` defaults to
+# "" and the document says why: "the backend's `tweet_text` variable is non-null and rejects an absent
+# value", so a body without it is refused even when it carries media.
+TWEET_FIELDS = frozenset({"card_uri", "community_id", "direct_message_deep_link", "edit_options",
+                          "for_super_followers_only", "geo", "made_with_ai", "media", "nullcast",
+                          "paid_partnership", "poll", "quote_tweet_id", "reply", "reply_settings",
+                          "share_with_followers", "text"})
+TWEET_MEDIA_FIELDS = frozenset({"call_to_actions", "description", "embeddable", "media_ids", "preview_media_id",
+                                "tagged_user_ids", "title"})
+TWEET_REPLY_FIELDS = frozenset({"auto_populate_reply_metadata", "exclude_reply_user_ids", "in_reply_to_tweet_id"})
+X_ID = re.compile(r"^[0-9]{1,19}$")
+
+
+def _tweet_body_refusal(body: Any) -> Optional[Dict[str, Any]]:
+    """X's 400 for a body CreatePostsRequest does not allow, or None when the schema admits it."""
+    if not isinstance(body, dict):
+        return _invalid("body", "The request body is not a JSON object.")
+    for name, value, allowed in (("", body, TWEET_FIELDS), ("media.", body.get("media"), TWEET_MEDIA_FIELDS),
+                                 ("reply.", body.get("reply"), TWEET_REPLY_FIELDS)):
+        if value is None and name:
+            continue
+        if not isinstance(value, dict):
+            return _invalid(name.rstrip("."), f"{name.rstrip('.')} must be an object.")
+        extra = sorted(set(value) - allowed)
+        if extra:
+            return _invalid(name + extra[0], f"[{name + extra[0]}] is not a valid field of this request.")
+    if not isinstance(body.get("text"), str):
+        return _invalid("text", "text is required (an empty string for a post of media alone).")
+    if "media" in body:
+        ids = body["media"].get("media_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_PHOTOS or \
+                not all(isinstance(item, str) and X_ID.match(item) for item in ids):
+            return _invalid("media.media_ids", f"media.media_ids must hold 1 to {MAX_PHOTOS} ids of digits.")
+    if "reply" in body:
+        parent = body["reply"].get("in_reply_to_tweet_id")
+        if not isinstance(parent, str) or not X_ID.match(parent):
+            return _invalid("reply.in_reply_to_tweet_id", "reply.in_reply_to_tweet_id must be an id of digits.")
+    setting = body.get("reply_settings")
+    if setting is not None and setting not in REPLY_SETTINGS:
+        return _invalid("reply_settings", f"{setting} is not one of {sorted(REPLY_SETTINGS)}")
+    return None
+
+
 def _problem(status: int, title: str, detail: Optional[str] = None) -> Dict[str, Any]:
     return {"title": title, "type": "about:blank", "status": status, "detail": detail or title}
 
@@ -586,6 +634,7 @@ def _handler_for(server: XApiServer):
                 form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
                 self._send(*server.token(form, _basic(self.headers.get("Authorization"))))
             elif path == "/2/tweets":
+                server.bodies.append(_json(raw))
                 self._bearer_call("tweets", lambda user: server.create_tweet(user, _json(raw)))
             elif path == "/2/media/upload/initialize":
                 self._bearer_call("media/upload/initialize", lambda user: server.initialize_upload(user, _json(raw)),
