@@ -355,7 +355,7 @@ class Twitter(Platform):
                 # uploading again and restarting processing that may outlast every attempt.
                 lifetime = float(started.get("expires_after_secs") or UPLOAD_LIFETIME_SECONDS)
                 part.keep(attachment.id, {"media_id": media_id, "expires_at": self._clock() + lifetime})
-        self._await_processing(media_id, info, deadline)
+        self._await_processing(media_id, info, deadline, attachment)
         if attachment.alt_text and category != "tweet_video":
             # X documents alt text for images and GIFs only.
             self._as_account(lambda token: self._client.set_alt_text(token, media_id, attachment.alt_text))
@@ -371,13 +371,17 @@ class Twitter(Platform):
             return None, None        # X no longer knows it: upload again
         return handle["media_id"], status.get("processing_info")
 
-    def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float) -> None:
+    def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float,
+                          attachment: Attachment) -> None:
         """Returns once X has processed the media (at once when X said nothing of processing)."""
         while info and info.get("state") != "succeeded":
             if info.get("state") == "failed":
-                error = info.get("error") or {}
-                reason = error.get("message") or error.get("name") or "X gave no reason"
-                raise PermanentError(f"X could not process the media: {reason}.", code="media_rejected")
+                # X's processing_info has state, check_after_secs and progress_percent only (its OpenAPI
+                # document): no reason, so the user learns which file and what X is known to refuse.
+                raise PermanentError(
+                    f"X could not process {attachment.filename or attachment.id} ({attachment.content_type}, "
+                    f"{attachment.size} bytes) and gives no reason: check that it plays, and that X takes its "
+                    "codec, length and frame size.", code="media_rejected")
             wait = max(1.0, float(info.get("check_after_secs") or 0))   # never a busy loop against X
             if self._timer() + wait > deadline:
                 raise TransientError("X is still processing the media; publishing will be tried again later, "

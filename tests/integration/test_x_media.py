@@ -198,10 +198,13 @@ def test_a_video_goes_up_in_chunks_and_waits_for_processing(x, x_adapter, pauses
 
 # --- failures during the upload -------------------------------------------------------------------------
 def test_failed_processing_is_permanent_and_posts_nothing(x, x_adapter):
-    x.process_next(checks=1, error="Unsupported video format")
+    # X's processing_info has no field for the reason: the user is told which file, and what to check.
+    x.process_next(checks=1, fails=True)
     with pytest.raises(PermanentError) as refused:
-        x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4")))
-    assert refused.value.code == "media_rejected" and "Unsupported video format" in refused.value.message
+        x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4",
+                                                        name="launch")))
+    assert refused.value.code == "media_rejected"
+    assert "launch.bin" in refused.value.message and "video/mp4" in refused.value.message
     assert x.tweets == [] and ("POST", "/2/tweets") not in x.requests
 
 

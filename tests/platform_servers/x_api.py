@@ -28,7 +28,8 @@ What it serves (on a free loopback port, in a background thread):
   ``POST /2/media/upload/{id}/finalize`` (the segments must run 0..n-1 and add up to ``total_bytes``;
   GIFs and videos answer ``processing_info`` ``{"state": "pending", "check_after_secs"}``);
   ``GET /2/media/upload?media_id=&command=STATUS`` (each call moves processing on: ``in_progress``,
-  then ``succeeded``, or ``failed`` with an ``error`` as X reports it); ``POST /2/media/metadata``
+  then ``succeeded`` or ``failed``; ``processing_info`` carries only what X's OpenAPI document lists:
+  ``state``, ``check_after_secs``, ``progress_percent``, and no reason for a failure); ``POST /2/media/metadata``
   (``{"id", "metadata": {"alt_text": {"text"}}}``, at most 1,000 characters). Media belongs to the
   account that uploaded it and expires after a day.
 
@@ -124,7 +125,7 @@ class Media:
     state: Optional[str] = None     # None (nothing to process), pending, in_progress, succeeded, failed
     polls_left: int = 0
     check_after_secs: int = 1
-    error: Optional[str] = None
+    fails: bool = False
     alt_text: Optional[str] = None
     status_checks: int = 0
 
@@ -152,8 +153,9 @@ class Media:
             info["check_after_secs"] = self.check_after_secs
         if self.state == "in_progress":
             info["progress_percent"] = 50
-        if self.state == "failed":
-            info["error"] = {"code": 1, "name": "InvalidMedia", "message": self.error}
+        # GetMediaUploadStatusResponseDataProcessingInfo (and its Finalize twin) in X's OpenAPI document
+        # lists state, check_after_secs and progress_percent, with "additionalProperties": false: a
+        # failure comes with no reason, so none is made up here.
         return info
 
     def snapshot(self) -> Dict[str, Any]:
@@ -170,8 +172,8 @@ class _Faults:
     rate_limited: List[Tuple[int, Optional[str]]] = field(default_factory=list)
     # (seconds to hold the answer after accepting, endpoint)
     hangs: List[Tuple[float, Optional[str]]] = field(default_factory=list)
-    # (status checks before the end, error or None, check_after_secs) for the next GIFs and videos
-    processing: List[Tuple[int, Optional[str], int]] = field(default_factory=list)
+    # (status checks before the end, fails?, check_after_secs) for the next GIFs and videos
+    processing: List[Tuple[int, bool, int]] = field(default_factory=list)
 
 
 class XApiServer:
@@ -272,11 +274,11 @@ class XApiServer:
         with self._lock:
             self._faults.rate_limited.append((reset_in, on))
 
-    def process_next(self, checks: int = 1, error: Optional[str] = None, check_after_secs: int = 1) -> None:
+    def process_next(self, checks: int = 1, fails: bool = False, check_after_secs: int = 1) -> None:
         """The next GIF or video finalized stays in processing for ``checks`` status checks, then
-        succeeds, or fails with ``error`` as X's message. ``checks=0``: finalize answers the end."""
+        succeeds, or fails (``fails``). ``checks=0``: finalize answers the end."""
         with self._lock:
-            self._faults.processing.append((checks, error, check_after_secs))
+            self._faults.processing.append((checks, fails, check_after_secs))
 
     def hang_after_accept_next(self, seconds: float = 5.0, on: str = "tweets") -> None:
         """The next call to ``on`` (POST /2/tweets unless told) is accepted (the post exists), then
@@ -477,9 +479,9 @@ class XApiServer:
                 return 400, _invalid("total_bytes", "Segments do not add up to provided total file size.")
             media.finalized = True
             if media.category != "tweet_image":    # GIFs and videos are processed asynchronously
-                plan = self._faults.processing.pop(0) if self._faults.processing else (1, None, 1)
-                media.polls_left, media.error, media.check_after_secs = plan
-                media.state = "pending" if media.polls_left else ("failed" if media.error else "succeeded")
+                plan = self._faults.processing.pop(0) if self._faults.processing else (1, False, 1)
+                media.polls_left, media.fails, media.check_after_secs = plan
+                media.state = "pending" if media.polls_left else ("failed" if media.fails else "succeeded")
             return 200, {"data": self._status_data(media)}
 
     def upload_status(self, user: User, query: Dict[str, str]) -> Tuple[int, Dict[str, Any]]:
@@ -495,7 +497,7 @@ class XApiServer:
                 if media.polls_left > 0:
                     media.state = "in_progress"
                 else:
-                    media.state = "failed" if media.error else "succeeded"
+                    media.state = "failed" if media.fails else "succeeded"
             return 200, {"data": self._status_data(media)}
 
     def set_metadata(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
