@@ -92,16 +92,20 @@ def _nothing_was_sent(error: requests.RequestException) -> bool:
 
 
 def _message(response: requests.Response) -> str:
-    """X's own words for a refusal: the first error's message, else the problem's detail."""
+    """X's own words for a refusal. X's OpenAPI document answers failures in two shapes: ``Error``
+    (``{"code", "message"}``) and a problem (``type``, ``title``, ``detail``); a 400 also lists
+    ``errors`` with a message each, and the token endpoint says ``error_description``."""
     try:
         body = response.json()
     except ValueError:
         return response.text[:200] or response.reason
     errors = body.get("errors") if isinstance(body, dict) else None
     if errors and isinstance(errors, list) and isinstance(errors[0], dict) and errors[0].get("message"):
-        return errors[0]["message"]
+        return str(errors[0]["message"])
     if isinstance(body, dict):
-        return body.get("detail") or body.get("error_description") or body.get("title") or response.reason
+        for name in ("message", "detail", "error_description", "title"):
+            if isinstance(body.get(name), str) and body[name]:
+                return body[name]
     return response.reason
 
 
@@ -234,14 +238,35 @@ class XClient:
         if status == 401:
             raise XUnauthorized(_message(response))
         if status == 429:
-            # X says when the window reopens (epoch seconds) and sends no Retry-After.
-            reset = response.headers.get("x-rate-limit-reset")
-            wait = max(1.0, float(reset) - self._clock()) if reset and reset.isdigit() else None
-            raise RateLimitedError("X's rate limit for this account is used up until the window resets.",
-                                   retry_after=wait)
+            raise self._rate_limited(response)
         if status >= 500:
             raise TransientError(f"X answered HTTP {status}: {_message(response)}")
         raise PermanentError(f"X refused {refused} (HTTP {status}): {_message(response)}", code=code)
+
+
+    def _rate_limited(self, response: requests.Response) -> RateLimitedError:
+        """X's 429, with the wait until the limit that ran out reopens. X sends no Retry-After; it says
+        when each window resets (epoch seconds). Posting is also capped per 24 hours, per user and per
+        app (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``): when one of those has nothing left, the
+        15-minute reset is not when posting reopens, and retrying then only spends attempts."""
+        words = _message(response)
+        now = self._clock()
+        daily = [(float(reset) - now, whose) for prefix, whose in DAILY_CAPS
+                 for reset in [response.headers.get(f"{prefix}-reset") or ""]
+                 if response.headers.get(f"{prefix}-remaining") == "0" and reset.isdigit()]
+        if daily:
+            wait, whose = max(daily)
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + wait))
+            return RateLimitedError(f"X's 24-hour limit on posts for {whose} is used up until {when}; publishing "
+                                    f"resumes then. X said: {words}", retry_after=max(1.0, wait))
+        reset = response.headers.get("x-rate-limit-reset")
+        wait = max(1.0, float(reset) - now) if reset and reset.isdigit() else None
+        return RateLimitedError(f"X's rate limit for this account is used up until the window resets. X said: {words}",
+                                retry_after=wait)
+
+
+# The 24-hour caps X reports in headers on POST /2/tweets, and whose cap each one is.
+DAILY_CAPS = (("x-user-limit-24hour", "this account"), ("x-app-limit-24hour", "openpost's X app"))
 
 
 def _bearer(access_token: str) -> Dict[str, str]:

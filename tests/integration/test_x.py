@@ -333,6 +333,40 @@ def test_the_rate_limit_window_itself_is_honoured(api, key, x, runtime, services
     assert [t["text"] for t in x.tweets] == ["First"]
 
 
+@pytest.mark.parametrize("cap, whose", [("daily_user_limit", "this account"), ("daily_app_limit", "openpost's X app")])
+def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(api, key, x, runtime, services, account,
+                                                                     cap, whose):
+    # X caps posts per 24 hours as well as per 15 minutes; over the daily cap the 15-minute window
+    # still has room, and only x-user-limit-24hour-reset (or x-app-...) says when posting reopens.
+    setattr(x, cap, 1)
+    publish_now(api, key, content="First")
+    runtime.drain()
+    post_id = publish_now(api, key, content="Second")
+    with pytest.raises(RetryLater) as later:
+        _publish_directly(services, runtime)
+    assert 24 * 3600 - 60 <= later.value.seconds <= 24 * 3600 + 1
+    error = read(api, key, post_id)["post_targets"][0]["error"]
+    assert error["code"] == "rate_limited" and "24-hour" in error["message"] and whose in error["message"]
+    assert "Too Many Requests" in error["message"]                      # X's own words are kept
+    assert [t["text"] for t in x.tweets] == ["First"]
+
+
+def test_x_error_shape_keeps_x_words(api, key, x, runtime, services, account):
+    # X's OpenAPI document answers failures as a problem or as Error {"code", "message"}; both say why.
+    post_id = publish_now(api, key, content="Locked")
+    x.fail_next(1, status=403, on="tweets", error_code=326)
+    runtime.drain()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "failed" and target["error"]["code"] == "platform_rejected"
+    assert "this account is temporarily locked" in target["error"]["message"]
+    post_id = publish_now(api, key, content="Limited")
+    x.fail_next(1, status=429, on="tweets", error_code=88)
+    with pytest.raises(RetryLater):
+        _publish_directly(services, runtime)
+    error = read(api, key, post_id)["post_targets"][0]["error"]
+    assert error["code"] == "rate_limited" and "Rate limit exceeded" in error["message"]
+
+
 def test_5xx_then_success(api, key, x, runtime, account):
     post_id = publish_now(api, key)
     x.fail_next(1, status=503)

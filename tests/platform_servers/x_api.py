@@ -35,7 +35,12 @@ What it serves (on a free loopback port, in a background thread):
 
 Bearer endpoints answer 401 with X's problem body for a missing, unknown or expired token, and carry
 ``x-rate-limit-limit``/``-remaining``/``-reset`` (epoch seconds) on every answer; over the limit,
-429 with the same headers and no Retry-After.
+429 with the same headers and no Retry-After. ``POST /2/tweets`` is also capped per 24 hours, per
+user and per app (``daily_user_limit``, ``daily_app_limit``), with ``x-user-limit-24hour-limit``/
+``-remaining``/``-reset`` and ``x-app-limit-24hour-*`` on its answers: a post over either cap is a
+429 while the 15-minute window may still have room, and only the 24-hour reset says when it
+reopens. X's failures come in the two shapes of its OpenAPI document: a problem (``type``,
+``title``, ``detail``, ``status``) and the plain ``Error`` (``{"code", "message"}``).
 
 Hooks for tests: ``authorize()`` does what the user's browser does on X's consent screen;
 ``fail_next()``, ``rate_limit_next()`` and ``hang_after_accept_next()`` inject faults (the first
@@ -60,6 +65,11 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 ACCESS_TOKEN_SECONDS = 2 * 60 * 60
+DAY_SECONDS = 24 * 60 * 60
+# Messages of X's Error shape ({"code", "message"}) for the codes the tests use.
+ERROR_MESSAGES = {88: "Rate limit exceeded", 186: "Tweet needs to be a bit shorter.",
+                  187: "Status is a duplicate.", 326: "To protect our users from spam and other malicious "
+                                                     "activity, this account is temporarily locked."}
 CODE_SECONDS = 30
 MAX_TEXT = 280
 REPLY_SETTINGS = frozenset({"following", "mentionedUsers", "subscribers", "verified"})
@@ -166,8 +176,8 @@ class Media:
 
 @dataclass
 class _Faults:
-    # (status, endpoint or None for any) for the next calls, in order
-    errors: List[Tuple[int, Optional[str]]] = field(default_factory=list)
+    # ((status, Error code or None), endpoint or None for any) for the next calls, in order
+    errors: List[Tuple[Tuple[int, Optional[int]], Optional[str]]] = field(default_factory=list)
     # (reset delay in seconds, endpoint or None) for the next 429s
     rate_limited: List[Tuple[int, Optional[str]]] = field(default_factory=list)
     # (seconds to hold the answer after accepting, endpoint)
@@ -178,8 +188,11 @@ class _Faults:
 
 class XApiServer:
     def __init__(self, client_id: str = "openpost-client", client_secret: Optional[str] = "openpost-secret",
-                 tweet_limit: int = 100, window_seconds: int = 15 * 60):
+                 tweet_limit: int = 100, window_seconds: int = 15 * 60,
+                 daily_user_limit: Optional[int] = None, daily_app_limit: Optional[int] = None):
         self.client_id = client_id
+        self.daily_user_limit = daily_user_limit
+        self.daily_app_limit = daily_app_limit
         self.client_secret = client_secret
         self.tweet_limit = tweet_limit
         self.window_seconds = window_seconds
@@ -194,6 +207,7 @@ class XApiServer:
         self._scopes: Dict[str, str] = {}                  # access token -> the scopes granted
         self._refresh: Dict[str, Tuple[str, str]] = {}     # token -> (user id, scopes); removed once used
         self._windows: Dict[Tuple[str, str], Tuple[float, int]] = {}   # (user, endpoint) -> (reset, used)
+        self._days: Dict[str, Tuple[float, int]] = {}    # "user:<id>" or "app" -> (reset, posts) for 24 hours
         self._faults = _Faults()
         self._offset = 0.0
         self._lock = threading.RLock()
@@ -262,11 +276,13 @@ class XApiServer:
         return f"{query['redirect_uri']}?{urlencode({'state': query['state'], 'code': code})}"
 
     # --- fault injection --------------------------------------------------------------------------
-    def fail_next(self, times: int = 1, status: int = 503, on: Optional[str] = None) -> None:
+    def fail_next(self, times: int = 1, status: int = 503, on: Optional[str] = None,
+                  error_code: Optional[int] = None) -> None:
         """The next ``times`` bearer calls (to endpoint ``on`` only, when given) answer ``status``
-        (X's problem body) and change nothing."""
+        and change nothing: with X's problem body, or with its ``Error`` shape ``{"code": error_code,
+        "message"}`` when ``error_code`` is given."""
         with self._lock:
-            self._faults.errors.extend([(status, on)] * times)
+            self._faults.errors.extend([((status, error_code), on)] * times)
 
     def rate_limit_next(self, reset_in: int = 30, on: Optional[str] = None) -> None:
         """The next bearer call (to endpoint ``on`` only, when given) answers 429, with
@@ -383,10 +399,37 @@ class XApiServer:
                 return 429, _problem(429, "Too Many Requests"), {
                     "x-rate-limit-limit": str(self.tweet_limit), "x-rate-limit-remaining": "0",
                     "x-rate-limit-reset": str(int(self.now()) + reset_in)}
-            status = _take(self._faults.errors, endpoint)
-            if status is not None:
+            failure = _take(self._faults.errors, endpoint)
+            if failure is not None:
+                status, error_code = failure
+                if error_code is not None:
+                    return status, {"code": error_code, "message": ERROR_MESSAGES.get(error_code, "Error")}, {}
                 return status, _problem(status, "Service Unavailable" if status == 503 else "Internal Error"), {}
         return None
+
+    def daily_headers(self, user: User, count: bool) -> Tuple[bool, Dict[str, str]]:
+        """Counts a post against the user's and the app's 24-hour caps; (over either?, headers)."""
+        over, headers = False, {}
+        with self._lock:
+            now = self.now()
+            for key, prefix, limit in ((f"user:{user.id}", "x-user-limit-24hour", self.daily_user_limit),
+                                       ("app", "x-app-limit-24hour", self.daily_app_limit)):
+                if limit is None:
+                    continue
+                reset, used = self._days.get(key, (now + DAY_SECONDS, 0))
+                if reset <= now:
+                    reset, used = now + DAY_SECONDS, 0
+                over = over or used >= limit
+                self._days[key] = (reset, used)
+                headers.update({f"{prefix}-limit": str(limit), f"{prefix}-remaining": str(max(0, limit - used)),
+                                f"{prefix}-reset": str(int(reset))})
+            if count and not over:
+                for key, prefix in ((f"user:{user.id}", "x-user-limit-24hour"), ("app", "x-app-limit-24hour")):
+                    if key in self._days:
+                        reset, used = self._days[key]
+                        self._days[key] = (reset, used + 1)
+                        headers[f"{prefix}-remaining"] = str(max(0, int(headers[f"{prefix}-limit"]) - used - 1))
+        return over, headers
 
     def create_tweet(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
         refused = _tweet_body_refusal(body)
@@ -684,6 +727,12 @@ def _handler_for(server: XApiServer):
             if over:
                 self._send(429, _problem(429, "Too Many Requests"), headers)
                 return
+            if endpoint == "tweets":
+                over, daily = server.daily_headers(user, count=True)
+                headers.update(daily)
+                if over:
+                    self._send(429, _problem(429, "Too Many Requests"), headers)
+                    return
             status, payload = act(user)
             if status < 300:
                 server.hold_answer(endpoint)
