@@ -290,6 +290,31 @@ def test_slack_429_waits_for_its_retry_after(api, key, runtime, services, slack,
     assert [item["text"] for item in slack.history()] == ["Hello"]
 
 
+@pytest.mark.parametrize("error", ["ratelimited", "rate_limited"])
+def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(api, key, runtime, services, slack, slack_account,
+                                                                    error):
+    # Slack names a limit in the body of an HTTP 200 too; the thread waits rather than failing part-way.
+    slack.fail_next("429", on="chat.postMessage", after=1, in_body=True, error=error, retry_after=9)
+    post_id = publish_now(api, key, "slack", "Part one", segments=["Part two"])
+    with pytest.raises(RetryLater) as later:
+        publish_directly(services, runtime)
+    assert later.value.seconds == 9
+    target = the_target(api, key, post_id)
+    assert target["status"] == "publishing" and target["error"]["code"] == "rate_limited"
+    runtime.drain()
+    assert the_target(api, key, post_id)["status"] == "published"
+    assert [(item["text"], item["replies"]) for item in slack.history()] == [("Part one", ["Part two"])]
+
+
+def test_slack_rate_limit_without_a_wait_backs_off(api, key, runtime, services, slack, slack_account):
+    slack.fail_next("429", in_body=True, error="rate_limited", retry_header=False)
+    post_id = publish_now(api, key, "slack", "Hello")
+    with pytest.raises(RetryLater) as later:
+        publish_directly(services, runtime)
+    assert 1 <= later.value.seconds <= 10                               # the engine's first backoff
+    assert the_target(api, key, post_id)["error"]["code"] == "rate_limited"
+
+
 def test_slack_5xx_is_retried_until_it_succeeds(api, key, runtime, slack, slack_account):
     slack.fail_next("5xx")
     post_id = publish_now(api, key, "slack", "Hello")

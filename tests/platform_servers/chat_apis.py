@@ -5,8 +5,9 @@ person in the channel would see it (in order, with its thread or reply structure
 message carries with their bytes, names, types and alt text). Only the calls our adapters and connect
 routes make are served, with the answers and error bodies the platforms document, including each
 platform's own way of saying "wait": Discord's ``retry_after`` (seconds, a float) in the body and
-``Retry-After``; Slack's HTTP 429 ``ratelimited`` with ``Retry-After``; Telegram's
-``parameters.retry_after``.
+``Retry-After``; Slack's HTTP 429 ``ratelimited`` with ``Retry-After``, or (``in_body=True``) an HTTP
+200 whose body says ``{"ok": false, "error": "ratelimited"}`` or ``"rate_limited"``, as Slack's method
+pages list both among a method's errors; Telegram's ``parameters.retry_after``.
 
 Files arrive as the platforms take them: ``multipart/form-data`` (Discord's ``payload_json`` and
 ``files[n]``, Telegram's ``attach://`` parts) or a raw body (Slack's upload URL, which is a different
@@ -16,9 +17,9 @@ that gets the request wrong fails here rather than in production.
 
 Faults are scripted with ``fail_next(kind, times, on=None)`` and apply to the calls that post a
 message or upload a file (``on`` names one of them, e.g. "upload" or "sendPhoto"; by default the next
-such call): "5xx", "429" (with ``retry_after``), "401" (the credentials stop working), and "slow" (the
-call takes effect, then the answer is held for ``delay`` seconds, so a client that gives up never
-learns it worked).
+such call; ``after=n`` lets n of them through first): "5xx", "429" (with ``retry_after``), "401" (the
+credentials stop working), and "slow" (the call takes effect, then the answer is held for ``delay``
+seconds, so a client that gives up never learns it worked).
 """
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ class Fault:
     retry_after: float = 1.0
     delay: float = 1.0
     on: Optional[str] = None        # the call it waits for; None: the next call that posts or uploads
+    after: int = 0                  # matching calls let through before it applies
+    in_body: bool = False           # Slack: a 200 whose body names the limit, rather than a 429
+    error: str = "ratelimited"      # Slack: the error name of a limit
+    retry_header: bool = True       # Slack: whether a Retry-After header comes with it
 
 
 @dataclass
@@ -145,6 +150,9 @@ class ChatServer:
         with self.lock:
             fault = next((f for f in self.faults if f.on in (None, name)), None)
             if fault is None:
+                return None
+            if fault.after > 0:
+                fault.after -= 1
                 return None
             fault.times -= 1
             if fault.times <= 0:
@@ -425,7 +433,10 @@ class SlackServer(ChatServer):
 
     def _fault_answer(self, fault: Fault) -> Answer:
         if fault.kind == "429":
-            return 429, {"Retry-After": str(int(fault.retry_after))}, {"ok": False, "error": "ratelimited"}
+            headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_header else {}
+            # chat.postMessage's page lists "ratelimited" (see Retry-After) and "rate_limited" (the app
+            # posted too many messages) among its errors, which Slack answers with HTTP 200 and ok: false.
+            return (200 if fault.in_body else 429), headers, {"ok": False, "error": fault.error}
         if fault.kind == "401":
             self.token = "revoked"
             return 200, {}, {"ok": False, "error": "token_revoked"}
