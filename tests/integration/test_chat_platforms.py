@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from chalicelib.data.integrations import IntegrationStore
+from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from tests.conftest import services_with
@@ -170,6 +171,37 @@ def test_loopback_webhooks_are_refused_unless_the_deployment_allows_them(api, ke
 @pytest.fixture
 def discord_account(api, key, discord):
     return connect(api, key, "discord", {"webhook_url": discord.webhook_url})
+
+
+def test_the_discord_server_takes_only_api_v10(discord):
+    import requests
+
+    for version in ("", "v9", "v6"):
+        answer = requests.get(discord.webhook_url_at(version), timeout=5)
+        assert answer.status_code == 400 and answer.json()["code"] == 50041
+    assert requests.get(discord.webhook_url_at("v10"), timeout=5).json()["id"] == discord.WEBHOOK_ID
+
+
+@pytest.mark.parametrize("version", ["", "v9", "v10"])
+def test_a_discord_webhook_url_in_any_version_is_stored_and_used_as_v10(api, key, runtime, services, discord,
+                                                                        workspace, version):
+    account = connect(api, key, "discord", {"webhook_url": discord.webhook_url_at(version)})
+    stored = AccountCredentials(services.credentials, workspace.workspace.id, "live", account["id"]).value
+    assert stored["webhook_url"] == discord.webhook_url
+    post_id = publish_now(api, key, "discord", "Pinned to v10")
+    runtime.drain()
+    assert the_target(api, key, post_id)["status"] == "published" and discord.channel() == ["Pinned to v10"]
+
+
+def test_a_discord_account_stored_unversioned_before_v10_still_publishes(api, key, runtime, services, discord,
+                                                                          discord_account, workspace):
+    # Accounts connected before the API version was pinned hold the unversioned URL.
+    held = AccountCredentials(services.credentials, workspace.workspace.id, "live", discord_account["id"])
+    held.replace({"webhook_url": discord.webhook_url_at("")})
+    post_id = publish_now(api, key, "discord", "Still here")
+    runtime.drain()
+    assert the_target(api, key, post_id)["status"] == "published" and discord.channel() == ["Still here"]
+    assert ("POST", "unversioned") not in discord.calls.items
 
 
 def test_discord_single_post_and_thread_in_a_text_channel(api, key, runtime, discord, discord_account):

@@ -234,6 +234,7 @@ class DiscordServer(ChatServer):
     """One guild with one webhook on a channel; ``forum=True`` makes that channel a forum, where every
     message opens or joins a thread."""
 
+    API_VERSION = 10
     GUILD_ID = "1100000000000000001"
     CHANNEL_ID = "1100000000000000002"
     WEBHOOK_ID = "1100000000000000003"
@@ -252,15 +253,30 @@ class DiscordServer(ChatServer):
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.base_url}/api/webhooks/{self.WEBHOOK_ID}/{self.TOKEN}"
+        return f"{self.base_url}/api/v{self.API_VERSION}/webhooks/{self.WEBHOOK_ID}/{self.TOKEN}"
+
+    def webhook_url_at(self, version: str = "") -> str:
+        """The webhook's URL on another path: ``""`` unversioned (as Discord's client copies it), or
+        ``"v9"`` and the like."""
+        prefix = f"/api/{version}" if version else "/api"
+        return f"{self.base_url}{prefix}/webhooks/{self.WEBHOOK_ID}/{self.TOKEN}"
 
     def _snowflake(self) -> str:
         return str(((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | self.next_id())
 
     def handle(self, method, path, query, body, headers):
         parts = path.strip("/").split("/")
-        if parts[:2] != ["api", "webhooks"] or len(parts) != 4:
+        if parts[:1] == ["api"] and parts[1:2] != [f"v{self.API_VERSION}"] and "webhooks" in parts[1:3]:
+            # Discord's OpenAPI document (discord/discord-api-spec, specs/openapi.json) serves
+            # https://discord.com/api/v10. Discord itself routes an unversioned path to its deprecated
+            # default version, and older versions are deprecated or discontinued; this server answers
+            # them with Discord's refusal for a version it does not take, so a client that forgets
+            # to pin v10 fails here instead of riding a deprecated version in production.
+            self.calls.items.append((method, "unversioned" if parts[1] == "webhooks" else parts[1]))
+            return 400, {}, {"message": "Invalid API version provided", "code": 50041}
+        if parts[:3] != ["api", f"v{self.API_VERSION}", "webhooks"] or len(parts) != 5:
             return 404, {}, {"message": "404: Not Found", "code": 0}
+        parts = parts[:1] + parts[2:]
         if parts[2] != self.WEBHOOK_ID:
             return 404, {}, {"message": "Unknown Webhook", "code": 10015}
         if parts[3] != self.token:
