@@ -175,8 +175,12 @@ def api_call(api_url: str, method: str, token: str, body: Dict[str, Any], *, tim
         status = 503
     elif status == 200:
         status = 400
-    http.raise_for_answer(NAME, status, HINTS.get(error, error) or f"HTTP {response.status_code}",
-                          wait=http.retry_after(response.headers), auth_failed=error in AUTH_ERRORS)
+    try:
+        http.raise_for_answer(NAME, status, HINTS.get(error, error) or f"HTTP {response.status_code}",
+                              wait=http.retry_after(response.headers), auth_failed=error in AUTH_ERRORS)
+    except PlatformError as failed:
+        failed.platform_error = error or None
+        raise
 
 
 class _StreamedFile:

@@ -126,25 +126,76 @@ def test_connect_telegram_checks_bot_and_chat(api, key, telegram, services, work
     assert not table_holds(services, telegram.TOKEN)
 
 
-@pytest.mark.parametrize("platform, body", [
-    ("slack", {"bot_token": "xoxb-wrong", "channel": SlackServer.CHANNEL_ID}),
-    ("slack", {"bot_token": SlackServer.TOKEN, "channel": "C0UNKNOWN"}),
-    ("telegram", {"bot_token": "1:wrong", "chat_id": "@openpost_news"}),
-    ("telegram", {"bot_token": TelegramServer.TOKEN, "chat_id": "@somebody_else"}),
+@pytest.mark.parametrize("platform, body, code", [
+    ("slack", {"bot_token": "xoxb-wrong", "channel": SlackServer.CHANNEL_ID}, "invalid_credentials"),
+    ("slack", {"bot_token": SlackServer.TOKEN, "channel": "C0UNKNOWN"}, "channel_not_found"),
+    ("telegram", {"bot_token": "1:wrong", "chat_id": "@openpost_news"}, "invalid_credentials"),
+    ("telegram", {"bot_token": TelegramServer.TOKEN, "chat_id": "@somebody_else"}, "chat_not_found"),
 ])
-def test_refused_credentials_are_422(api, key, slack, telegram, platform, body):
+def test_refused_credentials_are_422(api, key, slack, telegram, platform, body, code):
     answer = api.post(f"/v1/integrations/{platform}/connect", key, body)
-    assert answer.status == 422 and answer.json["code"] == "invalid_credentials", answer
+    assert answer.status == 422 and answer.json["code"] == code, answer
     assert api.get("/v1/integrations", key).json["total"] == 0
 
 
-def test_a_wrong_discord_webhook_is_422(api, key, discord):
+def test_a_discord_webhook_that_does_not_exist_is_422_webhook_not_found(api, key, discord):
+    unknown = discord.webhook_url.replace(discord.WEBHOOK_ID, "1100000000000000999")
+    answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": unknown})
+    assert answer.status == 422 and answer.json["code"] == "webhook_not_found", answer
+    assert "deleted" in answer.json["detail"] and answer.json["errors"][0]["field"] == "webhook_url"
     wrong_token = discord.webhook_url.rsplit("/", 1)[0] + "/not-the-token"
     answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": wrong_token})
-    assert answer.status == 422 and answer.json["code"] == "invalid_credentials"
+    assert answer.status == 422 and answer.json["code"] == "webhook_not_found"
+    assert "token" in answer.json["detail"]
     elsewhere = api.post("/v1/integrations/discord/connect", key,
                          {"webhook_url": "https://example.com/api/webhooks/1/abc"})
     assert elsewhere.status == 422 and elsewhere.json["code"] == "invalid_credentials"
+    assert api.get("/v1/integrations", key).json["total"] == 0
+
+
+def test_a_slack_channel_without_the_app_is_422_bot_not_in_channel(api, key, slack):
+    slack.bot_in_channel = False
+    answer = api.post("/v1/integrations/slack/connect", key, {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID})
+    assert answer.status == 422 and answer.json["code"] == "bot_not_in_channel", answer
+    assert "#news" in answer.json["detail"] and "/invite" in answer.json["detail"]
+    assert answer.json["errors"][0]["field"] == "channel"
+    assert api.get("/v1/integrations", key).json["total"] == 0
+    slack.bot_in_channel = True                                     # invited: now it connects
+    assert connect(api, key, "slack", {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID})["username"] == "#news"
+
+
+@pytest.mark.parametrize("chat_type, member, code", [
+    ("channel", {"status": "administrator", "can_post_messages": False}, "bot_cannot_post"),
+    ("channel", {"status": "member"}, "bot_cannot_post"),
+    ("channel", {"status": "left"}, "bot_not_in_chat"),
+    ("channel", {"status": "kicked", "until_date": 0}, "bot_not_in_chat"),
+    ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": False}, "bot_cannot_post"),
+    ("supergroup", {"status": "restricted", "is_member": False, "can_send_messages": True}, "bot_not_in_chat"),
+    ("group", {"status": "left"}, "bot_not_in_chat"),
+])
+def test_a_telegram_chat_the_bot_cannot_post_to_is_422(api, key, telegram, chat_type, member, code):
+    telegram.chat_type, telegram.bot_member = chat_type, member
+    answer = api.post("/v1/integrations/telegram/connect", key, {"bot_token": telegram.TOKEN,
+                                                                  "chat_id": "@openpost_news"})
+    assert answer.status == 422 and answer.json["code"] == code, answer
+    assert "openpost_test_bot" in answer.json["detail"] and answer.json["errors"][0]["field"] == "chat_id"
+    assert telegram.calls.count("getChatMember") == 1
+    assert api.get("/v1/integrations", key).json["total"] == 0
+    # What the connect check refuses, Telegram refuses too.
+    sent = telegram.handle("POST", f"/bot{telegram.TOKEN}/sendMessage", {},
+                           {"chat_id": "@openpost_news", "text": "Hello"}, {})
+    assert sent[0] in (400, 403) and telegram.messages == []
+
+
+@pytest.mark.parametrize("chat_type, member", [
+    ("channel", {"status": "creator", "is_anonymous": False}),
+    ("supergroup", {"status": "member"}),
+    ("supergroup", {"status": "administrator"}),
+    ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": True}),
+])
+def test_a_telegram_chat_the_bot_can_post_to_connects(api, key, telegram, chat_type, member):
+    telegram.chat_type, telegram.bot_member = chat_type, member
+    connect(api, key, "telegram", {"bot_token": telegram.TOKEN, "chat_id": "@openpost_news"})
 
 
 def test_a_platform_that_cannot_be_reached_is_503(api, key, slack, services):

@@ -399,6 +399,7 @@ class SlackServer(ChatServer):
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
+        self.bot_in_channel = True                       # False: the app was never invited to the channel
         self.messages: List[Dict[str, Any]] = []
         self.uploads: Dict[str, Dict[str, Any]] = {}     # file id -> the upload, shared or not
         self._upload_keys: Dict[str, str] = {}           # the secret in an upload URL -> file id
@@ -428,8 +429,9 @@ class SlackServer(ChatServer):
             self.calls.items.append(("POST", name))
             if params.get("channel") != self.CHANNEL_ID:
                 return 200, {}, {"ok": False, "error": "channel_not_found"}
+            # conversations.info's is_member is the calling bot's membership of the channel.
             return 200, {}, {"ok": True, "channel": {"id": self.CHANNEL_ID, "name": "news", "is_channel": True,
-                                                     "is_private": False, "is_member": True}}
+                                                     "is_private": False, "is_member": self.bot_in_channel}}
         if name == "chat.getPermalink":
             ts = params.get("message_ts")
             found = next((m for m in self.messages if m["ts"] == ts), None)
@@ -472,6 +474,8 @@ class SlackServer(ChatServer):
     def _post(self, params) -> Answer:
         if params.get("channel") != self.CHANNEL_ID:
             return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if not self.bot_in_channel:
+            return 200, {}, {"ok": False, "error": "not_in_channel"}
         if not params.get("text"):
             return 200, {}, {"ok": False, "error": "no_text"}
         thread_ts = params.get("thread_ts")
@@ -588,6 +592,12 @@ class TelegramServer(ChatServer):
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
+        self.chat_type = "channel"
+        # The bot's ChatMember in the chat, as getChatMember answers it (without its user): in a
+        # channel a bot posts as an administrator with can_post_messages.
+        self.bot_member: Dict[str, Any] = {"status": "administrator", "can_be_edited": False,
+                                           "is_anonymous": False, "can_manage_chat": True,
+                                           "can_post_messages": True}
         self.messages: List[Dict[str, Any]] = []
         self.files: Dict[str, SentFile] = {}          # file_id -> the file
 
@@ -596,7 +606,7 @@ class TelegramServer(ChatServer):
         return self.base_url
 
     def _chat(self) -> Dict[str, Any]:
-        return {"id": self.CHAT_ID, "title": "openpost news", "username": self.CHAT_USERNAME, "type": "channel"}
+        return {"id": self.CHAT_ID, "title": "openpost news", "username": self.CHAT_USERNAME, "type": self.chat_type}
 
     def handle(self, method, path, query, body, headers):
         prefix, _, name = path.strip("/").partition("/")
@@ -612,6 +622,20 @@ class TelegramServer(ChatServer):
             if not self._is_chat(params.get("chat_id")):
                 return 400, {}, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
             return 200, {}, {"ok": True, "result": self._chat()}
+        if name == "getChatMember":
+            self.calls.items.append(("POST", name))
+            if not self._is_chat(params.get("chat_id")):
+                return self._bad("chat not found")
+            if str(params.get("user_id")) != str(self.BOT_ID):
+                return self._bad("user not found")    # only the bot's own membership is modelled
+            member = {"user": {"id": self.BOT_ID, "is_bot": True, "first_name": "openpost",
+                               "username": "openpost_test_bot"}, **self.bot_member}
+            return 200, {}, {"ok": True, "result": member}
+        if name in ("sendMessage", "sendMediaGroup", *self.MEDIA_METHODS):
+            refused = self._cannot_post()
+            if refused is not None:
+                self.calls.items.append(("POST", name))
+                return refused
         if name == "sendMessage":
             return self.posting(name, self._fault_answer, lambda: self._send(params))
         if name in self.MEDIA_METHODS:
@@ -632,6 +656,19 @@ class TelegramServer(ChatServer):
             self.token = "revoked"
             return 401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         return 502, {}, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+
+    def _cannot_post(self) -> Optional[Answer]:
+        """Telegram's refusal when the bot's membership does not let it post here."""
+        status, where = self.bot_member.get("status"), f"the {self.chat_type} chat"
+        if status == "kicked":
+            return 403, {}, {"ok": False, "error_code": 403, "description": f"Forbidden: bot was kicked from {where}"}
+        if status == "left" or (status == "restricted" and not self.bot_member.get("is_member", True)):
+            return 403, {}, {"ok": False, "error_code": 403, "description": f"Forbidden: bot is not a member of {where}"}
+        if self.chat_type == "channel" and not (status == "creator" or self.bot_member.get("can_post_messages")):
+            return self._bad(f"need administrator rights in {where}")
+        if status == "restricted" and not self.bot_member.get("can_send_messages"):
+            return self._bad("not enough rights to send text messages to the chat")
+        return None
 
     @staticmethod
     def _bad(description: str) -> Answer:
