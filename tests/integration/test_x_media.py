@@ -76,7 +76,7 @@ def connect(api, key, x, scope=twitter.SCOPES):
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     authorize = url._replace(query=urlencode({**query, "scope": scope})).geturl()
     back = urlsplit(x.authorize(authorize, USER_ID))
-    answer = api.get(f"{back.path}?{back.query}")
+    answer = api.get(f"{back.path}?{back.query}", headers={"Accept": "application/json"})
     assert answer.status == 200, answer
     return answer.json["data"]
 

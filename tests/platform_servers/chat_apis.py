@@ -663,7 +663,8 @@ class TelegramServer(ChatServer):
         if status == "kicked":
             return 403, {}, {"ok": False, "error_code": 403, "description": f"Forbidden: bot was kicked from {where}"}
         if status == "left" or (status == "restricted" and not self.bot_member.get("is_member", True)):
-            return 403, {}, {"ok": False, "error_code": 403, "description": f"Forbidden: bot is not a member of {where}"}
+            return 403, {}, {"ok": False, "error_code": 403,
+                             "description": f"Forbidden: bot is not a member of {where}"}
         if self.chat_type == "channel" and not (status == "creator" or self.bot_member.get("can_post_messages")):
             return self._bad(f"need administrator rights in {where}")
         if status == "restricted" and not self.bot_member.get("can_send_messages"):
