@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import re
 import socket
 from typing import Any, Dict, Iterator, Optional, Tuple
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from chalicelib.api.integrations import IntegrationOut
 from chalicelib.api.routing import ApiBlueprint, Call
 from chalicelib.api.schemas import RequestModel
 from chalicelib.container import services
+from chalicelib.domain import connect_checks
 from chalicelib.errors import ServiceUnavailableError, ValidationError
 from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, TransientError
 
@@ -33,7 +33,6 @@ blueprint = ApiBlueprint(__name__, tag="Integrations")
 
 ERRORS = (400, 422, 503)
 DISCORD_HOSTS = frozenset({"discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com"})
-DISCORD_WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([\w-]+)/?$")
 
 
 # --- request bodies ------------------------------------------------------------------------------
@@ -116,7 +115,7 @@ def connect_discord(call: Call):
     _live_only(call)
     url, webhook_id = _discord_webhook_url(call.body.webhook_url)
     with _platform_errors("Discord"):
-        webhook = _get_json("Discord", url)
+        webhook = connect_checks.discord_webhook(url, webhook_id)
     name = str(webhook.get("name") or f"webhook {webhook_id}")
     avatar = webhook.get("avatar")
     integration = services().integrations.connect(
@@ -131,7 +130,8 @@ def connect_discord(call: Call):
 @blueprint.operation("POST", "/v1/integrations/slack/connect", summary="Connect a Slack channel",
                      status=201, body=ConnectSlack, response=IntegrationOut, errors=ERRORS)
 def connect_slack(call: Call):
-    """Checks the bot token (`auth.test`) and the channel (`conversations.info`)."""
+    """Checks the bot token (`auth.test`) and that the app is in the channel (`conversations.info`):
+    422 `channel_not_found` or `bot_not_in_channel` otherwise."""
     from chalicelib.platforms import slack
 
     _live_only(call)
@@ -139,7 +139,7 @@ def connect_slack(call: Call):
     api_url = services().settings.slack_api_url
     with _platform_errors("Slack"):
         team = slack.api_call(api_url, "auth.test", body.bot_token, {})
-        channel = slack.api_call(api_url, "conversations.info", body.bot_token, {"channel": body.channel})["channel"]
+        channel = connect_checks.slack_channel(api_url, body.bot_token, body.channel, team)
     name = channel.get("name") or channel["id"]
     integration = services().integrations.connect(
         call.principal, "slack", account_id=f"{team.get('team_id')}/{channel['id']}", username=f"#{name}",
@@ -153,7 +153,8 @@ def connect_slack(call: Call):
 @blueprint.operation("POST", "/v1/integrations/telegram/connect", summary="Connect a Telegram chat",
                      status=201, body=ConnectTelegram, response=IntegrationOut, errors=ERRORS)
 def connect_telegram(call: Call):
-    """Checks the bot token (`getMe`) and the chat (`getChat`)."""
+    """Checks the bot token (`getMe`), the chat (`getChat`) and that the bot may post there
+    (`getChatMember`): 422 `chat_not_found`, `bot_not_in_chat` or `bot_cannot_post` otherwise."""
     from chalicelib.platforms import telegram
 
     _live_only(call)
@@ -161,7 +162,7 @@ def connect_telegram(call: Call):
     api_url = services().settings.telegram_api_url
     with _platform_errors("Telegram"):
         bot = telegram.api_call(api_url, body.bot_token, "getMe", {})
-        chat = telegram.api_call(api_url, body.bot_token, "getChat", {"chat_id": body.chat_id})
+        chat = connect_checks.telegram_chat(api_url, body.bot_token, body.chat_id, bot)
     title = chat.get("title") or " ".join(filter(None, (chat.get("first_name"), chat.get("last_name")))) \
         or str(chat["id"])
     integration = services().integrations.connect(
@@ -210,9 +211,7 @@ def _get_json(platform: str, url: str, headers: Optional[Dict[str, str]] = None)
     if response.status_code >= 400:
         body = answer if isinstance(answer, dict) else {}
         message = str(body.get("error") or body.get("message") or "")
-        # A Discord webhook that does not exist (404) is a wrong URL: the caller's to fix.
-        status = 401 if platform == "Discord" and response.status_code == 404 else response.status_code
-        http.raise_for_answer(platform, status, message, wait=http.retry_after(response.headers))
+        http.raise_for_answer(platform, response.status_code, message, wait=http.retry_after(response.headers))
     if not isinstance(answer, dict):
         http.raise_for_answer(platform, 502, "an answer that could not be read")
     return answer
@@ -227,16 +226,19 @@ def _mastodon_instance(base: str) -> Dict[str, Any]:
 
 
 def _discord_webhook_url(given: str) -> Tuple[str, str]:
+    from chalicelib.platforms import discord   # requests costs ~0.1 s: only connecting pays for it
+
     parts = urlsplit(given.strip())
-    found = DISCORD_WEBHOOK_PATH.match(parts.path)
+    found = discord.WEBHOOK_PATH.match(parts.path)
     loopback = services().settings.allow_loopback_platforms and _is_loopback_host(parts.hostname)
     if found is None or parts.query or parts.fragment or not (parts.hostname in DISCORD_HOSTS or loopback):
         raise ValidationError("This is not a Discord webhook URL.", code="invalid_credentials",
                               errors=[{"field": "webhook_url",
-                                       "message": "Expected https://discord.com/api/webhooks/{id}/{token}."}])
-    url = _user_url(given.strip(), "webhook_url")
-    webhook_id, token = found.groups()
-    return f"{parts.scheme}://{parts.netloc}/api/webhooks/{webhook_id}/{token}", webhook_id
+                                       "message": "Expected https://discord.com/api/webhooks/{id}/{token} "
+                                                  "(a version after /api, such as /v10, is fine)."}])
+    _user_url(given.strip(), "webhook_url")
+    # Stored on the API version openpost speaks (v10), whatever version the pasted URL names.
+    return discord.webhook_url(given.strip()), found.group(1)
 
 
 def _user_url(url: str, field: str) -> str:

@@ -118,7 +118,25 @@ class CallbackQuery(RequestModel):
 def twitter_callback(call: Call):
     """Where X sends the user's browser after the consent screen. Exchanges the code for the
     account's tokens and creates the integration (or reconnects the existing one, keeping its id).
-    400 when the state is unknown, used or expired, or the user declined."""
+    400 when the state is unknown, used or expired, or the user declined. A browser gets a small
+    HTML page saying what happened; a client that sends `Accept: application/json` gets the
+    integration (or the problem) as JSON."""
+    from chalicelib.api import pages
+
+    if pages.wants_json(call.headers):
+        return _finish_connecting(call)
+    try:
+        integration = _finish_connecting(call)
+    except OpenpostError as error:
+        if error.status >= 500:
+            logger.warning("x connect failed", extra={"code": error.code})
+        return pages.page(error.status, "Your X account was not connected", error.detail, error.code)
+    return pages.page(200, "Your X account is connected",
+                      f"@{integration.username} ({integration.display_name}) is connected to openpost. You can close "
+                      "this window.")
+
+
+def _finish_connecting(call: Call) -> IntegrationOut:
     from chalicelib.platforms.base import TransientError
     from chalicelib.platforms.twitter import XClient, XGrantRejected
 

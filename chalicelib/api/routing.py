@@ -284,6 +284,8 @@ def _dump(value: Any) -> Any:
 
 
 def _render(op: Operation, result: Any) -> Response:
+    if isinstance(result, Response):        # a page for a person's browser, made by the handler
+        return result
     status, headers, raw = op.status, {}, False
     if isinstance(result, Reply):
         status, headers, raw = result.status or status, result.headers, result.raw

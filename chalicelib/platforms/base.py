@@ -114,9 +114,12 @@ class Part:
 
 
 class PlatformError(Exception):
-    """Base of what an adapter raises. ``code`` is stable and shown to users on the target."""
+    """Base of what an adapter raises. ``code`` is stable and shown to users on the target.
+    ``platform_error`` is the platform's own name for the failure where it gives one (Slack's
+    ``channel_not_found``), for callers that act on a particular one."""
 
     code = "platform_error"
+    platform_error: Optional[str] = None
 
     def __init__(self, message: str, *, code: Optional[str] = None):
         super().__init__(message)

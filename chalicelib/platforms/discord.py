@@ -23,13 +23,20 @@ was lost is reported as "outcome unknown" rather than risk posting it twice.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence
+from urllib.parse import urlsplit
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import Attachment, Part, PermanentError, Platform, PostRef
 
 NAME = "Discord"
+# Discord's OpenAPI document (discord/discord-api-spec) serves https://discord.com/api/v10. A path
+# without a version goes to Discord's deprecated default version, which is the path Discord's own
+# client copies; so whatever version a URL names, or none, it is called on v10.
+API_VERSION = 10
+WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([\w-]+)/?$")
 FORUM_NEEDS_THREAD = 220001          # "Webhooks posted to forum channels must have a thread_name or thread_id"
 UNKNOWN_WEBHOOK = 10015              # the webhook was deleted: only reconnecting with a new one helps
 INVALID_WEBHOOK_TOKEN = 50027
@@ -74,7 +81,9 @@ class Discord(Platform):
                 "files": [(f"files[{n}]", (file.name, file.data, file.content_type)) for n, file in enumerate(files)]}
         else:
             request = {"json": body}
-        response = http.call("POST", self.credentials.value["webhook_url"], platform=NAME, idempotent=False,
+        # Normalised on every call: accounts connected before v10 was pinned hold an unversioned URL.
+        response = http.call("POST", webhook_url(self.credentials.value["webhook_url"]), platform=NAME,
+                             idempotent=False,
                              timeout=self.timeout, params={"wait": "true", **(params or {})}, **request)
         answer = http.json_body(response)
         if response.status_code >= 400:
@@ -89,6 +98,16 @@ class Discord(Platform):
             extra["thread_id"] = channel_id
         return PostRef(id=str(answer["id"]), url=message_url(self.integration.profile, channel_id, answer["id"]),
                        extra=extra)
+
+
+def webhook_url(url: str) -> str:
+    """The webhook's URL on the API version openpost speaks, whichever version (or none) it names."""
+    parts = urlsplit(url)
+    found = WEBHOOK_PATH.match(parts.path)
+    if found is None:
+        return url
+    webhook_id, token = found.groups()
+    return f"{parts.scheme}://{parts.netloc}/api/v{API_VERSION}/webhooks/{webhook_id}/{token}"
 
 
 class _ForumChannel(Exception):

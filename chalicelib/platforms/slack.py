@@ -49,6 +49,10 @@ NAME = "Slack"
 # The token no longer works, or lacks what posting needs: only reconnecting the account helps.
 AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired",
                          "missing_scope", "not_allowed_token_type", "no_permission", "team_access_not_granted"})
+# A limit, which Slack names in an HTTP 200 as well as with a 429: chat.postMessage's page lists
+# "ratelimited" (wait for Retry-After) and "rate_limited" (the app posted too many messages). Both
+# refused the message before posting it, so the engine waits and sends it again.
+RATE_LIMIT_ERRORS = frozenset({"ratelimited", "rate_limited"})
 # Slack failed before doing anything: safe to try again.
 TRANSIENT_ERRORS = frozenset({"service_unavailable", "request_timeout", "team_added_to_org"})
 # Slack documents these as "some aspect of the operation may have succeeded".
@@ -159,7 +163,7 @@ def api_call(api_url: str, method: str, token: str, body: Dict[str, Any], *, tim
         http.raise_for_answer(NAME, 502, "an answer that could not be read")
     error = str(answer.get("error") or "") if isinstance(answer, dict) else ""
     status = response.status_code
-    if error == "ratelimited" or status == 429:
+    if error in RATE_LIMIT_ERRORS or status == 429:
         status = 429
     elif error in TRANSIENT_ERRORS:
         status = 503
@@ -171,8 +175,12 @@ def api_call(api_url: str, method: str, token: str, body: Dict[str, Any], *, tim
         status = 503
     elif status == 200:
         status = 400
-    http.raise_for_answer(NAME, status, HINTS.get(error, error) or f"HTTP {response.status_code}",
-                          wait=http.retry_after(response.headers), auth_failed=error in AUTH_ERRORS)
+    try:
+        http.raise_for_answer(NAME, status, HINTS.get(error, error) or f"HTTP {response.status_code}",
+                              wait=http.retry_after(response.headers), auth_failed=error in AUTH_ERRORS)
+    except PlatformError as failed:
+        failed.platform_error = error or None
+        raise
 
 
 class _StreamedFile:

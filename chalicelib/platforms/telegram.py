@@ -147,6 +147,24 @@ def api_call(api_url: str, token: str, method: str, body: Dict[str, Any], *, tim
                           wait=http.retry_after(response.headers, parameters.get("retry_after")))
 
 
+def posting_refusal(chat_type: str, member: Dict[str, Any]) -> Optional[Tuple[str, str]]:
+    """Why a bot whose ChatMember (from ``getChatMember``) is ``member`` cannot post to a chat of
+    ``chat_type``, as (code, what to do), or None when it can. After the Bot API's ChatMember kinds:
+    ``left`` and ``kicked`` are outside the chat, as is a ``restricted`` one with ``is_member`` false;
+    in a channel only the ``creator`` and an ``administrator`` with ``can_post_messages`` post; a
+    ``restricted`` member posts only with ``can_send_messages``."""
+    status = member.get("status")
+    if status in ("left", "kicked") or (status == "restricted" and not member.get("is_member", True)):
+        advice = "for a channel, as an administrator allowed to post messages" if chat_type == "channel" else ""
+        return "bot_not_in_chat", f"add the bot to the {chat_type}{' (' + advice + ')' if advice else ''}"
+    if chat_type == "channel" and status != "creator" and not (status == "administrator"
+                                                                and member.get("can_post_messages")):
+        return "bot_cannot_post", "make the bot an administrator of the channel with the right to post messages"
+    if status == "restricted" and not member.get("can_send_messages"):
+        return "bot_cannot_post", f"let the bot send messages in the {chat_type} (lift its restriction)"
+    return None
+
+
 def message_link(username: Optional[str], chat_id: Any, message_id: Any) -> Optional[str]:
     if username:
         return f"https://t.me/{username}/{message_id}"

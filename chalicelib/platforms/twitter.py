@@ -92,16 +92,20 @@ def _nothing_was_sent(error: requests.RequestException) -> bool:
 
 
 def _message(response: requests.Response) -> str:
-    """X's own words for a refusal: the first error's message, else the problem's detail."""
+    """X's own words for a refusal. X's OpenAPI document answers failures in two shapes: ``Error``
+    (``{"code", "message"}``) and a problem (``type``, ``title``, ``detail``); a 400 also lists
+    ``errors`` with a message each, and the token endpoint says ``error_description``."""
     try:
         body = response.json()
     except ValueError:
         return response.text[:200] or response.reason
     errors = body.get("errors") if isinstance(body, dict) else None
     if errors and isinstance(errors, list) and isinstance(errors[0], dict) and errors[0].get("message"):
-        return errors[0]["message"]
+        return str(errors[0]["message"])
     if isinstance(body, dict):
-        return body.get("detail") or body.get("error_description") or body.get("title") or response.reason
+        for name in ("message", "detail", "error_description", "title"):
+            if isinstance(body.get(name), str) and body[name]:
+                return body[name]
     return response.reason
 
 
@@ -259,14 +263,35 @@ class XClient:
         if status == 401:
             raise XUnauthorized(_message(response))
         if status == 429:
-            # X says when the window reopens (epoch seconds) and sends no Retry-After.
-            reset = response.headers.get("x-rate-limit-reset")
-            wait = max(1.0, float(reset) - self._clock()) if reset and reset.isdigit() else None
-            raise RateLimitedError("X's rate limit for this account is used up until the window resets.",
-                                   retry_after=wait)
+            raise self._rate_limited(response)
         if status >= 500:
             raise TransientError(f"X answered HTTP {status}: {_message(response)}")
         raise PermanentError(f"X refused {refused} (HTTP {status}): {_message(response)}", code=code)
+
+
+    def _rate_limited(self, response: requests.Response) -> RateLimitedError:
+        """X's 429, with the wait until the limit that ran out reopens. X sends no Retry-After; it says
+        when each window resets (epoch seconds). Posting is also capped per 24 hours, per user and per
+        app (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``): when one of those has nothing left, the
+        15-minute reset is not when posting reopens, and retrying then only spends attempts."""
+        words = _message(response)
+        now = self._clock()
+        daily = [(float(reset) - now, whose) for prefix, whose in DAILY_CAPS
+                 for reset in [response.headers.get(f"{prefix}-reset") or ""]
+                 if response.headers.get(f"{prefix}-remaining") == "0" and reset.isdigit()]
+        if daily:
+            wait, whose = max(daily)
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + wait))
+            return RateLimitedError(f"X's 24-hour limit on posts for {whose} is used up until {when}; publishing "
+                                    f"resumes then. X said: {words}", retry_after=max(1.0, wait))
+        reset = response.headers.get("x-rate-limit-reset")
+        wait = max(1.0, float(reset) - now) if reset and reset.isdigit() else None
+        return RateLimitedError(f"X's rate limit for this account is used up until the window resets. X said: {words}",
+                                retry_after=wait)
+
+
+# The 24-hour caps X reports in headers on POST /2/tweets, and whose cap each one is.
+DAILY_CAPS = (("x-user-limit-24hour", "this account"), ("x-app-limit-24hour", "openpost's X app"))
 
 
 def _bearer(access_token: str) -> Dict[str, str]:
@@ -275,9 +300,9 @@ def _bearer(access_token: str) -> Dict[str, str]:
 
 def tweet_body(part: Part, media_ids: Sequence[str] = ()) -> Dict[str, Any]:
     """The POST /2/tweets body for one part."""
-    body: Dict[str, Any] = {}
-    if part.text or not media_ids:    # a post of media alone carries no text at all
-        body["text"] = part.text
+    # Always sent, "" for a post of media alone: X's OpenAPI document gives text the default "" because
+    # X's backend rejects a body without it (CreatePostsRequest.text).
+    body: Dict[str, Any] = {"text": part.text}
     if media_ids:
         body["media"] = {"media_ids": list(media_ids)}
     if part.reply_to is not None:
@@ -380,7 +405,7 @@ class Twitter(Platform):
                 # uploading again and restarting processing that may outlast every attempt.
                 lifetime = float(started.get("expires_after_secs") or UPLOAD_LIFETIME_SECONDS)
                 part.keep(attachment.id, {"media_id": media_id, "expires_at": self._clock() + lifetime})
-        self._await_processing(media_id, info, deadline)
+        self._await_processing(media_id, info, deadline, attachment)
         if attachment.alt_text and category != "tweet_video":
             # X documents alt text for images and GIFs only.
             self._as_account(lambda token: self._client.set_alt_text(token, media_id, attachment.alt_text))
@@ -396,13 +421,17 @@ class Twitter(Platform):
             return None, None        # X no longer knows it: upload again
         return handle["media_id"], status.get("processing_info")
 
-    def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float) -> None:
+    def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float,
+                          attachment: Attachment) -> None:
         """Returns once X has processed the media (at once when X said nothing of processing)."""
         while info and info.get("state") != "succeeded":
             if info.get("state") == "failed":
-                error = info.get("error") or {}
-                reason = error.get("message") or error.get("name") or "X gave no reason"
-                raise PermanentError(f"X could not process the media: {reason}.", code="media_rejected")
+                # X's processing_info has state, check_after_secs and progress_percent only (its OpenAPI
+                # document): no reason, so the user learns which file and what X is known to refuse.
+                raise PermanentError(
+                    f"X could not process {attachment.filename or attachment.id} ({attachment.content_type}, "
+                    f"{attachment.size} bytes) and gives no reason: check that it plays, and that X takes its "
+                    "codec, length and frame size.", code="media_rejected")
             wait = max(1.0, float(info.get("check_after_secs") or 0))   # never a busy loop against X
             if self._timer() + wait > deadline:
                 raise TransientError("X is still processing the media; publishing will be tried again later, "

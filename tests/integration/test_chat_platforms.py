@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from chalicelib.data.integrations import IntegrationStore
+from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from tests.conftest import services_with
@@ -125,25 +126,76 @@ def test_connect_telegram_checks_bot_and_chat(api, key, telegram, services, work
     assert not table_holds(services, telegram.TOKEN)
 
 
-@pytest.mark.parametrize("platform, body", [
-    ("slack", {"bot_token": "xoxb-wrong", "channel": SlackServer.CHANNEL_ID}),
-    ("slack", {"bot_token": SlackServer.TOKEN, "channel": "C0UNKNOWN"}),
-    ("telegram", {"bot_token": "1:wrong", "chat_id": "@openpost_news"}),
-    ("telegram", {"bot_token": TelegramServer.TOKEN, "chat_id": "@somebody_else"}),
+@pytest.mark.parametrize("platform, body, code", [
+    ("slack", {"bot_token": "xoxb-wrong", "channel": SlackServer.CHANNEL_ID}, "invalid_credentials"),
+    ("slack", {"bot_token": SlackServer.TOKEN, "channel": "C0UNKNOWN"}, "channel_not_found"),
+    ("telegram", {"bot_token": "1:wrong", "chat_id": "@openpost_news"}, "invalid_credentials"),
+    ("telegram", {"bot_token": TelegramServer.TOKEN, "chat_id": "@somebody_else"}, "chat_not_found"),
 ])
-def test_refused_credentials_are_422(api, key, slack, telegram, platform, body):
+def test_refused_credentials_are_422(api, key, slack, telegram, platform, body, code):
     answer = api.post(f"/v1/integrations/{platform}/connect", key, body)
-    assert answer.status == 422 and answer.json["code"] == "invalid_credentials", answer
+    assert answer.status == 422 and answer.json["code"] == code, answer
     assert api.get("/v1/integrations", key).json["total"] == 0
 
 
-def test_a_wrong_discord_webhook_is_422(api, key, discord):
+def test_a_discord_webhook_that_does_not_exist_is_422_webhook_not_found(api, key, discord):
+    unknown = discord.webhook_url.replace(discord.WEBHOOK_ID, "1100000000000000999")
+    answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": unknown})
+    assert answer.status == 422 and answer.json["code"] == "webhook_not_found", answer
+    assert "deleted" in answer.json["detail"] and answer.json["errors"][0]["field"] == "webhook_url"
     wrong_token = discord.webhook_url.rsplit("/", 1)[0] + "/not-the-token"
     answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": wrong_token})
-    assert answer.status == 422 and answer.json["code"] == "invalid_credentials"
+    assert answer.status == 422 and answer.json["code"] == "webhook_not_found"
+    assert "token" in answer.json["detail"]
     elsewhere = api.post("/v1/integrations/discord/connect", key,
                          {"webhook_url": "https://example.com/api/webhooks/1/abc"})
     assert elsewhere.status == 422 and elsewhere.json["code"] == "invalid_credentials"
+    assert api.get("/v1/integrations", key).json["total"] == 0
+
+
+def test_a_slack_channel_without_the_app_is_422_bot_not_in_channel(api, key, slack):
+    slack.bot_in_channel = False
+    answer = api.post("/v1/integrations/slack/connect", key, {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID})
+    assert answer.status == 422 and answer.json["code"] == "bot_not_in_channel", answer
+    assert "#news" in answer.json["detail"] and "/invite" in answer.json["detail"]
+    assert answer.json["errors"][0]["field"] == "channel"
+    assert api.get("/v1/integrations", key).json["total"] == 0
+    slack.bot_in_channel = True                                     # invited: now it connects
+    assert connect(api, key, "slack", {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID})["username"] == "#news"
+
+
+@pytest.mark.parametrize("chat_type, member, code", [
+    ("channel", {"status": "administrator", "can_post_messages": False}, "bot_cannot_post"),
+    ("channel", {"status": "member"}, "bot_cannot_post"),
+    ("channel", {"status": "left"}, "bot_not_in_chat"),
+    ("channel", {"status": "kicked", "until_date": 0}, "bot_not_in_chat"),
+    ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": False}, "bot_cannot_post"),
+    ("supergroup", {"status": "restricted", "is_member": False, "can_send_messages": True}, "bot_not_in_chat"),
+    ("group", {"status": "left"}, "bot_not_in_chat"),
+])
+def test_a_telegram_chat_the_bot_cannot_post_to_is_422(api, key, telegram, chat_type, member, code):
+    telegram.chat_type, telegram.bot_member = chat_type, member
+    answer = api.post("/v1/integrations/telegram/connect", key, {"bot_token": telegram.TOKEN,
+                                                                  "chat_id": "@openpost_news"})
+    assert answer.status == 422 and answer.json["code"] == code, answer
+    assert "openpost_test_bot" in answer.json["detail"] and answer.json["errors"][0]["field"] == "chat_id"
+    assert telegram.calls.count("getChatMember") == 1
+    assert api.get("/v1/integrations", key).json["total"] == 0
+    # What the connect check refuses, Telegram refuses too.
+    sent = telegram.handle("POST", f"/bot{telegram.TOKEN}/sendMessage", {},
+                           {"chat_id": "@openpost_news", "text": "Hello"}, {})
+    assert sent[0] in (400, 403) and telegram.messages == []
+
+
+@pytest.mark.parametrize("chat_type, member", [
+    ("channel", {"status": "creator", "is_anonymous": False}),
+    ("supergroup", {"status": "member"}),
+    ("supergroup", {"status": "administrator"}),
+    ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": True}),
+])
+def test_a_telegram_chat_the_bot_can_post_to_connects(api, key, telegram, chat_type, member):
+    telegram.chat_type, telegram.bot_member = chat_type, member
+    connect(api, key, "telegram", {"bot_token": telegram.TOKEN, "chat_id": "@openpost_news"})
 
 
 def test_a_platform_that_cannot_be_reached_is_503(api, key, slack, services):
@@ -170,6 +222,37 @@ def test_loopback_webhooks_are_refused_unless_the_deployment_allows_them(api, ke
 @pytest.fixture
 def discord_account(api, key, discord):
     return connect(api, key, "discord", {"webhook_url": discord.webhook_url})
+
+
+def test_the_discord_server_takes_only_api_v10(discord):
+    import requests
+
+    for version in ("", "v9", "v6"):
+        answer = requests.get(discord.webhook_url_at(version), timeout=5)
+        assert answer.status_code == 400 and answer.json()["code"] == 50041
+    assert requests.get(discord.webhook_url_at("v10"), timeout=5).json()["id"] == discord.WEBHOOK_ID
+
+
+@pytest.mark.parametrize("version", ["", "v9", "v10"])
+def test_a_discord_webhook_url_in_any_version_is_stored_and_used_as_v10(api, key, runtime, services, discord,
+                                                                        workspace, version):
+    account = connect(api, key, "discord", {"webhook_url": discord.webhook_url_at(version)})
+    stored = AccountCredentials(services.credentials, workspace.workspace.id, "live", account["id"]).value
+    assert stored["webhook_url"] == discord.webhook_url
+    post_id = publish_now(api, key, "discord", "Pinned to v10")
+    runtime.drain()
+    assert the_target(api, key, post_id)["status"] == "published" and discord.channel() == ["Pinned to v10"]
+
+
+def test_a_discord_account_stored_unversioned_before_v10_still_publishes(api, key, runtime, services, discord,
+                                                                          discord_account, workspace):
+    # Accounts connected before the API version was pinned hold the unversioned URL.
+    held = AccountCredentials(services.credentials, workspace.workspace.id, "live", discord_account["id"])
+    held.replace({"webhook_url": discord.webhook_url_at("")})
+    post_id = publish_now(api, key, "discord", "Still here")
+    runtime.drain()
+    assert the_target(api, key, post_id)["status"] == "published" and discord.channel() == ["Still here"]
+    assert ("POST", "unversioned") not in discord.calls.items
 
 
 def test_discord_single_post_and_thread_in_a_text_channel(api, key, runtime, discord, discord_account):
@@ -288,6 +371,31 @@ def test_slack_429_waits_for_its_retry_after(api, key, runtime, services, slack,
     runtime.drain()
     assert the_target(api, key, post_id)["status"] == "published"
     assert [item["text"] for item in slack.history()] == ["Hello"]
+
+
+@pytest.mark.parametrize("error", ["ratelimited", "rate_limited"])
+def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(api, key, runtime, services, slack, slack_account,
+                                                                    error):
+    # Slack names a limit in the body of an HTTP 200 too; the thread waits rather than failing part-way.
+    slack.fail_next("429", on="chat.postMessage", after=1, in_body=True, error=error, retry_after=9)
+    post_id = publish_now(api, key, "slack", "Part one", segments=["Part two"])
+    with pytest.raises(RetryLater) as later:
+        publish_directly(services, runtime)
+    assert later.value.seconds == 9
+    target = the_target(api, key, post_id)
+    assert target["status"] == "publishing" and target["error"]["code"] == "rate_limited"
+    runtime.drain()
+    assert the_target(api, key, post_id)["status"] == "published"
+    assert [(item["text"], item["replies"]) for item in slack.history()] == [("Part one", ["Part two"])]
+
+
+def test_slack_rate_limit_without_a_wait_backs_off(api, key, runtime, services, slack, slack_account):
+    slack.fail_next("429", in_body=True, error="rate_limited", retry_header=False)
+    post_id = publish_now(api, key, "slack", "Hello")
+    with pytest.raises(RetryLater) as later:
+        publish_directly(services, runtime)
+    assert 1 <= later.value.seconds <= 10                               # the engine's first backoff
+    assert the_target(api, key, post_id)["error"]["code"] == "rate_limited"
 
 
 def test_slack_5xx_is_retried_until_it_succeeds(api, key, runtime, slack, slack_account):

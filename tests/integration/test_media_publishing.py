@@ -57,7 +57,8 @@ def upload(api, key, runtime, data: bytes, content_type: str, filename: str, alt
 def test_two_images_with_alt_text_reach_x_and_mastodon(api, key, runtime, x, mastodon):
     started = start_connect(api, key)
     assert started["redirect_uri"] == CALLBACK
-    assert api.get(callback_path(x.authorize(started["url"]))).status == 200       # X, with media.write
+    back = callback_path(x.authorize(started["url"]))                                 # X, with media.write
+    assert api.get(back, headers={"Accept": "application/json"}).status == 200
     answer = api.post("/v1/integrations/mastodon/connect", key, {"instance_url": mastodon, "access_token": TOKEN})
     assert answer.status == 201, answer
 

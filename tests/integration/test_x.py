@@ -25,6 +25,7 @@ from tools.provision import put_app_credentials
 
 PUBLIC_URL = "https://api.openpost.test"
 CALLBACK = f"{PUBLIC_URL}/api/platforms/twitter/callback"
+JSON = {"Accept": "application/json"}      # a program asking for the integration, not a browser
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def callback_path(redirect: str) -> str:
 
 def connect(api, key, x, user_id=None):
     started = start_connect(api, key)
-    answer = api.get(callback_path(x.authorize(started["url"], user_id)))
+    answer = api.get(callback_path(x.authorize(started["url"], user_id)), headers=JSON)
     assert answer.status == 200, answer
     return answer.json["data"]
 
@@ -135,7 +136,7 @@ def test_connect_needs_a_live_key(api, workspace):
 def test_the_callback_creates_the_integration_with_its_tokens(api, key, x, services, workspace):
     started = start_connect(api, key)
     redirect = x.authorize(started["url"])
-    answer = api.get(callback_path(redirect))          # no API key: X's redirect carries none
+    answer = api.get(callback_path(redirect), headers=JSON)          # no API key: X's redirect carries none
     assert answer.status == 200, answer
     integration = answer.json["data"]
     assert (integration["platform"], integration["username"], integration["display_name"]) == \
@@ -147,23 +148,23 @@ def test_the_callback_creates_the_integration_with_its_tokens(api, key, x, servi
     assert set(tokens) == {"access_token", "refresh_token", "expires_at"}
     assert 7000 < tokens["expires_at"] - time.time() <= 7200             # X's two hours
     # The state works once: a replayed redirect finds nothing.
-    replay = api.get(callback_path(redirect))
+    replay = api.get(callback_path(redirect), headers=JSON)
     assert replay.status == 400 and replay.json["code"] == "oauth_state_invalid"
 
 
 def test_a_callback_with_an_unknown_or_expired_state_is_refused(api, key, x, clock):
-    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc")
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc", headers=JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
     redirect = x.authorize(start_connect(api, key)["url"])
     clock.advance(minutes=11)
-    answer = api.get(callback_path(redirect))
+    answer = api.get(callback_path(redirect), headers=JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
     assert x.requests == []                             # nothing was asked of X
 
 
 def test_a_declined_consent_is_refused(api, key):
     state = start_connect(api, key)["state"]
-    answer = api.get(f"/api/platforms/twitter/callback?state={state}&error=access_denied")
+    answer = api.get(f"/api/platforms/twitter/callback?state={state}&error=access_denied", headers=JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_declined"
 
 
@@ -172,9 +173,36 @@ def test_a_wrong_verifier_is_refused_by_x(api, key, x, services):
     # Someone else's challenge: the verifier our server holds does not match it.
     tampered = started["url"].replace(s256(started["code_verifier"]), s256("another-verifier-" + "x" * 40))
     redirect = x.authorize(tampered)
-    answer = api.get(callback_path(redirect))
+    answer = api.get(callback_path(redirect), headers=JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_code_invalid"
     assert api.get("/v1/integrations", key).json["total"] == 0
+
+
+def test_a_browser_gets_a_page_saying_the_account_is_connected(api, key, x):
+    x.add_user(id="1460000000000000009", username="shop", name='<img src=x onerror="alert(1)"> & Co')
+    answer = api.get(callback_path(x.authorize(start_connect(api, key)["url"], "1460000000000000009")),
+                     headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert answer.status == 200 and answer.headers["content-type"].startswith("text/html")
+    page = answer.raw.decode()
+    assert "Your X account is connected" in page and "@shop" in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; &amp; Co" in page and "<img" not in page
+    assert [item["username"] for item in api.get("/v1/integrations", key).json["data"]] == ["shop"]
+
+
+def test_a_browser_gets_a_page_saying_why_connecting_failed(api, key, x):
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc")       # no Accept at all
+    assert answer.status == 400 and answer.headers["content-type"].startswith("text/html")
+    page = answer.raw.decode()
+    assert "was not connected" in page and "oauth_state_invalid" in page and "start connecting" in page
+    state = start_connect(api, key)["state"]
+    declined = api.get(f"/api/platforms/twitter/callback?state={state}&error=access_denied")
+    assert declined.status == 400 and "oauth_declined" in declined.raw.decode()
+
+
+def test_a_client_asking_for_json_gets_the_problem(api, key):
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc", headers=JSON)
+    assert answer.status == 400 and answer.headers["content-type"] == "application/problem+json"
+    assert answer.json["code"] == "oauth_state_invalid"
 
 
 def test_reconnecting_keeps_the_integration_and_takes_the_new_tokens(api, key, x, services, workspace, account):
@@ -425,6 +453,40 @@ def test_the_rate_limit_window_itself_is_honoured(api, key, x, runtime, services
     assert [t["text"] for t in x.tweets] == ["First"]
 
 
+@pytest.mark.parametrize("cap, whose", [("daily_user_limit", "this account"), ("daily_app_limit", "openpost's X app")])
+def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(api, key, x, runtime, services, account,
+                                                                     cap, whose):
+    # X caps posts per 24 hours as well as per 15 minutes; over the daily cap the 15-minute window
+    # still has room, and only x-user-limit-24hour-reset (or x-app-...) says when posting reopens.
+    setattr(x, cap, 1)
+    publish_now(api, key, content="First")
+    runtime.drain()
+    post_id = publish_now(api, key, content="Second")
+    with pytest.raises(RetryLater) as later:
+        _publish_directly(services, runtime)
+    assert 24 * 3600 - 60 <= later.value.seconds <= 24 * 3600 + 1
+    error = read(api, key, post_id)["post_targets"][0]["error"]
+    assert error["code"] == "rate_limited" and "24-hour" in error["message"] and whose in error["message"]
+    assert "Too Many Requests" in error["message"]                      # X's own words are kept
+    assert [t["text"] for t in x.tweets] == ["First"]
+
+
+def test_x_error_shape_keeps_x_words(api, key, x, runtime, services, account):
+    # X's OpenAPI document answers failures as a problem or as Error {"code", "message"}; both say why.
+    post_id = publish_now(api, key, content="Locked")
+    x.fail_next(1, status=403, on="tweets", error_code=326)
+    runtime.drain()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert target["status"] == "failed" and target["error"]["code"] == "platform_rejected"
+    assert "this account is temporarily locked" in target["error"]["message"]
+    post_id = publish_now(api, key, content="Limited")
+    x.fail_next(1, status=429, on="tweets", error_code=88)
+    with pytest.raises(RetryLater):
+        _publish_directly(services, runtime)
+    error = read(api, key, post_id)["post_targets"][0]["error"]
+    assert error["code"] == "rate_limited" and "Rate limit exceeded" in error["message"]
+
+
 def test_5xx_then_success(api, key, x, runtime, account):
     post_id = publish_now(api, key)
     x.fail_next(1, status=503)
@@ -482,7 +544,7 @@ def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, run
     try:
         answers = []
         started = api.get("/v1/integrations/twitter/connect", key)
-        callback = api.get(callback_path(x.authorize(started.json["data"]["url"])))
+        callback = api.get(callback_path(x.authorize(started.json["data"]["url"])), headers=JSON)
         answers += [started, callback]
         integration_id = callback.json["data"]["id"]
         x.expire_access_tokens()                        # a refresh, and its rotation, happen too

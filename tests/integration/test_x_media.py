@@ -77,7 +77,7 @@ def connect(api, key, x, scope=twitter.SCOPES):
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     authorize = url._replace(query=urlencode({**query, "scope": scope})).geturl()
     back = urlsplit(x.authorize(authorize, USER_ID))
-    answer = api.get(f"{back.path}?{back.query}")
+    answer = api.get(f"{back.path}?{back.query}", headers={"Accept": "application/json"})
     assert answer.status == 200, answer
     return answer.json["data"]
 
@@ -153,6 +153,14 @@ def test_two_images_with_alt_text(x, x_adapter):
     assert calls(x) == upload_calls(1) * 2 + [("POST", "/2/tweets")]
 
 
+def test_a_post_of_media_alone_sends_an_empty_text(x, x_adapter):
+    # X's OpenAPI document: text defaults to "" because the backend rejects an absent value.
+    ref = x_adapter.publish(part("", attachment(media_samples.image("image/png"), "image/png", "A square")))
+    (tweet,) = x.tweets
+    assert ref.id == tweet["id"] and tweet["text"] == "" and len(tweet["media"]) == 1
+    assert x.bodies[-1]["text"] == ""
+
+
 def test_an_image_without_alt_text_sets_none(x, x_adapter):
     png = media_samples.image("image/png")
     x_adapter.publish(part("", attachment(png, "image/png")))
@@ -191,10 +199,13 @@ def test_a_video_goes_up_in_chunks_and_waits_for_processing(x, x_adapter, pauses
 
 # --- failures during the upload -------------------------------------------------------------------------
 def test_failed_processing_is_permanent_and_posts_nothing(x, x_adapter):
-    x.process_next(checks=1, error="Unsupported video format")
+    # X's processing_info has no field for the reason: the user is told which file, and what to check.
+    x.process_next(checks=1, fails=True)
     with pytest.raises(PermanentError) as refused:
-        x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4")))
-    assert refused.value.code == "media_rejected" and "Unsupported video format" in refused.value.message
+        x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4",
+                                                        name="launch")))
+    assert refused.value.code == "media_rejected"
+    assert "launch.bin" in refused.value.message and "video/mp4" in refused.value.message
     assert x.tweets == [] and ("POST", "/2/tweets") not in x.requests
 
 
@@ -364,21 +375,48 @@ def test_the_server_refuses_posts_with_media_x_would_refuse(x):
     mine, theirs = Bearer(x, USER_ID), Bearer(x, "1460000000000000002")
     assert invalid_media(mine("POST", "/2/tweets", json={"text": "?", "media": {"media_ids": ["123"]}}), "123")
     unfinished = mine.upload(media_samples.image())
-    assert invalid_media(mine("POST", "/2/tweets", json={"media": {"media_ids": [unfinished]}}), unfinished)
+    assert invalid_media(mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [unfinished]}}),
+                         unfinished)
     x.process_next(checks=2)
     video = mine.upload(media_samples.video(), "video/mp4", "tweet_video")
     finalized = mine("POST", f"/2/media/upload/{video}/finalize").json()["data"]
     assert finalized["processing_info"]["state"] == "pending"
-    assert invalid_media(mine("POST", "/2/tweets", json={"media": {"media_ids": [video]}}), video)
+    assert invalid_media(mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [video]}}), video)
     status = mine("GET", "/2/media/upload", params={"media_id": video, "command": "STATUS"}).json()["data"]
     assert status["processing_info"]["state"] == "in_progress"
     status = mine("GET", "/2/media/upload", params={"media_id": video, "command": "STATUS"}).json()["data"]
     assert status["processing_info"]["state"] == "succeeded"
-    assert invalid_media(theirs("POST", "/2/tweets", json={"media": {"media_ids": [video]}}), video)
-    assert mine("POST", "/2/tweets", json={"media": {"media_ids": [video]}}).status_code == 201
+    assert invalid_media(theirs("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [video]}}), video)
+    assert mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [video]}}).status_code == 201
     x.advance(25 * 60 * 60)                                          # media expires after a day
     again = Bearer(x, USER_ID)
     assert invalid_media(again("POST", "/2/tweets", json={"text": "Again", "media": {"media_ids": [video]}}), video)
+
+
+def refused_field(answer, field):
+    return answer.status_code == 400 and field in answer.json()["errors"][0]["parameters"]
+
+
+def test_the_server_refuses_what_x_openapi_document_forbids(x):
+    """CreatePostsRequest (xdevplatform/xdk specs/openapi.json): no fields it does not list, in the
+    body or in media and reply; text present; media_ids 1 to 4 ids of digits."""
+    mine = Bearer(x, USER_ID)
+    image = mine.upload(media_samples.image())
+    assert mine("POST", f"/2/media/upload/{image}/finalize").status_code == 200
+    assert refused_field(mine("POST", "/2/tweets", json={"media": {"media_ids": [image]}}), "text")
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "visibility": "all"}), "visibility")
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": [image],
+                                                                                  "alt": "x"}}), "media.alt")
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "reply": {"in_reply_to_tweet_id": "1",
+                                                                                  "root": "1"}}), "reply.root")
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": []}}),
+                         "media.media_ids")
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": [image] * 5}}),
+                         "media.media_ids")
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": ["m1"]}}),
+                         "media.media_ids")
+    assert x.tweets == []
+    assert mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [image]}}).status_code == 201
 
 
 def test_the_server_checks_uploads_as_x_does(x):

@@ -5,8 +5,9 @@ person in the channel would see it (in order, with its thread or reply structure
 message carries with their bytes, names, types and alt text). Only the calls our adapters and connect
 routes make are served, with the answers and error bodies the platforms document, including each
 platform's own way of saying "wait": Discord's ``retry_after`` (seconds, a float) in the body and
-``Retry-After``; Slack's HTTP 429 ``ratelimited`` with ``Retry-After``; Telegram's
-``parameters.retry_after``.
+``Retry-After``; Slack's HTTP 429 ``ratelimited`` with ``Retry-After``, or (``in_body=True``) an HTTP
+200 whose body says ``{"ok": false, "error": "ratelimited"}`` or ``"rate_limited"``, as Slack's method
+pages list both among a method's errors; Telegram's ``parameters.retry_after``.
 
 Files arrive as the platforms take them: ``multipart/form-data`` (Discord's ``payload_json`` and
 ``files[n]``, Telegram's ``attach://`` parts) or a raw body (Slack's upload URL, which is a different
@@ -16,9 +17,9 @@ that gets the request wrong fails here rather than in production.
 
 Faults are scripted with ``fail_next(kind, times, on=None)`` and apply to the calls that post a
 message or upload a file (``on`` names one of them, e.g. "upload" or "sendPhoto"; by default the next
-such call): "5xx", "429" (with ``retry_after``), "401" (the credentials stop working), and "slow" (the
-call takes effect, then the answer is held for ``delay`` seconds, so a client that gives up never
-learns it worked).
+such call; ``after=n`` lets n of them through first): "5xx", "429" (with ``retry_after``), "401" (the
+credentials stop working), and "slow" (the call takes effect, then the answer is held for ``delay``
+seconds, so a client that gives up never learns it worked).
 """
 from __future__ import annotations
 
@@ -46,6 +47,10 @@ class Fault:
     retry_after: float = 1.0
     delay: float = 1.0
     on: Optional[str] = None        # the call it waits for; None: the next call that posts or uploads
+    after: int = 0                  # matching calls let through before it applies
+    in_body: bool = False           # Slack: a 200 whose body names the limit, rather than a 429
+    error: str = "ratelimited"      # Slack: the error name of a limit
+    retry_header: bool = True       # Slack: whether a Retry-After header comes with it
 
 
 @dataclass
@@ -146,6 +151,9 @@ class ChatServer:
             fault = next((f for f in self.faults if f.on in (None, name)), None)
             if fault is None:
                 return None
+            if fault.after > 0:
+                fault.after -= 1
+                return None
             fault.times -= 1
             if fault.times <= 0:
                 self.faults.remove(fault)
@@ -226,6 +234,7 @@ class DiscordServer(ChatServer):
     """One guild with one webhook on a channel; ``forum=True`` makes that channel a forum, where every
     message opens or joins a thread."""
 
+    API_VERSION = 10
     GUILD_ID = "1100000000000000001"
     CHANNEL_ID = "1100000000000000002"
     WEBHOOK_ID = "1100000000000000003"
@@ -244,15 +253,30 @@ class DiscordServer(ChatServer):
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.base_url}/api/webhooks/{self.WEBHOOK_ID}/{self.TOKEN}"
+        return f"{self.base_url}/api/v{self.API_VERSION}/webhooks/{self.WEBHOOK_ID}/{self.TOKEN}"
+
+    def webhook_url_at(self, version: str = "") -> str:
+        """The webhook's URL on another path: ``""`` unversioned (as Discord's client copies it), or
+        ``"v9"`` and the like."""
+        prefix = f"/api/{version}" if version else "/api"
+        return f"{self.base_url}{prefix}/webhooks/{self.WEBHOOK_ID}/{self.TOKEN}"
 
     def _snowflake(self) -> str:
         return str(((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | self.next_id())
 
     def handle(self, method, path, query, body, headers):
         parts = path.strip("/").split("/")
-        if parts[:2] != ["api", "webhooks"] or len(parts) != 4:
+        if parts[:1] == ["api"] and parts[1:2] != [f"v{self.API_VERSION}"] and "webhooks" in parts[1:3]:
+            # Discord's OpenAPI document (discord/discord-api-spec, specs/openapi.json) serves
+            # https://discord.com/api/v10. Discord itself routes an unversioned path to its deprecated
+            # default version, and older versions are deprecated or discontinued; this server answers
+            # them with Discord's refusal for a version it does not take, so a client that forgets
+            # to pin v10 fails here instead of riding a deprecated version in production.
+            self.calls.items.append((method, "unversioned" if parts[1] == "webhooks" else parts[1]))
+            return 400, {}, {"message": "Invalid API version provided", "code": 50041}
+        if parts[:3] != ["api", f"v{self.API_VERSION}", "webhooks"] or len(parts) != 5:
             return 404, {}, {"message": "404: Not Found", "code": 0}
+        parts = parts[:1] + parts[2:]
         if parts[2] != self.WEBHOOK_ID:
             return 404, {}, {"message": "Unknown Webhook", "code": 10015}
         if parts[3] != self.token:
@@ -375,6 +399,7 @@ class SlackServer(ChatServer):
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
+        self.bot_in_channel = True                       # False: the app was never invited to the channel
         self.messages: List[Dict[str, Any]] = []
         self.uploads: Dict[str, Dict[str, Any]] = {}     # file id -> the upload, shared or not
         self._upload_keys: Dict[str, str] = {}           # the secret in an upload URL -> file id
@@ -404,8 +429,9 @@ class SlackServer(ChatServer):
             self.calls.items.append(("POST", name))
             if params.get("channel") != self.CHANNEL_ID:
                 return 200, {}, {"ok": False, "error": "channel_not_found"}
+            # conversations.info's is_member is the calling bot's membership of the channel.
             return 200, {}, {"ok": True, "channel": {"id": self.CHANNEL_ID, "name": "news", "is_channel": True,
-                                                     "is_private": False, "is_member": True}}
+                                                     "is_private": False, "is_member": self.bot_in_channel}}
         if name == "chat.getPermalink":
             ts = params.get("message_ts")
             found = next((m for m in self.messages if m["ts"] == ts), None)
@@ -425,7 +451,10 @@ class SlackServer(ChatServer):
 
     def _fault_answer(self, fault: Fault) -> Answer:
         if fault.kind == "429":
-            return 429, {"Retry-After": str(int(fault.retry_after))}, {"ok": False, "error": "ratelimited"}
+            headers = {"Retry-After": str(int(fault.retry_after))} if fault.retry_header else {}
+            # chat.postMessage's page lists "ratelimited" (see Retry-After) and "rate_limited" (the app
+            # posted too many messages) among its errors, which Slack answers with HTTP 200 and ok: false.
+            return (200 if fault.in_body else 429), headers, {"ok": False, "error": fault.error}
         if fault.kind == "401":
             self.token = "revoked"
             return 200, {}, {"ok": False, "error": "token_revoked"}
@@ -445,6 +474,8 @@ class SlackServer(ChatServer):
     def _post(self, params) -> Answer:
         if params.get("channel") != self.CHANNEL_ID:
             return 200, {}, {"ok": False, "error": "channel_not_found"}
+        if not self.bot_in_channel:
+            return 200, {}, {"ok": False, "error": "not_in_channel"}
         if not params.get("text"):
             return 200, {}, {"ok": False, "error": "no_text"}
         thread_ts = params.get("thread_ts")
@@ -561,6 +592,12 @@ class TelegramServer(ChatServer):
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
+        self.chat_type = "channel"
+        # The bot's ChatMember in the chat, as getChatMember answers it (without its user): in a
+        # channel a bot posts as an administrator with can_post_messages.
+        self.bot_member: Dict[str, Any] = {"status": "administrator", "can_be_edited": False,
+                                           "is_anonymous": False, "can_manage_chat": True,
+                                           "can_post_messages": True}
         self.messages: List[Dict[str, Any]] = []
         self.files: Dict[str, SentFile] = {}          # file_id -> the file
 
@@ -569,7 +606,7 @@ class TelegramServer(ChatServer):
         return self.base_url
 
     def _chat(self) -> Dict[str, Any]:
-        return {"id": self.CHAT_ID, "title": "openpost news", "username": self.CHAT_USERNAME, "type": "channel"}
+        return {"id": self.CHAT_ID, "title": "openpost news", "username": self.CHAT_USERNAME, "type": self.chat_type}
 
     def handle(self, method, path, query, body, headers):
         prefix, _, name = path.strip("/").partition("/")
@@ -585,6 +622,20 @@ class TelegramServer(ChatServer):
             if not self._is_chat(params.get("chat_id")):
                 return 400, {}, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
             return 200, {}, {"ok": True, "result": self._chat()}
+        if name == "getChatMember":
+            self.calls.items.append(("POST", name))
+            if not self._is_chat(params.get("chat_id")):
+                return self._bad("chat not found")
+            if str(params.get("user_id")) != str(self.BOT_ID):
+                return self._bad("user not found")    # only the bot's own membership is modelled
+            member = {"user": {"id": self.BOT_ID, "is_bot": True, "first_name": "openpost",
+                               "username": "openpost_test_bot"}, **self.bot_member}
+            return 200, {}, {"ok": True, "result": member}
+        if name in ("sendMessage", "sendMediaGroup", *self.MEDIA_METHODS):
+            refused = self._cannot_post()
+            if refused is not None:
+                self.calls.items.append(("POST", name))
+                return refused
         if name == "sendMessage":
             return self.posting(name, self._fault_answer, lambda: self._send(params))
         if name in self.MEDIA_METHODS:
@@ -605,6 +656,20 @@ class TelegramServer(ChatServer):
             self.token = "revoked"
             return 401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         return 502, {}, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+
+    def _cannot_post(self) -> Optional[Answer]:
+        """Telegram's refusal when the bot's membership does not let it post here."""
+        status, where = self.bot_member.get("status"), f"the {self.chat_type} chat"
+        if status == "kicked":
+            return 403, {}, {"ok": False, "error_code": 403, "description": f"Forbidden: bot was kicked from {where}"}
+        if status == "left" or (status == "restricted" and not self.bot_member.get("is_member", True)):
+            return 403, {}, {"ok": False, "error_code": 403,
+                             "description": f"Forbidden: bot is not a member of {where}"}
+        if self.chat_type == "channel" and not (status == "creator" or self.bot_member.get("can_post_messages")):
+            return self._bad(f"need administrator rights in {where}")
+        if status == "restricted" and not self.bot_member.get("can_send_messages"):
+            return self._bad("not enough rights to send text messages to the chat")
+        return None
 
     @staticmethod
     def _bad(description: str) -> Answer:

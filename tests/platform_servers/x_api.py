@@ -12,7 +12,9 @@ What it serves (on a free loopback port, in a background thread):
 - ``GET /2/users/me``: ``{"data": {"id", "name", "username"}}``.
 - ``POST /2/tweets``: ``text``, ``reply.in_reply_to_tweet_id``, ``reply_settings``
   (following | mentionedUsers | subscribers | verified; omitted means everyone) and
-  ``media.media_ids``; 201 ``{"data": {"id", "text"}}``. Refuses, as X does: a reply to a post
+  ``media.media_ids``; 201 ``{"data": {"id", "text"}}``. The body is checked against X's OpenAPI
+  document (CreatePostsRequest: no field it does not list, ``text`` always present, 1 to 4 media ids
+  of digits), then refused as X does: a reply to a post
   that does not exist (403), duplicate text from the same account (403), an unknown reply setting or
   an empty post (400), more than 280 characters (400; counted plainly here, weighted counting is
   openpost's own business), and media ids that are unknown, another account's, expired, not
@@ -26,13 +28,19 @@ What it serves (on a free loopback port, in a background thread):
   ``POST /2/media/upload/{id}/finalize`` (the segments must run 0..n-1 and add up to ``total_bytes``;
   GIFs and videos answer ``processing_info`` ``{"state": "pending", "check_after_secs"}``);
   ``GET /2/media/upload?media_id=&command=STATUS`` (each call moves processing on: ``in_progress``,
-  then ``succeeded``, or ``failed`` with an ``error`` as X reports it); ``POST /2/media/metadata``
+  then ``succeeded`` or ``failed``; ``processing_info`` carries only what X's OpenAPI document lists:
+  ``state``, ``check_after_secs``, ``progress_percent``, and no reason for a failure); ``POST /2/media/metadata``
   (``{"id", "metadata": {"alt_text": {"text"}}}``, at most 1,000 characters). Media belongs to the
   account that uploaded it and expires after a day.
 
 Bearer endpoints answer 401 with X's problem body for a missing, unknown or expired token, and carry
 ``x-rate-limit-limit``/``-remaining``/``-reset`` (epoch seconds) on every answer; over the limit,
-429 with the same headers and no Retry-After.
+429 with the same headers and no Retry-After. ``POST /2/tweets`` is also capped per 24 hours, per
+user and per app (``daily_user_limit``, ``daily_app_limit``), with ``x-user-limit-24hour-limit``/
+``-remaining``/``-reset`` and ``x-app-limit-24hour-*`` on its answers: a post over either cap is a
+429 while the 15-minute window may still have room, and only the 24-hour reset says when it
+reopens. X's failures come in the two shapes of its OpenAPI document: a problem (``type``,
+``title``, ``detail``, ``status``) and the plain ``Error`` (``{"code", "message"}``).
 
 Hooks for tests: ``authorize()`` does what the user's browser does on X's consent screen;
 ``fail_next()``, ``rate_limit_next()`` and ``hang_after_accept_next()`` inject faults (the first
@@ -57,6 +65,11 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 ACCESS_TOKEN_SECONDS = 2 * 60 * 60
+DAY_SECONDS = 24 * 60 * 60
+# Messages of X's Error shape ({"code", "message"}) for the codes the tests use.
+ERROR_MESSAGES = {88: "Rate limit exceeded", 186: "Tweet needs to be a bit shorter.",
+                  187: "Status is a duplicate.", 326: "To protect our users from spam and other malicious "
+                                                     "activity, this account is temporarily locked."}
 CODE_SECONDS = 30
 MAX_TEXT = 280
 REPLY_SETTINGS = frozenset({"following", "mentionedUsers", "subscribers", "verified"})
@@ -122,7 +135,7 @@ class Media:
     state: Optional[str] = None     # None (nothing to process), pending, in_progress, succeeded, failed
     polls_left: int = 0
     check_after_secs: int = 1
-    error: Optional[str] = None
+    fails: bool = False
     alt_text: Optional[str] = None
     status_checks: int = 0
 
@@ -150,8 +163,9 @@ class Media:
             info["check_after_secs"] = self.check_after_secs
         if self.state == "in_progress":
             info["progress_percent"] = 50
-        if self.state == "failed":
-            info["error"] = {"code": 1, "name": "InvalidMedia", "message": self.error}
+        # GetMediaUploadStatusResponseDataProcessingInfo (and its Finalize twin) in X's OpenAPI document
+        # lists state, check_after_secs and progress_percent, with "additionalProperties": false: a
+        # failure comes with no reason, so none is made up here.
         return info
 
     def snapshot(self) -> Dict[str, Any]:
@@ -162,25 +176,29 @@ class Media:
 
 @dataclass
 class _Faults:
-    # (status, endpoint or None for any) for the next calls, in order
-    errors: List[Tuple[int, Optional[str]]] = field(default_factory=list)
+    # ((status, Error code or None), endpoint or None for any) for the next calls, in order
+    errors: List[Tuple[Tuple[int, Optional[int]], Optional[str]]] = field(default_factory=list)
     # (reset delay in seconds, endpoint or None) for the next 429s
     rate_limited: List[Tuple[int, Optional[str]]] = field(default_factory=list)
     # (seconds to hold the answer after accepting, endpoint)
     hangs: List[Tuple[float, Optional[str]]] = field(default_factory=list)
-    # (status checks before the end, error or None, check_after_secs) for the next GIFs and videos
-    processing: List[Tuple[int, Optional[str], int]] = field(default_factory=list)
+    # (status checks before the end, fails?, check_after_secs) for the next GIFs and videos
+    processing: List[Tuple[int, bool, int]] = field(default_factory=list)
 
 
 class XApiServer:
     def __init__(self, client_id: str = "openpost-client", client_secret: Optional[str] = "openpost-secret",
-                 tweet_limit: int = 100, window_seconds: int = 15 * 60):
+                 tweet_limit: int = 100, window_seconds: int = 15 * 60,
+                 daily_user_limit: Optional[int] = None, daily_app_limit: Optional[int] = None):
         self.client_id = client_id
+        self.daily_user_limit = daily_user_limit
+        self.daily_app_limit = daily_app_limit
         self.client_secret = client_secret
         self.tweet_limit = tweet_limit
         self.window_seconds = window_seconds
         self.users: Dict[str, User] = {}
         self.tweets: List[Dict[str, Any]] = []
+        self.bodies: List[Any] = []                  # every POST /2/tweets body as sent, accepted or not
         self.requests: List[Tuple[str, str]] = []    # (method, path) of every call, in order
         self.issued: List[str] = []                  # every token handed out, to look for leaks
         self.media: Dict[str, Media] = {}            # every upload, by media id
@@ -189,6 +207,7 @@ class XApiServer:
         self._scopes: Dict[str, str] = {}                  # access token -> the scopes granted
         self._refresh: Dict[str, Tuple[str, str]] = {}     # token -> (user id, scopes); removed once used
         self._windows: Dict[Tuple[str, str], Tuple[float, int]] = {}   # (user, endpoint) -> (reset, used)
+        self._days: Dict[str, Tuple[float, int]] = {}    # "user:<id>" or "app" -> (reset, posts) for 24 hours
         self._faults = _Faults()
         self._offset = 0.0
         self._lock = threading.RLock()
@@ -257,11 +276,13 @@ class XApiServer:
         return f"{query['redirect_uri']}?{urlencode({'state': query['state'], 'code': code})}"
 
     # --- fault injection --------------------------------------------------------------------------
-    def fail_next(self, times: int = 1, status: int = 503, on: Optional[str] = None) -> None:
+    def fail_next(self, times: int = 1, status: int = 503, on: Optional[str] = None,
+                  error_code: Optional[int] = None) -> None:
         """The next ``times`` bearer calls (to endpoint ``on`` only, when given) answer ``status``
-        (X's problem body) and change nothing."""
+        and change nothing: with X's problem body, or with its ``Error`` shape ``{"code": error_code,
+        "message"}`` when ``error_code`` is given."""
         with self._lock:
-            self._faults.errors.extend([(status, on)] * times)
+            self._faults.errors.extend([((status, error_code), on)] * times)
 
     def rate_limit_next(self, reset_in: int = 30, on: Optional[str] = None) -> None:
         """The next bearer call (to endpoint ``on`` only, when given) answers 429, with
@@ -269,11 +290,11 @@ class XApiServer:
         with self._lock:
             self._faults.rate_limited.append((reset_in, on))
 
-    def process_next(self, checks: int = 1, error: Optional[str] = None, check_after_secs: int = 1) -> None:
+    def process_next(self, checks: int = 1, fails: bool = False, check_after_secs: int = 1) -> None:
         """The next GIF or video finalized stays in processing for ``checks`` status checks, then
-        succeeds, or fails with ``error`` as X's message. ``checks=0``: finalize answers the end."""
+        succeeds, or fails (``fails``). ``checks=0``: finalize answers the end."""
         with self._lock:
-            self._faults.processing.append((checks, error, check_after_secs))
+            self._faults.processing.append((checks, fails, check_after_secs))
 
     def hang_after_accept_next(self, seconds: float = 5.0, on: str = "tweets") -> None:
         """The next call to ``on`` (POST /2/tweets unless told) is accepted (the post exists), then
@@ -378,23 +399,49 @@ class XApiServer:
                 return 429, _problem(429, "Too Many Requests"), {
                     "x-rate-limit-limit": str(self.tweet_limit), "x-rate-limit-remaining": "0",
                     "x-rate-limit-reset": str(int(self.now()) + reset_in)}
-            status = _take(self._faults.errors, endpoint)
-            if status is not None:
+            failure = _take(self._faults.errors, endpoint)
+            if failure is not None:
+                status, error_code = failure
+                if error_code is not None:
+                    return status, {"code": error_code, "message": ERROR_MESSAGES.get(error_code, "Error")}, {}
                 return status, _problem(status, "Service Unavailable" if status == 503 else "Internal Error"), {}
         return None
 
+    def daily_headers(self, user: User, count: bool) -> Tuple[bool, Dict[str, str]]:
+        """Counts a post against the user's and the app's 24-hour caps; (over either?, headers)."""
+        over, headers = False, {}
+        with self._lock:
+            now = self.now()
+            for key, prefix, limit in ((f"user:{user.id}", "x-user-limit-24hour", self.daily_user_limit),
+                                       ("app", "x-app-limit-24hour", self.daily_app_limit)):
+                if limit is None:
+                    continue
+                reset, used = self._days.get(key, (now + DAY_SECONDS, 0))
+                if reset <= now:
+                    reset, used = now + DAY_SECONDS, 0
+                over = over or used >= limit
+                self._days[key] = (reset, used)
+                headers.update({f"{prefix}-limit": str(limit), f"{prefix}-remaining": str(max(0, limit - used)),
+                                f"{prefix}-reset": str(int(reset))})
+            if count and not over:
+                for key, prefix in ((f"user:{user.id}", "x-user-limit-24hour"), ("app", "x-app-limit-24hour")):
+                    if key in self._days:
+                        reset, used = self._days[key]
+                        self._days[key] = (reset, used + 1)
+                        headers[f"{prefix}-remaining"] = str(max(0, int(headers[f"{prefix}-limit"]) - used - 1))
+        return over, headers
+
     def create_tweet(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
-        if not isinstance(body, dict):
-            return 400, _invalid("body", "The request body is not a JSON object.")
-        text = body.get("text")
+        refused = _tweet_body_refusal(body)
+        if refused is not None:
+            return 400, refused
+        text = body["text"]
         media = (body.get("media") or {}).get("media_ids") or []
         if not text and not media:
             return 400, _invalid("text", "Tweet text or media is required.")
-        if text is not None and len(text) > MAX_TEXT:
+        if len(text) > MAX_TEXT:
             return 400, _invalid("text", f"Tweet text is longer than {MAX_TEXT} characters.")
         setting = body.get("reply_settings")
-        if setting is not None and setting not in REPLY_SETTINGS:
-            return 400, _invalid("reply_settings", f"{setting} is not one of {sorted(REPLY_SETTINGS)}")
         with self._lock:
             attached = self._attachable(user, media)
             if attached is None:
@@ -475,9 +522,9 @@ class XApiServer:
                 return 400, _invalid("total_bytes", "Segments do not add up to provided total file size.")
             media.finalized = True
             if media.category != "tweet_image":    # GIFs and videos are processed asynchronously
-                plan = self._faults.processing.pop(0) if self._faults.processing else (1, None, 1)
-                media.polls_left, media.error, media.check_after_secs = plan
-                media.state = "pending" if media.polls_left else ("failed" if media.error else "succeeded")
+                plan = self._faults.processing.pop(0) if self._faults.processing else (1, False, 1)
+                media.polls_left, media.fails, media.check_after_secs = plan
+                media.state = "pending" if media.polls_left else ("failed" if media.fails else "succeeded")
             return 200, {"data": self._status_data(media)}
 
     def upload_status(self, user: User, query: Dict[str, str]) -> Tuple[int, Dict[str, Any]]:
@@ -493,7 +540,7 @@ class XApiServer:
                 if media.polls_left > 0:
                     media.state = "in_progress"
                 else:
-                    media.state = "failed" if media.error else "succeeded"
+                    media.state = "failed" if media.fails else "succeeded"
             return 200, {"data": self._status_data(media)}
 
     def set_metadata(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
@@ -544,6 +591,52 @@ def _take(queue: List[Tuple[Any, Optional[str]]], endpoint: str) -> Any:
     return None
 
 
+# POST /2/tweets, as X's OpenAPI document describes its body (xdevplatform/xdk specs/openapi.json,
+# components.schemas.CreatePostsRequest and the CreatePostsMedia and CreatePostsReply it refers to):
+# each object has "additionalProperties": false, so a field it does not list is refused. Media ids and
+# the id replied to match ^[0-9]{1,19}$, and media.media_ids holds 1 to 4 of them. ``text`` defaults to
+# "" and the document says why: "the backend's `tweet_text` variable is non-null and rejects an absent
+# value", so a body without it is refused even when it carries media.
+TWEET_FIELDS = frozenset({"card_uri", "community_id", "direct_message_deep_link", "edit_options",
+                          "for_super_followers_only", "geo", "made_with_ai", "media", "nullcast",
+                          "paid_partnership", "poll", "quote_tweet_id", "reply", "reply_settings",
+                          "share_with_followers", "text"})
+TWEET_MEDIA_FIELDS = frozenset({"call_to_actions", "description", "embeddable", "media_ids", "preview_media_id",
+                                "tagged_user_ids", "title"})
+TWEET_REPLY_FIELDS = frozenset({"auto_populate_reply_metadata", "exclude_reply_user_ids", "in_reply_to_tweet_id"})
+X_ID = re.compile(r"^[0-9]{1,19}$")
+
+
+def _tweet_body_refusal(body: Any) -> Optional[Dict[str, Any]]:
+    """X's 400 for a body CreatePostsRequest does not allow, or None when the schema admits it."""
+    if not isinstance(body, dict):
+        return _invalid("body", "The request body is not a JSON object.")
+    for name, value, allowed in (("", body, TWEET_FIELDS), ("media.", body.get("media"), TWEET_MEDIA_FIELDS),
+                                 ("reply.", body.get("reply"), TWEET_REPLY_FIELDS)):
+        if value is None and name:
+            continue
+        if not isinstance(value, dict):
+            return _invalid(name.rstrip("."), f"{name.rstrip('.')} must be an object.")
+        extra = sorted(set(value) - allowed)
+        if extra:
+            return _invalid(name + extra[0], f"[{name + extra[0]}] is not a valid field of this request.")
+    if not isinstance(body.get("text"), str):
+        return _invalid("text", "text is required (an empty string for a post of media alone).")
+    if "media" in body:
+        ids = body["media"].get("media_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_PHOTOS or \
+                not all(isinstance(item, str) and X_ID.match(item) for item in ids):
+            return _invalid("media.media_ids", f"media.media_ids must hold 1 to {MAX_PHOTOS} ids of digits.")
+    if "reply" in body:
+        parent = body["reply"].get("in_reply_to_tweet_id")
+        if not isinstance(parent, str) or not X_ID.match(parent):
+            return _invalid("reply.in_reply_to_tweet_id", "reply.in_reply_to_tweet_id must be an id of digits.")
+    setting = body.get("reply_settings")
+    if setting is not None and setting not in REPLY_SETTINGS:
+        return _invalid("reply_settings", f"{setting} is not one of {sorted(REPLY_SETTINGS)}")
+    return None
+
+
 def _problem(status: int, title: str, detail: Optional[str] = None) -> Dict[str, Any]:
     return {"title": title, "type": "about:blank", "status": status, "detail": detail or title}
 
@@ -586,6 +679,7 @@ def _handler_for(server: XApiServer):
                 form = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
                 self._send(*server.token(form, _basic(self.headers.get("Authorization"))))
             elif path == "/2/tweets":
+                server.bodies.append(_json(raw))
                 self._bearer_call("tweets", lambda user: server.create_tweet(user, _json(raw)))
             elif path == "/2/media/upload/initialize":
                 self._bearer_call("media/upload/initialize", lambda user: server.initialize_upload(user, _json(raw)),
@@ -633,6 +727,12 @@ def _handler_for(server: XApiServer):
             if over:
                 self._send(429, _problem(429, "Too Many Requests"), headers)
                 return
+            if endpoint == "tweets":
+                over, daily = server.daily_headers(user, count=True)
+                headers.update(daily)
+                if over:
+                    self._send(429, _problem(429, "Too Many Requests"), headers)
+                    return
             status, payload = act(user)
             if status < 300:
                 server.hold_answer(endpoint)
