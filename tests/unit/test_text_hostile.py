@@ -32,6 +32,7 @@ from chalicelib.text.graphemes import grapheme_count
 LENGTH = 63_206  # the longest content a post takes
 MAX_RATIO_TO_PLAIN = 2.0
 MAX_RATIO_AT_DOUBLE_LENGTH = 3.0
+ATTEMPTS = 3
 
 # An ordinary post, repeated: words, punctuation, a link, a mention, a hashtag.
 PLAIN_POST = (
@@ -82,25 +83,45 @@ COUNTERS = {
 }
 
 
-def _cost(count, text: str, repeats: int = 3) -> float:
-    count(text)  # compiled patterns and caches are not what is measured
-    best = float("inf")
+def _costs(count, first: str, second: str, repeats: int = 7) -> tuple[float, float]:
+    """The best of ``repeats`` timings of counting each text, taken in turns, so that a busy moment
+    of the machine falls on both alike."""
+    count(first), count(second)  # compiled patterns and caches are not what is measured
+    best = [float("inf"), float("inf")]
     for _ in range(repeats):
-        started = time.perf_counter()
-        count(text)
-        best = min(best, time.perf_counter() - started)
-    return best
+        for index, text in enumerate((first, second)):
+            started = time.perf_counter()
+            count(text)
+            best[index] = min(best[index], time.perf_counter() - started)
+    return best[0], best[1]
+
+
+def _ratio(count, text: str, baseline: str) -> float:
+    # Measured again when over: a ratio is robust to a slow machine, less to a moment of load;
+    # a count that is really slower is slower every time.
+    ratios = []
+    for _ in range(ATTEMPTS):
+        cost, base = _costs(count, text, baseline)
+        ratios.append(cost / base)
+        if ratios[-1] <= MAX_RATIO_TO_PLAIN:
+            break
+    return min(ratios)
 
 
 def _ratio_at_double_length(count, make) -> float:
-    return _cost(count, make(LENGTH)) / _cost(count, make(LENGTH // 2))
+    ratios = []
+    for _ in range(ATTEMPTS):
+        doubled, single = _costs(count, make(LENGTH), make(LENGTH // 2), repeats=5)
+        ratios.append(doubled / single)
+        if ratios[-1] <= MAX_RATIO_AT_DOUBLE_LENGTH:
+            break
+    return min(ratios)
 
 
 @pytest.mark.parametrize("platform", ["x", "mastodon"])
 @pytest.mark.parametrize("name", sorted(LABEL_CHAINS))
 def test_label_chains_cost_what_a_plain_post_costs(platform, name):
-    count = COUNTERS[platform]
-    ratio = _cost(count, LABEL_CHAINS[name](LENGTH)) / _cost(count, _fit(PLAIN_POST))
+    ratio = _ratio(COUNTERS[platform], LABEL_CHAINS[name](LENGTH), _fit(PLAIN_POST))
     assert ratio <= MAX_RATIO_TO_PLAIN, f"{name} on {platform}: {ratio:.1f}x a plain post of the same length"
 
 
