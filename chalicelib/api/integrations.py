@@ -54,6 +54,15 @@ def get_integration(call: Call, integration_id: str):
     return IntegrationOut.of(services().integrations.get(call.principal, integration_id))
 
 
+@blueprint.operation("POST", "/v1/integrations/{integration_id}/reconnect", summary="Reconnect a sandbox account",
+                     response=IntegrationOut, errors=(404, 422))
+def reconnect_sandbox(call: Call, integration_id: str):
+    """Test mode: a sandbox account that a scripted failure ([sandbox:auth]) left needing a refresh
+    becomes active again, as reconnecting does for a live account. A live account reconnects through
+    its platform's connect route (422 here)."""
+    return IntegrationOut.of(services().integrations.reconnect_sandbox(call.principal, integration_id))
+
+
 class NextSlotOut(ResponseModel):
     date: Optional[Timestamp] = Field(
         description="The next free slot: a whole hour (HH:00:00Z) strictly after now and at most 7 days ahead, "

@@ -102,6 +102,20 @@ class IntegrationService:
     def get(self, principal: Principal, integration_id: str) -> Integration:
         return self._store.get(principal.workspace_id, principal.mode, integration_id)
 
+    def reconnect_sandbox(self, principal: Principal, integration_id: str) -> Integration:
+        """Bring a sandbox account back after a scripted failure (``[sandbox:auth]``) left it needing
+        a refresh: what reconnecting does for a live account, so a test world can recover too."""
+        integration = self.get(principal, integration_id)
+        if not integration.sandbox:
+            from chalicelib.errors import ValidationError
+
+            raise ValidationError("Only a sandbox account reconnects here. Connect a live account again "
+                                  "through its platform's connect route; it keeps this integration id.",
+                                  code="not_a_sandbox_account")
+        if integration.status != "active":
+            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "active")
+        return self.get(principal, integration_id)
+
 
 class IntegrationCache:
     """A workspace's integrations, remembered per container for at most ``seconds``.

@@ -258,6 +258,36 @@ def test_expired_credentials_fail_and_flag_the_integration(api, key, runtime, se
     assert IntegrationStore().get(workspace.workspace.id, "test", integration.id).status == "needs_refresh"
 
 
+def test_a_sandbox_account_left_needing_a_refresh_is_reconnected_and_publishes_again(api, key, runtime, services,
+                                                                                      workspace):
+    publish_now(api, key, content="[sandbox:auth] Hello")
+    runtime.drain()
+    integration = integration_of(services, workspace, "twitter")
+    assert api.get(f"/v1/integrations/{integration.id}", key).json["data"]["status"] == "needs_refresh"
+    blocked = publish_now(api, key, content="Before the reconnect")
+    runtime.drain()
+    assert read(api, key, blocked)["post_targets"][0]["error"]["code"] == "integration_needs_refresh"
+    answer = api.post(f"/v1/integrations/{integration.id}/reconnect", key)
+    assert answer.status == 200 and answer.json["data"]["status"] == "active"
+    after = publish_now(api, key, content="After the reconnect")
+    runtime.drain()
+    assert read(api, key, after)["status"] == "published"
+    assert [p["text"] for p in platform_saw(services, workspace, "twitter")] == ["After the reconnect"]
+
+
+def test_only_a_sandbox_account_reconnects_there(api, workspace, services, clock):
+    from chalicelib.data.integrations import to_record
+    from chalicelib.domain.records import Integration
+
+    live = Integration(id="01900000-0000-7000-8000-00000000000a", workspace_id=workspace.workspace.id, mode="live",
+                       platform="mastodon", username="someone", display_name="Someone", status="needs_refresh",
+                       created_at=clock.now(), updated_at=clock.now())
+    to_record(live).save()
+    answer = api.post(f"/v1/integrations/{live.id}/reconnect", workspace.live_key)
+    assert answer.status == 422 and answer.json["code"] == "not_a_sandbox_account"
+    assert api.post(f"/v1/integrations/{live.id}/reconnect", workspace.test_key).status == 404   # another mode
+
+
 def test_a_disconnected_integration_fails_with_a_clear_error(api, key, runtime, services, workspace):
     post_id = publish_now(api, key)
     integration = integration_of(services, workspace, "twitter")
