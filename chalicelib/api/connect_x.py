@@ -114,7 +114,7 @@ class CallbackQuery(RequestModel):
 
 
 @blueprint.operation("GET", CALLBACK_PATH, summary="Finish connecting an X account", query=CallbackQuery,
-                     response=IntegrationOut, auth=False, errors=(400, 422, 502, 503))
+                     response=IntegrationOut, auth=False, errors=(400, 422, 502, 503), pages=True)
 def twitter_callback(call: Call):
     """Where X sends the user's browser after the consent screen. Exchanges the code for the
     account's tokens and creates the integration (or reconnects the existing one, keeping its id).

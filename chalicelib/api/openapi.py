@@ -44,6 +44,8 @@ PROBLEM_SCHEMA = {
 
 
 def _envelope(op: Operation) -> Dict[str, Any]:
+    if op.raw:
+        return {"type": "object"}
     if op.response is None:
         return {"type": "object", "required": ["data"], "properties": {"data": {}}}
     item = {"$ref": REF.format(model=op.response.__name__)}
@@ -54,6 +56,11 @@ def _envelope(op: Operation) -> Dict[str, Any]:
                                "next_cursor": {"type": ["string", "null"],
                                                "description": "Pass as cursor for the next page; null on the last."}}}
     return {"type": "object", "required": ["data"], "properties": {"data": item}}
+
+
+def _page(op: Operation) -> Dict[str, Any]:
+    # A route a person's browser lands on answers a page unless the client asks for JSON.
+    return {"text/html": {"schema": {"type": "string"}}} if op.pages else {}
 
 
 def _query_parameters(model: Type[BaseModel], schema: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -91,7 +98,7 @@ def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[
         responses["204"] = {"description": "No content"}
     else:
         responses[str(op.status)] = {"description": op.summary,
-                                     "content": {"application/json": {"schema": _envelope(op)}}}
+                                     "content": {"application/json": {"schema": _envelope(op)}, **_page(op)}}
     # 415: Chalice checks the Content-Type of every request, with or without a body, before our code runs.
     statuses = set(op.errors) | ({401} if op.auth else set()) | {415}
     if op.path_params:
@@ -106,7 +113,8 @@ def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[
         statuses |= {400, 409, 422}
     for status in sorted(statuses):
         responses[str(status)] = {"description": _ERROR_TITLES.get(status, "Error"),
-                                  "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}}
+                                  "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}},
+                                              **_page(op)}}
         if status in _ERROR_HEADERS:
             responses[str(status)]["headers"] = _ERROR_HEADERS[status]
     document: Dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],

@@ -59,6 +59,8 @@ class Operation:
     still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None
     errors: Sequence[int] = ()
     description: str = ""
+    raw: bool = False       # the success body is served as it is, outside the {"data": ...} envelope
+    pages: bool = False     # a browser gets an HTML page instead (a route a person lands on)
 
     @property
     def path_params(self) -> List[str]:
@@ -127,12 +129,13 @@ class ApiBlueprint(Blueprint):
                   response: Optional[Type[BaseModel]] = None, paginated: bool = False,
                   auth: bool = True, idempotent: bool = False, sensitive: bool = False,
                   still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None,
-                  errors: Sequence[int] = (), description: str = "") -> Callable:
+                  errors: Sequence[int] = (), description: str = "", raw: bool = False,
+                  pages: bool = False) -> Callable:
         def register(handler: Callable) -> Callable:
             op = Operation(method=method, path=path, summary=summary, operation_id=handler.__name__,
                            tag=self.tag, status=status, body=body, query=query, response=response,
                            paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive,
-                           still_valid=still_valid, errors=errors,
+                           still_valid=still_valid, errors=errors, raw=raw, pages=pages,
                            description=description or inspect.getdoc(handler) or "")
             self.operations.append(op)
 
