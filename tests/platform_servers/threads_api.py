@@ -295,7 +295,8 @@ class ThreadsApiServer:
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> "ThreadsApiServer":
         self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        threading.Thread(target=self._httpd.serve_forever, name="threads-api", daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="threads-api",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:
