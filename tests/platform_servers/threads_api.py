@@ -133,7 +133,7 @@ MEDIA_FIELDS = ("id", "media_product_type", "media_type", "media_url", "gif_url"
 CONTAINER_FIELDS = ("id", "status", "error_message")
 LIMIT_FIELDS = ("quota_usage", "config", "reply_quota_usage", "reply_config", "delete_quota_usage",
                 "delete_config", "location_search_quota_usage", "location_search_config")
-# [posts:threads-media] media_type of a published post: TEXT_POST, IMAGE, VIDEO, CAROUSEL_ALBUM
+# [observed] media_type of a published post: TEXT_POST, IMAGE, VIDEO, CAROUSEL_ALBUM
 # (restfb/restfb#1400 quotes the table of developers.facebook.com/docs/threads/threads-media).
 PUBLISHED_TYPES = {"TEXT": "TEXT_POST", "IMAGE": "IMAGE", "VIDEO": "VIDEO", "CAROUSEL": "CAROUSEL_ALBUM"}
 VERSION = re.compile(r"^/v\d+\.\d+(?=/)")

@@ -470,3 +470,27 @@ def test_a_delay_before_acting_lets_a_client_give_up_before_anything_happens(thr
         requests.post(threads.url + "/me/threads", timeout=0.3,
                       data={"media_type": "TEXT", "text": "x", "access_token": token})
     assert threads.containers == {}
+
+
+def test_an_image_is_fetched_from_a_presigned_url_of_a_loopback_s3(threads, token):
+    """The URL an adapter hands Threads is a presigned GET of openpost's media bucket: Threads must be
+    able to fetch it while it is valid (moto's S3 on loopback stands for the bucket)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    s3_server.start()
+    try:
+        host, port = s3_server.get_host_and_port()
+        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=f"http://{host}:{port}")
+        s3.create_bucket(Bucket="openpost-media")
+        data = media_samples.image("image/png", seed=7)
+        s3.put_object(Bucket="openpost-media", Key="ws/1/photo.png", Body=data, ContentType="image/png")
+        url = s3.generate_presigned_url("get_object", Params={"Bucket": "openpost-media", "Key": "ws/1/photo.png"},
+                                        ExpiresIn=300)
+        container = create(threads, token, media_type="IMAGE", image_url=url)
+        publish(threads, token, container)
+        assert threads.posts[-1]["data"] == data
+        assert [(f.url, f.status) for f in threads.fetches] == [(url, 200)]
+    finally:
+        s3_server.stop()
