@@ -75,6 +75,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.platform_servers.loopback import LoopbackServer
+
 # [docs:tokens] "By default, Threads user access tokens are short-lived and are valid for one hour";
 # "Long-lived tokens are valid for 60 days and can be refreshed as long as they are at least 24 hours
 # old but have not expired". Meta's example answer says expires_in 5183944, its Postman collection
@@ -257,12 +259,16 @@ class _Faults:
     processing: List[Tuple[Optional[float], Optional[str]]] = field(default_factory=list)
 
 
-class ThreadsApiServer:
+class ThreadsApiServer(LoopbackServer):
+    thread_name = "threads-api"
+    poll_interval = 0.05  # stops quickly
+
     def __init__(self, client_id: str = "990602627938098", client_secret: str = "threads-app-secret",
                  redirect_uris: Optional[List[str]] = None, *, image_processing_seconds: float = 0.0,
                  video_processing_seconds: float = 1.0, posts_per_day: int = POSTS_PER_DAY,
                  replies_per_day: int = REPLIES_PER_DAY, fetch_timeout: float = 5.0,
                  user_id_as_number: bool = True) -> None:
+        super().__init__()
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uris = redirect_uris            # None: any redirect_uri is registered
@@ -289,33 +295,12 @@ class ThreadsApiServer:
         self._faults = _Faults()
         self._offset = 0.0
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._httpd: Optional[ThreadingHTTPServer] = None
 
     # --- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "ThreadsApiServer":
-        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="threads-api",
-                         daemon=True).start()
-        return self
+    def _serve(self):
+        # Stands for both https://graph.threads.net and https://graph.threads.com.
+        return _Server(("127.0.0.1", 0), _handler_for(self))
 
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def __enter__(self) -> "ThreadsApiServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """Stands for both https://graph.threads.net and https://graph.threads.com."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def authorize_url(self) -> str:

@@ -64,6 +64,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from tests.platform_servers.loopback import LoopbackServer
+
 ACCESS_TOKEN_SECONDS = 2 * 60 * 60
 DAY_SECONDS = 24 * 60 * 60
 # Messages of X's Error shape ({"code", "message"}) for the codes the tests use.
@@ -186,10 +188,13 @@ class _Faults:
     processing: List[Tuple[int, bool, int]] = field(default_factory=list)
 
 
-class XApiServer:
+class XApiServer(LoopbackServer):
+    thread_name = "x-api"
+
     def __init__(self, client_id: str = "openpost-client", client_secret: Optional[str] = "openpost-secret",
                  tweet_limit: int = 100, window_seconds: int = 15 * 60,
                  daily_user_limit: Optional[int] = None, daily_app_limit: Optional[int] = None):
+        super().__init__()
         self.client_id = client_id
         self.daily_user_limit = daily_user_limit
         self.daily_app_limit = daily_app_limit
@@ -211,32 +216,11 @@ class XApiServer:
         self._faults = _Faults()
         self._offset = 0.0
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._httpd: Optional[ThreadingHTTPServer] = None
 
     # --- lifecycle ----------------------------------------------------------------------------
-    def start(self) -> "XApiServer":
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, name="x-api", daemon=True).start()
-        return self
+    def _serve(self):
+        return ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
 
-    def stop(self) -> None:
-        self._stopping.set()          # releases any answer held by hang_after_accept_next
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def __enter__(self) -> "XApiServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     # --- the server's clock -------------------------------------------------------------------
     def now(self) -> float:
