@@ -75,13 +75,21 @@ def test_keys_and_integrations_take_cursors(api, workspace):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("cursor=nonsense", "not a cursor"),
-    ("cursor=djE6&limit=2", "not a cursor"),
-    ("cursor=djE6YWJj&offset=2", "not both"),
+    ("cursor=nonsense", "should match pattern"),
+    ("cursor=djE6&limit=2", "at least 5 characters"),
+    ("cursor=djE6YW!j", "should match pattern"),
 ])
-def test_a_bad_cursor_is_a_400(api, workspace, query, message):
-    body = problem(api.get(f"/v1/posts?{query}", workspace.test_key), 400)
-    assert message in body["errors"][0]["message"]
+def test_a_cursor_this_api_did_not_give_is_a_400(api, workspace, query, message):
+    body = problem(api.get(f"/v1/posts?{query}", workspace.test_key), 400, "invalid_query")
+    assert body["errors"][0]["field"] == "cursor" and message in body["errors"][0]["message"]
+
+
+def test_a_cursor_with_an_offset_skips_after_the_cursor(api, workspace):
+    key = workspace.test_key
+    ids = list(reversed(_create(api, key, 6)))
+    first = api.get("/v1/posts?limit=2", key).json
+    page = api.get(f"/v1/posts?limit=2&offset=1&cursor={first['next_cursor']}", key).json
+    assert [item["id"] for item in page["data"]] == ids[3:5]
 
 
 def test_a_deep_page_by_cursor_reads_one_page(api, workspace, aws):
