@@ -52,7 +52,8 @@ def resolve(post: Post, previous: Optional[Post], media, problems: Problems) -> 
     for part in named:
         items = []
         for field, media_id, url, alt_text, kind in part:
-            item = _by_id(found, media_id, field, problems) if media_id else \
+            # An empty id is an id that names nothing (unknown_media), not a missing one.
+            item = _by_id(found, media_id, field, problems) if media_id is not None else \
                 _by_url(post, media, url, alt_text, kind, field, known_urls, fetched, deadline, problems)
             if item is not None:
                 items.append(dict(item, field=field, alt_text=alt_text if alt_text is not None else item["alt_text"]))
