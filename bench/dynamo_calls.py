@@ -271,7 +271,8 @@ class Recorder:
         reported = parsed.get("ConsumedCapacity") or []
         reported = [reported] if isinstance(reported, dict) else reported
         part = ("auth" if seen["phase"] == "auth" else
-                "idempotency" if self.idempotency_table in tables else
+                # A post's transaction that also claims its Idempotency-Key is the post's write.
+                "idempotency" if tables == {self.idempotency_table} else
                 "rate limit" if tables & set(self.rate_limit_tables) else "endpoint")
         self.calls.append(Call(operation, tuple(sorted(tables)), part, rcu, wcu,
                                sum(item.get("CapacityUnits", 0) for item in reported)))
