@@ -57,13 +57,16 @@ class Measurement:
 BASELINE = Measurement("boto3", (), "`import boto3` (baseline)", ("boto3",))
 
 # What a first authenticated API request imports lazily, read from chalicelib/container.py:
-# Services.__init__ binds the models, and Services.api_keys builds the store and the service that
-# authenticate the caller. Keep this in step with that file.
+# Services.__init__ binds the models, Services.api_keys builds the store and the service that
+# authenticate the caller, and Services.rate_limiter the counters it is then counted on. Keep this
+# in step with that file.
 FIRST_REQUEST_MODULES = (
     "chalicelib.container",
     "chalicelib.data.models",
     "chalicelib.data.api_keys",
     "chalicelib.domain.api_keys",
+    "chalicelib.data.rate_limits",
+    "chalicelib.domain.rate_limits",
 )
 
 

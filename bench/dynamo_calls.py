@@ -16,7 +16,9 @@ transaction), so it is only kept in --json, as moto_reported.
 
 Targets: get = 1 read; a list page = 1 query plus at most 1 read for the total; create = 1 write
 (a transaction if needed) plus the idempotency record; authentication at most 1 read, cached in the
-container for at most 60 s. "Get" is GET /v1/posts/{id}, "a list page" is every paginated GET, and
+container for at most 60 s; the rate limit exactly 1 write (the counter), plus at most 1 read of the
+workspace's overrides, cached like the key. The bench lifts its workspace's budgets through that
+override, since it makes far more posts in one minute of its clock than the default allows. "Get" is GET /v1/posts/{id}, "a list page" is every paginated GET, and
 "create" is a POST to a collection (posts, API keys); on the other endpoints only authentication
 is judged.
 
@@ -209,6 +211,7 @@ class Recorder:
     def __init__(self, tables: Tables):
         self.tables = tables
         self.idempotency_table = ""
+        self.rate_limit_tables: Tuple[str, ...] = ()   # the counters, and the workspace's overrides
         self.counting = False
         self.phase = "endpoint"    # "auth" while the request authenticates
         self.calls: List[Call] = []
@@ -268,7 +271,9 @@ class Recorder:
         reported = parsed.get("ConsumedCapacity") or []
         reported = [reported] if isinstance(reported, dict) else reported
         part = ("auth" if seen["phase"] == "auth" else
-                "idempotency" if self.idempotency_table in tables else "endpoint")
+                # A post's transaction that also claims its Idempotency-Key is the post's write.
+                "idempotency" if tables == {self.idempotency_table} else
+                "rate limit" if tables & set(self.rate_limit_tables) else "endpoint")
         self.calls.append(Call(operation, tuple(sorted(tables)), part, rcu, wcu,
                                sum(item.get("CapacityUnits", 0) for item in reported)))
 
@@ -290,6 +295,11 @@ LIST = Budget("1 query + ≤ 1 read", {"query": 1, "read": 1})
 CREATE = Budget("1 write", {"write": 1})
 # Powertools writes the record twice: in progress (a conditional put), then completed (an update).
 IDEMPOTENCY_RECORD = Budget("idempotency record", {"write": 2})
+# One counter write on every request; the workspace's overrides are read as often as the key.
+RATE_LIMIT = {"warm": Budget("rate limit 1 write", {"write": 1}, {"write": 1}),
+              "cold": Budget("rate limit 1 write + ≤ 1 read", {"write": 1, "read": 1}, {"write": 1}),
+              "+59 s": Budget("rate limit 1 write", {"write": 1}, {"write": 1}),
+              "+61 s": Budget("rate limit 1 write + 1 read", {"write": 1, "read": 1}, {"write": 1, "read": 1})}
 AUTH = {"warm": Budget("", {}),
         "cold": Budget("auth ≤ 1 read", {"read": 1}),
         "+59 s": Budget("auth cached: 0", {}),
@@ -338,9 +348,13 @@ class Bench:
         aws = provision("openpost-bench")
         self.settings = Settings.from_environ(aws.environment())
         self.recorder.idempotency_table = self.settings.table_name("idempotency")
+        self.recorder.rate_limit_tables = (self.settings.table_name("rate-limits"), self.settings.table_name("workspaces"))
         self.clock = ManualClock(START)
         self.new_container()
-        self.key = container.services().workspaces.create("Acme").test_key
+        created = container.services().workspaces.create("Acme")
+        self.key = created.test_key
+        for policy in ("default", "posts"):
+            container.services().rate_limiter.set_override(created.workspace.id, policy, quota=100_000, window=3600)
         self.made = 0
         for n in range(SEEDED_POSTS):   # a third of them scheduled, for the status page
             self.create_post(**({"schedule_at": FUTURE} if n % 3 == 0 else {}))
@@ -423,10 +437,11 @@ class Bench:
 
 def row(case: Case, cache: str, status: int, calls: List[Call]) -> dict:
     counts = {part: Counter(call.operation for call in calls if call.part == part)
-              for part in ("endpoint", "idempotency", "auth")}
+              for part in ("endpoint", "idempotency", "auth", "rate limit")}
     kinds = {part: Counter(category(op) for op in ops.elements()) for part, ops in counts.items()}
     auth = AUTH[cache]
-    judged: List[Tuple[Budget, Counter]] = [(auth, kinds["auth"])]
+    rate_limit = RATE_LIMIT[cache]
+    judged: List[Tuple[Budget, Counter]] = [(auth, kinds["auth"]), (rate_limit, kinds["rate limit"])]
     endpoint = kinds["endpoint"]
     if case.target is not None:
         if case.idempotency_key:
@@ -446,6 +461,7 @@ def row(case: Case, cache: str, status: int, calls: List[Call]) -> dict:
         target.append(IDEMPOTENCY_RECORD.text)
     if auth.text:
         target.append(auth.text)
+    target.append(rate_limit.text)
     unknown = any(call.read_units is None or call.write_units is None for call in calls)
     label = f"{case.method} {case.path.replace('{post}', '{id}').replace('{group}', '{g}')}"
     return {
@@ -468,7 +484,7 @@ def describe_calls(calls: Dict[str, Dict[str, int]]) -> str:
         return ", ".join(f"{op} {n}" for op, n in ops.items())
 
     text = listed(calls.get("endpoint", {})) or "none"
-    for part in ("idempotency", "auth"):
+    for part in ("idempotency", "auth", "rate limit"):
         if part in calls:
             text += f" + {part} {listed(calls[part])}"
     return text

@@ -32,6 +32,14 @@ class Services:
         return self.api_keys
 
     @functools.cached_property
+    def rate_limiter(self):
+        from chalicelib.data.rate_limits import RateLimitCounters, RateLimitOverrides
+        from chalicelib.domain.rate_limits import RateLimiter
+
+        return RateLimiter(RateLimitCounters(lambda: self.aws_client("dynamodb")), RateLimitOverrides(),
+                           self.clock, self.settings)
+
+    @functools.cached_property
     def integrations(self):
         from chalicelib.data.integrations import IntegrationStore
         from chalicelib.domain.integrations import IntegrationService

@@ -90,8 +90,10 @@ class RateLimitedError(OpenpostError):
     code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after: int):
-        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))})
+    def __init__(self, detail: str, *, retry_after: int, headers: Optional[Mapping[str, str]] = None,
+                 extra: Optional[Mapping[str, Any]] = None):
+        super().__init__(detail, headers={**(headers or {}), "Retry-After": str(max(1, int(retry_after)))},
+                         extra=extra)
 
 
 class ServiceUnavailableError(OpenpostError):

@@ -9,10 +9,48 @@ import functools
 import os
 from typing import Mapping, Optional, Tuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 QUEUE_URL_PREFIX = "OPENPOST_QUEUE_URL_"
 APP_SECRET_PREFIX = "OPENPOST_APP_SECRET_"
+RATE_LIMIT_PREFIX = "OPENPOST_RATE_LIMIT_POLICY_"   # ..._POSTS=60/60: 60 requests per 60 s
+
+# Every rate limit window nests in the clock hour (chalicelib/domain/rate_limits.py keeps one counter
+# item per key and hour), so a window divides 3600; 10 s at least keeps that item small.
+MIN_RATE_LIMIT_WINDOW = 10
+RATE_LIMIT_HOUR = 3600
+
+
+class RateLimit(BaseModel):
+    """A quota of requests per window of seconds, for one API key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    quota: int = Field(ge=1, le=10_000_000)
+    window: int
+
+    @field_validator("window")
+    @classmethod
+    def _nests_in_the_hour(cls, window: int) -> int:
+        if window < MIN_RATE_LIMIT_WINDOW or RATE_LIMIT_HOUR % window:
+            raise ValueError(f"a window is at least {MIN_RATE_LIMIT_WINDOW} seconds and divides "
+                             f"{RATE_LIMIT_HOUR} (10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600, ...)")
+        return window
+
+    @classmethod
+    def parse(cls, text: str) -> "RateLimit":
+        """ "600/60": 600 requests per 60 seconds."""
+        quota, _, window = text.partition("/")
+        return cls(quota=quota.strip(), window=window.strip() or "60")
+
+
+# The policies every key has. "default" counts every authenticated request; "posts" also counts
+# creating posts (create, duplicate) and "media" media uploads, where one request costs us the most.
+DEFAULT_RATE_LIMITS = {
+    "default": RateLimit(quota=600, window=60),
+    "posts": RateLimit(quota=60, window=60),
+    "media": RateLimit(quota=60, window=60),
+}
 
 
 class Settings(BaseModel):
@@ -52,6 +90,22 @@ class Settings(BaseModel):
     # Origins whose browser pages may call the API (CORS); "*" for any. Keys are bearer tokens,
     # never cookies, so an origin gains nothing a key does not already give.
     cors_origins: Tuple[str, ...] = ("*",)
+    # Rate limits per API key (policy name to quota and window); a workspace may override any of
+    # them (tools/admin.py set-rate-limit). Off only to measure what they cost.
+    rate_limits_enabled: bool = True
+    rate_limits: Mapping[str, RateLimit] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    # Requests a second one counter item is planned for: a key allowed more is counted on several
+    # items (shards), so one busy key never makes a hot partition. DynamoDB takes 1,000 writes a
+    # second on a partition; refused requests write too, hence the wide margin.
+    rate_limit_shard_rate: int = Field(default=100, ge=1)
+    rate_limit_max_shards: int = Field(default=16, ge=1, le=100)
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _default_policy_is_there(cls, limits: Mapping[str, RateLimit]) -> Mapping[str, RateLimit]:
+        if "default" not in limits:
+            raise ValueError("the 'default' rate limit policy is required")
+        return limits
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
@@ -65,6 +119,12 @@ class Settings(BaseModel):
             for name, value in environ.items()
             if name.startswith(APP_SECRET_PREFIX) and value
         }
+        rate_limits = dict(DEFAULT_RATE_LIMITS)
+        rate_limits.update({
+            name[len(RATE_LIMIT_PREFIX):].lower(): RateLimit.parse(value)
+            for name, value in environ.items()
+            if name.startswith(RATE_LIMIT_PREFIX) and value
+        })
         values = {
             "stage": environ.get("OPENPOST_STAGE"),
             "region": environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
@@ -88,6 +148,10 @@ class Settings(BaseModel):
             or None,
             "cors_origins": tuple(origin.strip() for origin in environ["OPENPOST_CORS_ORIGINS"].split(",")
                                   if origin.strip()) if environ.get("OPENPOST_CORS_ORIGINS") else None,
+            "rate_limits_enabled": environ.get("OPENPOST_RATE_LIMITS_ENABLED", "true").lower() != "false",
+            "rate_limits": rate_limits,
+            "rate_limit_shard_rate": environ.get("OPENPOST_RATE_LIMIT_SHARD_RATE"),
+            "rate_limit_max_shards": environ.get("OPENPOST_RATE_LIMIT_MAX_SHARDS"),
         }
         return cls(**{key: value for key, value in values.items() if value is not None})
 

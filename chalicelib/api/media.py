@@ -82,7 +82,7 @@ class UploadOut(MediaFileOut):
 
 
 @blueprint.operation("POST", "/v1/media/upload", summary="Request an upload URL", status=201, body=CreateUpload,
-                     response=UploadOut, idempotent=True, errors=(400, 422))
+                     response=UploadOut, idempotent=True, errors=(400, 422), rate_limit="media")
 def request_upload(call: Call):
     """Step one of two: answers the media id and a presigned URL. Then PUT the file's bytes to
     ``upload_url`` with the headers in ``upload_headers``; the media turns ready (or rejected, with
@@ -96,7 +96,7 @@ def request_upload(call: Call):
 
 
 @blueprint.operation("POST", "/v1/media", summary="Fetch media from a URL", status=201, body=ImportFromUrl,
-                     response=MediaFileOut, idempotent=True, errors=(400, 422))
+                     response=MediaFileOut, idempotent=True, errors=(400, 422), rate_limit="media")
 def import_media(call: Call):
     """Fetches a public URL into your media and verifies it; answers the ready media, or 422 with
     why the URL could not be taken. Posts may also name URLs directly (media.images[].url)."""

@@ -82,6 +82,19 @@ _ERROR_HEADERS = {
 }
 
 
+# On every answer to an authenticated request (chalicelib/domain/rate_limits.py). Not required: when
+# the counters cannot be reached the request is served without them.
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Policy": {"required": False, "schema": {"type": "string"},
+                         "description": "The key's rate limit policies that apply to this operation, as a "
+                                        "structured-field list: `\"default\";q=600;w=60, \"posts\";q=60;w=60` "
+                                        "(q requests per w seconds)."},
+    "RateLimit": {"required": False, "schema": {"type": "string"},
+                  "description": "What remains of each policy: `\"default\";r=412;t=17` (r requests left, "
+                                 "t seconds until the window ends)."},
+}
+
+
 def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[str, Any]:
     # The route wrapper answers 404 for a path parameter outside these bounds (routing._check_path_params).
     parameters = [{"name": name, "in": "path", "required": True,
@@ -100,7 +113,7 @@ def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[
         responses[str(op.status)] = {"description": op.summary,
                                      "content": {"application/json": {"schema": _envelope(op)}, **_page(op)}}
     # 415: Chalice checks the Content-Type of every request, with or without a body, before our code runs.
-    statuses = set(op.errors) | ({401} if op.auth else set()) | {415}
+    statuses = set(op.errors) | ({401, 429} if op.auth else set()) | {415}
     if op.path_params:
         statuses.add(404)   # an unknown id, or one that cannot be an id at all
     if op.body is not None:
@@ -116,7 +129,12 @@ def _operation(op: Operation, query_schemas: Dict[str, Dict[str, Any]]) -> Dict[
                                   "content": {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}},
                                               **_page(op)}}
         if status in _ERROR_HEADERS:
-            responses[str(status)]["headers"] = _ERROR_HEADERS[status]
+            responses[str(status)]["headers"] = dict(_ERROR_HEADERS[status])
+    if op.auth:
+        # 401 and 415 come before the key is known (and counted): they carry no RateLimit fields.
+        for status, response in responses.items():
+            if status not in ("401", "415"):
+                response["headers"] = {**RATE_LIMIT_HEADERS, **response.get("headers", {})}
     document: Dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
                                 "parameters": parameters, "responses": responses}
     if op.description:

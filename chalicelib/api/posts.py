@@ -94,7 +94,7 @@ def listed(post: Post) -> PostOut:
 
 
 @blueprint.operation("POST", "/v1/posts", summary="Create a post", status=201, body=CreatePost, response=PostOut,
-                     idempotent=True, errors=(409,))
+                     idempotent=True, errors=(409,), rate_limit="posts")
 def create_post(call: Call):
     """A draft, or a scheduled post when schedule_at (or scheduled_for) is given."""
     return post_out(services().posts.create(call.principal, fields_of(call.body), call.request_key))
@@ -150,7 +150,7 @@ def publish_post(call: Call, post_id: str):
 
 
 @blueprint.operation("POST", "/v1/posts/{post_id}/duplicate", summary="Duplicate a post", status=201,
-                     response=PostOut, idempotent=True, errors=(404, 422))
+                     response=PostOut, idempotent=True, errors=(404, 422), rate_limit="posts")
 def duplicate_post(call: Call, post_id: str):
     """A new draft with the same content, targets and settings."""
     return post_out(services().posts.duplicate(call.principal, post_id, call.request_key))

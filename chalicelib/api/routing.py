@@ -61,6 +61,8 @@ class Operation:
     description: str = ""
     raw: bool = False       # the success body is served as it is, outside the {"data": ...} envelope
     pages: bool = False     # a browser gets an HTML page instead (a route a person lands on)
+    # The rate limit policy this route counts against besides "default" (settings.rate_limits).
+    rate_limit: Optional[str] = None
 
     @property
     def path_params(self) -> List[str]:
@@ -130,13 +132,13 @@ class ApiBlueprint(Blueprint):
                   auth: bool = True, idempotent: bool = False, sensitive: bool = False,
                   still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None,
                   errors: Sequence[int] = (), description: str = "", raw: bool = False,
-                  pages: bool = False) -> Callable:
+                  pages: bool = False, rate_limit: Optional[str] = None) -> Callable:
         def register(handler: Callable) -> Callable:
             op = Operation(method=method, path=path, summary=summary, operation_id=handler.__name__,
                            tag=self.tag, status=status, body=body, query=query, response=response,
                            paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive,
                            still_valid=still_valid, errors=errors, raw=raw, pages=pages,
-                           description=description or inspect.getdoc(handler) or "")
+                           description=description or inspect.getdoc(handler) or "", rate_limit=rate_limit)
             self.operations.append(op)
 
             def view(**path_params: str) -> Response:
@@ -158,28 +160,43 @@ def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_param
 
     request = blueprint.current_request
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
+    # The RateLimit fields go on every answer to an authenticated request, success or problem.
+    rate_limit_fields: Dict[str, str] = {}
     try:
         principal = services().authenticator.authenticate(headers.get("authorization")) if op.auth else None
         if principal is not None:
             logger.append_keys(workspace_id=principal.workspace_id, mode=principal.mode)
-        _check_path_params(path_params)
-        call = Call(principal=principal, body=_parse_body(op, request.raw_body),
-                    query=_parse_query(op, request.query_params), headers=headers)
-        # Present but empty is refused there (400), not ignored: the client meant to send a key.
-        if op.idempotent and principal is not None and "idempotency-key" in headers:
-            idempotency = services().idempotency
-            call.request_key = idempotency.request_key(op, request, headers["idempotency-key"])
-            return idempotency.run(principal, op, request, call, lambda: _render(op, handler(call, **path_params)))
-        return _render(op, handler(call, **path_params))
+            # Counted per key, so only once the caller is known; before anything else, so a spent
+            # budget costs no parsing and no reads.
+            rate_limit_fields = services().rate_limiter.admit(principal, op.rate_limit)
+        response = _answer(blueprint, op, handler, path_params, principal, headers)
     except OpenpostError as error:
         if error.status >= 500:
             logger.exception("request failed", extra={"code": error.code})
-        return problems.from_error(error)
+        response = problems.from_error(error)
     except Exception:  # noqa: BLE001 - the last line of defence: never a stack trace to the caller
         logger.exception("unhandled error")
-        return problems.problem_response(500, "internal_error", "Internal server error",
-                                         "Something went wrong on our side. It has been logged; retrying is safe "
-                                         "for requests sent with an Idempotency-Key.")
+        response = problems.problem_response(500, "internal_error", "Internal server error",
+                                             "Something went wrong on our side. It has been logged; retrying is "
+                                             "safe for requests sent with an Idempotency-Key.")
+    response.headers.update(rate_limit_fields)
+    return response
+
+
+def _answer(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_params: Dict[str, str],
+            principal: Optional[Principal], headers: Dict[str, str]) -> Response:
+    from chalicelib.container import services
+
+    request = blueprint.current_request
+    _check_path_params(path_params)
+    call = Call(principal=principal, body=_parse_body(op, request.raw_body),
+                query=_parse_query(op, request.query_params), headers=headers)
+    # Present but empty is refused there (400), not ignored: the client meant to send a key.
+    if op.idempotent and principal is not None and "idempotency-key" in headers:
+        idempotency = services().idempotency
+        call.request_key = idempotency.request_key(op, request, headers["idempotency-key"])
+        return idempotency.run(principal, op, request, call, lambda: _render(op, handler(call, **path_params)))
+    return _render(op, handler(call, **path_params))
 
 
 def _check_path_params(path_params: Mapping[str, str]) -> None:

@@ -69,6 +69,9 @@ class WorkspaceRecord(_Table):
     id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    # The operator's rate limit overrides: {policy: {"quota": q, "window": w}}; absent ones take the
+    # deployment's defaults (chalicelib/settings.py).
+    rate_limits = TextJSONAttribute(null=True)
 
 
 class ApiKeysByScope(GlobalSecondaryIndex):
@@ -330,6 +333,25 @@ class IdempotencyRecord(_Table):
     fingerprint = UnicodeAttribute(null=True)
 
 
+class RateLimitCounterRecord(_Table):
+    """Requests counted against an API key's rate limits: one item per key, shard and clock hour.
+
+    ``id`` is "{workspace_id}#{mode}#{key_id}#{hour start, epoch seconds}#{shard}". The counters
+    themselves are attributes named "{policy}@{window start}", one per policy and window, added to
+    by one conditional UpdateItem per request (chalicelib/data/rate_limits.py writes them with the
+    low-level client, since their names are not known in advance). TTL removes an item an hour after
+    its hour ended."""
+
+    logical_name = "rate-limits"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expires_at"
+
+    id = UnicodeAttribute(hash_key=True)
+    expires_at = NumberAttribute(null=True)
+
+
 TABLE_MODELS: Tuple[Type[_Table], ...] = (
     WorkspaceRecord,
     ApiKeyRecord,
@@ -340,6 +362,7 @@ TABLE_MODELS: Tuple[Type[_Table], ...] = (
     OAuthStateRecord,
     MediaRecord,
     IdempotencyRecord,
+    RateLimitCounterRecord,
 )
 
 

@@ -35,6 +35,17 @@ def test_test_key_lists_the_sandbox_integrations(stack):
         assert integration["platform"] == platform and integration["status"] == "active"
 
 
+def test_answers_carry_the_rate_limit_fields_over_http(stack):
+    """The local stack counts in its emulated DynamoDB as a deployment does; each request is counted."""
+    first = get(stack, "/v1/integrations", stack.state["test_key"])
+    second = get(stack, "/v1/posts/0196a0c4-1111-7000-8000-00000000abcd", stack.state["test_key"])
+    assert first.status_code == 200 and second.status_code == 404
+    assert first.headers["RateLimit-Policy"] == second.headers["RateLimit-Policy"] == '"default";q=600;w=60'
+    used = [int(answer.headers["RateLimit"].split(";r=")[1].split(";")[0]) for answer in (first, second)]
+    # One less, unless a new minute began between the two (the window is the clock's minute).
+    assert used[1] == used[0] - 1 or used[1] == 599
+
+
 def test_live_key_sees_no_sandbox_integrations(stack):
     answer = get(stack, "/v1/integrations", stack.state["live_key"])
     assert answer.status_code == 200

@@ -75,3 +75,21 @@ def test_lambda_init_loads_no_heavy_library():
                           env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1",
                                "POWERTOOLS_TRACE_DISABLED": "true"})
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_every_authenticated_operation_documents_its_rate_limits(api):
+    document = api.get("/v1/openapi.json").json
+    authenticated = 0
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            responses = operation["responses"]
+            if operation.get("security") == []:
+                assert "429" not in responses, (method, path)
+                continue
+            authenticated += 1
+            assert set(responses["429"]["headers"]) == {"Retry-After", "RateLimit-Policy", "RateLimit"}, (method, path)
+            assert responses["429"]["headers"]["Retry-After"]["required"] is True
+            for status, response in responses.items():
+                if status not in ("401", "415"):
+                    assert {"RateLimit-Policy", "RateLimit"} <= set(response["headers"]), (method, path, status)
+    assert authenticated >= 20

@@ -212,6 +212,9 @@ def test_a_post_takes_ready_media_only(api, key, runtime, services, workspace):
     other_mode = upload(api, workspace.live_key, runtime, media_samples.image())
     problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [other_mode["id"]]}),
             422, "unknown_media")
+    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media_ids": [""]}),
+                   422, "unknown_media")
+    assert body["errors"][0]["field"] == "media_ids[0]"
     ready = upload(api, key, runtime, media_samples.image(), alt_text="A chart")
     answer = api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [ready["id"]]})
     assert answer.status == 201, answer

@@ -115,7 +115,15 @@ def test_a_post_publishing_now_takes_the_time_it_started(api, key, accounts, clo
     assert next_slot(api, key, accounts["twitter"])["date"] == "2026-05-01T14:00:00Z"
 
 
-def test_a_full_week_answers_null_and_the_last_hour_counts(api, key, accounts):
+@pytest.fixture
+def posts_budget_of_100(services, workspace):
+    """A larger budget for creating posts, set as an operator would, before the workspace's first
+    request (a container reads a workspace's overrides at most once a minute)."""
+    services.rate_limiter.set_override(workspace.workspace.id, "posts", quota=100, window=60)
+
+
+# 85 posts at one instant of the test clock, which must not move: more than the default 60 a minute.
+def test_a_full_week_answers_null_and_the_last_hour_counts(posts_budget_of_100, api, key, accounts):
     """Now is 12:00 on May 1: the candidates run from 13:00 to 12:00 on May 8, both included."""
     twitter = accounts["twitter"]
     start = at("2026-05-01T13:30:00Z")

@@ -57,3 +57,19 @@ def test_settings_name_each_platform_app_secret_and_never_hold_its_value():
     assert Settings.from_environ({}).app_secrets_max_age == 60
     with pytest.raises(ValueError):
         Settings.from_environ({"OPENPOST_APP_SECRETS_MAX_AGE": "-1"})
+
+
+def test_rate_limits_from_environment():
+    from chalicelib.settings import RateLimit
+
+    settings = Settings.from_environ({"OPENPOST_RATE_LIMIT_POLICY_POSTS": "120/60",
+                                      "OPENPOST_RATE_LIMIT_SHARD_RATE": "50"})
+    assert settings.rate_limits["posts"] == RateLimit(quota=120, window=60)
+    assert settings.rate_limits["default"] == RateLimit(quota=600, window=60)   # the others keep theirs
+    assert settings.rate_limit_shard_rate == 50 and settings.rate_limits_enabled
+    assert not Settings.from_environ({"OPENPOST_RATE_LIMITS_ENABLED": "false"}).rate_limits_enabled
+    # A window that does not divide the hour would straddle two counter items.
+    with pytest.raises(ValueError, match="divides 3600"):
+        Settings.from_environ({"OPENPOST_RATE_LIMIT_POLICY_POSTS": "120/7"})
+    with pytest.raises(ValueError):
+        Settings.from_environ({"OPENPOST_RATE_LIMIT_POLICY_POSTS": "0/60"})
