@@ -1,12 +1,9 @@
 """Schemathesis against our own OpenAPI document: no 5xx, and every answer is what the document says.
 
-How the app is driven: Schemathesis sends each case with ``requests``, through a session that has a
-transport adapter mounted for ``http://openpost.test``. The adapter serves the request in-process
-with ``chalice.test.Client``, the same API Gateway emulation the ``api`` fixture uses: the request
-becomes a Lambda proxy event, runs through the middleware and the route, and the answer comes back
-as a requests response. There is no socket, thread or WSGI shim, so nothing has to lock around
-Chalice's single ``current_request``, and moto (the ``aws`` fixture) stays in-process as it does
-everywhere else.
+How the app is driven: over real HTTP, on a loopback port, by the local stack's server (chalice.local,
+as `make run` serves it) running in this process, so moto (the ``aws`` fixture) stays in-process as it
+does everywhere else. Real HTTP matters: the checks that probe on their own (a request without the
+credentials, a deleted resource fetched again) send their probes without the run's session.
 
 Each operation is its own pytest item, so it gets a fresh moto world from the conftest fixtures: a
 workspace, posts in every state a client can reach, and a spare API key. A hook swaps those real ids
@@ -15,12 +12,10 @@ would only ever see 404s.
 """
 from __future__ import annotations
 
-import http
-import io
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Dict, List
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -29,14 +24,20 @@ from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUS
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPResponse
 
 import app as application
+from tools.devstack_http import LocalHttpApi
+from tools.devstack_lambda import LocalLambdaContext
 from chalicelib.api.connect_x import CALLBACK_PATH
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-BASE_URL = "http://openpost.test"
+# The app served on a loopback port by the local stack's server (chalice.local, as `make run` serves
+# it), in this process: moto stays in-process (each test's own world, through the container), and
+# every request Schemathesis makes is real HTTP, the probes of its auth and resource checks too,
+# which it sends without the run's session or credentials.
+_SERVER = LocalHttpApi(application.app, "127.0.0.1", 0, threading.Lock(),
+                       lambda: LocalLambdaContext("openpost-api", 512, 29, "us-east-1", "test"))
+BASE_URL = f"http://127.0.0.1:{_SERVER.port}"
 FUTURE = "2026-05-02T14:00:00Z"   # the test clock stands at 2026-05-01T12:00:00Z
 
 
@@ -66,6 +67,13 @@ schema.config.checks.update(included_check_names=[
     "missing_required_header",
     "unsupported_method",
     "allow_header_conformance",
+    # With probes of their own: the same request without credentials or with made-up ones must be
+    # refused; a resource deleted must be gone, one created must be there.
+    "ignored_auth",
+    "use_after_free",
+    "ensure_resource_availability",
+    # Not object_level_authorization: it needs Schemathesis' escalating auth provider with several
+    # identities. That another workspace's or mode's id is a 404 is tested in test_modes.py.
     # Negative cases (data the document forbids) must get a 4xx. This catches a document that is
     # stricter than the API, which the other checks cannot see.
     "negative_data_rejection",
@@ -82,33 +90,12 @@ schema.config.phases.coverage.unexpected_methods = {"get", "put", "post", "delet
 
 
 # --- the transport -------------------------------------------------------------------------------
-class InProcessAdapter(HTTPAdapter):
-    """A requests transport that hands every request to the Chalice app in this process."""
-
-    def __init__(self, client: Client):
-        super().__init__()
-        self._client = client
-
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        url = urlsplit(request.url)
-        target = url.path + (f"?{url.query}" if url.query else "")
-        body = request.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        answer = self._client.http.request(request.method, target, headers=dict(request.headers), body=body)
-        # Wrap the answer in the urllib3 response requests expects, so Schemathesis reads status,
-        # headers and body exactly as it would from a real server.
-        raw = HTTPResponse(body=io.BytesIO(answer.body or b""), headers=answer.headers, status=answer.status_code,
-                           reason=_reason(answer.status_code), preload_content=False, decode_content=False,
-                           version=11)
-        return self.build_response(request, raw)
-
-
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+@pytest.fixture(scope="module", autouse=True)
+def served():
+    """The app on its loopback port for the module's tests (bound at import, see BASE_URL)."""
+    _SERVER.start()
+    yield
+    _SERVER.stop()
 
 
 # --- real resources for the path parameters ------------------------------------------------------
@@ -152,32 +139,30 @@ def world(services, workspace):
     # reaches its handler (tests/integration/test_rate_limits.py spends them on purpose).
     for policy in ("default", "posts", "media"):
         services.rate_limiter.set_override(workspace.workspace.id, policy, quota=10_000, window=60)
-    with Client(application.app) as client:
-        session = requests.Session()
-        session.mount(BASE_URL, InProcessAdapter(client))
-        headers = {"Authorization": f"Bearer {workspace.test_key}"}
-        draft = _create(session, headers, tags=["a"], group_id="launch")
-        scheduled = _create(session, headers, schedule_at=FUTURE, platforms=["twitter", "bluesky"],
-                            group_id="launch", segments=[{"content": "and more"}])
-        publishing = _create(session, headers, group_id="busy")
-        answer = session.post(f"{BASE_URL}/v1/posts/{publishing['id']}/publish", headers=headers)
-        assert answer.status_code == 202, answer.text
-        # A second key, so that revoking or rotating a real key never locks the run out.
-        spare = session.post(f"{BASE_URL}/v1/api-keys", json={"name": "spare"}, headers=headers)
-        assert spare.status_code == 201, spare.text
-        integrations = session.get(f"{BASE_URL}/v1/integrations", headers=headers).json()["data"]
-        current = World(session=session, headers=headers, ids={
-            "post_id": [draft["id"], scheduled["id"], publishing["id"]],
-            "group_id": ["launch", "busy"],
-            "key_id": [spare.json()["data"]["id"]],
-            "integration_id": [item["id"] for item in integrations],
-        })
-        CURRENT["world"] = current
-        try:
-            yield current
-        finally:
-            CURRENT.pop("world", None)
-            session.close()
+    session = requests.Session()
+    headers = {"Authorization": f"Bearer {workspace.test_key}"}
+    draft = _create(session, headers, tags=["a"], group_id="launch")
+    scheduled = _create(session, headers, schedule_at=FUTURE, platforms=["twitter", "bluesky"],
+                        group_id="launch", segments=[{"content": "and more"}])
+    publishing = _create(session, headers, group_id="busy")
+    answer = session.post(f"{BASE_URL}/v1/posts/{publishing['id']}/publish", headers=headers)
+    assert answer.status_code == 202, answer.text
+    # A second key, so that revoking or rotating a real key never locks the run out.
+    spare = session.post(f"{BASE_URL}/v1/api-keys", json={"name": "spare"}, headers=headers)
+    assert spare.status_code == 201, spare.text
+    integrations = session.get(f"{BASE_URL}/v1/integrations", headers=headers).json()["data"]
+    current = World(session=session, headers=headers, ids={
+        "post_id": [draft["id"], scheduled["id"], publishing["id"]],
+        "group_id": ["launch", "busy"],
+        "key_id": [spare.json()["data"]["id"]],
+        "integration_id": [item["id"] for item in integrations],
+    })
+    CURRENT["world"] = current
+    try:
+        yield current
+    finally:
+        CURRENT.pop("world", None)
+        session.close()
 
 
 @pytest.mark.slow   # about 3 s per operation
