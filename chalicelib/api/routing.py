@@ -272,6 +272,11 @@ def _parse_query(op: Operation, params: Optional[Mapping[str, str]]) -> Optional
     if op.query is None:
         return None
     values = dict(params or {})
+    if "" in values:
+        # Unknown parameters are ignored (browsers add some), but one without a name ("?=x") is
+        # a malformed query, not an extra.
+        raise InvalidQueryError("The query string is not valid.",
+                                errors=[{"field": "query", "message": "a parameter has no name"}])
     try:
         return op.query.model_validate(values)
     except PydanticValidationError as error:

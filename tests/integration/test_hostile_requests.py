@@ -62,3 +62,10 @@ def test_an_empty_media_id_names_no_media(api, workspace):
     body = problem(api.post("/v1/posts", workspace.test_key, {"content": "hi", "platforms": ["twitter"],
                                                              "media_ids": [""]}), 422)
     assert body["errors"][0]["field"] == "media_ids[0]"
+
+
+def test_a_query_parameter_without_a_name_is_a_400(api, workspace):
+    # Found by Schemathesis: "?limit=1&=null" was answered as if the nameless parameter were not there.
+    body = problem(api.get("/v1/posts?limit=1&=null", workspace.test_key), 400, "invalid_query")
+    assert body["errors"] == [{"field": "query", "message": "a parameter has no name"}]
+    assert api.get("/v1/posts?limit=1&utm_source=mail", workspace.test_key).status == 200   # a named extra is fine
