@@ -361,7 +361,7 @@ def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_
     clock.advance(seconds=1)                                                             # the cache age, reached
     started = start_connect(api, key)
     assert connect_query(started)["client_id"] == "openpost-client-2"
-    answer = api.get(callback_path(x.authorize(started["url"])))       # X checks the new id and secret
+    answer = api.get(callback_path(x.authorize(started["url"])), headers=JSON)   # X checks the new id and secret
     assert answer.status == 200, answer
     assert answer.json["data"]["username"] == "openpost"
 
@@ -393,7 +393,7 @@ def test_a_callback_after_the_x_app_was_removed_is_a_clear_problem(api, key, x, 
     started = start_connect(api, key)
     put_app_credentials(aws, "twitter", {})
     clock.advance(seconds=services.settings.app_secrets_max_age)
-    problem(api.get(callback_path(x.authorize(started["url"]))), 503, "platform_not_configured")
+    problem(api.get(callback_path(x.authorize(started["url"])), headers=JSON), 503, "platform_not_configured")
 
 
 def test_a_refresh_without_an_x_app_fails_the_target_and_leaves_the_account_connected(api, key, x, aws, clock,
