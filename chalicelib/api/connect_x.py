@@ -150,7 +150,7 @@ def _finish_connecting(call: Call) -> IntegrationOut:
         raise BadRequestError("X did not authorize the connection; start connecting the X account again.",
                               code="oauth_declined")
     x_app()   # an X app removed since the connection started is said plainly, not as X's refusal
-    client = XClient.from_settings()
+    client = XClient.for_deployment(services().deployment)
     try:
         tokens = client.exchange_code(query.code, verifier, redirect_uri())
         account = client.me(tokens["access_token"])

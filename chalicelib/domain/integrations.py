@@ -7,6 +7,7 @@ from typing import List, Optional
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.records import Integration
 from chalicelib.ids import uuid7
+from chalicelib.platforms import registry
 
 STATUSES = ("active", "needs_refresh", "disconnected")
 # Listed by default: everything still connected, including accounts that need the user's attention.
@@ -15,20 +16,8 @@ CONNECTED = frozenset({"active", "needs_refresh"})
 # A test-mode world starts with one account on every platform, served by the sandbox adapter, so
 # a user can rehearse any post (including the platforms whose live adapters are still pending)
 # without touching a real account.
-SANDBOX_ACCOUNTS = (
-    ("twitter", "openpost_sandbox", "openpost Sandbox (X)"),
-    ("bluesky", "sandbox.openpost.test", "openpost Sandbox (Bluesky)"),
-    ("mastodon", "sandbox@mastodon.openpost.test", "openpost Sandbox (Mastodon)"),
-    ("discord", "#sandbox", "openpost Sandbox (Discord)"),
-    ("slack", "#sandbox", "openpost Sandbox (Slack)"),
-    ("telegram", "@openpost_sandbox", "openpost Sandbox (Telegram)"),
-    ("linkedin", "openpost-sandbox", "openpost Sandbox (LinkedIn)"),
-    ("threads", "openpost_sandbox", "openpost Sandbox (Threads)"),
-    ("instagram", "openpost_sandbox", "openpost Sandbox (Instagram)"),
-    ("facebook", "openpost-sandbox", "openpost Sandbox (Facebook)"),
-    ("tiktok", "openpost_sandbox", "openpost Sandbox (TikTok)"),
-    ("youtube", "@openpost-sandbox", "openpost Sandbox (YouTube)"),
-)
+SANDBOX_ACCOUNTS = tuple((item.name, item.sandbox.username, item.sandbox.display_name)
+                         for item in registry.descriptors())
 
 
 def sandbox_integrations(workspace_id: str, now: dt.datetime) -> List[Integration]:

@@ -163,9 +163,23 @@ class OutcomeUnknownError(PlatformError):
     code = "outcome_unknown"
 
 
-class Platform:
-    """Base class of every adapter. Subclasses declare what they are and implement ``publish``."""
+@dataclass(frozen=True)
+class Deployment:
+    """What the deployment hands an adapter when it is built: its settings (where each platform's
+    API is) and a way to read openpost's own app credentials on a platform
+    (``app_credentials(platform, fresh=False)``, None while the deployment has none). Adapters
+    never reach up into the container for either."""
 
+    settings: Any
+    app_credentials: Callable[..., Optional[Dict[str, str]]] = lambda platform, fresh=False: None
+
+
+class Platform:
+    """Base of every adapter. Subclasses name their platform's ``descriptor`` (which says what the
+    platform is: its name, how threads go out, whether a repeat is recognised) and implement
+    ``publish``; ``build`` makes one from what the deployment gives."""
+
+    descriptor: ClassVar[Any] = None
     name: ClassVar[str] = ""
     # "reply": each part replies to the previous one; "numbered": separate posts with " (i/n)".
     thread_style: ClassVar[str] = "reply"
@@ -177,13 +191,28 @@ class Platform:
     # with any other kind before its first part goes out, so a post never goes out without media
     # its author added, nor half a thread.
     media_kinds: ClassVar[frozenset] = frozenset()
-    live: ClassVar[bool] = True        # False for platforms whose live adapter is still pending
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The platform's declarations are the adapter's: one place says whether X is idempotent.
+        if cls.descriptor is not None:
+            cls.name = cls.descriptor.name
+            cls.thread_style = cls.descriptor.thread_style
+            cls.idempotent = cls.descriptor.idempotent
+            cls.max_images = cls.descriptor.media.max_images or cls.max_images
 
     def __init__(self, integration, credentials=None):
         # An AccountCredentials (chalicelib/domain/credentials.py): ``.value`` is the account's
         # current tokens, ``.replace(new)`` stores refreshed ones and returns what to use.
         self.integration = integration
         self.credentials = credentials
+
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        """The adapter for ``integration``, given what the deployment holds. Adapters that need
+        settings or app credentials override this; ``options`` reach the constructor (tests pass
+        clocks and sleeps)."""
+        return cls(integration, credentials, **options)
 
     def publish(self, part: Part) -> PostRef:
         raise NotImplementedError

@@ -17,8 +17,8 @@ from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
-from chalicelib.platforms import twitter
 from chalicelib.platforms.base import Part
+from chalicelib.platforms.twitter import adapter as twitter
 from tests.conftest import ApiClient, problem, services_with
 from tests.platform_servers.x_api import XApiServer, s256
 from tools.provision import put_app_credentials

@@ -34,6 +34,7 @@ from chalicelib.platforms.base import (
     PostRef,
     TransientError,
 )
+from chalicelib.platforms.mastodon import PLATFORM
 
 NAME = "Mastodon"
 # The settings a post may carry for Mastodon (platform_settings.mastodon), sent as they are.
@@ -44,10 +45,7 @@ FIRST_PAUSE, LONGEST_PAUSE = 1.0, 5.0
 # The extensions each type may carry. The instance reads the file name's extension too, and an
 # upload without a file name is no file at all to it.
 class Mastodon(Platform):
-    name = "mastodon"
-    thread_style = "reply"
-    idempotent = True
-    max_images = 4
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
     # Seconds one publish may spend waiting for the instance to process its media: well inside the

@@ -31,6 +31,7 @@ from chalicelib.observability import logger
 from chalicelib.platforms.base import (
     Attachment,
     AuthenticationFailedError,
+    Deployment,
     OutcomeUnknownError,
     Part,
     PermanentError,
@@ -39,6 +40,7 @@ from chalicelib.platforms.base import (
     RateLimitedError,
     TransientError,
 )
+from chalicelib.platforms.twitter import PLATFORM
 
 # media.write: X refuses every media upload call from a token granted without it.
 SCOPES = "tweet.read tweet.write users.read media.write offline.access"
@@ -125,13 +127,10 @@ class XClient:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls) -> "XClient":
-        from chalicelib.container import services
-
-        def app(fresh: bool = False):
-            return services().app_secrets.credentials("twitter", fresh=fresh)
-
-        return cls(services().settings.x_api_url, app)
+    def for_deployment(cls, deployment: Deployment) -> "XClient":
+        """A client on the deployment's X API, with its X app's credentials."""
+        return cls(deployment.settings.x_api_url,
+                   lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh))
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
     def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> Dict[str, Any]:
@@ -345,23 +344,28 @@ def _check_media(media: Sequence[Attachment]) -> None:
 
 
 class Twitter(Platform):
-    name = "twitter"
-    thread_style = "reply"
-    idempotent = False
-    max_images = MAX_IMAGES
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
 
     def __init__(self, integration, credentials=None, client: Optional[XClient] = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep,
                  timer: Callable[[], float] = time.monotonic, chunk_bytes: int = CHUNK_BYTES):
         super().__init__(integration, credentials)
-        self._client = client or XClient.from_settings()
+        if client is None:
+            raise TypeError("an X adapter needs an XClient: build it with Twitter.build")
+        self._client = client
         # Token expiry and X's rate-limit reset are on X's (wall) clock, not the engine's.
         self._clock = clock
         self._sleep = sleep
         self._timer = timer           # measures how long this worker has spent on a part
         self._chunk_bytes = chunk_bytes
         self._tokens: Dict[str, Any] = {}
+
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        if options.get("client") is None and deployment is not None:
+            options["client"] = XClient.for_deployment(deployment)
+        return cls(integration, credentials, **options)
 
     def publish(self, part: Part) -> PostRef:
         self._check_length(part.text)
