@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalicelib.container import services
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
-from chalicelib.workers.messages import PublishMessage
+from chalicelib.data.messages import PublishMessage
 
 # A batch whose every message failed is reported like any other (not raised), so it is redelivered
 # without counting as a function error.
