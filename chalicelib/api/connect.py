@@ -24,7 +24,6 @@ from chalicelib.api.schemas import ResponseModel
 from chalicelib.container import services
 from chalicelib.errors import ServiceUnavailableError, ValidationError
 from chalicelib.platforms import registry
-from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, TransientError
 from chalicelib.platforms.descriptor import PlatformDescriptor
 
 blueprint = ApiBlueprint(__name__, tag="Integrations")
@@ -61,6 +60,9 @@ def live_only(call: Call) -> None:
 def platform_errors(platform: str) -> Iterator[None]:
     """What the platform said, as the API's answer: refused credentials are the caller's to fix
     (422); a platform that cannot be reached now is worth trying again (503)."""
+    # The engine's error kinds are loaded by a connect request only: Lambda's init never needs them.
+    from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, TransientError
+
     try:
         yield
     except (AuthenticationFailedError, PermanentError) as error:

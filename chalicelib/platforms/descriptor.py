@@ -24,16 +24,19 @@ REPLY, NUMBERED = "reply", "numbered"
 
 
 class PlatformSettingsModel(BaseModel):
-    """Base of a platform's ``platform_settings`` model; fields it does not list are ignored."""
+    """Base of a platform's ``platform_settings`` model; fields it does not list are ignored. The
+    API validates it as part of a post (``PlatformSettings``), so its own validator is built only if
+    something uses the model alone."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 class ConnectRequest(BaseModel):
     """Base of a platform's connect request body: unknown fields are refused, so a typo never passes
-    silently (as every request model of the API)."""
+    silently (as every request model of the API). Its validator is built on first use, not when the
+    API starts: only a connect request (or the OpenAPI document) needs it."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 @dataclass(frozen=True)
