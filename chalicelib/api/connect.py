@@ -5,7 +5,9 @@ chalicelib/platforms/<name>/): the request body, and the call that checks the cr
 platform itself before anything is stored. This blueprint gives each one
 ``POST /v1/integrations/{platform}/connect`` (and a ``GET`` saying what to send, where the
 platform declares instructions), calls the platform's check, and stores what it vouched for as the
-integration. Each route is a literal path, so the OpenAPI document shows each platform's own body,
+integration. OAuth platforms (X) get ``GET`` for the consent screen's URL and their callback, with
+the flow itself (state, PKCE, the pending connection, the page a browser is shown) run here once for
+all of them. Each route is a literal path, so the OpenAPI document shows each platform's own body,
 and no platform's route competes with another's.
 
 An account that cannot be used is refused here (422 ``invalid_credentials``), not discovered when
@@ -13,16 +15,20 @@ its first post fails; the secrets are sealed with the tokens key and never shown
 """
 from __future__ import annotations
 
+import base64
 import contextlib
-from typing import Iterator, List, Literal
+import hashlib
+import secrets
+from typing import Iterator, List, Literal, Optional
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.integrations import IntegrationOut
 from chalicelib.api.routing import ApiBlueprint, Call
-from chalicelib.api.schemas import ResponseModel
+from chalicelib.api.schemas import RequestModel, ResponseModel
 from chalicelib.container import services
-from chalicelib.errors import ServiceUnavailableError, ValidationError
+from chalicelib.errors import BadRequestError, OpenpostError, ServiceUnavailableError, ValidationError
+from chalicelib.observability import logger
 from chalicelib.platforms import registry
 from chalicelib.platforms.descriptor import PlatformDescriptor
 
@@ -115,6 +121,142 @@ def _credentials_routes(declared: PlatformDescriptor) -> None:
                                         "`POST` instead.")(instructions)
 
 
+# --- OAuth 2.0 with PKCE -------------------------------------------------------------------------
+PENDING_SECONDS = 10 * 60
+
+
+class PlatformNotConfiguredError(OpenpostError):
+    status = 503
+    code = "platform_not_configured"
+    title = "Platform not configured"
+
+
+class PlatformUnavailableError(OpenpostError):
+    status = 502
+    code = "platform_unavailable"
+    title = "Bad gateway"
+
+
+class ConnectOut(ResponseModel):
+    auth_type: Literal["oauth"]
+    url: str = Field(description="The platform's consent screen: send the user's browser here.")
+    state: str = Field(description="Identifies this connection attempt; the platform hands it back to the callback.")
+    code_verifier: str = Field(description="The PKCE verifier whose S256 challenge is in the URL.")
+    redirect_uri: str = Field(description="Where the platform sends the browser back to; register it in the app.")
+
+
+class CallbackQuery(RequestModel):
+    model_config = ConfigDict(extra="ignore")   # platforms may add parameters; only these matter
+    state: str = Field(default="", max_length=500)
+    code: Optional[str] = Field(default=None, max_length=2048)
+    error: Optional[str] = Field(default=None, max_length=200,
+                                 description="Set by the platform when the user declined.")
+
+
+def new_verifier() -> str:
+    """RFC 7636: 43 to 128 unreserved characters; 64 random URL-safe ones here."""
+    return secrets.token_urlsafe(48)
+
+
+def challenge_of(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+
+
+def _pending(platform: str):
+    from chalicelib.data.oauth_states import PendingConnects
+
+    return PendingConnects(services().secret_box, services().clock, platform, PENDING_SECONDS)
+
+
+def _app(declared: PlatformDescriptor) -> dict:
+    """The platform app's credentials from the deployment's secret; a clear 503 while it has none."""
+    app = services().app_secrets.credentials(declared.name)
+    if app is None:
+        names = " and ".join(declared.app_credentials)
+        raise PlatformNotConfiguredError(f"This deployment has no {declared.title} app configured: its operator "
+                                         f"puts the {declared.title} app's {names} in the deployment's "
+                                         f"{declared.title} app secret.")
+    return app
+
+
+def _context():
+    from chalicelib.platforms.connecting import ConnectContext
+
+    return ConnectContext(services().settings, services().deployment)
+
+
+def _oauth_routes(declared: PlatformDescriptor) -> None:
+    """``GET`` /v1/integrations/{platform}/connect (the consent URL) and the platform's callback."""
+    connect, title = declared.connect, declared.title
+
+    def redirect_uri() -> str:
+        return services().settings.public_base_url.rstrip("/") + connect.callback_path
+
+    def start(call: Call):
+        live_only(call)
+        app = _app(declared)
+        state, verifier, callback = secrets.token_urlsafe(32), new_verifier(), redirect_uri()
+        _pending(declared.name).start(call.principal, state, verifier)
+        url = registry.load(connect.consent)(_context(), app, state, challenge_of(verifier), callback)
+        return ConnectOut(auth_type="oauth", url=url, state=state, code_verifier=verifier, redirect_uri=callback)
+
+    def finish(call: Call) -> IntegrationOut:
+        from chalicelib.platforms.base import TransientError
+        from chalicelib.platforms.connecting import GrantRejectedError
+
+        query = call.query
+        again = f"start connecting the {title} account again"
+        pending = _pending(declared.name).take(query.state)
+        if pending is None:
+            raise BadRequestError(f"This connection attempt is unknown, already used or expired; {again}.",
+                                  code="oauth_state_invalid")
+        principal, verifier = pending
+        if query.error or not query.code:
+            raise BadRequestError(f"{title} did not authorize the connection; {again}.", code="oauth_declined")
+        _app(declared)   # an app removed since the connection started is said plainly, not as a refusal
+        try:
+            account = registry.load(connect.finish)(query.code, verifier, redirect_uri(), _context())
+        except GrantRejectedError:
+            raise BadRequestError(f"{title} refused the authorization code (used or expired); {again}.",
+                                  code="oauth_code_invalid") from None
+        except TransientError:
+            raise PlatformUnavailableError(f"{title} did not answer; {again}.") from None
+        except Exception:   # noqa: BLE001 - the platform answered something unexpected: say so, never leak it
+            logger.exception("oauth connect failed", extra={"platform": declared.name})
+            raise PlatformUnavailableError(f"{title} answered unexpectedly; {again}.") from None
+        integration = services().integrations.connect(
+            principal, declared.name, account.account_id, account.username, account.display_name,
+            credentials=account.credentials, profile=account.profile, avatar_url=account.avatar_url)
+        logger.info("account connected", extra={"platform": declared.name, "integration_id": integration.id,
+                                                "workspace_id": principal.workspace_id})
+        return IntegrationOut.of(integration)
+
+    def callback(call: Call):
+        from chalicelib.api import pages
+
+        if pages.wants_json(call.headers):
+            return finish(call)
+        try:
+            integration = finish(call)
+        except OpenpostError as error:
+            if error.status >= 500:
+                logger.warning("oauth connect failed", extra={"platform": declared.name, "code": error.code})
+            return pages.page(error.status, f"Your {title} account was not connected", error.detail, error.code)
+        return pages.page(200, f"Your {title} account is connected",
+                          f"{connect.handle_prefix}{integration.username} ({integration.display_name}) is connected "
+                          "to openpost. You can close this window.")
+
+    start.__name__ = f"connect_{declared.name}"          # the operationIds
+    callback.__name__ = f"{declared.name}_callback"
+    blueprint.operation("GET", connect_path(declared.name), summary=connect.summary, response=ConnectOut,
+                        errors=(422, 503), description=connect.description)(start)
+    blueprint.operation("GET", connect.callback_path, summary=connect.callback_summary, query=CallbackQuery,
+                        response=IntegrationOut, auth=False, errors=(400, 422, 502, 503),
+                        description=connect.callback_description)(callback)
+
+
 for _declared in registry.descriptors():
-    if _declared.connect is not None and _declared.connect.kind == "credentials":
+    if _declared.connect is not None and _declared.connect.kind == "oauth":
+        _oauth_routes(_declared)
+    elif _declared.connect is not None:
         _credentials_routes(_declared)

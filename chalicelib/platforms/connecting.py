@@ -34,12 +34,19 @@ class ConnectedAccount:
     avatar_url: Optional[str] = None
 
 
+class GrantRejectedError(Exception):
+    """The platform refused an OAuth authorization code (used, expired or revoked): the user must
+    start connecting again."""
+
+
 @dataclass(frozen=True)
 class ConnectContext:
     """What the deployment gives a connect call: its settings (where each platform's API is, whether
-    loopback URLs are allowed)."""
+    loopback URLs are allowed), and for OAuth platforms the ``Deployment`` adapters are built with
+    (the app's credentials)."""
 
     settings: Any
+    deployment: Any = None
 
     def user_url(self, url: str, field_name: str) -> str:
         """``url`` if we may send a user's secret there: HTTPS to a public address (or, where

@@ -85,15 +85,20 @@ class SandboxIdentity:
 
 @dataclass(frozen=True)
 class Connect:
-    """How a user connects an account on the platform with credentials they hold.
+    """How a user connects an account on the platform.
 
-    The API's connect blueprint (chalicelib/api/connect.py) gives the platform
-    ``POST /v1/integrations/{name}/connect`` taking ``body`` (a ``ConnectRequest``); ``check``
-    ("module:function") is called with the validated body and a ``ConnectContext``
-    (chalicelib/platforms/connecting.py), checks the credentials with the platform and returns the
-    ``ConnectedAccount``. ``instructions`` adds a ``GET`` on the same path that says what to send.
-    ``kind`` is "credentials"; OAuth platforms (X) will declare "oauth" with their start and
-    callback here once their routes move out of the API.
+    The API's connect blueprint (chalicelib/api/connect.py) gives every platform
+    ``/v1/integrations/{name}/connect``. With ``kind`` "credentials" it takes ``POST`` of ``body``
+    (a ``ConnectRequest``), and ``check`` ("module:function") is called with the validated body and
+    a ``ConnectContext`` (chalicelib/platforms/connecting.py): it checks the credentials with the
+    platform and returns the ``ConnectedAccount``. ``instructions`` adds a ``GET`` saying what to send.
+
+    With ``kind`` "oauth" (OAuth 2.0 with PKCE, on the app credentials the descriptor names), ``GET``
+    answers the consent screen's URL, made by ``consent`` ("module:function" of the context, the
+    app's credentials, the state, the PKCE challenge and the redirect URI); the platform sends the
+    browser back to ``callback_path``, where ``finish`` ("module:function" of the code, the
+    verifier, the redirect URI and the context) exchanges the code and returns the account.
+    ``handle_prefix`` is how the platform writes a handle in the page the browser is shown ("@").
     """
 
     kind: str
@@ -102,6 +107,12 @@ class Connect:
     body: Optional[Type[BaseModel]] = None
     check: Optional[str] = None
     instructions: Optional[str] = None
+    consent: Optional[str] = None
+    finish: Optional[str] = None
+    callback_path: Optional[str] = None
+    callback_summary: str = ""
+    callback_description: str = ""
+    handle_prefix: str = ""
 
 
 @dataclass(frozen=True)

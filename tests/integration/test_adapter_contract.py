@@ -129,7 +129,7 @@ def test_the_api_imports_the_secrets_reader_only_when_an_app_secret_is_needed():
         "import os, sys",
         "os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')",
         "import app, chalicelib.container, chalicelib.data.api_keys, chalicelib.domain.api_keys",
-        "import chalicelib.api.connect_x, chalicelib.platforms.twitter.adapter",
+        "import chalicelib.api.connect, chalicelib.platforms.twitter.connect, chalicelib.platforms.twitter.adapter",
         "lazy = ('aws_lambda_powertools.utilities.parameters', 'chalicelib.data.app_secrets')",
         "print(any(name in sys.modules for name in lazy))",
         "from chalicelib.container import Services",

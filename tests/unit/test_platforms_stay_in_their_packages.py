@@ -21,10 +21,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2] / "chalicelib"
 ALLOWED = {
     # A placeholder character the length of a URL, as Mastodon counts URLs: the letter, not X.
     ("text/mastodon.py", "x"),
-    # X's OAuth routes (the consent screen and the callback page) are still the API's own; they are
-    # the next to move behind the descriptor's ``connect`` (kind "oauth"), as the credential
-    # platforms' routes did.
-    ("api/connect_x.py", "twitter"),
 }
 
 

@@ -14,6 +14,7 @@ from chalicelib.media.spec import GIF, JPEG, MOV, MP4, MiB, PNG, WEBP, MediaRule
 from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
+    Connect,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -58,6 +59,20 @@ PLATFORM = PlatformDescriptor(
     thread_style=REPLY,
     # POST /2/tweets takes no idempotency key: a call whose answer was lost may have published.
     idempotent=False,
+    connect=Connect(
+        kind="oauth", consent="chalicelib.platforms.twitter.connect:consent",
+        finish="chalicelib.platforms.twitter.connect:finish", callback_path="/api/platforms/twitter/callback",
+        handle_prefix="@",
+        summary="Start connecting an X account",
+        description="Starts the OAuth 2.0 (PKCE) flow that connects an X account to the workspace, in live mode. "
+                    "Open `url` in the user's browser; after they approve, X sends them to `redirect_uri`, which "
+                    "finishes the connection. The attempt expires after 10 minutes and works once.",
+        callback_summary="Finish connecting an X account",
+        callback_description="Where X sends the user's browser after the consent screen. Exchanges the code for "
+                             "the account's tokens and creates the integration (or reconnects the existing one, "
+                             "keeping its id). 400 when the state is unknown, used or expired, or the user "
+                             "declined. A browser gets a small HTML page saying what happened; a client that sends "
+                             "`Accept: application/json` gets the integration (or the problem) as JSON."),
     settings=TwitterSettings,
     sandbox=SandboxIdentity(
         username="openpost_sandbox", display_name="openpost Sandbox (X)",
