@@ -34,7 +34,7 @@ from chalicelib.platforms.descriptor import PlatformDescriptor
 
 blueprint = ApiBlueprint(__name__, tag="Integrations")
 
-ERRORS = (400, 422, 503)
+ERRORS = (400, 409, 422, 503)   # 409: the account changed while it was being connected
 
 
 class CredentialField(ResponseModel):
@@ -251,7 +251,7 @@ def _oauth_routes(declared: PlatformDescriptor) -> None:
     blueprint.operation("GET", connect_path(declared.name), summary=connect.summary, response=ConnectOut,
                         errors=(422, 503), description=connect.description)(start)
     blueprint.operation("GET", connect.callback_path, summary=connect.callback_summary, query=CallbackQuery,
-                        response=IntegrationOut, auth=False, errors=(400, 422, 502, 503),
+                        response=IntegrationOut, auth=False, errors=(400, 409, 422, 502, 503),
                         description=connect.callback_description)(callback)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import List, Optional
 
+from chalicelib.data.errors import conflict_on_condition
 from chalicelib.data.models import IntegrationRecord, scope_of
 from chalicelib.domain.records import Integration
 from chalicelib.errors import NotFoundError
@@ -25,6 +26,25 @@ def to_record(integration: Integration) -> IntegrationRecord:
 
 
 class IntegrationStore:
+    def upsert(self, integration: Integration, sealed_credentials: str, replaces_version: Optional[int]) -> None:
+        """Write the integration with its sealed credentials, on a condition: a new one
+        (``replaces_version`` None) only if its id is free; an existing one only if its credentials
+        are still at ``replaces_version``. A connect racing another connect of the same account, or
+        a token refresh, gets ConflictError (409 ``integration_changed``) instead of overwriting it."""
+        record = to_record(integration)
+        record.credentials = sealed_credentials
+        record.credentials_version = (replaces_version or 0) + 1
+        if replaces_version is None:
+            condition = IntegrationRecord.id.does_not_exist()
+        elif replaces_version:
+            condition = IntegrationRecord.id.exists() & (IntegrationRecord.credentials_version == replaces_version)
+        else:
+            condition = IntegrationRecord.id.exists() & (IntegrationRecord.credentials_version.does_not_exist()
+                                                         | (IntegrationRecord.credentials_version == 0))
+        with conflict_on_condition("This account changed while it was being connected (connected again, or its "
+                                   "tokens refreshed); connect it again.", code="integration_changed"):
+            record.save(condition=condition)
+
     def list(self, workspace_id: str, mode: str, statuses: Optional[set] = None) -> List[Integration]:
         records = IntegrationRecord.query(scope_of(workspace_id, mode))
         found = [_to_domain(record) for record in records]

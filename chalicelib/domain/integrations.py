@@ -38,7 +38,6 @@ class IntegrationService:
         """Create the integration for this platform account, or, when the account is already
         connected (even disconnected since), bring the same integration back with the new
         credentials: a reconnect keeps its id, and never loses what it had."""
-        from chalicelib.data.integrations import to_record
         from chalicelib.errors import ValidationError
 
         if principal.mode != "live":
@@ -53,13 +52,11 @@ class IntegrationService:
             platform=platform, username=username, display_name=display_name, status="active",
             created_at=existing.created_at if existing else now, updated_at=now, sandbox=False,
             avatar_url=avatar_url, profile=profile)
-        record = to_record(integration)
-        record.credentials = self._credentials.seal(principal.workspace_id, principal.mode, integration.id, credentials)
-        previous_version = 0
+        sealed = self._credentials.seal(principal.workspace_id, principal.mode, integration.id, credentials)
+        previous_version = None
         if existing:
             _, previous_version = self._credentials.load(principal.workspace_id, principal.mode, existing.id)
-        record.credentials_version = previous_version + 1
-        record.save()
+        self._store.upsert(integration, sealed, previous_version)
         return integration
 
     def disconnect(self, principal: Principal, integration_id: str) -> Integration:
