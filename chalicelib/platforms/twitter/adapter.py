@@ -29,6 +29,7 @@ import requests
 
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
+    ASSUMED_TIME_LEFT,
     Attachment,
     AuthenticationFailedError,
     Deployment,
@@ -60,10 +61,11 @@ RACE_WAITS = (0.0, 0.3, 1.0)
 # X takes appends of at most 5 MB; a smaller piece leaves room for the multipart envelope and is
 # all a worker holds of a video at any time.
 CHUNK_BYTES = 4 * 1024 * 1024
-# Once publishing a part has taken this long, stop waiting for X to process its media and let the
-# engine try again later: the publisher's Lambda ends at 60 s, and a worker killed mid-wait reports
-# nothing at all.
-PROCESSING_BUDGET_SECONDS = 40.0
+# Seconds a part keeps, of the worker's remaining time, for what follows the wait for X to process
+# its media (the post itself, recording it): past that, stop waiting and let the engine try again
+# later, since a worker killed mid-wait reports nothing at all. With a 60 s publisher that leaves 40 s.
+RESERVE_SECONDS = 20.0
+PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS   # when the worker's time is unknown
 # What X takes in one post: up to 4 images, or a single GIF, or a single video.
 MAX_IMAGES = 4
 ALT_TEXT_MAX_CHARACTERS = 1000
@@ -370,7 +372,7 @@ class Twitter(Platform):
     def publish(self, part: Part) -> PostRef:
         self._check_length(part.text)
         _check_media(part.media)
-        deadline = self._timer() + PROCESSING_BUDGET_SECONDS
+        deadline = self._timer() + part.budget(RESERVE_SECONDS)
         self._tokens = self._current_tokens()
         media_ids = [self._upload(item, deadline, part) for item in part.media]
         body = tweet_body(part, media_ids)
