@@ -1,6 +1,7 @@
 """Integrations (connected accounts) in DynamoDB, one partition per workspace and mode."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import List, Optional
 
 from chalicelib.data.errors import conflict_on_condition
@@ -56,13 +57,18 @@ class IntegrationStore:
         except IntegrationRecord.DoesNotExist:
             raise NotFoundError(f"No integration {integration_id} in this workspace.", code="integration_not_found")
 
-    def set_status(self, workspace_id: str, mode: str, integration_id: str, status: str) -> None:
-        from chalicelib.clock import SystemClock
+    def set_status(self, workspace_id: str, mode: str, integration_id: str, status: str,
+                   now: Optional[dt.datetime] = None) -> None:
+        """``now`` is the caller's clock (the domain's, so a test's clock is obeyed); the system's
+        when none is given."""
+        if now is None:
+            from chalicelib.clock import SystemClock
 
+            now = SystemClock().now()
         record = IntegrationRecord(scope=scope_of(workspace_id, mode), id=integration_id)
         try:
             record.update(actions=[IntegrationRecord.status.set(status),
-                                   IntegrationRecord.updated_at.set(SystemClock().now())],
+                                   IntegrationRecord.updated_at.set(now)],
                           condition=IntegrationRecord.id.exists())
         except Exception as error:  # noqa: BLE001 - a vanished integration has no status to set
             if "ConditionalCheckFailed" not in str(error):

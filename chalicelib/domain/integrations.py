@@ -66,7 +66,8 @@ class IntegrationService:
 
         integration = self.get(principal, integration_id)
         if integration.status != "disconnected":
-            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "disconnected")
+            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "disconnected",
+                                   now=self._clock.now())
             _, version = self._credentials.load(principal.workspace_id, principal.mode, integration_id)
             self._credentials.save(principal.workspace_id, principal.mode, integration_id, None, version)
             now = self._clock.now()

@@ -262,7 +262,7 @@ class TargetPublisher:
             return self._transient(post, target_id, dispatch_id, owner, error, log)
         if isinstance(error, AuthenticationFailedError):
             self._integrations.set_status(post.workspace_id, post.mode, _target(post, target_id).integration_id,
-                                          "needs_refresh")
+                                          "needs_refresh", now=self._clock.now())
         # OutcomeUnknownError, PermanentError and its kinds: the target fails now.
         self._fail(post, target_id, dispatch_id, error.code, error.message)
         return "failed"
