@@ -6,9 +6,7 @@ each worker imports its implementation on first invocation. Nothing here does wo
 from chalice import Chalice
 
 from chalicelib.api import api_keys, integrations, media, meta, posts
-from chalicelib.api import connect_x
-from chalicelib.api import connect_accounts
-from chalicelib.api import connect_bluesky
+from chalicelib.api import connect
 from chalicelib.api import edges
 from chalicelib.api.routing import install_middleware
 
@@ -20,9 +18,7 @@ app.register_blueprint(api_keys.blueprint)
 app.register_blueprint(integrations.blueprint)
 app.register_blueprint(posts.blueprint)
 app.register_blueprint(media.blueprint)
-app.register_blueprint(connect_x.blueprint)
-app.register_blueprint(connect_accounts.blueprint)
-app.register_blueprint(connect_bluesky.blueprint)
+app.register_blueprint(connect.blueprint)
 # Last: every path also answers the methods it lacks (405) and OPTIONS (CORS preflight).
 edges.install(app)
 

@@ -88,7 +88,7 @@ def measurements() -> List[Measurement]:
     # adapter, and with it atproto (the row above is the publisher before it).
     result.append(Measurement("publisher-after-bluesky", ("publisher",),
                               "`import app` + publisher + its first Bluesky publish (atproto)",
-                              ("app", "chalicelib.workers.publisher", "chalicelib.platforms.bluesky")))
+                              ("app", "chalicelib.workers.publisher", "chalicelib.platforms.bluesky.adapter")))
     return result
 
 

@@ -66,7 +66,16 @@ class Services:
         if integration.sandbox:
             return adapter_for(integration)
         held = AccountCredentials(self.credentials, integration.workspace_id, integration.mode, integration.id)
-        return adapter_for(integration, held)
+        return adapter_for(integration, held, deployment=self.deployment)
+
+    @functools.cached_property
+    def deployment(self):
+        """What adapters are given when they are built: the settings, and the platform apps'
+        credentials read on demand (so a container that never needs them never loads the reader)."""
+        from chalicelib.platforms.base import Deployment
+
+        return Deployment(self.settings, lambda platform, fresh=False: self.app_secrets.credentials(platform,
+                                                                                                    fresh=fresh))
 
     @functools.cached_property
     def workspaces(self):

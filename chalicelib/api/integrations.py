@@ -8,12 +8,12 @@ from pydantic import Field
 from chalicelib.api.routing import ApiBlueprint, Call, Reply, page_in_memory
 from chalicelib.api.schemas import PageQuery, ResponseModel, Timestamp
 from chalicelib.container import services
+from chalicelib.domain.platforms import PlatformName
 from chalicelib.domain.records import Integration
 
 blueprint = ApiBlueprint(__name__, tag="Integrations")
 
-Platform = Literal["twitter", "bluesky", "mastodon", "discord", "slack", "telegram", "linkedin", "threads",
-                   "instagram", "facebook", "tiktok", "youtube"]
+Platform = PlatformName
 
 
 class IntegrationOut(ResponseModel):

@@ -9,10 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Dict, List, Literal, Optional, Union
 
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.api.schemas import PageQuery, RequestModel, ResponseModel, Timestamp
-from chalicelib.domain.platforms import PLATFORMS, PlatformName, canonical
+from chalicelib.domain.platforms import ALIASES, PLATFORMS, PlatformName, canonical, describe, http_url
 
 MAX_SEGMENTS = 24
 MAX_SEGMENT_CHARACTERS = 5000
@@ -26,7 +35,9 @@ PostStatus = Literal["draft", "scheduled", "publishing", "published", "failed"]
 def _platform_key(value: str) -> str:
     name = canonical(value)
     if name not in PLATFORMS:
-        raise ValueError(f"unknown platform {value!r}; expected one of {', '.join(PLATFORMS)} (or x)")
+        known = ", ".join(PLATFORMS)
+        aliases = ", ".join(sorted(ALIASES))
+        raise ValueError(f"unknown platform {value!r}; expected one of {known}" + (f" (or {aliases})" if aliases else ""))
     return name
 
 
@@ -35,72 +46,20 @@ def _platform_key(value: str) -> str:
 PlatformKey = Annotated[str, AfterValidator(_platform_key)]
 
 
-def http_url(value: str) -> str:
-    if not (value.startswith("https://") or value.startswith("http://")) or len(value) > 2048:
-        raise ValueError("must be an http or https URL of at most 2048 characters")
-    return value
+def _platform_settings() -> type:
+    """``{platform: {...}}``: each platform's own settings model (its descriptor's ``settings``),
+    under its name and its aliases; a platform without documented settings takes an empty object."""
+    fields = {}
+    for name in PLATFORMS:
+        declared = describe(name)
+        alias = AliasChoices(name, *declared.aliases) if declared.aliases else None
+        fields[name] = (Optional[declared.settings], Field(default=None, validation_alias=alias))
+    return create_model("PlatformSettings", __config__=ConfigDict(extra="forbid", populate_by_name=True),
+                        __doc__="``{platform: {...}}``. A platform without documented settings takes an "
+                                "empty object.", **fields)
 
 
-# --- per-platform settings (001 "Per-platform fields"); fields not listed are ignored -------------
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class TwitterSettings(_Settings):
-    who_can_reply: Optional[Literal["everyone", "following", "mentionedUsers", "subscribers", "verified"]] = None
-
-
-class BlueskySettings(_Settings):
-    who_can_reply: Optional[Literal["everyone", "following", "mentioned", "nobody"]] = None
-    langs: Optional[List[str]] = Field(default=None, max_length=3)
-
-
-class MastodonSettings(_Settings):
-    visibility: Optional[Literal["public", "unlisted", "private", "direct"]] = None
-    spoiler_text: Optional[str] = Field(default=None, max_length=500)
-    sensitive: Optional[bool] = None
-    language: Optional[str] = Field(default=None, min_length=2, max_length=8)
-
-
-class InstagramSettings(_Settings):
-    post_type: Optional[Literal["post", "story", "reel"]] = None
-    collaborators: Optional[List[str]] = Field(default=None, max_length=3)
-
-
-class YouTubeSettings(_Settings):
-    title: Optional[str] = Field(default=None, min_length=1, max_length=100)
-    privacy: Optional[Literal["public", "private", "unlisted"]] = None
-    made_for_kids: Optional[bool] = None
-    youtube_tags: Optional[List[str]] = None
-    thumbnail_url: Optional[str] = None
-
-    _check_thumbnail = field_validator("thumbnail_url")(lambda cls, v: v if v is None else http_url(v))
-
-
-class TikTokSettings(_Settings):
-    tiktok_title: Optional[str] = Field(default=None, max_length=2200)
-    privacy_level: Optional[Literal["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"]] = None
-    allow_duet: Optional[bool] = None
-    allow_stitch: Optional[bool] = None
-    allow_comment: Optional[bool] = None
-
-
-class PlatformSettings(BaseModel):
-    """``{platform: {...}}``. A platform without documented settings takes an empty object."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    twitter: Optional[TwitterSettings] = Field(default=None, validation_alias=AliasChoices("twitter", "x"))
-    bluesky: Optional[BlueskySettings] = None
-    mastodon: Optional[MastodonSettings] = None
-    instagram: Optional[InstagramSettings] = None
-    youtube: Optional[YouTubeSettings] = None
-    tiktok: Optional[TikTokSettings] = None
-    linkedin: Optional[_Settings] = None
-    threads: Optional[_Settings] = None
-    facebook: Optional[_Settings] = None
-    discord: Optional[_Settings] = None
-    slack: Optional[_Settings] = None
-    telegram: Optional[_Settings] = None
+PlatformSettings = _platform_settings()
 
 
 # --- media and segments (004) ----------------------------------------------------------------------

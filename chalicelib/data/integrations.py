@@ -1,8 +1,10 @@
 """Integrations (connected accounts) in DynamoDB, one partition per workspace and mode."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import List, Optional
 
+from chalicelib.data.errors import conflict_on_condition
 from chalicelib.data.models import IntegrationRecord, scope_of
 from chalicelib.domain.records import Integration
 from chalicelib.errors import NotFoundError
@@ -25,6 +27,25 @@ def to_record(integration: Integration) -> IntegrationRecord:
 
 
 class IntegrationStore:
+    def upsert(self, integration: Integration, sealed_credentials: str, replaces_version: Optional[int]) -> None:
+        """Write the integration with its sealed credentials, on a condition: a new one
+        (``replaces_version`` None) only if its id is free; an existing one only if its credentials
+        are still at ``replaces_version``. A connect racing another connect of the same account, or
+        a token refresh, gets ConflictError (409 ``integration_changed``) instead of overwriting it."""
+        record = to_record(integration)
+        record.credentials = sealed_credentials
+        record.credentials_version = (replaces_version or 0) + 1
+        if replaces_version is None:
+            condition = IntegrationRecord.id.does_not_exist()
+        elif replaces_version:
+            condition = IntegrationRecord.id.exists() & (IntegrationRecord.credentials_version == replaces_version)
+        else:
+            condition = IntegrationRecord.id.exists() & (IntegrationRecord.credentials_version.does_not_exist()
+                                                         | (IntegrationRecord.credentials_version == 0))
+        with conflict_on_condition("This account changed while it was being connected (connected again, or its "
+                                   "tokens refreshed); connect it again.", code="integration_changed"):
+            record.save(condition=condition)
+
     def list(self, workspace_id: str, mode: str, statuses: Optional[set] = None) -> List[Integration]:
         records = IntegrationRecord.query(scope_of(workspace_id, mode))
         found = [_to_domain(record) for record in records]
@@ -36,13 +57,18 @@ class IntegrationStore:
         except IntegrationRecord.DoesNotExist:
             raise NotFoundError(f"No integration {integration_id} in this workspace.", code="integration_not_found")
 
-    def set_status(self, workspace_id: str, mode: str, integration_id: str, status: str) -> None:
-        from chalicelib.clock import SystemClock
+    def set_status(self, workspace_id: str, mode: str, integration_id: str, status: str,
+                   now: Optional[dt.datetime] = None) -> None:
+        """``now`` is the caller's clock (the domain's, so a test's clock is obeyed); the system's
+        when none is given."""
+        if now is None:
+            from chalicelib.clock import SystemClock
 
+            now = SystemClock().now()
         record = IntegrationRecord(scope=scope_of(workspace_id, mode), id=integration_id)
         try:
             record.update(actions=[IntegrationRecord.status.set(status),
-                                   IntegrationRecord.updated_at.set(SystemClock().now())],
+                                   IntegrationRecord.updated_at.set(now)],
                           condition=IntegrationRecord.id.exists())
         except Exception as error:  # noqa: BLE001 - a vanished integration has no status to set
             if "ConditionalCheckFailed" not in str(error):

@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict
 
 from chalicelib.data.clients import LazyClient
 from chalicelib.domain.posts import Post
-from chalicelib.workers.messages import PublishMessage
+from chalicelib.data.messages import PublishMessage
 
 SQS_BATCH = 10
 MAX_DELAY_SECONDS = 900   # SQS's limit on DelaySeconds

@@ -7,6 +7,7 @@ from typing import List, Optional
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.records import Integration
 from chalicelib.ids import uuid7
+from chalicelib.platforms import registry
 
 STATUSES = ("active", "needs_refresh", "disconnected")
 # Listed by default: everything still connected, including accounts that need the user's attention.
@@ -15,20 +16,8 @@ CONNECTED = frozenset({"active", "needs_refresh"})
 # A test-mode world starts with one account on every platform, served by the sandbox adapter, so
 # a user can rehearse any post (including the platforms whose live adapters are still pending)
 # without touching a real account.
-SANDBOX_ACCOUNTS = (
-    ("twitter", "openpost_sandbox", "openpost Sandbox (X)"),
-    ("bluesky", "sandbox.openpost.test", "openpost Sandbox (Bluesky)"),
-    ("mastodon", "sandbox@mastodon.openpost.test", "openpost Sandbox (Mastodon)"),
-    ("discord", "#sandbox", "openpost Sandbox (Discord)"),
-    ("slack", "#sandbox", "openpost Sandbox (Slack)"),
-    ("telegram", "@openpost_sandbox", "openpost Sandbox (Telegram)"),
-    ("linkedin", "openpost-sandbox", "openpost Sandbox (LinkedIn)"),
-    ("threads", "openpost_sandbox", "openpost Sandbox (Threads)"),
-    ("instagram", "openpost_sandbox", "openpost Sandbox (Instagram)"),
-    ("facebook", "openpost-sandbox", "openpost Sandbox (Facebook)"),
-    ("tiktok", "openpost_sandbox", "openpost Sandbox (TikTok)"),
-    ("youtube", "@openpost-sandbox", "openpost Sandbox (YouTube)"),
-)
+SANDBOX_ACCOUNTS = tuple((item.name, item.sandbox.username, item.sandbox.display_name)
+                         for item in registry.descriptors())
 
 
 def sandbox_integrations(workspace_id: str, now: dt.datetime) -> List[Integration]:
@@ -49,7 +38,6 @@ class IntegrationService:
         """Create the integration for this platform account, or, when the account is already
         connected (even disconnected since), bring the same integration back with the new
         credentials: a reconnect keeps its id, and never loses what it had."""
-        from chalicelib.data.integrations import to_record
         from chalicelib.errors import ValidationError
 
         if principal.mode != "live":
@@ -64,13 +52,11 @@ class IntegrationService:
             platform=platform, username=username, display_name=display_name, status="active",
             created_at=existing.created_at if existing else now, updated_at=now, sandbox=False,
             avatar_url=avatar_url, profile=profile)
-        record = to_record(integration)
-        record.credentials = self._credentials.seal(principal.workspace_id, principal.mode, integration.id, credentials)
-        previous_version = 0
+        sealed = self._credentials.seal(principal.workspace_id, principal.mode, integration.id, credentials)
+        previous_version = None
         if existing:
             _, previous_version = self._credentials.load(principal.workspace_id, principal.mode, existing.id)
-        record.credentials_version = previous_version + 1
-        record.save()
+        self._store.upsert(integration, sealed, previous_version)
         return integration
 
     def disconnect(self, principal: Principal, integration_id: str) -> Integration:
@@ -80,7 +66,8 @@ class IntegrationService:
 
         integration = self.get(principal, integration_id)
         if integration.status != "disconnected":
-            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "disconnected")
+            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "disconnected",
+                                   now=self._clock.now())
             _, version = self._credentials.load(principal.workspace_id, principal.mode, integration_id)
             self._credentials.save(principal.workspace_id, principal.mode, integration_id, None, version)
             now = self._clock.now()

@@ -1,30 +1,35 @@
-"""Platform names, as the API accepts them."""
+"""Platform names as the API accepts them, and how threads go out on each.
+
+All of it is derived from the platforms' own declarations (chalicelib/platforms/<name>/, found by
+chalicelib/platforms/registry.py): adding a platform adds its name here without an edit.
+"""
 from __future__ import annotations
 
 from typing import Literal
 
-PLATFORMS = ("twitter", "bluesky", "mastodon", "discord", "slack", "telegram", "linkedin", "threads",
-             "instagram", "facebook", "tiktok", "youtube")
-ALIASES = {"x": "twitter"}
+from chalicelib.platforms import registry
+from chalicelib.platforms.descriptor import PlatformDescriptor, http_url  # noqa: F401  (for the API's models)
 
-PlatformName = Literal["twitter", "bluesky", "mastodon", "discord", "slack", "telegram", "linkedin", "threads",
-                       "instagram", "facebook", "tiktok", "youtube"]
+PLATFORMS = registry.names()
+ALIASES = registry.aliases()
 
-
-def canonical(name: str) -> str:
-    """The canonical name of a platform, accepting aliases ("x" is "twitter")."""
-    name = name.strip().lower()
-    return ALIASES.get(name, name)
+# A platform name, as a type: the API's schema lists the names.
+PlatformName = Literal[PLATFORMS]  # type: ignore[valid-type]
 
 # How a thread (segments) goes out on each platform (004, "Threaded Posts"):
 # "reply": each part replies to the previous one (a native reply chain or message thread);
 # "numbered": separate posts with an " (i/n)" counter, where the platform has no thread of its own.
-THREAD_STYLE = {
-    "twitter": "reply", "bluesky": "reply", "mastodon": "reply", "threads": "reply",
-    "discord": "reply", "slack": "reply", "telegram": "reply",
-    "linkedin": "numbered", "facebook": "numbered", "instagram": "numbered", "youtube": "numbered",
-    "tiktok": "numbered",
-}
+THREAD_STYLE = {item.name: item.thread_style for item in registry.descriptors()}
+
+
+def canonical(name: str) -> str:
+    """The canonical name of a platform, accepting aliases and any case ("X" is "twitter")."""
+    return registry.canonical(name.strip().lower())
+
+
+def describe(name: str) -> PlatformDescriptor:
+    """Everything the platform declares (its descriptor); KeyError for an unknown one."""
+    return registry.get(name)
 
 
 def numbered_suffix(index: int, total: int) -> str:

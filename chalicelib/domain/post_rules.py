@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Dict, List, Optional, Sequence
 
 from chalicelib import text
-from chalicelib.domain.platforms import THREAD_STYLE, numbered_suffix
+from chalicelib.domain.platforms import describe, numbered_suffix
 from chalicelib.domain.posts import MAX_SCHEDULE_AHEAD, Post, Target
 from chalicelib.domain.records import Integration
 from chalicelib.errors import ValidationError
@@ -96,22 +96,27 @@ def check_content(post: Post, integrations: Dict[str, Integration], problems: Pr
         if key in checked:
             continue
         checked.add(key)
-        numbered = THREAD_STYLE.get(platform) == "numbered" and segments
+        declared = describe(platform)
+        numbered = declared.numbered and segments
+        # Where the post's text goes out as a description (a video's), its description limit applies.
+        description = declared.text.body == "description"
         first = post.text_for(platform) + (numbered_suffix(1, parts) if numbered else "")
         field = f"platform_overrides.{platform}" if platform in post.platform_overrides else "content"
         _limits(problems, platform, first, field, max_characters=max_characters, caption=has_media,
-                description=platform == "youtube")
+                description=description)
         for index, segment in enumerate(segments):
             body = segment["content"] + (numbered_suffix(index + 2, parts) if numbered else "")
             _limits(problems, platform, body, f"segments[{index}].content", max_characters=max_characters,
-                    caption=bool(segment.get("media_urls")), description=platform == "youtube")
-        if platform == "youtube":
-            title = (post.platform_settings.get("youtube") or {}).get("title")
+                    caption=bool(segment.get("media_urls")), description=description)
+        title_setting = declared.text.title_setting
+        if title_setting:
+            title = (post.platform_settings.get(platform) or {}).get(title_setting)
+            where = f"platform_settings.{platform}.{title_setting}"
             if not title:
-                problems.add("platform_settings.youtube.title", "A YouTube target needs a title.",
-                             "youtube_title_required", "youtube")
+                problems.add(where, f"A {declared.title} target needs a {title_setting}.",
+                             f"{platform}_{title_setting}_required", platform)
             else:
-                _limits(problems, "youtube", title, "platform_settings.youtube.title")
+                _limits(problems, platform, title, where)
 
 
 def _limits(problems: Problems, platform: str, body: str, field: str, **options) -> None:

@@ -111,9 +111,12 @@ class TargetPublisher:
         self._sleep = sleep
 
     # --- the whole job -----------------------------------------------------------------------
-    def publish(self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str) -> str:
+    def publish(self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str,
+                time_left: Optional[Callable[[], float]] = None) -> str:
         """Publish one target; returns what happened ("published", "failed", "dropped", "done").
-        Raises RetryLater to come back later; any other exception is a crash, retried by the queue."""
+        Raises RetryLater to come back later; any other exception is a crash, retried by the queue.
+        ``time_left`` says how many seconds the worker has left (its Lambda context's remaining
+        time), so an adapter's waits end before the function does."""
         scope = f"{workspace_id}#{mode}"
         log = {"post_id": post_id, "target_id": target_id}
         try:
@@ -142,7 +145,7 @@ class TargetPublisher:
                            f"{target.platform} offers no way to check it, so it was not sent again. "
                            "Check the account before publishing this post again.")
                 return "failed"
-            return self._send_parts(post, target_id, dispatch_id, owner, adapter, log)
+            return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
         except _Superseded as why:
             logger.info("publish work dropped", extra={**log, "reason": str(why)})
             return "dropped"
@@ -216,7 +219,8 @@ class TargetPublisher:
         return post, taken_over.get("yes", False)
 
     # --- sending -------------------------------------------------------------------------------
-    def _send_parts(self, post: Post, target_id: str, dispatch_id: str, owner: str, adapter, log) -> str:
+    def _send_parts(self, post: Post, target_id: str, dispatch_id: str, owner: str, adapter, log,
+                    time_left: Optional[Callable[[], float]] = None) -> str:
         target = _target(post, target_id)
         parts = build_parts(post, target, adapter.thread_style)
         unsupported = sorted({item.get("kind", "image") for part in parts[len(target.parts):]
@@ -237,7 +241,8 @@ class TargetPublisher:
                         reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
                         root=done[0] if index else None, media=attachments(parts[index]["media"], self._media),
                         settings=settings, uploads=dict(current.uploads.get(str(index)) or {}),
-                        remember=self._rememberer(latest, target_id, owner, dispatch_id, index))
+                        remember=self._rememberer(latest, target_id, owner, dispatch_id, index),
+                        time_left=time_left() if time_left else None)
             try:
                 ref, failure = adapter.publish(part), None
             except PlatformError as error:
@@ -257,7 +262,7 @@ class TargetPublisher:
             return self._transient(post, target_id, dispatch_id, owner, error, log)
         if isinstance(error, AuthenticationFailedError):
             self._integrations.set_status(post.workspace_id, post.mode, _target(post, target_id).integration_id,
-                                          "needs_refresh")
+                                          "needs_refresh", now=self._clock.now())
         # OutcomeUnknownError, PermanentError and its kinds: the target fails now.
         self._fail(post, target_id, dispatch_id, error.code, error.message)
         return "failed"

@@ -19,7 +19,7 @@ from chalicelib.clock import Clock, format_timestamp
 from chalicelib.domain.posts import derived_status, target_finished
 from chalicelib.errors import NotFoundError
 from chalicelib.observability import logger
-from chalicelib.workers.messages import PublishMessage
+from chalicelib.data.messages import PublishMessage
 
 STUCK_AFTER = dt.timedelta(minutes=3)
 

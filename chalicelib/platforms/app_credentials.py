@@ -6,16 +6,16 @@ secret to send users to its consent screen and to exchange and refresh their tok
 
 Each platform listed here gets one AWS Secrets Manager secret in the deployment (infrastructure/
 stack.py), holding a JSON object with exactly these names; the functions read it at run time
-(chalicelib/data/app_secrets.py). Adding a platform here is all it takes to give it a secret.
-Kept free of imports: the stack reads it while it is built.
+(chalicelib/data/app_secrets.py). Declaring them is all it takes to give a platform a secret.
+Each platform declares the names itself (``app_credentials`` of its descriptor, in
+chalicelib/platforms/<name>/); this is the table the stack and the secret reader share.
 """
 from __future__ import annotations
 
 from typing import Dict, Tuple
 
+from chalicelib.platforms import registry
+
 # platform name -> the names of the app credentials it needs, all of them required.
 APP_CREDENTIALS: Dict[str, Tuple[str, ...]] = {
-    # A confidential client ("Web App" in X's developer portal): the secret authenticates the
-    # token calls with HTTP Basic.
-    "twitter": ("client_id", "client_secret"),
-}
+    item.name: item.app_credentials for item in registry.descriptors() if item.app_credentials}

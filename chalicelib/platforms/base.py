@@ -89,6 +89,11 @@ class Attachment:
             stream.close()
 
 
+# The publisher's timeout (infrastructure/catalog.py): what a part may assume it has left when no
+# Lambda context says (a test, a direct call).
+ASSUMED_TIME_LEFT = 60.0
+
+
 @dataclass(frozen=True)
 class Part:
     """One part to publish."""
@@ -105,6 +110,16 @@ class Part:
     # to the handle it passed to ``keep``), and the engine's way to store a new one.
     uploads: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     remember: Optional[Callable[[str, Dict[str, Any]], None]] = field(default=None, compare=False, repr=False)
+    # Seconds the worker had left when this part started (the Lambda context's remaining time);
+    # None when nothing said.
+    time_left: Optional[float] = None
+
+    def budget(self, reserve: float) -> float:
+        """Seconds this part may spend waiting (for a platform to process media), leaving ``reserve``
+        seconds for what comes after (the post itself, recording the outcome): a worker killed
+        mid-wait reports nothing at all, so a wait must end well before the function does."""
+        left = self.time_left if self.time_left is not None else ASSUMED_TIME_LEFT
+        return max(0.0, left - reserve)
 
     def keep(self, attachment_id: str, handle: Dict[str, Any]) -> None:
         """Store the platform's handle for an uploaded file (a media id still processing), so that a
@@ -163,9 +178,23 @@ class OutcomeUnknownError(PlatformError):
     code = "outcome_unknown"
 
 
-class Platform:
-    """Base class of every adapter. Subclasses declare what they are and implement ``publish``."""
+@dataclass(frozen=True)
+class Deployment:
+    """What the deployment hands an adapter when it is built: its settings (where each platform's
+    API is) and a way to read openpost's own app credentials on a platform
+    (``app_credentials(platform, fresh=False)``, None while the deployment has none). Adapters
+    never reach up into the container for either."""
 
+    settings: Any
+    app_credentials: Callable[..., Optional[Dict[str, str]]] = lambda platform, fresh=False: None
+
+
+class Platform:
+    """Base of every adapter. Subclasses name their platform's ``descriptor`` (which says what the
+    platform is: its name, how threads go out, whether a repeat is recognised) and implement
+    ``publish``; ``build`` makes one from what the deployment gives."""
+
+    descriptor: ClassVar[Any] = None
     name: ClassVar[str] = ""
     # "reply": each part replies to the previous one; "numbered": separate posts with " (i/n)".
     thread_style: ClassVar[str] = "reply"
@@ -177,13 +206,28 @@ class Platform:
     # with any other kind before its first part goes out, so a post never goes out without media
     # its author added, nor half a thread.
     media_kinds: ClassVar[frozenset] = frozenset()
-    live: ClassVar[bool] = True        # False for platforms whose live adapter is still pending
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The platform's declarations are the adapter's: one place says whether X is idempotent.
+        if cls.descriptor is not None:
+            cls.name = cls.descriptor.name
+            cls.thread_style = cls.descriptor.thread_style
+            cls.idempotent = cls.descriptor.idempotent
+            cls.max_images = cls.descriptor.media.max_images or cls.max_images
 
     def __init__(self, integration, credentials=None):
         # An AccountCredentials (chalicelib/domain/credentials.py): ``.value`` is the account's
         # current tokens, ``.replace(new)`` stores refreshed ones and returns what to use.
         self.integration = integration
         self.credentials = credentials
+
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        """The adapter for ``integration``, given what the deployment holds. Adapters that need
+        settings or app credentials override this; ``options`` reach the constructor (tests pass
+        clocks and sleeps)."""
+        return cls(integration, credentials, **options)
 
     def publish(self, part: Part) -> PostRef:
         raise NotImplementedError

@@ -135,11 +135,3 @@ def unreadable_answer(platform: str, idempotent: bool):
     return OutcomeUnknownError(
         f"{platform} accepted the post but its answer could not be read, so it may have been published. "
         "It was not sent again: check the account before publishing this post again.")
-
-
-def current_settings():
-    """The running container's settings (where each platform's API lives). Read at call time, so a
-    test or the local stack that installs its own services is obeyed."""
-    from chalicelib.container import services
-
-    return services().settings

@@ -1,35 +1,96 @@
-"""Which adapter serves an integration. Modules are imported on first use only, so a function that
-never publishes to Bluesky never pays for atproto."""
+"""The platforms openpost knows, found by looking: every package under chalicelib/platforms/ is one.
+
+A platform package's ``__init__`` declares ``PLATFORM`` (descriptor.py); nothing else lists
+platforms. Discovery is one directory listing and an import of each small ``__init__``, done once
+per container on first use: about 5 ms, nearly all of it the platforms' settings models, which the
+API's schema needs anyway; an explicit list would save only the listing, and every new platform
+would have to remember to edit it. Plain modules beside the packages (base, http, sandbox, ...) are
+the machinery all platforms share, never platforms.
+
+Adapters are imported on first use only, so a function that never publishes to Bluesky never pays
+for atproto.
+"""
 from __future__ import annotations
 
+import functools
 import importlib
-from typing import Any, Dict, Optional
+import os
+from typing import Any, Dict, Optional, Tuple
 
-from chalicelib.platforms.base import PermanentError, Platform
+from chalicelib.platforms.descriptor import PlatformDescriptor
 
-# platform name -> "module:Class" of its live adapter. A platform absent here has no live adapter yet.
-LIVE_ADAPTERS: Dict[str, str] = {
-    "twitter": "chalicelib.platforms.twitter:Twitter",
-    "mastodon": "chalicelib.platforms.mastodon:Mastodon",
-    "discord": "chalicelib.platforms.discord:Discord",
-    "slack": "chalicelib.platforms.slack:Slack",
-    "telegram": "chalicelib.platforms.telegram:Telegram",
-    "bluesky": "chalicelib.platforms.bluesky:Bluesky",
-}
+_PACKAGE = "chalicelib.platforms"
 SANDBOX_ADAPTER = "chalicelib.platforms.sandbox:Sandbox"
 
 
-def _load(path: str):
-    module_name, _, class_name = path.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
+@functools.lru_cache(maxsize=1)
+def _found() -> Dict[str, PlatformDescriptor]:
+    # A directory listing, as pkgutil.iter_modules would make (without importing pkgutil): the
+    # packages here are the sub-directories with an __init__.py.
+    here = os.path.dirname(os.path.abspath(__file__))
+    packages = sorted(entry.name for entry in os.scandir(here)
+                      if entry.is_dir() and entry.name.isidentifier()
+                      and os.path.isfile(os.path.join(entry.path, "__init__.py")))
+    found: Dict[str, PlatformDescriptor] = {}
+    for name in packages:
+        declared = getattr(importlib.import_module(f"{_PACKAGE}.{name}"), "PLATFORM", None)
+        if not isinstance(declared, PlatformDescriptor) or declared.name != name:
+            raise TypeError(f"{_PACKAGE}.{name} must declare PLATFORM, a PlatformDescriptor named {name!r}")
+        found[declared.name] = declared
+    names = set(found)
+    for declared in found.values():
+        clash = names.intersection(declared.aliases)
+        if clash:
+            raise TypeError(f"{declared.name}'s aliases {sorted(clash)} name other platforms")
+        names.update(declared.aliases)
+    return found
 
 
-def adapter_for(integration, credentials: Optional[Dict[str, Any]] = None, **options: Any) -> Platform:
-    """The adapter for this integration: the sandbox for test-mode accounts, else the platform's own."""
+def descriptors() -> Tuple[PlatformDescriptor, ...]:
+    """Every platform, by name."""
+    return tuple(_found().values())
+
+
+def names() -> Tuple[str, ...]:
+    return tuple(_found())
+
+
+@functools.lru_cache(maxsize=1)
+def aliases() -> Dict[str, str]:
+    """Each alias to its platform's name ("x" -> "twitter")."""
+    return {alias: item.name for item in _found().values() for alias in item.aliases}
+
+
+def canonical(name: str) -> str:
+    """The platform's name for ``name`` or one of its aliases; any other string unchanged."""
+    return aliases().get(name, name)
+
+
+def get(name: str) -> PlatformDescriptor:
+    """The descriptor of ``name`` (or an alias); KeyError for a platform openpost does not know."""
+    try:
+        return _found()[canonical(name)]
+    except KeyError:
+        raise KeyError(f"unknown platform {name!r}") from None
+
+
+def load(path: str):
+    """The attribute a "module:attribute" path names, importing its module."""
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def adapter_for(integration, credentials: Optional[Dict[str, Any]] = None, **options: Any):
+    """The adapter for this integration: the sandbox for test-mode accounts, else the platform's own.
+    ``options`` are what the deployment gives an adapter when it is built (``deployment``: where
+    the platform's API is, the app's credentials)."""
+    from chalicelib.platforms.base import PermanentError
+
     if integration.sandbox:
-        return _load(SANDBOX_ADAPTER)(integration, credentials, **options)
-    path = LIVE_ADAPTERS.get(integration.platform)
-    if path is None:
+        options.pop("deployment", None)
+        return load(SANDBOX_ADAPTER)(integration, credentials, **options)
+    descriptor = _found().get(integration.platform)
+    if descriptor is None or descriptor.adapter is None:
         raise PermanentError(f"Publishing to {integration.platform} is not available yet.",
                              code="platform_not_available")
-    return _load(path)(integration, credentials, **options)
+    return load(descriptor.adapter).build(integration, credentials, **options)

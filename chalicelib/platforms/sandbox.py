@@ -10,18 +10,15 @@ What it publishes lives in the ``sandbox`` table (chalicelib/data/sandbox.py), p
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import random
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import quote
 
-from chalicelib.domain.platforms import THREAD_STYLE
 from chalicelib.errors import OpenpostError
+from chalicelib.platforms import registry, shapes
 from chalicelib.platforms.base import (
     AuthenticationFailedError,
     OutcomeUnknownError,
@@ -35,19 +32,11 @@ from chalicelib.platforms.base import (
 
 BASE_URL = "https://sandbox.openpost.dev"
 
-# The platforms that recognise a repeated request, as the real ones do:
-# - bluesky: the adapter chooses the record key, so a repeat names a record that already exists;
-# - mastodon: POST /api/v1/statuses honours an Idempotency-Key header;
-# - discord: a message sent with a nonce and enforce_nonce returns the earlier message.
-# X, Slack, Telegram, LinkedIn, Threads, Instagram, Facebook, TikTok and YouTube accept no such key:
-# repeating a call whose outcome is unknown publishes twice, and the sandbox does exactly that.
-IDEMPOTENT = frozenset({"bluesky", "mastodon"})
-
-# Snowflake epochs (milliseconds): X's and Discord's ids carry their creation time from these.
-TWITTER_EPOCH_MS = 1288834974657
-DISCORD_EPOCH_MS = 1420070400000
-TELEGRAM_EPOCH_MS = 1704067200000          # 2024-01-01: keeps message ids shorter, as Telegram's are
-TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"   # atproto's sortable base32
+# Whether a platform recognises a repeated request, how its threads go out and the shape of its ids
+# and URLs are the platform's own declarations (its SandboxIdentity, chalicelib/platforms/<name>/):
+# the sandbox is exactly as safe to retry as the platform it stands in for. On a platform that
+# accepts no idempotency key, repeating a call whose outcome is unknown publishes twice, and the
+# sandbox does exactly that.
 
 
 # --- failure markers ---------------------------------------------------------------------------
@@ -112,31 +101,6 @@ def parse_markers(text: str) -> Tuple[str, List[Marker]]:
     return (re.sub("\x00+(\n)?", close_gap, marked) if markers else text), markers
 
 
-# --- ids and URLs in each platform's shape -----------------------------------------------------
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _snowflake(epoch_ms: int) -> str:
-    """Milliseconds since ``epoch_ms`` above 22 random bits: sorts by time, as X's and Discord's do."""
-    return str(((_now_ms() - epoch_ms) << 22) | secrets.randbits(22))
-
-
-def _tid() -> str:
-    """An atproto record key: microseconds and a random clock id, in sortable base32 (13 chars)."""
-    value = ((time.time_ns() // 1000) << 10) | secrets.randbits(10)
-    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
-
-
-def _digest(*parts: str) -> bytes:
-    return hashlib.sha256("\n".join(parts).encode()).digest()
-
-
-def _base32(data: bytes) -> str:
-    return base64.b32encode(data).decode().lower().rstrip("=")
-
-
 def _handle(username: str) -> str:
     return quote(username.lstrip("@#"), safe="@.-_~")
 
@@ -149,9 +113,10 @@ class Sandbox(Platform):
     def __init__(self, integration, credentials: Optional[Dict[str, Any]] = None, store=None,
                  latency: Optional[Tuple[float, float]] = (0.02, 0.08), sleep: Callable[[float], Any] = time.sleep):
         super().__init__(integration, credentials)
-        self.name = integration.platform
-        self.thread_style = THREAD_STYLE.get(integration.platform, "numbered")
-        self.idempotent = integration.platform in IDEMPOTENT
+        self.platform = registry.get(integration.platform)
+        self.name = self.platform.name
+        self.thread_style = self.platform.thread_style
+        self.idempotent = self.platform.idempotent
         if store is None:
             from chalicelib.data.sandbox import SandboxStore
 
@@ -159,8 +124,6 @@ class Sandbox(Platform):
         self._store = store
         self._latency = latency
         self._sleep = sleep
-        # Stable per integration, so every post of one account shows the same DID.
-        self._did = "did:plc:" + _base32(_digest("did", integration.id))[:24]
 
     # --- the adapter contract ------------------------------------------------------------------
     def publish(self, part: Part) -> PostRef:
@@ -225,53 +188,29 @@ class Sandbox(Platform):
         return OutcomeUnknownError(message)
 
     def _check_reply(self, part: Part) -> None:
-        # Bluesky refuses a reply record without both a root and a parent strong ref (uri and cid);
-        # the sandbox refuses it too, so a thread that works here works there.
-        if self.name != "bluesky" or part.reply_to is None:
+        # A platform whose posts carry content ids (Bluesky's cid) refuses a reply without both a
+        # root and a parent naming theirs; the sandbox refuses it too, so a thread that works here
+        # works there.
+        if not self.platform.sandbox.content_ids or part.reply_to is None:
             return
         refs = (part.reply_to, part.root)
         if any(ref is None or not ref.extra.get("cid") for ref in refs):
-            raise PermanentError("Bluesky replies need the parent and the root, each with its cid.",
+            raise PermanentError(f"{self.platform.title} replies need the parent and the root, each with its cid.",
                                  code="platform_rejected")
 
     # --- what a published post looks like ------------------------------------------------------
     def _new_id(self) -> str:
-        platform = self.name
-        if platform == "twitter":
-            return _snowflake(TWITTER_EPOCH_MS)
-        if platform == "discord":
-            return _snowflake(DISCORD_EPOCH_MS)
-        if platform == "bluesky":
-            return f"at://{self._did}/app.bsky.feed.post/{_tid()}"
-        if platform == "mastodon":       # Mastodon: milliseconds above 16 bits of sequence
-            return str((_now_ms() << 16) | secrets.randbits(16))
-        if platform == "linkedin":
-            return f"urn:li:share:{(_now_ms() << 22) | secrets.randbits(22)}"
-        if platform == "slack":          # a message's "ts": seconds and microseconds
-            micros = time.time_ns() // 1000
-            return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
-        if platform == "telegram":
-            return str(((_now_ms() - TELEGRAM_EPOCH_MS) << 10) | secrets.randbits(10))
-        if platform == "facebook":       # "{page id}_{post id}"
-            page = int.from_bytes(_digest("page", self.integration.id)[:6], "big") % 10**15
-            return f"{page:015d}_{(_now_ms() << 10) | secrets.randbits(10)}"
-        if platform == "youtube":        # 11 characters of URL-safe base64
-            return secrets.token_urlsafe(8)
-        # Instagram, Threads, TikTok: long numeric media ids.
-        return str((_now_ms() << 20) | secrets.randbits(20))
+        return self.platform.sandbox.post_id(self.integration.id)
 
     def _url(self, post_id: str) -> str:
-        handle = _handle(self.integration.username)
-        if self.name == "twitter":
-            return f"{BASE_URL}/twitter/{handle}/status/{post_id}"
-        if self.name == "bluesky":
-            return f"{BASE_URL}/bluesky/profile/{handle}/post/{post_id.rsplit('/', 1)[-1]}"
-        return f"{BASE_URL}/{self.name}/{handle}/{quote(post_id, safe=':._-')}"
+        return self.platform.sandbox.url.format(
+            base=BASE_URL, platform=self.name, handle=_handle(self.integration.username),
+            id=quote(post_id, safe=":._-"), rkey=post_id.rsplit("/", 1)[-1])
 
     def _ref(self, post: Dict[str, Any]) -> PostRef:
         extra: Dict[str, Any] = {}
-        if self.name == "bluesky":
+        if self.platform.sandbox.content_ids:
             # A cid is the hash of the record; derived from what was stored, so a repeated request
             # gets the same one back.
-            extra["cid"] = "bafyrei" + _base32(_digest(post["id"], post.get("text") or ""))
+            extra["cid"] = "bafyrei" + shapes.base32(shapes.digest(post["id"], post.get("text") or ""))
         return PostRef(id=post["id"], url=self._url(post["id"]), extra=extra)

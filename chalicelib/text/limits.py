@@ -11,25 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.text import mastodon, twitter
-from chalicelib.text.graphemes import grapheme_count
-from chalicelib.text.plain import code_points, utf8_bytes, utf16_code_units
-
-# Units, as stable identifiers for API clients, and as named in messages for people.
-WEIGHTED = "weighted_characters"  # X's weights: see twitter.py
-GRAPHEMES = "graphemes"
-MASTODON_CHARACTERS = "characters"  # graphemes, with URLs and remote mentions shortened
-CODE_POINTS = "code_points"
-UTF16_UNITS = "utf16_code_units"
-UTF8_BYTES = "utf8_bytes"
-UNIT_NAMES = {
-    WEIGHTED: "weighted characters",
-    GRAPHEMES: "graphemes",
-    MASTODON_CHARACTERS: "characters",
-    CODE_POINTS: "characters",
-    UTF16_UNITS: "UTF-16 code units",
-    UTF8_BYTES: "UTF-8 bytes",
-}
+from chalicelib.platforms import registry
+from chalicelib.text.units import (  # noqa: F401  (re-exported: the units are part of this module's API)
+    CODE_POINTS,
+    GRAPHEMES,
+    MASTODON_CHARACTERS,
+    UNIT_NAMES,
+    UTF8_BYTES,
+    UTF16_UNITS,
+    WEIGHTED,
+    counter,
+)
 
 
 @dataclass(frozen=True)
@@ -74,60 +66,25 @@ class Violation:
     message: str
 
 
-PLATFORM_RULES: dict[str, PlatformRule] = {
-    # twitter-text v3: see twitter.py. 280 for most accounts; X Premium allows 25,000.
-    "twitter": PlatformRule(
-        text=(Limit(twitter.MAX_WEIGHTED_LENGTH, WEIGHTED, twitter.weighted_length),),
-        adjustable=True,
-    ),
-    # Lexicon app.bsky.feed.post: text has maxGraphemes 300 and maxLength 3000, and the lexicon's
-    # maxLength counts UTF-8 bytes (@atproto/lexicon validates it with utf8Len).
-    "bluesky": PlatformRule(
-        text=(Limit(300, GRAPHEMES, grapheme_count), Limit(3000, UTF8_BYTES, utf8_bytes)),
-    ),
-    # Graphemes, URLs 23, remote mentions as local ones: see mastodon.py. The server sets the limit.
-    "mastodon": PlatformRule(
-        text=(Limit(mastodon.DEFAULT_MAX_CHARACTERS, MASTODON_CHARACTERS, mastodon.status_length),),
-        adjustable=True,
-    ),
-    # Threads counts UTF-8 bytes: Meta's Threads posts documentation says emoji count as their UTF-8
-    # byte length, and posts of under 500 characters but over 500 bytes are refused ("Param text
-    # must be at most 500 characters long"; gitroomhq/postiz-app#1946 measured it).
-    "threads": PlatformRule(text=(Limit(500, UTF8_BYTES, utf8_bytes),)),
-    # LinkedIn documents 3,000 characters for a post's commentary, not the unit: UTF-16 (see above).
-    "linkedin": PlatformRule(text=(Limit(3000, UTF16_UNITS, utf16_code_units),)),
-    # Discord's API is Python 3 and counts code points (discord/discord-api-docs#1315, a Discord
-    # engineer: "\U0010FFFF \uffff would be considered 3 characters").
-    "discord": PlatformRule(text=(Limit(2000, CODE_POINTS, code_points),)),
-    # Slack truncates a message's text beyond 40,000 characters (changelog "Truncating really long
-    # messages", 2018; chat.postMessage). The unit is not documented: UTF-16 (see above).
-    "slack": PlatformRule(text=(Limit(40000, UTF16_UNITS, utf16_code_units),)),
-    # Bot API: text 1-4096 characters, caption 0-1024, after entities parsing. The Bot API server
-    # (tdlib) compares utf8_length(), a count of code points, with message_text_length_max; a send
-    # of 4,096 astral characters (8,192 UTF-16 units) is accepted (FerroxLabs/wayland#934).
-    "telegram": PlatformRule(
-        text=(Limit(4096, CODE_POINTS, code_points),),
-        caption=(Limit(1024, CODE_POINTS, code_points),),
-    ),
-    # Caption of 2,200 characters (Instagram Graph API); unit not documented: UTF-16 (see above).
-    "instagram": PlatformRule(text=(Limit(2200, UTF16_UNITS, utf16_code_units),)),
-    # Content Posting API: post_info.title (the caption) of at most 2,200 UTF-16 runes.
-    "tiktok": PlatformRule(text=(Limit(2200, UTF16_UNITS, utf16_code_units),)),
-    # 63,206 characters for a Page post; unit not documented: UTF-16 (see above).
-    "facebook": PlatformRule(text=(Limit(63206, UTF16_UNITS, utf16_code_units),)),
-    # YouTube Data API, videos resource: snippet.title at most 100 characters (unit not documented:
-    # UTF-16, see above); snippet.description at most 5,000 bytes (UTF-8).
-    "youtube": PlatformRule(
-        text=(Limit(100, UTF16_UNITS, utf16_code_units),),
-        description=(Limit(5000, UTF8_BYTES, utf8_bytes),),
-    ),
-}
+def _rule_of(descriptor) -> PlatformRule:
+    """A descriptor's text rule (chalicelib/platforms/descriptor.py) with each unit's counter."""
+    declared = descriptor.text
 
-PLATFORM_ALIASES = {"x": "twitter"}
+    def limits(declared_limits):
+        if declared_limits is None:
+            return None
+        return tuple(Limit(item.maximum, item.unit, counter(item.unit)) for item in declared_limits)
+
+    return PlatformRule(text=limits(declared.text), caption=limits(declared.caption),
+                        description=limits(declared.description), adjustable=declared.adjustable)
+
+
+# Each platform's rule, as its module under chalicelib/platforms/ declares it (with the evidence).
+PLATFORM_RULES: dict[str, PlatformRule] = {item.name: _rule_of(item) for item in registry.descriptors()}
 
 
 def _rule(platform: str) -> tuple[str, PlatformRule]:
-    name = PLATFORM_ALIASES.get(platform, platform)
+    name = registry.canonical(platform)
     try:
         return name, PLATFORM_RULES[name]
     except KeyError:
@@ -166,7 +123,7 @@ def measure(
 ) -> list[Measurement]:
     """``text``'s length in each unit ``platform`` limits, with each limit.
 
-    ``platform`` is a name from PLATFORM_RULES or the alias "x". ``max_characters`` replaces the
+    ``platform`` is a name from PLATFORM_RULES or one of its aliases. ``max_characters`` replaces the
     default maximum where the platform lets it vary (a Mastodon server's ``max_characters``, an X
     Premium account's 25,000) and is refused elsewhere. ``caption`` selects the limit for a media
     caption where it differs (Telegram: 1024); ``description`` the limit for a video description

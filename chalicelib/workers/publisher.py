@@ -11,21 +11,22 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
+from chalicelib.data.messages import PublishMessage
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
-from chalicelib.workers.messages import PublishMessage
 
 # A batch whose every message failed is reported like any other (not raised), so it is redelivered
 # without counting as a function error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def _record_handler(record: SQSRecord) -> str:
+def _record_handler(record: SQSRecord, lambda_context=None) -> str:
     message = PublishMessage.model_validate_json(record.body)
     logger.append_keys(post_id=message.post_id, target_id=message.target_id)
     try:
         outcome = services().publisher.publish(message.workspace_id, message.mode, message.post_id,
-                                               message.target_id, message.dispatch_id)
+                                               message.target_id, message.dispatch_id,
+                                               time_left=_time_left(lambda_context))
         logger.info("publish message handled", extra={"outcome": outcome})
         return outcome
     except RetryLater as later:
@@ -34,6 +35,14 @@ def _record_handler(record: SQSRecord) -> str:
         raise
     finally:
         logger.remove_keys(["post_id", "target_id"])
+
+
+def _time_left(context):
+    """The seconds this invocation has left, read when a part starts (Powertools hands the record
+    handler the Lambda context); None where there is no context to ask."""
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return None
+    return lambda: context.get_remaining_time_in_millis() / 1000
 
 
 def handle(event, context):

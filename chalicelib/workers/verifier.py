@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
 from chalicelib.observability import logger
-from chalicelib.workers.messages import UploadNotification
+from chalicelib.data.messages import UploadNotification
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

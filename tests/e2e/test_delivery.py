@@ -7,7 +7,7 @@ import uuid
 import boto3
 import pytest
 
-from chalicelib.workers.messages import PublishMessage
+from chalicelib.data.messages import PublishMessage
 from tests.e2e.stack import WAIT_TIMEOUT
 
 pytestmark = pytest.mark.e2e

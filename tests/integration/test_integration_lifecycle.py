@@ -96,3 +96,23 @@ def test_connecting_in_test_mode_is_refused(services, workspace):
     with pytest.raises(ValidationError) as refused:
         services.integrations.connect(test, "mastodon", "1", "u", "d", {"access_token": "x"})
     assert refused.value.code == "live_mode_required"
+
+
+def test_a_connect_never_overwrites_credentials_that_changed_since_it_read_them(services, workspace, live_account):
+    """The connect's write names the credentials version it read: a token refreshed (or another
+    connect) in between wins, and this write is refused rather than putting older tokens back."""
+    from chalicelib.errors import ConflictError
+
+    store = IntegrationStore()
+    sealed = services.credentials.seal(workspace.workspace.id, "live", live_account.id, {"access_token": "stale"})
+    _, version = services.credentials.load(workspace.workspace.id, "live", live_account.id)
+    held = AccountCredentials(services.credentials, workspace.workspace.id, "live", live_account.id)
+    held.replace({"access_token": "refreshed", "instance": "https://example.social"})     # meanwhile
+    with pytest.raises(ConflictError) as changed:
+        store.upsert(live_account, sealed, replaces_version=version)
+    assert changed.value.code == "integration_changed"
+    with pytest.raises(ConflictError):
+        store.upsert(live_account, sealed, replaces_version=None)        # "new", but the id is taken
+    assert services.credentials.load(workspace.workspace.id, "live", live_account.id)[0]["access_token"] == "refreshed"
+    store.upsert(live_account, sealed, replaces_version=version + 1)      # on the current version: written
+    assert services.credentials.load(workspace.workspace.id, "live", live_account.id)[0] == {"access_token": "stale"}

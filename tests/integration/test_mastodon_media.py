@@ -210,6 +210,21 @@ def test_every_file_is_uploaded_before_the_first_check(processing):
     assert [item["description"] for item in processing.uploads] == ["One", "Two"]
 
 
+def test_the_wait_ends_with_the_time_the_worker_has_left():
+    """A worker with 40 s left (its Lambda context said so) keeps the adapter's reserve of them and
+    waits only the rest, where a fresh one would wait its whole budget."""
+    waiting = Waiting()
+    short = Part(text="A long clip", index=0, total=1, idempotency_key="t:0",
+                 media=[video("v1", "A long clip")], time_left=40.0)
+    with MediaProcessingServer(ready_after=None) as server:
+        with pytest.raises(TransientError) as later:
+            on(server, waiting).publish(short)
+    assert later.value.code == "media_still_processing"
+    assert sum(waiting.pauses) == pytest.approx(40.0 - Mastodon.reserve)
+    assert 40.0 - Mastodon.reserve < Mastodon.processing_budget
+    assert server.statuses == []
+
+
 def test_still_processing_at_the_end_of_the_budget_is_tried_again_later():
     waiting = Waiting()
     with MediaProcessingServer(ready_after=None) as server:

@@ -17,8 +17,8 @@ from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
-from chalicelib.platforms import twitter
 from chalicelib.platforms.base import Part
+from chalicelib.platforms.twitter import adapter as twitter
 from tests.conftest import ApiClient, problem, services_with
 from tests.platform_servers.x_api import XApiServer, s256
 from tools.provision import put_app_credentials
@@ -361,7 +361,7 @@ def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_
     clock.advance(seconds=1)                                                             # the cache age, reached
     started = start_connect(api, key)
     assert connect_query(started)["client_id"] == "openpost-client-2"
-    answer = api.get(callback_path(x.authorize(started["url"])), headers=JSON)       # X checks the new id and secret
+    answer = api.get(callback_path(x.authorize(started["url"])), headers=JSON)   # X checks the new id and secret
     assert answer.status == 200, answer
     assert answer.json["data"]["username"] == "openpost"
 

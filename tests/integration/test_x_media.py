@@ -16,7 +16,7 @@ import requests
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.platforms import adapter_for, twitter
+from chalicelib.platforms import adapter_for
 from chalicelib.platforms.base import (
     Attachment,
     AuthenticationFailedError,
@@ -25,6 +25,7 @@ from chalicelib.platforms.base import (
     RateLimitedError,
     TransientError,
 )
+from chalicelib.platforms.twitter import adapter as twitter
 from tests import media_samples
 from tests.conftest import services_with
 from tests.integration.test_x import register_x_app, x_settings
@@ -97,7 +98,7 @@ def pauses():
 def adapter(services, workspace, account, pauses, **options):
     integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
     held = AccountCredentials(services.credentials, workspace.workspace.id, "live", account["id"])
-    return adapter_for(integration, held, sleep=pauses.sleep, timer=pauses.timer, chunk_bytes=CHUNK, **options)
+    return adapter_for(integration, held, deployment=services.deployment, sleep=pauses.sleep, timer=pauses.timer, chunk_bytes=CHUNK, **options)
 
 
 @pytest.fixture

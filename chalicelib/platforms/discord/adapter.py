@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import Attachment, Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.discord import PLATFORM
 
 NAME = "Discord"
 # Discord's OpenAPI document (discord/discord-api-spec) serves https://discord.com/api/v10. A path
@@ -49,10 +50,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class Discord(Platform):
-    name = "discord"
-    thread_style = "reply"
-    idempotent = False
-    max_images = 10
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
 

@@ -39,6 +39,7 @@ from chalicelib.platforms.base import (
     RateLimitedError,
     TransientError,
 )
+from chalicelib.platforms.bluesky import PLATFORM
 
 POST = "app.bsky.feed.post"
 THREADGATE = "app.bsky.feed.threadgate"
@@ -98,10 +99,7 @@ def post_url(handle: str, uri: str) -> str:
 
 
 class Bluesky(Platform):
-    name = "bluesky"
-    thread_style = "reply"
-    idempotent = True          # our record keys make a repeated part recognisable
-    max_images = 4
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image"})   # images as blobs with alt text; video is not built yet
     max_image_bytes = 1_000_000
 

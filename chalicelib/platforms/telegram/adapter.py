@@ -24,30 +24,37 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Attachment, Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.base import Attachment, Deployment, Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.telegram import PLATFORM
 
 NAME = "Telegram"
 CAPTION_LIMIT = 1024
-# What the Bot API takes by upload: photos up to 10 MB, other files up to 50 MB. Every file of a part
-# is held in memory (requests builds the whole multipart body before sending), so a larger file is
-# refused here, before anything is read or sent. Telegram checks the exact limits itself.
-MAX_BYTES = {"photo": 10 * 1024 * 1024, "video": 50 * 1024 * 1024, "animation": 50 * 1024 * 1024}
+# What the Bot API takes by upload, as the platform declares it (photos 10 MB, other files 50 MB): one
+# figure for the API's check and this one. Every file of a part is held in memory (requests builds
+# the whole multipart body before sending), so a larger file is refused here, before anything is
+# read or sent; a GIF goes as an animation, a file like a video. Telegram checks the exact limits.
+MAX_BYTES = {"photo": PLATFORM.media.max_image_bytes, "video": PLATFORM.media.max_video_bytes,
+             "animation": PLATFORM.media.max_video_bytes}
 SINGLE_METHODS = {"photo": "sendPhoto", "video": "sendVideo", "animation": "sendAnimation"}
 
 Files = Dict[str, Tuple[str, bytes, str]]
 
 
 class Telegram(Platform):
-    name = "telegram"
-    thread_style = "reply"
-    idempotent = False
-    max_images = 10
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
 
     def __init__(self, integration, credentials=None, api_url: Optional[str] = None):
         super().__init__(integration, credentials)
         self._api_url = api_url
+
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        # Where the platform's API is comes from the deployment (a test or a self-hoster may move it).
+        if deployment is not None:
+            options.setdefault("api_url", deployment.settings.telegram_api_url)
+        return cls(integration, credentials, **options)
 
     def publish(self, part: Part) -> PostRef:
         profile = self.integration.profile
@@ -61,7 +68,7 @@ class Telegram(Platform):
             method, files = media_request(part.media, part.text, body)
         else:
             method, body["text"] = "sendMessage", part.text
-        result = api_call(self._api_url or http.current_settings().telegram_api_url,
+        result = api_call(self._api_url,
                           self.credentials.value["bot_token"], method, body, timeout=self.timeout, sends=True,
                           files=files)
         message = result[0] if isinstance(result, list) and result else result      # an album: its first

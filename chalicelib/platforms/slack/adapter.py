@@ -36,6 +36,7 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import (
+    Deployment,
     Attachment,
     OutcomeUnknownError,
     Part,
@@ -44,6 +45,7 @@ from chalicelib.platforms.base import (
     PlatformError,
     PostRef,
 )
+from chalicelib.platforms.slack import PLATFORM
 
 NAME = "Slack"
 # The token no longer works, or lacks what posting needs: only reconnecting the account helps.
@@ -74,10 +76,7 @@ UPLOAD_CHUNK = 1024 * 1024
 
 
 class Slack(Platform):
-    name = "slack"
-    thread_style = "reply"
-    idempotent = False
-    max_images = 10
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
 
@@ -85,9 +84,16 @@ class Slack(Platform):
         super().__init__(integration, credentials)
         self._api_url = api_url
 
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        # Where the platform's API is comes from the deployment (a test or a self-hoster may move it).
+        if deployment is not None:
+            options.setdefault("api_url", deployment.settings.slack_api_url)
+        return cls(integration, credentials, **options)
+
     def publish(self, part: Part) -> PostRef:
         profile = self.integration.profile
-        api_url, token = self._api_url or http.current_settings().slack_api_url, self.credentials.value["bot_token"]
+        api_url, token = self._api_url, self.credentials.value["bot_token"]
         if part.media and not part.text.strip():
             raise PermanentError("Slack shows a post's images and videos with its text, and this part has none: add "
                                  "text to publish it to Slack. Nothing was sent.", code="text_required")

@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import (
+    ASSUMED_TIME_LEFT,
     Attachment,
     Part,
     PermanentError,
@@ -34,6 +35,7 @@ from chalicelib.platforms.base import (
     PostRef,
     TransientError,
 )
+from chalicelib.platforms.mastodon import PLATFORM
 
 NAME = "Mastodon"
 # The settings a post may carry for Mastodon (platform_settings.mastodon), sent as they are.
@@ -44,15 +46,13 @@ FIRST_PAUSE, LONGEST_PAUSE = 1.0, 5.0
 # The extensions each type may carry. The instance reads the file name's extension too, and an
 # upload without a file name is no file at all to it.
 class Mastodon(Platform):
-    name = "mastodon"
-    thread_style = "reply"
-    idempotent = True
-    max_images = 4
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
-    # Seconds one publish may spend waiting for the instance to process its media: well inside the
-    # publisher's 60 s, leaving room for the uploads before and the status after.
-    processing_budget = 30.0
+    # Seconds of the worker's remaining time a part keeps for the uploads before the wait for the
+    # instance to process its media, and the status after: with a 60 s publisher, 30 s of waiting.
+    reserve = 30.0
+    processing_budget = ASSUMED_TIME_LEFT - reserve   # when the worker's time is unknown
 
     def __init__(self, integration, credentials=None, *, sleep: Callable[[float], Any] = time.sleep,
                  clock: Callable[[], float] = time.monotonic):
@@ -90,7 +90,7 @@ class Mastodon(Platform):
         """Every file uploaded first, so the instance processes them side by side; then each one
         still processing is waited for. A file an earlier attempt left processing is taken up, not
         uploaded again (which would restart processing that may outlast every attempt)."""
-        deadline = self._clock() + self.processing_budget
+        deadline = self._clock() + part.budget(self.reserve)
         uploaded = []
         for item in part.media:
             kept = part.uploads.get(item.id)

@@ -1,4 +1,6 @@
-"""The messages workers exchange through SQS, validated on the way in."""
+"""The messages the queues carry, validated on the way in. They live with the queues
+(chalicelib/data/queues.py sends them; the workers and the reconciler read them), so the data and
+domain layers never import the workers."""
 from __future__ import annotations
 
 from typing import Literal

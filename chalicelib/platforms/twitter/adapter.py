@@ -29,8 +29,10 @@ import requests
 
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
+    ASSUMED_TIME_LEFT,
     Attachment,
     AuthenticationFailedError,
+    Deployment,
     OutcomeUnknownError,
     Part,
     PermanentError,
@@ -39,6 +41,7 @@ from chalicelib.platforms.base import (
     RateLimitedError,
     TransientError,
 )
+from chalicelib.platforms.twitter import PLATFORM
 
 # media.write: X refuses every media upload call from a token granted without it.
 SCOPES = "tweet.read tweet.write users.read media.write offline.access"
@@ -58,10 +61,11 @@ RACE_WAITS = (0.0, 0.3, 1.0)
 # X takes appends of at most 5 MB; a smaller piece leaves room for the multipart envelope and is
 # all a worker holds of a video at any time.
 CHUNK_BYTES = 4 * 1024 * 1024
-# Once publishing a part has taken this long, stop waiting for X to process its media and let the
-# engine try again later: the publisher's Lambda ends at 60 s, and a worker killed mid-wait reports
-# nothing at all.
-PROCESSING_BUDGET_SECONDS = 40.0
+# Seconds a part keeps, of the worker's remaining time, for what follows the wait for X to process
+# its media (the post itself, recording it): past that, stop waiting and let the engine try again
+# later, since a worker killed mid-wait reports nothing at all. With a 60 s publisher that leaves 40 s.
+RESERVE_SECONDS = 20.0
+PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS   # when the worker's time is unknown
 # What X takes in one post: up to 4 images, or a single GIF, or a single video.
 MAX_IMAGES = 4
 ALT_TEXT_MAX_CHARACTERS = 1000
@@ -125,13 +129,10 @@ class XClient:
         self._clock = clock
 
     @classmethod
-    def from_settings(cls) -> "XClient":
-        from chalicelib.container import services
-
-        def app(fresh: bool = False):
-            return services().app_secrets.credentials("twitter", fresh=fresh)
-
-        return cls(services().settings.x_api_url, app)
+    def for_deployment(cls, deployment: Deployment) -> "XClient":
+        """A client on the deployment's X API, with its X app's credentials."""
+        return cls(deployment.settings.x_api_url,
+                   lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh))
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
     def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> Dict[str, Any]:
@@ -345,17 +346,16 @@ def _check_media(media: Sequence[Attachment]) -> None:
 
 
 class Twitter(Platform):
-    name = "twitter"
-    thread_style = "reply"
-    idempotent = False
-    max_images = MAX_IMAGES
+    descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
 
     def __init__(self, integration, credentials=None, client: Optional[XClient] = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep,
                  timer: Callable[[], float] = time.monotonic, chunk_bytes: int = CHUNK_BYTES):
         super().__init__(integration, credentials)
-        self._client = client or XClient.from_settings()
+        if client is None:
+            raise TypeError("an X adapter needs an XClient: build it with Twitter.build")
+        self._client = client
         # Token expiry and X's rate-limit reset are on X's (wall) clock, not the engine's.
         self._clock = clock
         self._sleep = sleep
@@ -363,10 +363,16 @@ class Twitter(Platform):
         self._chunk_bytes = chunk_bytes
         self._tokens: Dict[str, Any] = {}
 
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        if options.get("client") is None and deployment is not None:
+            options["client"] = XClient.for_deployment(deployment)
+        return cls(integration, credentials, **options)
+
     def publish(self, part: Part) -> PostRef:
         self._check_length(part.text)
         _check_media(part.media)
-        deadline = self._timer() + PROCESSING_BUDGET_SECONDS
+        deadline = self._timer() + part.budget(RESERVE_SECONDS)
         self._tokens = self._current_tokens()
         media_ids = [self._upload(item, deadline, part) for item in part.media]
         body = tweet_body(part, media_ids)
