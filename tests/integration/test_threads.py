@@ -286,10 +286,10 @@ def test_the_24_hour_posting_quota_waits_an_hour(api, key, threads, runtime, ser
 
 
 def test_an_answer_lost_after_publish_is_outcome_unknown_and_never_republished(api, key, threads, runtime,
-                                                                            account):
+                                                                            services, account):
     post_id = publish_now(api, key, content="Only once")
     threads.drop_after_accept_next(on="threads_publish")
-    runtime.drain()
+    assert _publish_directly(services, runtime) == "failed"     # at once: no retry is even scheduled
     post = read(api, key, post_id)
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "outcome_unknown"
     runtime.drain()

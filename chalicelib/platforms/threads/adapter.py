@@ -524,9 +524,9 @@ class Threads(Platform):
         except GrantRejected as refusal:
             logger.warning("threads token not refreshed", extra={"integration_id": self.integration.id,
                                                                 "reason": str(refusal)})
+            # Too young to refresh, or revoked: either way the token is used as it is, and a revoked
+            # one is refused at the first call, which asks the user to reconnect.
             return current
-        except TokenRefused:
-            raise self._needs_reconnect("Threads no longer accepts its token") from None
         kept = self.credentials.replace({**current, **fresh})
         logger.info("threads token refreshed", extra={"integration_id": self.integration.id,
                                                       "kept_ours": kept.get("access_token") == fresh["access_token"]})
