@@ -348,7 +348,11 @@ def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_
     """The settings hold only where the X app's secret is; its client id and secret come from the
     secret (moto's Secrets Manager). A new value is not read again while the container's copy is
     younger than the cache age, and is in use once that age has passed."""
-    assert services.settings.app_secrets == {"twitter": aws.app_secrets["twitter"]}
+    from chalicelib.platforms.app_credentials import APP_CREDENTIALS
+
+    # One secret per platform that declares app credentials (X and Threads), named, never held.
+    assert services.settings.app_secrets == {name: aws.app_secrets[name] for name in APP_CREDENTIALS}
+    assert "twitter" in APP_CREDENTIALS
     assert aws.app_secrets["twitter"].startswith("arn:aws:secretsmanager:")
     assert connect_query(start_connect(api, key))["client_id"] == "openpost-client"
 
