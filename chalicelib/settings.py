@@ -73,6 +73,8 @@ class Settings(BaseModel):
     # Platform endpoints. Deployments keep the defaults; tests and self-hosters point them elsewhere.
     x_api_url: str = "https://api.x.com"
     x_authorize_url: str = "https://x.com/i/oauth2/authorize"
+    threads_api_url: str = "https://graph.threads.net"
+    threads_authorize_url: str = "https://threads.net/oauth/authorize"
     # Platform name to the ARN (or name) of the Secrets Manager secret holding its app credentials
     # (chalicelib/platforms/app_credentials.py). Only where the secret is: never its value.
     app_secrets: Mapping[str, str] = Field(default_factory=dict)
@@ -138,6 +140,8 @@ class Settings(BaseModel):
             "public_base_url": environ.get("OPENPOST_PUBLIC_BASE_URL"),
             "x_api_url": environ.get("OPENPOST_X_API_URL"),
             "x_authorize_url": environ.get("OPENPOST_X_AUTHORIZE_URL"),
+            "threads_api_url": environ.get("OPENPOST_THREADS_API_URL"),
+            "threads_authorize_url": environ.get("OPENPOST_THREADS_AUTHORIZE_URL"),
             "app_secrets": app_secrets,
             "app_secrets_max_age": environ.get("OPENPOST_APP_SECRETS_MAX_AGE"),
             "bluesky_service_url": environ.get("OPENPOST_BLUESKY_SERVICE_URL"),

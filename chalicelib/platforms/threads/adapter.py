@@ -26,7 +26,6 @@ stores the new one with the credentials' compare-and-set, as the X adapter does.
 """
 from __future__ import annotations
 
-import os
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -48,8 +47,6 @@ from chalicelib.platforms.base import (
 )
 from chalicelib.platforms.threads import PLATFORM
 
-DEFAULT_API_URL = "https://graph.threads.net"
-DEFAULT_AUTHORIZE_URL = "https://threads.net/oauth/authorize"
 # Object and edge calls are versioned; the token endpoints are not (restfb/restfb#1450:
 # /v1.0/access_token is "Unsupported request").
 VERSION = "v1.0"
@@ -95,15 +92,13 @@ QUOTA_WAIT_SECONDS = 3600.0
 
 
 def api_url(settings: Any) -> str:
-    """Where the Threads API is: the deployment's setting, else OPENPOST_THREADS_API_URL (a local
-    server), else Meta's."""
-    return (getattr(settings, "threads_api_url", None) or os.environ.get("OPENPOST_THREADS_API_URL")
-            or DEFAULT_API_URL).rstrip("/")
+    """Where the Threads API is: the deployment's setting (Meta's unless a test or a local stack
+    points it at its own server)."""
+    return settings.threads_api_url.rstrip("/")
 
 
 def authorize_url(settings: Any) -> str:
-    return (getattr(settings, "threads_authorize_url", None) or os.environ.get("OPENPOST_THREADS_AUTHORIZE_URL")
-            or DEFAULT_AUTHORIZE_URL)
+    return settings.threads_authorize_url
 
 
 class GrantRejected(Exception):
