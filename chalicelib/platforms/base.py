@@ -231,3 +231,20 @@ class Platform:
 
     def publish(self, part: Part) -> PostRef:
         raise NotImplementedError
+
+
+class ApiUrlPlatform(Platform):
+    """An adapter that needs only to know where its platform's API is: the deployment's setting
+    named ``api_url_setting`` (a test or a self-hoster may move it), as ``self._api_url``."""
+
+    api_url_setting = ""
+
+    def __init__(self, integration, credentials=None, api_url: Optional[str] = None):
+        super().__init__(integration, credentials)
+        self._api_url = api_url
+
+    @classmethod
+    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+        if deployment is not None:
+            options.setdefault("api_url", getattr(deployment.settings, cls.api_url_setting))
+        return cls(integration, credentials, **options)

@@ -36,12 +36,11 @@ from typing import Any, BinaryIO, Dict, Iterator, List, Optional
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import (
-    Deployment,
+    ApiUrlPlatform,
     Attachment,
     OutcomeUnknownError,
     Part,
     PermanentError,
-    Platform,
     PlatformError,
     PostRef,
 )
@@ -75,21 +74,11 @@ ALT_TEXT_LIMIT = 1000                # alt_txt, per files.getUploadURLExternal (
 UPLOAD_CHUNK = 1024 * 1024
 
 
-class Slack(Platform):
+class Slack(ApiUrlPlatform):
     descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
-
-    def __init__(self, integration, credentials=None, api_url: Optional[str] = None):
-        super().__init__(integration, credentials)
-        self._api_url = api_url
-
-    @classmethod
-    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
-        # Where the platform's API is comes from the deployment (a test or a self-hoster may move it).
-        if deployment is not None:
-            options.setdefault("api_url", deployment.settings.slack_api_url)
-        return cls(integration, credentials, **options)
+    api_url_setting = "slack_api_url"
 
     def publish(self, part: Part) -> PostRef:
         profile = self.integration.profile

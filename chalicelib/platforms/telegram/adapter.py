@@ -24,7 +24,7 @@ import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from chalicelib.platforms import http
-from chalicelib.platforms.base import Attachment, Deployment, Part, PermanentError, Platform, PostRef
+from chalicelib.platforms.base import ApiUrlPlatform, Attachment, Part, PermanentError, PostRef
 from chalicelib.platforms.telegram import PLATFORM
 
 NAME = "Telegram"
@@ -40,21 +40,11 @@ SINGLE_METHODS = {"photo": "sendPhoto", "video": "sendVideo", "animation": "send
 Files = Dict[str, Tuple[str, bytes, str]]
 
 
-class Telegram(Platform):
+class Telegram(ApiUrlPlatform):
     descriptor = PLATFORM   # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
-
-    def __init__(self, integration, credentials=None, api_url: Optional[str] = None):
-        super().__init__(integration, credentials)
-        self._api_url = api_url
-
-    @classmethod
-    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
-        # Where the platform's API is comes from the deployment (a test or a self-hoster may move it).
-        if deployment is not None:
-            options.setdefault("api_url", deployment.settings.telegram_api_url)
-        return cls(integration, credentials, **options)
+    api_url_setting = "telegram_api_url"
 
     def publish(self, part: Part) -> PostRef:
         profile = self.integration.profile
