@@ -5,13 +5,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test install bench clean
+.PHONY: run test lint install bench clean
 
 run: $(STAMP)
 	$(PY) -m tools.devstack
 
-test: $(STAMP) pds
+test: $(STAMP) pds lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Style is mechanical (ruff.toml): lint and format are checked before the tests run.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 install: $(STAMP)
 

@@ -3,11 +3,10 @@
 Every function Chalice deploys loads this module, so it stays light: blueprints register routes, and
 each worker imports its implementation on first invocation. Nothing here does work of its own.
 """
+
 from chalice import Chalice
 
-from chalicelib.api import api_keys, integrations, media, meta, posts
-from chalicelib.api import connect
-from chalicelib.api import edges
+from chalicelib.api import api_keys, connect, edges, integrations, media, meta, posts
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -26,22 +25,26 @@ edges.install(app)
 @app.lambda_function(name="dispatcher")
 def dispatcher(event, context):
     from chalicelib.workers import dispatcher as worker
+
     return worker.handle(event, context)
 
 
 @app.lambda_function(name="publisher")
 def publisher(event, context):
     from chalicelib.workers import publisher as worker
+
     return worker.handle(event, context)
 
 
 @app.lambda_function(name="reconciler")
 def reconciler(event, context):
     from chalicelib.workers import reconciler as worker
+
     return worker.handle(event, context)
 
 
 @app.lambda_function(name="verifier")
 def verifier(event, context):
     from chalicelib.workers import verifier as worker
+
     return worker.handle(event, context)

@@ -11,14 +11,15 @@ Capacity units are estimated here, from the items each call read or wrote, by Dy
 rules: 4 KB per read unit (half a unit when eventually consistent, always on an index), 1 KB per
 write unit, transactions twice that, and a write per index entry an item change adds, alters or
 removes (two when it moves the entry to another index key; index writes at the standard rate even in
-a transaction, which is our assumption). moto's own ConsumedCapacity is a placeholder (a fixed 0.5 or 1 per call, nothing for a
-transaction), so it is only kept in --json, as moto_reported.
+a transaction, which is our assumption). moto's own ConsumedCapacity is a placeholder (a fixed 0.5 or 1 per call,
+nothing for a transaction), so it is only kept in --json, as moto_reported.
 
 Targets: get = 1 read; a list page = 1 query plus at most 1 read for the total; create = 1 write
 (a transaction if needed) plus the idempotency record; authentication at most 1 read, cached in the
 container for at most 60 s; the rate limit exactly 1 write (the counter), plus at most 1 read of the
 workspace's overrides, cached like the key. The bench lifts its workspace's budgets through that
-override, since it makes far more posts in one minute of its clock than the default allows. "Get" is GET /v1/posts/{id}, "a list page" is every paginated GET, and
+override, since it makes far more posts in one minute of its clock than the default allows. "Get" is
+GET /v1/posts/{id}, "a list page" is every paginated GET, and
 "create" is a POST to a collection (posts, API keys); on the other endpoints only authentication
 is judged.
 
@@ -26,6 +27,7 @@ is judged.
 
 This prints figures and always exits 0 once it has them: a missed target is news, not a crash.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,11 +41,13 @@ sys.path.insert(0, ROOT)
 from tools.emulated_aws import use_fake_credentials  # noqa: E402
 
 use_fake_credentials(os.environ)
-os.environ.update({
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-})
+os.environ.update(
+    {
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -54,7 +58,6 @@ import json  # noqa: E402
 import math  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from typing import Dict, List, Optional, Tuple  # noqa: E402
 
 import botocore.session  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -65,21 +68,25 @@ from chalicelib.data.sessions import botocore_session  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 from tools.provision import provision  # noqa: E402
 
-START = dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 FUTURE = "2026-05-02T14:00:00Z"
-SEEDED_POSTS = 45          # enough for a full second page (offset 20, limit 20)
+SEEDED_POSTS = 45  # enough for a full second page (offset 20, limit 20)
 # A post of ordinary size: a few sentences to two platforms, with tags.
-POST = {"content": "We just shipped scheduled threads: write once, publish everywhere at the time your "
-                   "audience is awake. Drafts, previews and per-platform tweaks included. Tell us what "
-                   "you think! #buildinpublic",
-        "platforms": ["twitter", "bluesky"], "tags": ["launch", "product"]}
+POST = {
+    "content": "We just shipped scheduled threads: write once, publish everywhere at the time your "
+    "audience is awake. Drafts, previews and per-platform tweaks included. Tell us what "
+    "you think! #buildinpublic",
+    "platforms": ["twitter", "bluesky"],
+    "tags": ["launch", "product"],
+}
 
 # --- capacity, by DynamoDB's rules --------------------------------------------------------------
-CAPACITY_NOTE = ("estimated from the sizes of the items each call read or wrote, index writes included "
-                 "(moto reports fixed placeholders)")
+CAPACITY_NOTE = (
+    "estimated from the sizes of the items each call read or wrote, index writes included "
+    "(moto reports fixed placeholders)"
+)
 KB = 1024
-READS = {"GetItem": "read", "BatchGetItem": "read", "TransactGetItems": "read", "Query": "query",
-         "Scan": "scan"}
+READS = {"GetItem": "read", "BatchGetItem": "read", "TransactGetItems": "read", "Query": "query", "Scan": "scan"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 
 
@@ -94,7 +101,7 @@ def number_size(text: str) -> int:
 
 
 def value_size(value: dict) -> int:
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(inner.encode())
     if kind == "N":
@@ -107,14 +114,14 @@ def value_size(value: dict) -> int:
         return sum(len(v.encode() if kind == "SS" else v) for v in inner)
     if kind == "NS":
         return sum(number_size(v) for v in inner)
-    if kind == "L":   # 3 bytes for the list, 1 per element
+    if kind == "L":  # 3 bytes for the list, 1 per element
         return 3 + sum(1 + value_size(v) for v in inner)
     if kind == "M":
         return 3 + sum(1 + len(k.encode()) + value_size(v) for k, v in inner.items())
     raise ValueError(f"unknown DynamoDB type {kind}")
 
 
-def item_size(item: Optional[dict]) -> int:
+def item_size(item: dict | None) -> int:
     return sum(len(name.encode()) + value_size(value) for name, value in (item or {}).items())
 
 
@@ -130,9 +137,9 @@ def write_units(size: int) -> int:
 
 @dataclass
 class Schema:
-    keys: Tuple[str, ...]
+    keys: tuple[str, ...]
     # index name -> (its key attributes, projection type, included attributes)
-    indexes: Dict[str, Tuple[Tuple[str, ...], str, Tuple[str, ...]]]
+    indexes: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]]
 
 
 class Tables:
@@ -142,7 +149,7 @@ class Tables:
     def __init__(self, region: str):
         self._region = region
         self._client = None
-        self._schemas: Dict[str, Schema] = {}
+        self._schemas: dict[str, Schema] = {}
 
     @property
     def client(self):
@@ -154,20 +161,23 @@ class Tables:
         if table not in self._schemas:
             described = self.client.describe_table(TableName=table)["Table"]
             indexes = {
-                index["IndexName"]: (tuple(k["AttributeName"] for k in index["KeySchema"]),
-                                     index["Projection"]["ProjectionType"],
-                                     tuple(index["Projection"].get("NonKeyAttributes", ())))
-                for index in described.get("GlobalSecondaryIndexes", [])}
+                index["IndexName"]: (
+                    tuple(k["AttributeName"] for k in index["KeySchema"]),
+                    index["Projection"]["ProjectionType"],
+                    tuple(index["Projection"].get("NonKeyAttributes", ())),
+                )
+                for index in described.get("GlobalSecondaryIndexes", [])
+            }
             self._schemas[table] = Schema(tuple(k["AttributeName"] for k in described["KeySchema"]), indexes)
         return self._schemas[table]
 
     def key_of(self, table: str, item: dict) -> dict:
         return {name: item[name] for name in self.schema(table).keys}
 
-    def fetch(self, table: str, key: dict) -> Optional[dict]:
+    def fetch(self, table: str, key: dict) -> dict | None:
         return self.client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
 
-    def change_units(self, table: str, before: Optional[dict], after: Optional[dict], transactional: bool) -> int:
+    def change_units(self, table: str, before: dict | None, after: dict | None, transactional: bool) -> int:
         """One item's change: the table write (doubled in a transaction, which prepares and commits),
         then each index entry it adds, changes or removes (a changed index key is a delete and a put).
         Index writes are counted at the standard rate."""
@@ -184,7 +194,7 @@ class Tables:
         return units
 
     @staticmethod
-    def _entry(schema, index_keys, projection, included, item) -> Optional[dict]:
+    def _entry(schema, index_keys, projection, included, item) -> dict | None:
         """What the index holds for this item; None if the item is not in it (a sparse index)."""
         if not item or not all(k in item for k in index_keys):
             return None
@@ -198,10 +208,10 @@ class Tables:
 @dataclass
 class Call:
     operation: str
-    tables: Tuple[str, ...]
-    part: str                      # "auth", "idempotency" or "endpoint"
-    read_units: Optional[float]    # None: no estimate for this operation
-    write_units: Optional[float]
+    tables: tuple[str, ...]
+    part: str  # "auth", "idempotency" or "endpoint"
+    read_units: float | None  # None: no estimate for this operation
+    write_units: float | None
     moto_reported: float
 
 
@@ -211,17 +221,17 @@ class Recorder:
     def __init__(self, tables: Tables):
         self.tables = tables
         self.idempotency_table = ""
-        self.rate_limit_tables: Tuple[str, ...] = ()   # the counters, and the workspace's overrides
+        self.rate_limit_tables: tuple[str, ...] = ()  # the counters, and the workspace's overrides
         self.counting = False
-        self.phase = "endpoint"    # "auth" while the request authenticates
-        self.calls: List[Call] = []
+        self.phase = "endpoint"  # "auth" while the request authenticates
+        self.calls: list[Call] = []
 
     def install(self, session) -> None:
         # Clients copy their session's handlers when they are made, so this must come first.
         session.register("provide-client-params.dynamodb", self._before)
         session.register("after-call.dynamodb", self._after)
 
-    def _written(self, operation: str, params: dict) -> Optional[List[Tuple[str, dict]]]:
+    def _written(self, operation: str, params: dict) -> list[tuple[str, dict]] | None:
         """(table, key) of each item a write touches; None for a write this does not estimate."""
         if operation == "PutItem":
             return [(params["TableName"], self.tables.key_of(params["TableName"], params["Item"]))]
@@ -230,7 +240,7 @@ class Recorder:
         if operation == "TransactWriteItems":
             touched = []
             for entry in params["TransactItems"]:
-                (_, action), = entry.items()
+                ((_, action),) = entry.items()
                 table = action["TableName"]
                 touched.append((table, action.get("Key") or self.tables.key_of(table, action["Item"])))
             return touched
@@ -251,43 +261,56 @@ class Recorder:
         if not self.counting or seen is None:
             return
         operation, params = model.name, seen["params"]
-        rcu: Optional[float] = 0
-        wcu: Optional[float] = 0
+        rcu: float | None = 0
+        wcu: float | None = 0
         if operation == "GetItem":
             rcu = read_units(item_size(parsed.get("Item")), bool(params.get("ConsistentRead")))
         elif operation == "Query":
             # Charged for the items read, summed and then rounded; we filter nothing and project
             # nothing, so the items returned are the items read.
-            rcu = read_units(sum(item_size(item) for item in parsed.get("Items", [])),
-                             bool(params.get("ConsistentRead")))
+            rcu = read_units(
+                sum(item_size(item) for item in parsed.get("Items", [])), bool(params.get("ConsistentRead"))
+            )
         elif operation in WRITES and seen["before"] is not None:
             transactional = operation == "TransactWriteItems"
-            wcu = sum(self.tables.change_units(table, old, self.tables.fetch(table, key), transactional)
-                      for table, key, old in seen["before"])
-        else:   # an operation this does not estimate (none of ours today): "n/a", not a guess
+            wcu = sum(
+                self.tables.change_units(table, old, self.tables.fetch(table, key), transactional)
+                for table, key, old in seen["before"]
+            )
+        else:  # an operation this does not estimate (none of ours today): "n/a", not a guess
             rcu = wcu = None
         tables = {params["TableName"]} if "TableName" in params else set()
-        tables |= {table for table, _, _ in seen["before"] or []}   # a transaction names them inside
+        tables |= {table for table, _, _ in seen["before"] or []}  # a transaction names them inside
         reported = parsed.get("ConsumedCapacity") or []
         reported = [reported] if isinstance(reported, dict) else reported
-        part = ("auth" if seen["phase"] == "auth" else
-                # A post's transaction that also claims its Idempotency-Key is the post's write.
-                "idempotency" if tables == {self.idempotency_table} else
-                "rate limit" if tables & set(self.rate_limit_tables) else "endpoint")
-        self.calls.append(Call(operation, tuple(sorted(tables)), part, rcu, wcu,
-                               sum(item.get("CapacityUnits", 0) for item in reported)))
+        part = (
+            "auth"
+            if seen["phase"] == "auth"
+            # A post's transaction that also claims its Idempotency-Key is the post's write.
+            else "idempotency"
+            if tables == {self.idempotency_table}
+            else "rate limit"
+            if tables & set(self.rate_limit_tables)
+            else "endpoint"
+        )
+        self.calls.append(
+            Call(
+                operation, tuple(sorted(tables)), part, rcu, wcu, sum(item.get("CapacityUnits", 0) for item in reported)
+            )
+        )
 
 
 # --- targets ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Budget:
     text: str
-    most: Dict[str, int]                                  # calls allowed per category; others: none
-    least: Dict[str, int] = field(default_factory=dict)   # calls that must happen
+    most: dict[str, int]  # calls allowed per category; others: none
+    least: dict[str, int] = field(default_factory=dict)  # calls that must happen
 
     def met(self, counts: Counter) -> bool:
-        return (all(self.most.get(kind, 0) >= n for kind, n in counts.items())
-                and all(counts.get(kind, 0) >= n for kind, n in self.least.items()))
+        return all(self.most.get(kind, 0) >= n for kind, n in counts.items()) and all(
+            counts.get(kind, 0) >= n for kind, n in self.least.items()
+        )
 
 
 GET = Budget("1 read", {"read": 1})
@@ -296,25 +319,29 @@ CREATE = Budget("1 write", {"write": 1})
 # Powertools writes the record twice: in progress (a conditional put), then completed (an update).
 IDEMPOTENCY_RECORD = Budget("idempotency record", {"write": 2})
 # One counter write on every request; the workspace's overrides are read as often as the key.
-RATE_LIMIT = {"warm": Budget("rate limit 1 write", {"write": 1}, {"write": 1}),
-              "cold": Budget("rate limit 1 write + ≤ 1 read", {"write": 1, "read": 1}, {"write": 1}),
-              "+59 s": Budget("rate limit 1 write", {"write": 1}, {"write": 1}),
-              "+61 s": Budget("rate limit 1 write + 1 read", {"write": 1, "read": 1}, {"write": 1, "read": 1})}
-AUTH = {"warm": Budget("", {}),
-        "cold": Budget("auth ≤ 1 read", {"read": 1}),
-        "+59 s": Budget("auth cached: 0", {}),
-        "+61 s": Budget("auth expired: 1 read", {"read": 1}, {"read": 1})}
+RATE_LIMIT = {
+    "warm": Budget("rate limit 1 write", {"write": 1}, {"write": 1}),
+    "cold": Budget("rate limit 1 write + ≤ 1 read", {"write": 1, "read": 1}, {"write": 1}),
+    "+59 s": Budget("rate limit 1 write", {"write": 1}, {"write": 1}),
+    "+61 s": Budget("rate limit 1 write + 1 read", {"write": 1, "read": 1}, {"write": 1, "read": 1}),
+}
+AUTH = {
+    "warm": Budget("", {}),
+    "cold": Budget("auth ≤ 1 read", {"read": 1}),
+    "+59 s": Budget("auth cached: 0", {}),
+    "+61 s": Budget("auth expired: 1 read", {"read": 1}, {"read": 1}),
+}
 
 
 # --- the endpoints ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
     method: str
-    path: str                       # may name {post} or {group}, made by setup
+    path: str  # may name {post} or {group}, made by setup
     status: int
-    target: Optional[Budget] = None
-    body: Optional[dict] = None
-    setup: Optional[str] = None     # "post" or "group": what the request needs to exist first
+    target: Budget | None = None
+    body: dict | None = None
+    setup: str | None = None  # "post" or "group": what the request needs to exist first
     note: str = ""
     idempotency_key: bool = False
 
@@ -327,8 +354,7 @@ CASES = [
     Case("POST", "/v1/posts", 201, CREATE, body=POST),
     Case("POST", "/v1/posts", 201, CREATE, body=POST, note="Idempotency-Key", idempotency_key=True),
     Case("PATCH", "/v1/posts/{post}", 200, body={"content": "Edited copy"}, setup="post", note="content"),
-    Case("PUT", "/v1/posts/{post}", 200, body={"schedule_at": FUTURE}, setup="post",
-         note="schedules a draft"),
+    Case("PUT", "/v1/posts/{post}", 200, body={"schedule_at": FUTURE}, setup="post", note="schedules a draft"),
     Case("POST", "/v1/posts/{post}/publish", 202, setup="post"),
     Case("POST", "/v1/posts/{post}/duplicate", 201, setup="post"),
     Case("DELETE", "/v1/posts/{post}", 204, setup="post"),
@@ -342,13 +368,16 @@ CASES = [
 
 class Bench:
     def __init__(self, client):
-        self.client = client   # chalice.test.Client on app.app, as the tests drive it
+        self.client = client  # chalice.test.Client on app.app, as the tests drive it
         self.recorder = Recorder(Tables("us-east-1"))
         self.recorder.install(botocore_session())
         aws = provision("openpost-bench")
         self.settings = Settings.from_environ(aws.environment())
         self.recorder.idempotency_table = self.settings.table_name("idempotency")
-        self.recorder.rate_limit_tables = (self.settings.table_name("rate-limits"), self.settings.table_name("workspaces"))
+        self.recorder.rate_limit_tables = (
+            self.settings.table_name("rate-limits"),
+            self.settings.table_name("workspaces"),
+        )
         self.clock = ManualClock(START)
         self.new_container()
         created = container.services().workspaces.create("Acme")
@@ -356,7 +385,7 @@ class Bench:
         for policy in ("default", "posts"):
             container.services().rate_limiter.set_override(created.workspace.id, policy, quota=100_000, window=3600)
         self.made = 0
-        for n in range(SEEDED_POSTS):   # a third of them scheduled, for the status page
+        for n in range(SEEDED_POSTS):  # a third of them scheduled, for the status page
             self.create_post(**({"schedule_at": FUTURE} if n % 3 == 0 else {}))
 
     def new_container(self) -> None:
@@ -365,7 +394,7 @@ class Bench:
         keys = services.api_keys
         authenticate = keys.authenticate
 
-        def marked(authorization):   # calls made while authenticating are counted apart
+        def marked(authorization):  # calls made while authenticating are counted apart
             self.recorder.phase = "auth"
             try:
                 return authenticate(authorization)
@@ -380,7 +409,7 @@ class Bench:
         has: its key and the workspace's integrations are then in the container's caches."""
         self.create_post()
 
-    def request(self, method: str, path: str, body=None, headers=None) -> Tuple[int, Optional[dict]]:
+    def request(self, method: str, path: str, body=None, headers=None) -> tuple[int, dict | None]:
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.key}", **(headers or {})}
         payload = json.dumps(body).encode() if body is not None else b""
         response = self.client.http.request(method, path, headers=headers, body=payload)
@@ -414,11 +443,11 @@ class Bench:
             self.recorder.counting = False
         return row(case, cache, status, self.recorder.calls)
 
-    def run(self) -> List[dict]:
+    def run(self) -> list[dict]:
         rows = []
         for case in CASES:
             for cache in ("warm", "cold"):
-                path = self.prepare(case)   # through the API, uncounted
+                path = self.prepare(case)  # through the API, uncounted
                 if cache == "cold":
                     self.new_container()
                 else:
@@ -435,19 +464,21 @@ class Bench:
         return rows
 
 
-def row(case: Case, cache: str, status: int, calls: List[Call]) -> dict:
-    counts = {part: Counter(call.operation for call in calls if call.part == part)
-              for part in ("endpoint", "idempotency", "auth", "rate limit")}
+def row(case: Case, cache: str, status: int, calls: list[Call]) -> dict:
+    counts = {
+        part: Counter(call.operation for call in calls if call.part == part)
+        for part in ("endpoint", "idempotency", "auth", "rate limit")
+    }
     kinds = {part: Counter(category(op) for op in ops.elements()) for part, ops in counts.items()}
     auth = AUTH[cache]
     rate_limit = RATE_LIMIT[cache]
-    judged: List[Tuple[Budget, Counter]] = [(auth, kinds["auth"]), (rate_limit, kinds["rate limit"])]
+    judged: list[tuple[Budget, Counter]] = [(auth, kinds["auth"]), (rate_limit, kinds["rate limit"])]
     endpoint = kinds["endpoint"]
     if case.target is not None:
         if case.idempotency_key:
             judged.append((IDEMPOTENCY_RECORD, kinds["idempotency"]))
         else:
-            endpoint = endpoint + kinds["idempotency"]   # a record nobody asked for counts against the target
+            endpoint = endpoint + kinds["idempotency"]  # a record nobody asked for counts against the target
         judged.append((case.target, endpoint))
     if status != case.status:
         verdict = f"failed: HTTP {status}"
@@ -479,7 +510,7 @@ def row(case: Case, cache: str, status: int, calls: List[Call]) -> dict:
     }
 
 
-def describe_calls(calls: Dict[str, Dict[str, int]]) -> str:
+def describe_calls(calls: dict[str, dict[str, int]]) -> str:
     def listed(ops):
         return ", ".join(f"{op} {n}" for op, n in ops.items())
 
@@ -490,24 +521,31 @@ def describe_calls(calls: Dict[str, Dict[str, int]]) -> str:
     return text
 
 
-def units(value: Optional[float]) -> str:
+def units(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g}"
 
 
-def markdown(rows: List[dict]) -> str:
-    lines = ["DynamoDB calls per request (moto, in-process; capacity estimated from item sizes)", "",
-             "| endpoint | cache | DynamoDB calls by operation | total | RCU / WCU | target | OK/over |",
-             "|---|---|---|---:|---:|---|---|"]
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "DynamoDB calls per request (moto, in-process; capacity estimated from item sizes)",
+        "",
+        "| endpoint | cache | DynamoDB calls by operation | total | RCU / WCU | target | OK/over |",
+        "|---|---|---|---:|---:|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['endpoint']} | {r['cache']} | {describe_calls(r['calls'])} | {r['total_calls']} "
-                     f"| {units(r['read_units'])} / {units(r['write_units'])} | {r['target']} | {r['verdict']} |")
+        lines.append(
+            f"| {r['endpoint']} | {r['cache']} | {describe_calls(r['calls'])} | {r['total_calls']} "
+            f"| {units(r['read_units'])} / {units(r['write_units'])} | {r['target']} | {r['verdict']} |"
+        )
     missed = [f"{r['endpoint']} ({r['cache']})" for r in rows if r["verdict"] not in ("OK", "-")]
-    lines += ["",
-              "warm: the container served this workspace within the last minute, so its key and integrations are "
-              "cached and no authentication call is expected (rows with no target still check that); cold: a new "
-              "container, whose first request reads the key and, for a post write, the workspace's integrations.",
-              f"RCU / WCU: {CAPACITY_NOTE}.",
-              f"Missed: {', '.join(missed)}" if missed else "Every target met."]
+    lines += [
+        "",
+        "warm: the container served this workspace within the last minute, so its key and integrations are "
+        "cached and no authentication call is expected (rows with no target still check that); cold: a new "
+        "container, whose first request reads the key and, for a post write, the workspace's integrations.",
+        f"RCU / WCU: {CAPACITY_NOTE}.",
+        f"Missed: {', '.join(missed)}" if missed else "Every target met.",
+    ]
     return "\n".join(lines)
 
 

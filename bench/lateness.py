@@ -16,6 +16,7 @@ Target: p99 at most 2 s. The stack's log tells which path queued each post (the 
 or the API at once) and how long each tick held the stack. A run takes about lead + spread + 30 s.
 This prints figures and always exits 0 once it has them: a missed target is news, not a crash.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -43,17 +44,17 @@ import requests  # noqa: E402
 
 from tests.e2e.stack import STOP_TIMEOUT, RunningStack  # noqa: E402  (needs ROOT on sys.path)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 TARGET_P99_SECONDS = 2.0
 # Once the last post is due, how long to wait for the rest before reporting what is missing.
 DRAIN_SECONDS = 60
 # How long to let the stack exit after SIGINT before killing it. Longer than the e2e tests allow
 # (STOP_TIMEOUT): a slow exit is reported as a finding, not turned into a lost run.
 STOP_PATIENCE = 60
-PAGE = 100   # the API's largest page
+PAGE = 100  # the API's largest page
 
 
-def parse_time(text: Optional[str]) -> Optional[dt.datetime]:
+def parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
@@ -63,7 +64,7 @@ def iso(moment: dt.datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
-def percentile(values: List[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     """Nearest rank: with 200 posts, p99 is the second latest."""
     ordered = sorted(values)
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
@@ -76,7 +77,7 @@ def log(message: str) -> None:
 class Api:
     def __init__(self, base_url: str, key: str):
         self._base = base_url
-        self._http = requests.Session()   # one kept-alive connection: one server thread
+        self._http = requests.Session()  # one kept-alive connection: one server thread
         self._http.headers["Authorization"] = f"Bearer {key}"
 
     def call(self, method: str, path: str, body: Any = None, params: Any = None) -> dict:
@@ -85,8 +86,8 @@ class Api:
             raise SystemExit(f"{method} {path} answered {answer.status_code}: {answer.text[:500]}")
         return answer.json()
 
-    def all_posts(self, status: Optional[str]) -> List[dict]:
-        posts: List[dict] = []
+    def all_posts(self, status: str | None) -> list[dict]:
+        posts: list[dict] = []
         while True:
             page = self.call("GET", "/v1/posts", params={"status": status, "limit": PAGE, "offset": len(posts)})
             posts += page["data"]
@@ -94,7 +95,7 @@ class Api:
                 return posts
 
 
-def schedule(count: int, first: dt.datetime, spread: float, rng: random.Random) -> List[dt.datetime]:
+def schedule(count: int, first: dt.datetime, spread: float, rng: random.Random) -> list[dt.datetime]:
     """``count`` times uniformly over [first, first + spread), in order; every other one to the
     millisecond, the rest on a whole second (what most clients send)."""
     times = []
@@ -108,13 +109,20 @@ def schedule(count: int, first: dt.datetime, spread: float, rng: random.Random) 
     return sorted(times)
 
 
-def create_posts(api: Api, platform: str, times: List[dt.datetime]) -> Dict[str, dt.datetime]:
+def create_posts(api: Api, platform: str, times: list[dt.datetime]) -> dict[str, dt.datetime]:
     """Created in the order they are due, so each is more than the dispatch horizon ahead when created
     (unless creating is slower than the spread): the dispatcher's tick, not the API, queues it."""
-    asked: Dict[str, dt.datetime] = {}
+    asked: dict[str, dt.datetime] = {}
     for index, moment in enumerate(times):
-        post = api.call("POST", "/v1/posts", {"content": f"Lateness probe {index + 1} of {len(times)}",
-                                              "platforms": [platform], "schedule_at": iso(moment)})["data"]
+        post = api.call(
+            "POST",
+            "/v1/posts",
+            {
+                "content": f"Lateness probe {index + 1} of {len(times)}",
+                "platforms": [platform],
+                "schedule_at": iso(moment),
+            },
+        )["data"]
         if post["status"] != "scheduled":
             raise SystemExit(f"post {post['id']} came back {post['status']}, not scheduled")
         asked[post["id"]] = moment
@@ -130,11 +138,26 @@ def lift_rate_limits(workspace_id: str, prefix: str, endpoint_url: str) -> None:
     from tools import admin
     from tools.emulated_aws import use_fake_credentials
 
-    use_fake_credentials(os.environ)   # the stack's moto takes any; never this machine's own
+    use_fake_credentials(os.environ)  # the stack's moto takes any; never this machine's own
     for policy in ("default", "posts", "media"):
         with contextlib.redirect_stdout(io.StringIO()):
-            admin.main(["set-rate-limit", "--workspace", workspace_id, "--policy", policy, "--quota", "100000",
-                        "--window", "60", "--prefix", prefix, "--endpoint-url", endpoint_url])
+            admin.main(
+                [
+                    "set-rate-limit",
+                    "--workspace",
+                    workspace_id,
+                    "--policy",
+                    policy,
+                    "--quota",
+                    "100000",
+                    "--window",
+                    "60",
+                    "--prefix",
+                    prefix,
+                    "--endpoint-url",
+                    endpoint_url,
+                ]
+            )
 
 
 def stop(stack: RunningStack) -> dict:
@@ -162,7 +185,8 @@ def wait_for_published(api: Api, count: int, deadline: float) -> None:
 
 # --- what the stack's log tells ----------------------------------------------------------------
 
-def log_records(text: str) -> List[dict]:
+
+def log_records(text: str) -> list[dict]:
     """The handlers' structured lines (Powertools writes one JSON object per line)."""
     records = []
     for line in text.splitlines():
@@ -179,34 +203,45 @@ def log_time(record: dict) -> dt.datetime:
     return dt.datetime.strptime(record["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z")
 
 
-def read_log(records: List[dict]) -> dict:
-    dispatches: Dict[str, dict] = {}
+def read_log(records: list[dict]) -> dict:
+    dispatches: dict[str, dict] = {}
     ticks = []
     for record in records:
         message = record.get("message")
         if message == "post dispatched":
             # Inside an API request the logger carries the request's keys; on a tick it does not.
             path = "api (immediate)" if "request_id" in record else "dispatcher tick"
-            dispatches[record["post_id"]] = {"path": path, "delay_seconds": record.get("delay_seconds"),
-                                             "logged": log_time(record)}
+            dispatches[record["post_id"]] = {
+                "path": path,
+                "delay_seconds": record.get("delay_seconds"),
+                "logged": log_time(record),
+            }
         elif message == "dispatch tick":
             started = parse_time(record["scheduled_time"])
             ended = log_time(record)
-            ticks.append({"scheduled_time": record["scheduled_time"], "queued": record.get("queued", 0),
-                          "started": started, "ended": ended,
-                          "seconds": round((ended - started).total_seconds(), 3)})
-    deferred = Counter(record.get("reason") for record in records
-                       if record.get("message") == "publish message deferred")
+            ticks.append(
+                {
+                    "scheduled_time": record["scheduled_time"],
+                    "queued": record.get("queued", 0),
+                    "started": started,
+                    "ended": ended,
+                    "seconds": round((ended - started).total_seconds(), 3),
+                }
+            )
+    deferred = Counter(
+        record.get("reason") for record in records if record.get("message") == "publish message deferred"
+    )
     problems = [record for record in records if record.get("level") in ("WARNING", "ERROR")]
     return {"dispatches": dispatches, "ticks": ticks, "deferred": dict(deferred), "problems": problems}
 
 
 # --- the figures -------------------------------------------------------------------------------
 
+
 def measure(args) -> dict:
     rng = random.Random(args.seed)
     folder = Path(tempfile.mkdtemp(prefix="openpost-lateness-"))
-    timings: Dict[str, float] = {}
+    timings: dict[str, float] = {}
     began = time.monotonic()
     stack = RunningStack(folder)
     try:
@@ -239,8 +274,15 @@ def measure(args) -> dict:
     return summarise(args, asked, published, unpublished, read_log(log_records(output)), timings, stopped["exit_code"])
 
 
-def summarise(args, asked: Dict[str, dt.datetime], published: List[dict], unpublished: List[dict],
-              seen: dict, timings: Dict[str, float], exit_code: int) -> dict:
+def summarise(
+    args,
+    asked: dict[str, dt.datetime],
+    published: list[dict],
+    unpublished: list[dict],
+    seen: dict,
+    timings: dict[str, float],
+    exit_code: int,
+) -> dict:
     rows = []
     for post in published:
         if post["id"] not in asked:
@@ -248,13 +290,16 @@ def summarise(args, asked: Dict[str, dt.datetime], published: List[dict], unpubl
         scheduled = parse_time(post["scheduled_at"])
         went_out = parse_time(post["post_targets"][0]["published_at"])
         dispatch = seen["dispatches"].get(post["id"], {})
-        row = {"post_id": post["id"], "scheduled_at": post["scheduled_at"],
-               "published_at": post["post_targets"][0]["published_at"],
-               "lateness_s": round((went_out - scheduled).total_seconds(), 3),
-               "sub_second": bool(scheduled.microsecond),
-               # The schedule must come back as it was sent, to the millisecond.
-               "schedule_kept": scheduled == asked[post["id"]],
-               "path": dispatch.get("path", "unknown")}
+        row = {
+            "post_id": post["id"],
+            "scheduled_at": post["scheduled_at"],
+            "published_at": post["post_targets"][0]["published_at"],
+            "lateness_s": round((went_out - scheduled).total_seconds(), 3),
+            "sub_second": bool(scheduled.microsecond),
+            # The schedule must come back as it was sent, to the millisecond.
+            "schedule_kept": scheduled == asked[post["id"]],
+            "path": dispatch.get("path", "unknown"),
+        }
         if dispatch.get("delay_seconds") is not None:
             # When SQS let the message out: the dispatch (logged right after the send) plus its delay.
             released = dispatch["logged"] + dt.timedelta(seconds=dispatch["delay_seconds"])
@@ -263,15 +308,21 @@ def summarise(args, asked: Dict[str, dt.datetime], published: List[dict], unpubl
         rows.append(row)
     late = [row["lateness_s"] for row in rows]
 
-    def figures(values: List[float]) -> dict:
+    def figures(values: list[float]) -> dict:
         if not values:
             return {"count": 0}
-        return {"count": len(values), "p50_s": percentile(values, 0.5), "p99_s": percentile(values, 0.99),
-                "max_s": max(values), "min_s": min(values), "mean_s": round(statistics.fmean(values), 3),
-                "late_over_2s": sum(value > TARGET_P99_SECONDS for value in values),
-                "early": sum(value < 0 for value in values)}
+        return {
+            "count": len(values),
+            "p50_s": percentile(values, 0.5),
+            "p99_s": percentile(values, 0.99),
+            "max_s": max(values),
+            "min_s": min(values),
+            "mean_s": round(statistics.fmean(values), 3),
+            "late_over_2s": sum(value > TARGET_P99_SECONDS for value in values),
+            "early": sum(value < 0 for value in values),
+        }
 
-    def spread(values: List[float]) -> dict:
+    def spread(values: list[float]) -> dict:
         if not values:
             return {"count": 0}
         return {"count": len(values), "p50_s": percentile(values, 0.5), "max_s": max(values), "min_s": min(values)}
@@ -279,9 +330,15 @@ def summarise(args, asked: Dict[str, dt.datetime], published: List[dict], unpubl
     over = [row for row in rows if row["lateness_s"] > TARGET_P99_SECONDS]
     overall = figures(late)
     return {
-        "parameters": {"posts": args.posts, "lead_s": args.lead, "spread_s": args.spread,
-                       "platform": args.platform, "seed": args.seed},
-        "timings": timings, "stack_exit_code": exit_code,
+        "parameters": {
+            "posts": args.posts,
+            "lead_s": args.lead,
+            "spread_s": args.spread,
+            "platform": args.platform,
+            "seed": args.seed,
+        },
+        "timings": timings,
+        "stack_exit_code": exit_code,
         "stop_over_e2e_budget": timings["stop_s"] > STOP_TIMEOUT,
         "lateness": overall,
         "whole_second_schedules": figures([r["lateness_s"] for r in rows if not r["sub_second"]]),
@@ -291,15 +348,18 @@ def summarise(args, asked: Dict[str, dt.datetime], published: List[dict], unpubl
         "late_over_2s_due_during_tick": sum(bool(row.get("due_during_tick")) for row in over),
         "due_during_tick": figures([r["lateness_s"] for r in rows if r.get("due_during_tick")]),
         "not_due_during_tick": figures([r["lateness_s"] for r in rows if r.get("due_during_tick") is False]),
-        "ticks": [{key: value for key, value in tick.items() if key not in ("started", "ended")}
-                  for tick in seen["ticks"]],
+        "ticks": [
+            {key: value for key, value in tick.items() if key not in ("started", "ended")} for tick in seen["ticks"]
+        ],
         "deferred": seen["deferred"],
         "warnings": [record.get("message") for record in seen["problems"]],
         "schedules_changed": [row["post_id"] for row in rows if not row["schedule_kept"]],
         "unpublished": [{"id": post["id"], "status": post["status"]} for post in unpublished if post["id"] in asked],
-        "target": {"description": f"p99 of published_at - scheduled_at at most {TARGET_P99_SECONDS:g} s",
-                   "limit_s": TARGET_P99_SECONDS,
-                   "met": bool(late) and len(late) == len(asked) and overall["p99_s"] <= TARGET_P99_SECONDS},
+        "target": {
+            "description": f"p99 of published_at - scheduled_at at most {TARGET_P99_SECONDS:g} s",
+            "limit_s": TARGET_P99_SECONDS,
+            "met": bool(late) and len(late) == len(asked) and overall["p99_s"] <= TARGET_P99_SECONDS,
+        },
         "posts": sorted(rows, key=lambda row: parse_time(row["scheduled_at"])),
     }
 
@@ -311,64 +371,92 @@ def text(summary: dict) -> str:
     def line(name: str, figures: dict) -> str:
         if not figures.get("count"):
             return f"| {name} | 0 | | | | | |"
-        return (f"| {name} | {figures['count']} | {figures['p50_s']:.3f} | {figures['p99_s']:.3f} "
-                f"| {figures['max_s']:.3f} | {figures['min_s']:.3f} | {figures['late_over_2s']} |")
+        return (
+            f"| {name} | {figures['count']} | {figures['p50_s']:.3f} | {figures['p99_s']:.3f} "
+            f"| {figures['max_s']:.3f} | {figures['min_s']:.3f} | {figures['late_over_2s']} |"
+        )
 
-    lines = [f"Lateness of scheduled posts in the local stack: {p['posts']} test-mode posts, 1 {p['platform']} "
-             f"sandbox target each, due uniformly over {p['spread_s']:g} s from {p['lead_s']:g} s ahead",
-             "(published_at of the target minus the post's scheduled_at)", "",
-             "| posts | n | p50 s | p99 s | max s | min s | late > 2 s |", "|---|---:|---:|---:|---:|---:|---:|",
-             line("all", summary["lateness"]),
-             line("whole-second schedules", summary["whole_second_schedules"]),
-             line("millisecond schedules", summary["sub_second_schedules"]),
-             line("due while a dispatcher tick ran", summary["due_during_tick"]),
-             line("due at any other time", summary["not_due_during_tick"]), ""]
+    lines = [
+        f"Lateness of scheduled posts in the local stack: {p['posts']} test-mode posts, 1 {p['platform']} "
+        f"sandbox target each, due uniformly over {p['spread_s']:g} s from {p['lead_s']:g} s ahead",
+        "(published_at of the target minus the post's scheduled_at)",
+        "",
+        "| posts | n | p50 s | p99 s | max s | min s | late > 2 s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        line("all", summary["lateness"]),
+        line("whole-second schedules", summary["whole_second_schedules"]),
+        line("millisecond schedules", summary["sub_second_schedules"]),
+        line("due while a dispatcher tick ran", summary["due_during_tick"]),
+        line("due at any other time", summary["not_due_during_tick"]),
+        "",
+    ]
     paths = ", ".join(f"{count} by {path}" for path, count in sorted(summary["paths"].items()))
     lines.append(f"Queued: {paths}.")
     released = summary["released_before_due"]
     if released.get("count"):
-        lines.append(f"SQS released the messages {released['min_s']:.3f} to {released['max_s']:.3f} s before "
-                     f"they were due (median {released['p50_s']:.3f} s): delays are whole seconds, rounded down.")
+        lines.append(
+            f"SQS released the messages {released['min_s']:.3f} to {released['max_s']:.3f} s before "
+            f"they were due (median {released['p50_s']:.3f} s): delays are whole seconds, rounded down."
+        )
     ticks = [tick for tick in summary["ticks"] if tick["queued"]]
     if ticks:
-        lines.append("Dispatcher ticks that queued posts (each function runs one invocation at a time, as one "
-                     "container would; ticks and publishing run side by side): " + ", ".join(f"{tick['queued']} posts in {tick['seconds']:.2f} s"
-                                                          for tick in ticks) + ".")
-    lines.append(f"Of the {summary['lateness'].get('late_over_2s', 0)} posts late by more than 2 s, "
-                 f"{summary['late_over_2s_due_during_tick']} were due while a tick ran.")
+        lines.append(
+            "Dispatcher ticks that queued posts (each function runs one invocation at a time, as one "
+            "container would; ticks and publishing run side by side): "
+            + ", ".join(f"{tick['queued']} posts in {tick['seconds']:.2f} s" for tick in ticks)
+            + "."
+        )
+    lines.append(
+        f"Of the {summary['lateness'].get('late_over_2s', 0)} posts late by more than 2 s, "
+        f"{summary['late_over_2s_due_during_tick']} were due while a tick ran."
+    )
     if summary["deferred"]:
         lines.append(f"Messages put back on the queue: {summary['deferred']}.")
     early = summary["lateness"].get("early", 0)
     if early:
         lines.append(f"DEFECT: {early} posts went out before their scheduled time.")
     if summary["schedules_changed"]:
-        lines.append(f"DEFECT: {len(summary['schedules_changed'])} posts came back with another scheduled_at "
-                     "than was sent.")
+        lines.append(
+            f"DEFECT: {len(summary['schedules_changed'])} posts came back with another scheduled_at than was sent."
+        )
     if summary["unpublished"]:
         statuses = Counter(post["status"] for post in summary["unpublished"])
         lines.append(f"NOT PUBLISHED within {DRAIN_SECONDS} s of the last due time: {dict(statuses)}.")
     if summary["warnings"]:
-        lines.append(f"The stack logged {len(summary['warnings'])} warnings or errors: "
-                     f"{dict(Counter(summary['warnings']))}.")
-    lines.append(f"Run: stack started in {t.get('stack_start_s')} s, posts created in {t.get('create_s')} s, "
-                 f"waited {t.get('wait_s')} s, stopped in {t.get('stop_s')} s (exit {summary['stack_exit_code']}); "
-                 f"{t.get('total_s')} s in all.")
+        lines.append(
+            f"The stack logged {len(summary['warnings'])} warnings or errors: {dict(Counter(summary['warnings']))}."
+        )
+    lines.append(
+        f"Run: stack started in {t.get('stack_start_s')} s, posts created in {t.get('create_s')} s, "
+        f"waited {t.get('wait_s')} s, stopped in {t.get('stop_s')} s (exit {summary['stack_exit_code']}); "
+        f"{t.get('total_s')} s in all."
+    )
     if summary["stop_over_e2e_budget"]:
-        lines.append(f"The stack took {t.get('stop_s')} s to exit after SIGINT, more than the {STOP_TIMEOUT} s "
-                     "the e2e tests allow.")
+        lines.append(
+            f"The stack took {t.get('stop_s')} s to exit after SIGINT, more than the {STOP_TIMEOUT} s "
+            "the e2e tests allow."
+        )
     target = summary["target"]
     p99 = summary["lateness"].get("p99_s")
     verdict = "PASS" if target["met"] else "MISS"
-    lines += ["", f"Target: p99 ≤ {target['limit_s']:g} s: {verdict} (p99 {p99:.3f} s)" if p99 is not None
-              else f"Target: p99 ≤ {target['limit_s']:g} s: MISS (nothing was published)"]
+    lines += [
+        "",
+        f"Target: p99 ≤ {target['limit_s']:g} s: {verdict} (p99 {p99:.3f} s)"
+        if p99 is not None
+        else f"Target: p99 ≤ {target['limit_s']:g} s: MISS (nothing was published)",
+    ]
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200, help="how many posts (default 200, at least 10)")
-    parser.add_argument("--lead", type=float, default=120,
-                        help="seconds from now to the first due time (default 120; under 105 the API queues posts)")
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=120,
+        help="seconds from now to the first due time (default 120; under 105 the API queues posts)",
+    )
     parser.add_argument("--spread", type=float, default=180, help="seconds the due times spread over (default 180)")
     parser.add_argument("--platform", default="bluesky", help="the sandbox account to post to (default bluesky)")
     parser.add_argument("--seed", type=int, default=None, help="seed for the due times (default: random)")

@@ -15,6 +15,7 @@ Two measurements:
 
 Needs Pillow (requirements-dev.txt) for the image. Prints figures and exits 0 once it has them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -48,23 +49,27 @@ def sample(folder: Path, megabytes: int) -> tuple[Path, str]:
         path.write_bytes(media_samples.image("image/png", pad_to=megabytes * MB))
     else:
         path, content_type = folder / f"clip-{megabytes}mb.mp4", "video/mp4"
-        with open(path, "wb") as out:          # written in pieces: the bench holds no 100 MB buffer
+        with open(path, "wb") as out:  # written in pieces: the bench holds no 100 MB buffer
             head = media_samples.video("video/mp4", 1920, 1080, size=4096)
             out.write(head)
             remaining = megabytes * MB - len(head)
             block = b"\0" * (1 << 20)
             while remaining > 0:
-                out.write(block[:min(len(block), remaining)])
+                out.write(block[: min(len(block), remaining)])
                 remaining -= len(block)
     return path, content_type
 
 
-def through_the_stack(stack: RunningStack, path: Path, content_type: str) -> Dict[str, Any]:
+def through_the_stack(stack: RunningStack, path: Path, content_type: str) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {stack.state['test_key']}"}
     started = time.perf_counter()
-    ticket = requests.post(f"{stack.base_url}/v1/media/upload", headers=headers, timeout=30, json={
-        "filename": path.name, "content_type": content_type, "size": path.stat().st_size}).json()["data"]
-    with open(path, "rb") as body:             # requests streams a file object
+    ticket = requests.post(
+        f"{stack.base_url}/v1/media/upload",
+        headers=headers,
+        timeout=30,
+        json={"filename": path.name, "content_type": content_type, "size": path.stat().st_size},
+    ).json()["data"]
+    with open(path, "rb") as body:  # requests streams a file object
         put = requests.put(ticket["upload_url"], data=body, headers=ticket["upload_headers"], timeout=300)
     put.raise_for_status()
     uploaded = time.perf_counter()
@@ -74,8 +79,13 @@ def through_the_stack(stack: RunningStack, path: Path, content_type: str) -> Dic
             break
         time.sleep(0.05)
     ready = time.perf_counter()
-    return {"status": media["status"], "bytes": path.stat().st_size, "put_seconds": round(uploaded - started, 3),
-            "put_to_ready_seconds": round(ready - uploaded, 3), "total_seconds": round(ready - started, 3)}
+    return {
+        "status": media["status"],
+        "bytes": path.stat().st_size,
+        "put_seconds": round(uploaded - started, 3),
+        "put_to_ready_seconds": round(ready - uploaded, 3),
+        "total_seconds": round(ready - started, 3),
+    }
 
 
 def _free_port() -> int:
@@ -84,11 +94,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def verifier_memory(path: Path, content_type: str) -> Dict[str, Any]:
+def verifier_memory(path: Path, content_type: str) -> dict[str, Any]:
     """The verifier handler's peak allocation while it judges one upload of this file."""
     port = _free_port()
-    moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         endpoint = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -106,7 +119,7 @@ def verifier_memory(path: Path, content_type: str) -> Dict[str, Any]:
         from tools.provision import provision
 
         provisioned = provision("openpost-bench", "us-east-1", endpoint)
-        os.environ.update(provisioned.environment())     # as the function's environment would be
+        os.environ.update(provisioned.environment())  # as the function's environment would be
         services = container.Services(Settings.from_environ(os.environ))
         container.use(services)
         workspace = services.workspaces.create("Bench")
@@ -118,14 +131,18 @@ def verifier_memory(path: Path, content_type: str) -> Dict[str, Any]:
         def uploaded(source: Path):
             media, url = services.media.request_upload(principal, source.name, content_type, source.stat().st_size)
             with open(source, "rb") as body:
-                requests.put(url, data=body, headers={"Content-Type": content_type,
-                                                      "Content-Length": str(source.stat().st_size)}).raise_for_status()
+                requests.put(
+                    url, data=body, headers={"Content-Type": content_type, "Content-Length": str(source.stat().st_size)}
+                ).raise_for_status()
             return media, [m for m in runtime.receive("media") if "Records" in m["Body"]]
 
         # A warm container: the first invocation's imports are a cold start's cost, not the file's.
         warm = path.with_name("warm-" + path.name)
-        sample_bytes = (media_samples.image("image/png") if content_type.startswith("image/")
-                        else media_samples.video(content_type, size=10_000))
+        sample_bytes = (
+            media_samples.image("image/png")
+            if content_type.startswith("image/")
+            else media_samples.video(content_type, size=10_000)
+        )
         warm.write_bytes(sample_bytes)
         runtime.deliver("media", uploaded(warm)[1])
         media, messages = uploaded(path)
@@ -148,7 +165,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
-    results: Dict[str, Any] = {}
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         files = {size: sample(Path(folder), size) for size in sizes}
         stack = RunningStack(Path(folder) / "stack").wait_until_ready()
@@ -164,8 +181,10 @@ def main() -> None:
         return
     print(f"{'file':>6} {'status':>7} {'PUT s':>7} {'PUT→ready s':>12} {'verify s':>9} {'verifier peak MB':>17}")
     for name, row in results.items():
-        print(f"{name:>6} {row['status']:>7} {row['put_seconds']:>7} {row['put_to_ready_seconds']:>12} "
-              f"{row['verify_seconds']:>9} {row['peak_allocated_mb']:>17}")
+        print(
+            f"{name:>6} {row['status']:>7} {row['put_seconds']:>7} {row['put_to_ready_seconds']:>12} "
+            f"{row['verify_seconds']:>9} {row['peak_allocated_mb']:>17}"
+        )
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ milliseconds, which is what the added latency becomes there.
 
 This prints figures and always exits 0 once it has them.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,11 +28,13 @@ sys.path.insert(0, ROOT)
 from tools.emulated_aws import use_fake_credentials  # noqa: E402
 
 use_fake_credentials(os.environ)
-os.environ.update({
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-})
+os.environ.update(
+    {
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -41,7 +44,6 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from typing import Dict, List, Tuple  # noqa: E402
 
 from moto import mock_aws  # noqa: E402
 
@@ -51,7 +53,7 @@ from chalicelib.data.sessions import botocore_session  # noqa: E402
 from chalicelib.settings import RateLimit, Settings  # noqa: E402
 from tools.provision import provision  # noqa: E402
 
-START = dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
 POST = {"content": "Rate limit probe", "platforms": ["twitter", "bluesky"]}
 # (label, method, path, body): a read on the default policy only; a create, counted on two policies
 # in the same single write.
@@ -86,7 +88,8 @@ class Bench:
         self.on = container.Services(settings, clock=self.clock)
         self.off = container.Services(settings.model_copy(update={"rate_limits_enabled": False}), clock=self.clock)
         self.spent = container.Services(
-            settings.model_copy(update={"rate_limits": {"default": RateLimit(quota=1, window=3600)}}), clock=self.clock)
+            settings.model_copy(update={"rate_limits": {"default": RateLimit(quota=1, window=3600)}}), clock=self.clock
+        )
         container.use(self.on)
         created = self.on.workspaces.create("Acme")
         self.key = created.test_key
@@ -94,7 +97,7 @@ class Bench:
             self.on.rate_limiter.set_override(created.workspace.id, policy, quota=1_000_000, window=3600)
         self.post_id = self.request(self.on, "POST", "/v1/posts", POST)[1]["data"]["id"]
 
-    def request(self, services, method: str, path: str, body=None) -> Tuple[int, dict, float]:
+    def request(self, services, method: str, path: str, body=None) -> tuple[int, dict, float]:
         container.use(services)
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"}
         payload = json.dumps(body).encode() if body is not None else b""
@@ -103,7 +106,7 @@ class Bench:
         elapsed = (time.perf_counter() - started) * 1000
         return response.status_code, json.loads(response.body) if response.body else {}, elapsed
 
-    def measured(self, services, method, path, body) -> Tuple[float, Counter, int]:
+    def measured(self, services, method, path, body) -> tuple[float, Counter, int]:
         self.calls.seen = Counter()
         self.calls.counting = True
         try:
@@ -112,7 +115,7 @@ class Bench:
             self.calls.counting = False
         return elapsed, self.calls.seen, status
 
-    def run(self, requests: int) -> List[dict]:
+    def run(self, requests: int) -> list[dict]:
         rows = []
         for label, method, template, body in ENDPOINTS:
             path = template.format(post=self.post_id)
@@ -121,9 +124,9 @@ class Bench:
             self.clock.advance(minutes=1)
             for services in (self.on, self.off):
                 self.request(services, method, path, body)
-            samples: Dict[str, List[float]] = {"on": [], "off": []}
-            calls: Dict[str, Counter] = {"on": Counter(), "off": Counter()}
-            statuses: Dict[str, Counter] = {"on": Counter(), "off": Counter()}
+            samples: dict[str, list[float]] = {"on": [], "off": []}
+            calls: dict[str, Counter] = {"on": Counter(), "off": Counter()}
+            statuses: dict[str, Counter] = {"on": Counter(), "off": Counter()}
             for index in range(requests):
                 order = (("on", self.on), ("off", self.off)) if index % 2 == 0 else (("off", self.off), ("on", self.on))
                 for name, services in order:
@@ -141,7 +144,7 @@ class Bench:
         beside them, the same requests with limits off (404: the post is another workspace's)."""
         # A workspace of its own, without the lifted budgets, with a key that spends 1 an hour at once.
         spender = self.spent.workspaces.create("Spender").test_key
-        path = f"/v1/posts/{self.post_id}"   # another workspace's post: a 404 when served, a 429 here
+        path = f"/v1/posts/{self.post_id}"  # another workspace's post: a 404 when served, a 429 here
         self.key, kept = spender, self.key
         try:
             return self._refused(requests, path)
@@ -151,11 +154,13 @@ class Bench:
     def _refused(self, requests: int, path: str) -> dict:
         for services in (self.spent, self.off):
             self.request(services, "GET", path)
-        samples: Dict[str, List[float]] = {"on": [], "off": []}
-        calls: Dict[str, Counter] = {"on": Counter(), "off": Counter()}
-        statuses: Dict[str, Counter] = {"on": Counter(), "off": Counter()}
+        samples: dict[str, list[float]] = {"on": [], "off": []}
+        calls: dict[str, Counter] = {"on": Counter(), "off": Counter()}
+        statuses: dict[str, Counter] = {"on": Counter(), "off": Counter()}
         for index in range(requests):
-            order = (("on", self.spent), ("off", self.off)) if index % 2 == 0 else (("off", self.off), ("on", self.spent))
+            order = (
+                (("on", self.spent), ("off", self.off)) if index % 2 == 0 else (("off", self.off), ("on", self.spent))
+            )
             for name, services in order:
                 elapsed, seen, status = self.measured(services, "GET", path, None)
                 samples[name].append(elapsed)
@@ -164,41 +169,57 @@ class Bench:
         return summary("GET /v1/posts/{id}, budget spent (429)", requests, samples, calls, statuses)
 
 
-def percentile(values: List[float], fraction: float) -> float:
+def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def summary(label: str, requests: int, samples, calls, statuses) -> dict:
     def side(name):
-        return {"median_ms": round(statistics.median(samples[name]), 2),
-                "p90_ms": round(percentile(samples[name], 0.9), 2),
-                "calls_per_request": {op: round(n / requests, 2) for op, n in sorted(calls[name].items())},
-                "total_calls_per_request": round(sum(calls[name].values()) / requests, 2),
-                "statuses": dict(statuses[name])}
+        return {
+            "median_ms": round(statistics.median(samples[name]), 2),
+            "p90_ms": round(percentile(samples[name], 0.9), 2),
+            "calls_per_request": {op: round(n / requests, 2) for op, n in sorted(calls[name].items())},
+            "total_calls_per_request": round(sum(calls[name].values()) / requests, 2),
+            "statuses": dict(statuses[name]),
+        }
+
     on, off = side("on"), side("off")
-    return {"endpoint": label, "requests": requests, "on": on, "off": off,
-            "added_median_ms": round(on["median_ms"] - off["median_ms"], 2),
-            "added_p90_ms": round(on["p90_ms"] - off["p90_ms"], 2),
-            "added_calls_per_request": round(on["total_calls_per_request"] - off["total_calls_per_request"], 2)}
+    return {
+        "endpoint": label,
+        "requests": requests,
+        "on": on,
+        "off": off,
+        "added_median_ms": round(on["median_ms"] - off["median_ms"], 2),
+        "added_p90_ms": round(on["p90_ms"] - off["p90_ms"], 2),
+        "added_calls_per_request": round(on["total_calls_per_request"] - off["total_calls_per_request"], 2),
+    }
 
 
-def describe(calls: Dict[str, float]) -> str:
+def describe(calls: dict[str, float]) -> str:
     return ", ".join(f"{op} {n:g}" for op, n in calls.items()) or "none"
 
 
-def markdown(rows: List[dict]) -> str:
-    lines = [f"Rate limits on versus off, warm containers, {rows[0]['requests']} requests each, interleaved "
-             "(moto in-process)", "",
-             "| endpoint | median ms off → on | added | p90 ms off → on | DynamoDB calls per request off → on |",
-             "|---|---:|---:|---:|---|"]
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        f"Rate limits on versus off, warm containers, {rows[0]['requests']} requests each, interleaved "
+        "(moto in-process)",
+        "",
+        "| endpoint | median ms off → on | added | p90 ms off → on | DynamoDB calls per request off → on |",
+        "|---|---:|---:|---:|---|",
+    ]
     for row in rows:
         on, off = row["on"], row["off"]
-        lines.append(f"| {row['endpoint']} | {off['median_ms']:.2f} → {on['median_ms']:.2f} "
-                     f"| {row['added_median_ms']:+.2f} ms | {off['p90_ms']:.2f} → {on['p90_ms']:.2f} "
-                     f"| {describe(off['calls_per_request'])} → {describe(on['calls_per_request'])} |")
-    lines += ["", "Statuses: " + "; ".join(f"{row['endpoint']}: off {row['off']['statuses']}, on {row['on']['statuses']}"
-                                           for row in rows)]
+        lines.append(
+            f"| {row['endpoint']} | {off['median_ms']:.2f} → {on['median_ms']:.2f} "
+            f"| {row['added_median_ms']:+.2f} ms | {off['p90_ms']:.2f} → {on['p90_ms']:.2f} "
+            f"| {describe(off['calls_per_request'])} → {describe(on['calls_per_request'])} |"
+        )
+    lines += [
+        "",
+        "Statuses: "
+        + "; ".join(f"{row['endpoint']}: off {row['off']['statuses']}, on {row['on']['statuses']}" for row in rows),
+    ]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ length, as a ratio: linear counting costs about 2x, quadratic 4x.
 
 This prints figures and always exits 0 once it has them.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,9 @@ from tests.unit.test_text_hostile import HOSTILE, LENGTH, PLAIN_POST, _fit  # no
 COUNTERS = {
     "X": twitter.weighted_length,
     "Mastodon": mastodon.status_length,
-    "X + Mastodon + Bluesky": lambda text: [check(p, text, field="content") for p in ("twitter", "mastodon", "bluesky")],
+    "X + Mastodon + Bluesky": lambda text: [
+        check(p, text, field="content") for p in ("twitter", "mastodon", "bluesky")
+    ],
 }
 
 

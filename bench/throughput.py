@@ -24,6 +24,7 @@ models, no sandbox latency.
 
 It takes about a minute and a half for 100 posts. This prints figures and always exits 0 once it has them.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,15 +38,16 @@ sys.path.insert(0, ROOT)
 from tools.emulated_aws import use_fake_credentials  # noqa: E402
 
 use_fake_credentials(os.environ)
-os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
-                   "POWERTOOLS_TRACE_DISABLED": "true"})
+os.environ.update(
+    {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_TRACE_DISABLED": "true"}
+)
 os.environ.pop("OPENPOST_PUBLIC_BASE_URL", None)
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import copy  # noqa: E402
-import gc  # noqa: E402
 import datetime as dt  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
 import tempfile  # noqa: E402
@@ -53,7 +55,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter, deque  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from typing import Any, Dict, List, Optional  # noqa: E402
+from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.session  # noqa: E402
@@ -63,8 +65,8 @@ from botocore import xform_name  # noqa: E402
 from tools.devstack import LocalStack  # noqa: E402
 
 PLATFORMS = ["twitter", "bluesky"]
-DRAIN_TIMEOUT = 120   # seconds to wait for the queue to empty once every publish request is in
-SANDBOX_MEAN_LATENCY = 0.05   # the sandbox waits 20-80 ms per call (chalicelib/platforms/sandbox.py)
+DRAIN_TIMEOUT = 120  # seconds to wait for the queue to empty once every publish request is in
+SANDBOX_MEAN_LATENCY = 0.05  # the sandbox waits 20-80 ms per call (chalicelib/platforms/sandbox.py)
 BARE_PREFIX = "bare-"
 
 
@@ -93,15 +95,16 @@ def role(thread_name: str) -> str:
 
 # --- recording every AWS call the stack makes --------------------------------------------------
 
+
 @dataclass
 class Call:
     started: float
     role: str
     service: str
     operation: str
-    params: Dict[str, Any]
-    messages: Optional[int] = None   # for ReceiveMessage: how many came back
-    seconds: Optional[float] = None  # from the parameters' arrival to the parsed answer
+    params: dict[str, Any]
+    messages: int | None = None  # for ReceiveMessage: how many came back
+    seconds: float | None = None  # from the parameters' arrival to the parsed answer
 
 
 @dataclass
@@ -109,8 +112,8 @@ class Recorder:
     """Registers on every botocore session made after ``install``; records while ``recording``."""
 
     recording: bool = False
-    calls: List[Call] = field(default_factory=list)
-    plain_session: Any = None   # botocore's own get_session, for the bare loop (never recorded)
+    calls: list[Call] = field(default_factory=list)
+    plain_session: Any = None  # botocore's own get_session, for the bare loop (never recorded)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self) -> None:
@@ -167,10 +170,11 @@ class GcClock:
 
 # --- the stack's run ---------------------------------------------------------------------------
 
+
 class Api:
     def __init__(self, base_url: str, key: str):
         self._base = base_url
-        self._http = requests.Session()   # kept alive: one server thread for all our requests
+        self._http = requests.Session()  # kept alive: one server thread for all our requests
         self._http.headers["Authorization"] = f"Bearer {key}"
 
     def call(self, method: str, path: str, body: Any = None, params: Any = None) -> dict:
@@ -181,18 +185,24 @@ class Api:
 
 
 def queue_empty(sqs, url: str) -> bool:
-    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+    counts = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
     return not any(int(value) for value in counts.values())
 
 
-def snapshot(dynamodb) -> Dict[str, List[dict]]:
+def snapshot(dynamodb) -> dict[str, list[dict]]:
     """Every item of every table, as the window opens: the bare loop starts from the same data."""
-    items: Dict[str, List[dict]] = {}
+    items: dict[str, list[dict]] = {}
     for table in dynamodb.list_tables()["TableNames"]:
-        items[table] = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table)
-                        for item in page["Items"]]
+        items[table] = [
+            item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]
+        ]
     return items
 
 
@@ -203,10 +213,26 @@ def lift_rate_limits(workspace_id: str, prefix: str, endpoint_url: str) -> None:
     import io
 
     from tools import admin
+
     for policy in ("default", "posts", "media"):
         with contextlib.redirect_stdout(io.StringIO()):
-            admin.main(["set-rate-limit", "--workspace", workspace_id, "--policy", policy, "--quota", "100000",
-                        "--window", "60", "--prefix", prefix, "--endpoint-url", endpoint_url])
+            admin.main(
+                [
+                    "set-rate-limit",
+                    "--workspace",
+                    workspace_id,
+                    "--policy",
+                    policy,
+                    "--quota",
+                    "100000",
+                    "--window",
+                    "60",
+                    "--prefix",
+                    prefix,
+                    "--endpoint-url",
+                    endpoint_url,
+                ]
+            )
 
 
 def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> dict:
@@ -219,9 +245,12 @@ def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> di
             note(f"stack started in {time.monotonic() - started:.1f} s")
             lift_rate_limits(state.workspace_id, state.resource_prefix, state.aws_endpoint_url)
             api = Api(state.base_url, state.test_key)
-            ids = [api.call("POST", "/v1/posts", {"content": f"Throughput probe {index + 1} of {posts}",
-                                                  "platforms": PLATFORMS})["data"]["id"]
-                   for index in range(posts)]
+            ids = [
+                api.call(
+                    "POST", "/v1/posts", {"content": f"Throughput probe {index + 1} of {posts}", "platforms": PLATFORMS}
+                )["data"]["id"]
+                for index in range(posts)
+            ]
             note(f"{posts} drafts created; publishing them now")
             sqs = boto3.client("sqs", region_name=state.region, endpoint_url=state.aws_endpoint_url)
             dynamodb = boto3.client("dynamodb", region_name=state.region, endpoint_url=state.aws_endpoint_url)
@@ -239,7 +268,7 @@ def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> di
             deadline = time.monotonic() + DRAIN_TIMEOUT
             while not queue_empty(sqs, publish_url) and time.monotonic() < deadline:
                 time.sleep(0.25)
-            time.sleep(1.5)   # the poller's delete of the last batch, and its next (empty) poll
+            time.sleep(1.5)  # the poller's delete of the last batch, and its next (empty) poll
             recorder.recording = False
             gc_ours = {"seconds": gc_clock.seconds, "collections": dict(gc_clock.collections)}
             listed = []
@@ -253,34 +282,52 @@ def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> di
             stopping = time.monotonic()
             stack.stop()
             note(f"stack stopped in {time.monotonic() - stopping:.1f} s")
-    return {"posts": listed, "ids": set(ids), "first_request": first_request, "requests_done": requests_done,
-            "request_seconds": request_seconds, "bare": bare, "gc": gc_ours}
+    return {
+        "posts": listed,
+        "ids": set(ids),
+        "first_request": first_request,
+        "requests_done": requests_done,
+        "request_seconds": request_seconds,
+        "bare": bare,
+        "gc": gc_ours,
+    }
 
 
 # --- the bare loop -----------------------------------------------------------------------------
 
-def copy_tables(dynamodb, items: Dict[str, List[dict]]) -> Dict[str, str]:
+
+def copy_tables(dynamodb, items: dict[str, list[dict]]) -> dict[str, str]:
     """A table beside each, same keys and indexes, holding the snapshot's items."""
     names = {}
     for table, rows in items.items():
         described = dynamodb.describe_table(TableName=table)["Table"]
         copy_name = BARE_PREFIX + table
-        spec: Dict[str, Any] = {"TableName": copy_name, "KeySchema": described["KeySchema"],
-                                "AttributeDefinitions": described["AttributeDefinitions"],
-                                "BillingMode": "PAY_PER_REQUEST"}
+        spec: dict[str, Any] = {
+            "TableName": copy_name,
+            "KeySchema": described["KeySchema"],
+            "AttributeDefinitions": described["AttributeDefinitions"],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
         for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
             if described.get(kind):
-                spec[kind] = [{"IndexName": index["IndexName"], "KeySchema": index["KeySchema"],
-                               "Projection": index["Projection"]} for index in described[kind]]
+                spec[kind] = [
+                    {
+                        "IndexName": index["IndexName"],
+                        "KeySchema": index["KeySchema"],
+                        "Projection": index["Projection"],
+                    }
+                    for index in described[kind]
+                ]
         dynamodb.create_table(**spec)
         for start in range(0, len(rows), 25):
-            dynamodb.batch_write_item(RequestItems={copy_name: [{"PutRequest": {"Item": row}}
-                                                                for row in rows[start:start + 25]]})
+            dynamodb.batch_write_item(
+                RequestItems={copy_name: [{"PutRequest": {"Item": row}} for row in rows[start : start + 25]]}
+            )
         names[table] = copy_name
     return names
 
 
-def copy_queues(sqs, urls: List[str]) -> Dict[str, str]:
+def copy_queues(sqs, urls: list[str]) -> dict[str, str]:
     copies = {}
     for url in urls:
         attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
@@ -288,7 +335,7 @@ def copy_queues(sqs, urls: List[str]) -> Dict[str, str]:
     return copies
 
 
-def retarget(value: Any, tables: Dict[str, str], queues: Dict[str, str]) -> Any:
+def retarget(value: Any, tables: dict[str, str], queues: dict[str, str]) -> Any:
     """The same request, addressed to the copies: table names (wherever a request names one, as in
     transactions and batches) and queue URLs."""
     if isinstance(value, list):
@@ -307,22 +354,24 @@ def retarget(value: Any, tables: Dict[str, str], queues: Dict[str, str]) -> Any:
     return result
 
 
-def bare_loop(recorder: Recorder, before: Dict[str, List[dict]], state, sqs, dynamodb, opened: float,
-              gc_clock: GcClock) -> dict:
+def bare_loop(
+    recorder: Recorder, before: dict[str, list[dict]], state, sqs, dynamodb, opened: float, gc_clock: GcClock
+) -> dict:
     calls = [call for call in recorder.calls if call.started >= opened and call.role != "schedule"]
     # The poller goes on long-polling an empty queue once the work is done: that is waiting, not work.
     while calls and calls[-1].operation == "ReceiveMessage" and not calls[-1].messages:
         calls.pop()
-    tables = copy_tables(dynamodb, {name: rows for name, rows in before.items()
-                                    if not name.startswith(BARE_PREFIX)})
+    tables = copy_tables(dynamodb, {name: rows for name, rows in before.items() if not name.startswith(BARE_PREFIX)})
     queues = copy_queues(sqs, [url for url in state.queue_urls.values()])
     session = boto3.session.Session(botocore_session=recorder.plain_session(), region_name=state.region)
-    clients = {service: session.client(service, endpoint_url=state.aws_endpoint_url)
-               for service in {call.service for call in calls}}
-    handles: deque = deque()   # receipt handles the replay's receives got, oldest first
+    clients = {
+        service: session.client(service, endpoint_url=state.aws_endpoint_url)
+        for service in {call.service for call in calls}
+    }
+    handles: deque = deque()  # receipt handles the replay's receives got, oldest first
     failed: Counter = Counter()
     skipped = 0
-    spent: Dict[str, List[float]] = {}   # seconds per call, by operation
+    spent: dict[str, list[float]] = {}  # seconds per call, by operation
     gc_clock.reset()
     started = time.perf_counter()
     for call in calls:
@@ -330,8 +379,9 @@ def bare_loop(recorder: Recorder, before: Dict[str, List[dict]], state, sqs, dyn
         if call.operation == "ReceiveMessage":
             params["WaitTimeSeconds"] = 0
         elif call.operation == "DeleteMessageBatch":
-            entries = [{"Id": entry["Id"], "ReceiptHandle": handles.popleft()}
-                       for entry in params["Entries"] if handles]
+            entries = [
+                {"Id": entry["Id"], "ReceiptHandle": handles.popleft()} for entry in params["Entries"] if handles
+            ]
             if not entries:
                 skipped += 1
                 continue
@@ -351,14 +401,21 @@ def bare_loop(recorder: Recorder, before: Dict[str, List[dict]], state, sqs, dyn
         if call.operation == "ReceiveMessage":
             handles.extend(message["ReceiptHandle"] for message in answer.get("Messages", []))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "calls": calls, "failed": dict(failed), "skipped": skipped, "spent": spent,
-            "gc": {"seconds": gc_clock.seconds, "collections": dict(gc_clock.collections)},
-            "ticks_in_window": sum(call.role == "schedule" and call.started >= opened for call in recorder.calls)}
+    return {
+        "seconds": seconds,
+        "calls": calls,
+        "failed": dict(failed),
+        "skipped": skipped,
+        "spent": spent,
+        "gc": {"seconds": gc_clock.seconds, "collections": dict(gc_clock.collections)},
+        "ticks_in_window": sum(call.role == "schedule" and call.started >= opened for call in recorder.calls),
+    }
 
 
 # --- the figures -------------------------------------------------------------------------------
 
-def parse_time(text: Optional[str]) -> Optional[dt.datetime]:
+
+def parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
@@ -374,101 +431,149 @@ def summarise(posts: int, run: dict) -> dict:
     bare_rate = len(published) / bare["seconds"]
     calls = bare["calls"]
     by_kind = Counter(f"{call.service} {call.operation}" for call in calls)
-    by_role = {who: dict(Counter(f"{call.service} {call.operation}" for call in calls if call.role == who))
-               for who in sorted({call.role for call in calls})}
+    by_role = {
+        who: dict(Counter(f"{call.service} {call.operation}" for call in calls if call.role == who))
+        for who in sorted({call.role for call in calls})
+    }
     receives = [call for call in calls if call.operation == "ReceiveMessage"]
     operations = []
     for operation in sorted({call.operation for call in calls}):
         # An empty receive is a long poll waiting for work: its time is not the call's cost.
-        timed = [call.seconds for call in calls if call.operation == operation and call.seconds is not None
-                 and not (operation == "ReceiveMessage" and not call.messages)]
+        timed = [
+            call.seconds
+            for call in calls
+            if call.operation == operation
+            and call.seconds is not None
+            and not (operation == "ReceiveMessage" and not call.messages)
+        ]
         replayed = bare["spent"].get(operation, [])
-        operations.append({"operation": operation, "calls": len(timed),
-                           "ours_mean_ms": round(1000 * sum(timed) / len(timed), 1) if timed else None,
-                           "ours_total_s": round(sum(timed), 2),
-                           "bare_mean_ms": round(1000 * sum(replayed) / len(replayed), 1) if replayed else None,
-                           "bare_total_s": round(sum(replayed), 2)})
+        operations.append(
+            {
+                "operation": operation,
+                "calls": len(timed),
+                "ours_mean_ms": round(1000 * sum(timed) / len(timed), 1) if timed else None,
+                "ours_total_s": round(sum(timed), 2),
+                "bare_mean_ms": round(1000 * sum(replayed) / len(replayed), 1) if replayed else None,
+                "bare_total_s": round(sum(replayed), 2),
+            }
+        )
     sandbox_wait = SANDBOX_MEAN_LATENCY * len(published)
     return {
-        "posts": posts, "targets_per_post": len(PLATFORMS), "targets": len(targets),
+        "posts": posts,
+        "targets_per_post": len(PLATFORMS),
+        "targets": len(targets),
         "targets_published": len(published),
         "not_published": dict(Counter(target["status"] for target in targets if target["status"] != "published")),
-        "ours": {"seconds": round(ours_seconds, 3), "targets_per_second": round(ours_rate, 2),
-                 "publish_requests_seconds": round(run["requests_done"] - run["first_request"], 3),
-                 "publish_request_mean_ms": round(1000 * sum(run["request_seconds"]) / len(run["request_seconds"]), 1),
-                 "first_target_out_after_s": round(first_out - run["first_request"], 3),
-                 "sandbox_latency_estimate_s": round(sandbox_wait, 1),
-                 "targets_per_second_without_sandbox_latency":
-                     round(len(published) / (ours_seconds - sandbox_wait), 2)},
-        "bare": {"seconds": round(bare["seconds"], 3), "targets_per_second": round(bare_rate, 2),
-                 "failed_calls": bare["failed"], "skipped_calls": bare["skipped"]},
-        "gc": {"ours_seconds": round(run["gc"]["seconds"], 2), "ours_collections": run["gc"]["collections"],
-               "bare_seconds": round(bare["gc"]["seconds"], 2), "bare_collections": bare["gc"]["collections"]},
+        "ours": {
+            "seconds": round(ours_seconds, 3),
+            "targets_per_second": round(ours_rate, 2),
+            "publish_requests_seconds": round(run["requests_done"] - run["first_request"], 3),
+            "publish_request_mean_ms": round(1000 * sum(run["request_seconds"]) / len(run["request_seconds"]), 1),
+            "first_target_out_after_s": round(first_out - run["first_request"], 3),
+            "sandbox_latency_estimate_s": round(sandbox_wait, 1),
+            "targets_per_second_without_sandbox_latency": round(len(published) / (ours_seconds - sandbox_wait), 2),
+        },
+        "bare": {
+            "seconds": round(bare["seconds"], 3),
+            "targets_per_second": round(bare_rate, 2),
+            "failed_calls": bare["failed"],
+            "skipped_calls": bare["skipped"],
+        },
+        "gc": {
+            "ours_seconds": round(run["gc"]["seconds"], 2),
+            "ours_collections": run["gc"]["collections"],
+            "bare_seconds": round(bare["gc"]["seconds"], 2),
+            "bare_collections": bare["gc"]["collections"],
+        },
         "operations": operations,
         "ratio_ours_to_bare": round(ours_rate / bare_rate, 3),
-        "calls": {"total": len(calls), "per_target": round(len(calls) / len(published), 2),
-                  "by_operation_per_target": {kind: round(count / len(published), 2)
-                                              for kind, count in sorted(by_kind.items())},
-                  "by_role": by_role,
-                  "receives": len(receives), "empty_receives": sum(not call.messages for call in receives),
-                  "messages_per_receive":
-                      round(sum(call.messages or 0 for call in receives) / max(1, len(receives)), 2),
-                  "schedule_tick_calls_in_window": bare["ticks_in_window"],
-                  "counted_by": "botocore events (provide-client-params, after-call) on every session the stack made"},
+        "calls": {
+            "total": len(calls),
+            "per_target": round(len(calls) / len(published), 2),
+            "by_operation_per_target": {
+                kind: round(count / len(published), 2) for kind, count in sorted(by_kind.items())
+            },
+            "by_role": by_role,
+            "receives": len(receives),
+            "empty_receives": sum(not call.messages for call in receives),
+            "messages_per_receive": round(sum(call.messages or 0 for call in receives) / max(1, len(receives)), 2),
+            "schedule_tick_calls_in_window": bare["ticks_in_window"],
+            "counted_by": "botocore events (provide-client-params, after-call) on every session the stack made",
+        },
     }
 
 
 def text(summary: dict) -> str:
     ours, bare = summary["ours"], summary["bare"]
     calls = summary["calls"]
-    lines = [f"Publishing throughput in the local stack: {summary['posts']} test-mode posts x "
-             f"{summary['targets_per_post']} sandbox targets (X, Bluesky), published now over HTTP", "",
-             "| run | targets | seconds | targets/s |", "|---|---:|---:|---:|",
-             f"| openpost (first publish request to last published_at) | {summary['targets_published']} "
-             f"| {ours['seconds']:.2f} | {ours['targets_per_second']:.2f} |",
-             f"| bare loop (the same AWS calls, replayed) | {summary['targets_published']} | {bare['seconds']:.2f} "
-             f"| {bare['targets_per_second']:.2f} |", "",
-             f"Ratio ours / bare: {summary['ratio_ours_to_bare']:.3f} (the bare loop is "
-             f"{1 / summary['ratio_ours_to_bare']:.1f}x faster).",
-             "Note: the local stack delivers the publish queue from one poller thread, one invocation at a time "
-             "(as one container). Deployed, SQS runs publisher containers side by side; these figures are for "
-             "one process doing everything.",
-             f"Of openpost's {ours['seconds']:.1f} s, about {ours['sandbox_latency_estimate_s']:.1f} s is the "
-             "sandbox's "
-             f"simulated platform latency (20-80 ms per call, mean 50); without it: "
-             f"{ours['targets_per_second_without_sandbox_latency']:.2f} targets/s (estimate).",
-             f"The {summary['posts']} publish requests took {ours['publish_requests_seconds']:.2f} s "
-             f"(mean {ours['publish_request_mean_ms']:.0f} ms each, interleaved with publishing); the first target "
-             f"was out {ours['first_target_out_after_s']:.2f} s after the first request.", "",
-             f"AWS calls in the window: {calls['total']}, {calls['per_target']:.2f} per target "
-             f"(counted with {calls['counted_by']}):"]
+    lines = [
+        f"Publishing throughput in the local stack: {summary['posts']} test-mode posts x "
+        f"{summary['targets_per_post']} sandbox targets (X, Bluesky), published now over HTTP",
+        "",
+        "| run | targets | seconds | targets/s |",
+        "|---|---:|---:|---:|",
+        f"| openpost (first publish request to last published_at) | {summary['targets_published']} "
+        f"| {ours['seconds']:.2f} | {ours['targets_per_second']:.2f} |",
+        f"| bare loop (the same AWS calls, replayed) | {summary['targets_published']} | {bare['seconds']:.2f} "
+        f"| {bare['targets_per_second']:.2f} |",
+        "",
+        f"Ratio ours / bare: {summary['ratio_ours_to_bare']:.3f} (the bare loop is "
+        f"{1 / summary['ratio_ours_to_bare']:.1f}x faster).",
+        "Note: the local stack delivers the publish queue from one poller thread, one invocation at a time "
+        "(as one container). Deployed, SQS runs publisher containers side by side; these figures are for "
+        "one process doing everything.",
+        f"Of openpost's {ours['seconds']:.1f} s, about {ours['sandbox_latency_estimate_s']:.1f} s is the "
+        "sandbox's "
+        f"simulated platform latency (20-80 ms per call, mean 50); without it: "
+        f"{ours['targets_per_second_without_sandbox_latency']:.2f} targets/s (estimate).",
+        f"The {summary['posts']} publish requests took {ours['publish_requests_seconds']:.2f} s "
+        f"(mean {ours['publish_request_mean_ms']:.0f} ms each, interleaved with publishing); the first target "
+        f"was out {ours['first_target_out_after_s']:.2f} s after the first request.",
+        "",
+        f"AWS calls in the window: {calls['total']}, {calls['per_target']:.2f} per target "
+        f"(counted with {calls['counted_by']}):",
+    ]
     for kind, per_target in calls["by_operation_per_target"].items():
         lines.append(f"  {kind}: {per_target:.2f} per target")
     for who, kinds in calls["by_role"].items():
         lines.append(f"  made by the {who}: " + ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items())))
-    lines.append(f"  {calls['receives']} receives ({calls['empty_receives']} empty), "
-                 f"{calls['messages_per_receive']:.2f} messages each on average")
+    lines.append(
+        f"  {calls['receives']} receives ({calls['empty_receives']} empty), "
+        f"{calls['messages_per_receive']:.2f} messages each on average"
+    )
     if calls["schedule_tick_calls_in_window"]:
-        lines.append(f"  plus {calls['schedule_tick_calls_in_window']} calls by scheduled ticks in the window "
-                     "(not replayed)")
-    lines += ["", "Time per call, as the caller saw it (moto's work, the HTTP hop, botocore, and any "
-                  "garbage-collection pause; ours also waits for the interpreter while the stack's other "
-                  "threads run, and a receive that long-polled until a message came counts that wait):", "",
-              "| operation | calls | ours ms | bare ms | ours s in all | bare s in all |",
-              "|---|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"  plus {calls['schedule_tick_calls_in_window']} calls by scheduled ticks in the window (not replayed)"
+        )
+    lines += [
+        "",
+        "Time per call, as the caller saw it (moto's work, the HTTP hop, botocore, and any "
+        "garbage-collection pause; ours also waits for the interpreter while the stack's other "
+        "threads run, and a receive that long-polled until a message came counts that wait):",
+        "",
+        "| operation | calls | ours ms | bare ms | ours s in all | bare s in all |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for row in summary["operations"]:
         ours_ms = "" if row["ours_mean_ms"] is None else f"{row['ours_mean_ms']:.1f}"
         bare_ms = "" if row["bare_mean_ms"] is None else f"{row['bare_mean_ms']:.1f}"
-        lines.append(f"| {row['operation']} | {row['calls']} | {ours_ms} | {bare_ms} | {row['ours_total_s']:.2f} "
-                     f"| {row['bare_total_s']:.2f} |")
+        lines.append(
+            f"| {row['operation']} | {row['calls']} | {ours_ms} | {bare_ms} | {row['ours_total_s']:.2f} "
+            f"| {row['bare_total_s']:.2f} |"
+        )
     collected = summary["gc"]
-    lines += ["", f"Garbage collection stopped every thread for {collected['ours_seconds']:.2f} s of openpost's run "
-                  f"(collections by generation: {collected['ours_collections']}) and {collected['bare_seconds']:.2f} s "
-                  f"of the bare loop ({collected['bare_collections']})."]
+    lines += [
+        "",
+        f"Garbage collection stopped every thread for {collected['ours_seconds']:.2f} s of openpost's run "
+        f"(collections by generation: {collected['ours_collections']}) and {collected['bare_seconds']:.2f} s "
+        f"of the bare loop ({collected['bare_collections']}).",
+    ]
     if bare["failed_calls"] or bare["skipped_calls"]:
         failed = ", ".join(f"{count} {kind}" for kind, count in bare["failed_calls"].items()) or "none"
-        lines.append(f"Replay: failed calls: {failed}; {bare['skipped_calls']} deletes skipped (the replay's receives "
-                     "had not got that message yet).")
+        lines.append(
+            f"Replay: failed calls: {failed}; {bare['skipped_calls']} deletes skipped (the replay's receives "
+            "had not got that message yet)."
+        )
     if summary["not_published"]:
         lines.append(f"NOT PUBLISHED: {summary['not_published']}")
     return "\n".join(lines)
@@ -482,7 +587,7 @@ def main() -> int:
     if args.posts < 1:
         parser.error("--posts must be at least 1")
     recorder = Recorder()
-    recorder.install()   # before the stack makes its first session
+    recorder.install()  # before the stack makes its first session
     gc_clock = GcClock()
     gc.callbacks.append(gc_clock)
     with tempfile.TemporaryFile("w+") as log_file:
@@ -491,8 +596,11 @@ def main() -> int:
         summary = summarise(args.posts, run)
         summary["run_seconds"] = round(time.monotonic() - began, 1)
         log_file.seek(0)
-        warnings = [line for line in log_file.read().splitlines() if '"level":"WARNING"' in line
-                    or '"level":"ERROR"' in line or "Traceback" in line]
+        warnings = [
+            line
+            for line in log_file.read().splitlines()
+            if '"level":"WARNING"' in line or '"level":"ERROR"' in line or "Traceback" in line
+        ]
     summary["stack_warnings"] = len(warnings)
     print(json.dumps(summary, indent=2) if args.json else text(summary))
     return 0

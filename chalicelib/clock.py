@@ -3,12 +3,13 @@
 Every timestamp the API shows is ISO 8601 UTC with a ``Z``; inputs with an offset are converted to
 UTC and inputs without a zone are refused (see parse_timestamp).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from typing import Protocol
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class Clock(Protocol):
@@ -43,4 +44,3 @@ def format_timestamp(moment: dt.datetime | None) -> str | None:
     moment = moment.astimezone(UTC)
     text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
     return text.replace("+00:00", "Z")
-

@@ -3,17 +3,17 @@
 Handlers call ``services()``; tests and the local stack may ``use(Services(...))`` with their own
 settings or clock. Nothing here runs at import time.
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Optional
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.settings import Settings, get_settings
 
 
 class Services:
-    def __init__(self, settings: Settings, clock: Optional[Clock] = None):
+    def __init__(self, settings: Settings, clock: Clock | None = None):
         from chalicelib.data import models
 
         self.settings = settings
@@ -36,8 +36,9 @@ class Services:
         from chalicelib.data.rate_limits import RateLimitCounters, RateLimitOverrides
         from chalicelib.domain.rate_limits import RateLimiter
 
-        return RateLimiter(RateLimitCounters(lambda: self.aws_client("dynamodb")), RateLimitOverrides(),
-                           self.clock, self.settings)
+        return RateLimiter(
+            RateLimitCounters(lambda: self.aws_client("dynamodb")), RateLimitOverrides(), self.clock, self.settings
+        )
 
     @functools.cached_property
     def integrations(self):
@@ -74,8 +75,9 @@ class Services:
         credentials read on demand (so a container that never needs them never loads the reader)."""
         from chalicelib.platforms.base import Deployment
 
-        return Deployment(self.settings, lambda platform, fresh=False: self.app_secrets.credentials(platform,
-                                                                                                    fresh=fresh))
+        return Deployment(
+            self.settings, lambda platform, fresh=False: self.app_secrets.credentials(platform, fresh=fresh)
+        )
 
     @functools.cached_property
     def workspaces(self):
@@ -100,8 +102,13 @@ class Services:
         from chalicelib.data.posts import PostStore
         from chalicelib.domain.media_service import MediaService
 
-        return MediaService(MediaStore(), self.media_objects, PostStore(), self.clock,
-                            allow_loopback_urls=self.settings.allow_loopback_media_urls)
+        return MediaService(
+            MediaStore(),
+            self.media_objects,
+            PostStore(),
+            self.clock,
+            allow_loopback_urls=self.settings.allow_loopback_media_urls,
+        )
 
     @functools.cached_property
     def media_objects(self):
@@ -135,8 +142,9 @@ class Services:
         from chalicelib.data.posts import PostStore
         from chalicelib.domain.publishing import TargetPublisher
 
-        return TargetPublisher(PostStore(), IntegrationStore(), self.events, self.clock, self.adapter,
-                               media=self.media_objects)
+        return TargetPublisher(
+            PostStore(), IntegrationStore(), self.events, self.clock, self.adapter, media=self.media_objects
+        )
 
     @functools.cached_property
     def reconciler(self):
@@ -157,8 +165,12 @@ class Services:
     def app_secrets(self):
         from chalicelib.data.app_secrets import AppSecrets
 
-        return AppSecrets(lambda: self.aws_client("secretsmanager"), self.settings.app_secrets,
-                          self.settings.app_secrets_max_age, self.clock)
+        return AppSecrets(
+            lambda: self.aws_client("secretsmanager"),
+            self.settings.app_secrets,
+            self.settings.app_secrets_max_age,
+            self.clock,
+        )
 
     def aws_client(self, service: str):
         from chalicelib.data.sessions import client
@@ -172,7 +184,7 @@ class Services:
         return IdempotentRequests(self.settings, self.secret_box, lambda: self.aws_client("dynamodb"), self.clock)
 
 
-_current: Optional[Services] = None
+_current: Services | None = None
 
 
 def services() -> Services:
@@ -182,7 +194,7 @@ def services() -> Services:
     return _current
 
 
-def use(replacement: Optional[Services]) -> None:
+def use(replacement: Services | None) -> None:
     """Install a Services built elsewhere (tests, the local stack); None rebuilds from settings."""
     global _current
     _current = replacement

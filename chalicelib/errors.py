@@ -4,9 +4,11 @@ Each error carries its HTTP status, a stable machine ``code`` and a human ``deta
 renders them as RFC 9457 problem details in one place (chalicelib/api/problems.py). Domain and
 data-access code raise these and never build HTTP responses themselves.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class OpenpostError(Exception):
@@ -14,8 +16,14 @@ class OpenpostError(Exception):
     code = "internal_error"
     title = "Internal server error"
 
-    def __init__(self, detail: str, *, code: Optional[str] = None,
-                 headers: Optional[Mapping[str, str]] = None, extra: Optional[Mapping[str, Any]] = None):
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ):
         super().__init__(detail)
         self.detail = detail
         if code:
@@ -35,7 +43,7 @@ class AuthenticationError(OpenpostError):
     code = "unauthenticated"
     title = "Unauthenticated"
 
-    def __init__(self, detail: str, *, code: Optional[str] = None):
+    def __init__(self, detail: str, *, code: str | None = None):
         super().__init__(detail, code=code, headers={"WWW-Authenticate": 'Bearer realm="openpost"'})
 
 
@@ -70,7 +78,7 @@ class ValidationError(OpenpostError):
     code = "validation_failed"
     title = "Validation failed"
 
-    def __init__(self, detail: str, *, errors: Iterable[Mapping[str, str]] = (), code: Optional[str] = None):
+    def __init__(self, detail: str, *, errors: Iterable[Mapping[str, str]] = (), code: str | None = None):
         super().__init__(detail, code=code)
         self.errors = [dict(error) for error in errors]
 
@@ -90,10 +98,15 @@ class RateLimitedError(OpenpostError):
     code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after: int, headers: Optional[Mapping[str, str]] = None,
-                 extra: Optional[Mapping[str, Any]] = None):
-        super().__init__(detail, headers={**(headers or {}), "Retry-After": str(max(1, int(retry_after)))},
-                         extra=extra)
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: int,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ):
+        super().__init__(detail, headers={**(headers or {}), "Retry-After": str(max(1, int(retry_after)))}, extra=extra)
 
 
 class ServiceUnavailableError(OpenpostError):

@@ -2,6 +2,7 @@
 
 Sorting by id is sorting by creation, which lets a DynamoDB sort key on the id list newest first.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,9 @@ def uuid7() -> str:
         ms, counter = _last_ms, _counter
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76          # version
-    value |= counter << 64      # rand_a used as a monotonic counter (method 1 of the RFC)
-    value |= 0b10 << 62         # variant
+    value |= 0x7 << 76  # version
+    value |= counter << 64  # rand_a used as a monotonic counter (method 1 of the RFC)
+    value |= 0b10 << 62  # variant
     value |= rand_b
     return str(uuid.UUID(int=value))
 

@@ -4,6 +4,7 @@ Logger and Metrics are cheap to import and always on. The X-Ray tracer costs abo
 (it loads aws_xray_sdk), so it is built only when tracing is enabled, on first use; with tracing off
 nothing is imported.
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics

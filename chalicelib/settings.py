@@ -3,17 +3,18 @@
 Nothing else in chalicelib reads ``os.environ``. Deployment (infrastructure/) and the local stack
 (tools/devstack.py) set the same variables, named here.
 """
+
 from __future__ import annotations
 
 import functools
 import os
-from typing import Mapping, Optional, Tuple
+from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 QUEUE_URL_PREFIX = "OPENPOST_QUEUE_URL_"
 APP_SECRET_PREFIX = "OPENPOST_APP_SECRET_"
-RATE_LIMIT_PREFIX = "OPENPOST_RATE_LIMIT_POLICY_"   # ..._POSTS=60/60: 60 requests per 60 s
+RATE_LIMIT_PREFIX = "OPENPOST_RATE_LIMIT_POLICY_"  # ..._POSTS=60/60: 60 requests per 60 s
 
 # Every rate limit window nests in the clock hour (chalicelib/domain/rate_limits.py keeps one counter
 # item per key and hour), so a window divides 3600; 10 s at least keeps that item small.
@@ -33,12 +34,14 @@ class RateLimit(BaseModel):
     @classmethod
     def _nests_in_the_hour(cls, window: int) -> int:
         if window < MIN_RATE_LIMIT_WINDOW or RATE_LIMIT_HOUR % window:
-            raise ValueError(f"a window is at least {MIN_RATE_LIMIT_WINDOW} seconds and divides "
-                             f"{RATE_LIMIT_HOUR} (10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600, ...)")
+            raise ValueError(
+                f"a window is at least {MIN_RATE_LIMIT_WINDOW} seconds and divides "
+                f"{RATE_LIMIT_HOUR} (10, 15, 20, 30, 60, 120, 300, 600, 900, 1800, 3600, ...)"
+            )
         return window
 
     @classmethod
-    def parse(cls, text: str) -> "RateLimit":
+    def parse(cls, text: str) -> RateLimit:
         """ "600/60": 600 requests per 60 seconds."""
         quota, _, window = text.partition("/")
         return cls(quota=quota.strip(), window=window.strip() or "60")
@@ -61,7 +64,7 @@ class Settings(BaseModel):
     # Every table is named f"{resource_prefix}-{logical name}" (see chalicelib.data.models).
     resource_prefix: str = "openpost-local"
     # Set only where AWS is emulated (the local stack, tests); None means the real endpoints.
-    aws_endpoint_url: Optional[str] = None
+    aws_endpoint_url: str | None = None
     # Logical queue name ("publish", "events", ...) to its URL.
     queue_urls: Mapping[str, str] = Field(default_factory=dict)
     media_bucket: str = ""
@@ -91,7 +94,7 @@ class Settings(BaseModel):
     allow_loopback_media_urls: bool = False
     # Origins whose browser pages may call the API (CORS); "*" for any. Keys are bearer tokens,
     # never cookies, so an origin gains nothing a key does not already give.
-    cors_origins: Tuple[str, ...] = ("*",)
+    cors_origins: tuple[str, ...] = ("*",)
     # Rate limits per API key (policy name to quota and window); a workspace may override any of
     # them (tools/admin.py set-rate-limit). Off only to measure what they cost.
     rate_limits_enabled: bool = True
@@ -110,23 +113,25 @@ class Settings(BaseModel):
         return limits
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> "Settings":
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         queue_urls = {
-            name[len(QUEUE_URL_PREFIX):].lower(): value
+            name[len(QUEUE_URL_PREFIX) :].lower(): value
             for name, value in environ.items()
             if name.startswith(QUEUE_URL_PREFIX)
         }
         app_secrets = {
-            name[len(APP_SECRET_PREFIX):].lower(): value
+            name[len(APP_SECRET_PREFIX) :].lower(): value
             for name, value in environ.items()
             if name.startswith(APP_SECRET_PREFIX) and value
         }
         rate_limits = dict(DEFAULT_RATE_LIMITS)
-        rate_limits.update({
-            name[len(RATE_LIMIT_PREFIX):].lower(): RateLimit.parse(value)
-            for name, value in environ.items()
-            if name.startswith(RATE_LIMIT_PREFIX) and value
-        })
+        rate_limits.update(
+            {
+                name[len(RATE_LIMIT_PREFIX) :].lower(): RateLimit.parse(value)
+                for name, value in environ.items()
+                if name.startswith(RATE_LIMIT_PREFIX) and value
+            }
+        )
         values = {
             "stage": environ.get("OPENPOST_STAGE"),
             "region": environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"),
@@ -147,11 +152,15 @@ class Settings(BaseModel):
             "bluesky_service_url": environ.get("OPENPOST_BLUESKY_SERVICE_URL"),
             "slack_api_url": environ.get("OPENPOST_SLACK_API_URL"),
             "telegram_api_url": environ.get("OPENPOST_TELEGRAM_API_URL"),
-            "allow_loopback_platforms": (environ.get("OPENPOST_ALLOW_LOOPBACK_PLATFORMS", "").lower() == "true") or None,
+            "allow_loopback_platforms": (environ.get("OPENPOST_ALLOW_LOOPBACK_PLATFORMS", "").lower() == "true")
+            or None,
             "allow_loopback_media_urls": (environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "").lower() == "true")
             or None,
-            "cors_origins": tuple(origin.strip() for origin in environ["OPENPOST_CORS_ORIGINS"].split(",")
-                                  if origin.strip()) if environ.get("OPENPOST_CORS_ORIGINS") else None,
+            "cors_origins": tuple(
+                origin.strip() for origin in environ["OPENPOST_CORS_ORIGINS"].split(",") if origin.strip()
+            )
+            if environ.get("OPENPOST_CORS_ORIGINS")
+            else None,
             "rate_limits_enabled": environ.get("OPENPOST_RATE_LIMITS_ENABLED", "true").lower() != "false",
             "rate_limits": rate_limits,
             "rate_limit_shard_rate": environ.get("OPENPOST_RATE_LIMIT_SHARD_RATE"),
@@ -162,8 +171,8 @@ class Settings(BaseModel):
     def queue_url(self, name: str) -> str:
         try:
             return self.queue_urls[name.replace("-", "_")]
-        except KeyError:
-            raise LookupError(f"no URL configured for queue {name!r} ({QUEUE_URL_PREFIX}{name.upper()})")
+        except KeyError as exc:
+            raise LookupError(f"no URL configured for queue {name!r} ({QUEUE_URL_PREFIX}{name.upper()})") from exc
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.resource_prefix}-{logical_name}"

@@ -7,11 +7,12 @@ Context values, given as `-c name=value` to the CDK CLI:
   tracing          "true" turns on X-Ray tracing in the functions (default off)
   public_base_url  the public URL of the API, if it is served behind a domain of your own
 """
+
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, List
+from typing import Any
 
 import aws_cdk as cdk
 
@@ -20,7 +21,7 @@ from infrastructure.stack import OpenpostStack
 DEFAULT_STACK_NAME = "openpost"
 
 
-def origins(value: Any) -> List[str]:
+def origins(value: Any) -> list[str]:
     if value is None:
         return ["*"]
     if isinstance(value, str):

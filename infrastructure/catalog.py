@@ -5,22 +5,22 @@ The CDK stack (infrastructure/stack.py) builds each entry into CloudFormation; t
 messages to the same handlers. Tables are not listed here: the PynamoDB models in
 chalicelib/data/models.py are their definition, and both sides read them (``TABLE_MODELS``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Tuple
 
 from chalicelib.data.models import TABLE_MODELS  # noqa: F401  (re-exported: tables are part of the catalog)
 
 
 @dataclass(frozen=True)
 class QueueSpec:
-    name: str                      # logical name; its URL reaches functions as OPENPOST_QUEUE_URL_<NAME>
-    consumer: Optional[str]        # the Chalice lambda_function that the queue triggers, if any
-    visibility_timeout: int        # seconds; at least six times the consumer's timeout, as AWS advises
-    max_receive_count: int         # deliveries before a message moves to the queue's dead-letter queue
+    name: str  # logical name; its URL reaches functions as OPENPOST_QUEUE_URL_<NAME>
+    consumer: str | None  # the Chalice lambda_function that the queue triggers, if any
+    visibility_timeout: int  # seconds; at least six times the consumer's timeout, as AWS advises
+    max_receive_count: int  # deliveries before a message moves to the queue's dead-letter queue
     batch_size: int = 10
-    max_batching_window: int = 0   # seconds the event source waits to fill a batch
+    max_batching_window: int = 0  # seconds the event source waits to fill a batch
     retention_days: int = 4
     dlq_retention_days: int = 14
 
@@ -32,7 +32,7 @@ class QueueSpec:
 @dataclass(frozen=True)
 class ScheduleSpec:
     name: str
-    function: str                  # the Chalice lambda_function it invokes
+    function: str  # the Chalice lambda_function it invokes
     rate_minutes: int
     description: str
 
@@ -44,8 +44,8 @@ class ScheduleSpec:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    name: str                      # the name given to @app.lambda_function in app.py
-    timeout: int                   # seconds
+    name: str  # the name given to @app.lambda_function in app.py
+    timeout: int  # seconds
     memory_mb: int
     description: str
 
@@ -56,20 +56,30 @@ API = FunctionSpec("api", timeout=29, memory_mb=512, description="The HTTP API")
 API_STAGE = "api"
 
 # The workers: each is an @app.lambda_function in app.py of the same name.
-FUNCTIONS: Tuple[FunctionSpec, ...] = (
-    FunctionSpec("dispatcher", timeout=50, memory_mb=512,
-                 description="Finds posts due before the next tick and queues their targets on time"),
-    FunctionSpec("publisher", timeout=60, memory_mb=1024,
-                 description="Publishes one post target at a time to its platform"),
-    FunctionSpec("reconciler", timeout=120, memory_mb=512,
-                 description="Settles targets stuck past their lease, missed schedules and dead letters"),
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        "dispatcher",
+        timeout=50,
+        memory_mb=512,
+        description="Finds posts due before the next tick and queues their targets on time",
+    ),
+    FunctionSpec(
+        "publisher", timeout=60, memory_mb=1024, description="Publishes one post target at a time to its platform"
+    ),
+    FunctionSpec(
+        "reconciler",
+        timeout=120,
+        memory_mb=512,
+        description="Settles targets stuck past their lease, missed schedules and dead letters",
+    ),
     # Reads only a file's header by range and copies it inside S3: its memory does not grow with
     # the file, so a 1 GB video needs no more than a thumbnail.
-    FunctionSpec("verifier", timeout=60, memory_mb=256,
-                 description="Checks each uploaded file's real type, size and dimensions"),
+    FunctionSpec(
+        "verifier", timeout=60, memory_mb=256, description="Checks each uploaded file's real type, size and dimensions"
+    ),
 )
 
-QUEUES: Tuple[QueueSpec, ...] = (
+QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("publish", consumer="publisher", visibility_timeout=360, max_receive_count=8, batch_size=5),
     # S3 sends a message here for every object created under MEDIA_UPLOAD_PREFIX.
     QueueSpec("media", consumer="verifier", visibility_timeout=360, max_receive_count=5),
@@ -77,11 +87,19 @@ QUEUES: Tuple[QueueSpec, ...] = (
     QueueSpec("events", consumer=None, visibility_timeout=60, max_receive_count=8),
 )
 
-SCHEDULES: Tuple[ScheduleSpec, ...] = (
-    ScheduleSpec("dispatch", function="dispatcher", rate_minutes=1,
-                 description="Queue every post due before the next tick, to the second"),
-    ScheduleSpec("reconcile", function="reconciler", rate_minutes=5,
-                 description="Settle stuck targets, missed schedules and dead letters"),
+SCHEDULES: tuple[ScheduleSpec, ...] = (
+    ScheduleSpec(
+        "dispatch",
+        function="dispatcher",
+        rate_minutes=1,
+        description="Queue every post due before the next tick, to the second",
+    ),
+    ScheduleSpec(
+        "reconcile",
+        function="reconciler",
+        rate_minutes=5,
+        description="Settle stuck targets, missed schedules and dead letters",
+    ),
 )
 
 # Media uploads: browsers PUT to presigned URLs, so the bucket allows cross-origin PUT; an upload

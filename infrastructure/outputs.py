@@ -5,7 +5,7 @@ Kept free of CDK imports so a command-line tool can read them with boto3 alone
 """
 
 API_URL = "ApiUrl"
-RESOURCE_PREFIX = "ResourcePrefix"      # every table is named f"{prefix}-{logical name}"
+RESOURCE_PREFIX = "ResourcePrefix"  # every table is named f"{prefix}-{logical name}"
 MEDIA_BUCKET = "MediaBucket"
 TOKENS_KEY_ID = "TokensKeyId"
 

@@ -1,10 +1,16 @@
 """The one IAM role every openpost function runs as, granting only what the code calls."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
-from aws_cdk import aws_dynamodb as dynamodb, aws_iam as iam, aws_kms as kms, aws_logs as logs
-from aws_cdk import aws_s3 as s3, aws_secretsmanager as secretsmanager, aws_sqs as sqs
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 # Item-level calls only: the code reads by key and by index, never scans, and never manages tables.
@@ -67,9 +73,7 @@ def function_role(
             actions=list(TABLE_ACTIONS),
             resources=[t.table_arn for t in tables] + [f"{t.table_arn}/index/*" for t in tables],
         ),
-        iam.PolicyStatement(
-            sid="Queues", actions=list(QUEUE_ACTIONS), resources=[q.queue_arn for q in queues]
-        ),
+        iam.PolicyStatement(sid="Queues", actions=list(QUEUE_ACTIONS), resources=[q.queue_arn for q in queues]),
         iam.PolicyStatement(
             sid="MediaObjects",
             actions=list(MEDIA_OBJECT_ACTIONS),
@@ -77,15 +81,19 @@ def function_role(
         ),
         # Without ListBucket, S3 answers a HEAD or GET of a missing key with 403 instead of 404,
         # and the code could not tell "not uploaded yet" from "not allowed".
-        iam.PolicyStatement(
-            sid="MediaListing", actions=["s3:ListBucket"], resources=[media_bucket.bucket_arn]
+        iam.PolicyStatement(sid="MediaListing", actions=["s3:ListBucket"], resources=[media_bucket.bucket_arn]),
+        iam.PolicyStatement(sid="TokensKey", actions=list(TOKEN_KEY_ACTIONS), resources=[tokens_key.key_arn]),
+        *(
+            [
+                iam.PolicyStatement(
+                    sid="AppSecrets",
+                    actions=list(APP_SECRET_ACTIONS),
+                    resources=[secret.secret_arn for secret in app_secrets],
+                )
+            ]
+            if app_secrets
+            else []
         ),
-        iam.PolicyStatement(
-            sid="TokensKey", actions=list(TOKEN_KEY_ACTIONS), resources=[tokens_key.key_arn]
-        ),
-        *([iam.PolicyStatement(
-            sid="AppSecrets", actions=list(APP_SECRET_ACTIONS), resources=[secret.secret_arn for secret in app_secrets]
-        )] if app_secrets else []),
         iam.PolicyStatement(
             sid="Logs",
             actions=list(LOG_ACTIONS),

@@ -3,11 +3,12 @@
 Nothing here lists a table, queue, function or schedule by hand: each comes from a loop over the
 catalog, so the deployment and the local stack cannot drift apart.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, Optional, Sequence, Tuple
 
 from aws_cdk import (
     CfnOutput,
@@ -15,15 +16,35 @@ from aws_cdk import (
     RemovalPolicy,
     SecretValue,
     Stack,
+)
+from aws_cdk import (
     aws_apigateway as apigateway,
+)
+from aws_cdk import (
     aws_events as events,
+)
+from aws_cdk import (
     aws_events_targets as targets,
+)
+from aws_cdk import (
     aws_iam as iam,
+)
+from aws_cdk import (
     aws_kms as kms,
+)
+from aws_cdk import (
     aws_lambda as lambda_,
+)
+from aws_cdk import (
     aws_logs as logs,
+)
+from aws_cdk import (
     aws_s3 as s3,
+)
+from aws_cdk import (
     aws_secretsmanager as secretsmanager,
+)
+from aws_cdk import (
     aws_sqs as sqs,
 )
 from chalice.cdk import Chalice
@@ -56,7 +77,7 @@ class OpenpostStack(Stack):
         *,
         cors_origins: Sequence[str] = ("*",),
         tracing: bool = False,
-        public_base_url: Optional[str] = None,
+        public_base_url: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -136,7 +157,7 @@ class OpenpostStack(Stack):
                 "environment_variables": environment,
             },
         )
-        self._functions: Dict[str, lambda_.IFunction] = {}
+        self._functions: dict[str, lambda_.IFunction] = {}
         self._configure_functions(function_names)
         self._connect_queues(queues)
         self._notify_uploads(media_bucket, queues[catalog.MEDIA_UPLOAD_QUEUE])
@@ -166,7 +187,7 @@ class OpenpostStack(Stack):
                 response_templates={"application/json": template},
             )
 
-    def _add_app_secrets(self) -> Dict[str, secretsmanager.Secret]:
+    def _add_app_secrets(self) -> dict[str, secretsmanager.Secret]:
         """One Secrets Manager secret per platform that declares app credentials, for the operator
         to fill (docs/deploy.md). It starts as an empty JSON object: the same constant on every
         deploy, so CloudFormation never touches a value put there since, and nothing of the value
@@ -181,17 +202,17 @@ class OpenpostStack(Stack):
                 self,
                 f"{platform}-app-secret",
                 description=f"openpost ({self.stack_name}): the {platform} app's credentials, a JSON object "
-                            f"with {', '.join(names)}",
+                f"with {', '.join(names)}",
                 secret_string_value=SecretValue.unsafe_plain_text("{}"),
                 removal_policy=RemovalPolicy.DESTROY,
             )
             for platform, names in APP_CREDENTIALS.items()
         }
 
-    def _add_queues(self, prefix: str) -> Tuple[Dict[str, sqs.Queue], Dict[str, sqs.Queue]]:
+    def _add_queues(self, prefix: str) -> tuple[dict[str, sqs.Queue], dict[str, sqs.Queue]]:
         """Each catalog queue and its dead-letter queue, by the queue's logical name."""
-        queues: Dict[str, sqs.Queue] = {}
-        dead_letter_queues: Dict[str, sqs.Queue] = {}
+        queues: dict[str, sqs.Queue] = {}
+        dead_letter_queues: dict[str, sqs.Queue] = {}
         for spec in catalog.QUEUES:
             dead_letters = sqs.Queue(
                 self,
@@ -209,9 +230,7 @@ class OpenpostStack(Stack):
                 retention_period=Duration.days(spec.retention_days),
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
-                dead_letter_queue=sqs.DeadLetterQueue(
-                    queue=dead_letters, max_receive_count=spec.max_receive_count
-                ),
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=spec.max_receive_count),
             )
             dead_letter_queues[spec.name] = dead_letters
         return queues, dead_letter_queues
@@ -257,28 +276,34 @@ class OpenpostStack(Stack):
         custom-resource Lambda function and a second role. S3 checks that it may send to the queue
         when the configuration is set, so the queue's policy comes first; it names the account, not
         the bucket, since the bucket's ARN in the policy would make the two depend on each other."""
-        allowed = queue.add_to_resource_policy(iam.PolicyStatement(
-            sid="UploadNotifications",
-            principals=[iam.ServicePrincipal("s3.amazonaws.com")],
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
-            conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-        ))
+        allowed = queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="UploadNotifications",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[queue.queue_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
+            )
+        )
         cfn_bucket = bucket.node.default_child
         cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            queue_configurations=[s3.CfnBucket.QueueConfigurationProperty(
-                event="s3:ObjectCreated:*",
-                queue=queue.queue_arn,
-                filter=s3.CfnBucket.NotificationFilterProperty(s3_key=s3.CfnBucket.S3KeyFilterProperty(
-                    rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=catalog.MEDIA_UPLOAD_PREFIX)])),
-            )])
+            queue_configurations=[
+                s3.CfnBucket.QueueConfigurationProperty(
+                    event="s3:ObjectCreated:*",
+                    queue=queue.queue_arn,
+                    filter=s3.CfnBucket.NotificationFilterProperty(
+                        s3_key=s3.CfnBucket.S3KeyFilterProperty(
+                            rules=[s3.CfnBucket.FilterRuleProperty(name="prefix", value=catalog.MEDIA_UPLOAD_PREFIX)]
+                        )
+                    ),
+                )
+            ]
+        )
         cfn_bucket.node.add_dependency(allowed.policy_dependable)
 
-    def _configure_functions(self, function_names: Dict[str, str]) -> None:
+    def _configure_functions(self, function_names: dict[str, str]) -> None:
         # Fixed names, so each function writes to the log group made for it above.
-        self.chalice.get_resource("APIHandler").add_property_override(
-            "FunctionName", function_names[API_FUNCTION]
-        )
+        self.chalice.get_resource("APIHandler").add_property_override("FunctionName", function_names[API_FUNCTION])
         # Chalice reads per-function settings only from .chalice/config.json, never from the
         # stage_config handed to the construct, so the catalog's sizes go onto the resources.
         for spec in catalog.FUNCTIONS:
@@ -288,7 +313,7 @@ class OpenpostStack(Stack):
             function.add_property_override("MemorySize", spec.memory_mb)
             function.add_property_override("Description", spec.description)
 
-    def _connect_queues(self, queues: Dict[str, sqs.Queue]) -> None:
+    def _connect_queues(self, queues: dict[str, sqs.Queue]) -> None:
         for spec in catalog.QUEUES:
             if spec.consumer is None:
                 continue
@@ -330,18 +355,20 @@ class OpenpostStack(Stack):
         return self._functions[name]
 
     def _add_outputs(self, prefix, queues, dead_letter_queues, media_bucket, tokens_key, app_secrets) -> None:
-        def output(key: str, value: str, description: Optional[str] = None) -> None:
+        def output(key: str, value: str, description: str | None = None) -> None:
             # The key is what describe-stacks shows; the construct id only has to be unique.
             CfnOutput(self, f"{key}Output", key=key, value=value, description=description)
 
-        output(outputs.API_URL, self.chalice.sam_template.get_output("EndpointURL").value,
-               "Base URL of the HTTP API")
+        output(outputs.API_URL, self.chalice.sam_template.get_output("EndpointURL").value, "Base URL of the HTTP API")
         output(outputs.RESOURCE_PREFIX, prefix, "Tables are named <prefix>-<logical name>")
         output(outputs.MEDIA_BUCKET, media_bucket.bucket_name)
         output(outputs.TOKENS_KEY_ID, tokens_key.key_id)
         for platform, secret in app_secrets.items():
-            output(outputs.app_secret_arn(platform), secret.secret_arn,
-                   f"Put the {platform} app's credentials here (docs/deploy.md)")
+            output(
+                outputs.app_secret_arn(platform),
+                secret.secret_arn,
+                f"Put the {platform} app's credentials here (docs/deploy.md)",
+            )
         for name, queue in queues.items():
             output(outputs.queue_url(name), queue.queue_url)
             output(outputs.dead_letter_queue_url(name), dead_letter_queues[name].queue_url)

@@ -1,9 +1,11 @@
 """DynamoDB tables, built from the PynamoDB models so that the models stay their only definition."""
+
 from __future__ import annotations
 
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from collections.abc import Iterable, Mapping
 
-from aws_cdk import RemovalPolicy, aws_dynamodb as dynamodb
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from chalicelib.data.models import TABLE_MODELS, ttl_attribute
@@ -25,19 +27,19 @@ def table_name(prefix: str, logical_name: str) -> str:
     return f"{prefix}-{logical_name}"
 
 
-def hash_and_range(key_schema: Iterable[Mapping[str, str]]) -> Tuple[str, Optional[str]]:
+def hash_and_range(key_schema: Iterable[Mapping[str, str]]) -> tuple[str, str | None]:
     """The (HASH, RANGE) attribute names of a key schema, in whatever order PynamoDB listed them."""
     roles = {element["KeyType"]: element["AttributeName"] for element in key_schema}
     return roles["HASH"], roles.get("RANGE")
 
 
-def _attribute(name: Optional[str], types: Mapping[str, str]) -> Optional[dynamodb.Attribute]:
+def _attribute(name: str | None, types: Mapping[str, str]) -> dynamodb.Attribute | None:
     if name is None:
         return None
     return dynamodb.Attribute(name=name, type=_ATTRIBUTE_TYPES[types[name]])
 
 
-def add_tables(scope: Construct, prefix: str) -> Dict[str, dynamodb.Table]:
+def add_tables(scope: Construct, prefix: str) -> dict[str, dynamodb.Table]:
     """One table per model in TABLE_MODELS, keyed by the model's logical name."""
     tables = {}
     for model in TABLE_MODELS:
@@ -65,9 +67,7 @@ def add_tables(scope: Construct, prefix: str) -> Dict[str, dynamodb.Table]:
         )
         for index in schema["global_secondary_indexes"]:
             index_hash, index_range = hash_and_range(index["key_schema"])
-            index_types = {
-                d["AttributeName"]: d["AttributeType"] for d in index["attribute_definitions"]
-            }
+            index_types = {d["AttributeName"]: d["AttributeType"] for d in index["attribute_definitions"]}
             projection = index["projection"]
             table.add_global_secondary_index(
                 index_name=index["index_name"],

@@ -1,4 +1,5 @@
 """Shared fixtures. AWS is moto, in-process here; tests/e2e drive the real local stack over HTTP."""
+
 from __future__ import annotations
 
 import os
@@ -8,17 +9,19 @@ from tools.emulated_aws import use_fake_credentials
 # Before anything imports boto3 or Powertools: fake credentials so nothing can reach real AWS, and
 # metrics printed nowhere.
 use_fake_credentials(os.environ)
-os.environ.update({
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-})
+os.environ.update(
+    {
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+)
 
 import contextlib  # noqa: E402
-import ipaddress  # noqa: E402
-import socket  # noqa: E402
 import datetime as dt  # noqa: E402
+import ipaddress  # noqa: E402
 import json  # noqa: E402
+import socket  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -27,7 +30,6 @@ from chalicelib import container  # noqa: E402
 from chalicelib.clock import ManualClock  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 from tools.provision import provision  # noqa: E402
-
 
 _real_getaddrinfo = socket.getaddrinfo
 
@@ -38,9 +40,9 @@ def _loopback_only_getaddrinfo(host, *args, **kwargs):
     name = host.decode() if isinstance(host, bytes) else str(host or "")
     try:
         ipaddress.ip_address(name.strip("[]").split("%")[0])
-    except ValueError:
+    except ValueError as exc:
         if name.lower() not in ("localhost", "localhost.localdomain", ""):
-            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no names ({name})")
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no names ({name})") from exc
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
@@ -51,7 +53,7 @@ def no_name_lookups(monkeypatch):
 
 @pytest.fixture
 def clock():
-    return ManualClock(dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.timezone.utc))
+    return ManualClock(dt.datetime(2026, 5, 1, 12, 0, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture
@@ -115,7 +117,9 @@ class ApiClient:
     def __init__(self, client):
         self._client = client
 
-    def request(self, method: str, path: str, key: str | None = None, body=None, headers=None, raw: bytes | None = None):
+    def request(
+        self, method: str, path: str, key: str | None = None, body=None, headers=None, raw: bytes | None = None
+    ):
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         if key is not None:
             all_headers["Authorization"] = f"Bearer {key}"

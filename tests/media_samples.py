@@ -2,17 +2,18 @@
 
 Every test that needs a file takes it from here, so "a JPEG" means the same bytes everywhere.
 """
+
 from __future__ import annotations
 
 import io
 import struct
-from typing import Optional
 
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 
 
-def image(content_type: str = "image/png", width: int = 64, height: int = 48, *, pad_to: Optional[int] = None,
-          seed: int = 1) -> bytes:
+def image(
+    content_type: str = "image/png", width: int = 64, height: int = 48, *, pad_to: int | None = None, seed: int = 1
+) -> bytes:
     """A valid image of the given type and size. ``pad_to`` makes it about that many bytes (noise
     that does not compress), for size limits."""
     from PIL import Image
@@ -43,7 +44,7 @@ def _png_with_padding(png: bytes, extra: int) -> bytes:
     body = b"\0" * max(0, extra - 12)
     chunk = struct.pack(">I", len(body)) + b"paDd" + body
     chunk += struct.pack(">I", zlib.crc32(b"paDd" + body) & 0xFFFFFFFF)
-    return png[:33] + chunk + png[33:]   # after the signature (8) and IHDR (25)
+    return png[:33] + chunk + png[33:]  # after the signature (8) and IHDR (25)
 
 
 def _box(kind: bytes, payload: bytes) -> bytes:
@@ -57,8 +58,15 @@ def video(content_type: str = "video/mp4", width: int = 1280, height: int = 720,
     ftyp = _box(b"ftyp", brand + struct.pack(">I", 512) + brand + b"mp41")
     # tkhd version 0: flags(4) created(4) modified(4) track id(4) reserved(4) duration(4) reserved(8)
     # layer(2) group(2) volume(2) reserved(2) matrix(36) width(4, 16.16) height(4, 16.16)
-    tkhd = _box(b"tkhd", b"\x00\x00\x00\x03" + b"\0" * 20 + b"\0" * 8 + b"\0" * 8 + b"\0" * 36
-                + struct.pack(">II", width << 16, height << 16))
+    tkhd = _box(
+        b"tkhd",
+        b"\x00\x00\x00\x03"
+        + b"\0" * 20
+        + b"\0" * 8
+        + b"\0" * 8
+        + b"\0" * 36
+        + struct.pack(">II", width << 16, height << 16),
+    )
     mvhd = _box(b"mvhd", b"\0" * 4 + struct.pack(">IIII", 0, 0, 1000, 5000) + b"\0" * 80)
     moov = _box(b"moov", mvhd + _box(b"trak", tkhd))
     head = ftyp + moov
@@ -72,6 +80,7 @@ def lying_image() -> bytes:
 
 
 # --- More shapes of the same formats, for the media probe ---------------------------------------
+
 
 def jpeg(width: int = 64, height: int = 48, *, progressive: bool = False, padding_segments: int = 0) -> bytes:
     """A JPEG written by Pillow. ``progressive`` gives a SOF2 frame header; ``padding_segments``
@@ -109,14 +118,31 @@ def webp(width: int = 64, height: int = 48, *, lossless: bool = False, alpha: bo
 def _track_header(width: int, height: int, version: int) -> bytes:
     # version 1 widens created, modified and duration to 64 bits.
     times = b"\0" * 8 + b"\0" * 8 + struct.pack(">II", 1, 0) + b"\0" * 8 if version == 1 else b"\0" * 20
-    return _box(b"tkhd", bytes([version]) + b"\x00\x00\x03" + times + b"\0" * 8 + b"\0" * 8 + b"\0" * 36
-                + struct.pack(">II", width << 16, height << 16))
+    return _box(
+        b"tkhd",
+        bytes([version])
+        + b"\x00\x00\x03"
+        + times
+        + b"\0" * 8
+        + b"\0" * 8
+        + b"\0" * 36
+        + struct.pack(">II", width << 16, height << 16),
+    )
 
 
-def movie_parts(content_type: str = "video/mp4", width: int = 1280, height: int = 720, *,
-                mdat_size: int = 4096, moov_last: bool = False, wide_mdat: bool = False,
-                tkhd_version: int = 0, tracks: Optional[list] = None, with_moov: bool = True,
-                brand: Optional[bytes] = None) -> tuple:
+def movie_parts(
+    content_type: str = "video/mp4",
+    width: int = 1280,
+    height: int = 720,
+    *,
+    mdat_size: int = 4096,
+    moov_last: bool = False,
+    wide_mdat: bool = False,
+    tkhd_version: int = 0,
+    tracks: list | None = None,
+    with_moov: bool = True,
+    brand: bytes | None = None,
+) -> tuple:
     """A movie as (before, gap, after): the file is ``before + b"\\0" * gap + after``, so a test can
     serve a large one without building it. ``mdat_size`` is the media data payload (zeros);
     ``moov_last`` puts the movie header after it, as many encoders do; ``wide_mdat`` writes the mdat
@@ -124,8 +150,10 @@ def movie_parts(content_type: str = "video/mp4", width: int = 1280, height: int 
     brand = brand or (b"qt  " if content_type == "video/quicktime" else b"isom")
     ftyp = _box(b"ftyp", brand + struct.pack(">I", 512) + brand + b"mp41")
     mvhd = _box(b"mvhd", b"\0" * 4 + struct.pack(">IIII", 0, 0, 1000, 5000) + b"\0" * 80)
-    traks = b"".join(_box(b"trak", _track_header(w, h, tkhd_version) + _box(b"mdia", b"\0" * 32))
-                     for w, h in (tracks if tracks is not None else [(width, height)]))
+    traks = b"".join(
+        _box(b"trak", _track_header(w, h, tkhd_version) + _box(b"mdia", b"\0" * 32))
+        for w, h in (tracks if tracks is not None else [(width, height)])
+    )
     moov = _box(b"moov", mvhd + traks) if with_moov else _box(b"free", b"\0" * 64)
     if wide_mdat:
         mdat_header = struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 16 + mdat_size)

@@ -10,18 +10,18 @@ workspace with a test key, a live key and the sandbox integrations, and prints t
 gives one workspace its own quota and window for a rate limit policy (``--reset`` returns it to the
 deployment's default); every API container sees the change within a minute.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
-from typing import List, Optional
 
 PREFIX_OUTPUT = "ResourcePrefix"
 
 
-def _prefix_from_stack(stack: str, region: Optional[str], endpoint_url: Optional[str]) -> str:
+def _prefix_from_stack(stack: str, region: str | None, endpoint_url: str | None) -> str:
     import boto3
 
     cloudformation = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
@@ -70,9 +70,15 @@ def set_rate_limit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"workspace_id": args.workspace, "rate_limits": overrides}))
     else:
-        print(f"Workspace {args.workspace}: " + (", ".join(
-            f"{name} {limit['quota']} per {limit['window']} s" for name, limit in sorted(overrides.items()))
-            or "the deployment's default rate limits"))
+        print(
+            f"Workspace {args.workspace}: "
+            + (
+                ", ".join(
+                    f"{name} {limit['quota']} per {limit['window']} s" for name, limit in sorted(overrides.items())
+                )
+                or "the deployment's default rate limits"
+            )
+        )
         print("API containers see the change within a minute.")
     return 0
 
@@ -104,7 +110,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     return args.run(args)
 

@@ -7,6 +7,7 @@ is seeded, and its keys are printed and written to a state file for scripts and 
 
 ``LocalStack`` is the reusable part (``start()``/``stop()``); ``main()`` is the command around it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,6 @@ import time
 import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
 
 from tools.emulated_aws import FAKE_CREDENTIALS, FOREIGN
 
@@ -49,8 +49,8 @@ class LocalState:
     aws_endpoint_url: str
     region: str
     resource_prefix: str
-    queue_urls: Dict[str, str] = field(default_factory=dict)
-    dead_letter_queue_urls: Dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    dead_letter_queue_urls: dict[str, str] = field(default_factory=dict)
 
 
 class LocalStack:
@@ -59,16 +59,16 @@ class LocalStack:
     It sets the process environment the functions read (as Lambda would), and restores it on stop.
     """
 
-    def __init__(self, port: int = DEFAULT_PORT, state_file: Optional[Path] = DEFAULT_STATE_FILE):
+    def __init__(self, port: int = DEFAULT_PORT, state_file: Path | None = DEFAULT_STATE_FILE):
         self.port = port
         self.state_file = state_file
-        self.state: Optional[LocalState] = None
+        self.state: LocalState | None = None
         self._stop = threading.Event()
         self._invocation_lock = threading.Lock()
-        self._threads: List[threading.Thread] = []
+        self._threads: list[threading.Thread] = []
         self._moto = None
         self._http = None
-        self._saved_environment: Dict[str, Optional[str]] = {}
+        self._saved_environment: dict[str, str | None] = {}
 
     def start(self) -> LocalState:
         """Start everything; returns once the API answers and the state file is written."""
@@ -76,15 +76,14 @@ class LocalStack:
         base_url = f"http://{HOST}:{self.port}"
         self._set_environment(_base_environment(os.environ.get("OPENPOST_PUBLIC_BASE_URL") or base_url))
         if self.state_file is not None and self.state_file.exists():
-            self.state_file.unlink()   # a file left by a stack that died holds dead keys
+            self.state_file.unlink()  # a file left by a stack that died holds dead keys
 
-        import app as app_module   # after the environment: Powertools reads it at import
+        import app as app_module  # after the environment: Powertools reads it at import
         from infrastructure import catalog
         from tools.devstack_http import LocalHttpApi
 
-        api = self._local_function(catalog.API.name, app_module.app, catalog.API.timeout,
-                                   catalog.API.memory_mb)
-        try:   # bound first, so a taken port fails before anything else starts
+        api = self._local_function(catalog.API.name, app_module.app, catalog.API.timeout, catalog.API.memory_mb)
+        try:  # bound first, so a taken port fails before anything else starts
             self._http = LocalHttpApi(app_module.app, HOST, self.port, self._invocation_lock, api.new_context)
         except OSError as error:
             raise PortUnavailable(f"cannot serve on {HOST}:{self.port}: {error.strerror or error}") from error
@@ -104,10 +103,16 @@ class LocalStack:
         self._http.start()
         self._start_deliveries(app_module.app, provisioned.queue_urls, endpoint_url)
         self.state = LocalState(
-            base_url=base_url, workspace_id=seeded.workspace.id, test_key=seeded.test_key,
-            live_key=seeded.live_key, aws_endpoint_url=endpoint_url, region=REGION,
-            resource_prefix=RESOURCE_PREFIX, queue_urls=dict(provisioned.queue_urls),
-            dead_letter_queue_urls=dict(provisioned.dlq_urls))
+            base_url=base_url,
+            workspace_id=seeded.workspace.id,
+            test_key=seeded.test_key,
+            live_key=seeded.live_key,
+            aws_endpoint_url=endpoint_url,
+            region=REGION,
+            resource_prefix=RESOURCE_PREFIX,
+            queue_urls=dict(provisioned.queue_urls),
+            dead_letter_queue_urls=dict(provisioned.dlq_urls),
+        )
         if self.state_file is not None:
             _write_private_json(self.state_file, asdict(self.state))
         return self.state
@@ -119,16 +124,16 @@ class LocalStack:
             self._http.stop()
             self._http = None
         for thread in self._threads:
-            thread.join(timeout=5)   # a poller finishes its handler call and its delete first
+            thread.join(timeout=5)  # a poller finishes its handler call and its delete first
         self._threads.clear()
         if self._moto is not None:
             self._moto.stop()
-            server = getattr(self._moto, "_server", None)   # moto stops serving but keeps the socket
+            server = getattr(self._moto, "_server", None)  # moto stops serving but keeps the socket
             if server is not None:
                 server.server_close()
             self._moto = None
         if self.state_file is not None and self.state_file.exists():
-            self.state_file.unlink()   # the keys in it died with moto
+            self.state_file.unlink()  # the keys in it died with moto
         from chalicelib import container
         from chalicelib.settings import get_settings
 
@@ -151,22 +156,26 @@ class LocalStack:
         log.info("moto is serving AWS on %s", endpoint_url)
         return endpoint_url
 
-    def _start_deliveries(self, app, queue_urls: Dict[str, str], endpoint_url: str) -> None:
+    def _start_deliveries(self, app, queue_urls: dict[str, str], endpoint_url: str) -> None:
         from infrastructure import catalog
         from tools import devstack_events
         from tools.devstack_delivery import QueuePoller, ScheduleTrigger
         from tools.devstack_lambda import find_handler
 
-        functions = {spec.name: self._local_function(spec.name, find_handler(app, spec.name), spec.timeout,
-                                                     spec.memory_mb)
-                     for spec in catalog.FUNCTIONS}
+        functions = {
+            spec.name: self._local_function(spec.name, find_handler(app, spec.name), spec.timeout, spec.memory_mb)
+            for spec in catalog.FUNCTIONS
+        }
         for schedule in catalog.SCHEDULES:
             rule = devstack_events.rule_arn(REGION, f"{RESOURCE_PREFIX}-{schedule.name}")
             self._threads.append(ScheduleTrigger(schedule, functions[schedule.function], rule, REGION, self._stop))
         for queue in catalog.QUEUES:
             if queue.consumer is not None:
-                self._threads.append(QueuePoller(queue, functions[queue.consumer], queue_urls[queue.name],
-                                                 REGION, endpoint_url, self._stop))
+                self._threads.append(
+                    QueuePoller(
+                        queue, functions[queue.consumer], queue_urls[queue.name], REGION, endpoint_url, self._stop
+                    )
+                )
         for thread in self._threads:
             thread.start()
 
@@ -177,10 +186,17 @@ class LocalStack:
         # One invocation at a time per function, as one Lambda container runs one request: the
         # dispatcher's tick never holds up the publisher, which in AWS runs in its own containers.
         lock = self._invocation_lock if name == catalog.API.name else threading.Lock()
-        return LocalFunction(name, handler, deployed_name=f"{RESOURCE_PREFIX}-{name}", timeout_seconds=timeout_seconds,
-                             memory_mb=memory_mb, region=REGION, lock=lock)
+        return LocalFunction(
+            name,
+            handler,
+            deployed_name=f"{RESOURCE_PREFIX}-{name}",
+            timeout_seconds=timeout_seconds,
+            memory_mb=memory_mb,
+            region=REGION,
+            lock=lock,
+        )
 
-    def _set_environment(self, values: Dict[str, Optional[str]]) -> None:
+    def _set_environment(self, values: dict[str, str | None]) -> None:
         for name, value in values.items():
             self._saved_environment.setdefault(name, os.environ.get(name))
             if value is None:
@@ -197,7 +213,7 @@ class LocalStack:
         self._saved_environment.clear()
 
 
-def _base_environment(public_base_url: str) -> Dict[str, Optional[str]]:
+def _base_environment(public_base_url: str) -> dict[str, str | None]:
     """Fake credentials, so nothing can reach real AWS, and the settings a deployment also sets."""
     return {
         **FAKE_CREDENTIALS,
@@ -235,22 +251,25 @@ def _put_local_app_credentials(provisioned, environ) -> None:
             put_app_credentials(provisioned, platform, values)
             log.info("the %s app's credentials are in its local secret", platform)
         elif any(values.values()):
-            log.warning("the %s app needs all of %s; it stays unconfigured", platform,
-                        ", ".join(local_app_variable(platform, name) for name in names))
+            log.warning(
+                "the %s app needs all of %s; it stays unconfigured",
+                platform,
+                ", ".join(local_app_variable(platform, name) for name in names),
+            )
 
 
 def _write_private_json(path: Path, data: dict) -> None:
     """Written whole, then renamed into place: a reader polling for the file never sees half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds API keys
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds API keys
     with os.fdopen(descriptor, "w") as handle:
         json.dump(data, handle, indent=2)
         handle.write("\n")
     os.replace(partial, path)
 
 
-def banner(state: LocalState, state_file: Optional[Path], seconds: float) -> str:
+def banner(state: LocalState, state_file: Path | None, seconds: float) -> str:
     from infrastructure import catalog
 
     schedules = ", ".join(f"{s.name} → {s.function} every {s.rate_minutes} min" for s in catalog.SCHEDULES)
@@ -276,18 +295,24 @@ def banner(state: LocalState, state_file: Optional[Path], seconds: float) -> str
     return "\n".join(lines)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tools.devstack", description="Run openpost on this machine, AWS emulated by moto.",
+        prog="python -m tools.devstack",
+        description="Run openpost on this machine, AWS emulated by moto.",
         epilog="Set OPENPOST_PUBLIC_BASE_URL to hand out another base URL (a tunnel, for OAuth callbacks), and "
-               "OPENPOST_LOCAL_TWITTER_CLIENT_ID and OPENPOST_LOCAL_TWITTER_CLIENT_SECRET to connect real X accounts; "
-               "POWERTOOLS_METRICS_DISABLED=false prints metrics.")
+        "OPENPOST_LOCAL_TWITTER_CLIENT_ID and OPENPOST_LOCAL_TWITTER_CLIENT_SECRET to connect real X accounts; "
+        "POWERTOOLS_METRICS_DISABLED=false prints metrics.",
+    )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"HTTP API port (default {DEFAULT_PORT})")
-    parser.add_argument("--state-file", type=Path, default=DEFAULT_STATE_FILE,
-                        help=f"where to write the URL and keys as JSON (default {DEFAULT_STATE_FILE})")
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=DEFAULT_STATE_FILE,
+        help=f"where to write the URL and keys as JSON (default {DEFAULT_STATE_FILE})",
+    )
     args = parser.parse_args(argv)
 
-    sys.stdout.reconfigure(line_buffering=True)   # handler logs show up at once, even through a pipe
+    sys.stdout.reconfigure(line_buffering=True)  # handler logs show up at once, even through a pipe
     _configure_logging()
     # SIGTERM (docker stop, a supervisor) ends the stack exactly as Ctrl-C does. SIGINT is set too:
     # a shell without job control starts background commands with SIGINT ignored.
@@ -303,7 +328,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             log.error("%s; choose another port with --port", error)
             return 1
         print(banner(state, args.state_file, time.monotonic() - started))
-        threading.Event().wait()   # until a signal interrupts it
+        threading.Event().wait()  # until a signal interrupts it
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

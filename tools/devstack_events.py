@@ -4,12 +4,14 @@ EventBridge rules and SQS event source mappings never fire under moto, so the lo
 their events itself. Keeping the shapes exact matters: the handlers (and Powertools' data classes)
 read these very fields in production.
 """
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import uuid
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Set
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 # moto's default account: the ARNs it hands out (queues, keys) carry it, so ours do too.
 ACCOUNT_ID = "123456789012"
@@ -19,7 +21,7 @@ def rule_arn(region: str, rule_name: str) -> str:
     return f"arn:aws:events:{region}:{ACCOUNT_ID}:rule/{rule_name}"
 
 
-def scheduled_event(rule: str, region: str, when: dt.datetime) -> Dict[str, Any]:
+def scheduled_event(rule: str, region: str, when: dt.datetime) -> dict[str, Any]:
     """What an EventBridge schedule rule sends its target; ``time`` is the tick, to the second."""
     return {
         "version": "0",
@@ -27,19 +29,19 @@ def scheduled_event(rule: str, region: str, when: dt.datetime) -> Dict[str, Any]
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": ACCOUNT_ID,
-        "time": when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": region,
         "resources": [rule],
         "detail": {},
     }
 
 
-def sqs_event(messages: Iterable[Mapping[str, Any]], queue_arn: str, region: str) -> Dict[str, Any]:
+def sqs_event(messages: Iterable[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """What an SQS event source mapping sends its function, from ReceiveMessage's ``Messages``."""
     return {"Records": [_sqs_record(message, queue_arn, region) for message in messages]}
 
 
-def _sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> Dict[str, Any]:
+def _sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
     record = {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
@@ -47,8 +49,9 @@ def _sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> Dict
         # ReceiveMessage was asked for all system attributes: ApproximateReceiveCount, SentTimestamp,
         # SenderId, ApproximateFirstReceiveTimestamp (and the FIFO ones), all strings, as Lambda has them.
         "attributes": dict(message.get("Attributes", {})),
-        "messageAttributes": {name: _lambda_message_attribute(value)
-                              for name, value in message.get("MessageAttributes", {}).items()},
+        "messageAttributes": {
+            name: _lambda_message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
         "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": queue_arn,
@@ -59,9 +62,9 @@ def _sqs_record(message: Mapping[str, Any], queue_arn: str, region: str) -> Dict
     return record
 
 
-def _lambda_message_attribute(value: Mapping[str, Any]) -> Dict[str, Any]:
+def _lambda_message_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
     """SQS API spelling (``StringValue``, bytes) to Lambda's (``stringValue``, base64 text)."""
-    converted: Dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
+    converted: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]}
     if "StringValue" in value:
         converted["stringValue"] = value["StringValue"]
     if "BinaryValue" in value:
@@ -69,7 +72,7 @@ def _lambda_message_attribute(value: Mapping[str, Any]) -> Dict[str, Any]:
     return converted
 
 
-def messages_to_keep(response: Any, message_ids: List[str]) -> Optional[Set[str]]:
+def messages_to_keep(response: Any, message_ids: list[str]) -> set[str] | None:
     """The messages a batch response asks SQS to deliver again (ReportBatchItemFailures).
 
     Returns the ids to keep, or None when the whole batch counts as failed. Lambda's rules: no

@@ -5,6 +5,7 @@ stack's invocation lock, as one Lambda container serves one request at a time. T
 chalice.local are filled on the way: its API Gateway events lack the request id (which the app logs)
 and the stage, and its Lambda context has no ARN or log group; the local stack's context is used.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,9 +13,10 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Optional
+from typing import Any
 
 from chalice import Chalice
 from chalice.config import Config
@@ -52,7 +54,7 @@ class _SerialGateway(LocalGateway):
         with self._lock:
             try:
                 return super().handle_request(method, path, headers, body)
-            except ForbiddenError:   # chalice.local's "Missing Authentication Token": no such route
+            except ForbiddenError:  # chalice.local's "Missing Authentication Token": no such route
                 return local_gateway_answer("MISSING_AUTHENTICATION_TOKEN")
 
     def _generate_lambda_context(self):
@@ -60,20 +62,30 @@ class _SerialGateway(LocalGateway):
 
     def _generate_lambda_event(self, method, path, headers, body):
         event = super()._generate_lambda_event(method, path, headers, body)
-        event["requestContext"].update({
-            "requestId": str(uuid.uuid4()),
-            "stage": catalog.API_STAGE,
-            "requestTimeEpoch": int(time.time() * 1000),
-            "accountId": ACCOUNT_ID,
-            "apiId": "local",
-            "protocol": "HTTP/1.1",
-        })
+        event["requestContext"].update(
+            {
+                "requestId": str(uuid.uuid4()),
+                "stage": catalog.API_STAGE,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "accountId": ACCOUNT_ID,
+                "apiId": "local",
+                "protocol": "HTTP/1.1",
+            }
+        )
         return event
 
 
 class _SerialRequestHandler(ChaliceRequestHandler):
-    def __init__(self, request, client_address, server, app_object: Chalice, config: Config,
-                 lock: threading.Lock, new_context: Callable[[], Any]):
+    def __init__(
+        self,
+        request,
+        client_address,
+        server,
+        app_object: Chalice,
+        config: Config,
+        lock: threading.Lock,
+        new_context: Callable[[], Any],
+    ):
         # ChaliceRequestHandler.__init__ builds a plain LocalGateway and handles the request at once,
         # so the gateway is set here and the base HTTP handler's __init__ is called directly.
         self.local_gateway = _SerialGateway(app_object, lock, new_context)
@@ -89,8 +101,14 @@ class _SerialRequestHandler(ChaliceRequestHandler):
     def send_error(self, code, message=None, explain=None):
         """What the base handler sends for a request it cannot read (a bad request line, a header
         too long), as problem+json rather than its HTML page."""
-        body = json.dumps(problem_body(code, "bad_request" if code < 500 else "internal_error",
-                                       HTTPStatus(code).phrase, message or HTTPStatus(code).description)).encode()
+        body = json.dumps(
+            problem_body(
+                code,
+                "bad_request" if code < 500 else "internal_error",
+                HTTPStatus(code).phrase,
+                message or HTTPStatus(code).description,
+            )
+        ).encode()
         self.send_response(code, message)
         self.send_header("Content-Type", PROBLEM_CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
@@ -105,14 +123,19 @@ class LocalHttpApi:
 
     def __init__(self, app: Chalice, host: str, port: int, lock: threading.Lock, new_context: Callable[[], Any]):
         handler = functools.partial(_SerialRequestHandler, lock=lock, new_context=new_context)
-        self._server = LocalDevServer(app, Config(chalice_stage="local"), host, port, handler_cls=handler,
-                                      server_cls=_Server)
+        self._server = LocalDevServer(
+            app, Config(chalice_stage="local"), host, port, handler_cls=handler, server_cls=_Server
+        )
         self.port = self._server.server.server_address[1]
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.server.serve_forever, name="http-api",
-                                        kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.server.serve_forever,
+            name="http-api",
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:

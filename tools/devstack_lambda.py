@@ -4,6 +4,7 @@ Every function runs in this one process, so one lock serialises every invocation
 Lambda gives each request a container of its own, and the app keeps per-request state in globals
 (Chalice's ``current_request``, the logger's keys, Powertools' batch processor).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from tools.devstack_events import ACCOUNT_ID
 
@@ -45,14 +47,23 @@ class LocalLambdaContext:
 @dataclass
 class Invocation:
     result: Any = None
-    failed: bool = False      # raised, or ran past its timeout (Lambda would have stopped it)
+    failed: bool = False  # raised, or ran past its timeout (Lambda would have stopped it)
 
 
 class LocalFunction:
     """One of the app's Lambda functions as a warm container runs it: its handler, its limits."""
 
-    def __init__(self, name: str, handler: Handler, *, deployed_name: str, timeout_seconds: int,
-                 memory_mb: int, region: str, lock: threading.Lock):
+    def __init__(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        deployed_name: str,
+        timeout_seconds: int,
+        memory_mb: int,
+        region: str,
+        lock: threading.Lock,
+    ):
         self.name = name
         self.deployed_name = deployed_name
         self.timeout_seconds = timeout_seconds
@@ -64,8 +75,9 @@ class LocalFunction:
         self._log_stream = f"{dt.date.today():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
 
     def new_context(self) -> LocalLambdaContext:
-        return LocalLambdaContext(self.deployed_name, self._memory_mb, self.timeout_seconds, self._region,
-                                  self._log_stream)
+        return LocalLambdaContext(
+            self.deployed_name, self._memory_mb, self.timeout_seconds, self._region, self._log_stream
+        )
 
     def invoke(self, event: Any, cause: str) -> Invocation:
         """Call the handler as Lambda would; an exception is logged and reported, never raised."""
@@ -79,8 +91,13 @@ class LocalFunction:
                 return Invocation(failed=True)
             elapsed = time.monotonic() - started
         if elapsed > self.timeout_seconds:
-            log.warning("%s ran %.1f s, past its %d s timeout (%s): Lambda would have stopped it",
-                        self.name, elapsed, self.timeout_seconds, cause)
+            log.warning(
+                "%s ran %.1f s, past its %d s timeout (%s): Lambda would have stopped it",
+                self.name,
+                elapsed,
+                self.timeout_seconds,
+                cause,
+            )
             return Invocation(result=result, failed=True)
         return Invocation(result=result)
 

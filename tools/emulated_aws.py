@@ -1,12 +1,13 @@
 """The environment every process that talks to emulated AWS starts from (tests, benchmarks, the
 local stack): fake credentials, so nothing can ever reach a real account, and one region."""
+
 from __future__ import annotations
 
-from typing import Dict, MutableMapping
+from collections.abc import MutableMapping
 
 REGION = "us-east-1"
 
-FAKE_CREDENTIALS: Dict[str, str] = {
+FAKE_CREDENTIALS: dict[str, str] = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",

@@ -3,11 +3,11 @@
 Deployment builds the same catalog into CloudFormation (infrastructure/stack.py); this is its local
 twin, so there is no second hand-kept list of tables and queues.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Dict
 
 import boto3
 
@@ -22,14 +22,14 @@ class Provisioned:
     prefix: str
     region: str
     endpoint_url: str | None
-    queue_urls: Dict[str, str] = field(default_factory=dict)
-    dlq_urls: Dict[str, str] = field(default_factory=dict)
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    dlq_urls: dict[str, str] = field(default_factory=dict)
     media_bucket: str = ""
     tokens_key_id: str = ""
     # Platform name -> the ARN of the secret holding its app credentials (created empty: "{}").
-    app_secrets: Dict[str, str] = field(default_factory=dict)
+    app_secrets: dict[str, str] = field(default_factory=dict)
 
-    def environment(self) -> Dict[str, str]:
+    def environment(self) -> dict[str, str]:
         """The variables the functions read (chalicelib/settings.py), as deployment sets them."""
         env = {
             "OPENPOST_RESOURCE_PREFIX": self.prefix,
@@ -48,7 +48,7 @@ class Provisioned:
 
 def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None = None) -> Provisioned:
     result = Provisioned(prefix=prefix, region=region, endpoint_url=endpoint_url)
-    clients: Dict[str, object] = {}
+    clients: dict[str, object] = {}
 
     def client(service: str):
         if service not in clients:
@@ -61,19 +61,26 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
         ttl = models.ttl_attribute(model)
         if ttl:
             client("dynamodb").update_time_to_live(
-                TableName=model.Meta.table_name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl})
+                TableName=model.Meta.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
+            )
 
     sqs = client("sqs")
     for spec in catalog.QUEUES:
-        dlq_url = sqs.create_queue(QueueName=f"{prefix}-{spec.dlq_name}", Attributes={
-            "MessageRetentionPeriod": str(spec.dlq_retention_days * 86400)})["QueueUrl"]
+        dlq_url = sqs.create_queue(
+            QueueName=f"{prefix}-{spec.dlq_name}",
+            Attributes={"MessageRetentionPeriod": str(spec.dlq_retention_days * 86400)},
+        )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        url = sqs.create_queue(QueueName=f"{prefix}-{spec.name}", Attributes={
-            "VisibilityTimeout": str(spec.visibility_timeout),
-            "MessageRetentionPeriod": str(spec.retention_days * 86400),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}),
-        })["QueueUrl"]
+        url = sqs.create_queue(
+            QueueName=f"{prefix}-{spec.name}",
+            Attributes={
+                "VisibilityTimeout": str(spec.visibility_timeout),
+                "MessageRetentionPeriod": str(spec.retention_days * 86400),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": spec.max_receive_count}
+                ),
+            },
+        )["QueueUrl"]
         result.queue_urls[spec.name] = url
         result.dlq_urls[spec.name] = dlq_url
 
@@ -83,19 +90,51 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
         s3.create_bucket(Bucket=bucket)
     else:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
-    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-        "AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
-        "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]})
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [{
-        "ID": "abandoned-uploads", "Status": "Enabled", "Filter": {"Prefix": catalog.MEDIA_UPLOAD_PREFIX},
-        "Expiration": {"Days": catalog.ABANDONED_UPLOAD_DAYS},
-        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["PUT", "GET", "HEAD"],
+                    "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3600,
+                }
+            ]
+        },
+    )
+    s3.put_bucket_lifecycle_configuration(
+        Bucket=bucket,
+        LifecycleConfiguration={
+            "Rules": [
+                {
+                    "ID": "abandoned-uploads",
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": catalog.MEDIA_UPLOAD_PREFIX},
+                    "Expiration": {"Days": catalog.ABANDONED_UPLOAD_DAYS},
+                    "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                }
+            ]
+        },
+    )
     result.media_bucket = bucket
-    media_queue_arn = sqs.get_queue_attributes(QueueUrl=result.queue_urls[catalog.MEDIA_UPLOAD_QUEUE],
-                                               AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [{
-        "Id": "uploads-to-verifier", "QueueArn": media_queue_arn, "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": catalog.MEDIA_UPLOAD_PREFIX}]}}}]})
+    media_queue_arn = sqs.get_queue_attributes(
+        QueueUrl=result.queue_urls[catalog.MEDIA_UPLOAD_QUEUE], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "uploads-to-verifier",
+                    "QueueArn": media_queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": catalog.MEDIA_UPLOAD_PREFIX}]}},
+                }
+            ]
+        },
+    )
 
     kms = client("kms")
     key_id = kms.create_key(Description="openpost platform tokens")["KeyMetadata"]["KeyId"]
@@ -107,13 +146,16 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
     secretsmanager = client("secretsmanager")
     for platform in APP_CREDENTIALS:
         result.app_secrets[platform] = secretsmanager.create_secret(
-            Name=f"{prefix}-{platform}-app", SecretString="{}",
-            Description=f"openpost: the {platform} app's credentials")["ARN"]
+            Name=f"{prefix}-{platform}-app",
+            SecretString="{}",
+            Description=f"openpost: the {platform} app's credentials",
+        )["ARN"]
     return result
 
 
-def put_app_credentials(provisioned: Provisioned, platform: str, credentials: Dict[str, str]) -> None:
+def put_app_credentials(provisioned: Provisioned, platform: str, credentials: dict[str, str]) -> None:
     """Put a platform app's credentials into its secret, as an operator does in a deployment."""
-    secretsmanager = boto3.client("secretsmanager", region_name=provisioned.region,
-                                  endpoint_url=provisioned.endpoint_url)
+    secretsmanager = boto3.client(
+        "secretsmanager", region_name=provisioned.region, endpoint_url=provisioned.endpoint_url
+    )
     secretsmanager.put_secret_value(SecretId=provisioned.app_secrets[platform], SecretString=json.dumps(credentials))

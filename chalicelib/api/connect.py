@@ -13,13 +13,15 @@ and no platform's route competes with another's.
 An account that cannot be used is refused here (422 ``invalid_credentials``), not discovered when
 its first post fails; the secrets are sealed with the tokens key and never shown again.
 """
+
 from __future__ import annotations
 
 import base64
 import contextlib
 import hashlib
 import secrets
-from typing import Iterator, List, Literal, Optional
+from collections.abc import Iterator
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 
@@ -34,7 +36,7 @@ from chalicelib.platforms.descriptor import PlatformDescriptor
 
 blueprint = ApiBlueprint(__name__, tag="Integrations")
 
-ERRORS = (400, 409, 422, 503)   # 409: the account changed while it was being connected
+ERRORS = (400, 409, 422, 503)  # 409: the account changed while it was being connected
 
 
 class CredentialField(ResponseModel):
@@ -47,7 +49,7 @@ class CredentialInstructions(ResponseModel):
     auth_type: Literal["credentials"]
     method: Literal["POST"]
     url: str = Field(description="Where to send the credentials.")
-    fields: List[CredentialField]
+    fields: list[CredentialField]
     instructions: str
 
 
@@ -58,8 +60,11 @@ def connect_path(platform: str) -> str:
 def live_only(call: Call) -> None:
     # Before any call to a platform: a test key never reaches one.
     if call.principal.mode != "live":
-        raise ValidationError("Connect accounts with a live key: test mode publishes to sandbox accounts only "
-                              "and never reaches a platform.", code="live_mode_required")
+        raise ValidationError(
+            "Connect accounts with a live key: test mode publishes to sandbox accounts only "
+            "and never reaches a platform.",
+            code="live_mode_required",
+        )
 
 
 @contextlib.contextmanager
@@ -72,12 +77,14 @@ def platform_errors(platform: str) -> Iterator[None]:
     try:
         yield
     except (AuthenticationFailedError, PermanentError) as error:
-        raise ValidationError(f"{platform} refused these credentials: {error.message}",
-                              code="invalid_credentials") from None
+        raise ValidationError(
+            f"{platform} refused these credentials: {error.message}", code="invalid_credentials"
+        ) from None
     except TransientError as error:
-        unavailable = ServiceUnavailableError(f"{platform} could not be reached to check the credentials "
-                                              f"({error.message}); try again.",
-                                              retry_after=max(2, int(error.retry_after or 2)))
+        unavailable = ServiceUnavailableError(
+            f"{platform} could not be reached to check the credentials ({error.message}); try again.",
+            retry_after=max(2, int(error.retry_after or 2)),
+        )
         unavailable.code = "platform_unavailable"
         raise unavailable from None
     except (KeyError, TypeError, ValueError) as error:
@@ -98,27 +105,49 @@ def _credentials_routes(declared: PlatformDescriptor) -> None:
         with platform_errors(declared.title):
             account = check(call.body, ConnectContext(services().settings))
         integration = services().integrations.connect(
-            call.principal, declared.name, account_id=account.account_id, username=account.username,
-            display_name=account.display_name, credentials=account.credentials, profile=account.profile,
-            avatar_url=account.avatar_url)
+            call.principal,
+            declared.name,
+            account_id=account.account_id,
+            username=account.username,
+            display_name=account.display_name,
+            credentials=account.credentials,
+            profile=account.profile,
+            avatar_url=account.avatar_url,
+        )
         return IntegrationOut.of(integration)
 
-    handler.__name__ = f"connect_{declared.name}"   # the operationId
-    blueprint.operation("POST", path, summary=connect.summary, status=201, body=connect.body,
-                        response=IntegrationOut, errors=ERRORS, description=connect.description)(handler)
+    handler.__name__ = f"connect_{declared.name}"  # the operationId
+    blueprint.operation(
+        "POST",
+        path,
+        summary=connect.summary,
+        status=201,
+        body=connect.body,
+        response=IntegrationOut,
+        errors=ERRORS,
+        description=connect.description,
+    )(handler)
     if connect.instructions:
+
         def instructions(call: Call):
             live_only(call)
-            fields = [CredentialField(name=name, required=info.is_required(), description=info.description or "")
-                      for name, info in connect.body.model_fields.items()]
-            return CredentialInstructions(auth_type="credentials", method="POST", url=path, fields=fields,
-                                          instructions=connect.instructions)
+            fields = [
+                CredentialField(name=name, required=info.is_required(), description=info.description or "")
+                for name, info in connect.body.model_fields.items()
+            ]
+            return CredentialInstructions(
+                auth_type="credentials", method="POST", url=path, fields=fields, instructions=connect.instructions
+            )
 
         instructions.__name__ = f"{declared.name}_instructions"
-        blueprint.operation("GET", path, summary=f"How to connect a {declared.title} account",
-                            response=CredentialInstructions, errors=(422,),
-                            description=f"{declared.title} has no OAuth flow here: this answers what to send to "
-                                        "`POST` instead.")(instructions)
+        blueprint.operation(
+            "GET",
+            path,
+            summary=f"How to connect a {declared.title} account",
+            response=CredentialInstructions,
+            errors=(422,),
+            description=f"{declared.title} has no OAuth flow here: this answers what to send to `POST` instead.",
+        )(instructions)
 
 
 # --- OAuth 2.0 with PKCE -------------------------------------------------------------------------
@@ -146,11 +175,10 @@ class ConnectOut(ResponseModel):
 
 
 class CallbackQuery(RequestModel):
-    model_config = ConfigDict(extra="ignore")   # platforms may add parameters; only these matter
+    model_config = ConfigDict(extra="ignore")  # platforms may add parameters; only these matter
     state: str = Field(default="", max_length=500)
-    code: Optional[str] = Field(default=None, max_length=2048)
-    error: Optional[str] = Field(default=None, max_length=200,
-                                 description="Set by the platform when the user declined.")
+    code: str | None = Field(default=None, max_length=2048)
+    error: str | None = Field(default=None, max_length=200, description="Set by the platform when the user declined.")
 
 
 def new_verifier() -> str:
@@ -173,9 +201,11 @@ def _app(declared: PlatformDescriptor) -> dict:
     app = services().app_secrets.credentials(declared.name)
     if app is None:
         names = " and ".join(declared.app_credentials)
-        raise PlatformNotConfiguredError(f"This deployment has no {declared.title} app configured: its operator "
-                                         f"puts the {declared.title} app's {names} in the deployment's "
-                                         f"{declared.title} app secret.")
+        raise PlatformNotConfiguredError(
+            f"This deployment has no {declared.title} app configured: its operator "
+            f"puts the {declared.title} app's {names} in the deployment's "
+            f"{declared.title} app secret."
+        )
     return app
 
 
@@ -208,27 +238,38 @@ def _oauth_routes(declared: PlatformDescriptor) -> None:
         again = f"start connecting the {title} account again"
         pending = _pending(declared.name).take(query.state)
         if pending is None:
-            raise BadRequestError(f"This connection attempt is unknown, already used or expired; {again}.",
-                                  code="oauth_state_invalid")
+            raise BadRequestError(
+                f"This connection attempt is unknown, already used or expired; {again}.", code="oauth_state_invalid"
+            )
         principal, verifier = pending
         if query.error or not query.code:
             raise BadRequestError(f"{title} did not authorize the connection; {again}.", code="oauth_declined")
-        _app(declared)   # an app removed since the connection started is said plainly, not as a refusal
+        _app(declared)  # an app removed since the connection started is said plainly, not as a refusal
         try:
             account = registry.load(connect.finish)(query.code, verifier, redirect_uri(), _context())
         except GrantRejectedError:
-            raise BadRequestError(f"{title} refused the authorization code (used or expired); {again}.",
-                                  code="oauth_code_invalid") from None
+            raise BadRequestError(
+                f"{title} refused the authorization code (used or expired); {again}.", code="oauth_code_invalid"
+            ) from None
         except TransientError:
             raise PlatformUnavailableError(f"{title} did not answer; {again}.") from None
-        except Exception:   # noqa: BLE001 - the platform answered something unexpected: say so, never leak it
+        except Exception:  # noqa: BLE001 - the platform answered something unexpected: say so, never leak it
             logger.exception("oauth connect failed", extra={"platform": declared.name})
             raise PlatformUnavailableError(f"{title} answered unexpectedly; {again}.") from None
         integration = services().integrations.connect(
-            principal, declared.name, account.account_id, account.username, account.display_name,
-            credentials=account.credentials, profile=account.profile, avatar_url=account.avatar_url)
-        logger.info("account connected", extra={"platform": declared.name, "integration_id": integration.id,
-                                                "workspace_id": principal.workspace_id})
+            principal,
+            declared.name,
+            account.account_id,
+            account.username,
+            account.display_name,
+            credentials=account.credentials,
+            profile=account.profile,
+            avatar_url=account.avatar_url,
+        )
+        logger.info(
+            "account connected",
+            extra={"platform": declared.name, "integration_id": integration.id, "workspace_id": principal.workspace_id},
+        )
         return IntegrationOut.of(integration)
 
     def callback(call: Call):
@@ -242,17 +283,34 @@ def _oauth_routes(declared: PlatformDescriptor) -> None:
             if error.status >= 500:
                 logger.warning("oauth connect failed", extra={"platform": declared.name, "code": error.code})
             return pages.page(error.status, f"Your {title} account was not connected", error.detail, error.code)
-        return pages.page(200, f"Your {title} account is connected",
-                          f"{connect.handle_prefix}{integration.username} ({integration.display_name}) is connected "
-                          "to openpost. You can close this window.")
+        return pages.page(
+            200,
+            f"Your {title} account is connected",
+            f"{connect.handle_prefix}{integration.username} ({integration.display_name}) is connected "
+            "to openpost. You can close this window.",
+        )
 
-    start.__name__ = f"connect_{declared.name}"          # the operationIds
+    start.__name__ = f"connect_{declared.name}"  # the operationIds
     callback.__name__ = f"{declared.name}_callback"
-    blueprint.operation("GET", connect_path(declared.name), summary=connect.summary, response=ConnectOut,
-                        errors=(422, 503), description=connect.description)(start)
-    blueprint.operation("GET", connect.callback_path, summary=connect.callback_summary, query=CallbackQuery,
-                        response=IntegrationOut, auth=False, errors=(400, 409, 422, 502, 503),
-                        description=connect.callback_description, pages=True)(callback)
+    blueprint.operation(
+        "GET",
+        connect_path(declared.name),
+        summary=connect.summary,
+        response=ConnectOut,
+        errors=(422, 503),
+        description=connect.description,
+    )(start)
+    blueprint.operation(
+        "GET",
+        connect.callback_path,
+        summary=connect.callback_summary,
+        query=CallbackQuery,
+        response=IntegrationOut,
+        auth=False,
+        errors=(400, 409, 422, 502, 503),
+        description=connect.callback_description,
+        pages=True,
+    )(callback)
 
 
 for _declared in registry.descriptors():

@@ -8,10 +8,11 @@ throttling, timeouts) it answers through gateway responses (``GATEWAY_PROBLEMS``
 stack), and the local server answers the same (tools/devstack_http.py): always problem+json,
 never a bare message or an HTML page.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Dict, Optional, Sequence
+from collections.abc import Sequence
 
 from chalice import Chalice, Response
 
@@ -30,30 +31,41 @@ class GatewayProblem:
     def __init__(self, status: int, code: str, title: str, detail: str):
         self.status, self.code, self.title, self.detail = status, code, title, detail
 
-    def body(self, detail: Optional[str] = None) -> Dict[str, object]:
+    def body(self, detail: str | None = None) -> dict[str, object]:
         return problems.problem_body(self.status, self.code, self.title, detail or self.detail)
 
 
 # API Gateway's own answers, by gateway response type, and what each becomes.
-GATEWAY_PROBLEMS: Dict[str, GatewayProblem] = {
+GATEWAY_PROBLEMS: dict[str, GatewayProblem] = {
     "MISSING_AUTHENTICATION_TOKEN": GatewayProblem(
-        404, "not_found", "Not found", "No such path. The API's paths are listed at /v1/openapi.json."),
+        404, "not_found", "Not found", "No such path. The API's paths are listed at /v1/openapi.json."
+    ),
     "REQUEST_TOO_LARGE": GatewayProblem(
-        413, "payload_too_large", "Payload too large", "The request is larger than the API accepts."),
+        413, "payload_too_large", "Payload too large", "The request is larger than the API accepts."
+    ),
     "THROTTLED": GatewayProblem(
-        429, "rate_limited", "Too many requests", "The API is receiving more requests than it serves; retry shortly."),
+        429, "rate_limited", "Too many requests", "The API is receiving more requests than it serves; retry shortly."
+    ),
     "QUOTA_EXCEEDED": GatewayProblem(
-        429, "rate_limited", "Too many requests", "The API's request quota is used up; retry later."),
+        429, "rate_limited", "Too many requests", "The API's request quota is used up; retry later."
+    ),
     "UNSUPPORTED_MEDIA_TYPE": GatewayProblem(
-        415, "unsupported_media_type", "Unsupported media type", "Send the body as application/json."),
+        415, "unsupported_media_type", "Unsupported media type", "Send the body as application/json."
+    ),
     "INTEGRATION_TIMEOUT": GatewayProblem(
-        504, "timeout", "Gateway timeout", "The request took longer than the API allows (29 s). If it carried an "
-        "Idempotency-Key, retrying with the same key is safe."),
-    "DEFAULT_4XX": GatewayProblem(
-        400, "bad_request", "Bad request", "The API gateway refused the request."),
+        504,
+        "timeout",
+        "Gateway timeout",
+        "The request took longer than the API allows (29 s). If it carried an "
+        "Idempotency-Key, retrying with the same key is safe.",
+    ),
+    "DEFAULT_4XX": GatewayProblem(400, "bad_request", "Bad request", "The API gateway refused the request."),
     "DEFAULT_5XX": GatewayProblem(
-        502, "bad_gateway", "Bad gateway", "The API could not answer; retrying a request with an Idempotency-Key "
-        "is safe."),
+        502,
+        "bad_gateway",
+        "Bad gateway",
+        "The API could not answer; retrying a request with an Idempotency-Key is safe.",
+    ),
 }
 
 
@@ -62,20 +74,24 @@ def gateway_problem_response(kind: str) -> Response:
     return problems.problem_response(problem.status, problem.code, problem.title, problem.detail)
 
 
-def cors_headers(origin: Optional[str], allowed_origins: Sequence[str]) -> Dict[str, str]:
+def cors_headers(origin: str | None, allowed_origins: Sequence[str]) -> dict[str, str]:
     """The headers that let a browser at ``origin`` read an answer, if it is allowed."""
     if not origin or not (origin in allowed_origins or "*" in allowed_origins):
         return {}
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS,
-            "Vary": "Origin"}
+    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED_HEADERS, "Vary": "Origin"}
 
 
 def _method_not_allowed(app: Chalice, allow: str):
     def view(**_path_params):
         method = app.current_request.method
-        return problems.problem_response(405, "method_not_allowed", "Method not allowed",
-                                         f"{method} is not a method of this path; it takes {allow}.",
-                                         headers={"Allow": allow})
+        return problems.problem_response(
+            405,
+            "method_not_allowed",
+            "Method not allowed",
+            f"{method} is not a method of this path; it takes {allow}.",
+            headers={"Allow": allow},
+        )
+
     return view
 
 
@@ -88,19 +104,28 @@ def _preflight(app: Chalice, allow: str):
         origin = headers.get("origin")
         if origin and not cors_headers(origin, allowed_origins):
             return problems.problem_response(
-                403, "origin_not_allowed", "Origin not allowed",
+                403,
+                "origin_not_allowed",
+                "Origin not allowed",
                 f"Browsers at {origin} may not call this API; the deployment's cors_origins lists those that may.",
-                headers={"Allow": allow})
+                headers={"Allow": allow},
+            )
         cors = cors_headers(origin, allowed_origins)
         if cors:
-            cors.update({"Access-Control-Allow-Methods": allow, "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-                         "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS)})
+            cors.update(
+                {
+                    "Access-Control-Allow-Methods": allow,
+                    "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+                    "Access-Control-Max-Age": str(PREFLIGHT_MAX_AGE_SECONDS),
+                }
+            )
         return Response(body="", status_code=204, headers={"Allow": allow, **cors})
+
     return view
 
 
 # Each path's own methods, as its Allow header lists them.
-ALLOW: Dict[str, str] = {}
+ALLOW: dict[str, str] = {}
 _EDGE_VIEWS = ("method_not_allowed_", "preflight_")
 
 
@@ -126,9 +151,12 @@ def install(app: Chalice) -> None:
             app.route(path, methods=["OPTIONS"])(view)
 
 
-def local_gateway_answer(kind: str) -> Dict[str, object]:
+def local_gateway_answer(kind: str) -> dict[str, object]:
     """What the local server sends where API Gateway would answer with a gateway response."""
     problem = GATEWAY_PROBLEMS[kind]
-    return {"statusCode": problem.status, "headers": {"Content-Type": problems.PROBLEM_CONTENT_TYPE},
-            "multiValueHeaders": {},
-            "body": json.dumps(problem.body())}
+    return {
+        "statusCode": problem.status,
+        "headers": {"Content-Type": problems.PROBLEM_CONTENT_TYPE},
+        "multiValueHeaders": {},
+        "body": json.dumps(problem.body()),
+    }

@@ -16,13 +16,15 @@ any request within the 256 KiB body limit fits; should one not, the record keeps
 replay runs the request again, which for a create finds its claim (``domain/request_keys.py``)
 and answers the post the first run made.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
 import zlib
-from typing import Any, Callable, Dict
+from collections.abc import Callable
+from typing import Any
 
 from chalice import Response
 
@@ -54,7 +56,7 @@ class IdempotentRequests:
         self._dynamodb = dynamodb_client_factory
         self._persistence = None
 
-    def _to_wire(self, response: Response, sensitive: bool, scope: str) -> Dict[str, Any]:
+    def _to_wire(self, response: Response, sensitive: bool, scope: str) -> dict[str, Any]:
         body = response.body
         data = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
         wire = {"status": response.status_code, "headers": dict(response.headers)}
@@ -68,12 +70,12 @@ class IdempotentRequests:
                 wire["run_again"] = True
         return wire
 
-    def _body(self, wire: Dict[str, Any], scope: str) -> str:
+    def _body(self, wire: dict[str, Any], scope: str) -> str:
         if "sealed_body" in wire:
             return self._box.open(wire["sealed_body"], {"purpose": "idempotent-response", "scope": scope}).decode()
         if "compressed_body" in wire:
             return zlib.decompress(base64.b64decode(wire["compressed_body"])).decode("utf-8", "surrogatepass")
-        return wire["body"]   # stored before responses were compressed
+        return wire["body"]  # stored before responses were compressed
 
     def request_key(self, op, request, key: str) -> RequestKey:
         """The key and the request's fingerprint, for a create to claim in its own write."""
@@ -85,7 +87,8 @@ class IdempotentRequests:
             from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
             self._persistence = DynamoDBPersistenceLayer(
-                table_name=self._settings.table_name("idempotency"), boto3_client=self._dynamodb())
+                table_name=self._settings.table_name("idempotency"), boto3_client=self._dynamodb()
+            )
         return self._persistence
 
     def run(self, principal, op, request, call, render: Callable[[], Response]) -> Response:
@@ -97,8 +100,9 @@ class IdempotentRequests:
 
         key = call.headers.get("idempotency-key", "")
         if not 0 < len(key) <= MAX_KEY_LENGTH:
-            raise BadRequestError(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-                                  code="invalid_idempotency_key")
+            raise BadRequestError(
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.", code="invalid_idempotency_key"
+            )
         config = IdempotencyConfig(
             event_key_jmespath="key",
             payload_validation_jmespath="fingerprint",
@@ -113,25 +117,36 @@ class IdempotentRequests:
 
         first: list[Response] = []
 
-        def execute(request: Dict[str, str]) -> Dict[str, Any]:
+        def execute(request: dict[str, str]) -> dict[str, Any]:
             first.append(render())
             return self._to_wire(first[0], op.sensitive, principal.scope)
 
-        guarded = idempotent_function(execute, data_keyword_argument="request", config=config,
-                                      persistence_store=self._layer(), key_prefix="openpost-api")
+        guarded = idempotent_function(
+            execute,
+            data_keyword_argument="request",
+            config=config,
+            persistence_store=self._layer(),
+            key_prefix="openpost-api",
+        )
         try:
-            wire = guarded(request={
-                "key": f"{principal.scope}:{key}",
-                "fingerprint": (call.request_key or self.request_key(op, request, key)).fingerprint,
-            })
-        except IdempotencyValidationError:
-            raise ValidationError("This Idempotency-Key was already used with a different request. "
-                                  "Use a new key for a new request.", code="idempotency_key_reused")
-        except IdempotencyAlreadyInProgressError:
-            raise ConflictError("A request with this Idempotency-Key is still in progress; retry shortly.",
-                                code="idempotency_key_in_flight")
+            wire = guarded(
+                request={
+                    "key": f"{principal.scope}:{key}",
+                    "fingerprint": (call.request_key or self.request_key(op, request, key)).fingerprint,
+                }
+            )
+        except IdempotencyValidationError as exc:
+            raise ValidationError(
+                "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
+                code="idempotency_key_reused",
+            ) from exc
+        except IdempotencyAlreadyInProgressError as exc:
+            raise ConflictError(
+                "A request with this Idempotency-Key is still in progress; retry shortly.",
+                code="idempotency_key_in_flight",
+            ) from exc
         if first:
-            return first[0]   # this request ran: its own answer, as rendered
+            return first[0]  # this request ran: its own answer, as rendered
         if wire.get("run_again"):
             # The first answer was too large to keep: run the request again (a create finds its
             # claim and answers the post it made).
@@ -146,14 +161,16 @@ class IdempotentRequests:
             headers["Idempotent-Replayed"] = "true"
         return Response(body=body, status_code=wire["status"], headers=headers)
 
-    def _may_show_secret_again(self, op, principal, wire: Dict[str, Any], body: str) -> None:
+    def _may_show_secret_again(self, op, principal, wire: dict[str, Any], body: str) -> None:
         """A secret is shown once: a replay shows it again only to a retry within minutes (the
         answer was lost), and never once the key is gone."""
         data = json.loads(body).get("data") or {}
         shown_for = int(self._clock.now().timestamp()) <= wire.get("shown_until", 0)
         if shown_for and (op.still_valid is None or op.still_valid(principal, data)):
             return
-        raise ConflictError(f"This request already created {data.get('id', 'its key')}. Its secret was shown "
-                            f"once and is not shown again (a retry within {SECRET_REPLAY_SECONDS // 60} minutes "
-                            "sees it while the key is active). Send a new Idempotency-Key to create another.",
-                            code="secret_not_shown_again")
+        raise ConflictError(
+            f"This request already created {data.get('id', 'its key')}. Its secret was shown "
+            f"once and is not shown again (a retry within {SECRET_REPLAY_SECONDS // 60} minutes "
+            "sees it while the key is active). Send a new Idempotency-Key to create another.",
+            code="secret_not_shown_again",
+        )

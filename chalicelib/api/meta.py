@@ -1,4 +1,5 @@
 """The API's description of itself."""
+
 from __future__ import annotations
 
 import functools

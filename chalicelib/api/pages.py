@@ -4,10 +4,11 @@ Everything else in the API answers JSON; these routes are reached by a redirect 
 so a person reads the answer, and a page says plainly what happened. Anything echoed from the
 request or a platform is HTML-escaped.
 """
+
 from __future__ import annotations
 
 import html
-from typing import Mapping
+from collections.abc import Mapping
 
 from chalice import Response
 
@@ -33,7 +34,13 @@ def wants_json(headers: Mapping[str, str]) -> bool:
 def page(status: int, title: str, message: str, code: str = "") -> Response:
     shown_code = f"<p>Error code: <code>{html.escape(code)}</code></p>\n" if code else ""
     body = PAGE.format(title=html.escape(title), message=html.escape(message), code=shown_code)
-    return Response(body=body, status_code=status,
-                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-                             # Nothing on this page loads or runs anything from elsewhere.
-                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return Response(
+        body=body,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            # Nothing on this page loads or runs anything from elsewhere.
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )

@@ -4,10 +4,11 @@ OpenPost's names are canonical; Octopost's are accepted too (``scheduled_for`` f
 ``x`` for ``twitter``) and its extra fields (``platforms``, ``media``, ``segments``,
 ``platform_results``, ``updated_at``) are served alongside.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Dict, List, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -37,7 +38,9 @@ def _platform_key(value: str) -> str:
     if name not in PLATFORMS:
         known = ", ".join(PLATFORMS)
         aliases = ", ".join(sorted(ALIASES))
-        raise ValueError(f"unknown platform {value!r}; expected one of {known}" + (f" (or {aliases})" if aliases else ""))
+        raise ValueError(
+            f"unknown platform {value!r}; expected one of {known}" + (f" (or {aliases})" if aliases else "")
+        )
     return name
 
 
@@ -53,10 +56,13 @@ def _platform_settings() -> type:
     for name in PLATFORMS:
         declared = describe(name)
         alias = AliasChoices(name, *declared.aliases) if declared.aliases else None
-        fields[name] = (Optional[declared.settings], Field(default=None, validation_alias=alias))
-    return create_model("PlatformSettings", __config__=ConfigDict(extra="forbid", populate_by_name=True),
-                        __doc__="``{platform: {...}}``. A platform without documented settings takes an "
-                                "empty object.", **fields)
+        fields[name] = (declared.settings | None, Field(default=None, validation_alias=alias))
+    return create_model(
+        "PlatformSettings",
+        __config__=ConfigDict(extra="forbid", populate_by_name=True),
+        __doc__="``{platform: {...}}``. A platform without documented settings takes an empty object.",
+        **fields,
+    )
 
 
 PlatformSettings = _platform_settings()
@@ -66,7 +72,7 @@ PlatformSettings = _platform_settings()
 class Image(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str
-    alt_text: Optional[str] = Field(default=None, max_length=1500)
+    alt_text: str | None = Field(default=None, max_length=1500)
 
     _check_url = field_validator("url")(lambda cls, v: http_url(v))
 
@@ -74,15 +80,15 @@ class Image(BaseModel):
 class Video(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str
-    thumbnail_url: Optional[str] = None
+    thumbnail_url: str | None = None
 
     _check_urls = field_validator("url", "thumbnail_url")(lambda cls, v: v if v is None else http_url(v))
 
 
 class Media(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    images: List[Image] = Field(default_factory=list)
-    video: Optional[Video] = None
+    images: list[Image] = Field(default_factory=list)
+    video: Video | None = None
 
     @field_validator("images")
     @classmethod
@@ -101,33 +107,38 @@ class Media(BaseModel):
 class Segment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     content: str = Field(max_length=MAX_SEGMENT_CHARACTERS)
-    media_urls: List[str] = Field(default_factory=list, max_length=MAX_IMAGES)
+    media_urls: list[str] = Field(default_factory=list, max_length=MAX_IMAGES)
 
     _check_urls = field_validator("media_urls")(lambda cls, v: [http_url(url) for url in v])
 
 
 class _PostFields(RequestModel):
-    content: Optional[str] = Field(default=None, max_length=MAX_CONTENT_CHARACTERS)
-    platforms: Optional[List[PlatformKey]] = Field(default=None, max_length=len(PLATFORMS) + 1)
-    integrations: Optional[List[str]] = Field(default=None, max_length=50)
-    schedule_at: Optional[dt.datetime] = Field(
-        default=None, validation_alias=AliasChoices("schedule_at", "scheduled_for", "scheduled_at"),
+    content: str | None = Field(default=None, max_length=MAX_CONTENT_CHARACTERS)
+    platforms: list[PlatformKey] | None = Field(default=None, max_length=len(PLATFORMS) + 1)
+    integrations: list[str] | None = Field(default=None, max_length=50)
+    schedule_at: dt.datetime | None = Field(
+        default=None,
+        validation_alias=AliasChoices("schedule_at", "scheduled_for", "scheduled_at"),
         description="When to publish (ISO 8601 with a zone; at most 180 days ahead). Also accepted as "
-                    "scheduled_for or scheduled_at. Omit for a draft; null unschedules.")
-    tags: Optional[List[str]] = Field(default=None, max_length=50)
+        "scheduled_for or scheduled_at. Omit for a draft; null unschedules.",
+    )
+    tags: list[str] | None = Field(default=None, max_length=50)
     # Each override is capped like the content: no platform takes a longer text.
-    platform_overrides: Optional[Dict[PlatformKey, Annotated[str, Field(max_length=MAX_CONTENT_CHARACTERS)]]] = None
-    platform_settings: Optional[PlatformSettings] = None
-    group_id: Optional[str] = None
-    status: Optional[Literal["draft", "scheduled"]] = Field(
-        default=None, description="Usually left unset: a post with a schedule is scheduled, one without is a draft.")
+    platform_overrides: dict[PlatformKey, Annotated[str, Field(max_length=MAX_CONTENT_CHARACTERS)]] | None = None
+    platform_settings: PlatformSettings | None = None
+    group_id: str | None = None
+    status: Literal["draft", "scheduled"] | None = Field(
+        default=None, description="Usually left unset: a post with a schedule is scheduled, one without is a draft."
+    )
     # A list is moved to media_ids before validation (_media_as_ids), so at run time media is a Media;
     # the list is in the type so the document shows both forms clients may send.
-    media: Optional[Union[Media, Annotated[List[str], Field(max_length=MAX_IMAGES)]]] = Field(
-        default=None, description="{images: [...], video: {...}}, or a list of media ids.")
-    media_ids: Optional[List[str]] = Field(default=None, max_length=MAX_IMAGES,
-                                           description="Uploaded media ids (also accepted as a list in media).")
-    segments: Optional[List[Segment]] = Field(default=None, max_length=MAX_SEGMENTS)
+    media: Media | Annotated[list[str], Field(max_length=MAX_IMAGES)] | None = Field(
+        default=None, description="{images: [...], video: {...}}, or a list of media ids."
+    )
+    media_ids: list[str] | None = Field(
+        default=None, max_length=MAX_IMAGES, description="Uploaded media ids (also accepted as a list in media)."
+    )
+    segments: list[Segment] | None = Field(default=None, max_length=MAX_SEGMENTS)
 
     @model_validator(mode="before")
     @classmethod
@@ -159,16 +170,16 @@ class _PostFields(RequestModel):
         if isinstance(value, str):
             try:
                 parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                raise ValueError("must be an ISO 8601 date-time such as 2026-05-01T14:00:00Z")
+            except ValueError as exc:
+                raise ValueError("must be an ISO 8601 date-time such as 2026-05-01T14:00:00Z") from exc
             if parsed.tzinfo is None:
                 raise ValueError("must carry a time zone (Z or an offset such as +02:00)")
             try:
-                return parsed.astimezone(dt.timezone.utc)
-            except OverflowError:
+                return parsed.astimezone(dt.UTC)
+            except OverflowError as exc:
                 # 0001-01-01T00:00:00+01:00 parses, but is before year 1 in UTC. Pydantic turns only
                 # ValueError into a field error; anything else would leave as a 500.
-                raise ValueError("is out of range once converted to UTC")
+                raise ValueError("is out of range once converted to UTC") from exc
         if value is not None and not isinstance(value, dt.datetime):
             raise ValueError("must be an ISO 8601 date-time string")
         return value
@@ -192,7 +203,7 @@ class UpdatePost(_PostFields):
 
 
 class ListPosts(PageQuery):
-    status: Optional[PostStatus] = Field(default=None, description="Only posts in this status.")
+    status: PostStatus | None = Field(default=None, description="Only posts in this status.")
 
 
 # --- responses -------------------------------------------------------------------------------------
@@ -205,45 +216,49 @@ class TargetIntegration(ResponseModel):
 class PostTarget(ResponseModel):
     id: str
     status: Literal["pending", "publishing", "published", "failed", "cancelled"]
-    platform_post_id: Optional[str]
-    platform_post_url: Optional[str]
-    published_at: Optional[Timestamp]
-    error: Optional[Dict[str, Any]]
+    platform_post_id: str | None
+    platform_post_url: str | None
+    published_at: Timestamp | None
+    error: dict[str, Any] | None
     integrations: TargetIntegration
 
 
 class PlatformResult(ResponseModel):
     success: bool
-    post_id: Optional[str] = None
-    post_url: Optional[str] = None
-    error: Optional[str] = None
+    post_id: str | None = None
+    post_url: str | None = None
+    error: str | None = None
 
 
 class MediaOut(ResponseModel):
-    images: List[Image]
-    video: Optional[Video]
+    images: list[Image]
+    video: Video | None
 
 
 class PostOut(ResponseModel):
     id: str
     status: PostStatus
     content: str
-    scheduled_at: Optional[Timestamp]
-    scheduled_for: Optional[Timestamp] = Field(description="The same as scheduled_at (Octopost's name).")
-    published_at: Optional[Timestamp]
-    tags: List[str]
-    platforms: List[PlatformName]
-    integrations: List[str]
-    post_targets: List[PostTarget]
-    platform_results: Optional[Dict[str, PlatformResult]]
-    platform_overrides: Dict[str, str]
-    platform_settings: Dict[str, Dict[str, Any]]
-    group_id: Optional[str]
-    media: Optional[MediaOut]
-    media_ids: List[str]
-    segments: Optional[List[Segment]]
+    scheduled_at: Timestamp | None
+    scheduled_for: Timestamp | None = Field(description="The same as scheduled_at (Octopost's name).")
+    published_at: Timestamp | None
+    tags: list[str]
+    platforms: list[PlatformName]
+    integrations: list[str]
+    post_targets: list[PostTarget]
+    platform_results: dict[str, PlatformResult] | None
+    platform_overrides: dict[str, str]
+    platform_settings: dict[str, dict[str, Any]]
+    group_id: str | None
+    media: MediaOut | None
+    media_ids: list[str]
+    segments: list[Segment] | None
     created_at: Timestamp
     updated_at: Timestamp
-    truncated: bool = Field(default=False, description=(
-        "In a list only: the post's texts were cut so that a page stays within the API's response "
-        "limit. GET the post for them in full."))
+    truncated: bool = Field(
+        default=False,
+        description=(
+            "In a list only: the post's texts were cut so that a page stays within the API's response "
+            "limit. GET the post for them in full."
+        ),
+    )

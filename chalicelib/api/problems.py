@@ -1,8 +1,10 @@
 """RFC 9457 problem details: how every error leaves the API."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, Mapping, Optional
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from chalice import Response
 
@@ -13,10 +15,15 @@ TYPE_BASE = "https://openpost.dev/problems/"
 MAX_LISTED_ERRORS = 50
 
 
-def problem_body(status: int, code: str, title: str, detail: str,
-                 errors: Optional[Iterable[Mapping[str, str]]] = None,
-                 extra: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    body: Dict[str, Any] = {
+def problem_body(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Iterable[Mapping[str, str]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
         "type": TYPE_BASE + code.replace("_", "-"),
         "title": title,
         "status": status,
@@ -24,7 +31,7 @@ def problem_body(status: int, code: str, title: str, detail: str,
         "code": code,
     }
     if errors:
-        listed = [dict(error) for _, error in zip(range(MAX_LISTED_ERRORS + 1), errors)]
+        listed = [dict(error) for _, error in zip(range(MAX_LISTED_ERRORS + 1), errors, strict=False)]
         if len(listed) > MAX_LISTED_ERRORS:
             # A body with thousands of bad fields gets the first ones, not a megabyte of them.
             listed = listed[:MAX_LISTED_ERRORS]
@@ -35,10 +42,16 @@ def problem_body(status: int, code: str, title: str, detail: str,
     return body
 
 
-def problem_response(status: int, code: str, title: str, detail: str, *,
-                     errors: Optional[Iterable[Mapping[str, str]]] = None,
-                     headers: Optional[Mapping[str, str]] = None,
-                     extra: Optional[Mapping[str, Any]] = None) -> Response:
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: Iterable[Mapping[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Response:
     return Response(
         body=json.dumps(problem_body(status, code, title, detail, errors, extra)),
         status_code=status,
@@ -48,8 +61,13 @@ def problem_response(status: int, code: str, title: str, detail: str, *,
 
 def from_error(error: OpenpostError) -> Response:
     return problem_response(
-        error.status, error.code, error.title, error.detail,
-        errors=getattr(error, "errors", None), headers=error.headers, extra=error.extra,
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        errors=getattr(error, "errors", None),
+        headers=error.headers,
+        extra=error.extra,
     )
 
 

@@ -5,14 +5,16 @@ response models, status, auth) so the OpenAPI document is generated from the ver
 handlers validate with. The wrapper it installs authenticates, parses, renders the envelope
 (``{"data": ...}``) and turns every error into a problem body, in this one place.
 """
+
 from __future__ import annotations
 
 import inspect
 import json
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type
+from typing import Any
 
 from chalice import Blueprint, Chalice, Response
 from pydantic import BaseModel
@@ -47,25 +49,25 @@ class Operation:
     operation_id: str
     tag: str
     status: int = 200
-    body: Optional[Type[BaseModel]] = None
-    query: Optional[Type[BaseModel]] = None
-    response: Optional[Type[BaseModel]] = None   # the model inside "data"
-    paginated: bool = False                       # "data" is a list, with total/limit/offset
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None  # the model inside "data"
+    paginated: bool = False  # "data" is a list, with total/limit/offset
     auth: bool = True
-    idempotent: bool = False                      # honours Idempotency-Key
-    sensitive: bool = False                       # the response carries a secret (stored sealed for replays)
+    idempotent: bool = False  # honours Idempotency-Key
+    sensitive: bool = False  # the response carries a secret (stored sealed for replays)
     # For a sensitive operation: whether the thing its answer shows a secret of still stands
     # (a replay never shows the secret of a key revoked since).
-    still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None
+    still_valid: Callable[[Principal, dict[str, Any]], bool] | None = None
     errors: Sequence[int] = ()
     description: str = ""
-    raw: bool = False       # the success body is served as it is, outside the {"data": ...} envelope
-    pages: bool = False     # a browser gets an HTML page instead (a route a person lands on)
+    raw: bool = False  # the success body is served as it is, outside the {"data": ...} envelope
+    pages: bool = False  # a browser gets an HTML page instead (a route a person lands on)
     # The rate limit policy this route counts against besides "default" (settings.rate_limits).
-    rate_limit: Optional[str] = None
+    rate_limit: str | None = None
 
     @property
-    def path_params(self) -> List[str]:
+    def path_params(self) -> list[str]:
         return _PATH_PARAM.findall(self.path)
 
 
@@ -75,7 +77,7 @@ class Page:
     total: int
     limit: int
     offset: int
-    next_cursor: Optional[str] = None   # where the next page starts; None on the last page
+    next_cursor: str | None = None  # where the next page starts; None on the last page
 
 
 def page_in_memory(items: Sequence[Any], query, *, descending: bool, render: Callable[[Any], BaseModel]) -> Page:
@@ -86,10 +88,15 @@ def page_in_memory(items: Sequence[Any], query, *, descending: bool, render: Cal
     total, after = len(items), query.after
     if after is not None:
         items = [item for item in items if (item.id < after if descending else item.id > after)]
-    chosen = items[query.offset: query.offset + query.limit]
+    chosen = items[query.offset : query.offset + query.limit]
     more = len(items) > query.offset + query.limit
-    return Page([render(item) for item in chosen], total=total, limit=query.limit, offset=query.offset,
-                next_cursor=encode_cursor(chosen[-1].id) if more and chosen else None)
+    return Page(
+        [render(item) for item in chosen],
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+        next_cursor=encode_cursor(chosen[-1].id) if more and chosen else None,
+    )
 
 
 @dataclass
@@ -97,48 +104,78 @@ class Reply:
     """A handler result that needs a status or headers other than the operation's defaults."""
 
     body: Any = None
-    status: Optional[int] = None
-    headers: Dict[str, str] = field(default_factory=dict)
-    raw: bool = False   # serve the body as it is, outside the {"data": ...} envelope
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bool = False  # serve the body as it is, outside the {"data": ...} envelope
 
 
 @dataclass
 class Call:
     """What a handler receives besides its path parameters."""
 
-    principal: Optional[Principal]
-    body: Optional[BaseModel]
-    query: Optional[BaseModel]
+    principal: Principal | None
+    body: BaseModel | None
+    query: BaseModel | None
     headers: Mapping[str, str]
     # The Idempotency-Key with the request's fingerprint, on an idempotent operation that got one:
     # creates claim it in their own write (domain/request_keys.py).
-    request_key: Optional[RequestKey] = None
+    request_key: RequestKey | None = None
 
 
 # Every ApiBlueprint, in creation order: the OpenAPI document is generated from their operations.
-BLUEPRINTS: List["ApiBlueprint"] = []
+BLUEPRINTS: list[ApiBlueprint] = []
 
 
 class ApiBlueprint(Blueprint):
     def __init__(self, import_name: str, tag: str):
         super().__init__(import_name)
         self.tag = tag
-        self.operations: List[Operation] = []
+        self.operations: list[Operation] = []
         BLUEPRINTS.append(self)
 
-    def operation(self, method: str, path: str, *, summary: str, status: int = 200,
-                  body: Optional[Type[BaseModel]] = None, query: Optional[Type[BaseModel]] = None,
-                  response: Optional[Type[BaseModel]] = None, paginated: bool = False,
-                  auth: bool = True, idempotent: bool = False, sensitive: bool = False,
-                  still_valid: Optional[Callable[[Principal, Dict[str, Any]], bool]] = None,
-                  errors: Sequence[int] = (), description: str = "", raw: bool = False,
-                  pages: bool = False, rate_limit: Optional[str] = None) -> Callable:
+    def operation(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        status: int = 200,
+        body: type[BaseModel] | None = None,
+        query: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        paginated: bool = False,
+        auth: bool = True,
+        idempotent: bool = False,
+        sensitive: bool = False,
+        still_valid: Callable[[Principal, dict[str, Any]], bool] | None = None,
+        errors: Sequence[int] = (),
+        description: str = "",
+        raw: bool = False,
+        pages: bool = False,
+        rate_limit: str | None = None,
+    ) -> Callable:
         def register(handler: Callable) -> Callable:
-            op = Operation(method=method, path=path, summary=summary, operation_id=handler.__name__,
-                           tag=self.tag, status=status, body=body, query=query, response=response,
-                           paginated=paginated, auth=auth, idempotent=idempotent, sensitive=sensitive,
-                           still_valid=still_valid, errors=errors, raw=raw, pages=pages,
-                           description=description or inspect.getdoc(handler) or "", rate_limit=rate_limit)
+            op = Operation(
+                method=method,
+                path=path,
+                summary=summary,
+                operation_id=handler.__name__,
+                tag=self.tag,
+                status=status,
+                body=body,
+                query=query,
+                response=response,
+                paginated=paginated,
+                auth=auth,
+                idempotent=idempotent,
+                sensitive=sensitive,
+                still_valid=still_valid,
+                errors=errors,
+                raw=raw,
+                pages=pages,
+                description=description or inspect.getdoc(handler) or "",
+                rate_limit=rate_limit,
+            )
             self.operations.append(op)
 
             def view(**path_params: str) -> Response:
@@ -147,21 +184,25 @@ class ApiBlueprint(Blueprint):
             view.__name__ = handler.__name__
             # Chalice checks Content-Type only against this list; a body is parsed as JSON whatever
             # its declared type, so clients that send none still work.
-            content_types = ["application/json", "application/merge-patch+json", "text/plain",
-                             "application/x-www-form-urlencoded"]
+            content_types = [
+                "application/json",
+                "application/merge-patch+json",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+            ]
             self.route(path, methods=[method], content_types=content_types)(view)
             return handler
 
         return register
 
 
-def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_params: Dict[str, str]) -> Response:
+def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_params: dict[str, str]) -> Response:
     from chalicelib.container import services
 
     request = blueprint.current_request
     headers = {key.lower(): value for key, value in (request.headers or {}).items()}
     # The RateLimit fields go on every answer to an authenticated request, success or problem.
-    rate_limit_fields: Dict[str, str] = {}
+    rate_limit_fields: dict[str, str] = {}
     try:
         principal = services().authenticator.authenticate(headers.get("authorization")) if op.auth else None
         if principal is not None:
@@ -176,21 +217,35 @@ def _serve(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_param
         response = problems.from_error(error)
     except Exception:  # noqa: BLE001 - the last line of defence: never a stack trace to the caller
         logger.exception("unhandled error")
-        response = problems.problem_response(500, "internal_error", "Internal server error",
-                                             "Something went wrong on our side. It has been logged; retrying is "
-                                             "safe for requests sent with an Idempotency-Key.")
+        response = problems.problem_response(
+            500,
+            "internal_error",
+            "Internal server error",
+            "Something went wrong on our side. It has been logged; retrying is "
+            "safe for requests sent with an Idempotency-Key.",
+        )
     response.headers.update(rate_limit_fields)
     return response
 
 
-def _answer(blueprint: ApiBlueprint, op: Operation, handler: Callable, path_params: Dict[str, str],
-            principal: Optional[Principal], headers: Dict[str, str]) -> Response:
+def _answer(
+    blueprint: ApiBlueprint,
+    op: Operation,
+    handler: Callable,
+    path_params: dict[str, str],
+    principal: Principal | None,
+    headers: dict[str, str],
+) -> Response:
     from chalicelib.container import services
 
     request = blueprint.current_request
     _check_path_params(path_params)
-    call = Call(principal=principal, body=_parse_body(op, request.raw_body),
-                query=_parse_query(op, request.query_params), headers=headers)
+    call = Call(
+        principal=principal,
+        body=_parse_body(op, request.raw_body),
+        query=_parse_query(op, request.query_params),
+        headers=headers,
+    )
     # Present but empty is refused there (400), not ignored: the client meant to send a key.
     if op.idempotent and principal is not None and "idempotency-key" in headers:
         idempotency = services().idempotency
@@ -205,7 +260,7 @@ def _check_path_params(path_params: Mapping[str, str]) -> None:
             raise NotFoundError(f"No resource has this {name}: a {name} is 1 to {MAX_PATH_PARAM_LENGTH} characters.")
 
 
-def _parse_body(op: Operation, raw: Optional[bytes]) -> Optional[BaseModel]:
+def _parse_body(op: Operation, raw: bytes | None) -> BaseModel | None:
     if op.body is None:
         return None
     raw = raw or b""
@@ -215,7 +270,7 @@ def _parse_body(op: Operation, raw: Optional[bytes]) -> Optional[BaseModel]:
     try:
         return op.body.model_validate(data)
     except PydanticValidationError as error:
-        raise ValidationError("The request body is not valid.", errors=field_errors(error))
+        raise ValidationError("The request body is not valid.", errors=field_errors(error)) from error
 
 
 MAX_JSON_DEPTH = 32
@@ -225,8 +280,9 @@ def _unique_keys(pairs):
     body = {}
     for key, value in pairs:
         if key in body:
-            raise BadRequestError(f"The request body names {key!r} twice; send each field once.",
-                                  code="duplicate_json_key")
+            raise BadRequestError(
+                f"The request body names {key!r} twice; send each field once.", code="duplicate_json_key"
+            )
         body[key] = value
     return body
 
@@ -235,14 +291,21 @@ def _check_values(value: Any, path: str, depth: int) -> None:
     """Refuse what no platform can carry and nothing should store: nesting deeper than any request
     model goes, NUL characters and lone surrogates (a JSON escape like \\ud800 decodes to one)."""
     if depth > MAX_JSON_DEPTH:
-        raise BadRequestError(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.",
-                              code="json_too_deep")
+        raise BadRequestError(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.", code="json_too_deep")
     if isinstance(value, str):
         if "\0" in value or _LONE_SURROGATE.search(value):
-            raise ValidationError("The request body is not valid.", errors=[{
-                "field": path or "body",
-                "message": "Text may not hold NUL characters or unpaired surrogates (\\u0000, \\ud800-\\udfff)."}],
-                code="invalid_characters")
+            raise ValidationError(
+                "The request body is not valid.",
+                errors=[
+                    {
+                        "field": path or "body",
+                        "message": (
+                            "Text may not hold NUL characters or unpaired surrogates (\\u0000, \\ud800-\\udfff)."
+                        ),
+                    }
+                ],
+                code="invalid_characters",
+            )
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_values(key, path, depth + 1)
@@ -260,30 +323,33 @@ def parse_json(raw: bytes) -> Any:
     parser would recurse until it fails), a field named twice (which one would we take?)."""
     try:
         data = json.loads(raw, object_pairs_hook=_unique_keys)
-    except RecursionError:
-        raise BadRequestError(f"The request body nests more than {MAX_JSON_DEPTH} levels deep.", code="json_too_deep")
+    except RecursionError as exc:
+        raise BadRequestError(
+            f"The request body nests more than {MAX_JSON_DEPTH} levels deep.", code="json_too_deep"
+        ) from exc
     except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequestError(f"The request body is not valid JSON: {error}", code="malformed_json")
+        raise BadRequestError(f"The request body is not valid JSON: {error}", code="malformed_json") from error
     _check_values(data, "", 0)
     return data
 
 
-def _parse_query(op: Operation, params: Optional[Mapping[str, str]]) -> Optional[BaseModel]:
+def _parse_query(op: Operation, params: Mapping[str, str] | None) -> BaseModel | None:
     if op.query is None:
         return None
     values = dict(params or {})
     if "" in values:
         # Unknown parameters are ignored (browsers add some), but one without a name ("?=x") is
         # a malformed query, not an extra.
-        raise InvalidQueryError("The query string is not valid.",
-                                errors=[{"field": "query", "message": "a parameter has no name"}])
+        raise InvalidQueryError(
+            "The query string is not valid.", errors=[{"field": "query", "message": "a parameter has no name"}]
+        )
     try:
         return op.query.model_validate(values)
     except PydanticValidationError as error:
-        raise InvalidQueryError("The query string is not valid.", errors=field_errors(error))
+        raise InvalidQueryError("The query string is not valid.", errors=field_errors(error)) from error
 
 
-def field_errors(error: PydanticValidationError) -> List[Dict[str, str]]:
+def field_errors(error: PydanticValidationError) -> list[dict[str, str]]:
     """Pydantic's error list as ``[{"field": "segments[3].content", "message": ...}]``."""
     result = []
     for item in error.errors(include_url=False):
@@ -291,13 +357,13 @@ def field_errors(error: PydanticValidationError) -> List[Dict[str, str]]:
         for part in item["loc"]:
             if isinstance(part, int):
                 path += f"[{part}]"
-            elif part.startswith("function-"):   # a validator's name, not a field
+            elif part.startswith("function-"):  # a validator's name, not a field
                 continue
             else:
                 path += f".{part}" if path else str(part)
         message = item["msg"]
         if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+            message = message[len("Value error, ") :]
         result.append({"field": path or "body", "message": message})
     return result
 
@@ -309,7 +375,7 @@ def _dump(value: Any) -> Any:
 
 
 def _render(op: Operation, result: Any) -> Response:
-    if isinstance(result, Response):        # a page for a person's browser, made by the handler
+    if isinstance(result, Response):  # a page for a person's browser, made by the handler
         return result
     status, headers, raw = op.status, {}, False
     if isinstance(result, Reply):
@@ -320,12 +386,16 @@ def _render(op: Operation, result: Any) -> Response:
     if raw:
         body = _dump(result)
     elif isinstance(result, Page):
-        body = {"data": [_dump(item) for item in result.items], "total": result.total,
-                "limit": result.limit, "offset": result.offset, "next_cursor": result.next_cursor}
+        body = {
+            "data": [_dump(item) for item in result.items],
+            "total": result.total,
+            "limit": result.limit,
+            "offset": result.offset,
+            "next_cursor": result.next_cursor,
+        }
     else:
         body = {"data": _dump(result)}
-    return Response(body=json_text(body), status_code=status,
-                    headers={"Content-Type": "application/json", **headers})
+    return Response(body=json_text(body), status_code=status, headers={"Content-Type": "application/json", **headers})
 
 
 def json_text(value: Any) -> str:

@@ -1,10 +1,11 @@
 """Building blocks shared by request and response models."""
+
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import re
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
@@ -48,7 +49,7 @@ def decode_cursor(cursor: str) -> str:
     # Any text after the prefix is a place to start from: items are ordered by id, and an id that
     # no item has still falls between two that do.
     text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode(errors="replace")
-    return text[len(_CURSOR_PREFIX):]
+    return text[len(_CURSOR_PREFIX) :]
 
 
 class PageQuery(RequestModel):
@@ -57,12 +58,25 @@ class PageQuery(RequestModel):
 
     model_config = ConfigDict(extra="ignore")  # unknown query parameters are ignored, as browsers add some
     limit: int = Field(default=20, ge=1, le=100, description="Page size, 1 to 100.")
-    offset: int = Field(default=0, ge=0, le=1_000_000, description=(
-        "How many items to skip. Kept for compatibility: the API reads every item it skips, so a deep "
-        "page costs as much as all the pages before it; prefer cursor."))
-    cursor: Optional[str] = Field(default=None, min_length=5, max_length=256, pattern=CURSOR_PATTERN, description=(
-        "Where the page starts: next_cursor from the previous page. Reads one page, however deep. "
-        "With offset too, that many items after the cursor are skipped."))
+    offset: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description=(
+            "How many items to skip. Kept for compatibility: the API reads every item it skips, so a deep "
+            "page costs as much as all the pages before it; prefer cursor."
+        ),
+    )
+    cursor: str | None = Field(
+        default=None,
+        min_length=5,
+        max_length=256,
+        pattern=CURSOR_PATTERN,
+        description=(
+            "Where the page starts: next_cursor from the previous page. Reads one page, however deep. "
+            "With offset too, that many items after the cursor are skipped."
+        ),
+    )
 
     @field_validator("cursor")
     @classmethod
@@ -72,6 +86,6 @@ class PageQuery(RequestModel):
         return cursor
 
     @property
-    def after(self) -> Optional[str]:
+    def after(self) -> str | None:
         """The id of the item the page follows, from the cursor."""
         return decode_cursor(self.cursor) if self.cursor is not None else None

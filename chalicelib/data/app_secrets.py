@@ -10,11 +10,12 @@ and a value put into the secret is in use everywhere once that time has passed.
 This module imports Powertools' parameters utility (and boto3 with it): only the container imports
 it, on first use, so the API's cold start never pays for it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Callable, Dict, Mapping, Optional
+from collections.abc import Callable, Mapping
 
 from aws_lambda_powertools.utilities.parameters import GetParameterError, SecretsProvider
 from aws_lambda_powertools.utilities.parameters.base import ExpirableValue
@@ -48,15 +49,20 @@ class _SecretsOnOurClock(SecretsProvider):
 
 
 class AppSecrets(LazyClient):
-    def __init__(self, secretsmanager_client_factory: Callable[[], object], secret_ids: Mapping[str, str],
-                 max_age: int, clock: Clock):
+    def __init__(
+        self,
+        secretsmanager_client_factory: Callable[[], object],
+        secret_ids: Mapping[str, str],
+        max_age: int,
+        clock: Clock,
+    ):
         super().__init__(secretsmanager_client_factory)
         self._secret_ids = dict(secret_ids)
         self._max_age = max_age
         self._clock = clock
-        self._provider: Optional[_SecretsOnOurClock] = None
+        self._provider: _SecretsOnOurClock | None = None
 
-    def credentials(self, platform: str, *, fresh: bool = False) -> Optional[Dict[str, str]]:
+    def credentials(self, platform: str, *, fresh: bool = False) -> dict[str, str] | None:
         """The platform app's credentials by their declared names, or None while the deployment has
         none for it (no secret, or a value that lacks one of the names). ``fresh`` skips the cache:
         for a caller that just saw the cached credentials refused.
@@ -78,7 +84,7 @@ class AppSecrets(LazyClient):
         return _declared_values(platform, raw, names)
 
 
-def _declared_values(platform: str, raw, names) -> Optional[Dict[str, str]]:
+def _declared_values(platform: str, raw, names) -> dict[str, str] | None:
     """The declared names' values out of the secret's JSON; None unless every one is a non-empty
     string. Nothing of the value itself is ever logged."""
     try:
@@ -91,7 +97,7 @@ def _declared_values(platform: str, raw, names) -> Optional[Dict[str, str]]:
     found = {name: value.get(name) for name in names}
     missing = sorted(name for name, item in found.items() if not isinstance(item, str) or not item)
     if missing:
-        if len(missing) < len(names):   # a half-filled secret is a mistake worth a line; an empty one is not
+        if len(missing) < len(names):  # a half-filled secret is a mistake worth a line; an empty one is not
             logger.warning("platform app secret incomplete", extra={"platform": platform, "missing": missing})
         return None
     return found

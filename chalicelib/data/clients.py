@@ -3,9 +3,10 @@
 Building a botocore client costs tens of milliseconds; a request that never touches a queue or the
 bucket should not pay for one, and tests hand in a factory of their own.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class LazyClient:

@@ -1,10 +1,11 @@
 """Translate PynamoDB's failures into the domain's errors, in one place."""
+
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+from collections.abc import Iterator
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError, DeleteError
+from pynamodb.exceptions import DeleteError, PutError, TransactWriteError, UpdateError
 
 from chalicelib.errors import ConflictError
 

@@ -1,8 +1,9 @@
 """Integrations (connected accounts) in DynamoDB, one partition per workspace and mode."""
+
 from __future__ import annotations
 
+import builtins
 import datetime as dt
-from typing import List, Optional
 
 from chalicelib.data.errors import conflict_on_condition
 from chalicelib.data.models import IntegrationRecord, scope_of
@@ -12,22 +13,40 @@ from chalicelib.errors import NotFoundError
 
 def _to_domain(record: IntegrationRecord) -> Integration:
     workspace_id, mode = record.scope.rsplit("#", 1)
-    return Integration(id=record.id, workspace_id=workspace_id, mode=mode, platform=record.platform,
-                       username=record.username, display_name=record.display_name, status=record.status,
-                       created_at=record.created_at, updated_at=record.updated_at, sandbox=record.sandbox,
-                       avatar_url=record.avatar_url, profile=dict(record.profile.as_dict() if record.profile else {}))
+    return Integration(
+        id=record.id,
+        workspace_id=workspace_id,
+        mode=mode,
+        platform=record.platform,
+        username=record.username,
+        display_name=record.display_name,
+        status=record.status,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        sandbox=record.sandbox,
+        avatar_url=record.avatar_url,
+        profile=dict(record.profile.as_dict() if record.profile else {}),
+    )
 
 
 def to_record(integration: Integration) -> IntegrationRecord:
     return IntegrationRecord(
-        scope=scope_of(integration.workspace_id, integration.mode), id=integration.id,
-        platform=integration.platform, username=integration.username, display_name=integration.display_name,
-        status=integration.status, sandbox=integration.sandbox, avatar_url=integration.avatar_url,
-        profile=integration.profile, created_at=integration.created_at, updated_at=integration.updated_at)
+        scope=scope_of(integration.workspace_id, integration.mode),
+        id=integration.id,
+        platform=integration.platform,
+        username=integration.username,
+        display_name=integration.display_name,
+        status=integration.status,
+        sandbox=integration.sandbox,
+        avatar_url=integration.avatar_url,
+        profile=integration.profile,
+        created_at=integration.created_at,
+        updated_at=integration.updated_at,
+    )
 
 
 class IntegrationStore:
-    def upsert(self, integration: Integration, sealed_credentials: str, replaces_version: Optional[int]) -> None:
+    def upsert(self, integration: Integration, sealed_credentials: str, replaces_version: int | None) -> None:
         """Write the integration with its sealed credentials, on a condition: a new one
         (``replaces_version`` None) only if its id is free; an existing one only if its credentials
         are still at ``replaces_version``. A connect racing another connect of the same account, or
@@ -40,13 +59,17 @@ class IntegrationStore:
         elif replaces_version:
             condition = IntegrationRecord.id.exists() & (IntegrationRecord.credentials_version == replaces_version)
         else:
-            condition = IntegrationRecord.id.exists() & (IntegrationRecord.credentials_version.does_not_exist()
-                                                         | (IntegrationRecord.credentials_version == 0))
-        with conflict_on_condition("This account changed while it was being connected (connected again, or its "
-                                   "tokens refreshed); connect it again.", code="integration_changed"):
+            condition = IntegrationRecord.id.exists() & (
+                IntegrationRecord.credentials_version.does_not_exist() | (IntegrationRecord.credentials_version == 0)
+            )
+        with conflict_on_condition(
+            "This account changed while it was being connected (connected again, or its "
+            "tokens refreshed); connect it again.",
+            code="integration_changed",
+        ):
             record.save(condition=condition)
 
-    def list(self, workspace_id: str, mode: str, statuses: Optional[set] = None) -> List[Integration]:
+    def list(self, workspace_id: str, mode: str, statuses: set | None = None) -> builtins.list[Integration]:
         records = IntegrationRecord.query(scope_of(workspace_id, mode))
         found = [_to_domain(record) for record in records]
         return [item for item in found if statuses is None or item.status in statuses]
@@ -54,11 +77,14 @@ class IntegrationStore:
     def get(self, workspace_id: str, mode: str, integration_id: str) -> Integration:
         try:
             return _to_domain(IntegrationRecord.get(scope_of(workspace_id, mode), integration_id))
-        except IntegrationRecord.DoesNotExist:
-            raise NotFoundError(f"No integration {integration_id} in this workspace.", code="integration_not_found")
+        except IntegrationRecord.DoesNotExist as exc:
+            raise NotFoundError(
+                f"No integration {integration_id} in this workspace.", code="integration_not_found"
+            ) from exc
 
-    def set_status(self, workspace_id: str, mode: str, integration_id: str, status: str,
-                   now: Optional[dt.datetime] = None) -> None:
+    def set_status(
+        self, workspace_id: str, mode: str, integration_id: str, status: str, now: dt.datetime | None = None
+    ) -> None:
         """``now`` is the caller's clock (the domain's, so a test's clock is obeyed); the system's
         when none is given."""
         if now is None:
@@ -67,9 +93,10 @@ class IntegrationStore:
             now = SystemClock().now()
         record = IntegrationRecord(scope=scope_of(workspace_id, mode), id=integration_id)
         try:
-            record.update(actions=[IntegrationRecord.status.set(status),
-                                   IntegrationRecord.updated_at.set(now)],
-                          condition=IntegrationRecord.id.exists())
+            record.update(
+                actions=[IntegrationRecord.status.set(status), IntegrationRecord.updated_at.set(now)],
+                condition=IntegrationRecord.id.exists(),
+            )
         except Exception as error:  # noqa: BLE001 - a vanished integration has no status to set
             if "ConditionalCheckFailed" not in str(error):
                 raise

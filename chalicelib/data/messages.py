@@ -1,6 +1,7 @@
 """The messages the queues carry, validated on the way in. They live with the queues
 (chalicelib/data/queues.py sends them; the workers and the reconciler read them), so the data and
 domain layers never import the workers."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -24,7 +25,7 @@ class PublishMessage(BaseModel):
 
 class StoredObject(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    key: str                                   # URL-encoded, as S3 sends it (spaces as "+")
+    key: str  # URL-encoded, as S3 sends it (spaces as "+")
     size: int = 0
 
 
@@ -35,7 +36,7 @@ class _S3Detail(BaseModel):
 
 class _S3Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    eventName: str                             # noqa: N815 - S3's own field name
+    eventName: str  # noqa: N815 - S3's own field name
     s3: _S3Detail
 
 
@@ -45,11 +46,14 @@ class UploadNotification(BaseModel):
     configured; it has no records."""
 
     model_config = ConfigDict(extra="ignore")
-    Records: list[_S3Record] = Field(default_factory=list)   # noqa: N815
-    Event: str | None = None                                   # noqa: N815 - "s3:TestEvent"
+    Records: list[_S3Record] = Field(default_factory=list)  # noqa: N815
+    Event: str | None = None  # noqa: N815 - "s3:TestEvent"
 
     def created_keys(self) -> list[str]:
         from urllib.parse import unquote_plus
 
-        return [unquote_plus(record.s3.object.key) for record in self.Records
-                if record.eventName.startswith("ObjectCreated:")]
+        return [
+            unquote_plus(record.s3.object.key)
+            for record in self.Records
+            if record.eventName.startswith("ObjectCreated:")
+        ]

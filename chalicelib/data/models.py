@@ -8,10 +8,11 @@ Every record that belongs to a workspace is keyed by its *scope*, ``"{workspace_
 and live mode are separate worlds, so an id from the other mode or another workspace is simply not
 found under the caller's scope (404), without any check that could be forgotten.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Tuple, Type
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -100,7 +101,7 @@ class ApiKeyRecord(_Table):
     workspace_id = UnicodeAttribute()
     mode = UnicodeAttribute()
     name = UnicodeAttribute()
-    prefix = UnicodeAttribute()           # the first characters of the secret, to recognise it by
+    prefix = UnicodeAttribute()  # the first characters of the secret, to recognise it by
     last_four = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     # Set when the key is rotated: it keeps working until then, and stops after.
@@ -123,8 +124,8 @@ class IntegrationRecord(_Table):
     platform = UnicodeAttribute()
     username = UnicodeAttribute()
     display_name = UnicodeAttribute()
-    status = UnicodeAttribute()           # active | needs_refresh | disconnected
-    sandbox = BooleanAttribute(default=False)   # served by the sandbox adapter (test mode)
+    status = UnicodeAttribute()  # active | needs_refresh | disconnected
+    sandbox = BooleanAttribute(default=False)  # served by the sandbox adapter (test mode)
     avatar_url = UnicodeAttribute(null=True)
     # Platform-specific, non-secret facts (instance URL, character limit, account id, ...).
     profile = MapAttribute(default=dict)
@@ -169,7 +170,7 @@ class DuePosts(GlobalSecondaryIndex):
         projection = KeysOnlyProjection()
 
     due_shard = UnicodeAttribute(hash_key=True)
-    due_at = UnicodeAttribute(range_key=True)   # "{scheduled_at ISO, UTC}#{post id}": sorts by time
+    due_at = UnicodeAttribute(range_key=True)  # "{scheduled_at ISO, UTC}#{post id}": sorts by time
 
 
 class PostsInFlight(GlobalSecondaryIndex):
@@ -181,7 +182,7 @@ class PostsInFlight(GlobalSecondaryIndex):
         projection = KeysOnlyProjection()
 
     inflight_shard = UnicodeAttribute(hash_key=True)
-    inflight_at = UnicodeAttribute(range_key=True)   # "{updated_at ISO}#{post id}"
+    inflight_at = UnicodeAttribute(range_key=True)  # "{updated_at ISO}#{post id}"
 
 
 class PostRecord(_Table):
@@ -249,16 +250,16 @@ class SandboxPostRecord(_Table):
 
     integration_id = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute(range_key=True)
-    kind = UnicodeAttribute(default="post")          # post | key | attempts
+    kind = UnicodeAttribute(default="post")  # post | key | attempts
     text = UnicodeAttribute(null=True)
     reply_to = UnicodeAttribute(null=True)
     root = UnicodeAttribute(null=True)
     idempotency_key = UnicodeAttribute(null=True)
-    post_id = UnicodeAttribute(null=True)             # on a "key#" item: the post it produced
-    count = NumberAttribute(null=True)                # on an "attempts#" item
+    post_id = UnicodeAttribute(null=True)  # on a "key#" item: the post it produced
+    count = NumberAttribute(null=True)  # on an "attempts#" item
     media = JSONAttribute(null=True)
     created_at = UTCDateTimeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)            # sandbox posts are kept 30 days
+    expires_at = NumberAttribute(null=True)  # sandbox posts are kept 30 days
 
 
 class OAuthStateRecord(_Table):
@@ -271,12 +272,12 @@ class OAuthStateRecord(_Table):
         abstract = False
         ttl_attribute = "expires_at"
 
-    state_hash = UnicodeAttribute(hash_key=True)   # "{platform}#{sha256 of the state}"
+    state_hash = UnicodeAttribute(hash_key=True)  # "{platform}#{sha256 of the state}"
     workspace_id = UnicodeAttribute()
     mode = UnicodeAttribute()
     key_id = UnicodeAttribute()
-    verifier = UnicodeAttribute()                  # the PKCE verifier, sealed with the KMS key
-    expires_at = NumberAttribute()                 # epoch seconds; TTL removes abandoned ones
+    verifier = UnicodeAttribute()  # the PKCE verifier, sealed with the KMS key
+    expires_at = NumberAttribute()  # epoch seconds; TTL removes abandoned ones
 
 
 class MediaRecord(_Table):
@@ -295,25 +296,25 @@ class MediaRecord(_Table):
 
     scope = UnicodeAttribute(hash_key=True)
     id = UnicodeAttribute(range_key=True)
-    status = UnicodeAttribute()                        # pending | ready | rejected
-    kind = UnicodeAttribute()                          # image | video
+    status = UnicodeAttribute()  # pending | ready | rejected
+    kind = UnicodeAttribute()  # image | video
     content_type = UnicodeAttribute()
     filename = UnicodeAttribute()
-    declared_size = NumberAttribute()                  # what the client said it would send
-    size = NumberAttribute(null=True)                  # what arrived
+    declared_size = NumberAttribute()  # what the client said it would send
+    size = NumberAttribute(null=True)  # what arrived
     width = NumberAttribute(null=True)
     height = NumberAttribute(null=True)
     alt_text = UnicodeAttribute(null=True)
-    source_url = UnicodeAttribute(null=True)           # set for media fetched from a URL
-    object_key = UnicodeAttribute(null=True)           # where a ready file is kept
-    reason = UnicodeAttribute(null=True)               # why it was rejected, for people
-    reason_code = UnicodeAttribute(null=True)          # and for programs
+    source_url = UnicodeAttribute(null=True)  # set for media fetched from a URL
+    object_key = UnicodeAttribute(null=True)  # where a ready file is kept
+    reason = UnicodeAttribute(null=True)  # why it was rejected, for people
+    reason_code = UnicodeAttribute(null=True)  # and for programs
     upload_expires_at = UTCDateTimeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     attached = UnicodeSetAttribute(null=True)
-    revision = NumberAttribute(default=0)              # moves on every change; deletes check it
-    expires_at = NumberAttribute(null=True)            # epoch seconds: TTL removes abandoned and rejected files
+    revision = NumberAttribute(default=0)  # moves on every change; deletes check it
+    expires_at = NumberAttribute(null=True)  # epoch seconds: TTL removes abandoned and rejected files
 
 
 class IdempotencyRecord(_Table):
@@ -352,7 +353,7 @@ class RateLimitCounterRecord(_Table):
     expires_at = NumberAttribute(null=True)
 
 
-TABLE_MODELS: Tuple[Type[_Table], ...] = (
+TABLE_MODELS: tuple[type[_Table], ...] = (
     WorkspaceRecord,
     ApiKeyRecord,
     IntegrationRecord,
@@ -366,7 +367,7 @@ TABLE_MODELS: Tuple[Type[_Table], ...] = (
 )
 
 
-def ttl_attribute(model: Type[_Table]) -> str | None:
+def ttl_attribute(model: type[_Table]) -> str | None:
     """The attribute DynamoDB's time-to-live reads on this table, if any."""
     return getattr(model.Meta, "ttl_attribute", None)
 

@@ -1,8 +1,8 @@
 """Connections started and not yet finished (OAuth state and PKCE verifier), each usable once."""
+
 from __future__ import annotations
 
 import hashlib
-from typing import Optional, Tuple
 
 from pynamodb.exceptions import DeleteError
 
@@ -22,17 +22,23 @@ class PendingConnects:
         return f"{self._platform}#{hashlib.sha256(state.encode()).hexdigest()}"
 
     def _context(self, state: str) -> dict:
-        return {"purpose": "oauth-code-verifier", "platform": self._platform,
-                "state_hash": hashlib.sha256(state.encode()).hexdigest()}
+        return {
+            "purpose": "oauth-code-verifier",
+            "platform": self._platform,
+            "state_hash": hashlib.sha256(state.encode()).hexdigest(),
+        }
 
     def start(self, principal: Principal, state: str, verifier: str) -> None:
         OAuthStateRecord(
-            state_hash=self._hash(state), workspace_id=principal.workspace_id, mode=principal.mode,
-            key_id=principal.key_id, verifier=self._box.seal(verifier.encode(), self._context(state)),
+            state_hash=self._hash(state),
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            key_id=principal.key_id,
+            verifier=self._box.seal(verifier.encode(), self._context(state)),
             expires_at=int(self._clock.now().timestamp()) + self._lifetime,
         ).save(OAuthStateRecord.state_hash.does_not_exist())
 
-    def take(self, state: str) -> Optional[Tuple[Principal, str]]:
+    def take(self, state: str) -> tuple[Principal, str] | None:
         """(principal, verifier) for a state still within its lifetime, once: the record is deleted on
         reading, on condition it still exists, so of two callbacks with one state only one wins."""
         if not state or len(state) > 500:

@@ -5,11 +5,12 @@ the same transaction, so ``total`` is exact and one read. Access patterns (docs/
 get = GetItem on (scope, id); a page = Query on the table or the by_status index, newest first;
 a group = Query on by_group; due posts = Query on the sparse, sharded ``due`` index.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Dict, Iterable, List, Optional, Tuple
+from collections.abc import Iterable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -36,7 +37,7 @@ def item_bytes(record) -> int:
     total = 0
     for name, value in record.serialize().items():
         total += len(name.encode())
-        (kind, data), = value.items()
+        ((kind, data),) = value.items()
         total += len(data.encode("utf-8", "surrogatepass")) if kind == "S" else len(str(data)) + 1
     return total
 
@@ -44,8 +45,11 @@ def item_bytes(record) -> int:
 def check_item_size(record) -> None:
     size = item_bytes(record)
     if size > MAX_ITEM_BYTES:
-        raise PayloadTooLargeError(f"This post would take {size} bytes to store; the limit is {MAX_ITEM_BYTES}. "
-                                   "Shorten the content, overrides or segments.", code="post_too_large")
+        raise PayloadTooLargeError(
+            f"This post would take {size} bytes to store; the limit is {MAX_ITEM_BYTES}. "
+            "Shorten the content, overrides or segments.",
+            code="post_too_large",
+        )
 
 
 def _shard_number(post_id: str) -> int:
@@ -62,7 +66,7 @@ def inflight_shard(post_id: str) -> str:
 
 def sortable(moment: dt.datetime) -> str:
     """A fixed-width UTC timestamp (always milliseconds), so strings sort as the instants do."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:23] + "Z"
 
 
 def due_key(scheduled_at: dt.datetime, post_id: str) -> str:
@@ -73,17 +77,25 @@ def _to_record(post: Post) -> PostRecord:
     scheduled = post.status == "scheduled" and post.scheduled_at is not None
     publishing = post.status == "publishing"
     return PostRecord(
-        scope=post.scope, id=post.id, version=post.version, status=post.status,
+        scope=post.scope,
+        id=post.id,
+        version=post.version,
+        status=post.status,
         status_key=f"{post.scope}#{post.status}",
-        group_id=post.group_id, group_key=f"{post.scope}#{post.group_id}" if post.group_id else None,
+        group_id=post.group_id,
+        group_key=f"{post.scope}#{post.group_id}" if post.group_id else None,
         due_shard=due_shard(post.id) if scheduled else None,
         due_at=due_key(post.scheduled_at, post.id) if scheduled else None,
-        scheduled_at=post.scheduled_at, published_at=post.published_at,
-        created_at=post.created_at, updated_at=post.updated_at, dispatch_id=post.dispatch_id,
+        scheduled_at=post.scheduled_at,
+        published_at=post.published_at,
+        created_at=post.created_at,
+        updated_at=post.updated_at,
+        dispatch_id=post.dispatch_id,
         inflight_shard=inflight_shard(post.id) if publishing else None,
         inflight_at=f"{sortable(post.updated_at)}#{post.id}" if publishing else None,
         notified=post.notified,
-        body=post.body(), targets=[target.as_dict() for target in post.targets],
+        body=post.body(),
+        targets=[target.as_dict() for target in post.targets],
     )
 
 
@@ -91,28 +103,41 @@ def _to_domain(record: PostRecord) -> Post:
     workspace_id, mode = record.scope.rsplit("#", 1)
     body = record.body
     return Post(
-        id=record.id, workspace_id=workspace_id, mode=mode, status=record.status, version=int(record.version),
-        content=body["content"], platforms=body.get("platforms", []), integration_ids=body.get("integration_ids", []),
+        id=record.id,
+        workspace_id=workspace_id,
+        mode=mode,
+        status=record.status,
+        version=int(record.version),
+        content=body["content"],
+        platforms=body.get("platforms", []),
+        integration_ids=body.get("integration_ids", []),
         targets=[Target.from_dict(item) for item in record.targets or []],
-        scheduled_at=record.scheduled_at, published_at=record.published_at,
-        tags=body.get("tags", []), platform_overrides=body.get("platform_overrides", {}),
-        platform_settings=body.get("platform_settings", {}), group_id=record.group_id,
-        media=body.get("media"), media_ids=body.get("media_ids", []), segments=body.get("segments"),
+        scheduled_at=record.scheduled_at,
+        published_at=record.published_at,
+        tags=body.get("tags", []),
+        platform_overrides=body.get("platform_overrides", {}),
+        platform_settings=body.get("platform_settings", {}),
+        group_id=record.group_id,
+        media=body.get("media"),
+        media_ids=body.get("media_ids", []),
+        segments=body.get("segments"),
         attachments=body.get("attachments") or [],
-        created_at=record.created_at, updated_at=record.updated_at, dispatch_id=record.dispatch_id,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        dispatch_id=record.dispatch_id,
         notified=record.notified,
     )
 
 
-def _counter_names(post: Post) -> List[str]:
+def _counter_names(post: Post) -> list[str]:
     names = [ALL, f"{ALL}#{post.status}"]
     if post.group_id:
         names.append(f"group#{post.group_id}")
     return names
 
 
-def _deltas(added: Iterable[Post] = (), removed: Iterable[Post] = ()) -> Dict[str, int]:
-    deltas: Dict[str, int] = {}
+def _deltas(added: Iterable[Post] = (), removed: Iterable[Post] = ()) -> dict[str, int]:
+    deltas: dict[str, int] = {}
     for sign, posts in ((+1, added), (-1, removed)):
         for post in posts:
             for name in _counter_names(post):
@@ -125,7 +150,7 @@ class _media_gone:
     a conflict about the media, not about the post. ``first`` is the index of the first media item
     in the transaction."""
 
-    def __init__(self, first: int, media_ids: List[str]):
+    def __init__(self, first: int, media_ids: list[str]):
         self._first, self._media_ids = first, media_ids
 
     def __enter__(self):
@@ -139,8 +164,10 @@ class _media_gone:
         for index, reason in enumerate(reasons):
             position = index - self._first
             if reason is not None and reason.code == "ConditionalCheckFailed" and 0 <= position < len(self._media_ids):
-                raise ConflictError(f"Media {self._media_ids[position]} was deleted or changed meanwhile; "
-                                    "nothing was written.", code="media_changed") from cause
+                raise ConflictError(
+                    f"Media {self._media_ids[position]} was deleted or changed meanwhile; nothing was written.",
+                    code="media_changed",
+                ) from cause
         return False
 
 
@@ -149,11 +176,12 @@ class PostStore:
         self._connection_factory = connection_factory
 
     def _transaction(self) -> TransactWrite:
-        return TransactWrite(connection=self._connection_factory(region=PostRecord.Meta.region,
-                                                                 host=PostRecord.Meta.host))
+        return TransactWrite(
+            connection=self._connection_factory(region=PostRecord.Meta.region, host=PostRecord.Meta.host)
+        )
 
     @staticmethod
-    def _count(transaction: TransactWrite, scope: str, deltas: Dict[str, int]) -> None:
+    def _count(transaction: TransactWrite, scope: str, deltas: dict[str, int]) -> None:
         """Move each counter by its net change (a transaction may touch an item only once)."""
         for name, delta in deltas.items():
             if delta:
@@ -163,17 +191,18 @@ class PostStore:
     def get(self, scope: str, post_id: str, consistent: bool = True) -> Post:
         try:
             return _to_domain(PostRecord.get(scope, post_id, consistent_read=consistent))
-        except PostRecord.DoesNotExist:
-            raise NotFoundError(f"No post {post_id} in this workspace.", code="post_not_found")
+        except PostRecord.DoesNotExist as exc:
+            raise NotFoundError(f"No post {post_id} in this workspace.", code="post_not_found") from exc
 
-    def find(self, scope: str, post_id: str) -> Optional[Post]:
+    def find(self, scope: str, post_id: str) -> Post | None:
         try:
             return self.get(scope, post_id)
         except NotFoundError:
             return None
 
-    def page(self, scope: str, status: Optional[str], limit: int, offset: int,
-             after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+    def page(
+        self, scope: str, status: str | None, limit: int, offset: int, after: str | None = None
+    ) -> tuple[list[Post], int, bool]:
         """Newest first, after the post ``after`` (an id) or skipping ``offset``: one query reading
         offset + limit + 1 items (the one more tells whether a next page exists) and one read for
         the total. Ids are UUIDv7, so "after" is "with a smaller id": one page of reads however deep."""
@@ -182,36 +211,39 @@ class PostStore:
             records = PostRecord.query(scope, older, scan_index_forward=False, limit=offset + limit + 1)
             counter = ALL
         else:
-            records = PostRecord.by_status.query(f"{scope}#{status}", older, scan_index_forward=False,
-                                                 limit=offset + limit + 1)
+            records = PostRecord.by_status.query(
+                f"{scope}#{status}", older, scan_index_forward=False, limit=offset + limit + 1
+            )
             counter = f"{ALL}#{status}"
         return self._page(records, offset, limit, self._total(scope, counter))
 
-    def group(self, scope: str, group_id: str, limit: int, offset: int,
-              after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+    def group(
+        self, scope: str, group_id: str, limit: int, offset: int, after: str | None = None
+    ) -> tuple[list[Post], int, bool]:
         older = PostRecord.id < after if after is not None else None
-        records = PostRecord.by_group.query(f"{scope}#{group_id}", older, scan_index_forward=False,
-                                            limit=offset + limit + 1)
+        records = PostRecord.by_group.query(
+            f"{scope}#{group_id}", older, scan_index_forward=False, limit=offset + limit + 1
+        )
         return self._page(records, offset, limit, self._total(scope, f"group#{group_id}"))
 
     @staticmethod
-    def _page(records, offset: int, limit: int, total: int) -> Tuple[List[Post], int, bool]:
+    def _page(records, offset: int, limit: int, total: int) -> tuple[list[Post], int, bool]:
         read = [_to_domain(record) for record in records]
-        return read[offset:offset + limit], total, len(read) > offset + limit
+        return read[offset : offset + limit], total, len(read) > offset + limit
 
-    def all_in_group(self, scope: str, group_id: str) -> List[Post]:
+    def all_in_group(self, scope: str, group_id: str) -> list[Post]:
         return [_to_domain(record) for record in PostRecord.by_group.query(f"{scope}#{group_id}")]
 
-    def due(self, until: dt.datetime) -> List[Tuple[str, str]]:
+    def due(self, until: dt.datetime) -> list[tuple[str, str]]:
         """(scope, post id) of every scheduled post due at or before ``until``, over all shards."""
         found = []
-        last = f"{sortable(until)}#~"   # "~" sorts after every id at that instant
+        last = f"{sortable(until)}#~"  # "~" sorts after every id at that instant
         for shard in range(DUE_SHARDS):
             for record in PostRecord.due.query(f"due#{shard}", PostRecord.due_at <= last):
                 found.append((record.scope, record.id))
         return found
 
-    def in_flight(self, started_before: dt.datetime) -> List[Tuple[str, str]]:
+    def in_flight(self, started_before: dt.datetime) -> list[tuple[str, str]]:
         """(scope, post id) of every post that has been publishing since before the given time."""
         found = []
         last = f"{sortable(started_before)}#~"
@@ -227,22 +259,27 @@ class PostStore:
             return 0
 
     # --- writes --------------------------------------------------------------------------------
-    def create(self, post: Post, key: Optional[RequestKey] = None) -> None:
+    def create(self, post: Post, key: RequestKey | None = None) -> None:
         """Write a new post. With a request key, claim it in the same transaction: a second
         request with that key raises AlreadyCreatedError naming the post the first one wrote."""
         attaching = sorted(post.attached_media_ids())
         record = _to_record(post)
         check_item_size(record)
         claimed = 1 if key is not None else 0
-        with _media_gone(1 + claimed, attaching), conflict_on_condition(f"Post {post.id} already exists."), \
-                _CLAIMS.honoured(post.scope, key, 1):
+        with (
+            _media_gone(1 + claimed, attaching),
+            conflict_on_condition(f"Post {post.id} already exists."),
+            _CLAIMS.honoured(post.scope, key, 1),
+        ):
             with self._transaction() as transaction:
                 transaction.save(record, condition=PostRecord.id.does_not_exist())
                 _CLAIMS.claim_in(transaction, post.scope, key, post.id, post.created_at)
                 MediaStore.attach_in(transaction, post.scope, attaching, post.id)
                 self._count(transaction, post.scope, _deltas(added=[post]))
 
-    def replace(self, before: Post, after: Post, *, conflict: str = "The post changed meanwhile; read it again.") -> None:
+    def replace(
+        self, before: Post, after: Post, *, conflict: str = "The post changed meanwhile; read it again."
+    ) -> None:
         """Write ``after`` if the stored post is still ``before`` (same version). Files the edit
         adds are marked as used in the same transaction (on condition they are still ready)."""
         after.version = before.version + 1
@@ -260,17 +297,19 @@ class PostStore:
                 MediaStore.attach_in(transaction, after.scope, attaching, after.id)
                 self._count(transaction, after.scope, deltas)
 
-    def delete(self, posts: List[Post]) -> None:
+    def delete(self, posts: list[Post]) -> None:
         """Delete these posts of one scope together, or none of them (at most about 90 per call)."""
         with conflict_on_condition("A post changed meanwhile; nothing was deleted.", code="post_changed"):
             with self._transaction() as transaction:
                 for post in posts:
-                    transaction.delete(PostRecord(scope=post.scope, id=post.id),
-                                       condition=PostRecord.version == post.version)
+                    transaction.delete(
+                        PostRecord(scope=post.scope, id=post.id), condition=PostRecord.version == post.version
+                    )
                 self._count(transaction, posts[0].scope, _deltas(removed=posts))
 
-    def all_in_status(self, scope: str, status: str,
-                      scheduled_between: Optional[Tuple[dt.datetime, dt.datetime]] = None) -> List[Post]:
+    def all_in_status(
+        self, scope: str, status: str, scheduled_between: tuple[dt.datetime, dt.datetime] | None = None
+    ) -> list[Post]:
         """Every post of one status (all pages of the by_status query), optionally only those whose
         ``scheduled_at`` lies within the two times (inclusive). Meant for the in-flight statuses
         (scheduled, publishing), bounded by what a workspace has planned, never for history."""

@@ -1,15 +1,17 @@
 """The queues: publish (one message per post target) and events (what happened, for webhooks)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.data.clients import LazyClient
-from chalicelib.domain.posts import Post
 from chalicelib.data.messages import PublishMessage
+from chalicelib.domain.posts import Post
 
 SQS_BATCH = 10
-MAX_DELAY_SECONDS = 900   # SQS's limit on DelaySeconds
+MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
 
 
 class QueueSendError(Exception):
@@ -29,20 +31,29 @@ class _Queue(LazyClient):
 class PublishQueue(_Queue):
     def retry_in(self, receipt_handle: str, seconds: int) -> None:
         """Make a received message visible again after ``seconds`` (SQS allows up to 12 hours)."""
-        self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt_handle,
-                                            VisibilityTimeout=max(0, min(43200, int(seconds))))
+        self._sqs.change_message_visibility(
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43200, int(seconds)))
+        )
 
     def send_targets(self, post: Post, delay_seconds: int = 0) -> None:
         """Queue every target of the post, visible after ``delay_seconds`` (0 to 900)."""
         delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
-        entries = [{
-            "Id": str(index),
-            "MessageBody": PublishMessage(workspace_id=post.workspace_id, mode=post.mode, post_id=post.id,
-                                          target_id=target.id, dispatch_id=post.dispatch_id).model_dump_json(),
-            "DelaySeconds": delay,
-        } for index, target in enumerate(post.targets)]
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": PublishMessage(
+                    workspace_id=post.workspace_id,
+                    mode=post.mode,
+                    post_id=post.id,
+                    target_id=target.id,
+                    dispatch_id=post.dispatch_id,
+                ).model_dump_json(),
+                "DelaySeconds": delay,
+            }
+            for index, target in enumerate(post.targets)
+        ]
         for start in range(0, len(entries), SQS_BATCH):
-            result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries[start:start + SQS_BATCH])
+            result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries[start : start + SQS_BATCH])
             if result.get("Failed"):
                 raise QueueSendError(f"{len(result['Failed'])} publish messages were refused: {result['Failed'][0]}")
 
@@ -50,9 +61,12 @@ class PublishQueue(_Queue):
 class EventQueue(_Queue):
     """Events for webhook delivery. Each has a stable id, so a repeated send is recognisable."""
 
-    def send(self, event: Dict[str, Any]) -> None:
-        self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(event),
-                               MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}})
+    def send(self, event: dict[str, Any]) -> None:
+        self._sqs.send_message(
+            QueueUrl=self._url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}},
+        )
 
 
 class DeadLetters(_Queue):
@@ -61,8 +75,9 @@ class DeadLetters(_Queue):
     def receive(self, batches: int = 10):
         """Yield (receipt handle, body) of up to ``batches`` x 10 messages waiting now."""
         for _ in range(batches):
-            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10,
-                                                 WaitTimeSeconds=0).get("Messages", [])
+            messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not messages:
                 return
             for message in messages:

@@ -6,10 +6,11 @@ nothing, so a counter never passes its quota. The item is written with the low-l
 its attribute names ("{policy}@{window start}") are not known in advance, and because PynamoDB
 cannot ask for the item as it was when the condition failed, which says which policy is spent.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, Mapping, Optional
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
@@ -24,7 +25,7 @@ from chalicelib.errors import NotFoundError, ServiceUnavailableError
 class Counted:
     admitted: bool
     # Counter name -> its count in this item: after this request when admitted, as found when refused.
-    counts: Dict[str, int]
+    counts: dict[str, int]
 
 
 class RateLimitCounters:
@@ -55,10 +56,15 @@ class RateLimitCounters:
             expression += f" REMOVE {', '.join(removes)}"
         try:
             answer = self.client.update_item(
-                TableName=RateLimitCounterRecord.Meta.table_name, Key={"id": {"S": item_id}},
-                UpdateExpression=expression, ConditionExpression=" AND ".join(conditions),
-                ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-                ReturnValues="UPDATED_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                TableName=RateLimitCounterRecord.Meta.table_name,
+                Key={"id": {"S": item_id}},
+                UpdateExpression=expression,
+                ConditionExpression=" AND ".join(conditions),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return Counted(admitted=False, counts=_counts(error.response.get("Item") or {}, quotas))
@@ -68,14 +74,14 @@ class RateLimitCounters:
         return Counted(admitted=True, counts=_counts(answer.get("Attributes") or {}, quotas))
 
 
-def _counts(item: Mapping[str, Mapping[str, str]], counters: Iterable[str]) -> Dict[str, int]:
+def _counts(item: Mapping[str, Mapping[str, str]], counters: Iterable[str]) -> dict[str, int]:
     return {counter: int(item[counter]["N"]) if counter in item else 0 for counter in counters}
 
 
 class RateLimitOverrides:
     """A workspace's own quotas and windows, kept on its record."""
 
-    def get(self, workspace_id: str) -> Dict[str, Dict[str, int]]:
+    def get(self, workspace_id: str) -> dict[str, dict[str, int]]:
         try:
             record = WorkspaceRecord.get(workspace_id, attributes_to_get=["id", "rate_limits"])
         except WorkspaceRecord.DoesNotExist:
@@ -84,20 +90,23 @@ class RateLimitOverrides:
             raise ServiceUnavailableError("The workspace's rate limits could not be read.") from error
         return dict(record.rate_limits or {})
 
-    def set(self, workspace_id: str, policy: str, limit: Optional[Mapping[str, int]]) -> Dict[str, Dict[str, int]]:
+    def set(self, workspace_id: str, policy: str, limit: Mapping[str, int] | None) -> dict[str, dict[str, int]]:
         """Set (or with None, drop) one policy's override; the workspace's overrides after it.
         The write is conditional on the overrides read, so two operators never undo each other."""
         try:
             record = WorkspaceRecord.get(workspace_id, consistent_read=True)
-        except WorkspaceRecord.DoesNotExist:
-            raise NotFoundError(f"No workspace has the id {workspace_id}.")
+        except WorkspaceRecord.DoesNotExist as exc:
+            raise NotFoundError(f"No workspace has the id {workspace_id}.") from exc
         before = record.rate_limits
         after = {name: dict(value) for name, value in (before or {}).items() if name != policy}
         if limit is not None:
             after[policy] = dict(limit)
-        condition = (WorkspaceRecord.rate_limits.does_not_exist() if before is None
-                     else WorkspaceRecord.rate_limits == before)
+        condition = (
+            WorkspaceRecord.rate_limits.does_not_exist() if before is None else WorkspaceRecord.rate_limits == before
+        )
         with conflict_on_condition("The workspace's rate limits changed meanwhile; run the command again."):
-            record.update(actions=[WorkspaceRecord.rate_limits.set(after) if after
-                                   else WorkspaceRecord.rate_limits.remove()], condition=condition)
+            record.update(
+                actions=[WorkspaceRecord.rate_limits.set(after) if after else WorkspaceRecord.rate_limits.remove()],
+                condition=condition,
+            )
         return after

@@ -3,12 +3,13 @@
 A claim is an item of the idempotency table (beside Powertools' own records, under another
 prefix), kept as long as the key is honoured. See ``domain/request_keys.py``.
 """
+
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import hashlib
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
@@ -30,20 +31,27 @@ class RequestKeyClaims:
     def __init__(self, kind: str):
         self._kind = kind
 
-    def claim_in(self, transaction: TransactWrite, scope: str, key: Optional[RequestKey], resource_id: str,
-                 now: dt.datetime) -> int:
+    def claim_in(
+        self, transaction: TransactWrite, scope: str, key: RequestKey | None, resource_id: str, now: dt.datetime
+    ) -> int:
         """Add the claim to ``transaction`` (on condition it is new); returns the number of items
         added, so callers can find their own items' cancellation reasons."""
         if key is None:
             return 0
         expires = int(now.timestamp()) + KEEP_SECONDS
-        transaction.save(IdempotencyRecord(id=_claim_id(scope, self._kind, key), expiration=expires,
-                                           resource_id=resource_id, fingerprint=key.fingerprint),
-                         condition=IdempotencyRecord.id.does_not_exist())
+        transaction.save(
+            IdempotencyRecord(
+                id=_claim_id(scope, self._kind, key),
+                expiration=expires,
+                resource_id=resource_id,
+                fingerprint=key.fingerprint,
+            ),
+            condition=IdempotencyRecord.id.does_not_exist(),
+        )
         return 1
 
     @contextlib.contextmanager
-    def honoured(self, scope: str, key: Optional[RequestKey], position: int) -> Iterator[None]:
+    def honoured(self, scope: str, key: RequestKey | None, position: int) -> Iterator[None]:
         """Around a transaction holding a claim at ``position``: if the claim was there already,
         raise AlreadyCreatedError naming what the first request created."""
         try:
@@ -57,4 +65,6 @@ class RequestKeyClaims:
 
 def _failed_at(error: TransactWriteError, position: int) -> bool:
     reasons = getattr(error, "cancellation_reasons", None) or []
-    return position < len(reasons) and reasons[position] is not None and reasons[position].code == "ConditionalCheckFailed"
+    return (
+        position < len(reasons) and reasons[position] is not None and reasons[position].code == "ConditionalCheckFailed"
+    )

@@ -14,11 +14,13 @@ sort key's prefix:
 
 Every item expires 30 days after it was last written (DynamoDB TTL on ``expires_at``).
 """
+
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from typing import Any, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -47,14 +49,20 @@ def _translated() -> Iterator[None]:
         raise ServiceUnavailableError("The sandbox platform's storage did not answer; try again.") from error
 
 
-def _as_post(record: SandboxPostRecord) -> Dict[str, Any]:
-    return {"id": record.post_id, "text": record.text, "reply_to": record.reply_to, "root": record.root,
-            "media": list(record.media or []), "created_at": record.created_at,
-            "idempotency_key": record.idempotency_key}
+def _as_post(record: SandboxPostRecord) -> dict[str, Any]:
+    return {
+        "id": record.post_id,
+        "text": record.text,
+        "reply_to": record.reply_to,
+        "root": record.root,
+        "media": list(record.media or []),
+        "created_at": record.created_at,
+        "idempotency_key": record.idempotency_key,
+    }
 
 
 class SandboxStore:
-    def __init__(self, clock: Optional[Clock] = None, connection_factory=Connection):
+    def __init__(self, clock: Clock | None = None, connection_factory=Connection):
         self._clock = clock or SystemClock()
         self._connection_factory = connection_factory
 
@@ -66,13 +74,17 @@ class SandboxStore:
         item = SandboxPostRecord(integration_id=integration_id, id=f"{ATTEMPTS}{key}")
         with _translated():
             # UpdateItem creates the item on the first try and answers with the new values (ALL_NEW).
-            item.update(actions=[SandboxPostRecord.count.add(1),
-                                 SandboxPostRecord.kind.set("attempts"),
-                                 SandboxPostRecord.idempotency_key.set(key),
-                                 SandboxPostRecord.expires_at.set(self._expiry())])
+            item.update(
+                actions=[
+                    SandboxPostRecord.count.add(1),
+                    SandboxPostRecord.kind.set("attempts"),
+                    SandboxPostRecord.idempotency_key.set(key),
+                    SandboxPostRecord.expires_at.set(self._expiry()),
+                ]
+            )
         return int(item.count)
 
-    def find_by_key(self, integration_id: str, key: str) -> Optional[Dict[str, Any]]:
+    def find_by_key(self, integration_id: str, key: str) -> dict[str, Any] | None:
         """The post an earlier request with this idempotency key produced, or None."""
         with _translated():
             try:
@@ -81,16 +93,22 @@ class SandboxStore:
                 return None
         return _as_post(record)
 
-    def save_post(self, integration_id: str, post: Dict[str, Any], key: Optional[str] = None) -> Dict[str, Any]:
+    def save_post(self, integration_id: str, post: dict[str, Any], key: str | None = None) -> dict[str, Any]:
         """Store a post (``id`` is the platform's id; ``text``, ``reply_to``, ``root``, ``media``,
         optional ``created_at``) and return it as stored.
 
         With a ``key``, the post is stored only if no earlier request used that key; otherwise the
         earlier post is returned and nothing is written. A caller tells the two apart by the id."""
-        fields = dict(post_id=post["id"], text=post.get("text"), reply_to=post.get("reply_to"),
-                      root=post.get("root"), media=list(post.get("media") or []),
-                      created_at=post.get("created_at") or self._clock.now(), idempotency_key=key,
-                      expires_at=self._expiry())
+        fields = dict(
+            post_id=post["id"],
+            text=post.get("text"),
+            reply_to=post.get("reply_to"),
+            root=post.get("root"),
+            media=list(post.get("media") or []),
+            created_at=post.get("created_at") or self._clock.now(),
+            idempotency_key=key,
+            expires_at=self._expiry(),
+        )
         record = SandboxPostRecord(integration_id=integration_id, id=f"{POST}{uuid7()}", kind="post", **fields)
         absent = SandboxPostRecord.id.does_not_exist()
         with _translated():
@@ -100,8 +118,11 @@ class SandboxStore:
                 return _as_post(record)
             marker = SandboxPostRecord(integration_id=integration_id, id=f"{KEY}{key}", kind="key", **fields)
             try:
-                with TransactWrite(connection=self._connection_factory(
-                        region=SandboxPostRecord.Meta.region, host=SandboxPostRecord.Meta.host)) as transaction:
+                with TransactWrite(
+                    connection=self._connection_factory(
+                        region=SandboxPostRecord.Meta.region, host=SandboxPostRecord.Meta.host
+                    )
+                ) as transaction:
                     transaction.save(record, condition=absent)
                     transaction.save(marker, condition=absent)
             except TransactWriteError as error:
@@ -110,14 +131,17 @@ class SandboxStore:
                 # The key was used before (perhaps a moment ago, in another container): answer with
                 # the post that request produced, as an idempotent platform does.
                 earlier = self.find_by_key(integration_id, key)
-                if earlier is None:     # the marker expired between the two calls: nothing to return
-                    raise ServiceUnavailableError("The sandbox platform is busy with this request; try again.")
+                if earlier is None:  # the marker expired between the two calls: nothing to return
+                    raise ServiceUnavailableError(
+                        "The sandbox platform is busy with this request; try again."
+                    ) from error
                 return earlier
         return _as_post(record)
 
-    def posts(self, integration_id: str) -> List[Dict[str, Any]]:
+    def posts(self, integration_id: str) -> list[dict[str, Any]]:
         """Every post of this integration, oldest first (one Query on the ``post#`` prefix)."""
         with _translated():
-            records = SandboxPostRecord.query(integration_id, SandboxPostRecord.id.startswith(POST),
-                                              consistent_read=True)
+            records = SandboxPostRecord.query(
+                integration_id, SandboxPostRecord.id.startswith(POST), consistent_read=True
+            )
             return [_as_post(record) for record in records]

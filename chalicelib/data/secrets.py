@@ -4,10 +4,11 @@ Whatever must be stored but never readable from the table alone (platform tokens
 carries a newly issued API key) goes through ``SecretBox``. The encryption context binds each
 ciphertext to its owner, so a sealed value copied to another workspace's record does not open.
 """
+
 from __future__ import annotations
 
 import base64
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from chalicelib.data.clients import LazyClient
 
@@ -26,6 +27,7 @@ class SecretBox(LazyClient):
         return base64.b64encode(result["CiphertextBlob"]).decode()
 
     def open(self, sealed: str, context: Mapping[str, str]) -> bytes:
-        result = self._kms.decrypt(CiphertextBlob=base64.b64decode(sealed), EncryptionContext=dict(context),
-                                   KeyId=self._key_id)
+        result = self._kms.decrypt(
+            CiphertextBlob=base64.b64decode(sealed), EncryptionContext=dict(context), KeyId=self._key_id
+        )
         return result["Plaintext"]

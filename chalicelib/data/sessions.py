@@ -4,6 +4,7 @@ PynamoDB gives each model its own botocore session, and each new session loads a
 service model again: about 0.1 s per table on a cold start. Sessions are not safe to share across
 threads, so there is one per thread (Lambda has one; the local stack runs pollers in several).
 """
+
 from __future__ import annotations
 
 import threading

@@ -1,7 +1,8 @@
 """Workspaces in DynamoDB. A new workspace is written whole, with its keys and starting integrations."""
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from pynamodb.connection import Connection
 from pynamodb.transactions import TransactWrite
@@ -19,15 +20,19 @@ class WorkspaceStore:
     def create(self, workspace: Workspace, keys: Iterable[ApiKey], starting: Iterable[Integration]) -> None:
         """One transaction: a workspace never exists without its keys, nor keys without it."""
         with conflict_on_condition(f"Workspace {workspace.id} already exists."):
-            with TransactWrite(connection=self._connection_factory(
-                    region=WorkspaceRecord.Meta.region, host=WorkspaceRecord.Meta.host)) as transaction:
-                transaction.save(WorkspaceRecord(id=workspace.id, name=workspace.name, created_at=workspace.created_at),
-                                 condition=WorkspaceRecord.id.does_not_exist())
+            with TransactWrite(
+                connection=self._connection_factory(region=WorkspaceRecord.Meta.region, host=WorkspaceRecord.Meta.host)
+            ) as transaction:
+                transaction.save(
+                    WorkspaceRecord(id=workspace.id, name=workspace.name, created_at=workspace.created_at),
+                    condition=WorkspaceRecord.id.does_not_exist(),
+                )
                 for key in keys:
                     transaction.save(api_keys.to_record(key), condition=ApiKeyRecord.key_hash.does_not_exist())
                 for integration in starting:
-                    transaction.save(integrations.to_record(integration),
-                                     condition=IntegrationRecord.id.does_not_exist())
+                    transaction.save(
+                        integrations.to_record(integration), condition=IntegrationRecord.id.does_not_exist()
+                    )
 
     def exists(self, workspace_id: str) -> bool:
         try:

@@ -3,8 +3,10 @@
 A key is ``op_{mode}_sk_`` plus 40 random base62 characters (about 238 bits). Only its SHA-256 is
 stored; with that much entropy a fast hash is the right one (there is nothing to brute-force).
 """
+
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import hashlib
 import re
@@ -12,7 +14,6 @@ import secrets
 import string
 import threading
 from collections import OrderedDict
-from typing import List, Optional, Tuple
 
 from chalicelib.clock import Clock
 from chalicelib.domain.principal import MODES, Principal
@@ -23,7 +24,7 @@ from chalicelib.ids import uuid7
 ROTATION_OVERLAP = dt.timedelta(hours=24)
 _ALPHABET = string.ascii_letters + string.digits
 _SECRET_LENGTH = 40
-_KEY_PATTERN = re.compile(r"^op_(test|live)_sk_[A-Za-z0-9]{%d}$" % _SECRET_LENGTH)
+_KEY_PATTERN = re.compile(rf"^op_(test|live)_sk_[A-Za-z0-9]{{{_SECRET_LENGTH}}}$")
 _CACHE_ENTRIES = 1024
 
 
@@ -42,45 +43,57 @@ class ApiKeyService:
         self._cache_seconds = cache_seconds
         # key hash -> (key, when fetched). Bounded, and only ever holds keys that exist. A key revoked
         # through another container keeps working here until its entry is cache_seconds old.
-        self._cache: "OrderedDict[str, Tuple[ApiKey, dt.datetime]]" = OrderedDict()
+        self._cache: OrderedDict[str, tuple[ApiKey, dt.datetime]] = OrderedDict()
         self._lock = threading.Lock()
 
     # --- issuing -------------------------------------------------------------------------------
-    def build(self, workspace_id: str, mode: str, name: str) -> Tuple[ApiKey, str]:
+    def build(self, workspace_id: str, mode: str, name: str) -> tuple[ApiKey, str]:
         """A new key and its secret, not yet stored (callers store it alone or in a transaction)."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}")
         secret = new_secret(mode)
-        key = ApiKey(id=uuid7(), key_hash=hash_secret(secret), workspace_id=workspace_id, mode=mode, name=name,
-                     prefix=secret[: len(f"op_{mode}_sk_") + 4], last_four=secret[-4:],
-                     created_at=self._clock.now())
+        key = ApiKey(
+            id=uuid7(),
+            key_hash=hash_secret(secret),
+            workspace_id=workspace_id,
+            mode=mode,
+            name=name,
+            prefix=secret[: len(f"op_{mode}_sk_") + 4],
+            last_four=secret[-4:],
+            created_at=self._clock.now(),
+        )
         return key, secret
 
-    def create(self, principal: Principal, name: str) -> Tuple[ApiKey, str]:
+    def create(self, principal: Principal, name: str) -> tuple[ApiKey, str]:
         key, secret = self.build(principal.workspace_id, principal.mode, name)
         self._store.create(key)
         return key, secret
 
     # --- authenticating ------------------------------------------------------------------------
-    def authenticate(self, authorization: Optional[str]) -> Principal:
+    def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
-            raise AuthenticationError("Send your API key as 'Authorization: Bearer op_..._sk_...'.",
-                                      code="missing_api_key")
+            raise AuthenticationError(
+                "Send your API key as 'Authorization: Bearer op_..._sk_...'.", code="missing_api_key"
+            )
         scheme, _, secret = authorization.strip().partition(" ")
         secret = secret.strip()
         if scheme.lower() != "bearer" or not _KEY_PATTERN.match(secret):
-            raise AuthenticationError("The Authorization header is not 'Bearer' followed by an openpost API key.",
-                                      code="malformed_api_key")
+            raise AuthenticationError(
+                "The Authorization header is not 'Bearer' followed by an openpost API key.", code="malformed_api_key"
+            )
         key = self._lookup(hash_secret(secret))
         if key is None:
-            raise AuthenticationError("This API key is not valid: it was never issued or has been revoked.",
-                                      code="invalid_api_key")
+            raise AuthenticationError(
+                "This API key is not valid: it was never issued or has been revoked.", code="invalid_api_key"
+            )
         if not key.usable_at(self._clock.now()):
-            raise AuthenticationError("This API key was rotated and its 24-hour overlap has ended; use its replacement.",
-                                      code="expired_api_key")
+            raise AuthenticationError(
+                "This API key was rotated and its 24-hour overlap has ended; use its replacement.",
+                code="expired_api_key",
+            )
         return Principal(workspace_id=key.workspace_id, mode=key.mode, key_id=key.id)
 
-    def _lookup(self, key_hash: str) -> Optional[ApiKey]:
+    def _lookup(self, key_hash: str) -> ApiKey | None:
         now = self._clock.now()
         with self._lock:
             cached = self._cache.get(key_hash)
@@ -102,7 +115,7 @@ class ApiKeyService:
             self._cache.pop(key_hash, None)
 
     # --- managing ------------------------------------------------------------------------------
-    def list(self, principal: Principal) -> List[ApiKey]:
+    def list(self, principal: Principal) -> builtins.list[ApiKey]:
         return sorted(self._store.list(principal.workspace_id, principal.mode), key=lambda k: k.id, reverse=True)
 
     def get(self, principal: Principal, key_id: str) -> ApiKey:
@@ -113,12 +126,13 @@ class ApiKeyService:
         self._store.delete(key)
         self._forget(key.key_hash)
 
-    def rotate(self, principal: Principal, key_id: str) -> Tuple[ApiKey, ApiKey, str]:
+    def rotate(self, principal: Principal, key_id: str) -> tuple[ApiKey, ApiKey, str]:
         """Issue a replacement; the old key keeps working for 24 hours. Returns (old, new, secret)."""
         old = self.get(principal, key_id)
         if old.expires_at is not None:
-            raise ConflictError("This API key has already been rotated; rotate its replacement instead.",
-                                code="api_key_already_rotated")
+            raise ConflictError(
+                "This API key has already been rotated; rotate its replacement instead.", code="api_key_already_rotated"
+            )
         new, secret = self.build(old.workspace_id, old.mode, old.name)
         expires_at = self._clock.now() + ROTATION_OVERLAP
         self._store.rotate(old, new, expires_at)

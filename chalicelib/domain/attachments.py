@@ -3,9 +3,10 @@
 Storage errors become the engine's error kinds here, so an adapter sees a brief S3 outage as a
 reason to try again later, and a missing file as a failure it can explain, never a stack trace.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any
 
 from chalicelib.errors import NotFoundError, ServiceUnavailableError
 from chalicelib.platforms.base import Attachment, PermanentError, TransientError
@@ -21,8 +22,9 @@ class _PlatformErrorStream:
         try:
             return self._stream.read(size)
         except ServiceUnavailableError as error:
-            raise TransientError(f"Reading media {self._media_id} from storage failed ({error.detail}); it will be "
-                                 "tried again.") from None
+            raise TransientError(
+                f"Reading media {self._media_id} from storage failed ({error.detail}); it will be tried again."
+            ) from None
 
     def close(self) -> None:
         self._stream.close()
@@ -33,18 +35,31 @@ def _opener(objects, key: str, media_id: str):
         try:
             return _PlatformErrorStream(objects.open(key), media_id)
         except NotFoundError:
-            raise PermanentError(f"Media {media_id} is no longer stored; it was deleted after the post was "
-                                 "written.", code="media_unavailable") from None
+            raise PermanentError(
+                f"Media {media_id} is no longer stored; it was deleted after the post was written.",
+                code="media_unavailable",
+            ) from None
         except ServiceUnavailableError as error:
-            raise TransientError(f"Media {media_id} could not be read from storage ({error.detail}); it will be "
-                                 "tried again.") from None
+            raise TransientError(
+                f"Media {media_id} could not be read from storage ({error.detail}); it will be tried again."
+            ) from None
+
     return open_stream
 
 
-def attachments(items: List[Dict[str, Any]], objects) -> List[Attachment]:
+def attachments(items: list[dict[str, Any]], objects) -> list[Attachment]:
     """The stored snapshot of a part's files (see Media.attachment) as adapter Attachments."""
-    return [Attachment(id=item["id"], kind=item["kind"], content_type=item["content_type"], size=int(item["size"]),
-                       filename=item.get("filename") or "", alt_text=item.get("alt_text"),
-                       width=item.get("width"), height=item.get("height"),
-                       opener=_opener(objects, item["key"], item["id"]) if objects is not None else None)
-            for item in items]
+    return [
+        Attachment(
+            id=item["id"],
+            kind=item["kind"],
+            content_type=item["content_type"],
+            size=int(item["size"]),
+            filename=item.get("filename") or "",
+            alt_text=item.get("alt_text"),
+            width=item.get("width"),
+            height=item.get("height"),
+            opener=_opener(objects, item["key"], item["id"]) if objects is not None else None,
+        )
+        for item in items
+    ]

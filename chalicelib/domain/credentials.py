@@ -1,7 +1,8 @@
 """What an adapter holds for its account: the current credentials, and a safe way to replace them."""
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any
 
 from chalicelib.errors import ConflictError
 
@@ -10,24 +11,24 @@ class AccountCredentials:
     def __init__(self, store, workspace_id: str, mode: str, integration_id: str):
         self._store = store
         self._where = (workspace_id, mode, integration_id)
-        self._value: Optional[Dict[str, Any]] = None
+        self._value: dict[str, Any] | None = None
         self._version = 0
 
     @property
-    def value(self) -> Dict[str, Any]:
+    def value(self) -> dict[str, Any]:
         if self._value is None:
             self._value, self._version = self._store.load(*self._where)
         return self._value
 
-    def reload(self) -> Dict[str, Any]:
+    def reload(self) -> dict[str, Any]:
         """Read the stored credentials again (another worker may have rotated them)."""
         self._value, self._version = self._store.load(*self._where)
         return self._value
 
-    def replace(self, new: Dict[str, Any]) -> Dict[str, Any]:
+    def replace(self, new: dict[str, Any]) -> dict[str, Any]:
         """Store refreshed credentials. If another worker refreshed first, its credentials win and
         are returned (a refresh token may be used only once: the newest must never be lost)."""
-        self.value   # noqa: B018 - make sure the version we replace is known
+        self.value  # noqa: B018 - make sure the version we replace is known
         try:
             self._version = self._store.save(*self._where, new, self._version)
             self._value = dict(new)

@@ -8,12 +8,12 @@ sends messages carrying it: a message whose id no longer matches (the post was e
 cancelled or dispatched again) is dropped by the publisher, so overlapping ticks and repeated
 messages are harmless.
 """
+
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import math
-from typing import Optional
 
 from chalicelib.clock import Clock
 from chalicelib.domain.posts import Post
@@ -55,18 +55,19 @@ class Dispatcher:
             return False
         return post.dispatch_id is None or post.scheduled_at < now - REDISPATCH_AFTER
 
-    def dispatch(self, post: Post) -> Optional[Post]:
+    def dispatch(self, post: Post) -> Post | None:
         """Arm the post with a new dispatch id, then queue its targets to appear at its time."""
         armed = copy.deepcopy(post)
         armed.dispatch_id = uuid7()
         try:
             self._posts.replace(post, armed)
         except ConflictError:
-            return None   # edited meanwhile: the edit re-armed it, and a later dispatch will see it
+            return None  # edited meanwhile: the edit re-armed it, and a later dispatch will see it
         delay = max(0, math.floor((armed.scheduled_at - self._clock.now()).total_seconds()))
         self._queue.send_targets(armed, delay_seconds=delay)
-        logger.info("post dispatched", extra={"post_id": armed.id, "delay_seconds": delay,
-                                               "targets": len(armed.targets)})
+        logger.info(
+            "post dispatched", extra={"post_id": armed.id, "delay_seconds": delay, "targets": len(armed.targets)}
+        )
         return armed
 
     def dispatch_if_due_soon(self, post: Post) -> Post:

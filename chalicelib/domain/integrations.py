@@ -1,8 +1,9 @@
 """Integrations: the accounts a workspace posts to."""
+
 from __future__ import annotations
 
+import builtins
 import datetime as dt
-from typing import List, Optional
 
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.records import Integration
@@ -16,14 +17,27 @@ CONNECTED = frozenset({"active", "needs_refresh"})
 # A test-mode world starts with one account on every platform, served by the sandbox adapter, so
 # a user can rehearse any post (including the platforms whose live adapters are still pending)
 # without touching a real account.
-SANDBOX_ACCOUNTS = tuple((item.name, item.sandbox.username, item.sandbox.display_name)
-                         for item in registry.descriptors())
+SANDBOX_ACCOUNTS = tuple(
+    (item.name, item.sandbox.username, item.sandbox.display_name) for item in registry.descriptors()
+)
 
 
-def sandbox_integrations(workspace_id: str, now: dt.datetime) -> List[Integration]:
-    return [Integration(id=uuid7(), workspace_id=workspace_id, mode="test", platform=platform, username=username,
-                        display_name=display_name, status="active", created_at=now, updated_at=now, sandbox=True)
-            for platform, username, display_name in SANDBOX_ACCOUNTS]
+def sandbox_integrations(workspace_id: str, now: dt.datetime) -> list[Integration]:
+    return [
+        Integration(
+            id=uuid7(),
+            workspace_id=workspace_id,
+            mode="test",
+            platform=platform,
+            username=username,
+            display_name=display_name,
+            status="active",
+            created_at=now,
+            updated_at=now,
+            sandbox=True,
+        )
+        for platform, username, display_name in SANDBOX_ACCOUNTS
+    ]
 
 
 class IntegrationService:
@@ -33,25 +47,52 @@ class IntegrationService:
         self._events = events
         self._clock = clock
 
-    def connect(self, principal: Principal, platform: str, account_id: str, username: str, display_name: str,
-                credentials: dict, profile: Optional[dict] = None, avatar_url: Optional[str] = None) -> Integration:
+    def connect(
+        self,
+        principal: Principal,
+        platform: str,
+        account_id: str,
+        username: str,
+        display_name: str,
+        credentials: dict,
+        profile: dict | None = None,
+        avatar_url: str | None = None,
+    ) -> Integration:
         """Create the integration for this platform account, or, when the account is already
         connected (even disconnected since), bring the same integration back with the new
         credentials: a reconnect keeps its id, and never loses what it had."""
         from chalicelib.errors import ValidationError
 
         if principal.mode != "live":
-            raise ValidationError("Connect accounts with a live key: test mode publishes to sandbox accounts only "
-                                  "and never reaches a platform.", code="live_mode_required")
+            raise ValidationError(
+                "Connect accounts with a live key: test mode publishes to sandbox accounts only "
+                "and never reaches a platform.",
+                code="live_mode_required",
+            )
         profile = {**(profile or {}), "account_id": account_id}
         now = self._clock.now()
-        existing = next((item for item in self._store.list(principal.workspace_id, principal.mode)
-                         if item.platform == platform and item.profile.get("account_id") == account_id), None)
+        existing = next(
+            (
+                item
+                for item in self._store.list(principal.workspace_id, principal.mode)
+                if item.platform == platform and item.profile.get("account_id") == account_id
+            ),
+            None,
+        )
         integration = Integration(
-            id=existing.id if existing else uuid7(), workspace_id=principal.workspace_id, mode=principal.mode,
-            platform=platform, username=username, display_name=display_name, status="active",
-            created_at=existing.created_at if existing else now, updated_at=now, sandbox=False,
-            avatar_url=avatar_url, profile=profile)
+            id=existing.id if existing else uuid7(),
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            platform=platform,
+            username=username,
+            display_name=display_name,
+            status="active",
+            created_at=existing.created_at if existing else now,
+            updated_at=now,
+            sandbox=False,
+            avatar_url=avatar_url,
+            profile=profile,
+        )
         sealed = self._credentials.seal(principal.workspace_id, principal.mode, integration.id, credentials)
         previous_version = None
         if existing:
@@ -66,23 +107,29 @@ class IntegrationService:
 
         integration = self.get(principal, integration_id)
         if integration.status != "disconnected":
-            self._store.set_status(principal.workspace_id, principal.mode, integration_id, "disconnected",
-                                   now=self._clock.now())
+            self._store.set_status(
+                principal.workspace_id, principal.mode, integration_id, "disconnected", now=self._clock.now()
+            )
             _, version = self._credentials.load(principal.workspace_id, principal.mode, integration_id)
             self._credentials.save(principal.workspace_id, principal.mode, integration_id, None, version)
             now = self._clock.now()
-            self._events.send({
-                "id": f"evt_{integration_id}_disconnected_{int(now.timestamp())}",
-                "type": "integration.disconnected",
-                "created_at": format_timestamp(now),
-                "workspace_id": principal.workspace_id,
-                "mode": principal.mode,
-                "data": {"integration_id": integration_id, "platform": integration.platform,
-                         "username": integration.username},
-            })
+            self._events.send(
+                {
+                    "id": f"evt_{integration_id}_disconnected_{int(now.timestamp())}",
+                    "type": "integration.disconnected",
+                    "created_at": format_timestamp(now),
+                    "workspace_id": principal.workspace_id,
+                    "mode": principal.mode,
+                    "data": {
+                        "integration_id": integration_id,
+                        "platform": integration.platform,
+                        "username": integration.username,
+                    },
+                }
+            )
         return self.get(principal, integration_id)
 
-    def list(self, principal: Principal, status: Optional[str] = None) -> List[Integration]:
+    def list(self, principal: Principal, status: str | None = None) -> builtins.list[Integration]:
         wanted = {status} if status else CONNECTED
         return self._store.list(principal.workspace_id, principal.mode, wanted)
 
@@ -96,9 +143,11 @@ class IntegrationService:
         if not integration.sandbox:
             from chalicelib.errors import ValidationError
 
-            raise ValidationError("Only a sandbox account reconnects here. Connect a live account again "
-                                  "through its platform's connect route; it keeps this integration id.",
-                                  code="not_a_sandbox_account")
+            raise ValidationError(
+                "Only a sandbox account reconnects here. Connect a live account again "
+                "through its platform's connect route; it keeps this integration id.",
+                code="not_a_sandbox_account",
+            )
         if integration.status != "active":
             self._store.set_status(principal.workspace_id, principal.mode, integration_id, "active")
         return self.get(principal, integration_id)
@@ -118,7 +167,7 @@ class IntegrationCache:
         self._seconds = seconds
         self._entries: dict = {}
 
-    def list(self, workspace_id: str, mode: str, fresh: bool = False) -> List[Integration]:
+    def list(self, workspace_id: str, mode: str, fresh: bool = False) -> builtins.list[Integration]:
         key = (workspace_id, mode)
         now = self._clock.now()
         entry = self._entries.get(key)

@@ -4,11 +4,12 @@ Verification never holds a file: it asks S3 for the size, reads the few ranges t
 needs, and copies the object server-side out of ``uploads/`` (which the bucket's lifecycle empties)
 into ``media/``. A URL is fetched in pieces straight into the bucket and then verified the same way.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Callable, Optional, Tuple
+from collections.abc import Callable
 
 from chalicelib.clock import Clock
 from chalicelib.domain.media import (
@@ -42,43 +43,71 @@ class MediaFetchRefusedError(Exception):
 
 
 class MediaService:
-    def __init__(self, store, objects, posts, clock: Clock, *, allow_loopback_urls: bool = False,
-                 opener: Optional[Callable] = None):
+    def __init__(
+        self, store, objects, posts, clock: Clock, *, allow_loopback_urls: bool = False, opener: Callable | None = None
+    ):
         self._store = store
         self._objects = objects
-        self._posts = posts              # the post store, to see whether a file is still in use
+        self._posts = posts  # the post store, to see whether a file is still in use
         self._clock = clock
         self._allow_loopback_urls = allow_loopback_urls
-        self._opener = opener            # fetch.open_url; injectable for tests
+        self._opener = opener  # fetch.open_url; injectable for tests
 
     # --- uploads -------------------------------------------------------------------------------
-    def request_upload(self, principal: Principal, filename: str, content_type: str, size: int,
-                       alt_text: Optional[str] = None) -> Tuple[Media, str]:
+    def request_upload(
+        self, principal: Principal, filename: str, content_type: str, size: int, alt_text: str | None = None
+    ) -> tuple[Media, str]:
         """A pending media record and the presigned URL to PUT its bytes to."""
         content_type = content_type.strip().lower()
         if content_type not in UPLOAD_TYPES:
             raise ValidationError(
                 f"{content_type} files cannot be uploaded; send one of {', '.join(UPLOAD_TYPES)}.",
-                errors=[{"field": "content_type", "message": f"Unsupported type {content_type}.",
-                         "code": "unsupported_media_type"}], code="unsupported_media_type")
+                errors=[
+                    {
+                        "field": "content_type",
+                        "message": f"Unsupported type {content_type}.",
+                        "code": "unsupported_media_type",
+                    }
+                ],
+                code="unsupported_media_type",
+            )
         kind, limit = UPLOAD_TYPES[content_type]
         if size > limit:
             raise ValidationError(
                 f"A {kind} can be at most {limit:,} bytes; this one is {size:,}.",
-                errors=[{"field": "size", "message": f"At most {limit:,} bytes for {content_type}.",
-                         "code": "media_too_large"}], code="media_too_large")
+                errors=[
+                    {
+                        "field": "size",
+                        "message": f"At most {limit:,} bytes for {content_type}.",
+                        "code": "media_too_large",
+                    }
+                ],
+                code="media_too_large",
+            )
         now = self._clock.now()
         expires = now + dt.timedelta(seconds=UPLOAD_URL_SECONDS)
-        media = Media(id=uuid7(), workspace_id=principal.workspace_id, mode=principal.mode, status="pending",
-                      kind=kind, content_type=content_type, filename=filename, declared_size=size,
-                      created_at=now, updated_at=now, alt_text=alt_text or None, upload_expires_at=expires)
+        media = Media(
+            id=uuid7(),
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            status="pending",
+            kind=kind,
+            content_type=content_type,
+            filename=filename,
+            declared_size=size,
+            created_at=now,
+            updated_at=now,
+            alt_text=alt_text or None,
+            upload_expires_at=expires,
+        )
         self._store.create(media, expires_at=expires + ABANDONED_AFTER)
-        url = self._objects.presigned_put(upload_key(media.workspace_id, media.mode, media.id), content_type, size,
-                                          UPLOAD_URL_SECONDS)
+        url = self._objects.presigned_put(
+            upload_key(media.workspace_id, media.mode, media.id), content_type, size, UPLOAD_URL_SECONDS
+        )
         logger.info("upload requested", extra={"media_id": media.id, "content_type": content_type, "size": size})
         return media, url
 
-    def verify_upload(self, key: str) -> Optional[str]:
+    def verify_upload(self, key: str) -> str | None:
         """Judge the object that landed at ``key``: ready or rejected. Returns the verdict, or None
         when there was nothing to judge (not an upload key, a record gone, an event seen before)."""
         parsed = parse_upload_key(key)
@@ -90,7 +119,7 @@ class MediaService:
         media = self._store.find(f"{workspace_id}#{mode}", media_id)
         head = self._objects.head(key)
         if head is None:
-            logger.info("upload already handled", extra=log)    # a repeated event: the object moved on
+            logger.info("upload already handled", extra=log)  # a repeated event: the object moved on
             return None
         if media is None or media.status != "pending":
             # Expired, deleted, or a second PUT to a URL already used: the bytes have no owner.
@@ -110,24 +139,28 @@ class MediaService:
             media.status, (media.reason_code, media.reason) = "rejected", verdict
             self._store.settle(media, expires_at=now + REJECTED_KEPT)
         self._objects.delete(key)
-        logger.info("upload verified", extra={**log, "status": media.status, "reason_code": media.reason_code,
-                                               "size": media.size})
+        logger.info(
+            "upload verified",
+            extra={**log, "status": media.status, "reason_code": media.reason_code, "size": media.size},
+        )
         return media.status
 
-    def _judge(self, media: Media, key: str, size: int) -> Optional[Tuple[str, str]]:
+    def _judge(self, media: Media, key: str, size: int) -> tuple[str, str] | None:
         """None if the file is what the client said it would be; else (code, reason)."""
         from chalicelib.media.probe import MediaRejectedError, probe
 
         if size != media.declared_size:
-            return "size_mismatch", (f"The upload was {size:,} bytes, not the {media.declared_size:,} "
-                                     "bytes announced.")
+            return "size_mismatch", (f"The upload was {size:,} bytes, not the {media.declared_size:,} bytes announced.")
         try:
             found = probe(lambda start, length: self._objects.read_range(key, start, length), size)
         except MediaRejectedError as error:
             return error.code, error.message
         if found.content_type != media.content_type:
-            return "type_mismatch", (f"The file is {found.content_type}, not the {media.content_type} announced."
-                                     if found.content_type else f"The file is not {media.content_type}.")
+            return "type_mismatch", (
+                f"The file is {found.content_type}, not the {media.content_type} announced."
+                if found.content_type
+                else f"The file is not {media.content_type}."
+            )
         media.width, media.height = found.width, found.height
         return None
 
@@ -137,8 +170,9 @@ class MediaService:
             self._objects.delete(target)
 
     # --- by URL --------------------------------------------------------------------------------
-    def fetch(self, workspace_id: str, mode: str, url: str, alt_text: Optional[str], *,
-              kind_hint: Optional[str], deadline: float) -> Media:
+    def fetch(
+        self, workspace_id: str, mode: str, url: str, alt_text: str | None, *, kind_hint: str | None, deadline: float
+    ) -> Media:
         """Fetch a URL into the bucket and verify it; a ready Media, or MediaFetchRefusedError."""
         from chalicelib.media.fetch import MediaFetchError, open_url
         from chalicelib.media.probe import MediaRejectedError, probe
@@ -153,8 +187,9 @@ class MediaService:
         stored = False
         try:
             max_bytes = FETCH_MAX_BYTES[kind_hint] if kind_hint else max(FETCH_MAX_BYTES.values())
-            with opener(url, max_bytes=max_bytes, deadline_seconds=remaining,
-                        allow_loopback=self._allow_loopback_urls) as fetched:
+            with opener(
+                url, max_bytes=max_bytes, deadline_seconds=remaining, allow_loopback=self._allow_loopback_urls
+            ) as fetched:
                 size = self._objects.put_stream(key, fetched.chunks(), "application/octet-stream")
                 stored = True
             if size == 0:
@@ -163,14 +198,30 @@ class MediaService:
             # stored under (nothing reads it, and rewriting it would copy the whole file again).
             found = probe(lambda start, length: self._objects.read_range(key, start, length), size)
             if kind_hint and found.kind != kind_hint:
-                raise MediaFetchRefusedError("wrong_kind", f"{url} is a {found.kind}, where a {kind_hint} was expected.")
+                raise MediaFetchRefusedError(
+                    "wrong_kind", f"{url} is a {found.kind}, where a {kind_hint} was expected."
+                )
             limit = UPLOAD_TYPES[found.content_type][1]
             if size > limit:
                 raise MediaFetchRefusedError("media_too_large", f"{url} is {size:,} bytes; at most {limit:,}.")
-            media = Media(id=media_id, workspace_id=workspace_id, mode=mode, status="ready", kind=found.kind,
-                          content_type=found.content_type, filename=_filename_of(url), declared_size=size,
-                          size=size, width=found.width, height=found.height, alt_text=alt_text or None,
-                          source_url=url, object_key=key, created_at=now, updated_at=now)
+            media = Media(
+                id=media_id,
+                workspace_id=workspace_id,
+                mode=mode,
+                status="ready",
+                kind=found.kind,
+                content_type=found.content_type,
+                filename=_filename_of(url),
+                declared_size=size,
+                size=size,
+                width=found.width,
+                height=found.height,
+                alt_text=alt_text or None,
+                source_url=url,
+                object_key=key,
+                created_at=now,
+                updated_at=now,
+            )
             self._store.create(media, expires_at=None)
             return media
         except MediaFetchError as error:
@@ -183,15 +234,22 @@ class MediaService:
             self._discard(key, stored)
             raise
 
-    def import_url(self, principal: Principal, url: str, alt_text: Optional[str]) -> Media:
+    def import_url(self, principal: Principal, url: str, alt_text: str | None) -> Media:
         """``POST /v1/media``: one URL, under the same budget a post's URLs share; a refusal is a
         422 on the ``url`` field."""
         try:
-            return self.fetch(principal.workspace_id, principal.mode, url, alt_text, kind_hint=None,
-                              deadline=time.monotonic() + FETCH_BUDGET_SECONDS)
+            return self.fetch(
+                principal.workspace_id,
+                principal.mode,
+                url,
+                alt_text,
+                kind_hint=None,
+                deadline=time.monotonic() + FETCH_BUDGET_SECONDS,
+            )
         except MediaFetchRefusedError as error:
-            raise ValidationError(error.message, errors=[{"field": "url", "message": error.message,
-                                                          "code": error.code}], code=error.code) from None
+            raise ValidationError(
+                error.message, errors=[{"field": "url", "message": error.message, "code": error.code}], code=error.code
+            ) from None
 
     def _discard(self, key: str, stored: bool) -> None:
         if stored:
@@ -207,7 +265,7 @@ class MediaService:
     def many(self, scope: str, media_ids):
         return self._store.many(scope, media_ids)
 
-    def describe(self, principal: Principal, media_id: str, alt_text: Optional[str]) -> Media:
+    def describe(self, principal: Principal, media_id: str, alt_text: str | None) -> Media:
         media = self._store.get(principal.scope, media_id)
         self._store.set_alt_text(media, alt_text)
         return self._store.get(principal.scope, media_id)
@@ -218,12 +276,15 @@ class MediaService:
             media = self._store.get(principal.scope, media_id)
             user = self._live_user(media)
             if user is not None:
-                raise ConflictError(f"Post {user} is not yet published and uses this media; remove the media "
-                                    "from that post or delete the post first.", code="media_in_use")
+                raise ConflictError(
+                    f"Post {user} is not yet published and uses this media; remove the media "
+                    "from that post or delete the post first.",
+                    code="media_in_use",
+                )
             try:
                 self._store.delete(media)
             except ConflictError:
-                continue                 # a post attached it meanwhile: look again
+                continue  # a post attached it meanwhile: look again
             if media.object_key:
                 try:
                     self._objects.delete(media.object_key)
@@ -233,7 +294,7 @@ class MediaService:
             return
         raise ConflictError("The media kept changing; read it again and retry.", code="media_changed")
 
-    def _live_user(self, media: Media) -> Optional[str]:
+    def _live_user(self, media: Media) -> str | None:
         """A post not yet published that uses the file. Marks of posts since deleted, published,
         or edited to drop the file are ignored: they are only ever added, never trusted alone."""
         for post_id in sorted(media.attached):

@@ -3,6 +3,7 @@
 All of it is derived from the platforms' own declarations (chalicelib/platforms/<name>/, found by
 chalicelib/platforms/registry.py): adding a platform adds its name here without an edit.
 """
+
 from __future__ import annotations
 
 from typing import Literal

@@ -3,10 +3,11 @@
 Checked at create, at every update and again at publish, all errors at once, each naming its field
 (and platform where there is one) so a client can show them beside the right input.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from typing import Dict, List, Optional, Sequence
+from collections.abc import Sequence
 
 from chalicelib import text
 from chalicelib.domain.platforms import describe, numbered_suffix
@@ -20,9 +21,9 @@ class Problems:
     """Collects field errors; ``raise_if_any`` turns them into one 422."""
 
     def __init__(self):
-        self.items: List[Dict[str, str]] = []
+        self.items: list[dict[str, str]] = []
 
-    def add(self, field: str, message: str, code: str, platform: Optional[str] = None) -> None:
+    def add(self, field: str, message: str, code: str, platform: str | None = None) -> None:
         item = {"field": field, "message": message, "code": code}
         if platform:
             item["platform"] = platform
@@ -38,40 +39,56 @@ class Problems:
         raise ValidationError(detail, errors=self.items, code=code)
 
 
-def resolve_targets(post: Post, available: Sequence[Integration], problems: Problems,
-                    previous: Sequence[Target] = ()) -> List[Target]:
+def resolve_targets(
+    post: Post, available: Sequence[Integration], problems: Problems, previous: Sequence[Target] = ()
+) -> list[Target]:
     """One target per integration the post names, directly or through a platform name.
 
     A target that already existed for the same integration keeps its id, so a client's reference
     to it survives an edit."""
     active = [item for item in available if item.status == "active"]
     by_id = {item.id: item for item in available}
-    chosen: Dict[str, Integration] = {}
+    chosen: dict[str, Integration] = {}
     for index, platform in enumerate(post.platforms):
         matches = [item for item in active if item.platform == platform]
         if not matches:
-            problems.add(f"platforms[{index}]", f"There is no active {platform} integration in this workspace "
-                         f"({'test' if post.mode == 'test' else 'live'} mode); connect one first.",
-                         "no_active_integration", platform)
+            problems.add(
+                f"platforms[{index}]",
+                f"There is no active {platform} integration in this workspace "
+                f"({'test' if post.mode == 'test' else 'live'} mode); connect one first.",
+                "no_active_integration",
+                platform,
+            )
         for item in matches:
             chosen.setdefault(item.id, item)
     for index, integration_id in enumerate(post.integration_ids):
         item = by_id.get(integration_id)
         if item is None:
-            problems.add(f"integrations[{index}]", f"No integration {integration_id} in this workspace.",
-                         "unknown_integration")
+            problems.add(
+                f"integrations[{index}]", f"No integration {integration_id} in this workspace.", "unknown_integration"
+            )
         elif item.status != "active":
-            problems.add(f"integrations[{index}]", f"Integration {integration_id} ({item.platform}) is "
-                         f"{item.status.replace('_', ' ')}; reconnect it first.", "no_active_integration",
-                         item.platform)
+            problems.add(
+                f"integrations[{index}]",
+                f"Integration {integration_id} ({item.platform}) is "
+                f"{item.status.replace('_', ' ')}; reconnect it first.",
+                "no_active_integration",
+                item.platform,
+            )
         else:
             chosen.setdefault(item.id, item)
     if not post.platforms and not post.integration_ids:
         problems.add("platforms", "Name at least one platform or integration to publish to.", "no_target")
     kept = {target.integration_id: target for target in previous}
-    return [Target(id=kept[item.id].id if item.id in kept else uuid7(), integration_id=item.id,
-                   platform=item.platform, username=item.username)
-            for item in chosen.values()]
+    return [
+        Target(
+            id=kept[item.id].id if item.id in kept else uuid7(),
+            integration_id=item.id,
+            platform=item.platform,
+            username=item.username,
+        )
+        for item in chosen.values()
+    ]
 
 
 def check_schedule(scheduled_at: dt.datetime, now: dt.datetime, problems: Problems, field: str = "schedule_at") -> None:
@@ -81,7 +98,7 @@ def check_schedule(scheduled_at: dt.datetime, now: dt.datetime, problems: Proble
         problems.add(field, "A post can be scheduled at most 180 days ahead.", "schedule_too_far")
 
 
-def check_content(post: Post, integrations: Dict[str, Integration], problems: Problems) -> None:
+def check_content(post: Post, integrations: dict[str, Integration], problems: Problems) -> None:
     has_media = bool(post.media_ids or (post.media and (post.media.get("images") or post.media.get("video"))))
     if not post.content.strip() and not has_media:
         problems.add("content", "A post needs content or media.", "content_required")
@@ -102,19 +119,31 @@ def check_content(post: Post, integrations: Dict[str, Integration], problems: Pr
         description = declared.text.body == "description"
         first = post.text_for(platform) + (numbered_suffix(1, parts) if numbered else "")
         field = f"platform_overrides.{platform}" if platform in post.platform_overrides else "content"
-        _limits(problems, platform, first, field, max_characters=max_characters, caption=has_media,
-                description=description)
+        _limits(
+            problems, platform, first, field, max_characters=max_characters, caption=has_media, description=description
+        )
         for index, segment in enumerate(segments):
             body = segment["content"] + (numbered_suffix(index + 2, parts) if numbered else "")
-            _limits(problems, platform, body, f"segments[{index}].content", max_characters=max_characters,
-                    caption=bool(segment.get("media_urls")), description=description)
+            _limits(
+                problems,
+                platform,
+                body,
+                f"segments[{index}].content",
+                max_characters=max_characters,
+                caption=bool(segment.get("media_urls")),
+                description=description,
+            )
         title_setting = declared.text.title_setting
         if title_setting:
             title = (post.platform_settings.get(platform) or {}).get(title_setting)
             where = f"platform_settings.{platform}.{title_setting}"
             if not title:
-                problems.add(where, f"A {declared.title} target needs a {title_setting}.",
-                             f"{platform}_{title_setting}_required", platform)
+                problems.add(
+                    where,
+                    f"A {declared.title} target needs a {title_setting}.",
+                    f"{platform}_{title_setting}_required",
+                    platform,
+                )
             else:
                 _limits(problems, platform, title, where)
 

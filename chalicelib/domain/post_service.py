@@ -1,9 +1,10 @@
 """The posts use cases: create, read, edit, publish now, duplicate, delete, and groups."""
+
 from __future__ import annotations
 
 import copy
 import dataclasses
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.domain import post_media
@@ -11,12 +12,12 @@ from chalicelib.domain.post_rules import Problems, check_content, check_schedule
 from chalicelib.domain.posts import Post
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.request_keys import AlreadyCreatedError, RequestKey
-from chalicelib.errors import ConflictError, ServiceUnavailableError, ValidationError
+from chalicelib.errors import ConflictError, ServiceUnavailableError
 from chalicelib.ids import uuid7
 from chalicelib.observability import logger
 
 EDIT_ATTEMPTS = 3
-DELETE_BATCH = 25   # posts per transaction: each also moves a few counters; DynamoDB allows 100 items
+DELETE_BATCH = 25  # posts per transaction: each also moves a few counters; DynamoDB allows 100 items
 
 
 class PostService:
@@ -32,22 +33,31 @@ class PostService:
     def get(self, principal: Principal, post_id: str) -> Post:
         return self._store.get(principal.scope, post_id)
 
-    def page(self, principal: Principal, status, limit: int, offset: int,
-             after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+    def page(
+        self, principal: Principal, status, limit: int, offset: int, after: str | None = None
+    ) -> tuple[list[Post], int, bool]:
         """(posts, exact total, whether more follow), newest first, after the post ``after``."""
         return self._store.page(principal.scope, status, limit, offset, after)
 
-    def group(self, principal: Principal, group_id: str, limit: int, offset: int,
-              after: Optional[str] = None) -> Tuple[List[Post], int, bool]:
+    def group(
+        self, principal: Principal, group_id: str, limit: int, offset: int, after: str | None = None
+    ) -> tuple[list[Post], int, bool]:
         return self._store.group(principal.scope, group_id, limit, offset, after)
 
     # --- creating ------------------------------------------------------------------------------
-    def create(self, principal: Principal, fields: Dict[str, Any], key: Optional[RequestKey] = None) -> Post:
+    def create(self, principal: Principal, fields: dict[str, Any], key: RequestKey | None = None) -> Post:
         """A new post. With ``key`` (the request's Idempotency-Key), a request run again after its
         answer was lost returns the post the first run created instead of a second one."""
         now = self._clock.now()
-        post = Post(id=uuid7(), workspace_id=principal.workspace_id, mode=principal.mode, status="draft",
-                    content=fields.get("content", ""), created_at=now, updated_at=now)
+        post = Post(
+            id=uuid7(),
+            workspace_id=principal.workspace_id,
+            mode=principal.mode,
+            status="draft",
+            content=fields.get("content", ""),
+            created_at=now,
+            updated_at=now,
+        )
         self._apply(post, fields, creating=True)
         self._validate(post, fields, creating=True)
         try:
@@ -57,11 +67,21 @@ class PostService:
         logger.info("post created", extra={"post_id": post.id, "status": post.status})
         return self._dispatcher.dispatch_if_due_soon(post)
 
-    def duplicate(self, principal: Principal, post_id: str, key: Optional[RequestKey] = None) -> Post:
+    def duplicate(self, principal: Principal, post_id: str, key: RequestKey | None = None) -> Post:
         source = self.get(principal, post_id)
         now = self._clock.now()
-        post = dataclasses.replace(copy.deepcopy(source), id=uuid7(), status="draft", version=1, scheduled_at=None,
-                                   published_at=None, dispatch_id=None, created_at=now, updated_at=now, targets=[])
+        post = dataclasses.replace(
+            copy.deepcopy(source),
+            id=uuid7(),
+            status="draft",
+            version=1,
+            scheduled_at=None,
+            published_at=None,
+            dispatch_id=None,
+            created_at=now,
+            updated_at=now,
+            targets=[],
+        )
         self._validate(post, {}, creating=True, media_from=source)
         try:
             self._store.create(post, key)
@@ -75,12 +95,14 @@ class PostService:
         return self.get(principal, post_id)
 
     # --- editing -------------------------------------------------------------------------------
-    def update(self, principal: Principal, post_id: str, fields: Dict[str, Any]) -> Post:
+    def update(self, principal: Principal, post_id: str, fields: dict[str, Any]) -> Post:
         for _ in range(EDIT_ATTEMPTS):
             before = self.get(principal, post_id)
             if not before.editable:
-                raise ConflictError(f"This post is {before.status}; only draft and scheduled posts can be edited.",
-                                    code="post_not_editable")
+                raise ConflictError(
+                    f"This post is {before.status}; only draft and scheduled posts can be edited.",
+                    code="post_not_editable",
+                )
             after = copy.deepcopy(before)
             after.updated_at = self._clock.now()
             self._apply(after, fields, creating=False)
@@ -91,17 +113,20 @@ class PostService:
             try:
                 self._store.replace(before, after)
             except ConflictError:
-                continue   # changed meanwhile (by another edit or by the publisher): read again
+                continue  # changed meanwhile (by another edit or by the publisher): read again
             logger.info("post updated", extra={"post_id": post_id, "status": after.status})
             return self._dispatcher.dispatch_if_due_soon(after)
-        raise ConflictError("The post kept changing while it was being edited; read it again and retry.",
-                            code="post_changed")
+        raise ConflictError(
+            "The post kept changing while it was being edited; read it again and retry.", code="post_changed"
+        )
 
     def publish_now(self, principal: Principal, post_id: str) -> Post:
         before = self.get(principal, post_id)
         if not before.editable:
-            raise ConflictError(f"This post is {before.status}; only draft and scheduled posts can be published.",
-                                code="post_not_publishable")
+            raise ConflictError(
+                f"This post is {before.status}; only draft and scheduled posts can be published.",
+                code="post_not_publishable",
+            )
         after = copy.deepcopy(before)
         self._validate(after, {}, creating=False, previous=before)
         now = self._clock.now()
@@ -110,14 +135,18 @@ class PostService:
             target.status, target.error = "pending", None
         try:
             self._store.replace(before, after)
-        except ConflictError:
-            raise ConflictError("The post changed while it was being published; read it again.", code="post_changed")
+        except ConflictError as exc:
+            raise ConflictError(
+                "The post changed while it was being published; read it again.", code="post_changed"
+            ) from exc
         try:
             self._queue.send_targets(after)
-        except Exception:  # noqa: BLE001 - the queue failed: put the post back as it was
+        except Exception as exc:  # noqa: BLE001 - the queue failed: put the post back as it was
             logger.exception("publish queue unavailable", extra={"post_id": post_id})
             self._restore(after, before)
-            raise ServiceUnavailableError("Publishing could not be started; the post is unchanged. Retry shortly.")
+            raise ServiceUnavailableError(
+                "Publishing could not be started; the post is unchanged. Retry shortly."
+            ) from exc
         logger.info("publish requested", extra={"post_id": post_id, "targets": len(after.targets)})
         return after
 
@@ -145,27 +174,40 @@ class PostService:
         posts = self._store.all_in_group(principal.scope, group_id)
         self._deletable(posts)
         for start in range(0, len(posts), DELETE_BATCH):
-            self._store.delete(posts[start:start + DELETE_BATCH])
+            self._store.delete(posts[start : start + DELETE_BATCH])
         return len(posts)
 
     @staticmethod
-    def _deletable(posts: List[Post]) -> None:
+    def _deletable(posts: list[Post]) -> None:
         busy = [post.id for post in posts if post.status == "publishing"]
         if busy:
-            raise ConflictError(f"Post {busy[0]} is publishing right now; delete it once it has finished.",
-                                code="post_publishing")
+            raise ConflictError(
+                f"Post {busy[0]} is publishing right now; delete it once it has finished.", code="post_publishing"
+            )
 
     # --- the rules -----------------------------------------------------------------------------
     @staticmethod
-    def _apply(post: Post, fields: Dict[str, Any], creating: bool) -> None:
+    def _apply(post: Post, fields: dict[str, Any], creating: bool) -> None:
         """Copy the provided fields onto the post. Omitted fields keep their value."""
         simple = ("content", "tags", "platform_overrides", "platform_settings", "group_id", "media_ids")
         for name in simple:
             if name in fields:
                 value = fields[name]
-                setattr(post, name, value if value is not None else ([] if name in ("tags", "media_ids")
-                                                                       else {} if name.startswith("platform_")
-                                                                       else None if name == "group_id" else ""))
+                setattr(
+                    post,
+                    name,
+                    value
+                    if value is not None
+                    else (
+                        []
+                        if name in ("tags", "media_ids")
+                        else {}
+                        if name.startswith("platform_")
+                        else None
+                        if name == "group_id"
+                        else ""
+                    ),
+                )
         if "platforms" in fields:
             post.platforms = fields["platforms"] or []
         if "integrations" in fields:
@@ -173,7 +215,7 @@ class PostService:
         if "media" in fields:
             post.media = fields["media"]
         if "segments" in fields:
-            post.segments = fields["segments"] or None   # [] and null both turn a thread into one post
+            post.segments = fields["segments"] or None  # [] and null both turn a thread into one post
         if "schedule_at" in fields:
             post.scheduled_at = fields["schedule_at"]
             post.status = "scheduled" if post.scheduled_at else "draft"
@@ -182,12 +224,19 @@ class PostService:
         elif fields.get("status") == "scheduled":
             post.status = "scheduled"
 
-    def _validate(self, post: Post, fields: Dict[str, Any], creating: bool, previous: Post | None = None,
-                  media_from: Post | None = None) -> None:
+    def _validate(
+        self,
+        post: Post,
+        fields: dict[str, Any],
+        creating: bool,
+        previous: Post | None = None,
+        media_from: Post | None = None,
+    ) -> None:
         problems = Problems()
         if fields.get("status") == "draft" and fields.get("schedule_at"):
-            problems.add("status", "A draft has no schedule: send schedule_at or status draft, not both.",
-                         "status_conflict")
+            problems.add(
+                "status", "A draft has no schedule: send schedule_at or status draft, not both.", "status_conflict"
+            )
         if post.status == "scheduled" and post.scheduled_at is None:
             problems.add("schedule_at", "A scheduled post needs schedule_at.", "schedule_required")
         schedule_changed = "schedule_at" in fields or fields.get("status") == "scheduled"

@@ -5,12 +5,13 @@ A post is stored as one record with its targets (one per integration it publishe
 a reschedule or a cancel either lands before publishing starts, or is refused with 409: a post is
 never published in a form the user has since changed.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 EDITABLE = frozenset({"draft", "scheduled"})
 MAX_SCHEDULE_AHEAD = dt.timedelta(days=180)
@@ -22,31 +23,31 @@ class Target:
     integration_id: str
     platform: str
     username: str
-    status: str = "pending"            # pending | publishing | published | failed | cancelled
-    platform_post_id: Optional[str] = None
-    platform_post_url: Optional[str] = None
-    published_at: Optional[str] = None  # ISO 8601, as stored
-    error: Optional[Dict[str, Any]] = None
+    status: str = "pending"  # pending | publishing | published | failed | cancelled
+    platform_post_id: str | None = None
+    platform_post_url: str | None = None
+    published_at: str | None = None  # ISO 8601, as stored
+    error: dict[str, Any] | None = None
     # Progress, part by part (the first part, then each segment): what the platform answered for
     # each part already out ({"id", "url", "extra"}), so a retry resumes after the last one.
-    parts: List[Dict[str, Any]] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
     # The part being sent right now; still set after a crash, it says the outcome of that call is
     # unknown (which matters on a platform that offers no idempotency).
-    in_flight: Optional[int] = None
+    in_flight: int | None = None
     # Files of a part not yet out that the platform holds from an earlier attempt ({"part index":
     # {attachment id: the platform's handle}}): a retry takes up a video still processing instead of
     # uploading it again, which would restart its processing and might never finish.
-    uploads: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Who is publishing this target, and until when; another worker may take over after that.
-    lease_owner: Optional[str] = None
-    lease_until: Optional[str] = None
+    lease_owner: str | None = None
+    lease_until: str | None = None
     attempts: int = 0
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "Target":
+    def from_dict(cls, data: dict[str, Any]) -> Target:
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
 
@@ -61,24 +62,24 @@ class Post:
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int = 1
-    platforms: List[str] = field(default_factory=list)        # as requested (names)
-    integration_ids: List[str] = field(default_factory=list)  # as requested (ids)
-    targets: List[Target] = field(default_factory=list)       # resolved: one per integration
-    scheduled_at: Optional[dt.datetime] = None
-    published_at: Optional[dt.datetime] = None
-    tags: List[str] = field(default_factory=list)
-    platform_overrides: Dict[str, str] = field(default_factory=dict)
-    platform_settings: Dict[str, Dict[str, Any]] = field(default_factory=dict)
-    group_id: Optional[str] = None
-    media: Optional[Dict[str, Any]] = None        # {"images": [...], "video": {...}|None}
-    media_ids: List[str] = field(default_factory=list)
-    segments: Optional[List[Dict[str, Any]]] = None
+    platforms: list[str] = field(default_factory=list)  # as requested (names)
+    integration_ids: list[str] = field(default_factory=list)  # as requested (ids)
+    targets: list[Target] = field(default_factory=list)  # resolved: one per integration
+    scheduled_at: dt.datetime | None = None
+    published_at: dt.datetime | None = None
+    tags: list[str] = field(default_factory=list)
+    platform_overrides: dict[str, str] = field(default_factory=dict)
+    platform_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    group_id: str | None = None
+    media: dict[str, Any] | None = None  # {"images": [...], "video": {...}|None}
+    media_ids: list[str] = field(default_factory=list)
+    segments: list[dict[str, Any]] | None = None
     # The verified files of each part (0: the first post, i: segment i), resolved from media_ids,
     # media and segments' media_urls when the post is written: see chalicelib/domain/post_media.py.
-    attachments: List[List[Dict[str, Any]]] = field(default_factory=list)
-    dispatch_id: Optional[str] = None
+    attachments: list[list[dict[str, Any]]] = field(default_factory=list)
+    dispatch_id: str | None = None
     # The final status whose event (post.published / post.failed) has been sent, once it has.
-    notified: Optional[str] = None
+    notified: str | None = None
 
     @property
     def scope(self) -> str:
@@ -95,19 +96,27 @@ class Post:
     def attached_media_ids(self) -> set:
         return {item["id"] for part in self.attachments for item in part}
 
-    def body(self) -> Dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         """The request-shaped part, stored as one document."""
-        return {"content": self.content, "platforms": self.platforms, "integration_ids": self.integration_ids,
-                "tags": self.tags, "platform_overrides": self.platform_overrides,
-                "platform_settings": self.platform_settings, "media": self.media, "media_ids": self.media_ids,
-                "segments": self.segments, "attachments": self.attachments}
+        return {
+            "content": self.content,
+            "platforms": self.platforms,
+            "integration_ids": self.integration_ids,
+            "tags": self.tags,
+            "platform_overrides": self.platform_overrides,
+            "platform_settings": self.platform_settings,
+            "media": self.media,
+            "media_ids": self.media_ids,
+            "segments": self.segments,
+            "attachments": self.attachments,
+        }
 
 
 def target_finished(target: Target) -> bool:
     return target.status in ("published", "failed", "cancelled")
 
 
-def derived_status(targets: List[Target]) -> Optional[str]:
+def derived_status(targets: list[Target]) -> str | None:
     """published once a target succeeded and all are done; failed when all failed; else None."""
     if not targets or any(t.status in ("pending", "publishing") for t in targets):
         return None

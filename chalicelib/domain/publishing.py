@@ -10,6 +10,7 @@ duplicate.
 Never lost: transient failures come back through the queue after a backoff (or the platform's own
 Retry-After), up to MAX_ATTEMPTS; permanent ones fail the target at once with the platform's reason.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,11 +18,11 @@ import datetime as dt
 import math
 import random
 import time
-from typing import Callable, List, Optional
+from collections.abc import Callable
 
 from chalicelib.clock import Clock, format_timestamp
 from chalicelib.domain.attachments import attachments
-from chalicelib.domain.platforms import THREAD_STYLE, numbered_suffix
+from chalicelib.domain.platforms import numbered_suffix
 from chalicelib.domain.posts import Post, Target, derived_status, target_finished
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.ids import uuid7
@@ -35,9 +36,9 @@ from chalicelib.platforms.base import (
     TransientError,
 )
 
-LEASE = dt.timedelta(seconds=120)       # longer than the publisher's timeout: a live worker keeps it
+LEASE = dt.timedelta(seconds=120)  # longer than the publisher's timeout: a live worker keeps it
 MAX_ATTEMPTS = 6
-EARLY_SLEEP_LIMIT = 2.0                  # a message up to this early waits in the worker; more, in the queue
+EARLY_SLEEP_LIMIT = 2.0  # a message up to this early waits in the worker; more, in the queue
 CHANGE_ATTEMPTS = 8
 
 
@@ -59,15 +60,15 @@ def backoff_seconds(attempt: int) -> float:
     return min(300.0, 5.0 * 2 ** max(0, attempt - 1)) * random.uniform(0.8, 1.2)
 
 
-def _parse(text: Optional[str]) -> Optional[dt.datetime]:
+def _parse(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
-def _target(post: Post, target_id: str) -> Optional[Target]:
+def _target(post: Post, target_id: str) -> Target | None:
     return next((target for target in post.targets if target.id == target_id), None)
 
 
-def build_parts(post: Post, target: Target, thread_style: str) -> List[dict]:
+def build_parts(post: Post, target: Target, thread_style: str) -> list[dict]:
     """What goes out on this target, part by part: text and the verified files (post.attachments)."""
     files = post.attachments or []
     media_of = lambda index: list(files[index]) if index < len(files) else []  # noqa: E731
@@ -92,18 +93,35 @@ def post_event(post: Post, now: dt.datetime) -> dict:
             "post_id": post.id,
             "status": post.status,
             "published_at": format_timestamp(post.published_at),
-            "targets": [{"id": t.id, "integration_id": t.integration_id, "platform": t.platform,
-                         "status": t.status, "platform_post_id": t.platform_post_id,
-                         "platform_post_url": t.platform_post_url, "error": t.error} for t in post.targets],
+            "targets": [
+                {
+                    "id": t.id,
+                    "integration_id": t.integration_id,
+                    "platform": t.platform,
+                    "status": t.status,
+                    "platform_post_id": t.platform_post_id,
+                    "platform_post_url": t.platform_post_url,
+                    "error": t.error,
+                }
+                for t in post.targets
+            ],
         },
     }
 
 
 class TargetPublisher:
-    def __init__(self, posts, integrations, events, clock: Clock, adapters: Callable,
-                 sleep: Callable[[float], None] = time.sleep, media=None):
+    def __init__(
+        self,
+        posts,
+        integrations,
+        events,
+        clock: Clock,
+        adapters: Callable,
+        sleep: Callable[[float], None] = time.sleep,
+        media=None,
+    ):
         self._posts = posts
-        self._media = media          # the bucket (MediaObjects): where attachments are read from
+        self._media = media  # the bucket (MediaObjects): where attachments are read from
         self._integrations = integrations
         self._events = events
         self._clock = clock
@@ -111,8 +129,15 @@ class TargetPublisher:
         self._sleep = sleep
 
     # --- the whole job -----------------------------------------------------------------------
-    def publish(self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str,
-                time_left: Optional[Callable[[], float]] = None) -> str:
+    def publish(
+        self,
+        workspace_id: str,
+        mode: str,
+        post_id: str,
+        target_id: str,
+        dispatch_id: str,
+        time_left: Callable[[], float] | None = None,
+    ) -> str:
         """Publish one target; returns what happened ("published", "failed", "dropped", "done").
         Raises RetryLater to come back later; any other exception is a crash, retried by the queue.
         ``time_left`` says how many seconds the worker has left (its Lambda context's remaining
@@ -133,25 +158,31 @@ class TargetPublisher:
                 return "failed"
             try:
                 adapter = self._adapters(integration)
-            except PermanentError as error:   # no live adapter for this platform (yet)
+            except PermanentError as error:  # no live adapter for this platform (yet)
                 self._fail(post, target_id, dispatch_id, error.code, error.message)
                 return "failed"
             owner = uuid7()
             post, taken_over = self._claim(post, target_id, dispatch_id, owner)
             target = _target(post, target_id)
             if taken_over and target.in_flight is not None and not adapter.idempotent:
-                self._fail(post, target_id, dispatch_id, "outcome_unknown",
-                           f"Publishing part {target.in_flight + 1} was interrupted after it was sent; "
-                           f"{target.platform} offers no way to check it, so it was not sent again. "
-                           "Check the account before publishing this post again.")
+                self._fail(
+                    post,
+                    target_id,
+                    dispatch_id,
+                    "outcome_unknown",
+                    f"Publishing part {target.in_flight + 1} was interrupted after it was sent; "
+                    f"{target.platform} offers no way to check it, so it was not sent again. "
+                    "Check the account before publishing this post again.",
+                )
                 return "failed"
             return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
         except _Superseded as why:
             logger.info("publish work dropped", extra={**log, "reason": str(why)})
             return "dropped"
 
-    def give_up(self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str,
-                reason: str) -> None:
+    def give_up(
+        self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str, reason: str
+    ) -> None:
         """Fail a target whose work was abandoned (its message reached the dead-letter queue)."""
         try:
             post = self._current(f"{workspace_id}#{mode}", post_id, dispatch_id)
@@ -164,8 +195,8 @@ class TargetPublisher:
     def _current(self, scope: str, post_id: str, dispatch_id: str) -> Post:
         try:
             post = self._posts.get(scope, post_id)
-        except NotFoundError:
-            raise _Superseded("the post was deleted")
+        except NotFoundError as exc:
+            raise _Superseded("the post was deleted") from exc
         if post.dispatch_id != dispatch_id:
             raise _Superseded("the post was edited, rescheduled or dispatched again")
         return post
@@ -177,7 +208,7 @@ class TargetPublisher:
         if early > EARLY_SLEEP_LIMIT:
             raise RetryLater(early, "not due yet")
         if early > 0:
-            self._sleep(early)   # SQS delays are whole seconds: the last fraction is waited here
+            self._sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
 
     def _integration(self, post: Post, target: Target):
         try:
@@ -185,14 +216,23 @@ class TargetPublisher:
         except NotFoundError:
             integration = None
         if integration is None or integration.status == "disconnected":
-            self._fail(post, target.id, post.dispatch_id, "integration_disconnected",
-                       f"The {target.platform} account @{target.username} was disconnected before this post "
-                       "went out. Reconnect it and publish the post again.")
+            self._fail(
+                post,
+                target.id,
+                post.dispatch_id,
+                "integration_disconnected",
+                f"The {target.platform} account @{target.username} was disconnected before this post "
+                "went out. Reconnect it and publish the post again.",
+            )
             return None
         if integration.status == "needs_refresh":
-            self._fail(post, target.id, post.dispatch_id, "integration_needs_refresh",
-                       f"The {target.platform} account @{target.username} needs to be reconnected: its "
-                       "access has expired.")
+            self._fail(
+                post,
+                target.id,
+                post.dispatch_id,
+                "integration_needs_refresh",
+                f"The {target.platform} account @{target.username} needs to be reconnected: its access has expired.",
+            )
             return None
         return integration
 
@@ -219,30 +259,51 @@ class TargetPublisher:
         return post, taken_over.get("yes", False)
 
     # --- sending -------------------------------------------------------------------------------
-    def _send_parts(self, post: Post, target_id: str, dispatch_id: str, owner: str, adapter, log,
-                    time_left: Optional[Callable[[], float]] = None) -> str:
+    def _send_parts(
+        self,
+        post: Post,
+        target_id: str,
+        dispatch_id: str,
+        owner: str,
+        adapter,
+        log,
+        time_left: Callable[[], float] | None = None,
+    ) -> str:
         target = _target(post, target_id)
         parts = build_parts(post, target, adapter.thread_style)
-        unsupported = sorted({item.get("kind", "image") for part in parts[len(target.parts):]
-                              for item in part["media"]} - adapter.media_kinds)
+        unsupported = sorted(
+            {item.get("kind", "image") for part in parts[len(target.parts) :] for item in part["media"]}
+            - adapter.media_kinds
+        )
         if unsupported:
-            self._fail(post, target_id, dispatch_id, "media_not_supported",
-                       f"Publishing {' and '.join(kind + 's' for kind in unsupported)} to {target.platform} is not "
-                       "available yet; nothing was sent. Publish this post without them, or to another platform.")
+            self._fail(
+                post,
+                target_id,
+                dispatch_id,
+                "media_not_supported",
+                f"Publishing {' and '.join(kind + 's' for kind in unsupported)} to {target.platform} is not "
+                "available yet; nothing was sent. Publish this post without them, or to another platform.",
+            )
             return "failed"
         settings = dict(post.platform_settings.get(target.platform) or {})
         for index in range(len(target.parts), len(parts)):
             post = self._change(post, dispatch_id, self._mark_in_flight(target_id, owner, index))
             current = _target(post, target_id)
             done = [PostRef.from_dict(item) for item in current.parts]
-            latest = {"post": post}     # moved on by each upload the adapter asks us to remember
-            part = Part(text=parts[index]["text"], index=index, total=len(parts),
-                        idempotency_key=f"{target_id}:{index}",
-                        reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
-                        root=done[0] if index else None, media=attachments(parts[index]["media"], self._media),
-                        settings=settings, uploads=dict(current.uploads.get(str(index)) or {}),
-                        remember=self._rememberer(latest, target_id, owner, dispatch_id, index),
-                        time_left=time_left() if time_left else None)
+            latest = {"post": post}  # moved on by each upload the adapter asks us to remember
+            part = Part(
+                text=parts[index]["text"],
+                index=index,
+                total=len(parts),
+                idempotency_key=f"{target_id}:{index}",
+                reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
+                root=done[0] if index else None,
+                media=attachments(parts[index]["media"], self._media),
+                settings=settings,
+                uploads=dict(current.uploads.get(str(index)) or {}),
+                remember=self._rememberer(latest, target_id, owner, dispatch_id, index),
+                time_left=time_left() if time_left else None,
+            )
             try:
                 ref, failure = adapter.publish(part), None
             except PlatformError as error:
@@ -255,14 +316,18 @@ class TargetPublisher:
         self._finish(post, target_id, dispatch_id, owner)
         return "published"
 
-    def _failed_part(self, post: Post, target_id: str, dispatch_id: str, owner: str, error: PlatformError,
-                     log) -> str:
+    def _failed_part(self, post: Post, target_id: str, dispatch_id: str, owner: str, error: PlatformError, log) -> str:
         """What a part's failure means for the target, by the error's kind (see platforms/base.py)."""
         if isinstance(error, TransientError):
             return self._transient(post, target_id, dispatch_id, owner, error, log)
         if isinstance(error, AuthenticationFailedError):
-            self._integrations.set_status(post.workspace_id, post.mode, _target(post, target_id).integration_id,
-                                          "needs_refresh", now=self._clock.now())
+            self._integrations.set_status(
+                post.workspace_id,
+                post.mode,
+                _target(post, target_id).integration_id,
+                "needs_refresh",
+                now=self._clock.now(),
+            )
         # OutcomeUnknownError, PermanentError and its kinds: the target fails now.
         self._fail(post, target_id, dispatch_id, error.code, error.message)
         return "failed"
@@ -270,18 +335,20 @@ class TargetPublisher:
     def _rememberer(self, latest: dict, target_id: str, owner: str, dispatch_id: str, index: int):
         """What adapters call with a platform's handle for a file they uploaded, so a retry can take up
         that upload (a video still processing) instead of starting again."""
+
         def remember(attachment_id: str, handle: dict) -> None:
             def record(current: Post) -> None:
                 target = self._owned(current, target_id, owner)
                 target.uploads.setdefault(str(index), {})[attachment_id] = dict(handle)
+
             latest["post"] = self._change(latest["post"], dispatch_id, record)
+
         return remember
 
     def _transient(self, post, target_id, dispatch_id, owner, error: TransientError, log) -> str:
         attempts = _target(post, target_id).attempts
         if attempts >= MAX_ATTEMPTS:
-            self._fail(post, target_id, dispatch_id, error.code,
-                       f"{error.message} (gave up after {attempts} attempts)")
+            self._fail(post, target_id, dispatch_id, error.code, f"{error.message} (gave up after {attempts} attempts)")
             return "failed"
 
         def release(current: Post) -> None:
@@ -308,16 +375,18 @@ class TargetPublisher:
             target = self._owned(current, target_id, owner)
             target.in_flight = index
             target.lease_until = format_timestamp(self._clock.now() + LEASE)
+
         return mark
 
     def _record_part(self, target_id: str, owner: str, ref: PostRef):
         def record(current: Post) -> None:
             target = self._owned(current, target_id, owner)
             target.parts.append(ref.as_dict())
-            target.uploads.pop(str(len(target.parts) - 1), None)   # attached now: nothing left to resume
+            target.uploads.pop(str(len(target.parts) - 1), None)  # attached now: nothing left to resume
             target.in_flight = None
             if len(target.parts) == 1:
                 target.platform_post_id, target.platform_post_url = ref.id, ref.url
+
         return record
 
     def _finish(self, post: Post, target_id: str, dispatch_id: str, owner: str) -> None:
@@ -368,7 +437,7 @@ class TargetPublisher:
         logger.info("post finished", extra={"post_id": post.id, "status": post.status})
 
     # --- the one way to write ------------------------------------------------------------------
-    def _change(self, post: Post, dispatch_id: Optional[str], mutate: Callable[[Post], None]) -> Post:
+    def _change(self, post: Post, dispatch_id: str | None, mutate: Callable[[Post], None]) -> Post:
         """Apply ``mutate`` to a copy of the post and write it if nobody else wrote meanwhile; on a
         conflict, read the post again and re-apply (mutate re-checks what it relies on)."""
         for _ in range(CHANGE_ATTEMPTS):

@@ -23,14 +23,15 @@ close for the large quotas that get shards; at the default quotas N is 1 and eve
 counted (metric ``RateLimitCounterFailures``), and the answer carries the policies but no
 ``RateLimit`` field: we do not know what remains.
 """
+
 from __future__ import annotations
 
 import math
 import random
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
 from chalicelib.clock import Clock
 from chalicelib.domain.principal import Principal
@@ -49,15 +50,15 @@ class PolicyCount:
     name: str
     limit: RateLimit
     remaining: int
-    reset: int          # whole seconds until the window ends, at least 1
+    reset: int  # whole seconds until the window ends, at least 1
     spent: bool
 
 
-def policy_field(policies: List[Tuple[str, RateLimit]]) -> str:
+def policy_field(policies: list[tuple[str, RateLimit]]) -> str:
     return ", ".join(f'"{name}";q={limit.quota};w={limit.window}' for name, limit in policies)
 
 
-def state_field(counts: List[PolicyCount]) -> str:
+def state_field(counts: list[PolicyCount]) -> str:
     return ", ".join(f'"{count.name}";r={count.remaining};t={count.reset}' for count in counts)
 
 
@@ -68,8 +69,14 @@ def shard_count(limits: Mapping[str, RateLimit], shard_rate: int, max_shards: in
 
 
 class RateLimiter:
-    def __init__(self, counters, overrides, clock: Clock, settings: Settings,
-                 choose_shard: Callable[[int], int] = random.randrange):
+    def __init__(
+        self,
+        counters,
+        overrides,
+        clock: Clock,
+        settings: Settings,
+        choose_shard: Callable[[int], int] = random.randrange,
+    ):
         self.counters = counters
         self._overrides = overrides
         self._clock = clock
@@ -77,7 +84,7 @@ class RateLimiter:
         self._choose_shard = choose_shard
         # workspace id -> (its overrides, when read). Read at most once per auth cache period, as
         # keys are: an operator's change is seen within that time.
-        self._cache: "OrderedDict[str, Tuple[Dict[str, Dict[str, int]], float]]" = OrderedDict()
+        self._cache: OrderedDict[str, tuple[dict[str, dict[str, int]], float]] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -85,7 +92,7 @@ class RateLimiter:
         return self._settings.rate_limits_enabled
 
     # --- counting ------------------------------------------------------------------------------
-    def admit(self, principal: Principal, route_policy: Optional[str]) -> Dict[str, str]:
+    def admit(self, principal: Principal, route_policy: str | None) -> dict[str, str]:
         """Count one request; the RateLimit fields for its answer. RateLimitedError when a policy
         that applies is spent (nothing is counted then)."""
         if not self.enabled:
@@ -97,8 +104,10 @@ class RateLimiter:
             counts = self._count(principal, limits, policies)
         except ServiceUnavailableError as error:
             # Fail open: an outage of the counters must not become an outage of the API.
-            logger.warning("rate limit counters unavailable; request served uncounted",
-                           extra={"error": str(error), "cause": type(error.__cause__).__name__})
+            logger.warning(
+                "rate limit counters unavailable; request served uncounted",
+                extra={"error": str(error), "cause": type(error.__cause__).__name__},
+            )
             metrics.add_metric(name="RateLimitCounterFailures", unit="Count", value=1)
             return {"RateLimit-Policy": policy_field(policies)}
         headers = {"RateLimit-Policy": policy_field(policies), "RateLimit": state_field(counts)}
@@ -108,18 +117,22 @@ class RateLimiter:
             raise RateLimitedError(
                 f"This API key has used its {first.limit.quota} requests of the {first.name!r} policy "
                 f"for this {first.limit.window}-second window; the next window starts in {first.reset} s.",
-                retry_after=first.reset, headers=headers, extra={"policy": first.name})
+                retry_after=first.reset,
+                headers=headers,
+                extra={"policy": first.name},
+            )
         return headers
 
     @staticmethod
-    def _applicable(limits: Mapping[str, RateLimit], route_policy: Optional[str]) -> List[Tuple[str, RateLimit]]:
+    def _applicable(limits: Mapping[str, RateLimit], route_policy: str | None) -> list[tuple[str, RateLimit]]:
         policies = [(DEFAULT_POLICY, limits[DEFAULT_POLICY])]
         if route_policy and route_policy in limits:
             policies.append((route_policy, limits[route_policy]))
         return policies
 
-    def _count(self, principal: Principal, limits: Mapping[str, RateLimit],
-               policies: List[Tuple[str, RateLimit]]) -> List[PolicyCount]:
+    def _count(
+        self, principal: Principal, limits: Mapping[str, RateLimit], policies: list[tuple[str, RateLimit]]
+    ) -> list[PolicyCount]:
         now = self._clock.now().timestamp()
         hour = int(now // RATE_LIMIT_HOUR) * RATE_LIMIT_HOUR
         shards = shard_count(limits, self._settings.rate_limit_shard_rate, self._settings.rate_limit_max_shards)
@@ -130,29 +143,36 @@ class RateLimiter:
             counter = f"{name}@{start}"
             quotas[counter] = math.ceil(limit.quota / shards)
             windows[name] = (counter, start + limit.window)
-            if start - limit.window >= hour:   # the window before, if it was in this hour's item
+            if start - limit.window >= hour:  # the window before, if it was in this hour's item
                 stale.append(f"{name}@{start - limit.window}")
-        counted = self.counters.count(f"{principal.scope}#{principal.key_id}#{hour}#{shard}", quotas, stale,
-                                      expires_at=hour + RATE_LIMIT_HOUR + COUNTER_KEEP_SECONDS)
+        counted = self.counters.count(
+            f"{principal.scope}#{principal.key_id}#{hour}#{shard}",
+            quotas,
+            stale,
+            expires_at=hour + RATE_LIMIT_HOUR + COUNTER_KEEP_SECONDS,
+        )
         result = []
         for name, limit in policies:
             counter, ends = windows[name]
             used = counted.counts[counter]
             spent = not counted.admitted and used >= quotas[counter]
             remaining = 0 if spent else max(0, min(limit.quota, limit.quota - shards * used))
-            result.append(PolicyCount(name=name, limit=limit, remaining=remaining,
-                                      reset=max(1, math.ceil(ends - now)), spent=spent))
+            result.append(
+                PolicyCount(
+                    name=name, limit=limit, remaining=remaining, reset=max(1, math.ceil(ends - now)), spent=spent
+                )
+            )
         return result
 
     # --- the workspace's policies --------------------------------------------------------------
-    def _limits(self, workspace_id: str) -> Dict[str, RateLimit]:
+    def _limits(self, workspace_id: str) -> dict[str, RateLimit]:
         limits = dict(self._settings.rate_limits)
         for name, value in self._workspace_overrides(workspace_id).items():
             if name in limits:
                 limits[name] = RateLimit(**value)
         return limits
 
-    def _workspace_overrides(self, workspace_id: str) -> Dict[str, Dict[str, int]]:
+    def _workspace_overrides(self, workspace_id: str) -> dict[str, dict[str, int]]:
         now = self._clock.now().timestamp()
         with self._lock:
             cached = self._cache.get(workspace_id)
@@ -166,18 +186,25 @@ class RateLimiter:
                 self._cache.popitem(last=False)
         return overrides
 
-    def set_override(self, workspace_id: str, policy: str, quota: Optional[int], window: Optional[int]) -> Dict[str, Dict[str, int]]:
+    def set_override(
+        self, workspace_id: str, policy: str, quota: int | None, window: int | None
+    ) -> dict[str, dict[str, int]]:
         """An operator's quota and window for one policy of one workspace (None, None: back to the
         deployment's default). Seen by every container within the auth cache period."""
         if policy not in self._settings.rate_limits:
-            raise ValidationError(f"There is no rate limit policy {policy!r}; the policies are "
-                                  f"{', '.join(sorted(self._settings.rate_limits))}.", code="unknown_policy")
+            raise ValidationError(
+                f"There is no rate limit policy {policy!r}; the policies are "
+                f"{', '.join(sorted(self._settings.rate_limits))}.",
+                code="unknown_policy",
+            )
         if quota is None and window is None:
             return self._overrides.set(workspace_id, policy, None)
         default = self._settings.rate_limits[policy]
         try:
-            limit = RateLimit(quota=quota if quota is not None else default.quota,
-                              window=window if window is not None else default.window)
+            limit = RateLimit(
+                quota=quota if quota is not None else default.quota,
+                window=window if window is not None else default.window,
+            )
         except ValueError as error:
-            raise ValidationError(f"This is not a rate limit: {error}", code="invalid_rate_limit")
+            raise ValidationError(f"This is not a rate limit: {error}", code="invalid_rate_limit") from error
         return self._overrides.set(workspace_id, policy, {"quota": limit.quota, "window": limit.window})

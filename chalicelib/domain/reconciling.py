@@ -10,16 +10,17 @@
   itself (see dispatching.REDISPATCH_AFTER); a post past due that was never dispatched is found by
   the dispatcher's query, which reaches back without limit.
 """
+
 from __future__ import annotations
 
 import copy
 import datetime as dt
 
 from chalicelib.clock import Clock, format_timestamp
+from chalicelib.data.messages import PublishMessage
 from chalicelib.domain.posts import derived_status, target_finished
 from chalicelib.errors import NotFoundError
 from chalicelib.observability import logger
-from chalicelib.data.messages import PublishMessage
 
 STUCK_AFTER = dt.timedelta(minutes=3)
 
@@ -57,8 +58,9 @@ class Reconciler:
                 requeue.targets = stuck
                 self._queue.send_targets(requeue)
                 requeued += len(stuck)
-                logger.warning("stuck targets queued again", extra={"post_id": post.id,
-                                                                     "targets": [t.id for t in stuck]})
+                logger.warning(
+                    "stuck targets queued again", extra={"post_id": post.id, "targets": [t.id for t in stuck]}
+                )
         return requeued
 
     def settle_dead_letters(self) -> int:
@@ -70,12 +72,15 @@ class Reconciler:
                 logger.error("unreadable dead letter removed", extra={"body": body[:200]})
                 self._dead_letters.delete(receipt)
                 continue
-            self._publisher.give_up(message.workspace_id, message.mode, message.post_id, message.target_id,
-                                    message.dispatch_id,
-                                    "Publishing was retried until the retry limit without success "
-                                    f"(last seen {format_timestamp(self._clock.now())}).")
+            self._publisher.give_up(
+                message.workspace_id,
+                message.mode,
+                message.post_id,
+                message.target_id,
+                message.dispatch_id,
+                "Publishing was retried until the retry limit without success "
+                f"(last seen {format_timestamp(self._clock.now())}).",
+            )
             self._dead_letters.delete(receipt)
             settled += 1
         return settled
-
-

@@ -1,9 +1,10 @@
 """The domain's view of stored things: plain dataclasses, free of PynamoDB."""
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,8 @@ class ApiKey:
     prefix: str
     last_four: str
     created_at: dt.datetime
-    expires_at: Optional[dt.datetime] = None
-    replaced_by: Optional[str] = None
+    expires_at: dt.datetime | None = None
+    replaced_by: str | None = None
 
     def usable_at(self, moment: dt.datetime) -> bool:
         return self.expires_at is None or moment < self.expires_at
@@ -42,5 +43,5 @@ class Integration:
     created_at: dt.datetime
     updated_at: dt.datetime
     sandbox: bool = False
-    avatar_url: Optional[str] = None
-    profile: Dict[str, Any] = field(default_factory=dict)
+    avatar_url: str | None = None
+    profile: dict[str, Any] = field(default_factory=dict)

@@ -5,6 +5,7 @@ lost after the write: the function dies, or its record of the answer cannot be s
 runs the request again. So a create also claims its key in the same transaction as the thing it
 creates; a second run finds the claim and hands back what the first one made.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ class AlreadyCreatedError(Exception):
 
     def check_same_request(self, key: RequestKey) -> str:
         if self.fingerprint != key.fingerprint:
-            raise ValidationError("This Idempotency-Key was already used with a different request. "
-                                  "Use a new key for a new request.", code="idempotency_key_reused")
+            raise ValidationError(
+                "This Idempotency-Key was already used with a different request. Use a new key for a new request.",
+                code="idempotency_key_reused",
+            )
         return self.resource_id

@@ -8,12 +8,13 @@ the whole hours strictly after now, up to and including now + ``horizon``. With 
 ``next_free_slot`` is the rule on its own (no storage, no clock); ``SlotService`` gathers the busy
 times of one integration and applies it.
 """
+
 from __future__ import annotations
 
 import bisect
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence
 
 from chalicelib.clock import UTC
 from chalicelib.domain.posts import Post
@@ -23,7 +24,7 @@ from chalicelib.errors import ConflictError
 
 GAP = dt.timedelta(hours=1)
 HORIZON = dt.timedelta(days=7)
-STEP = dt.timedelta(hours=1)   # candidates are whole hours
+STEP = dt.timedelta(hours=1)  # candidates are whole hours
 
 # The posts that will (or are about to) go out: a draft has no time, and a published or failed
 # post is history, which the rule does not look back on.
@@ -37,8 +38,9 @@ def _utc(moment: dt.datetime, name: str) -> dt.datetime:
     return moment.astimezone(UTC)
 
 
-def next_free_slot(now: dt.datetime, busy_times: Sequence[dt.datetime], gap: dt.timedelta = GAP,
-                   horizon: dt.timedelta = HORIZON) -> Optional[dt.datetime]:
+def next_free_slot(
+    now: dt.datetime, busy_times: Sequence[dt.datetime], gap: dt.timedelta = GAP, horizon: dt.timedelta = HORIZON
+) -> dt.datetime | None:
     """The first whole UTC hour in (now, now + horizon] that is at least ``gap`` from every busy time.
 
     None when every candidate in that window is taken. Busy times may be in any order, any time zone,
@@ -55,7 +57,7 @@ def next_free_slot(now: dt.datetime, busy_times: Sequence[dt.datetime], gap: dt.
     return None
 
 
-def _clear_of(candidate: dt.datetime, busy: List[dt.datetime], gap: dt.timedelta) -> bool:
+def _clear_of(candidate: dt.datetime, busy: list[dt.datetime], gap: dt.timedelta) -> bool:
     """True when no busy time lies strictly within ``gap`` of the candidate (``busy`` is sorted)."""
     # The first busy time later than candidate - gap (one exactly a gap before is fine) is the
     # nearest that could be too close; it is, unless it is a full gap after the candidate.
@@ -63,7 +65,7 @@ def _clear_of(candidate: dt.datetime, busy: List[dt.datetime], gap: dt.timedelta
     return index == len(busy) or busy[index] >= candidate + gap
 
 
-def occupied_at(post: Post, integration_id: str) -> Optional[dt.datetime]:
+def occupied_at(post: Post, integration_id: str) -> dt.datetime | None:
     """When this post takes up the account's time, or None when it does not go out there.
 
     A scheduled post occupies its schedule. A post that is publishing is going out now, whenever it
@@ -73,8 +75,7 @@ def occupied_at(post: Post, integration_id: str) -> Optional[dt.datetime]:
     changed at the publish request, and later changes only move the estimate towards now."""
     if post.status not in PLANNED:
         return None
-    if not any(target.integration_id == integration_id and target.status != "cancelled"
-               for target in post.targets):
+    if not any(target.integration_id == integration_id and target.status != "cancelled" for target in post.targets):
         return None
     if post.status == "scheduled":
         return post.scheduled_at
@@ -84,7 +85,7 @@ def occupied_at(post: Post, integration_id: str) -> Optional[dt.datetime]:
 @dataclass(frozen=True)
 class NextSlot:
     integration: Integration
-    date: Optional[dt.datetime]
+    date: dt.datetime | None
     searched_until: dt.datetime
 
 
@@ -107,19 +108,24 @@ class SlotService:
             raise ConflictError(
                 f"Integration {integration_id} ({integration.platform}) is "
                 f"{integration.status.replace('_', ' ')}; reconnect it in the dashboard to schedule posts on it.",
-                code="integration_not_active")
+                code="integration_not_active",
+            )
         now = self._clock.now()
         busy = list(self._busy_times(principal.scope, integration_id, now))
-        return NextSlot(integration=integration, date=next_free_slot(now, busy, self._gap, self._horizon),
-                        searched_until=now + self._horizon)
+        return NextSlot(
+            integration=integration,
+            date=next_free_slot(now, busy, self._gap, self._horizon),
+            searched_until=now + self._horizon,
+        )
 
     def _busy_times(self, scope: str, integration_id: str, now: dt.datetime) -> Iterable[dt.datetime]:
         # Only posts within one gap of the candidate window can crowd a candidate; the store filters
         # scheduled posts to that range so a workspace planning months ahead does not ship it all here.
         earliest = now.replace(minute=0, second=0, microsecond=0) + STEP - self._gap
         latest = now + self._horizon + self._gap
-        posts = (self._posts.all_in_status(scope, "scheduled", scheduled_between=(earliest, latest))
-                 + self._posts.all_in_status(scope, "publishing"))
+        posts = self._posts.all_in_status(
+            scope, "scheduled", scheduled_between=(earliest, latest)
+        ) + self._posts.all_in_status(scope, "publishing")
         for post in posts:
             moment = occupied_at(post, integration_id)
             if moment is not None:

@@ -1,4 +1,5 @@
 """Workspaces: created with a test key, a live key and a sandboxed test world, all at once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from chalicelib.ids import uuid7
 @dataclass(frozen=True)
 class NewWorkspace:
     workspace: Workspace
-    test_key: str     # secrets: shown once, never stored
+    test_key: str  # secrets: shown once, never stored
     live_key: str
 
 

@@ -43,6 +43,7 @@ is refused whatever it embeds, as is all IPv6 outside global unicast ``2000::/3`
 Error messages are written for API users and name only the URL the user gave (without its query
 string, which often carries a signature): never an address it resolved to or redirected to.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -51,8 +52,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Union
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 import requests
@@ -63,10 +64,24 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 __all__ = [
-    "ALLOWED_SCHEMES", "DEFAULT_CHUNK_SIZE", "DENIED_IPV4_NETWORKS", "DENIED_IPV6_NETWORKS",
-    "GLOBAL_UNICAST_IPV6", "MAX_REDIRECTS", "NAT64_PREFIX", "SIXTOFOUR_PREFIX", "URL_HTTP_ERROR",
-    "URL_NOT_ALLOWED", "URL_TIMEOUT", "URL_TOO_LARGE", "URL_TOO_MANY_REDIRECTS", "URL_UNREACHABLE",
-    "Fetched", "MediaFetchError", "is_public_address", "open_url",
+    "ALLOWED_SCHEMES",
+    "DEFAULT_CHUNK_SIZE",
+    "DENIED_IPV4_NETWORKS",
+    "DENIED_IPV6_NETWORKS",
+    "GLOBAL_UNICAST_IPV6",
+    "MAX_REDIRECTS",
+    "NAT64_PREFIX",
+    "SIXTOFOUR_PREFIX",
+    "URL_HTTP_ERROR",
+    "URL_NOT_ALLOWED",
+    "URL_TIMEOUT",
+    "URL_TOO_LARGE",
+    "URL_TOO_MANY_REDIRECTS",
+    "URL_UNREACHABLE",
+    "Fetched",
+    "MediaFetchError",
+    "is_public_address",
+    "open_url",
 ]
 
 URL_NOT_ALLOWED = "url_not_allowed"
@@ -82,27 +97,37 @@ DEFAULT_CHUNK_SIZE = 1 << 20
 
 # IPv4 ranges that are not public hosts (IANA's special-purpose registry, plus multicast and the
 # reserved 240/4, which includes broadcast). Loopback 127/8 is judged separately (allow_loopback).
-DENIED_IPV4_NETWORKS = tuple(ipaddress.IPv4Network(net) for net in (
-    "0.0.0.0/8",          # "this network"; connecting to 0.0.0.0 reaches the local host
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",    # private (RFC 1918)
-    "100.64.0.0/10",      # carrier-grade NAT, shared address space
-    "169.254.0.0/16",     # link-local, including the cloud metadata service 169.254.169.254
-    "192.0.0.0/24",       # IETF protocol assignments
-    "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24",  # documentation
-    "192.88.99.0/24",     # former 6to4 relay anycast
-    "198.18.0.0/15",      # benchmarking
-    "224.0.0.0/4",        # multicast
-    "240.0.0.0/4",        # reserved, and 255.255.255.255
-))
+DENIED_IPV4_NETWORKS = tuple(
+    ipaddress.IPv4Network(net)
+    for net in (
+        "0.0.0.0/8",  # "this network"; connecting to 0.0.0.0 reaches the local host
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",  # private (RFC 1918)
+        "100.64.0.0/10",  # carrier-grade NAT, shared address space
+        "169.254.0.0/16",  # link-local, including the cloud metadata service 169.254.169.254
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",
+        "198.51.100.0/24",
+        "203.0.113.0/24",  # documentation
+        "192.88.99.0/24",  # former 6to4 relay anycast
+        "198.18.0.0/15",  # benchmarking
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, and 255.255.255.255
+    )
+)
 # IPv6: only global unicast is public, minus the parts of it that are not ordinary hosts. This
 # leaves out ::/8 (unspecified, loopback, IPv4-compatible), 100::/64, fc00::/7 (unique-local,
 # including AWS's metadata fd00:ec2::254), fe80::/10, fec0::/10 and ff00::/8 by construction.
 GLOBAL_UNICAST_IPV6 = ipaddress.IPv6Network("2000::/3")
-DENIED_IPV6_NETWORKS = tuple(ipaddress.IPv6Network(net) for net in (
-    "2001::/23",          # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
-    "2001:db8::/32",      # documentation
-    "3fff::/20",          # documentation (RFC 9637)
-))
+DENIED_IPV6_NETWORKS = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
 NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
 SIXTOFOUR_PREFIX = ipaddress.IPv6Network("2002::/16")
 
@@ -121,7 +146,7 @@ _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 _SHOWN_URL_LIMIT = 200
 _TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class MediaFetchError(Exception):
@@ -139,7 +164,7 @@ def is_public_address(ip: IPAddress, allow_loopback: bool = False) -> bool:
     (local development only) admits loopback addresses, never private, link-local or metadata."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.scope_id:
-            return False          # a zone only means something for link-local and similar
+            return False  # a zone only means something for link-local and similar
         if ip.ipv4_mapped is not None:
             return is_public_address(ip.ipv4_mapped, allow_loopback)
         if ip.is_loopback:
@@ -154,7 +179,7 @@ def is_public_address(ip: IPAddress, allow_loopback: bool = False) -> bool:
     return not any(ip in net for net in DENIED_IPV4_NETWORKS)
 
 
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> Optional[ipaddress.IPv4Address]:
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if ip in NAT64_PREFIX:
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     return ip.sixtofour
@@ -165,10 +190,10 @@ class Fetched:
     """An answered fetch whose body has not been read yet. Use it as a context manager: leaving
     it closes the connection (and so does reading ``chunks()`` to the end)."""
 
-    url: str                               # the final URL, after redirects
-    content_type: Optional[str]            # as the server said; the caller sniffs the bytes anyway
-    declared_length: Optional[int]         # Content-Length: a claim, enforced while streaming
-    _transfer: "_Transfer" = field(repr=False, compare=False)
+    url: str  # the final URL, after redirects
+    content_type: str | None  # as the server said; the caller sniffs the bytes anyway
+    declared_length: int | None  # Content-Length: a claim, enforced while streaming
+    _transfer: _Transfer = field(repr=False, compare=False)
 
     def chunks(self) -> Iterator[bytes]:
         """The body in pieces of at most ``chunk_size`` bytes. Raises MediaFetchError mid-stream
@@ -178,15 +203,22 @@ class Fetched:
     def close(self) -> None:
         self._transfer.close()
 
-    def __enter__(self) -> "Fetched":
+    def __enter__(self) -> Fetched:
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
 
 
-def open_url(url: str, *, max_bytes: int, deadline_seconds: float, allow_loopback: bool = False,
-             chunk_size: int = DEFAULT_CHUNK_SIZE, session: Optional[requests.Session] = None) -> Fetched:
+def open_url(
+    url: str,
+    *,
+    max_bytes: int,
+    deadline_seconds: float,
+    allow_loopback: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    session: requests.Session | None = None,
+) -> Fetched:
     """Connect to ``url`` (following up to MAX_REDIRECTS redirects) and return the answer, its
     body unread. Raises MediaFetchError.
 
@@ -214,12 +246,15 @@ def open_url(url: str, *, max_bytes: int, deadline_seconds: float, allow_loopbac
             owned_session.close()
         raise
     transfer = _Transfer(response, guard, adapter, owned_session, explain, max_bytes, chunk_size)
-    return Fetched(url=response.url, content_type=response.headers.get("Content-Type"),
-                   declared_length=declared, _transfer=transfer)
+    return Fetched(
+        url=response.url,
+        content_type=response.headers.get("Content-Type"),
+        declared_length=declared,
+        _transfer=transfer,
+    )
 
 
-def _follow_redirects(session: requests.Session, url: str, guard: "_Guard",
-                      explain: "_Explain") -> requests.Response:
+def _follow_redirects(session: requests.Session, url: str, guard: _Guard, explain: _Explain) -> requests.Response:
     current = url
     for hop in range(MAX_REDIRECTS + 1):
         request = _checked_request(current, guard, explain, redirected=hop > 0)
@@ -235,14 +270,14 @@ def _follow_redirects(session: requests.Session, url: str, guard: "_Guard",
     raise explain.too_many_redirects()
 
 
-def _send(session: requests.Session, request: requests.PreparedRequest, guard: "_Guard",
-          explain: "_Explain", *, redirected: bool) -> requests.Response:
+def _send(
+    session: requests.Session, request: requests.PreparedRequest, guard: _Guard, explain: _Explain, *, redirected: bool
+) -> requests.Response:
     remaining = guard.remaining()
     if remaining <= 0:
         raise explain.timeout()
     try:
-        return session.send(request, stream=True, allow_redirects=False, proxies={},
-                            timeout=(remaining, remaining))
+        return session.send(request, stream=True, allow_redirects=False, proxies={}, timeout=(remaining, remaining))
     except _PeerRefusedError:
         raise explain.not_allowed(_PRIVATE_HOST, redirected) from None
     except _DeadlinePassedError:
@@ -255,7 +290,7 @@ _PRIVATE_HOST = "the host is a private, local or reserved network address"
 _ODD_HOST = "the host must be a name or a standard IP address"
 
 
-def _checked_request(url: str, guard: "_Guard", explain: "_Explain", *, redirected: bool) -> requests.PreparedRequest:
+def _checked_request(url: str, guard: _Guard, explain: _Explain, *, redirected: bool) -> requests.PreparedRequest:
     """The request for one hop, if the URL may be fetched: the first check, before connecting."""
     _check_shape(_split(url, explain, redirected), explain, redirected)
     try:
@@ -279,14 +314,14 @@ def _checked_request(url: str, guard: "_Guard", explain: "_Explain", *, redirect
     return request
 
 
-def _split(url: str, explain: "_Explain", redirected: bool) -> SplitResult:
+def _split(url: str, explain: _Explain, redirected: bool) -> SplitResult:
     try:
         return urlsplit(url)
     except ValueError:
         raise explain.not_allowed("it is not a valid URL", redirected) from None
 
 
-def _check_shape(parts: SplitResult, explain: "_Explain", redirected: bool) -> None:
+def _check_shape(parts: SplitResult, explain: _Explain, redirected: bool) -> None:
     if parts.scheme.lower() not in ALLOWED_SCHEMES:
         raise explain.not_allowed("only http and https URLs can be fetched", redirected)
     if "@" in parts.netloc:
@@ -295,7 +330,7 @@ def _check_shape(parts: SplitResult, explain: "_Explain", redirected: bool) -> N
         raise explain.not_allowed("it is not a valid URL", redirected)
 
 
-def _addresses(host: str, port: int, explain: "_Explain", redirected: bool) -> List[IPAddress]:
+def _addresses(host: str, port: int, explain: _Explain, redirected: bool) -> list[IPAddress]:
     """The addresses ``host`` stands for: itself if it is an IP address, else what it resolves to."""
     try:
         return [ipaddress.ip_address(host)]
@@ -318,15 +353,23 @@ def _addresses(host: str, port: int, explain: "_Explain", redirected: bool) -> L
     return addresses
 
 
-def _declared_length(value: Optional[str]) -> Optional[int]:
+def _declared_length(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
 
 class _Transfer:
     """The body of a fetch, read under its limits, and everything to close when it is done."""
 
-    def __init__(self, response: requests.Response, guard: "_Guard", adapter: HTTPAdapter,
-                 owned_session: Optional[requests.Session], explain: "_Explain", max_bytes: int, chunk_size: int):
+    def __init__(
+        self,
+        response: requests.Response,
+        guard: _Guard,
+        adapter: HTTPAdapter,
+        owned_session: requests.Session | None,
+        explain: _Explain,
+        max_bytes: int,
+        chunk_size: int,
+    ):
         self._response = response
         self._guard = guard
         self._adapter = adapter
@@ -392,7 +435,7 @@ class _Guard:
         self.allow_loopback = allow_loopback
         self._ends_at = time.monotonic() + deadline_seconds
         self._lock = threading.Lock()
-        self._sockets: List[socket.socket] = []
+        self._sockets: list[socket.socket] = []
         self._expired = False
         self._closed = False
         self._timer = threading.Timer(deadline_seconds, self._expire)
@@ -426,7 +469,7 @@ class _Guard:
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
-                    pass                # already closed by the peer
+                    pass  # already closed by the peer
 
     def close(self) -> None:
         self._timer.cancel()
@@ -491,12 +534,13 @@ class _GuardedPoolManager(PoolManager):
 
 class _GuardedAdapter(HTTPAdapter):
     def __init__(self, fetch_guard: _Guard):
-        self._fetch_guard = fetch_guard        # before super().__init__, which builds the pool manager
+        self._fetch_guard = fetch_guard  # before super().__init__, which builds the pool manager
         super().__init__(max_retries=0)
 
     def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        self.poolmanager = _GuardedPoolManager(self._fetch_guard, num_pools=connections, maxsize=maxsize,
-                                               block=block, **pool_kwargs)
+        self.poolmanager = _GuardedPoolManager(
+            self._fetch_guard, num_pools=connections, maxsize=maxsize, block=block, **pool_kwargs
+        )
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         # Requests are always sent with proxies={}; a proxy's connections would escape the peer check.
@@ -528,16 +572,19 @@ class _Explain:
         return MediaFetchError(URL_NOT_ALLOWED, f"The media URL {self.shown} {where}: {reason}.")
 
     def too_many_redirects(self) -> MediaFetchError:
-        return MediaFetchError(URL_TOO_MANY_REDIRECTS,
-                               f"The media URL {self.shown} redirects more than {MAX_REDIRECTS} times.")
+        return MediaFetchError(
+            URL_TOO_MANY_REDIRECTS, f"The media URL {self.shown} redirects more than {MAX_REDIRECTS} times."
+        )
 
     def too_large(self) -> MediaFetchError:
-        return MediaFetchError(URL_TOO_LARGE,
-                               f"The media URL {self.shown} serves more than {self._max_bytes} bytes, the limit.")
+        return MediaFetchError(
+            URL_TOO_LARGE, f"The media URL {self.shown} serves more than {self._max_bytes} bytes, the limit."
+        )
 
     def timeout(self) -> MediaFetchError:
-        return MediaFetchError(URL_TIMEOUT, f"The media URL {self.shown} could not be fetched within "
-                                            f"{self._deadline_seconds:g} seconds.")
+        return MediaFetchError(
+            URL_TIMEOUT, f"The media URL {self.shown} could not be fetched within {self._deadline_seconds:g} seconds."
+        )
 
     def http_error(self, status: int) -> MediaFetchError:
         return MediaFetchError(URL_HTTP_ERROR, f"The media URL {self.shown} answered HTTP {status}.")
@@ -556,7 +603,7 @@ class _Explain:
         return self.unreachable("the connection was refused or broke off")
 
 
-def _caused_by(error: Optional[BaseException], kind: type) -> bool:
+def _caused_by(error: BaseException | None, kind: type) -> bool:
     # requests wraps urllib3's MaxRetryError, which holds the real cause in .reason.
     for _ in range(4):
         if error is None:
@@ -564,7 +611,8 @@ def _caused_by(error: Optional[BaseException], kind: type) -> bool:
         if isinstance(error, kind):
             return True
         error = getattr(error, "reason", None) or next(
-            (arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)), None)
+            (arg for arg in getattr(error, "args", ()) if isinstance(arg, BaseException)), None
+        )
     return False
 
 

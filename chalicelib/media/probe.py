@@ -35,23 +35,24 @@ through a ``RangeReader`` (a ranged GET in production, a slice in tests) in wind
 ``READ_SIZE`` bytes, at most ``MAX_READS`` times per file. Errors raised by the reader itself
 (network, permissions) propagate unchanged: they say nothing about the file.
 """
+
 from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Optional, Tuple
 
 RangeReader = Callable[[int, int], bytes]  # reader(start, length) -> at most `length` bytes from `start`
 
 READ_SIZE = 64 * 1024
-HEAD_BYTES = READ_SIZE          # the first read: enough for every header unless APP segments or moov push it on
-MAX_READS = 300                 # so never more than ~19 MB read, whatever the file says
+HEAD_BYTES = READ_SIZE  # the first read: enough for every header unless APP segments or moov push it on
+MAX_READS = 300  # so never more than ~19 MB read, whatever the file says
 MAX_SIDE = 30_000
 MAX_JPEG_SEGMENTS = 1_000
 MAX_JPEG_SCAN = 16 * 1024 * 1024
-MAX_BOXES = 1_000               # boxes walked in one container (the file, moov, one trak)
-BOXES_CHECKED_AFTER_MOOV = 16   # fragmented movies have thousands; the length check stops early for them
+MAX_BOXES = 1_000  # boxes walked in one container (the file, moov, one trak)
+BOXES_CHECKED_AFTER_MOOV = 16  # fragmented movies have thousands; the length check stops early for them
 
 UNSUPPORTED_TYPE = "unsupported_type"
 CORRUPT_FILE = "corrupt_file"
@@ -64,8 +65,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 GIF_MAGICS = (b"GIF87a", b"GIF89a")
 QUICKTIME_BRAND = b"qt  "
-MP4_BRANDS = frozenset({b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42",
-                        b"avc1", b"dash", b"M4V ", b"MSNV"})
+MP4_BRANDS = frozenset(
+    {b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash", b"M4V ", b"MSNV"}
+)
 
 # Frame headers; C4 (Huffman tables), C8 (reserved) and CC (arithmetic coding) share the range but are not.
 JPEG_FRAME_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
@@ -77,10 +79,10 @@ JPEG_NO_FRAME_MARKERS = frozenset({0xD8, 0xD9, 0xDA})
 
 @dataclass(frozen=True)
 class Probe:
-    content_type: str          # image/jpeg, image/png, image/gif, image/webp, video/mp4, video/quicktime
-    kind: str                  # "image" or "video"
-    width: Optional[int]
-    height: Optional[int]
+    content_type: str  # image/jpeg, image/png, image/gif, image/webp, video/mp4, video/quicktime
+    kind: str  # "image" or "video"
+    width: int | None
+    height: int | None
 
 
 class MediaRejectedError(Exception):
@@ -119,14 +121,15 @@ def probe(read: RangeReader, size: int) -> Probe:
 
 def probe_bytes(data: bytes) -> Probe:
     """``probe`` over a file already in memory."""
-    return probe(lambda start, length: data[start:start + length], len(data))
+    return probe(lambda start, length: data[start : start + length], len(data))
 
 
 def _measured(content_type: str, kind: str, width: int, height: int) -> Probe:
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         raise MediaRejectedError(
             DIMENSIONS_INVALID,
-            f"The file is {width}x{height} pixels; each side must be between 1 and {MAX_SIDE} pixels.")
+            f"The file is {width}x{height} pixels; each side must be between 1 and {MAX_SIDE} pixels.",
+        )
     return Probe(content_type=content_type, kind=kind, width=width, height=height)
 
 
@@ -148,7 +151,7 @@ class _Source:
         if at < 0 or at + length > len(self._window):
             self._fill(offset, length)
             at = 0
-        return self._window[at:at + length]
+        return self._window[at : at + length]
 
     def byte(self, offset: int) -> int:
         return self.bytes(offset, 1)[0]
@@ -160,7 +163,7 @@ class _Source:
             if self.reads >= MAX_READS:
                 raise _corrupt("its headers are too long to inspect")
             self.reads += 1
-            piece = self._read(offset + got, want - got)[:want - got]
+            piece = self._read(offset + got, want - got)[: want - got]
             if not piece:
                 break
             pieces.append(piece)
@@ -171,7 +174,7 @@ class _Source:
         self._start, self._window = offset, window
 
 
-def _jpeg_size(source: _Source) -> Tuple[int, int]:
+def _jpeg_size(source: _Source) -> tuple[int, int]:
     offset = 2  # after SOI
     for _ in range(MAX_JPEG_SEGMENTS):
         if offset > MAX_JPEG_SCAN:
@@ -198,7 +201,7 @@ def _jpeg_size(source: _Source) -> Tuple[int, int]:
     raise _corrupt("no JPEG frame header was found within the file's first segments")
 
 
-def _png_size(source: _Source) -> Tuple[int, int]:
+def _png_size(source: _Source) -> tuple[int, int]:
     length, kind = struct.unpack(">I4s", source.bytes(8, 8))
     if kind != b"IHDR" or length != 13:
         raise _corrupt("its PNG header chunk (IHDR) is missing")
@@ -212,12 +215,12 @@ def _png_size(source: _Source) -> Tuple[int, int]:
     return width, height
 
 
-def _gif_size(source: _Source) -> Tuple[int, int]:
+def _gif_size(source: _Source) -> tuple[int, int]:
     width, height = struct.unpack("<HH", source.bytes(6, 4))
     return width, height
 
 
-def _webp_size(source: _Source) -> Tuple[int, int]:
+def _webp_size(source: _Source) -> tuple[int, int]:
     (riff_size,) = struct.unpack("<I", source.bytes(4, 4))
     riff_end = 8 + riff_size
     if riff_end > source.size:
@@ -253,7 +256,7 @@ def _webp_size(source: _Source) -> Tuple[int, int]:
 class _Box:
     kind: bytes
     start: int
-    body: int   # where the payload starts (after an 8- or 16-byte header)
+    body: int  # where the payload starts (after an 8- or 16-byte header)
     end: int
 
 
@@ -290,8 +293,8 @@ def _movie_type(source: _Source) -> str:
     raise MediaRejectedError(UNSUPPORTED_TYPE, "The file is not a JPEG, PNG, GIF, WebP, MP4 or MOV file.")
 
 
-def _movie_size(source: _Source) -> Tuple[int, int]:
-    moov: Optional[_Box] = None
+def _movie_size(source: _Source) -> tuple[int, int]:
+    moov: _Box | None = None
     has_media_data = walked_to_end = False
     boxes_after = 0
     for box in _boxes(source, 0, source.size):
@@ -321,7 +324,7 @@ def _movie_size(source: _Source) -> Tuple[int, int]:
     raise MediaRejectedError(NO_VIDEO_TRACK, "The file has no video track (is it audio only?).")
 
 
-def _track_size(source: _Source, tkhd: _Box) -> Tuple[int, int]:
+def _track_size(source: _Source, tkhd: _Box) -> tuple[int, int]:
     version = source.byte(tkhd.body)
     # version, flags, then times/ids/duration (32-bit in version 0, some 64-bit in version 1),
     # reserved, layer, group, volume, reserved, matrix; then width and height in 16.16 fixed point.

@@ -27,13 +27,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Optional
 
 from chalicelib.text.units import CODE_POINTS, GRAPHEMES, UTF16_UNITS, counter
 
 JPEG, PNG, GIF, WEBP = "image/jpeg", "image/png", "image/gif", "image/webp"
 MP4, MOV = "video/mp4", "video/quicktime"
-IMAGE_TYPES = frozenset({JPEG, PNG, GIF, WEBP})   # what uploads and fetching by URL accept
+IMAGE_TYPES = frozenset({JPEG, PNG, GIF, WEBP})  # what uploads and fetching by URL accept
 VIDEO_TYPES = frozenset({MP4, MOV})
 TYPE_NAMES = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WebP", MP4: "MP4", MOV: "MOV"}
 
@@ -53,8 +52,9 @@ class AspectRange:
     label: str
 
     def fits(self, width: int, height: int) -> bool:
-        return any(self.minimum <= ratio <= self.maximum
-                   for ratio in (Fraction(width, height), Fraction(height, width)))
+        return any(
+            self.minimum <= ratio <= self.maximum for ratio in (Fraction(width, height), Fraction(height, width))
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,28 +62,28 @@ class MediaRules:
     """One platform's limits on the media of one part (post or message)."""
 
     platform: str
-    name: str                                  # as users know it: "X", not "twitter"
+    name: str  # as users know it: "X", not "twitter"
     max_images: int
-    max_videos: int                            # 0 when we cannot publish video there
-    max_media: int                             # images and videos together
+    max_videos: int  # 0 when we cannot publish video there
+    max_media: int  # images and videos together
     image_types: frozenset
     video_types: frozenset
     max_image_bytes: int
     max_video_bytes: int
-    type_max_bytes: Mapping[str, int] = dataclasses.field(default_factory=dict)   # where a type differs
+    type_max_bytes: Mapping[str, int] = dataclasses.field(default_factory=dict)  # where a type differs
     images_with_video: bool
-    alt_text: bool                             # the platform has an alt-text field at all
-    max_alt_text: Optional[int]                # None: no field, or no limit we know of
+    alt_text: bool  # the platform has an alt-text field at all
+    max_alt_text: int | None  # None: no field, or no limit we know of
     alt_text_unit: str = CODE_POINTS
-    requires_media: bool = False               # a post there must carry media
-    alone_types: frozenset = frozenset()       # types that must be a part's only media
-    max_part_bytes: Optional[int] = None       # all of a part's files together
-    max_image_pixels: Optional[int] = None     # width x height
-    max_video_pixels: Optional[int] = None
+    requires_media: bool = False  # a post there must carry media
+    alone_types: frozenset = frozenset()  # types that must be a part's only media
+    max_part_bytes: int | None = None  # all of a part's files together
+    max_image_pixels: int | None = None  # width x height
+    max_video_pixels: int | None = None
     type_max_pixels: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    max_image_side_sum: Optional[int] = None   # width + height
-    image_aspect: Optional[AspectRange] = None
-    video_aspect: Optional[AspectRange] = None
+    max_image_side_sum: int | None = None  # width + height
+    image_aspect: AspectRange | None = None
+    video_aspect: AspectRange | None = None
     post_noun: str = "post"
     # Files go out attached to a message with text (Slack shares them under the message it posted
     # first), so a part with media needs text there.
@@ -98,8 +98,10 @@ class MediaRules:
             problems.append("counts")
         if self.max_media > self.max_images + self.max_videos:
             problems.append("max_media above the kinds' own maximums")
-        for kind, count, types, size in (("image", self.max_images, self.image_types, self.max_image_bytes),
-                                         ("video", self.max_videos, self.video_types, self.max_video_bytes)):
+        for kind, count, types, size in (
+            ("image", self.max_images, self.image_types, self.max_image_bytes),
+            ("video", self.max_videos, self.video_types, self.max_video_bytes),
+        ):
             if bool(count) != bool(types) or bool(count) != (size > 0):
                 problems.append(f"{kind}s: a count, types and a size go together")
         if self.alt_text_unit not in _ALT_TEXT_UNITS or (self.max_alt_text is not None and not self.alt_text):
@@ -118,7 +120,7 @@ class MediaRules:
             return self.type_max_bytes[content_type]
         return self.max_video_bytes if content_type in VIDEO_TYPES else self.max_image_bytes
 
-    def max_pixels(self, content_type: str) -> Optional[int]:
+    def max_pixels(self, content_type: str) -> int | None:
         if content_type in self.type_max_pixels:
             return self.type_max_pixels[content_type]
         return self.max_video_pixels if content_type in VIDEO_TYPES else self.max_image_pixels

@@ -3,6 +3,7 @@
 ``adapter_for(integration, ...)`` is the only way in; see base.py for the contract every adapter
 keeps, and registry.py for which module serves which platform.
 """
+
 from chalicelib.platforms.registry import adapter_for
 
 __all__ = ["adapter_for"]

@@ -10,12 +10,12 @@ stack.py), holding a JSON object with exactly these names; the functions read it
 Each platform declares the names itself (``app_credentials`` of its descriptor, in
 chalicelib/platforms/<name>/); this is the table the stack and the secret reader share.
 """
-from __future__ import annotations
 
-from typing import Dict, Tuple
+from __future__ import annotations
 
 from chalicelib.platforms import registry
 
 # platform name -> the names of the app credentials it needs, all of them required.
-APP_CREDENTIALS: Dict[str, Tuple[str, ...]] = {
-    item.name: item.app_credentials for item in registry.descriptors() if item.app_credentials}
+APP_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    item.name: item.app_credentials for item in registry.descriptors() if item.app_credentials
+}

@@ -5,11 +5,13 @@ what became of it. It never retries by itself and never decides what happens nex
 the errors below, and the engine decides from the error's kind (retry later, fail now, or fail as
 "outcome unknown" because the platform may have accepted a call it cannot safely repeat).
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Callable, ClassVar, Dict, Iterator, List, Optional
+from typing import Any, BinaryIO, ClassVar
 
 
 @dataclass(frozen=True)
@@ -17,20 +19,26 @@ class PostRef:
     """A part as published: the platform's id, a public URL, and whatever a reply needs (Bluesky's cid)."""
 
     id: str
-    url: Optional[str] = None
-    extra: Dict[str, Any] = field(default_factory=dict)
+    url: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> Dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "url": self.url, "extra": dict(self.extra)}
 
     @classmethod
-    def from_dict(cls, data: Dict[str, Any]) -> "PostRef":
+    def from_dict(cls, data: dict[str, Any]) -> PostRef:
         return cls(id=data["id"], url=data.get("url"), extra=dict(data.get("extra") or {}))
 
 
 # The file name extensions that fit each type we store; the first is the one we give a file.
-EXTENSIONS = {"image/jpeg": (".jpg", ".jpeg"), "image/png": (".png",), "image/gif": (".gif",),
-              "image/webp": (".webp",), "video/mp4": (".mp4", ".m4v"), "video/quicktime": (".mov",)}
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "video/mp4": (".mp4", ".m4v"),
+    "video/quicktime": (".mov",),
+}
 
 
 @dataclass(frozen=True)
@@ -40,16 +48,16 @@ class Attachment:
     URL at publish time: media by URL was copied into the bucket when the post was created."""
 
     id: str
-    kind: str                          # "image" or "video"
-    content_type: str                  # image/jpeg, image/png, image/gif, image/webp, video/mp4, video/quicktime
-    size: int                          # bytes
+    kind: str  # "image" or "video"
+    content_type: str  # image/jpeg, image/png, image/gif, image/webp, video/mp4, video/quicktime
+    size: int  # bytes
     filename: str = ""
-    alt_text: Optional[str] = None
-    width: Optional[int] = None
-    height: Optional[int] = None
+    alt_text: str | None = None
+    width: int | None = None
+    height: int | None = None
     # Opens the bytes as a stream. Reading raises TransientError when storage is briefly
     # unavailable and PermanentError (code media_unavailable) when the file is gone.
-    opener: Optional[Callable[[], BinaryIO]] = field(default=None, compare=False, repr=False)
+    opener: Callable[[], BinaryIO] | None = field(default=None, compare=False, repr=False)
 
     @property
     def upload_name(self) -> str:
@@ -99,20 +107,20 @@ class Part:
     """One part to publish."""
 
     text: str
-    index: int                          # 0 for the first part, i for segment i
-    total: int                          # parts in the whole post
-    idempotency_key: str                # stable for this target and part: a retry sends the same
-    reply_to: Optional[PostRef] = None  # the previous part, for a reply chain
-    root: Optional[PostRef] = None      # the first part, for platforms that want it (Bluesky)
-    media: List[Attachment] = field(default_factory=list)       # in the order the author gave
-    settings: Dict[str, Any] = field(default_factory=dict)       # this platform's platform_settings
+    index: int  # 0 for the first part, i for segment i
+    total: int  # parts in the whole post
+    idempotency_key: str  # stable for this target and part: a retry sends the same
+    reply_to: PostRef | None = None  # the previous part, for a reply chain
+    root: PostRef | None = None  # the first part, for platforms that want it (Bluesky)
+    media: list[Attachment] = field(default_factory=list)  # in the order the author gave
+    settings: dict[str, Any] = field(default_factory=dict)  # this platform's platform_settings
     # What this adapter kept, in an earlier attempt at this part, of files it uploaded (attachment id
     # to the handle it passed to ``keep``), and the engine's way to store a new one.
-    uploads: Dict[str, Dict[str, Any]] = field(default_factory=dict)
-    remember: Optional[Callable[[str, Dict[str, Any]], None]] = field(default=None, compare=False, repr=False)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    remember: Callable[[str, dict[str, Any]], None] | None = field(default=None, compare=False, repr=False)
     # Seconds the worker had left when this part started (the Lambda context's remaining time);
     # None when nothing said.
-    time_left: Optional[float] = None
+    time_left: float | None = None
 
     def budget(self, reserve: float) -> float:
         """Seconds this part may spend waiting (for a platform to process media), leaving ``reserve``
@@ -121,7 +129,7 @@ class Part:
         left = self.time_left if self.time_left is not None else ASSUMED_TIME_LEFT
         return max(0.0, left - reserve)
 
-    def keep(self, attachment_id: str, handle: Dict[str, Any]) -> None:
+    def keep(self, attachment_id: str, handle: dict[str, Any]) -> None:
         """Store the platform's handle for an uploaded file (a media id still processing), so that a
         later attempt at this part can use it instead of uploading again. Handles are JSON values."""
         if self.remember is not None:
@@ -134,9 +142,9 @@ class PlatformError(Exception):
     ``channel_not_found``), for callers that act on a particular one."""
 
     code = "platform_error"
-    platform_error: Optional[str] = None
+    platform_error: str | None = None
 
-    def __init__(self, message: str, *, code: Optional[str] = None):
+    def __init__(self, message: str, *, code: str | None = None):
         super().__init__(message)
         self.message = message
         if code:
@@ -149,7 +157,7 @@ class TransientError(PlatformError):
 
     code = "platform_unavailable"
 
-    def __init__(self, message: str, *, code: Optional[str] = None, retry_after: Optional[float] = None):
+    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None):
         super().__init__(message, code=code)
         self.retry_after = retry_after
 
@@ -186,7 +194,7 @@ class Deployment:
     never reach up into the container for either."""
 
     settings: Any
-    app_credentials: Callable[..., Optional[Dict[str, str]]] = lambda platform, fresh=False: None
+    app_credentials: Callable[..., dict[str, str] | None] = lambda platform, fresh=False: None
 
 
 class Platform:
@@ -223,7 +231,7 @@ class Platform:
         self.credentials = credentials
 
     @classmethod
-    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+    def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         """The adapter for ``integration``, given what the deployment holds. Adapters that need
         settings or app credentials override this; ``options`` reach the constructor (tests pass
         clocks and sleeps)."""
@@ -239,12 +247,12 @@ class ApiUrlPlatform(Platform):
 
     api_url_setting = ""
 
-    def __init__(self, integration, credentials=None, api_url: Optional[str] = None):
+    def __init__(self, integration, credentials=None, api_url: str | None = None):
         super().__init__(integration, credentials)
         self._api_url = api_url
 
     @classmethod
-    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+    def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if deployment is not None:
             options.setdefault("api_url", getattr(deployment.settings, cls.api_url_setting))
         return cls(integration, credentials, **options)

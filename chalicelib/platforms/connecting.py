@@ -10,12 +10,13 @@ URLs a user gives us (a Mastodon instance, a Discord webhook, a PDS) are where w
 secret: they must be HTTPS and resolve to public addresses, or to loopback when the deployment
 allows it for local development (``allow_loopback_platforms``).
 """
+
 from __future__ import annotations
 
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.errors import ValidationError
@@ -29,9 +30,9 @@ class ConnectedAccount:
     account_id: str
     username: str
     display_name: str
-    credentials: Dict[str, Any]
-    profile: Dict[str, Any] = field(default_factory=dict)
-    avatar_url: Optional[str] = None
+    credentials: dict[str, Any]
+    profile: dict[str, Any] = field(default_factory=dict)
+    avatar_url: str | None = None
 
 
 class GrantRejectedError(Exception):
@@ -52,9 +53,13 @@ class ConnectContext:
         """``url`` if we may send a user's secret there: HTTPS to a public address (or, where
         allowed, anything on loopback). Checked by resolving the name, so a public-looking name
         that points inside the network is refused too."""
+
         def refuse(message: str) -> ValidationError:
-            return ValidationError(f"{field_name} cannot be used: {message}", code="invalid_url",
-                                   errors=[{"field": field_name, "message": message}])
+            return ValidationError(
+                f"{field_name} cannot be used: {message}",
+                code="invalid_url",
+                errors=[{"field": field_name, "message": message}],
+            )
 
         parts = urlsplit(url)
         host = parts.hostname
@@ -81,11 +86,11 @@ class ConnectContext:
                 raise refuse(f"{host} is not a public address.")
         return url
 
-    def allows_loopback(self, host: Optional[str]) -> bool:
+    def allows_loopback(self, host: str | None) -> bool:
         return bool(self.settings.allow_loopback_platforms) and is_loopback_host(host)
 
 
-def is_loopback_host(host: Optional[str]) -> bool:
+def is_loopback_host(host: str | None) -> bool:
     if not host:
         return False
     if host == "localhost":
@@ -101,9 +106,9 @@ def refused(code: str, field_name: str, detail: str) -> ValidationError:
     return ValidationError(detail, code=code, errors=[{"field": field_name, "message": detail}])
 
 
-def get_json(platform: str, url: str, headers: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
+def get_json(platform: str, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """A JSON object the platform answers a GET with; its refusal as the engine's error kinds."""
-    from chalicelib.platforms import http   # requests costs ~0.1 s: only connecting pays for it
+    from chalicelib.platforms import http  # requests costs ~0.1 s: only connecting pays for it
 
     response = http.call("GET", url, platform=platform, idempotent=True, headers=headers or {})
     answer = http.json_body(response)

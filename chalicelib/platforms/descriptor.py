@@ -11,10 +11,11 @@ HTTP client, no platform SDK. The code that talks to the platform lives beside t
 ``adapter`` module, a ``connect`` module) and is named by a "module:attribute" string, imported on
 first use only.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Tuple, Type
 
 from pydantic import BaseModel, ConfigDict
 
@@ -58,12 +59,12 @@ class TextRule:
     ``title_setting`` names a ``platform_settings`` field every post there needs, limited by ``text``.
     """
 
-    text: Tuple[TextLimit, ...]
-    caption: Optional[Tuple[TextLimit, ...]] = None
-    description: Optional[Tuple[TextLimit, ...]] = None
+    text: tuple[TextLimit, ...]
+    caption: tuple[TextLimit, ...] | None = None
+    description: tuple[TextLimit, ...] | None = None
     adjustable: bool = False
     body: str = "text"
-    title_setting: Optional[str] = None
+    title_setting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,12 @@ class Connect:
     kind: str
     summary: str
     description: str
-    body: Optional[Type[BaseModel]] = None
-    check: Optional[str] = None
-    instructions: Optional[str] = None
-    consent: Optional[str] = None
-    finish: Optional[str] = None
-    callback_path: Optional[str] = None
+    body: type[BaseModel] | None = None
+    check: str | None = None
+    instructions: str | None = None
+    consent: str | None = None
+    finish: str | None = None
+    callback_path: str | None = None
     callback_summary: str = ""
     callback_description: str = ""
     handle_prefix: str = ""
@@ -126,18 +127,18 @@ class PlatformDescriptor:
     client id and secret): each platform naming some gets a Secrets Manager secret.
     """
 
-    name: str                                   # as the API writes it: "twitter"
-    title: str                                  # as users know it: "X"
+    name: str  # as the API writes it: "twitter"
+    title: str  # as users know it: "X"
     text: TextRule
     media: MediaRules
-    thread_style: str                           # REPLY: each part replies to the one before; NUMBERED: " (i/n)"
-    idempotent: bool                            # a repeated request is recognised, so a lost answer may be retried
-    settings: Type[BaseModel]
+    thread_style: str  # REPLY: each part replies to the one before; NUMBERED: " (i/n)"
+    idempotent: bool  # a repeated request is recognised, so a lost answer may be retried
+    settings: type[BaseModel]
     sandbox: SandboxIdentity
-    aliases: Tuple[str, ...] = ()
-    adapter: Optional[str] = None
-    connect: Optional[Connect] = None
-    app_credentials: Tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    adapter: str | None = None
+    connect: Connect | None = None
+    app_credentials: tuple[str, ...] = ()
 
     def __post_init__(self):
         # Declarations typed in by hand: a slip fails at start-up, and in the contract test.
@@ -148,8 +149,9 @@ class PlatformDescriptor:
             problems.append(f"media rules for {self.media.platform!r}")
         if not issubclass(self.settings, BaseModel):
             problems.append("settings is not a pydantic model")
-        if self.text.body not in ("text", "description") or (self.text.body == "description"
-                                                            and self.text.description is None):
+        if self.text.body not in ("text", "description") or (
+            self.text.body == "description" and self.text.description is None
+        ):
             problems.append("text body")
         if problems:
             raise ValueError(f"platform {self.name}: {', '.join(problems)}")

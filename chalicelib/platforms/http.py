@@ -11,11 +11,13 @@ The platform's answer is classified by ``raise_for_answer`` once each adapter ha
 platform's own error fields (they differ: Slack answers 200 with ``ok: false``, Telegram puts the
 wait in ``parameters.retry_after``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-from typing import Any, Mapping, NoReturn, Optional, Tuple
+from collections.abc import Mapping
+from typing import Any, NoReturn
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -30,15 +32,16 @@ from chalicelib.platforms.base import (
 
 # (connect, read) seconds. Connecting is quick or it is not happening; reading waits for a platform
 # that is slow to store the post, well inside the publisher's own time limit.
-TIMEOUT: Tuple[float, float] = (5.0, 20.0)
+TIMEOUT: tuple[float, float] = (5.0, 20.0)
 # A platform that says "come back in an hour" is still a platform we come back to, not a failure;
 # but a queue cannot hold a message longer than 12 hours, and a wait past this is more likely a
 # misread header than a real instruction.
 MAX_RETRY_AFTER = 3600.0
 
 
-def call(method: str, url: str, *, platform: str, idempotent: bool,
-         timeout: Tuple[float, float] = TIMEOUT, **kwargs: Any) -> requests.Response:
+def call(
+    method: str, url: str, *, platform: str, idempotent: bool, timeout: tuple[float, float] = TIMEOUT, **kwargs: Any
+) -> requests.Response:
     """One HTTP request to ``platform``. Returns any answer (the caller classifies it); raises a
     TransientError or OutcomeUnknownError when no answer came back."""
     try:
@@ -58,7 +61,8 @@ def transport_error(error: requests.RequestException, platform: str, idempotent:
     return OutcomeUnknownError(
         f"{platform} did not answer after the post was sent, so it may or may not have been published. "
         f"{platform} offers no way to recognise a repeated request, so it was not sent again: check the "
-        "account before publishing this post again.")
+        "account before publishing this post again."
+    )
 
 
 def _nothing_sent(error: requests.RequestException) -> bool:
@@ -68,15 +72,16 @@ def _nothing_sent(error: requests.RequestException) -> bool:
         return True
     if isinstance(error, requests.ConnectionError):
         reason = error.args[0] if error.args else None
-        reason = getattr(reason, "reason", reason)   # urllib3 wraps it in MaxRetryError
+        reason = getattr(reason, "reason", reason)  # urllib3 wraps it in MaxRetryError
         return isinstance(reason, NewConnectionError)
-    if isinstance(error, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                          requests.exceptions.InvalidSchema)):
+    if isinstance(
+        error, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)
+    ):
         return True
     return False
 
 
-def retry_after(headers: Mapping[str, str], body_value: Any = None) -> Optional[float]:
+def retry_after(headers: Mapping[str, str], body_value: Any = None) -> float | None:
     """The wait a platform asked for, in seconds: a value from its body (preferred: it is usually
     more precise), else the ``Retry-After`` header (seconds or an HTTP date)."""
     for value in (body_value, headers.get("Retry-After")):
@@ -86,7 +91,7 @@ def retry_after(headers: Mapping[str, str], body_value: Any = None) -> Optional[
     return None
 
 
-def _seconds(value: Any) -> Optional[float]:
+def _seconds(value: Any) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -98,22 +103,31 @@ def _seconds(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        when = when.replace(tzinfo=dt.UTC)
+    return (when - dt.datetime.now(dt.UTC)).total_seconds()
 
 
-def raise_for_answer(platform: str, status: int, message: str, *, wait: Optional[float] = None,
-                     auth_failed: bool = False, code: Optional[str] = None) -> NoReturn:
+def raise_for_answer(
+    platform: str,
+    status: int,
+    message: str,
+    *,
+    wait: float | None = None,
+    auth_failed: bool = False,
+    code: str | None = None,
+) -> NoReturn:
     """Raise the engine's error for a failed answer. ``message`` is the platform's own words, shown
     to the user on the target; ``auth_failed`` lets an adapter name a revoked token the platform
     reports without a 401 (Slack's ``token_revoked``, a deleted Discord webhook)."""
     detail = f"{platform} answered HTTP {status}: {message}" if message else f"{platform} answered HTTP {status}."
     if status == 429:
-        raise RateLimitedError(f"{platform} is rate limiting this account: {message or 'too many requests'}.",
-                               retry_after=wait)
+        raise RateLimitedError(
+            f"{platform} is rate limiting this account: {message or 'too many requests'}.", retry_after=wait
+        )
     if auth_failed or status in (401, 403):
         raise AuthenticationFailedError(
-            f"{platform} refused the account's credentials ({message or f'HTTP {status}'}); reconnect the account.")
+            f"{platform} refused the account's credentials ({message or f'HTTP {status}'}); reconnect the account."
+        )
     if status >= 500:
         raise TransientError(detail, retry_after=wait)
     raise PermanentError(detail, code=code)
@@ -134,4 +148,5 @@ def unreadable_answer(platform: str, idempotent: bool):
         return TransientError(f"{platform} sent an answer that could not be read; it will be asked again.")
     return OutcomeUnknownError(
         f"{platform} accepted the post but its answer could not be read, so it may have been published. "
-        "It was not sent again: check the account before publishing this post again.")
+        "It was not sent again: check the account before publishing this post again."
+    )

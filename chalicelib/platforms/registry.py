@@ -10,12 +10,13 @@ the machinery all platforms share, never platforms.
 Adapters are imported on first use only, so a function that never publishes to Bluesky never pays
 for atproto.
 """
+
 from __future__ import annotations
 
 import functools
 import importlib
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 from chalicelib.platforms.descriptor import PlatformDescriptor
 
@@ -24,14 +25,16 @@ SANDBOX_ADAPTER = "chalicelib.platforms.sandbox:Sandbox"
 
 
 @functools.lru_cache(maxsize=1)
-def _found() -> Dict[str, PlatformDescriptor]:
+def _found() -> dict[str, PlatformDescriptor]:
     # A directory listing, as pkgutil.iter_modules would make (without importing pkgutil): the
     # packages here are the sub-directories with an __init__.py.
     here = os.path.dirname(os.path.abspath(__file__))
-    packages = sorted(entry.name for entry in os.scandir(here)
-                      if entry.is_dir() and entry.name.isidentifier()
-                      and os.path.isfile(os.path.join(entry.path, "__init__.py")))
-    found: Dict[str, PlatformDescriptor] = {}
+    packages = sorted(
+        entry.name
+        for entry in os.scandir(here)
+        if entry.is_dir() and entry.name.isidentifier() and os.path.isfile(os.path.join(entry.path, "__init__.py"))
+    )
+    found: dict[str, PlatformDescriptor] = {}
     for name in packages:
         declared = getattr(importlib.import_module(f"{_PACKAGE}.{name}"), "PLATFORM", None)
         if not isinstance(declared, PlatformDescriptor) or declared.name != name:
@@ -46,17 +49,17 @@ def _found() -> Dict[str, PlatformDescriptor]:
     return found
 
 
-def descriptors() -> Tuple[PlatformDescriptor, ...]:
+def descriptors() -> tuple[PlatformDescriptor, ...]:
     """Every platform, by name."""
     return tuple(_found().values())
 
 
-def names() -> Tuple[str, ...]:
+def names() -> tuple[str, ...]:
     return tuple(_found())
 
 
 @functools.lru_cache(maxsize=1)
-def aliases() -> Dict[str, str]:
+def aliases() -> dict[str, str]:
     """Each alias to its platform's name ("x" -> "twitter")."""
     return {alias: item.name for item in _found().values() for alias in item.aliases}
 
@@ -80,7 +83,7 @@ def load(path: str):
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def adapter_for(integration, credentials: Optional[Dict[str, Any]] = None, **options: Any):
+def adapter_for(integration, credentials: dict[str, Any] | None = None, **options: Any):
     """The adapter for this integration: the sandbox for test-mode accounts, else the platform's own.
     ``options`` are what the deployment gives an adapter when it is built (``deployment``: where
     the platform's API is, the app's credentials)."""
@@ -91,6 +94,7 @@ def adapter_for(integration, credentials: Optional[Dict[str, Any]] = None, **opt
         return load(SANDBOX_ADAPTER)(integration, credentials, **options)
     descriptor = _found().get(integration.platform)
     if descriptor is None or descriptor.adapter is None:
-        raise PermanentError(f"Publishing to {integration.platform} is not available yet.",
-                             code="platform_not_available")
+        raise PermanentError(
+            f"Publishing to {integration.platform} is not available yet.", code="platform_not_available"
+        )
     return load(descriptor.adapter).build(integration, credentials, **options)

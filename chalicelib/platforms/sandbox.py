@@ -8,13 +8,15 @@ what it will meet in live mode. Users make it fail on demand with markers in the
 
 What it publishes lives in the ``sandbox`` table (chalicelib/data/sandbox.py), per integration.
 """
+
 from __future__ import annotations
 
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import quote
 
 from chalicelib.errors import OpenpostError
@@ -44,7 +46,8 @@ BASE_URL = "https://sandbox.openpost.dev"
 MARKER = re.compile(r"[ \t]*\[sandbox:([^\]\s]*)\][ \t]*", re.IGNORECASE)
 FAILURE = re.compile(
     r"(?P<what>5\d\d|429|timeout-after-accept|timeout|reject|auth)(?::(?P<after>\d+))?(?::?x(?P<times>[1-9]\d*))?",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -54,11 +57,11 @@ class Marker:
 
     text: str
     what: str
-    retry_after: Optional[int] = None
-    times: Optional[int] = None
+    retry_after: int | None = None
+    times: int | None = None
 
 
-def due(markers: List[Marker], attempt: int) -> Optional[Marker]:
+def due(markers: list[Marker], attempt: int) -> Marker | None:
     """The marker whose turn try number ``attempt`` (1-based) is. Markers are a script read in the
     order written: "[sandbox:429x1] [sandbox:500x2]" is a 429, then two 500s, then success."""
     tries_before = 0
@@ -69,24 +72,30 @@ def due(markers: List[Marker], attempt: int) -> Optional[Marker]:
     return None
 
 
-def parse_markers(text: str) -> Tuple[str, List[Marker]]:
+def parse_markers(text: str) -> tuple[str, list[Marker]]:
     """The text as a user would see it (markers removed) and the markers, in the order written.
 
     A ``[sandbox:...]`` that does not parse is refused rather than published: a user rehearsing a
     failure should learn of a typo, not see a post go out."""
-    markers: List[Marker] = []
+    markers: list[Marker] = []
 
-    def take(match: "re.Match[str]") -> str:
+    def take(match: re.Match[str]) -> str:
         found = FAILURE.fullmatch(match.group(1))
-        if found is None or (found["after"] and found["what"] != "429"):   # only a 429 says when
-            raise PermanentError(f"Unknown sandbox marker {match.group(0).strip()}; see docs/sandbox.md.",
-                                 code="sandbox_marker_invalid")
-        markers.append(Marker(text=match.group(0).strip(), what=found["what"].lower(),
-                              retry_after=int(found["after"]) if found["after"] else None,
-                              times=int(found["times"]) if found["times"] else None))
+        if found is None or (found["after"] and found["what"] != "429"):  # only a 429 says when
+            raise PermanentError(
+                f"Unknown sandbox marker {match.group(0).strip()}; see docs/sandbox.md.", code="sandbox_marker_invalid"
+            )
+        markers.append(
+            Marker(
+                text=match.group(0).strip(),
+                what=found["what"].lower(),
+                retry_after=int(found["after"]) if found["after"] else None,
+                times=int(found["times"]) if found["times"] else None,
+            )
+        )
         return "\x00"
 
-    def close_gap(gap: "re.Match[str]") -> str:
+    def close_gap(gap: re.Match[str]) -> str:
         # Between two words a run of markers leaves one space; at the end of a line, nothing; a line
         # that held only markers goes away with its line break.
         line_start = gap.start() == 0 or gap.string[gap.start() - 1] == "\n"
@@ -108,10 +117,16 @@ def _handle(username: str) -> str:
 class Sandbox(Platform):
     """Publishes to the sandbox, imitating ``integration.platform``."""
 
-    media_kinds = frozenset({"image", "video"})   # it stores what it was sent, media included
+    media_kinds = frozenset({"image", "video"})  # it stores what it was sent, media included
 
-    def __init__(self, integration, credentials: Optional[Dict[str, Any]] = None, store=None,
-                 latency: Optional[Tuple[float, float]] = (0.02, 0.08), sleep: Callable[[float], Any] = time.sleep):
+    def __init__(
+        self,
+        integration,
+        credentials: dict[str, Any] | None = None,
+        store=None,
+        latency: tuple[float, float] | None = (0.02, 0.08),
+        sleep: Callable[[float], Any] = time.sleep,
+    ):
         super().__init__(integration, credentials)
         self.platform = registry.get(integration.platform)
         self.name = self.platform.name
@@ -133,19 +148,29 @@ class Sandbox(Platform):
         if failure is not None and failure.what != "timeout-after-accept":
             raise self._error(failure)
         self._check_reply(part)
-        post = {"id": self._new_id(), "text": text,
-                "reply_to": part.reply_to.id if part.reply_to else None,
-                "root": part.root.id if part.root else None,
-                # What a platform would hold of each file; the bytes stay in our bucket.
-                "media": [{"media_id": item.id, "kind": item.kind, "content_type": item.content_type,
-                           "size": item.size, "alt_text": item.alt_text} for item in part.media]}
+        post = {
+            "id": self._new_id(),
+            "text": text,
+            "reply_to": part.reply_to.id if part.reply_to else None,
+            "root": part.root.id if part.root else None,
+            # What a platform would hold of each file; the bytes stay in our bucket.
+            "media": [
+                {
+                    "media_id": item.id,
+                    "kind": item.kind,
+                    "content_type": item.content_type,
+                    "size": item.size,
+                    "alt_text": item.alt_text,
+                }
+                for item in part.media
+            ],
+        }
         try:
-            stored = self._store.save_post(self.integration.id, post,
-                                           part.idempotency_key if self.idempotent else None)
+            stored = self._store.save_post(self.integration.id, post, part.idempotency_key if self.idempotent else None)
         except OpenpostError as error:
             # The sandbox's own storage failed: like a platform's 503, nothing was published.
             raise TransientError(f"The sandbox ({self.name}) did not answer; try again.") from error
-        if failure is not None:   # accepted, then the answer never came back
+        if failure is not None:  # accepted, then the answer never came back
             raise self._error(failure)
         return self._ref(stored)
 
@@ -155,7 +180,7 @@ class Sandbox(Platform):
         if self._latency:
             self._sleep(random.uniform(*self._latency))
 
-    def _failure_due(self, markers: List[Marker], key: str) -> Optional[Marker]:
+    def _failure_due(self, markers: list[Marker], key: str) -> Marker | None:
         """The failure this try should meet. Tries are counted in the table, per part, only when the
         text asks for a failure: a plain post costs no extra write."""
         if not markers:
@@ -171,14 +196,18 @@ class Sandbox(Platform):
         if marker.what.startswith("5"):
             return TransientError(f"The sandbox ({self.name}) answered HTTP {marker.what}, {asked}.")
         if marker.what == "429":
-            return RateLimitedError(f"The sandbox ({self.name}) answered HTTP 429 Too Many Requests, {asked}.",
-                                    retry_after=marker.retry_after)
+            return RateLimitedError(
+                f"The sandbox ({self.name}) answered HTTP 429 Too Many Requests, {asked}.",
+                retry_after=marker.retry_after,
+            )
         if marker.what == "reject":
-            return PermanentError(f"The sandbox ({self.name}) refused the post (HTTP 400), {asked}.",
-                                  code="platform_rejected")
+            return PermanentError(
+                f"The sandbox ({self.name}) refused the post (HTTP 400), {asked}.", code="platform_rejected"
+            )
         if marker.what == "auth":
             return AuthenticationFailedError(
-                f"The sandbox ({self.name}) refused the account's credentials (HTTP 401), {asked}.")
+                f"The sandbox ({self.name}) refused the account's credentials (HTTP 401), {asked}."
+            )
         accepted = "after accepting the post" if marker.what == "timeout-after-accept" else "before answering"
         message = f"The sandbox ({self.name}) timed out {accepted}, {asked}."
         # Whether a retry is safe is the platform's property, not the marker's: with an idempotency
@@ -195,8 +224,10 @@ class Sandbox(Platform):
             return
         refs = (part.reply_to, part.root)
         if any(ref is None or not ref.extra.get("cid") for ref in refs):
-            raise PermanentError(f"{self.platform.title} replies need the parent and the root, each with its cid.",
-                                 code="platform_rejected")
+            raise PermanentError(
+                f"{self.platform.title} replies need the parent and the root, each with its cid.",
+                code="platform_rejected",
+            )
 
     # --- what a published post looks like ------------------------------------------------------
     def _new_id(self) -> str:
@@ -204,11 +235,15 @@ class Sandbox(Platform):
 
     def _url(self, post_id: str) -> str:
         return self.platform.sandbox.url.format(
-            base=BASE_URL, platform=self.name, handle=_handle(self.integration.username),
-            id=quote(post_id, safe=":._-"), rkey=post_id.rsplit("/", 1)[-1])
+            base=BASE_URL,
+            platform=self.name,
+            handle=_handle(self.integration.username),
+            id=quote(post_id, safe=":._-"),
+            rkey=post_id.rsplit("/", 1)[-1],
+        )
 
-    def _ref(self, post: Dict[str, Any]) -> PostRef:
-        extra: Dict[str, Any] = {}
+    def _ref(self, post: dict[str, Any]) -> PostRef:
+        extra: dict[str, Any] = {}
         if self.platform.sandbox.content_ids:
             # A cid is the hash of the record; derived from what was stored, so a repeated request
             # gets the same one back.

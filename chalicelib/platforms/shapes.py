@@ -4,16 +4,17 @@ A platform's descriptor picks one of these as its ``SandboxIdentity.post_id``: e
 function of the integration's id (stable per account where the real id embeds the account, as a
 Bluesky DID or a Facebook page id does) that makes a new post id.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import secrets
 import time
-from typing import Callable
+from collections.abc import Callable
 
 IdMaker = Callable[[str], str]
-TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"   # atproto's sortable base32
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # atproto's sortable base32
 
 
 def now_ms() -> int:
@@ -56,17 +57,21 @@ def record_uri(collection: str) -> IdMaker:
 
 def message_ts() -> IdMaker:
     """A chat message "ts": seconds and microseconds."""
+
     def make(integration_id: str) -> str:
         micros = time.time_ns() // 1000
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
     return make
 
 
 def page_post() -> IdMaker:
-    """"{page id}_{post id}", the page id stable per integration."""
+    """ "{page id}_{post id}", the page id stable per integration."""
+
     def make(integration_id: str) -> str:
         page = int.from_bytes(digest("page", integration_id)[:6], "big") % 10**15
         return f"{page:015d}_{(now_ms() << 10) | secrets.randbits(10)}"
+
     return make
 
 

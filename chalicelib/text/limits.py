@@ -75,8 +75,12 @@ def _rule_of(descriptor) -> PlatformRule:
             return None
         return tuple(Limit(item.maximum, item.unit, counter(item.unit)) for item in declared_limits)
 
-    return PlatformRule(text=limits(declared.text), caption=limits(declared.caption),
-                        description=limits(declared.description), adjustable=declared.adjustable)
+    return PlatformRule(
+        text=limits(declared.text),
+        caption=limits(declared.caption),
+        description=limits(declared.description),
+        adjustable=declared.adjustable,
+    )
 
 
 # Each platform's rule, as its module under chalicelib/platforms/ declares it (with the evidence).
@@ -131,9 +135,7 @@ def measure(
     platforms with a single limit, for which a caption or description is simply the post's text.
     """
     name, rule = _rule(platform)
-    limits = _limits(
-        name, rule, max_characters=max_characters, caption=caption, description=description
-    )
+    limits = _limits(name, rule, max_characters=max_characters, caption=caption, description=description)
     return [Measurement(limit.unit, limit.count(text), limit.maximum) for limit in limits]
 
 
@@ -160,10 +162,7 @@ def check(
             limit=measured.limit,
             length=measured.length,
             unit=measured.unit,
-            message=(
-                f"{name} allows {measured.limit} {UNIT_NAMES[measured.unit]}; "
-                f"{field} has {measured.length}"
-            ),
+            message=(f"{name} allows {measured.limit} {UNIT_NAMES[measured.unit]}; {field} has {measured.length}"),
         )
         for measured in measure(
             platform,

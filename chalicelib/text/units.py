@@ -3,10 +3,11 @@
 Kept free of the counters' own imports (X's weighted length loads URL and emoji tables): platform
 descriptors name a unit when the API starts, and a counter is loaded only when something is counted.
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Callable, Dict
+from collections.abc import Callable
 
 WEIGHTED = "weighted_characters"  # X's weights: see twitter.py
 GRAPHEMES = "graphemes"
@@ -34,7 +35,7 @@ _COUNTERS = {
     UTF16_UNITS: "chalicelib.text.plain:utf16_code_units",
     UTF8_BYTES: "chalicelib.text.plain:utf8_bytes",
 }
-_loaded: Dict[str, Callable[[str], int]] = {}
+_loaded: dict[str, Callable[[str], int]] = {}
 
 
 def counter(unit: str) -> Callable[[str], int]:

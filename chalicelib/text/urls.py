@@ -224,9 +224,7 @@ def _ascii_domain() -> re.Pattern[str]:
 
 @functools.cache
 def _tco_url() -> re.Pattern[str]:
-    return re.compile(
-        rf"^https?://t\.co/([a-z0-9]+)(?:\?{_X_QUERY_CHAR}*{_X_QUERY_END})?", re.IGNORECASE
-    )
+    return re.compile(rf"^https?://t\.co/([a-z0-9]+)(?:\?{_X_QUERY_CHAR}*{_X_QUERY_END})?", re.IGNORECASE)
 
 
 @functools.cache

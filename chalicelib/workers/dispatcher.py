@@ -1,4 +1,5 @@
 """The dispatcher: every minute (EventBridge), queue the post targets due before the next tick."""
+
 from __future__ import annotations
 
 from chalicelib.container import services

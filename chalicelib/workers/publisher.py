@@ -5,6 +5,7 @@ yet) has its visibility set to that wait and is reported failed, so SQS redelive
 the queue's maxReceiveCount it moves to the dead-letter queue, where the reconciler settles it.
 A message that does not parse fails the same way and ends there too.
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -24,9 +25,14 @@ def _record_handler(record: SQSRecord, lambda_context=None) -> str:
     message = PublishMessage.model_validate_json(record.body)
     logger.append_keys(post_id=message.post_id, target_id=message.target_id)
     try:
-        outcome = services().publisher.publish(message.workspace_id, message.mode, message.post_id,
-                                               message.target_id, message.dispatch_id,
-                                               time_left=_time_left(lambda_context))
+        outcome = services().publisher.publish(
+            message.workspace_id,
+            message.mode,
+            message.post_id,
+            message.target_id,
+            message.dispatch_id,
+            time_left=_time_left(lambda_context),
+        )
         logger.info("publish message handled", extra={"outcome": outcome})
         return outcome
     except RetryLater as later:
@@ -46,5 +52,4 @@ def _time_left(context):
 
 
 def handle(event, context):
-    return process_partial_response(event=event, record_handler=_record_handler, processor=processor,
-                                    context=context)
+    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

@@ -1,4 +1,5 @@
 """The reconciler: every five minutes, settle anything the happy path left behind."""
+
 from __future__ import annotations
 
 from chalicelib.container import services

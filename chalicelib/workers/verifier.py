@@ -4,14 +4,15 @@ One message may name several objects. A message that fails (S3 or DynamoDB brief
 reported failed and comes back; judging is conditional on the record still being pending, so a
 repeated message does nothing twice.
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
-from chalicelib.observability import logger
 from chalicelib.data.messages import UploadNotification
+from chalicelib.observability import logger
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -28,5 +29,4 @@ def _record_handler(record: SQSRecord) -> list:
 
 
 def handle(event, context):
-    return process_partial_response(event=event, record_handler=_record_handler, processor=processor,
-                                    context=context)
+    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

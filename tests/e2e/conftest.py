@@ -1,4 +1,5 @@
 """One local stack for the whole e2e session, started and stopped as `make run` is."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The HTTP API of a running local stack, with the keys it printed, over real HTTP."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ def test_banner_shows_the_keys_and_a_curl_line_that_works(stack):
     assert state["test_key"] in output and state["live_key"] in output and state["workspace_id"] in output
     curl = f'curl -H "Authorization: Bearer {state["test_key"]}" {state["base_url"]}/v1/integrations'
     assert curl in output
-    assert state["aws_endpoint_url"] in output   # where moto is, for the developer's own AWS calls
+    assert state["aws_endpoint_url"] in output  # where moto is, for the developer's own AWS calls
 
 
 def test_test_key_lists_the_sandbox_integrations(stack):
@@ -71,7 +72,7 @@ def test_concurrent_requests_each_get_their_own_answer(stack):
     keys = [stack.state["test_key"], stack.state["live_key"]] * 8
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(lambda key: get(stack, "/v1/integrations", key), keys))
-    for key, answer in zip(keys, answers):
+    for key, answer in zip(keys, answers, strict=True):
         assert answer.status_code == 200
         assert bool(answer.json()["data"]) == (key == stack.state["test_key"])
 
@@ -87,8 +88,13 @@ def test_every_request_log_line_carries_request_and_workspace_ids(stack):
     served = []
     while time.monotonic() < deadline and not served:
         lines = [json.loads(line) for line in stack.output().splitlines() if line.startswith("{")]
-        served = [line for line in lines if line.get("message") == "request served"
-                  and line.get("workspace_id") == stack.state["workspace_id"] and line.get("status") == 200]
+        served = [
+            line
+            for line in lines
+            if line.get("message") == "request served"
+            and line.get("workspace_id") == stack.state["workspace_id"]
+            and line.get("status") == 200
+        ]
         time.sleep(0.2)
     assert served, "no 'request served' line for the workspace"
     line = served[-1]

@@ -1,4 +1,5 @@
 """Schedules and queue messages reach the handlers, as EventBridge and SQS would deliver them."""
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,13 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def sqs(stack):
-    return boto3.client("sqs", endpoint_url=stack.state["aws_endpoint_url"], region_name=stack.state["region"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "sqs",
+        endpoint_url=stack.state["aws_endpoint_url"],
+        region_name=stack.state["region"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 @pytest.fixture
@@ -25,8 +31,9 @@ def publish_queue(stack):
 
 
 def queue_counts(sqs, url):
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
@@ -38,13 +45,18 @@ def test_dispatcher_schedule_is_delivered(stack):
 
 
 def publish_message(stack) -> PublishMessage:
-    return PublishMessage(workspace_id=stack.state["workspace_id"], mode="test", post_id=str(uuid.uuid4()),
-                          target_id=str(uuid.uuid4()), dispatch_id=str(uuid.uuid4()))
+    return PublishMessage(
+        workspace_id=stack.state["workspace_id"],
+        mode="test",
+        post_id=str(uuid.uuid4()),
+        target_id=str(uuid.uuid4()),
+        dispatch_id=str(uuid.uuid4()),
+    )
 
 
 def test_publish_message_is_handled_and_deleted(stack, sqs, publish_queue):
     message = publish_message(stack)
-    before = queue_counts(sqs, publish_queue)   # another test's failed message may be in flight
+    before = queue_counts(sqs, publish_queue)  # another test's failed message may be in flight
     sqs.send_message(QueueUrl=publish_queue, MessageBody=message.model_dump_json())
 
     handled = stack.wait_for_log("publish message handled", post_id=message.post_id)
@@ -56,9 +68,13 @@ def test_publish_message_is_handled_and_deleted(stack, sqs, publish_queue):
 def test_malformed_message_is_kept_and_its_batch_mate_deleted(stack, sqs, publish_queue):
     good = publish_message(stack)
     visible, in_flight = queue_counts(sqs, publish_queue)
-    sent = sqs.send_message_batch(QueueUrl=publish_queue, Entries=[
-        {"Id": "good", "MessageBody": good.model_dump_json()},
-        {"Id": "malformed", "MessageBody": '{"post_id": "only this"}'}])
+    sent = sqs.send_message_batch(
+        QueueUrl=publish_queue,
+        Entries=[
+            {"Id": "good", "MessageBody": good.model_dump_json()},
+            {"Id": "malformed", "MessageBody": '{"post_id": "only this"}'},
+        ],
+    )
     malformed_id = next(entry["MessageId"] for entry in sent["Successful"] if entry["Id"] == "malformed")
     try:
         # Usually one batch: the publisher lists the malformed message in batchItemFailures and the
@@ -66,7 +82,10 @@ def test_malformed_message_is_kept_and_its_batch_mate_deleted(stack, sqs, publis
         # (and moves it to the dead-letter queue in the end).
         stack.wait_for_log("publish message handled", post_id=good.post_id)
         stack.wait_for(lambda: malformed_id in stack.output(), WAIT_TIMEOUT, "the malformed message reported")
-        stack.wait_for(lambda: queue_counts(sqs, publish_queue) == (visible, in_flight + 1), WAIT_TIMEOUT,
-                       "only the malformed message left, in flight")
+        stack.wait_for(
+            lambda: queue_counts(sqs, publish_queue) == (visible, in_flight + 1),
+            WAIT_TIMEOUT,
+            "only the malformed message left, in flight",
+        )
     finally:
-        sqs.purge_queue(QueueUrl=publish_queue)   # rather than wait out its visibility timeout
+        sqs.purge_queue(QueueUrl=publish_queue)  # rather than wait out its visibility timeout

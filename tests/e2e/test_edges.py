@@ -1,5 +1,6 @@
 """The API's edges over real HTTP against the local stack: what API Gateway answers itself (through
 the stack's gateway responses), the local server answers the same, as problem+json."""
+
 from __future__ import annotations
 
 import socket
@@ -26,22 +27,26 @@ def _problem(answer, status, code):
 def test_an_unknown_path_is_404(stack, method, path):
     answer = requests.request(method, f"{stack.base_url}{path}", timeout=10)
     body = _problem(answer, 404, "not_found")
-    assert body == GATEWAY_PROBLEMS["MISSING_AUTHENTICATION_TOKEN"].body()   # what the gateway says deployed
+    assert body == GATEWAY_PROBLEMS["MISSING_AUTHENTICATION_TOKEN"].body()  # what the gateway says deployed
 
 
 @pytest.mark.parametrize("method", ["DELETE", "PUT", "TRACE", "PROPFIND"])
 def test_a_method_the_path_lacks_is_405_with_allow(stack, method):
-    answer = requests.request(method, f"{stack.base_url}/v1/posts", timeout=10,
-                              headers={"Authorization": f"Bearer {stack.state['test_key']}"})
+    answer = requests.request(
+        method, f"{stack.base_url}/v1/posts", timeout=10, headers={"Authorization": f"Bearer {stack.state['test_key']}"}
+    )
     _problem(answer, 405, "method_not_allowed")
     assert answer.headers["Allow"] == "GET, OPTIONS, POST"
 
 
 def test_a_preflight_is_answered(stack):
-    answer = requests.options(f"{stack.base_url}/v1/posts/abc", timeout=10, headers={
-        "Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"})
+    answer = requests.options(
+        f"{stack.base_url}/v1/posts/abc",
+        timeout=10,
+        headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "PATCH"},
+    )
     assert answer.status_code == 204
-    assert answer.headers["Access-Control-Allow-Origin"] == "https://app.example.com"   # the local stack allows "*"
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://app.example.com"  # the local stack allows "*"
     assert answer.headers["Access-Control-Allow-Methods"] == "DELETE, GET, OPTIONS, PATCH, PUT"
 
 

@@ -1,4 +1,5 @@
 """Test mode publishes end to end in the local stack: API, queue, publisher, sandbox, events."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,16 @@ def wait_for_status(stack, post_id, wanted, seconds=20):
 
 
 def test_publish_now_goes_out_within_seconds(stack):
-    post = call(stack, "POST", "/v1/posts", {"content": "Shipping today", "platforms": ["twitter", "bluesky"],
-                                             "segments": [{"content": "Details in the thread"}]}).json()["data"]
+    post = call(
+        stack,
+        "POST",
+        "/v1/posts",
+        {
+            "content": "Shipping today",
+            "platforms": ["twitter", "bluesky"],
+            "segments": [{"content": "Details in the thread"}],
+        },
+    ).json()["data"]
     assert call(stack, "POST", f"/v1/posts/{post['id']}/publish").status_code == 202
     published = wait_for_status(stack, post["id"], "published")
     assert {k: v["success"] for k, v in published["platform_results"].items()} == {"twitter": True, "bluesky": True}
@@ -36,9 +45,13 @@ def test_publish_now_goes_out_within_seconds(stack):
 
 
 def test_a_post_scheduled_seconds_ahead_goes_out_at_its_time(stack):
-    when = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=4)).replace(microsecond=0)
-    post = call(stack, "POST", "/v1/posts", {"content": "On the dot", "platforms": ["bluesky"],
-                                             "schedule_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")}).json()["data"]
+    when = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=4)).replace(microsecond=0)
+    post = call(
+        stack,
+        "POST",
+        "/v1/posts",
+        {"content": "On the dot", "platforms": ["bluesky"], "schedule_at": when.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    ).json()["data"]
     assert post["status"] == "scheduled"
     published = wait_for_status(stack, post["id"], "published", seconds=20)
     went_out = dt.datetime.fromisoformat(published["post_targets"][0]["published_at"].replace("Z", "+00:00"))
@@ -52,5 +65,9 @@ def test_a_failure_on_demand_reads_clearly(stack):
     call(stack, "POST", f"/v1/posts/{post_id}/publish")
     failed = wait_for_status(stack, post_id, "failed")
     assert failed["post_targets"][0]["error"]["code"] == "platform_rejected"
-    assert failed["platform_results"]["twitter"] == {"success": False, "post_id": None, "post_url": None,
-                                                     "error": failed["post_targets"][0]["error"]["message"]}
+    assert failed["platform_results"]["twitter"] == {
+        "success": False,
+        "post_id": None,
+        "post_url": None,
+        "error": failed["post_targets"][0]["error"]["message"],
+    }

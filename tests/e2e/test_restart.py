@@ -1,4 +1,5 @@
 """Stopping is clean: the port is free again at once, and a taken port is a clear error, not a hang."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,13 +14,16 @@ def test_second_start_after_a_clean_stop_works(tmp_path):
     first = RunningStack(tmp_path / "first").wait_until_ready()
     assert requests.get(f"{first.base_url}/v1/openapi.json", timeout=10).status_code == 200
     assert first.stop() == 0
-    assert not first.state_file.exists()   # its keys died with the stack
+    assert not first.state_file.exists()  # its keys died with the stack
 
     second = RunningStack(tmp_path / "second", port=first.port)
     try:
         second.wait_until_ready()
-        answer = requests.get(f"{second.base_url}/v1/integrations", timeout=10,
-                              headers={"Authorization": f"Bearer {second.state['test_key']}"})
+        answer = requests.get(
+            f"{second.base_url}/v1/integrations",
+            timeout=10,
+            headers={"Authorization": f"Bearer {second.state['test_key']}"},
+        )
         assert answer.status_code == 200
     finally:
         assert second.stop() == 0, second.output()

@@ -3,6 +3,7 @@
 Expectations come from the catalog and the table models (so nothing they list can be left out of
 the stack) and from a few literals (so the catalog cannot silently lose something either).
 """
+
 from __future__ import annotations
 
 import json
@@ -41,12 +42,16 @@ CORS_ORIGINS = ["https://app.example.org"]
 # template or any asset (test_no_platform_app_credential_reaches_the_template_or_an_asset).
 SENTINELS = ("sentinel-x-client-id-7f3a9c", "sentinel-x-client-secret-91c2e4")
 SENTINEL_ENVIRONMENT = {
-    "OPENPOST_X_CLIENT_ID": SENTINELS[0], "OPENPOST_X_CLIENT_SECRET": SENTINELS[1],
-    "OPENPOST_LOCAL_TWITTER_CLIENT_ID": SENTINELS[0], "OPENPOST_LOCAL_TWITTER_CLIENT_SECRET": SENTINELS[1],
+    "OPENPOST_X_CLIENT_ID": SENTINELS[0],
+    "OPENPOST_X_CLIENT_SECRET": SENTINELS[1],
+    "OPENPOST_LOCAL_TWITTER_CLIENT_ID": SENTINELS[0],
+    "OPENPOST_LOCAL_TWITTER_CLIENT_SECRET": SENTINELS[1],
 }
 SENTINEL_CONTEXT = {
-    "x_client_id": SENTINELS[0], "x_client_secret": SENTINELS[1],
-    "twitter_client_id": SENTINELS[0], "twitter_client_secret": SENTINELS[1],
+    "x_client_id": SENTINELS[0],
+    "x_client_secret": SENTINELS[1],
+    "twitter_client_id": SENTINELS[0],
+    "twitter_client_secret": SENTINELS[1],
 }
 
 # Chalice pip-installs the Lambda dependencies while the stack is built: from the wheels that
@@ -132,6 +137,7 @@ def test_stack_builds_without_warnings(synthesized):
 
 # --- tables -----------------------------------------------------------------------------------
 
+
 def test_one_table_per_model(template):
     template.resource_count_is("AWS::DynamoDB::Table", len(TABLE_MODELS))
 
@@ -149,9 +155,7 @@ def test_table_matches_its_model(template, model):
                 "BillingMode": "PAY_PER_REQUEST",
                 "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
                 "DeletionProtectionEnabled": True,
-                "TimeToLiveSpecification": (
-                    {"AttributeName": ttl, "Enabled": True} if ttl else Match.absent()
-                ),
+                "TimeToLiveSpecification": ({"AttributeName": ttl, "Enabled": True} if ttl else Match.absent()),
                 "GlobalSecondaryIndexes": (
                     Match.absent()
                     if not schema["global_secondary_indexes"]
@@ -192,6 +196,7 @@ def test_known_tables_keep_their_keys_indexes_and_ttl(synthesized):
 
 
 # --- queues -----------------------------------------------------------------------------------
+
 
 def test_two_queues_per_spec(template):
     template.resource_count_is("AWS::SQS::Queue", 2 * len(catalog.QUEUES))
@@ -245,6 +250,7 @@ def test_publish_queue_literals(synthesized):
 
 # --- media bucket and key ---------------------------------------------------------------------
 
+
 def test_media_bucket(template):
     template.resource_count_is("AWS::S3::Bucket", 1)
     template.has_resource(
@@ -277,9 +283,7 @@ def test_media_bucket(template):
                                     "Status": "Enabled",
                                 }
                             ),
-                            Match.object_like(
-                                {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}
-                            ),
+                            Match.object_like({"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}),
                         ]
                     )
                 },
@@ -323,6 +327,7 @@ def test_tokens_key_rotates_and_has_its_alias(synthesized, template):
 
 
 # --- functions, schedules and queue consumers --------------------------------------------------
+
 
 @pytest.mark.parametrize("spec", catalog.FUNCTIONS, ids=lambda s: s.name)
 def test_function_is_sized_and_configured_from_the_catalog(synthesized, spec):
@@ -410,9 +415,7 @@ def test_one_event_source_mapping_per_consumed_queue(template):
 @pytest.mark.parametrize("spec", consumed_queues(), ids=lambda s: s.name)
 def test_queue_feeds_its_consumer_with_partial_batch_failures(synthesized, spec):
     queue = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-{spec.name}")
-    mapping = logical_id_where(
-        synthesized, "AWS::Lambda::EventSourceMapping", EventSourceArn=get_att_arn(queue)
-    )
+    mapping = logical_id_where(synthesized, "AWS::Lambda::EventSourceMapping", EventSourceArn=get_att_arn(queue))
     properties = synthesized.json["Resources"][mapping]["Properties"]
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["BatchSize"] == spec.batch_size
@@ -421,8 +424,11 @@ def test_queue_feeds_its_consumer_with_partial_batch_failures(synthesized, spec)
 
 
 def test_publish_queue_feeds_the_publisher(synthesized):
-    (mapping,) = [mapping for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
-                  if get_att_arn("Publisher") in _nested_values(mapping["Properties"]["FunctionName"])]
+    (mapping,) = [
+        mapping
+        for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
+        if get_att_arn("Publisher") in _nested_values(mapping["Properties"]["FunctionName"])
+    ]
     assert mapping["Properties"]["BatchSize"] == 5
 
 
@@ -430,22 +436,36 @@ def test_uploads_are_announced_to_the_verifier(synthesized):
     """S3 sends each object created under uploads/ to the media queue, which feeds the verifier;
     the queue's policy lets S3 send from this account only, and exists before the bucket's
     notification is set (S3 checks the permission then)."""
-    (bucket_id, bucket), = resources_of(synthesized, "AWS::S3::Bucket").items()
+    ((bucket_id, bucket),) = resources_of(synthesized, "AWS::S3::Bucket").items()
     (notification,) = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     assert notification["Event"] == "s3:ObjectCreated:*"
     assert notification["Filter"] == {"S3Key": {"Rules": [{"Name": "prefix", "Value": "uploads/"}]}}
     queue_id = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-media")
     assert notification["Queue"] == get_att_arn(queue_id)
-    (mapping,) = [mapping for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
-                  if get_att_arn(queue_id) in _nested_values(mapping["Properties"]["EventSourceArn"])]
+    (mapping,) = [
+        mapping
+        for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
+        if get_att_arn(queue_id) in _nested_values(mapping["Properties"]["EventSourceArn"])
+    ]
     assert get_att_arn("Verifier") in _nested_values(mapping["Properties"]["FunctionName"])
-    (policy_id, policy), = [(pid, policy) for pid, policy in resources_of(synthesized, "AWS::SQS::QueuePolicy").items()
-                            if {"Ref": queue_id} in policy["Properties"]["Queues"]]
-    allowed = [statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-               if statement["Effect"] == "Allow"]
-    assert allowed == [{"Sid": "UploadNotifications", "Effect": "Allow", "Action": "sqs:SendMessage",
-                        "Principal": {"Service": "s3.amazonaws.com"}, "Resource": get_att_arn(queue_id),
-                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]
+    ((policy_id, policy),) = [
+        (pid, policy)
+        for pid, policy in resources_of(synthesized, "AWS::SQS::QueuePolicy").items()
+        if {"Ref": queue_id} in policy["Properties"]["Queues"]
+    ]
+    allowed = [
+        statement for statement in policy["Properties"]["PolicyDocument"]["Statement"] if statement["Effect"] == "Allow"
+    ]
+    assert allowed == [
+        {
+            "Sid": "UploadNotifications",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Resource": get_att_arn(queue_id),
+            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        }
+    ]
     assert policy_id in as_list(bucket.get("DependsOn", []))
 
 
@@ -460,6 +480,7 @@ def _nested_values(value):
 
 
 # --- permissions ------------------------------------------------------------------------------
+
 
 def identity_statements(synthesized):
     statements = []
@@ -503,14 +524,14 @@ def test_resource_star_only_for_xray(synthesized):
 def test_resource_policies_allow_nothing_but_the_key_delegation(synthesized):
     """Bucket and queue policies only deny (plain HTTP), but for S3's upload notifications (tested
     above); the key policy hands its key to IAM."""
-    account_root = {
-        "Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"]]
-    }
+    account_root = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":root"]]}
     for policy_type in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy"):
         for policy in resources_of(synthesized, policy_type).values():
             statements = policy["Properties"]["PolicyDocument"]["Statement"]
-            assert all(statement["Effect"] == "Deny" or statement.get("Sid") == "UploadNotifications"
-                       for statement in statements)
+            assert all(
+                statement["Effect"] == "Deny" or statement.get("Sid") == "UploadNotifications"
+                for statement in statements
+            )
     (key,) = resources_of(synthesized, "AWS::KMS::Key").values()
     assert key["Properties"]["KeyPolicy"]["Statement"] == [
         {"Action": "kms:*", "Effect": "Allow", "Principal": {"AWS": account_root}, "Resource": "*"}
@@ -527,43 +548,67 @@ def test_role_reaches_every_table_index_and_queue(synthesized):
         assert get_att_arn(queue) in resources
     granted = {action for s in statements for action in as_list(s["Action"])}
     assert {
-        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
-        "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
         "sqs:ChangeMessageVisibility",
-        "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-        "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey",
-        "logs:CreateLogStream", "logs:PutLogEvents",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "kms:Encrypt",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
         "xray:PutTraceSegments",
     } <= granted
 
 
 # --- platform apps' secrets ---------------------------------------------------------------------
 
+
 def test_each_platform_app_has_a_secret_the_functions_find_by_arn(synthesized, template):
     secrets = resources_of(synthesized, "AWS::SecretsManager::Secret")
     assert len(secrets) == len(APP_CREDENTIALS) >= 1
     for platform in APP_CREDENTIALS:
-        (secret_id,) = [logical_id for logical_id, secret in secrets.items()
-                        if f"the {platform} app's credentials" in secret["Properties"]["Description"]]
+        (secret_id,) = [
+            logical_id
+            for logical_id, secret in secrets.items()
+            if f"the {platform} app's credentials" in secret["Properties"]["Description"]
+        ]
         secret = secrets[secret_id]
         # Created as an empty JSON object, a constant: a deploy never overwrites what an operator put.
         assert secret["Properties"]["SecretString"] == "{}"
         assert "GenerateSecretString" not in secret["Properties"] and "Name" not in secret["Properties"]
         for spec in (catalog.API, *catalog.FUNCTIONS):
-            template.has_resource_properties("AWS::Serverless::Function", {
-                "FunctionName": f"{STACK}-{spec.name}",
-                "Environment": {"Variables": Match.object_like({app_secret_variable(platform): {"Ref": secret_id}})},
-            })
+            template.has_resource_properties(
+                "AWS::Serverless::Function",
+                {
+                    "FunctionName": f"{STACK}-{spec.name}",
+                    "Environment": {
+                        "Variables": Match.object_like({app_secret_variable(platform): {"Ref": secret_id}})
+                    },
+                },
+            )
         assert synthesized.json["Outputs"][outputs.app_secret_arn(platform)]["Value"] == {"Ref": secret_id}
     assert outputs.app_secret_arn("twitter") == "TwitterAppSecretArn"
 
 
 def test_the_functions_may_only_read_the_app_secrets(synthesized):
     secret_refs = [{"Ref": logical_id} for logical_id in resources_of(synthesized, "AWS::SecretsManager::Secret")]
-    touching = [s for s in identity_statements(synthesized)
-                if any(action.startswith("secretsmanager:") for action in as_list(s["Action"]))]
-    assert [(as_list(s["Action"]), as_list(s["Resource"])) for s in touching] == \
-        [(["secretsmanager:GetSecretValue"], secret_refs)]
+    touching = [
+        s
+        for s in identity_statements(synthesized)
+        if any(action.startswith("secretsmanager:") for action in as_list(s["Action"]))
+    ]
+    assert [(as_list(s["Action"]), as_list(s["Resource"])) for s in touching] == [
+        (["secretsmanager:GetSecretValue"], secret_refs)
+    ]
 
 
 def _strings_in(path):
@@ -587,10 +632,11 @@ def test_no_platform_app_credential_reaches_the_template_or_an_asset(synthesized
         scanned += 1
         found += [(where, s) for s in SENTINELS if s.encode() in data]
     assert not found
-    assert scanned > 100   # the package's members were read, not just a template
+    assert scanned > 100  # the package's members were read, not just a template
 
 
 # --- outputs, package, lint -------------------------------------------------------------------
+
 
 def test_outputs_name_every_resource_a_tool_needs(synthesized):
     keys = set(synthesized.json["Outputs"])
@@ -606,8 +652,17 @@ def test_package_holds_the_app_and_its_linux_dependencies(synthesized):
     (package,) = synthesized.workdir.glob("chalice.out/*/deployment.zip")
     names = zipfile.ZipFile(package).namelist()
     top_level = {name.split("/", 1)[0] for name in names}
-    assert {"app.py", "chalicelib", "chalice", "pynamodb", "aws_lambda_powertools", "requests",
-            "pydantic", "pydantic_core", "aws_xray_sdk"} <= top_level
+    assert {
+        "app.py",
+        "chalicelib",
+        "chalice",
+        "pynamodb",
+        "aws_lambda_powertools",
+        "requests",
+        "pydantic",
+        "pydantic_core",
+        "aws_xray_sdk",
+    } <= top_level
     assert any(n.startswith("pydantic_core/") and n.endswith("x86_64-linux-gnu.so") for n in names)
 
 
@@ -617,7 +672,9 @@ def test_cfn_lint_finds_no_errors(synthesized, tmp_path):
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run(
         [str(cfn_lint), "--format", "json", "--", str(template_path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     findings = json.loads(result.stdout or "[]")
     errors = [f for f in findings if f["Level"] == "Error"]
@@ -626,6 +683,7 @@ def test_cfn_lint_finds_no_errors(synthesized, tmp_path):
 
 
 # --- CDK context --------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "given, expected",
@@ -650,8 +708,10 @@ def test_api_gateway_answers_in_problems_of_its_own(synthesized):
     itself is problem+json too, the same body the local server sends (chalicelib/api/edges.py)."""
     from chalicelib.api.edges import GATEWAY_PROBLEMS
 
-    responses = {resource["Properties"]["ResponseType"]: resource["Properties"]
-                 for resource in resources_of(synthesized, "AWS::ApiGateway::GatewayResponse").values()}
+    responses = {
+        resource["Properties"]["ResponseType"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::ApiGateway::GatewayResponse").values()
+    }
     assert set(responses) == set(GATEWAY_PROBLEMS)
     api_id = next(iter(resources_of(synthesized, "AWS::Serverless::Api")))
     for kind, properties in responses.items():

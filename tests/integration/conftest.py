@@ -1,4 +1,5 @@
 """Fixtures shared by the integration tests that drive the Lambda handlers through real queues."""
+
 from __future__ import annotations
 
 import pytest

@@ -6,6 +6,7 @@ The list is read from the registry, so a platform added as a package is checked 
 Each module is imported in a fresh interpreter, to prove it does not pull in atproto (about 1.5 s
 of cold start) unless it is the Bluesky adapter, which needs it.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -19,8 +20,9 @@ from chalicelib.platforms.base import Platform
 
 NAMES = registry.names()
 LIVE = [item.name for item in registry.descriptors() if item.adapter]
-ADAPTERS = [(item.name, item.adapter) for item in registry.descriptors() if item.adapter] + \
-    [("sandbox", registry.SANDBOX_ADAPTER)]
+ADAPTERS = [(item.name, item.adapter) for item in registry.descriptors() if item.adapter] + [
+    ("sandbox", registry.SANDBOX_ADAPTER)
+]
 
 
 def test_the_registry_finds_the_platforms():
@@ -36,7 +38,7 @@ def test_the_platform_declares_what_it_is(platform):
     assert declared.thread_style in {"reply", "numbered"}
     assert isinstance(declared.idempotent, bool)
     assert issubclass(declared.settings, BaseModel)
-    assert declared.settings.model_validate({}) is not None    # every setting is optional
+    assert declared.settings.model_validate({}) is not None  # every setting is optional
     assert declared.media.platform == platform and declared.media.name == declared.title
     assert declared.text.text and all(limit.maximum >= 1 for limit in declared.text.text)
     for alias in declared.aliases:
@@ -46,8 +48,9 @@ def test_the_platform_declares_what_it_is(platform):
     assert identity.username and identity.display_name
     first, second = identity.post_id("integration-1"), identity.post_id("integration-1")
     assert first and first != second
-    url = identity.url.format(base="https://sandbox.example", platform=platform, handle="someone", id=first,
-                              rkey=first.rsplit("/", 1)[-1])
+    url = identity.url.format(
+        base="https://sandbox.example", platform=platform, handle="someone", id=first, rkey=first.rsplit("/", 1)[-1]
+    )
     assert url.startswith("https://sandbox.example/")
 
 
@@ -73,7 +76,7 @@ def test_the_adapter_declares_what_it_is(platform, path):
     assert issubclass(adapter, Platform)
     assert adapter.publish is not Platform.publish, "publish must be implemented"
     if platform == "sandbox":
-        return   # the sandbox takes its name and habits from the platform it imitates, per integration
+        return  # the sandbox takes its name and habits from the platform it imitates, per integration
     declared = registry.get(platform)
     assert adapter.descriptor is declared
     assert adapter.name == platform
@@ -88,8 +91,10 @@ def test_the_adapter_declares_what_it_is(platform, path):
 @pytest.mark.parametrize("platform", NAMES)
 def test_the_platform_module_is_cheap_to_import(platform):
     """A descriptor is read when the API starts: it loads no HTTP client and no platform SDK."""
-    probe = (f"import sys, chalicelib.platforms.{platform}; "
-             "print(sorted(name for name in ('requests', 'atproto', 'httpx') if name in sys.modules))")
+    probe = (
+        f"import sys, chalicelib.platforms.{platform}; "
+        "print(sorted(name for name in ('requests', 'atproto', 'httpx') if name in sys.modules))"
+    )
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() == "[]"
@@ -107,15 +112,17 @@ def test_the_adapter_imports_atproto_only_for_bluesky(platform, path):
 def test_the_api_imports_no_platform_code_at_start():
     """Lambda's init (app.py) reads every platform's descriptor, and loads none of their adapters,
     no HTTP client and no platform SDK."""
-    probe = "\n".join([
-        "import os, sys",
-        "os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')",
-        "import app",
-        "heavy = ('requests', 'atproto', 'httpx')",
-        "print(sorted(name for name in sys.modules if name in heavy or name.endswith('.adapter')))",
-        "from chalicelib.platforms import registry",
-        "print(len(registry.names()) >= 12)",
-    ])
+    probe = "\n".join(
+        [
+            "import os, sys",
+            "os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')",
+            "import app",
+            "heavy = ('requests', 'atproto', 'httpx')",
+            "print(sorted(name for name in sys.modules if name in heavy or name.endswith('.adapter')))",
+            "from chalicelib.platforms import registry",
+            "print(len(registry.names()) >= 12)",
+        ]
+    )
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert found.returncode == 0, found.stderr
     assert found.stdout.split("\n")[:2] == ["[]", "True"]
@@ -125,18 +132,20 @@ def test_the_api_imports_the_secrets_reader_only_when_an_app_secret_is_needed():
     """Lambda's init (app.py), an authenticated request's modules, the X connect routes and the X
     adapter leave Powertools' parameters utility (and the app secret reader) unimported: only the
     first read of a platform app's secret pays for them, and then they load."""
-    probe = "\n".join([
-        "import os, sys",
-        "os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')",
-        "import app, chalicelib.container, chalicelib.data.api_keys, chalicelib.domain.api_keys",
-        "import chalicelib.api.connect, chalicelib.platforms.twitter.connect, chalicelib.platforms.twitter.adapter",
-        "lazy = ('aws_lambda_powertools.utilities.parameters', 'chalicelib.data.app_secrets')",
-        "print(any(name in sys.modules for name in lazy))",
-        "from chalicelib.container import Services",
-        "from chalicelib.settings import Settings",
-        "Services(Settings()).app_secrets",
-        "print(all(name in sys.modules for name in lazy))",
-    ])
+    probe = "\n".join(
+        [
+            "import os, sys",
+            "os.environ.setdefault('AWS_DEFAULT_REGION', 'us-east-1')",
+            "import app, chalicelib.container, chalicelib.data.api_keys, chalicelib.domain.api_keys",
+            "import chalicelib.api.connect, chalicelib.platforms.twitter.connect, chalicelib.platforms.twitter.adapter",
+            "lazy = ('aws_lambda_powertools.utilities.parameters', 'chalicelib.data.app_secrets')",
+            "print(any(name in sys.modules for name in lazy))",
+            "from chalicelib.container import Services",
+            "from chalicelib.settings import Settings",
+            "Services(Settings()).app_secrets",
+            "print(all(name in sys.modules for name in lazy))",
+        ]
+    )
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert found.returncode == 0, found.stderr
     assert found.stdout.split() == ["False", "True"]

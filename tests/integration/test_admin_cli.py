@@ -1,4 +1,5 @@
 """The operator CLI creates a workspace on a fresh deployment, found through its stack outputs."""
+
 from __future__ import annotations
 
 import json
@@ -9,10 +10,15 @@ from tools import admin
 
 
 def test_create_workspace_from_stack_outputs(aws, api, capsys):
-    boto3.client("cloudformation").create_stack(StackName="openpost", TemplateBody=json.dumps({
-        "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
-        "Outputs": {"ResourcePrefix": {"Value": aws.prefix}},
-    }))
+    boto3.client("cloudformation").create_stack(
+        StackName="openpost",
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {"ResourcePrefix": {"Value": aws.prefix}},
+            }
+        ),
+    )
     assert admin.main(["create-workspace", "--name", "Acme", "--stack", "openpost", "--json"]) == 0
     created = json.loads(capsys.readouterr().out)
     assert created["test_key"].startswith("op_test_sk_") and created["live_key"].startswith("op_live_sk_")

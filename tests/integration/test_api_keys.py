@@ -1,4 +1,5 @@
 """/v1/api-keys: create, list, revoke, rotate; secrets shown once and never stored."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,9 @@ def test_no_secret_is_readable_from_any_table(api, workspace, aws):
     replay = api.post("/v1/api-keys", workspace.test_key, {"name": "x"}, headers={"Idempotency-Key": "k-1"})
     assert replay.headers["idempotent-replayed"] == "true"
     assert replay.json == first.json and replay.status == 201
-    rotated = api.post(f"/v1/api-keys/{first.json['data']['id']}/rotate", workspace.test_key,
-                       headers={"Idempotency-Key": "k-2"}).json["data"]["secret"]
+    rotated = api.post(
+        f"/v1/api-keys/{first.json['data']['id']}/rotate", workspace.test_key, headers={"Idempotency-Key": "k-2"}
+    ).json["data"]["secret"]
     secrets = [workspace.test_key, workspace.live_key, first.json["data"]["secret"], rotated]
     dynamodb = boto3.client("dynamodb")
     for table in dynamodb.list_tables()["TableNames"]:
@@ -107,4 +109,4 @@ def test_a_replay_shows_the_secret_only_to_a_prompt_retry_and_never_after_revoca
     replay = api.post("/v1/api-keys", workspace.test_key, {"name": "gone"}, headers=headers)
     assert replay.status == 409 and replay.json["code"] == "secret_not_shown_again"
     assert created["secret"] not in replay.raw.decode()
-    assert api.get("/v1/api-keys", workspace.test_key).json["total"] == 2   # nothing was created again
+    assert api.get("/v1/api-keys", workspace.test_key).json["total"] == 2  # nothing was created again

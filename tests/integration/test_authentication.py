@@ -1,4 +1,5 @@
 """Bearer authentication on every /v1 route: each way a key can be wrong gets its own 401."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,14 +25,17 @@ def test_missing_key(api, workspace, path):
     assert_401(api.get(path), "missing_api_key")
 
 
-@pytest.mark.parametrize("authorization", [
-    "op_test_sk_abc",                      # no scheme
-    "Basic dXNlcjpwYXNz",                  # another scheme
-    "Bearer",                              # nothing after the scheme
-    "Bearer op_test_sk_short",             # too short
-    "Bearer op_prod_sk_" + "a" * 40,       # no such mode
-    "Bearer op_test_sk_" + "a" * 39 + "!",  # a character keys never contain
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "op_test_sk_abc",  # no scheme
+        "Basic dXNlcjpwYXNz",  # another scheme
+        "Bearer",  # nothing after the scheme
+        "Bearer op_test_sk_short",  # too short
+        "Bearer op_prod_sk_" + "a" * 40,  # no such mode
+        "Bearer op_test_sk_" + "a" * 39 + "!",  # a character keys never contain
+    ],
+)
 def test_malformed_key(api, workspace, authorization):
     assert_401(api.get("/v1/integrations", headers={"Authorization": authorization}), "malformed_api_key")
 
@@ -71,7 +75,7 @@ def test_a_key_revoked_elsewhere_is_honoured_within_60_seconds(api, workspace, s
     (here: the store directly) takes effect here once the cached entry is that old."""
     assert api.get("/v1/integrations", workspace.test_key).status == 200
     key = services.api_keys.list(_principal(services, workspace))[0]
-    services.api_keys._store.delete(key)            # as another container would
+    services.api_keys._store.delete(key)  # as another container would
     clock.advance(seconds=59)
     assert api.get("/v1/integrations", workspace.test_key).status == 200
     clock.advance(seconds=1)

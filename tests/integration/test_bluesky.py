@@ -4,6 +4,7 @@ Accounts are connected through the API with app passwords, posts go out through 
 (moto's queues, the very Lambda handler), and every check reads the records back from the server:
 what a Bluesky user's app would show is what is in those records.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,7 +29,6 @@ from chalicelib.platforms.base import (
     TransientError,
 )
 from tests.conftest import services_with
-from tests.integration.lambda_runtime import LambdaRuntime
 from tests.pds.server import LocalPds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,10 +45,10 @@ def pds():
 def services(aws, clock, pds):
     """The conftest's services, pointed at the local Bluesky server (loopback allowed, as in local
     development only)."""
-    with services_with(aws, clock, bluesky_service_url=pds.url, allow_loopback_platforms=True,
-                       allow_loopback_media_urls=True) as built:
+    with services_with(
+        aws, clock, bluesky_service_url=pds.url, allow_loopback_platforms=True, allow_loopback_media_urls=True
+    ) as built:
         yield built
-
 
 
 @pytest.fixture
@@ -62,8 +62,11 @@ def alice(pds):
 
 
 def connect(api, key, account, **extra):
-    return api.post("/v1/integrations/bluesky/connect", key,
-                    {"identifier": account.handle, "password": account.app_password, **extra})
+    return api.post(
+        "/v1/integrations/bluesky/connect",
+        key,
+        {"identifier": account.handle, "password": account.app_password, **extra},
+    )
 
 
 @pytest.fixture
@@ -117,9 +120,10 @@ def test_connect_with_an_app_password(api, key, alice, services, workspace, inte
     stored = IntegrationStore().get(workspace.workspace.id, "live", integration["id"])
     assert stored.profile["did"] == alice.did and stored.profile["service"] == services.settings.bluesky_service_url
     # Nothing secret can be read from the table: the app password and the session are sealed.
-    item = boto3.client("dynamodb").get_item(TableName=f"{services.settings.resource_prefix}-integrations",
-                                             Key={"scope": {"S": f"{workspace.workspace.id}#live"},
-                                                  "id": {"S": integration["id"]}})["Item"]
+    item = boto3.client("dynamodb").get_item(
+        TableName=f"{services.settings.resource_prefix}-integrations",
+        Key={"scope": {"S": f"{workspace.workspace.id}#live"}, "id": {"S": integration["id"]}},
+    )["Item"]
     held = held_credentials(services, workspace, integration["id"]).value
     access_jwt, refresh_jwt = held["session"].split(":::")[2:4]
     raw = json.dumps(item)
@@ -133,9 +137,17 @@ def test_connect_with_an_app_password(api, key, alice, services, workspace, inte
 
 def test_connect_takes_the_display_name_from_the_profile(api, key, pds):
     carol = pds.create_account("carol")
-    pds.xrpc("POST", "com.atproto.repo.putRecord", carol.access_jwt,
-             json={"repo": carol.did, "collection": "app.bsky.actor.profile", "rkey": "self",
-                   "record": {"$type": "app.bsky.actor.profile", "displayName": "Carol ☕"}}).raise_for_status()
+    pds.xrpc(
+        "POST",
+        "com.atproto.repo.putRecord",
+        carol.access_jwt,
+        json={
+            "repo": carol.did,
+            "collection": "app.bsky.actor.profile",
+            "rkey": "self",
+            "record": {"$type": "app.bsky.actor.profile", "displayName": "Carol ☕"},
+        },
+    ).raise_for_status()
     answer = connect(api, key, carol)
     assert answer.status == 201 and answer.json["data"]["display_name"] == "Carol ☕"
 
@@ -165,10 +177,13 @@ def test_get_connect_explains_credentials(api, key):
 # --- publishing ------------------------------------------------------------------------------------
 def test_a_post_with_links_mentions_hashtags_langs_and_a_gate(api, key, pds, alice, integration, runtime):
     bob = pds.create_account("bob")
-    text = (f"🎉🚀 Launch day, café open! Notes at https://example.com/notes?x=1, docs on openpost.dev. "
-            f"Thanks @{bob.handle} #OpenPost")
-    post_id = publish_now(api, key, content=text,
-                          platform_settings={"bluesky": {"langs": ["en", "pt"], "who_can_reply": "mentioned"}})
+    text = (
+        f"🎉🚀 Launch day, café open! Notes at https://example.com/notes?x=1, docs on openpost.dev. "
+        f"Thanks @{bob.handle} #OpenPost"
+    )
+    post_id = publish_now(
+        api, key, content=text, platform_settings={"bluesky": {"langs": ["en", "pt"], "who_can_reply": "mentioned"}}
+    )
     runtime.drain()
     post, target = target_of(api, key, post_id)
     assert post["status"] == "published" and target["status"] == "published", target["error"]
@@ -182,10 +197,11 @@ def test_a_post_with_links_mentions_hashtags_langs_and_a_gate(api, key, pds, ali
     assert value["text"] == text and value["langs"] == ["en", "pt"]
     facets = sorted(value["facets"], key=lambda facet: facet["index"]["byteStart"])
     assert [(untyped(facet["index"]), facet["features"]) for facet in facets] == [
-        (byte_span(text, "https://example.com/notes?x=1"),
-         [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/notes?x=1"}]),
-        (byte_span(text, "openpost.dev"),
-         [{"$type": "app.bsky.richtext.facet#link", "uri": "https://openpost.dev"}]),
+        (
+            byte_span(text, "https://example.com/notes?x=1"),
+            [{"$type": "app.bsky.richtext.facet#link", "uri": "https://example.com/notes?x=1"}],
+        ),
+        (byte_span(text, "openpost.dev"), [{"$type": "app.bsky.richtext.facet#link", "uri": "https://openpost.dev"}]),
         (byte_span(text, f"@{bob.handle}"), [{"$type": "app.bsky.richtext.facet#mention", "did": bob.did}]),
         (byte_span(text, "#OpenPost"), [{"$type": "app.bsky.richtext.facet#tag", "tag": "OpenPost"}]),
     ]
@@ -196,15 +212,22 @@ def test_a_post_with_links_mentions_hashtags_langs_and_a_gate(api, key, pds, ali
 
 
 def test_a_thread_is_a_reply_chain_with_root_and_parent(api, key, pds, alice, integration, runtime):
-    post_id = publish_now(api, key, content="Thread start 🧵", segments=[{"content": "Second"}, {"content": "Third"}],
-                          platform_settings={"bluesky": {"who_can_reply": "nobody"}})
+    post_id = publish_now(
+        api,
+        key,
+        content="Thread start 🧵",
+        segments=[{"content": "Second"}, {"content": "Third"}],
+        platform_settings={"bluesky": {"who_can_reply": "nobody"}},
+    )
     runtime.drain()
     post, target = target_of(api, key, post_id)
     assert post["status"] == "published", target
     records = {item["uri"]: item for item in pds.list_records(alice.did, "app.bsky.feed.post")}
     assert len(records) == 3
-    first, second, third = (next(r for r in records.values() if r["value"]["text"] == text)
-                            for text in ("Thread start 🧵", "Second", "Third"))
+    first, second, third = (
+        next(r for r in records.values() if r["value"]["text"] == text)
+        for text in ("Thread start 🧵", "Second", "Third")
+    )
     assert first["uri"] == target["platform_post_id"] and "reply" not in first["value"]
     root = {"uri": first["uri"], "cid": first["cid"]}
     assert reply_of(second) == {"root": root, "parent": root}
@@ -215,33 +238,50 @@ def test_a_thread_is_a_reply_chain_with_root_and_parent(api, key, pds, alice, in
 
 
 def test_a_retried_part_finds_its_record_instead_of_posting_twice(pds, alice, integration, services, workspace):
-    part = Part(text="Only once", index=0, total=1, idempotency_key="0196a0c4-1111-7000-8000-00000000abcd:0",
-                settings={"who_can_reply": "following"})
+    part = Part(
+        text="Only once",
+        index=0,
+        total=1,
+        idempotency_key="0196a0c4-1111-7000-8000-00000000abcd:0",
+        settings={"who_can_reply": "following"},
+    )
     first = adapter(services, workspace, integration["id"]).publish(part)
-    again = adapter(services, workspace, integration["id"]).publish(part)    # a new worker, same part
+    again = adapter(services, workspace, integration["id"]).publish(part)  # a new worker, same part
     assert again == first and first.extra["cid"]
     assert len(pds.list_records(alice.did, "app.bsky.feed.post")) == 1
     assert len(pds.list_records(alice.did, "app.bsky.feed.threadgate")) == 1
 
 
-def test_two_images_go_up_as_blobs_with_alt_text_and_aspect_ratio(api, key, pds, alice, integration, runtime,
-                                                                   media_host):
+def test_two_images_go_up_as_blobs_with_alt_text_and_aspect_ratio(
+    api, key, pds, alice, integration, runtime, media_host
+):
     """The acceptance path: one image uploaded in two steps, one named by URL, both with alt text."""
     import requests as http
 
     from tests import media_samples
 
     chart = media_samples.image("image/jpeg", 800, 450)
-    ticket = api.post("/v1/media/upload", key, {"filename": "chart.jpg", "content_type": "image/jpeg",
-                                                "size": len(chart), "alt_text": "A rising bar chart"}).json["data"]
+    ticket = api.post(
+        "/v1/media/upload",
+        key,
+        {"filename": "chart.jpg", "content_type": "image/jpeg", "size": len(chart), "alt_text": "A rising bar chart"},
+    ).json["data"]
     assert http.put(ticket["upload_url"], data=chart, headers=ticket["upload_headers"]).status_code == 200
     runtime.drain("media")
     assert api.get(f"/v1/media/{ticket['id']}", key).json["data"]["status"] == "ready"
     team = media_samples.image("image/png", 300, 400)
     url = media_host.add("/team.png", team, "image/png")
 
-    answer = api.post("/v1/posts", key, {"platforms": ["bluesky"], "content": "Both", "media": {"images": [
-        {"url": url, "alt_text": "The team, smiling"}]}, "media_ids": [ticket["id"]]})
+    answer = api.post(
+        "/v1/posts",
+        key,
+        {
+            "platforms": ["bluesky"],
+            "content": "Both",
+            "media": {"images": [{"url": url, "alt_text": "The team, smiling"}]},
+            "media_ids": [ticket["id"]],
+        },
+    )
     assert answer.status == 201, answer
     assert api.post(f"/v1/posts/{answer.json['data']['id']}/publish", key).status == 202
     runtime.drain()
@@ -263,9 +303,15 @@ def test_an_image_over_bluesky_s_limit_is_refused_before_any_upload(pds, alice, 
     from chalicelib.platforms.base import Attachment
 
     big = b"\x89PNG" + b"0" * 1_000_001
-    part = Part(text="Too big", index=0, total=1, idempotency_key="0196a0c4-2222-7000-8000-00000000abce:0",
-                media=[Attachment(id="m1", kind="image", content_type="image/png", size=len(big),
-                                  opener=lambda: io.BytesIO(big))])
+    part = Part(
+        text="Too big",
+        index=0,
+        total=1,
+        idempotency_key="0196a0c4-2222-7000-8000-00000000abce:0",
+        media=[
+            Attachment(id="m1", kind="image", content_type="image/png", size=len(big), opener=lambda: io.BytesIO(big))
+        ],
+    )
     with pytest.raises(PermanentError) as refused:
         adapter(services, workspace, integration["id"]).publish(part)
     assert refused.value.code == "media_too_large"
@@ -283,14 +329,14 @@ def test_a_session_near_its_end_is_refreshed_and_stored(pds, alice, integration,
     part = Part(text="After a refresh", index=0, total=1, idempotency_key="0196a0c4-3333-7000-8000-00000000abcd:0")
     ref = adapter(services, workspace, integration["id"]).publish(part)
     after = held_credentials(services, workspace, integration["id"]).value["session"]
-    assert after != before and after.split(":::")[3] != before.split(":::")[3]   # a new refresh token
+    assert after != before and after.split(":::")[3] != before.split(":::")[3]  # a new refresh token
     assert pds.get_record(ref.id)["value"]["text"] == "After a refresh"
 
 
 def test_a_session_the_server_refuses_is_replaced_by_logging_in_again(pds, alice, integration, services, workspace):
     held = held_credentials(services, workspace, integration["id"])
     handle, did, access, refresh, endpoint = held.value["session"].split(":::")
-    forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")   # a signature that fails
+    forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")  # a signature that fails
     held.replace({**held.value, "session": ":::".join([handle, did, forged, refresh, endpoint])})
     part = Part(text="After a new login", index=0, total=1, idempotency_key="0196a0c4-4444-7000-8000-00000000abcd:0")
     ref = adapter(services, workspace, integration["id"]).publish(part)
@@ -298,11 +344,12 @@ def test_a_session_the_server_refuses_is_replaced_by_logging_in_again(pds, alice
     assert held_credentials(services, workspace, integration["id"]).value["session"].split(":::")[2] != forged
 
 
-def test_a_revoked_app_password_marks_the_integration_needs_refresh(api, key, pds, alice, integration, runtime,
-                                                                   services, workspace):
+def test_a_revoked_app_password_marks_the_integration_needs_refresh(
+    api, key, pds, alice, integration, runtime, services, workspace
+):
     held = held_credentials(services, workspace, integration["id"])
     handle, did, access, refresh, endpoint = held.value["session"].split(":::")
-    pds.revoke_app_password(alice)          # the user revoked it in Bluesky's settings
+    pds.revoke_app_password(alice)  # the user revoked it in Bluesky's settings
     # ...and the access token has run out since (a forged signature stands for an expired one).
     held.replace({**held.value, "session": ":::".join([handle, did, access[:-4] + "AAAA", refresh, endpoint])})
     post_id = publish_now(api, key, content="Will not go out")
@@ -313,7 +360,8 @@ def test_a_revoked_app_password_marks_the_integration_needs_refresh(api, key, pd
     assert pds.list_records(alice.did, "app.bsky.feed.post") == []
     with pytest.raises(AuthenticationFailedError):
         adapter(services, workspace, integration["id"]).publish(
-            Part(text="x", index=0, total=1, idempotency_key="0196a0c4-5555-7000-8000-00000000abcd:0"))
+            Part(text="x", index=0, total=1, idempotency_key="0196a0c4-5555-7000-8000-00000000abcd:0")
+        )
 
 
 # --- errors, without a server ------------------------------------------------------------------------
@@ -325,8 +373,9 @@ def _sdk_error(kind, status, error=None, headers=None):
     if status is None:
         return getattr(exceptions, kind)()
     content = XrpcError(error=error, message="said the server") if error else None
-    return getattr(exceptions, kind)(Response(success=False, status_code=status, content=content,
-                                              headers=headers or {}))
+    return getattr(exceptions, kind)(
+        Response(success=False, status_code=status, content=content, headers=headers or {})
+    )
 
 
 def test_server_answers_map_to_the_engines_error_kinds():
@@ -334,17 +383,19 @@ def test_server_answers_map_to_the_engines_error_kinds():
 
     limited = as_platform_error(_sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", {"retry-after": "42"}))
     assert isinstance(limited, RateLimitedError) and limited.retry_after == 42
-    reset = as_platform_error(_sdk_error("RateLimitExceededError", 429, "RateLimitExceeded",
-                                         {"ratelimit-reset": str(int(time.time()) + 120)}))
+    reset = as_platform_error(
+        _sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", {"ratelimit-reset": str(int(time.time()) + 120)})
+    )
     assert isinstance(reset, RateLimitedError) and 100 < reset.retry_after <= 120
     assert type(as_platform_error(_sdk_error("RequestException", 503, "ServiceUnavailable"))) is TransientError
     assert type(as_platform_error(_sdk_error("NetworkError", 502))) is TransientError
-    assert type(as_platform_error(_sdk_error("NetworkError", None))) is TransientError   # no answer at all
+    assert type(as_platform_error(_sdk_error("NetworkError", None))) is TransientError  # no answer at all
     refused = as_platform_error(_sdk_error("BadRequestError", 400, "InvalidRequest"))
     assert type(refused) is PermanentError and "said the server" in refused.message
     assert isinstance(as_platform_error(_sdk_error("BadRequestError", 400, "ExpiredToken")), AuthenticationFailedError)
-    assert isinstance(as_platform_error(_sdk_error("UnauthorizedError", 401, "AuthenticationRequired")),
-                      AuthenticationFailedError)
+    assert isinstance(
+        as_platform_error(_sdk_error("UnauthorizedError", 401, "AuthenticationRequired")), AuthenticationFailedError
+    )
 
 
 def test_record_keys_are_stable_valid_tids_in_part_order():
@@ -390,6 +441,12 @@ loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("atproto"
 print("loaded:", loaded)
 sys.exit(1 if loaded else 0)
 """
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]

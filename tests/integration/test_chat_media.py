@@ -6,10 +6,10 @@ What each test reads back is what a person in the channel would get: the files o
 the message they belong to, and, where a call failed, that nothing was shown or that nothing is
 shown twice.
 """
+
 from __future__ import annotations
 
 import io
-from typing import Optional
 
 import pytest
 
@@ -34,15 +34,34 @@ GIF = media_samples.image("image/gif", 32, 32, seed=3)
 MP4 = media_samples.video("video/mp4", 1280, 720, size=6000)
 
 
-def media(data: bytes, content_type: str, *, id: str, alt: Optional[str] = None, filename: str = "",
-          width: Optional[int] = None, height: Optional[int] = None, size: Optional[int] = None) -> Attachment:
+def media(
+    data: bytes,
+    content_type: str,
+    *,
+    id: str,
+    alt: str | None = None,
+    filename: str = "",
+    width: int | None = None,
+    height: int | None = None,
+    size: int | None = None,
+) -> Attachment:
     kind = "video" if content_type.startswith("video/") else "image"
-    return Attachment(id=id, kind=kind, content_type=content_type, size=len(data) if size is None else size,
-                      filename=filename, alt_text=alt, width=width, height=height, opener=lambda: io.BytesIO(data))
+    return Attachment(
+        id=id,
+        kind=kind,
+        content_type=content_type,
+        size=len(data) if size is None else size,
+        filename=filename,
+        alt_text=alt,
+        width=width,
+        height=height,
+        opener=lambda: io.BytesIO(data),
+    )
 
 
 def never_read(content_type: str, size: int) -> Attachment:
     """A file too large for the platform, whose bytes must not even be read."""
+
     def opener():
         raise AssertionError("a file the platform cannot take was read")
 
@@ -51,9 +70,10 @@ def never_read(content_type: str, size: int) -> Attachment:
 
 
 def two_images():
-    return [media(PNG, "image/png", id="m1", alt="A blue square on white", filename="square.png", width=64, height=48),
-            media(JPEG, "image/jpeg", id="m2", alt="The team at the launch", filename="team.png", width=80,
-                  height=60)]
+    return [
+        media(PNG, "image/png", id="m1", alt="A blue square on white", filename="square.png", width=64, height=48),
+        media(JPEG, "image/jpeg", id="m2", alt="The team at the launch", filename="team.png", width=80, height=60),
+    ]
 
 
 def video():
@@ -61,13 +81,30 @@ def video():
 
 
 def part(text: str, files=(), *, index: int = 0, total: int = 1, reply_to=None, root=None) -> Part:
-    return Part(text=text, index=index, total=total, idempotency_key=f"t:{index}", reply_to=reply_to, root=root,
-                media=list(files))
+    return Part(
+        text=text,
+        index=index,
+        total=total,
+        idempotency_key=f"t:{index}",
+        reply_to=reply_to,
+        root=root,
+        media=list(files),
+    )
 
 
 def integration(platform: str, profile: dict) -> Integration:
-    return Integration(id="i", workspace_id="w", mode="live", platform=platform, username="news",
-                       display_name="news", status="active", created_at=None, updated_at=None, profile=profile)
+    return Integration(
+        id="i",
+        workspace_id="w",
+        mode="live",
+        platform=platform,
+        username="news",
+        display_name="news",
+        status="active",
+        created_at=None,
+        updated_at=None,
+        profile=profile,
+    )
 
 
 class _Held:
@@ -95,7 +132,7 @@ def test_discord_two_images_with_alt_text_are_one_message(discord):
     assert message["content"] == "Launch photos" and ref.id == message["id"]
     assert discord.attachments(message) == [
         SentFile("square.png", "image/png", PNG, "A blue square on white"),
-        SentFile("team.jpg", "image/jpeg", JPEG, "The team at the launch"),   # named for what the bytes are
+        SentFile("team.jpg", "image/jpeg", JPEG, "The team at the launch"),  # named for what the bytes are
     ]
     assert discord.calls.count("execute") == 1
 
@@ -124,8 +161,10 @@ def test_discord_forum_thread_with_an_image_in_a_reply():
         assert forum.channel() == ["Launch day"]
         assert forum.thread(thread_id) == ["Launch day\nEverything new in 2.0", "And a video"]
         opening, reply = forum.messages
-        assert [f.description for f in forum.attachments(opening)] == ["A blue square on white",
-                                                                        "The team at the launch"]
+        assert [f.description for f in forum.attachments(opening)] == [
+            "A blue square on white",
+            "The team at the launch",
+        ]
         assert forum.attachments(reply) == [SentFile("demo.mp4", "video/mp4", MP4, "A demo of the editor")]
         assert second.extra["thread_id"] == thread_id
 
@@ -160,7 +199,7 @@ def test_discord_file_over_its_limit_is_refused_unread(discord):
 
 
 def test_discord_refusing_the_file_is_permanent(discord):
-    discord.upload_limit = len(PNG) - 1                 # a smaller limit than this adapter guards for
+    discord.upload_limit = len(PNG) - 1  # a smaller limit than this adapter guards for
     with pytest.raises(PermanentError) as refused:
         discord_adapter(discord).publish(part("Too big here", [media(PNG, "image/png", id="m1")]))
     assert "Request entity too large" in refused.value.message and discord.messages == []
@@ -196,14 +235,17 @@ def test_slack_two_images_with_alt_text_follow_their_text(slack):
 def test_slack_video_goes_without_alt_text(slack):
     slack_adapter(slack).publish(part("Watch the demo", [video()]))
     _, files = slack.history()
-    assert files["files"] == [SentFile("demo.mp4", "video/mp4", MP4, None, "demo.mp4")]   # alt_txt is for images
+    assert files["files"] == [SentFile("demo.mp4", "video/mp4", MP4, None, "demo.mp4")]  # alt_txt is for images
 
 
 def test_slack_reply_with_an_image_stays_in_the_thread(slack):
     adapter = slack_adapter(slack)
     first = adapter.publish(part("Thread, part one", total=2))
-    second = adapter.publish(part("Part two", [media(PNG, "image/png", id="m1", alt="A chart")], index=1, total=2,
-                                  reply_to=first, root=first))
+    second = adapter.publish(
+        part(
+            "Part two", [media(PNG, "image/png", id="m1", alt="A chart")], index=1, total=2, reply_to=first, root=first
+        )
+    )
     (root,) = slack.history()
     assert root["ts"] == first.id and root["replies"] == ["Part two", ""]
     reply, files = slack.thread(first.id)
@@ -227,7 +269,7 @@ def test_slack_lost_upload_answer_is_safe_to_repeat(slack, monkeypatch):
     with pytest.raises(TransientError):
         adapter.publish(part("Launch photos", two_images()))
     assert slack.history() == []
-    adapter.publish(part("Launch photos", two_images()))          # the engine's retry
+    adapter.publish(part("Launch photos", two_images()))  # the engine's retry
     assert [item["text"] for item in slack.history()] == ["Launch photos", ""]
 
 
@@ -238,8 +280,9 @@ def test_slack_storage_failing_mid_upload_is_retryable_and_shows_nothing(slack):
                 raise TransientError("Reading media v1 from storage failed; it will be tried again.")
             return super().read(size)
 
-    item = Attachment(id="v1", kind="video", content_type="video/mp4", size=len(MP4) + 10,
-                      opener=lambda: BrokenStream(MP4))
+    item = Attachment(
+        id="v1", kind="video", content_type="video/mp4", size=len(MP4) + 10, opener=lambda: BrokenStream(MP4)
+    )
     with pytest.raises(TransientError) as failed:
         slack_adapter(slack).publish(part("Watch the demo", [item]))
     assert "storage" in failed.value.message and slack.history() == []
@@ -293,8 +336,9 @@ def test_telegram_two_images_are_an_album_captioned_once(telegram):
 def test_telegram_video(telegram):
     telegram_adapter(telegram).publish(part("Watch the demo", [video()]))
     (message,) = telegram.feed()
-    assert message["text"] == "Watch the demo" and message["media"] == [("video", SentFile("demo.mp4", "video/mp4",
-                                                                                          MP4))]
+    assert message["text"] == "Watch the demo" and message["media"] == [
+        ("video", SentFile("demo.mp4", "video/mp4", MP4))
+    ]
     assert telegram.messages[0]["video"]["width"] == 1280 and telegram.calls.count("sendVideo") == 1
 
 
@@ -307,10 +351,11 @@ def test_telegram_a_gif_alone_still_moves(telegram):
 def test_telegram_reply_with_an_image(telegram):
     adapter = telegram_adapter(telegram)
     first = adapter.publish(part("Launch photos", two_images(), total=2))
-    second = adapter.publish(part("And the chart", [media(PNG, "image/png", id="m3")], index=1, total=2,
-                                  reply_to=first, root=first))
+    second = adapter.publish(
+        part("And the chart", [media(PNG, "image/png", id="m3")], index=1, total=2, reply_to=first, root=first)
+    )
     *_, reply = telegram.feed()
-    assert reply["id"] == int(second.id) and reply["reply_to"] == int(first.id)   # the album's first message
+    assert reply["id"] == int(second.id) and reply["reply_to"] == int(first.id)  # the album's first message
     assert reply["text"] == "And the chart" and reply["media"] == [("photo", SentFile("m3.png", "image/png", PNG))]
     assert telegram.calls.count("sendPhoto") == 1
 

@@ -7,6 +7,7 @@ back as a person in the channel would see it. Faults are scripted on the server:
 account for reconnecting, a 429 must be retried after exactly the platform's wait, a 5xx retried until
 it succeeds, and a lost answer must never lead to a second message.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,10 +45,10 @@ def telegram():
 @pytest.fixture
 def services(aws, clock, slack, telegram):
     """The app's services as tests/conftest.py builds them, with the platforms on loopback."""
-    with services_with(aws, clock, allow_loopback_platforms=True, slack_api_url=slack.api_url,
-                       telegram_api_url=telegram.api_url) as built:
+    with services_with(
+        aws, clock, allow_loopback_platforms=True, slack_api_url=slack.api_url, telegram_api_url=telegram.api_url
+    ) as built:
         yield built
-
 
 
 @pytest.fixture
@@ -86,8 +87,9 @@ def publish_directly(services, runtime) -> None:
     """Run the publisher on the waiting message without the queue, so its RetryLater is seen."""
     (message,) = runtime.peek()
     body = json.loads(message["Body"])
-    services.publisher.publish(body["workspace_id"], body["mode"], body["post_id"], body["target_id"],
-                               body["dispatch_id"])
+    services.publisher.publish(
+        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
+    )
 
 
 def integration_status(api, key, integration_id: str) -> str:
@@ -108,7 +110,7 @@ def test_connect_discord_learns_the_webhook_and_seals_it(api, key, discord, serv
     assert discord.TOKEN not in json.dumps(shown)
     assert not table_holds(services, discord.TOKEN)
     again = connect(api, key, "discord", {"webhook_url": discord.webhook_url})
-    assert again["id"] == shown["id"]                     # reconnecting keeps the integration
+    assert again["id"] == shown["id"]  # reconnecting keeps the integration
 
 
 def test_connect_slack_checks_token_and_channel(api, key, slack, services):
@@ -122,16 +124,19 @@ def test_connect_telegram_checks_bot_and_chat(api, key, telegram, services, work
     shown = connect(api, key, "telegram", {"bot_token": telegram.TOKEN, "chat_id": "@openpost_news"})
     assert shown["username"] == "@openpost_news" and shown["display_name"] == "openpost news"
     integration = IntegrationStore().get(workspace.workspace.id, "live", shown["id"])
-    assert integration.profile["chat_id"] == telegram.CHAT_ID     # the numeric id, stable if renamed
+    assert integration.profile["chat_id"] == telegram.CHAT_ID  # the numeric id, stable if renamed
     assert not table_holds(services, telegram.TOKEN)
 
 
-@pytest.mark.parametrize("platform, body, code", [
-    ("slack", {"bot_token": "xoxb-wrong", "channel": SlackServer.CHANNEL_ID}, "invalid_credentials"),
-    ("slack", {"bot_token": SlackServer.TOKEN, "channel": "C0UNKNOWN"}, "channel_not_found"),
-    ("telegram", {"bot_token": "1:wrong", "chat_id": "@openpost_news"}, "invalid_credentials"),
-    ("telegram", {"bot_token": TelegramServer.TOKEN, "chat_id": "@somebody_else"}, "chat_not_found"),
-])
+@pytest.mark.parametrize(
+    "platform, body, code",
+    [
+        ("slack", {"bot_token": "xoxb-wrong", "channel": SlackServer.CHANNEL_ID}, "invalid_credentials"),
+        ("slack", {"bot_token": SlackServer.TOKEN, "channel": "C0UNKNOWN"}, "channel_not_found"),
+        ("telegram", {"bot_token": "1:wrong", "chat_id": "@openpost_news"}, "invalid_credentials"),
+        ("telegram", {"bot_token": TelegramServer.TOKEN, "chat_id": "@somebody_else"}, "chat_not_found"),
+    ],
+)
 def test_refused_credentials_are_422(api, key, slack, telegram, platform, body, code):
     answer = api.post(f"/v1/integrations/{platform}/connect", key, body)
     assert answer.status == 422 and answer.json["code"] == code, answer
@@ -147,8 +152,9 @@ def test_a_discord_webhook_that_does_not_exist_is_422_webhook_not_found(api, key
     answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": wrong_token})
     assert answer.status == 422 and answer.json["code"] == "webhook_not_found"
     assert "token" in answer.json["detail"]
-    elsewhere = api.post("/v1/integrations/discord/connect", key,
-                         {"webhook_url": "https://example.com/api/webhooks/1/abc"})
+    elsewhere = api.post(
+        "/v1/integrations/discord/connect", key, {"webhook_url": "https://example.com/api/webhooks/1/abc"}
+    )
     assert elsewhere.status == 422 and elsewhere.json["code"] == "invalid_credentials"
     assert api.get("/v1/integrations", key).json["total"] == 0
 
@@ -160,39 +166,47 @@ def test_a_slack_channel_without_the_app_is_422_bot_not_in_channel(api, key, sla
     assert "#news" in answer.json["detail"] and "/invite" in answer.json["detail"]
     assert answer.json["errors"][0]["field"] == "channel"
     assert api.get("/v1/integrations", key).json["total"] == 0
-    slack.bot_in_channel = True                                     # invited: now it connects
+    slack.bot_in_channel = True  # invited: now it connects
     assert connect(api, key, "slack", {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID})["username"] == "#news"
 
 
-@pytest.mark.parametrize("chat_type, member, code", [
-    ("channel", {"status": "administrator", "can_post_messages": False}, "bot_cannot_post"),
-    ("channel", {"status": "member"}, "bot_cannot_post"),
-    ("channel", {"status": "left"}, "bot_not_in_chat"),
-    ("channel", {"status": "kicked", "until_date": 0}, "bot_not_in_chat"),
-    ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": False}, "bot_cannot_post"),
-    ("supergroup", {"status": "restricted", "is_member": False, "can_send_messages": True}, "bot_not_in_chat"),
-    ("group", {"status": "left"}, "bot_not_in_chat"),
-])
+@pytest.mark.parametrize(
+    "chat_type, member, code",
+    [
+        ("channel", {"status": "administrator", "can_post_messages": False}, "bot_cannot_post"),
+        ("channel", {"status": "member"}, "bot_cannot_post"),
+        ("channel", {"status": "left"}, "bot_not_in_chat"),
+        ("channel", {"status": "kicked", "until_date": 0}, "bot_not_in_chat"),
+        ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": False}, "bot_cannot_post"),
+        ("supergroup", {"status": "restricted", "is_member": False, "can_send_messages": True}, "bot_not_in_chat"),
+        ("group", {"status": "left"}, "bot_not_in_chat"),
+    ],
+)
 def test_a_telegram_chat_the_bot_cannot_post_to_is_422(api, key, telegram, chat_type, member, code):
     telegram.chat_type, telegram.bot_member = chat_type, member
-    answer = api.post("/v1/integrations/telegram/connect", key, {"bot_token": telegram.TOKEN,
-                                                                  "chat_id": "@openpost_news"})
+    answer = api.post(
+        "/v1/integrations/telegram/connect", key, {"bot_token": telegram.TOKEN, "chat_id": "@openpost_news"}
+    )
     assert answer.status == 422 and answer.json["code"] == code, answer
     assert "openpost_test_bot" in answer.json["detail"] and answer.json["errors"][0]["field"] == "chat_id"
     assert telegram.calls.count("getChatMember") == 1
     assert api.get("/v1/integrations", key).json["total"] == 0
     # What the connect check refuses, Telegram refuses too.
-    sent = telegram.handle("POST", f"/bot{telegram.TOKEN}/sendMessage", {},
-                           {"chat_id": "@openpost_news", "text": "Hello"}, {})
+    sent = telegram.handle(
+        "POST", f"/bot{telegram.TOKEN}/sendMessage", {}, {"chat_id": "@openpost_news", "text": "Hello"}, {}
+    )
     assert sent[0] in (400, 403) and telegram.messages == []
 
 
-@pytest.mark.parametrize("chat_type, member", [
-    ("channel", {"status": "creator", "is_anonymous": False}),
-    ("supergroup", {"status": "member"}),
-    ("supergroup", {"status": "administrator"}),
-    ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": True}),
-])
+@pytest.mark.parametrize(
+    "chat_type, member",
+    [
+        ("channel", {"status": "creator", "is_anonymous": False}),
+        ("supergroup", {"status": "member"}),
+        ("supergroup", {"status": "administrator"}),
+        ("supergroup", {"status": "restricted", "is_member": True, "can_send_messages": True}),
+    ],
+)
 def test_a_telegram_chat_the_bot_can_post_to_connects(api, key, telegram, chat_type, member):
     telegram.chat_type, telegram.bot_member = chat_type, member
     connect(api, key, "telegram", {"bot_token": telegram.TOKEN, "chat_id": "@openpost_news"})
@@ -205,8 +219,9 @@ def test_a_platform_that_cannot_be_reached_is_503(api, key, slack, services):
 
 
 def test_a_test_key_never_reaches_a_platform(api, workspace, slack):
-    answer = api.post("/v1/integrations/slack/connect", workspace.test_key,
-                      {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID})
+    answer = api.post(
+        "/v1/integrations/slack/connect", workspace.test_key, {"bot_token": slack.TOKEN, "channel": slack.CHANNEL_ID}
+    )
     assert answer.status == 422 and answer.json["code"] == "live_mode_required"
     assert slack.calls.items == []
 
@@ -215,7 +230,7 @@ def test_loopback_webhooks_are_refused_unless_the_deployment_allows_them(api, ke
     services.__dict__["settings"] = services.settings.model_copy(update={"allow_loopback_platforms": False})
     answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": discord.webhook_url})
     assert answer.status == 422
-    assert discord.calls.items == []                      # the token was never sent there
+    assert discord.calls.items == []  # the token was never sent there
 
 
 # --- Discord ---------------------------------------------------------------------------------------
@@ -234,8 +249,9 @@ def test_the_discord_server_takes_only_api_v10(discord):
 
 
 @pytest.mark.parametrize("version", ["", "v9", "v10"])
-def test_a_discord_webhook_url_in_any_version_is_stored_and_used_as_v10(api, key, runtime, services, discord,
-                                                                        workspace, version):
+def test_a_discord_webhook_url_in_any_version_is_stored_and_used_as_v10(
+    api, key, runtime, services, discord, workspace, version
+):
     account = connect(api, key, "discord", {"webhook_url": discord.webhook_url_at(version)})
     stored = AccountCredentials(services.credentials, workspace.workspace.id, "live", account["id"]).value
     assert stored["webhook_url"] == discord.webhook_url
@@ -244,8 +260,9 @@ def test_a_discord_webhook_url_in_any_version_is_stored_and_used_as_v10(api, key
     assert the_target(api, key, post_id)["status"] == "published" and discord.channel() == ["Pinned to v10"]
 
 
-def test_a_discord_account_stored_unversioned_before_v10_still_publishes(api, key, runtime, services, discord,
-                                                                          discord_account, workspace):
+def test_a_discord_account_stored_unversioned_before_v10_still_publishes(
+    api, key, runtime, services, discord, discord_account, workspace
+):
     # Accounts connected before the API version was pinned hold the unversioned URL.
     held = AccountCredentials(services.credentials, workspace.workspace.id, "live", discord_account["id"])
     held.replace({"webhook_url": discord.webhook_url_at("")})
@@ -265,8 +282,9 @@ def test_discord_single_post_and_thread_in_a_text_channel(api, key, runtime, dis
     assert target["status"] == "published"
     message = discord.messages[0]
     assert target["platform_post_id"] == message["id"]
-    assert target["platform_post_url"] == (f"https://discord.com/channels/{discord.GUILD_ID}/"
-                                           f"{discord.CHANNEL_ID}/{message['id']}")
+    assert target["platform_post_url"] == (
+        f"https://discord.com/channels/{discord.GUILD_ID}/{discord.CHANNEL_ID}/{message['id']}"
+    )
     assert read_post(api, key, thread)["status"] == "published"
 
 
@@ -280,9 +298,18 @@ def _publish_a_thread_to(forum: DiscordServer) -> None:
     from chalicelib.domain.records import Integration
     from chalicelib.platforms.discord import Discord
 
-    integration = Integration(id="i", workspace_id="w", mode="live", platform="discord", username="news",
-                              display_name="news", status="active", created_at=None, updated_at=None,
-                              profile={"guild_id": forum.GUILD_ID, "channel_id": forum.CHANNEL_ID})
+    integration = Integration(
+        id="i",
+        workspace_id="w",
+        mode="live",
+        platform="discord",
+        username="news",
+        display_name="news",
+        status="active",
+        created_at=None,
+        updated_at=None,
+        profile={"guild_id": forum.GUILD_ID, "channel_id": forum.CHANNEL_ID},
+    )
     adapter = Discord(integration, _Held({"webhook_url": forum.webhook_url}))
     first = adapter.publish(Part(text="Launch day\nEverything new in 2.0", index=0, total=3, idempotency_key="t:0"))
     second = adapter.publish(Part(text="Part two", index=1, total=3, idempotency_key="t:1", reply_to=first, root=first))
@@ -315,7 +342,7 @@ def test_discord_429_waits_for_its_retry_after(api, key, runtime, services, disc
     post_id = publish_now(api, key, "discord", "Hello")
     with pytest.raises(RetryLater) as later:
         publish_directly(services, runtime)
-    assert later.value.seconds == 3                       # Discord's 2.5 s, in whole seconds for the queue
+    assert later.value.seconds == 3  # Discord's 2.5 s, in whole seconds for the queue
     runtime.drain()
     assert the_target(api, key, post_id)["status"] == "published" and discord.channel() == ["Hello"]
 
@@ -347,9 +374,16 @@ def test_slack_single_post_and_thread(api, key, runtime, slack, slack_account):
     for post_id, message in ((single, history[0]), (thread, history[1])):
         target = the_target(api, key, post_id)
         assert target["status"] == "published" and target["platform_post_id"] == message["ts"]
-        assert target["platform_post_url"] == slack.handle(
-            "POST", "/api/chat.getPermalink", {}, {"channel": slack.CHANNEL_ID, "message_ts": message["ts"]},
-            {"authorization": f"Bearer {slack.TOKEN}"})[2]["permalink"]
+        assert (
+            target["platform_post_url"]
+            == slack.handle(
+                "POST",
+                "/api/chat.getPermalink",
+                {},
+                {"channel": slack.CHANNEL_ID, "message_ts": message["ts"]},
+                {"authorization": f"Bearer {slack.TOKEN}"},
+            )[2]["permalink"]
+        )
 
 
 def test_slack_revoked_token_flags_the_account(api, key, runtime, slack, slack_account):
@@ -374,8 +408,9 @@ def test_slack_429_waits_for_its_retry_after(api, key, runtime, services, slack,
 
 
 @pytest.mark.parametrize("error", ["ratelimited", "rate_limited"])
-def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(api, key, runtime, services, slack, slack_account,
-                                                                    error):
+def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(
+    api, key, runtime, services, slack, slack_account, error
+):
     # Slack names a limit in the body of an HTTP 200 too; the thread waits rather than failing part-way.
     slack.fail_next("429", on="chat.postMessage", after=1, in_body=True, error=error, retry_after=9)
     post_id = publish_now(api, key, "slack", "Part one", segments=["Part two"])
@@ -394,7 +429,7 @@ def test_slack_rate_limit_without_a_wait_backs_off(api, key, runtime, services, 
     post_id = publish_now(api, key, "slack", "Hello")
     with pytest.raises(RetryLater) as later:
         publish_directly(services, runtime)
-    assert 1 <= later.value.seconds <= 10                               # the engine's first backoff
+    assert 1 <= later.value.seconds <= 10  # the engine's first backoff
     assert the_target(api, key, post_id)["error"]["code"] == "rate_limited"
 
 
@@ -419,7 +454,7 @@ def test_slack_answer_lost_after_posting_is_never_sent_twice(api, key, runtime, 
     assert target["status"] == "failed" and target["error"]["code"] == "outcome_unknown"
     runtime.time_passes()
     runtime.drain()
-    assert [item["text"] for item in slack.history()] == ["Hello"]     # posted once, and only once
+    assert [item["text"] for item in slack.history()] == ["Hello"]  # posted once, and only once
 
 
 # --- Telegram --------------------------------------------------------------------------------------
@@ -433,8 +468,7 @@ def test_telegram_single_post_and_reply_chain(api, key, runtime, telegram, teleg
     thread = publish_now(api, key, "telegram", "Thread, part one", segments=["Part two", "Part three"])
     runtime.drain()
     feed = telegram.feed()
-    assert [item["text"] for item in feed] == ["Plain *text* stays plain", "Thread, part one", "Part two",
-                                               "Part three"]
+    assert [item["text"] for item in feed] == ["Plain *text* stays plain", "Thread, part one", "Part two", "Part three"]
     assert feed[0]["reply_to"] is None and feed[1]["reply_to"] is None
     assert feed[2]["reply_to"] == feed[1]["id"] and feed[3]["reply_to"] == feed[2]["id"]
     target = the_target(api, key, single)
@@ -464,7 +498,7 @@ def test_telegram_429_waits_for_its_retry_after(api, key, runtime, services, tel
 def test_telegram_5xx_mid_thread_resumes_where_it_stopped(api, key, runtime, telegram, telegram_account):
     post_id = publish_now(api, key, "telegram", "One", segments=["Two", "Three"])
     telegram.fail_next("5xx")
-    runtime.deliver()                                     # "One" fails: nothing sent
+    runtime.deliver()  # "One" fails: nothing sent
     runtime.time_passes()
     runtime.drain()
     feed = telegram.feed()
@@ -486,11 +520,23 @@ def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
 
     slack.fail_next("slow", delay=1.0)
     with pytest.raises(OutcomeUnknownError):
-        http.call("POST", f"{slack.api_url}/chat.postMessage", platform="Slack", idempotent=False,
-                  timeout=(1, 0.2), data={"channel": slack.CHANNEL_ID, "text": "x"},
-                  headers={"Authorization": f"Bearer {slack.TOKEN}"})
+        http.call(
+            "POST",
+            f"{slack.api_url}/chat.postMessage",
+            platform="Slack",
+            idempotent=False,
+            timeout=(1, 0.2),
+            data={"channel": slack.CHANNEL_ID, "text": "x"},
+            headers={"Authorization": f"Bearer {slack.TOKEN}"},
+        )
     slack.fail_next("slow", delay=1.0)
     with pytest.raises(TransientError):
-        http.call("POST", f"{slack.api_url}/chat.postMessage", platform="Slack", idempotent=True,
-                  timeout=(1, 0.2), data={"channel": slack.CHANNEL_ID, "text": "x"},
-                  headers={"Authorization": f"Bearer {slack.TOKEN}"})
+        http.call(
+            "POST",
+            f"{slack.api_url}/chat.postMessage",
+            platform="Slack",
+            idempotent=True,
+            timeout=(1, 0.2),
+            data={"channel": slack.CHANNEL_ID, "text": "x"},
+            headers={"Authorization": f"Bearer {slack.TOKEN}"},
+        )

@@ -1,4 +1,5 @@
 """The HTTP contract: problem bodies for everything that goes wrong, and a valid OpenAPI document."""
+
 from __future__ import annotations
 
 from openapi_spec_validator import validate
@@ -13,8 +14,12 @@ def test_openapi_document_is_valid_and_complete(api):
     validate(document)
     assert document["openapi"].startswith("3.1")
     served = {(path, method.upper()) for path, methods in document["paths"].items() for method in methods}
-    routed = {(path, method) for path, entries in application.app.routes.items()
-              for method, entry in entries.items() if not edges.is_edge_route(entry)}
+    routed = {
+        (path, method)
+        for path, entries in application.app.routes.items()
+        for method, entry in entries.items()
+        if not edges.is_edge_route(entry)
+    }
     assert served == routed
     create = document["paths"]["/v1/api-keys"]["post"]
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CreateApiKey")
@@ -68,12 +73,23 @@ def test_lambda_init_loads_no_heavy_library():
     import subprocess
     import sys
 
-    heavy = ["requests", "atproto", "pynamodb.models", "boto3", "aws_xray_sdk",
-             "aws_lambda_powertools.utilities.idempotency", "aws_lambda_powertools.utilities.batch"]
-    code = "import sys, app; print([m for m in %r if m in sys.modules])" % heavy
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1",
-                               "POWERTOOLS_TRACE_DISABLED": "true"})
+    heavy = [
+        "requests",
+        "atproto",
+        "pynamodb.models",
+        "boto3",
+        "aws_xray_sdk",
+        "aws_lambda_powertools.utilities.idempotency",
+        "aws_lambda_powertools.utilities.batch",
+    ]
+    code = f"import sys, app; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"},
+    )
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 

@@ -1,5 +1,6 @@
 """Cursor pagination beside offset: a deep page costs one page of reads, and pages never skip or
 repeat an item, even while items are added."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,10 @@ from tests.conftest import problem
 
 
 def _create(api, key, n, **fields):
-    return [api.post("/v1/posts", key, {"content": f"post {i}", "platforms": ["twitter"], **fields}).json["data"]["id"]
-            for i in range(n)]
+    return [
+        api.post("/v1/posts", key, {"content": f"post {i}", "platforms": ["twitter"], **fields}).json["data"]["id"]
+        for i in range(n)
+    ]
 
 
 def _walk(api, key, path, limit):
@@ -28,8 +31,11 @@ def _walk(api, key, path, limit):
 def test_cursors_walk_every_post_once_newest_first(api, workspace, path):
     ids = _create(api, workspace.test_key, 23, group_id="launch")
     base, _, status = path.partition("?")
-    seen, last = _walk(api, workspace.test_key, base + (f"?{status}" if status else ""), 5) if not status else \
-        _walk_status(api, workspace.test_key, status, 5)
+    seen, last = (
+        _walk(api, workspace.test_key, base + (f"?{status}" if status else ""), 5)
+        if not status
+        else _walk_status(api, workspace.test_key, status, 5)
+    )
     assert seen == list(reversed(ids))
     assert last["total"] == 23
 
@@ -48,7 +54,7 @@ def test_a_page_after_new_posts_neither_skips_nor_repeats(api, workspace):
     key = workspace.test_key
     ids = _create(api, key, 6)
     first = api.get("/v1/posts?limit=3", key).json
-    _create(api, key, 4)   # newer posts arrive meanwhile: offset=3 would now repeat three of these
+    _create(api, key, 4)  # newer posts arrive meanwhile: offset=3 would now repeat three of these
     second = api.get(f"/v1/posts?limit=3&cursor={first['next_cursor']}", key).json
     assert [item["id"] for item in second["data"]] == list(reversed(ids))[3:6]
     assert second["next_cursor"] is None and second["total"] == 10
@@ -74,11 +80,14 @@ def test_keys_and_integrations_take_cursors(api, workspace):
     assert seen == [item["id"] for item in api.get("/v1/integrations?limit=100", key).json["data"]]
 
 
-@pytest.mark.parametrize("query, message", [
-    ("cursor=nonsense", "should match pattern"),
-    ("cursor=djE6&limit=2", "at least 5 characters"),
-    ("cursor=djE6YW!j", "should match pattern"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("cursor=nonsense", "should match pattern"),
+        ("cursor=djE6&limit=2", "at least 5 characters"),
+        ("cursor=djE6YW!j", "should match pattern"),
+    ],
+)
 def test_a_cursor_this_api_did_not_give_is_a_400(api, workspace, query, message):
     body = problem(api.get(f"/v1/posts?{query}", workspace.test_key), 400, "invalid_query")
     assert body["errors"][0]["field"] == "cursor" and message in body["errors"][0]["message"]
@@ -99,7 +108,7 @@ def test_a_deep_page_by_cursor_reads_one_page(api, workspace, aws):
     key = workspace.test_key
     _create(api, key, 30)
     cursor = None
-    for _ in range(4):   # to the fifth page
+    for _ in range(4):  # to the fifth page
         answer = api.get("/v1/posts?limit=5" + (f"&cursor={cursor}" if cursor else ""), key).json
         cursor = answer["next_cursor"]
     counted = []
@@ -117,4 +126,4 @@ def test_a_deep_page_by_cursor_reads_one_page(api, workspace, aws):
         by_offset = sum(counted)
     finally:
         events.unregister("after-call.dynamodb.Query", count)
-    assert by_cursor == 6 and by_offset == 26   # a page and one more, against every item skipped too
+    assert by_cursor == 6 and by_offset == 26  # a page and one more, against every item skipped too

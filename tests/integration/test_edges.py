@@ -1,6 +1,7 @@
 """The API's edges, in-process: a method a path lacks is 405 with Allow, OPTIONS is a preflight
 for the configured origins, and every such answer is problem+json. (Over HTTP against the local
 stack, unknown paths and TRACE too: tests/e2e/test_edges.py.)"""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,9 @@ EVERY_PATH = sorted(application.app.routes)
 
 
 def _real_methods(path):
-    return {method for method, entry in application.app.routes[path].items()
-            if not edges.is_edge_route(entry)} | {"OPTIONS"}
+    return {method for method, entry in application.app.routes[path].items() if not edges.is_edge_route(entry)} | {
+        "OPTIONS"
+    }
 
 
 @pytest.mark.parametrize("path", EVERY_PATH)
@@ -32,9 +34,15 @@ def test_every_method_a_path_lacks_is_a_405_naming_the_ones_it_has(api, workspac
 
 def test_a_preflight_from_an_allowed_origin_is_answered(api, aws, clock):
     with services_with(aws, clock, cors_origins=("https://app.example.com",)):
-        answer = api.request("OPTIONS", "/v1/posts", headers={
-            "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization, idempotency-key"})
+        answer = api.request(
+            "OPTIONS",
+            "/v1/posts",
+            headers={
+                "Origin": "https://app.example.com",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, idempotency-key",
+            },
+        )
         assert answer.status == 204 and answer.raw == b""
         assert answer.headers["access-control-allow-origin"] == "https://app.example.com"
         assert answer.headers["access-control-allow-methods"] == "GET, OPTIONS, POST"

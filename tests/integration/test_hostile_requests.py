@@ -1,4 +1,5 @@
 """Bodies a hostile or careless client sends get a clear 4xx, and nothing is written."""
+
 from __future__ import annotations
 
 import json
@@ -51,16 +52,20 @@ def test_fifteen_thousand_unknown_fields_get_a_short_answer(api, workspace):
 
 def test_an_answer_in_utf8_is_valid_json_with_the_text_as_sent(api, workspace):
     text = "Zürich 東京 🚀"
-    created = api.post("/v1/posts", workspace.test_key, raw=json.dumps({"content": text, "platforms": ["twitter"]},
-                                                                         ensure_ascii=False).encode())
-    assert text.encode() in created.raw          # UTF-8 on the wire, not \u escapes
+    created = api.post(
+        "/v1/posts",
+        workspace.test_key,
+        raw=json.dumps({"content": text, "platforms": ["twitter"]}, ensure_ascii=False).encode(),
+    )
+    assert text.encode() in created.raw  # UTF-8 on the wire, not \u escapes
     assert created.json["data"]["content"] == text
 
 
 def test_an_empty_media_id_names_no_media(api, workspace):
     # Found by Schemathesis: "" was taken for a URL to fetch, and the fetch failed with a 500.
-    body = problem(api.post("/v1/posts", workspace.test_key, {"content": "hi", "platforms": ["twitter"],
-                                                             "media_ids": [""]}), 422)
+    body = problem(
+        api.post("/v1/posts", workspace.test_key, {"content": "hi", "platforms": ["twitter"], "media_ids": [""]}), 422
+    )
     assert body["errors"][0]["field"] == "media_ids[0]"
 
 
@@ -68,4 +73,4 @@ def test_a_query_parameter_without_a_name_is_a_400(api, workspace):
     # Found by Schemathesis: "?limit=1&=null" was answered as if the nameless parameter were not there.
     body = problem(api.get("/v1/posts?limit=1&=null", workspace.test_key), 400, "invalid_query")
     assert body["errors"] == [{"field": "query", "message": "a parameter has no name"}]
-    assert api.get("/v1/posts?limit=1&utm_source=mail", workspace.test_key).status == 200   # a named extra is fine
+    assert api.get("/v1/posts?limit=1&utm_source=mail", workspace.test_key).status == 200  # a named extra is fine

@@ -1,5 +1,6 @@
 """Idempotency-Key at the sizes users reach: a replay is the first answer, and a create retried
 after its answer was lost leaves exactly one post, whatever the body's size."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,11 @@ LARGE_BODIES = {
     # The report: 63,199 "é" for Facebook, whose stored answer outgrew DynamoDB's item.
     "accented content": {"content": "é" * 63199, "platforms": ["facebook"]},
     # 23 LinkedIn segments of 2,990 CJK characters (215 KB): stored as escaped JSON it was a 500.
-    "CJK thread": {"content": "始", "platforms": ["linkedin"],
-                   "segments": [{"content": "漢字仮名交じり文" * 373 + "漢字仮名交じり文"[:6]} for _ in range(23)]},
+    "CJK thread": {
+        "content": "始",
+        "platforms": ["linkedin"],
+        "segments": [{"content": "漢字仮名交じり文" * 373 + "漢字仮名交じり文"[:6]} for _ in range(23)],
+    },
     "emoji content": {"content": "🚀" * 31603, "platforms": ["facebook"]},  # 63,206 UTF-16 units
 }
 
@@ -48,7 +52,10 @@ def _lose_the_answer(services):
 
     def fails_once(params, **_):
         # provide-client-params hands over the call's own parameters: fail the save of COMPLETED.
-        if not state["failed"] and params.get("ExpressionAttributeValues", {}).get(":status", {}).get("S") == "COMPLETED":
+        if (
+            not state["failed"]
+            and params.get("ExpressionAttributeValues", {}).get(":status", {}).get("S") == "COMPLETED"
+        ):
             state["failed"] = True
             raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
@@ -75,8 +82,9 @@ def test_a_create_retried_after_its_answer_was_lost_leaves_one_post(api, workspa
     finally:
         restore()
     assert lost.status == 500
-    problem(api.post("/v1/posts", workspace.test_key, raw=_utf8(body), headers=headers), 409,
-            "idempotency_key_in_flight")
+    problem(
+        api.post("/v1/posts", workspace.test_key, raw=_utf8(body), headers=headers), 409, "idempotency_key_in_flight"
+    )
     _expire_in_flight_records(aws)
     retried = api.post("/v1/posts", workspace.test_key, raw=_utf8(body), headers=headers)
     assert retried.status == 201, retried
@@ -91,17 +99,27 @@ def test_a_lost_create_retried_with_another_body_is_refused(api, workspace, serv
     headers = {"Idempotency-Key": "lost-then-changed"}
     restore = _lose_the_answer(services)
     try:
-        assert api.post("/v1/posts", workspace.test_key, {"content": "one", "platforms": ["twitter"]}, headers=headers).status == 500
+        assert (
+            api.post(
+                "/v1/posts", workspace.test_key, {"content": "one", "platforms": ["twitter"]}, headers=headers
+            ).status
+            == 500
+        )
     finally:
         restore()
     _expire_in_flight_records(aws)
-    problem(api.post("/v1/posts", workspace.test_key, {"content": "two", "platforms": ["twitter"]}, headers=headers), 422,
-            "idempotency_key_reused")
+    problem(
+        api.post("/v1/posts", workspace.test_key, {"content": "two", "platforms": ["twitter"]}, headers=headers),
+        422,
+        "idempotency_key_reused",
+    )
     assert api.get("/v1/posts", workspace.test_key).json["total"] == 1
 
 
 def test_a_duplicate_retried_after_its_answer_was_lost_leaves_one_copy(api, workspace, services, aws):
-    source = api.post("/v1/posts", workspace.test_key, {"content": "original", "platforms": ["twitter"]}).json["data"]["id"]
+    source = api.post("/v1/posts", workspace.test_key, {"content": "original", "platforms": ["twitter"]}).json["data"][
+        "id"
+    ]
     headers = {"Idempotency-Key": "dup"}
     restore = _lose_the_answer(services)
     try:
@@ -120,7 +138,7 @@ def test_the_stored_answer_is_compressed_text(api, workspace, aws):
     table = aws.environment()["OPENPOST_RESOURCE_PREFIX"] + "-idempotency"
     items = boto3.client("dynamodb").scan(TableName=table)["Items"]
     record = next(item for item in items if item["id"]["S"].startswith("openpost-api"))
-    assert len(record["data"]["S"]) < 20_000   # 63,199 "é" compress to a few kilobytes
+    assert len(record["data"]["S"]) < 20_000  # 63,199 "é" compress to a few kilobytes
     claim = next(item for item in items if item["id"]["S"].startswith("claim#post#"))
     assert claim["resource_id"]["S"] and int(claim["expiration"]["N"]) > 0
 
@@ -129,11 +147,16 @@ def test_a_post_grown_past_what_can_be_stored_is_refused_whole(api, workspace):
     """Each request is within the 256 KiB body limit, but edits add up: the edit that would make
     the post larger than a DynamoDB item is a 413 naming the reason, and the post keeps its fields."""
     emoji = "🚀" * 31500  # 126 KB of UTF-8, within Facebook's 63,206 UTF-16 units with a "(1/13)"
-    post_id = api.post("/v1/posts", workspace.test_key,
-                       raw=_utf8({"content": emoji, "platforms": ["facebook"]})).json["data"]["id"]
+    post_id = api.post("/v1/posts", workspace.test_key, raw=_utf8({"content": emoji, "platforms": ["facebook"]})).json[
+        "data"
+    ]["id"]
     overrides = {"facebook": "🌍" * 31500}
-    assert api.request("PATCH", f"/v1/posts/{post_id}", workspace.test_key,
-                       raw=_utf8({"platform_overrides": overrides})).status == 200
+    assert (
+        api.request(
+            "PATCH", f"/v1/posts/{post_id}", workspace.test_key, raw=_utf8({"platform_overrides": overrides})
+        ).status
+        == 200
+    )
     segments = [{"content": "🌕" * 4000} for _ in range(12)]  # 192 KB more
     grown = api.request("PATCH", f"/v1/posts/{post_id}", workspace.test_key, raw=_utf8({"segments": segments}))
     body = problem(grown, 413, "post_too_large")

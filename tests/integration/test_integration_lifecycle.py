@@ -1,10 +1,12 @@
 """Disconnecting an integration, and credentials that no table read can reveal."""
+
 from __future__ import annotations
 
 import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from chalicelib.data.integrations import IntegrationStore, to_record
 from chalicelib.domain.credentials import AccountCredentials
@@ -17,9 +19,17 @@ TOKEN = "secret-access-token-9f8e7d6c5b4a"
 @pytest.fixture
 def live_account(services, workspace, clock):
     now = clock.now()
-    integration = Integration(id="0196a0c4-3333-7000-8000-000000000003", workspace_id=workspace.workspace.id,
-                              mode="live", platform="mastodon", username="openpost@example.social",
-                              display_name="openpost", status="active", created_at=now, updated_at=now)
+    integration = Integration(
+        id="0196a0c4-3333-7000-8000-000000000003",
+        workspace_id=workspace.workspace.id,
+        mode="live",
+        platform="mastodon",
+        username="openpost@example.social",
+        display_name="openpost",
+        status="active",
+        created_at=now,
+        updated_at=now,
+    )
     to_record(integration).save()
     held = AccountCredentials(services.credentials, integration.workspace_id, "live", integration.id)
     held.replace({"access_token": TOKEN, "instance": "https://example.social"})
@@ -27,9 +37,10 @@ def live_account(services, workspace, clock):
 
 
 def test_credentials_are_sealed_and_never_shown(api, workspace, live_account, services):
-    item = boto3.client("dynamodb").get_item(TableName=f"{services.settings.resource_prefix}-integrations",
-                                             Key={"scope": {"S": f"{workspace.workspace.id}#live"},
-                                                  "id": {"S": live_account.id}})["Item"]
+    item = boto3.client("dynamodb").get_item(
+        TableName=f"{services.settings.resource_prefix}-integrations",
+        Key={"scope": {"S": f"{workspace.workspace.id}#live"}, "id": {"S": live_account.id}},
+    )["Item"]
     assert TOKEN not in json.dumps(item) and "credentials" in item
     shown = api.get(f"/v1/integrations/{live_account.id}", workspace.live_key)
     assert shown.status == 200 and TOKEN not in shown.raw.decode() and "credentials" not in shown.json["data"]
@@ -51,9 +62,15 @@ def test_a_rotated_token_is_never_overwritten_by_an_older_one(services, workspac
 
 def test_sealed_credentials_do_not_open_for_another_integration(services, workspace, live_account):
     sealed = services.credentials.seal(workspace.workspace.id, "live", live_account.id, {"access_token": TOKEN})
-    with pytest.raises(Exception):
-        services.secret_box.open(sealed, {"purpose": "platform-credentials", "scope": f"{workspace.workspace.id}#live",
-                                          "integration_id": "another-integration"})
+    with pytest.raises(ClientError, match="InvalidCiphertext"):
+        services.secret_box.open(
+            sealed,
+            {
+                "purpose": "platform-credentials",
+                "scope": f"{workspace.workspace.id}#live",
+                "integration_id": "another-integration",
+            },
+        )
 
 
 def test_disconnect_marks_erases_and_tells(api, aws, workspace, live_account, services):
@@ -61,13 +78,13 @@ def test_disconnect_marks_erases_and_tells(api, aws, workspace, live_account, se
     assert api.delete(f"/v1/integrations/{live_account.id}", workspace.live_key).status == 204
     shown = api.get(f"/v1/integrations/{live_account.id}", workspace.live_key).json["data"]
     assert shown["status"] == "disconnected"
-    assert api.get("/v1/integrations", workspace.live_key).json["total"] == 0   # listed only on request
+    assert api.get("/v1/integrations", workspace.live_key).json["total"] == 0  # listed only on request
     assert api.get("/v1/integrations?status=disconnected", workspace.live_key).json["total"] == 1
     assert services.credentials.load(workspace.workspace.id, "live", live_account.id)[0] == {}
     (event,) = runtime.events()
     assert event["type"] == "integration.disconnected" and event["data"]["integration_id"] == live_account.id
     assert TOKEN not in json.dumps(event)
-    assert api.delete(f"/v1/integrations/{live_account.id}", workspace.live_key).status == 204   # idempotent
+    assert api.delete(f"/v1/integrations/{live_account.id}", workspace.live_key).status == 204  # idempotent
     assert runtime.events() == []
 
 
@@ -78,11 +95,19 @@ def test_disconnecting_another_modes_integration_is_404(api, workspace, live_acc
 
 def test_reconnecting_keeps_the_integration_and_takes_the_new_credentials(services, workspace, api):
     live = services.api_keys.authenticate(f"Bearer {workspace.live_key}")
-    first = services.integrations.connect(live, "mastodon", "4242", "me@example.social", "Me",
-                                          {"access_token": "first"}, {"instance_url": "https://example.social"})
+    first = services.integrations.connect(
+        live,
+        "mastodon",
+        "4242",
+        "me@example.social",
+        "Me",
+        {"access_token": "first"},
+        {"instance_url": "https://example.social"},
+    )
     assert api.delete(f"/v1/integrations/{first.id}", workspace.live_key).status == 204
-    again = services.integrations.connect(live, "mastodon", "4242", "me@example.social", "Me, renamed",
-                                          {"access_token": "second"})
+    again = services.integrations.connect(
+        live, "mastodon", "4242", "me@example.social", "Me, renamed", {"access_token": "second"}
+    )
     assert again.id == first.id and again.created_at == first.created_at
     shown = api.get(f"/v1/integrations/{first.id}", workspace.live_key).json["data"]
     assert shown["status"] == "active" and shown["display_name"] == "Me, renamed"
@@ -107,12 +132,12 @@ def test_a_connect_never_overwrites_credentials_that_changed_since_it_read_them(
     sealed = services.credentials.seal(workspace.workspace.id, "live", live_account.id, {"access_token": "stale"})
     _, version = services.credentials.load(workspace.workspace.id, "live", live_account.id)
     held = AccountCredentials(services.credentials, workspace.workspace.id, "live", live_account.id)
-    held.replace({"access_token": "refreshed", "instance": "https://example.social"})     # meanwhile
+    held.replace({"access_token": "refreshed", "instance": "https://example.social"})  # meanwhile
     with pytest.raises(ConflictError) as changed:
         store.upsert(live_account, sealed, replaces_version=version)
     assert changed.value.code == "integration_changed"
     with pytest.raises(ConflictError):
-        store.upsert(live_account, sealed, replaces_version=None)        # "new", but the id is taken
+        store.upsert(live_account, sealed, replaces_version=None)  # "new", but the id is taken
     assert services.credentials.load(workspace.workspace.id, "live", live_account.id)[0]["access_token"] == "refreshed"
-    store.upsert(live_account, sealed, replaces_version=version + 1)      # on the current version: written
+    store.upsert(live_account, sealed, replaces_version=version + 1)  # on the current version: written
     assert services.credentials.load(workspace.workspace.id, "live", live_account.id)[0] == {"access_token": "stale"}

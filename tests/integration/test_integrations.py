@@ -1,4 +1,5 @@
 """/v1/integrations: the test world starts with sandbox accounts."""
+
 from __future__ import annotations
 
 
@@ -27,8 +28,13 @@ def test_pagination_and_filter(api, workspace):
 
 
 def test_bad_query_is_400_with_fields(api, workspace):
-    for query, field in [("limit=0", "limit"), ("limit=101", "limit"), ("limit=abc", "limit"),
-                         ("offset=-1", "offset"), ("status=sleeping", "status")]:
+    for query, field in [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=abc", "limit"),
+        ("offset=-1", "offset"),
+        ("status=sleeping", "status"),
+    ]:
         answer = api.get(f"/v1/integrations?{query}", workspace.test_key)
         assert answer.status == 400, query
         assert answer.json["code"] == "invalid_query"

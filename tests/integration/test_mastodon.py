@@ -6,6 +6,7 @@ The account is connected through the API with a live key; posts go out through t
 (create, publish now, the publisher Lambda fed from moto's queue); what the server stored is read
 back through its public API, as a follower's client would read it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,7 +60,7 @@ class Instance:
 
     def statuses(self) -> list:
         me = self.get("/api/v1/accounts/verify_credentials")
-        return list(reversed(self.get(f"/api/v1/accounts/{me['id']}/statuses")))   # oldest first
+        return list(reversed(self.get(f"/api/v1/accounts/{me['id']}/statuses")))  # oldest first
 
     def fault(self, effect: dict, count: int = 1) -> None:
         rule = {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": effect, "count": count}
@@ -77,10 +78,14 @@ class AnswerLosingProxy(ChatServer):
 
     def handle(self, method, path, query, body, headers):
         def forward():
-            answer = requests.request(method, f"{self.target}{path}", params=query, timeout=5,
-                                      json=body if method == "POST" else None,
-                                      headers={name: headers[name] for name in ("authorization", "idempotency-key")
-                                               if name in headers})
+            answer = requests.request(
+                method,
+                f"{self.target}{path}",
+                params=query,
+                timeout=5,
+                json=body if method == "POST" else None,
+                headers={name: headers[name] for name in ("authorization", "idempotency-key") if name in headers},
+            )
             return answer.status_code, {}, answer.json()
 
         if method == "POST" and path == "/api/v1/statuses":
@@ -109,8 +114,9 @@ def test_connect_with_a_wrong_token_is_422(api, key, mastodon):
 
 
 def test_connect_to_a_server_that_is_down_is_503(api, key):
-    answer = api.post("/v1/integrations/mastodon/connect", key,
-                      {"instance_url": "http://127.0.0.1:9", "access_token": TOKEN})
+    answer = api.post(
+        "/v1/integrations/mastodon/connect", key, {"instance_url": "http://127.0.0.1:9", "access_token": TOKEN}
+    )
     assert answer.status == 503 and answer.json["code"] == "platform_unavailable"
 
 
@@ -123,9 +129,13 @@ def test_an_instance_on_a_private_address_is_refused(api, key, services):
 
 # --- publishing ------------------------------------------------------------------------------------
 def test_a_single_status_with_its_settings(api, key, runtime, mastodon, account):
-    post_id = publish_now(api, key, "mastodon", "Hello, fediverse",
-                          platform_settings={"mastodon": {"visibility": "unlisted", "spoiler_text": "news",
-                                                          "language": "en"}})
+    post_id = publish_now(
+        api,
+        key,
+        "mastodon",
+        "Hello, fediverse",
+        platform_settings={"mastodon": {"visibility": "unlisted", "spoiler_text": "news", "language": "en"}},
+    )
     runtime.drain()
     (status,) = mastodon.statuses()
     assert status["content"] == "<p>Hello, fediverse</p>"
@@ -136,12 +146,21 @@ def test_a_single_status_with_its_settings(api, key, runtime, mastodon, account)
 
 
 def test_a_thread_is_a_reply_chain(api, key, runtime, mastodon, account):
-    post_id = publish_now(api, key, "mastodon", "Thread, part one", segments=["Part two", "Part three"],
-                          platform_settings={"mastodon": {"visibility": "public"}})
+    post_id = publish_now(
+        api,
+        key,
+        "mastodon",
+        "Thread, part one",
+        segments=["Part two", "Part three"],
+        platform_settings={"mastodon": {"visibility": "public"}},
+    )
     runtime.drain()
     first, second, third = mastodon.statuses()
-    assert [s["content"] for s in (first, second, third)] == ["<p>Thread, part one</p>", "<p>Part two</p>",
-                                                               "<p>Part three</p>"]
+    assert [s["content"] for s in (first, second, third)] == [
+        "<p>Thread, part one</p>",
+        "<p>Part two</p>",
+        "<p>Part three</p>",
+    ]
     assert first["in_reply_to_id"] is None
     assert second["in_reply_to_id"] == first["id"] and third["in_reply_to_id"] == second["id"]
     context = mastodon.get(f"/api/v1/statuses/{first['id']}/context")
@@ -171,7 +190,7 @@ def test_429_waits_for_retry_after(api, key, runtime, services, mastodon, accoun
 
 def test_429_without_retry_after_waits_until_the_window_resets(api, key, runtime, services, mastodon, account):
     # Mastodon itself sends only X-RateLimit-Reset, an ISO 8601 time.
-    reset = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=40)).isoformat()
+    reset = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=40)).isoformat()
     mastodon.fault({"type": "ratelimit", "headers": {"Retry-After": "", "X-RateLimit-Reset": reset}})
     publish_now(api, key, "mastodon", "Hello")
     with pytest.raises(RetryLater) as later:
@@ -190,8 +209,7 @@ def test_5xx_is_retried_until_it_succeeds(api, key, runtime, mastodon, account):
     assert the_target(api, key, post_id)["status"] == "published" and len(mastodon.statuses()) == 1
 
 
-def test_an_answer_lost_after_the_server_accepted_is_retried_and_recognised(api, key, runtime, mastodon,
-                                                                             monkeypatch):
+def test_an_answer_lost_after_the_server_accepted_is_retried_and_recognised(api, key, runtime, mastodon, monkeypatch):
     monkeypatch.setattr(Mastodon, "timeout", (2.0, 0.4))
     with AnswerLosingProxy(mastodon.url) as proxy:
         connect(api, key, "mastodon", {"instance_url": proxy.base_url, "access_token": TOKEN})
@@ -199,18 +217,27 @@ def test_an_answer_lost_after_the_server_accepted_is_retried_and_recognised(api,
         post_id = publish_now(api, key, "mastodon", "Hello once")
         runtime.deliver()
         assert the_target(api, key, post_id)["error"]["retrying"] is True
-        (made,) = mastodon.statuses()                     # made, though we never heard so
+        (made,) = mastodon.statuses()  # made, though we never heard so
         runtime.time_passes()
         runtime.drain()
     target = the_target(api, key, post_id)
     assert target["status"] == "published" and target["platform_post_id"] == made["id"]
-    assert proxy.calls.count("statuses") == 2             # asked twice...
-    assert len(mastodon.statuses()) == 1                  # ...with the same Idempotency-Key: one status
+    assert proxy.calls.count("statuses") == 2  # asked twice...
+    assert len(mastodon.statuses()) == 1  # ...with the same Idempotency-Key: one status
 
 
 def test_the_servers_refusal_is_shown_to_the_user(mastodon):
-    integration = Integration(id="i", workspace_id="w", mode="live", platform="mastodon", username="openpost",
-                              display_name="openpost", status="active", created_at=None, updated_at=None)
+    integration = Integration(
+        id="i",
+        workspace_id="w",
+        mode="live",
+        platform="mastodon",
+        username="openpost",
+        display_name="openpost",
+        status="active",
+        created_at=None,
+        updated_at=None,
+    )
     held = type("Held", (), {"value": {"instance_url": mastodon.url, "access_token": TOKEN}})()
     with pytest.raises(PermanentError) as refused:
         Mastodon(integration, held).publish(Part(text="x" * 501, index=0, total=1, idempotency_key="t:0"))

@@ -8,6 +8,7 @@ by a small server that follows Mastodon's documentation (tests/platform_servers/
 
 The adapter's waits run on a clock the test moves: no test sleeps for real.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,13 +28,12 @@ from chalicelib.platforms.base import (
 )
 from chalicelib.platforms.mastodon import Mastodon
 from tests import media_samples
-from tests.integration.test_chat_platforms import connect
+
+# The chat platforms' fixtures (a loopback-friendly services, a live key) serve the connect test.
+from tests.integration.test_chat_platforms import connect, key, services, slack, telegram  # noqa: E402,F401
 from tests.integration.test_mastodon import TOKEN, mastodon  # noqa: F401 - the mastodon-mock fixture
 from tests.platform_servers import mastodon_media
 from tests.platform_servers.mastodon_media import MediaProcessingServer
-
-# The chat platforms' fixtures (a loopback-friendly services, a live key) serve the connect test.
-from tests.integration.test_chat_platforms import key, services, slack, telegram  # noqa: E402,F401
 
 
 class Waiting:
@@ -57,27 +57,54 @@ class Held:
 
 
 def adapter(instance_url: str, token: str = TOKEN, profile: dict = None, waiting: Waiting = None) -> Mastodon:
-    integration = Integration(id="i", workspace_id="w", mode="live", platform="mastodon", username="openpost",
-                              display_name="openpost", status="active", created_at=None, updated_at=None,
-                              profile=profile or {})
+    integration = Integration(
+        id="i",
+        workspace_id="w",
+        mode="live",
+        platform="mastodon",
+        username="openpost",
+        display_name="openpost",
+        status="active",
+        created_at=None,
+        updated_at=None,
+        profile=profile or {},
+    )
     waiting = waiting or Waiting()
-    return Mastodon(integration, Held({"instance_url": instance_url, "access_token": token}),
-                    sleep=waiting.sleep, clock=waiting.clock)
+    return Mastodon(
+        integration,
+        Held({"instance_url": instance_url, "access_token": token}),
+        sleep=waiting.sleep,
+        clock=waiting.clock,
+    )
 
 
 def image(media_id: str, alt_text=None, *, content_type="image/png", seed=1, filename=None, **declared) -> Attachment:
     data = media_samples.image(content_type, 64, 48, seed=seed)
     facts = {"size": len(data), "width": 64, "height": 48, **declared}
-    return Attachment(id=media_id, kind="image", content_type=content_type, alt_text=alt_text,
-                      filename=f"{media_id}.png" if filename is None else filename,
-                      opener=lambda: io.BytesIO(data), **facts)
+    return Attachment(
+        id=media_id,
+        kind="image",
+        content_type=content_type,
+        alt_text=alt_text,
+        filename=f"{media_id}.png" if filename is None else filename,
+        opener=lambda: io.BytesIO(data),
+        **facts,
+    )
 
 
 def video(media_id: str, alt_text=None, *, content_type="video/mp4", width=1280, height=720) -> Attachment:
     data = media_samples.video(content_type, width, height)
-    return Attachment(id=media_id, kind="video", content_type=content_type, size=len(data), alt_text=alt_text,
-                      filename=f"{media_id}.{'mov' if content_type == 'video/quicktime' else 'mp4'}",
-                      width=width, height=height, opener=lambda: io.BytesIO(data))
+    return Attachment(
+        id=media_id,
+        kind="video",
+        content_type=content_type,
+        size=len(data),
+        alt_text=alt_text,
+        filename=f"{media_id}.{'mov' if content_type == 'video/quicktime' else 'mp4'}",
+        width=width,
+        height=height,
+        opener=lambda: io.BytesIO(data),
+    )
 
 
 def part(text: str, media: list, key: str = "t:0") -> Part:
@@ -92,16 +119,19 @@ def fetch(url: str) -> bytes:
 
 # --- on mastodon-mock ------------------------------------------------------------------------------
 def test_two_images_with_their_descriptions(mastodon):  # noqa: F811 - the fixture imported above
-    photos = [image("m1", "A red kite over the ridge", seed=1),
-              image("m2", "The same kite, landing in the grass", content_type="image/jpeg", seed=2,
-                    filename="landing.jpg")]
+    photos = [
+        image("m1", "A red kite over the ridge", seed=1),
+        image("m2", "The same kite, landing in the grass", content_type="image/jpeg", seed=2, filename="landing.jpg"),
+    ]
     ref = adapter(mastodon.url).publish(part("Kites today", photos))
     status = mastodon.get(f"/api/v1/statuses/{ref.id}")
     assert status["content"] == "<p>Kites today</p>" and ref.url == status["url"]
     attached = status["media_attachments"]
     assert [(item["type"], item["description"]) for item in attached] == [
-        ("image", "A red kite over the ridge"), ("image", "The same kite, landing in the grass")]
-    assert [fetch(item["url"]) for item in attached] == [photo.read() for photo in photos]   # in the author's order
+        ("image", "A red kite over the ridge"),
+        ("image", "The same kite, landing in the grass"),
+    ]
+    assert [fetch(item["url"]) for item in attached] == [photo.read() for photo in photos]  # in the author's order
 
 
 def test_a_video_with_its_description(mastodon):  # noqa: F811
@@ -127,8 +157,11 @@ class UploadTripwire:
 
     def __init__(self, instance) -> None:
         self.url = instance.url
-        rule = {"match": {"methods": ["POST"], "path": "/api/v2/media"},
-                "effect": {"type": "status", "status": 503}, "count": 1}
+        rule = {
+            "match": {"methods": ["POST"], "path": "/api/v2/media"},
+            "effect": {"type": "status", "status": 503},
+            "count": 1,
+        }
         answer = requests.post(f"{self.url}/api/v1/_mock/faults", json=rule, timeout=5)
         answer.raise_for_status()
         self.id = answer.json()["id"]
@@ -139,7 +172,8 @@ class UploadTripwire:
 
 
 def test_more_attachments_than_the_connected_server_allows_are_refused_before_uploading(
-        api, key, services, workspace, mastodon):  # noqa: F811
+    api, key, services, workspace, mastodon
+):  # noqa: F811
     shown = connect(api, key, "mastodon", {"instance_url": mastodon.url, "access_token": TOKEN})
     integration = IntegrationStore().get(workspace.workspace.id, "live", shown["id"])
     tripwire = UploadTripwire(mastodon)
@@ -151,18 +185,25 @@ def test_more_attachments_than_the_connected_server_allows_are_refused_before_up
     assert tripwire.armed() and mastodon.statuses() == []
 
 
-@pytest.mark.parametrize("media, code", [
-    ([video("v1", content_type="video/quicktime")], "media_type_not_supported"),   # not among its types
-    ([image("m1", size=10 * 1_048_576)], "media_too_large"),                       # 10 MiB: not under it
-    ([image("m1", width=5000, height=4000)], "media_too_large"),                   # over 16.7 MP
-    ([video("v1", width=1920, height=1280)], "media_too_large"),                   # over 2.3 MP of video
-    ([video("v1"), image("m1")], "too_many_media"),                                # a video goes alone
-], ids=["type", "image-bytes", "image-pixels", "video-pixels", "video-and-image"])
+@pytest.mark.parametrize(
+    "media, code",
+    [
+        ([video("v1", content_type="video/quicktime")], "media_type_not_supported"),  # not among its types
+        ([image("m1", size=10 * 1_048_576)], "media_too_large"),  # 10 MiB: not under it
+        ([image("m1", width=5000, height=4000)], "media_too_large"),  # over 16.7 MP
+        ([video("v1", width=1920, height=1280)], "media_too_large"),  # over 2.3 MP of video
+        ([video("v1"), image("m1")], "too_many_media"),  # a video goes alone
+    ],
+    ids=["type", "image-bytes", "image-pixels", "video-pixels", "video-and-image"],
+)
 def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, code):  # noqa: F811
     # The limits as the server reports them, which is what a connected account's profile keeps.
     instance = mastodon.get("/api/v2/instance")
-    profile = {"domain": instance["domain"], "max_media_attachments": 4,
-               "media_attachments": instance["configuration"]["media_attachments"]}
+    profile = {
+        "domain": instance["domain"],
+        "max_media_attachments": 4,
+        "media_attachments": instance["configuration"]["media_attachments"],
+    }
     tripwire = UploadTripwire(mastodon)
     with pytest.raises(PermanentError) as refused:
         adapter(mastodon.url, profile=profile).publish(part("Refused", media))
@@ -172,8 +213,11 @@ def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, 
 
 def test_media_within_the_servers_limits_goes_out(mastodon):  # noqa: F811
     instance = mastodon.get("/api/v2/instance")
-    profile = {"domain": instance["domain"], "max_media_attachments": 4,
-               "media_attachments": instance["configuration"]["media_attachments"]}
+    profile = {
+        "domain": instance["domain"],
+        "max_media_attachments": 4,
+        "media_attachments": instance["configuration"]["media_attachments"],
+    }
     limits = profile["media_attachments"]
     photos = [image(f"m{n}", f"Photo {n}", seed=n, size=limits["image_size_limit"] - 1) for n in range(1, 5)]
     ref = adapter(mastodon.url, profile=profile).publish(part("Four", photos))
@@ -194,11 +238,14 @@ def on(server: MediaProcessingServer, waiting: Waiting = None) -> Mastodon:
 def test_a_video_still_processing_is_checked_until_ready(processing):
     waiting = Waiting()
     ref = on(processing, waiting).publish(part("A clip", [video("v1", "Harbour at dusk")]))
-    assert processing.calls == ["upload", "check", "check", "status"]     # 202, then 206, then 200
+    assert processing.calls == ["upload", "check", "check", "status"]  # 202, then 206, then 200
     assert waiting.pauses == [1.0, 2.0]
     (upload,) = processing.uploads
-    assert (upload["filename"], upload["content_type"], upload["description"]) == ("v1.mp4", "video/mp4",
-                                                                                   "Harbour at dusk")
+    assert (upload["filename"], upload["content_type"], upload["description"]) == (
+        "v1.mp4",
+        "video/mp4",
+        "Harbour at dusk",
+    )
     assert upload["data"] == video("v1").read()
     (status,) = processing.statuses
     assert ref.id == status["id"] and [item["id"] for item in status["media_attachments"]] == [upload["id"]]
@@ -214,8 +261,9 @@ def test_the_wait_ends_with_the_time_the_worker_has_left():
     """A worker with 40 s left (its Lambda context said so) keeps the adapter's reserve of them and
     waits only the rest, where a fresh one would wait its whole budget."""
     waiting = Waiting()
-    short = Part(text="A long clip", index=0, total=1, idempotency_key="t:0",
-                 media=[video("v1", "A long clip")], time_left=40.0)
+    short = Part(
+        text="A long clip", index=0, total=1, idempotency_key="t:0", media=[video("v1", "A long clip")], time_left=40.0
+    )
     with MediaProcessingServer(ready_after=None) as server:
         with pytest.raises(TransientError) as later:
             on(server, waiting).publish(short)
@@ -242,15 +290,22 @@ def test_a_retry_takes_up_a_file_still_processing_instead_of_uploading_again():
     kept = {}
 
     def attempt():
-        return Part(text="A long clip", index=0, total=1, idempotency_key="clip:0", uploads=dict(kept),
-                    media=[video("v1", "A long clip")], remember=kept.__setitem__)
+        return Part(
+            text="A long clip",
+            index=0,
+            total=1,
+            idempotency_key="clip:0",
+            uploads=dict(kept),
+            media=[video("v1", "A long clip")],
+            remember=kept.__setitem__,
+        )
 
     with MediaProcessingServer(ready_after=None) as server:
         with pytest.raises(TransientError):
             on(server, Waiting()).publish(attempt())
         (upload,) = server.uploads
         assert kept == {"v1": {"media_id": upload["id"]}}
-        server.ready_after = 1                      # processing has finished meanwhile
+        server.ready_after = 1  # processing has finished meanwhile
         server.calls.clear()
         waiting = Waiting()
         ref = on(server, waiting).publish(attempt())
@@ -261,11 +316,17 @@ def test_a_retry_takes_up_a_file_still_processing_instead_of_uploading_again():
 
 
 def test_a_kept_file_the_instance_no_longer_has_is_uploaded_again():
-    stale = Part(text="A clip", index=0, total=1, idempotency_key="clip:0", media=[video("v1", "A clip")],
-                 uploads={"v1": {"media_id": "109999999999999999"}})
+    stale = Part(
+        text="A clip",
+        index=0,
+        total=1,
+        idempotency_key="clip:0",
+        media=[video("v1", "A clip")],
+        uploads={"v1": {"media_id": "109999999999999999"}},
+    )
     with MediaProcessingServer(ready_after=1) as server:
         on(server, Waiting()).publish(stale)
-    assert server.calls == ["check", "upload", "check", "status"]          # 404, then afresh
+    assert server.calls == ["check", "upload", "check", "status"]  # 404, then afresh
     (status,) = server.statuses
     assert [item["id"] for item in status["media_attachments"]] == [server.uploads[0]["id"]]
 
@@ -278,15 +339,24 @@ def test_processing_that_fails_refuses_the_part():
     assert server.statuses == []
 
 
-@pytest.mark.parametrize("status, body, headers, kind, code", [
-    (503, {"error": "Service temporarily unavailable"}, {}, TransientError, "platform_unavailable"),
-    (500, {"error": "Error processing thumbnail for uploaded media"}, {}, TransientError, "platform_unavailable"),
-    (422, {"error": "Validation failed: File content type is invalid, File is invalid"}, {}, PermanentError,
-     "media_rejected"),
-    (413, None, {}, PermanentError, "media_rejected"),                  # a proxy's limit: no JSON
-    (429, {"error": "Too many requests"}, {"Retry-After": "7"}, RateLimitedError, "rate_limited"),
-    (401, {"error": "The access token is invalid"}, {}, AuthenticationFailedError, "integration_needs_refresh"),
-], ids=["503", "500", "422", "413", "429", "401"])
+@pytest.mark.parametrize(
+    "status, body, headers, kind, code",
+    [
+        (503, {"error": "Service temporarily unavailable"}, {}, TransientError, "platform_unavailable"),
+        (500, {"error": "Error processing thumbnail for uploaded media"}, {}, TransientError, "platform_unavailable"),
+        (
+            422,
+            {"error": "Validation failed: File content type is invalid, File is invalid"},
+            {},
+            PermanentError,
+            "media_rejected",
+        ),
+        (413, None, {}, PermanentError, "media_rejected"),  # a proxy's limit: no JSON
+        (429, {"error": "Too many requests"}, {"Retry-After": "7"}, RateLimitedError, "rate_limited"),
+        (401, {"error": "The access token is invalid"}, {}, AuthenticationFailedError, "integration_needs_refresh"),
+    ],
+    ids=["503", "500", "422", "413", "429", "401"],
+)
 def test_a_refused_upload(processing, status, body, headers, kind, code):
     processing.fail_uploads(status, body, headers)
     with pytest.raises(kind) as failed:
@@ -295,8 +365,9 @@ def test_a_refused_upload(processing, status, body, headers, kind, code):
     if status == 429:
         assert failed.value.retry_after == 7
     if status in (422, 413):
-        assert ("File content type is invalid" if status == 422 else "larger than the server accepts") \
-            in failed.value.message
+        assert (
+            "File content type is invalid" if status == 422 else "larger than the server accepts"
+        ) in failed.value.message
     assert processing.calls == ["upload"] and processing.statuses == []
 
 
@@ -306,13 +377,16 @@ def test_an_instance_that_cannot_be_reached_is_tried_again():
     assert type(later.value) is TransientError
 
 
-@pytest.mark.parametrize("filename, content_type, sent", [
-    ("", "image/png", "m1.png"),                   # a file with no name is no file to the instance
-    ("holiday.jpeg", "image/png", "holiday.png"),  # named wrongly: the bytes are a PNG
-    ("holiday.JPG", "image/jpeg", "holiday.JPG"),
-])
+@pytest.mark.parametrize(
+    "filename, content_type, sent",
+    [
+        ("", "image/png", "m1.png"),  # a file with no name is no file to the instance
+        ("holiday.jpeg", "image/png", "holiday.png"),  # named wrongly: the bytes are a PNG
+        ("holiday.JPG", "image/jpeg", "holiday.JPG"),
+    ],
+)
 def test_the_file_name_matches_what_the_file_is(filename, content_type, sent):
     with MediaProcessingServer(ready_after=0) as server:
         on(server).publish(part("Named", [image("m1", "A kite", content_type=content_type, filename=filename)]))
     assert [(item["filename"], item["content_type"]) for item in server.uploads] == [(sent, content_type)]
-    assert server.calls == ["upload", "status"]              # ready at once: no check
+    assert server.calls == ["upload", "status"]  # ready at once: no check

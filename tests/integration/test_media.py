@@ -1,6 +1,7 @@
 """/v1/media: two-step uploads verified from the bytes that landed, media by URL, and what posts
 may use. The PUT goes to the presigned URL over HTTP (moto's S3), and S3's own notification reaches
 the verifier through the media queue, as in a deployment."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,8 +28,9 @@ def s3(aws):
 
 
 def request_upload(api, key, data: bytes, content_type="image/png", filename="launch.png", **extra):
-    answer = api.post("/v1/media/upload", key, {"filename": filename, "content_type": content_type,
-                                                "size": len(data), **extra})
+    answer = api.post(
+        "/v1/media/upload", key, {"filename": filename, "content_type": content_type, "size": len(data), **extra}
+    )
     assert answer.status == 201, answer
     return answer.json["data"]
 
@@ -36,8 +38,9 @@ def request_upload(api, key, data: bytes, content_type="image/png", filename="la
 def upload(api, key, runtime, data: bytes, content_type="image/png", put_bytes=None, **extra):
     """Both steps, then the verifier: the media as GET shows it afterwards."""
     ticket = request_upload(api, key, data, content_type, **extra)
-    put = requests.put(ticket["upload_url"], data=put_bytes if put_bytes is not None else data,
-                       headers=ticket["upload_headers"])
+    put = requests.put(
+        ticket["upload_url"], data=put_bytes if put_bytes is not None else data, headers=ticket["upload_headers"]
+    )
     assert put.status_code == 200, put.text
     runtime.drain("media")
     return api.get(f"/v1/media/{ticket['id']}", key).json["data"]
@@ -60,15 +63,22 @@ def test_upload_url_signs_type_and_length(api, key, clock):
     assert ticket["alt_text"] == "A launch photo"
 
 
-@pytest.mark.parametrize("body, field, code", [
-    ({"filename": "a.pdf", "content_type": "application/pdf", "size": 10}, "content_type", "unsupported_media_type"),
-    ({"filename": "a.svg", "content_type": "image/svg+xml", "size": 10}, "content_type", "unsupported_media_type"),
-    ({"filename": "a.png", "content_type": "image/png", "size": 20 * 1024 * 1024 + 1}, "size", "media_too_large"),
-    ({"filename": "a.mp4", "content_type": "video/mp4", "size": 1024 ** 3 + 1}, "size", "media_too_large"),
-    ({"filename": "a.png", "content_type": "image/png", "size": 0}, "size", None),
-    ({"filename": "../a.png", "content_type": "image/png", "size": 10}, "filename", None),
-    ({"filename": "a.png", "content_type": "image/png"}, "size", None),
-])
+@pytest.mark.parametrize(
+    "body, field, code",
+    [
+        (
+            {"filename": "a.pdf", "content_type": "application/pdf", "size": 10},
+            "content_type",
+            "unsupported_media_type",
+        ),
+        ({"filename": "a.svg", "content_type": "image/svg+xml", "size": 10}, "content_type", "unsupported_media_type"),
+        ({"filename": "a.png", "content_type": "image/png", "size": 20 * 1024 * 1024 + 1}, "size", "media_too_large"),
+        ({"filename": "a.mp4", "content_type": "video/mp4", "size": 1024**3 + 1}, "size", "media_too_large"),
+        ({"filename": "a.png", "content_type": "image/png", "size": 0}, "size", None),
+        ({"filename": "../a.png", "content_type": "image/png", "size": 10}, "filename", None),
+        ({"filename": "a.png", "content_type": "image/png"}, "size", None),
+    ],
+)
 def test_what_cannot_be_uploaded_is_refused_before_a_url(api, key, aws, body, field, code):
     answer = problem(api.post("/v1/media/upload", key, body), 422, code)
     assert answer["errors"][0]["field"] == field
@@ -79,17 +89,20 @@ def test_what_cannot_be_uploaded_is_refused_before_a_url(api, key, aws, body, fi
 def test_abandoned_uploads_expire(api, key, aws, s3, workspace):
     ticket = request_upload(api, key, b"x" * 100)
     item = boto3.client("dynamodb", region_name=aws.region).get_item(
-        TableName="openpost-test-media", Key={"scope": {"S": f"{workspace.workspace.id}#test"},
-                                              "id": {"S": ticket["id"]}})["Item"]
+        TableName="openpost-test-media",
+        Key={"scope": {"S": f"{workspace.workspace.id}#test"}, "id": {"S": ticket["id"]}},
+    )["Item"]
     # TTL one day after the URL stops working; the bucket empties uploads/ after a day as well.
-    assert int(item["expires_at"]["N"]) == int(dt.datetime(2026, 5, 2, 13, tzinfo=dt.timezone.utc).timestamp())
+    assert int(item["expires_at"]["N"]) == int(dt.datetime(2026, 5, 2, 13, tzinfo=dt.UTC).timestamp())
     rules = s3.get_bucket_lifecycle_configuration(Bucket=aws.media_bucket)["Rules"]
     assert any(rule["Filter"].get("Prefix") == "uploads/" and rule["Expiration"]["Days"] == 1 for rule in rules)
 
 
 # --- step two and verification ---------------------------------------------------------------------
-@pytest.mark.parametrize("content_type, width, height", [
-    ("image/jpeg", 640, 480), ("image/png", 300, 200), ("image/gif", 32, 16), ("image/webp", 120, 90)])
+@pytest.mark.parametrize(
+    "content_type, width, height",
+    [("image/jpeg", 640, 480), ("image/png", 300, 200), ("image/gif", 32, 16), ("image/webp", 120, 90)],
+)
 def test_a_true_image_becomes_ready_with_its_dimensions(api, key, runtime, aws, s3, content_type, width, height):
     data = media_samples.image(content_type, width, height)
     media = upload(api, key, runtime, data, content_type)
@@ -108,17 +121,20 @@ def test_a_video_becomes_ready(api, key, runtime):
     assert (media["status"], media["kind"], media["width"], media["height"]) == ("ready", "video", 1920, 1080)
 
 
-@pytest.mark.parametrize("declared, sent, code", [
-    ("image/jpeg", media_samples.lying_image(), "unsupported_type"),
-    ("image/png", media_samples.image("image/jpeg"), "type_mismatch"),
-    ("video/mp4", media_samples.image("image/png"), "type_mismatch"),
-    ("image/png", b"<html><body>not a picture</body></html>", "unsupported_type"),
-])
+@pytest.mark.parametrize(
+    "declared, sent, code",
+    [
+        ("image/jpeg", media_samples.lying_image(), "unsupported_type"),
+        ("image/png", media_samples.image("image/jpeg"), "type_mismatch"),
+        ("video/mp4", media_samples.image("image/png"), "type_mismatch"),
+        ("image/png", b"<html><body>not a picture</body></html>", "unsupported_type"),
+    ],
+)
 def test_a_file_that_lies_about_its_type_is_rejected(api, key, runtime, aws, s3, declared, sent, code):
     media = upload(api, key, runtime, sent, declared)
     assert media["status"] == "rejected" and media["rejection_code"] == code, media
     assert media["rejection_reason"]
-    assert keys_in(s3, aws.media_bucket, "") == []          # nothing of it is kept
+    assert keys_in(s3, aws.media_bucket, "") == []  # nothing of it is kept
 
 
 def test_a_file_that_lies_about_its_size_is_rejected(api, key, runtime):
@@ -141,7 +157,7 @@ def test_a_repeated_notification_changes_nothing(api, key, runtime, aws, s3):
     runtime.deliver("media", messages)
     first = api.get(f"/v1/media/{ticket['id']}", key).json["data"]
     runtime.time_passes("media")
-    runtime.deliver("media", messages)                        # S3 delivers at least once
+    runtime.deliver("media", messages)  # S3 delivers at least once
     assert api.get(f"/v1/media/{ticket['id']}", key).json["data"] == first
     assert len(keys_in(s3, aws.media_bucket, "media/")) == 1
 
@@ -191,8 +207,11 @@ def test_delete_removes_record_and_file(api, key, runtime, aws, s3):
 
 def test_media_a_scheduled_post_uses_cannot_be_deleted(api, key, runtime):
     media = upload(api, key, runtime, media_samples.image())
-    post = api.post("/v1/posts", key, {"content": "With a picture", "platforms": ["twitter"],
-                                       "media": [media["id"]], "schedule_at": FUTURE}).json["data"]
+    post = api.post(
+        "/v1/posts",
+        key,
+        {"content": "With a picture", "platforms": ["twitter"], "media": [media["id"]], "schedule_at": FUTURE},
+    ).json["data"]
     body = problem(api.delete(f"/v1/media/{media['id']}", key), 409, "media_in_use")
     assert post["id"] in body["detail"]
     # Edited to drop the picture, the post no longer holds it.
@@ -203,17 +222,27 @@ def test_media_a_scheduled_post_uses_cannot_be_deleted(api, key, runtime):
 # --- posts with uploaded media ---------------------------------------------------------------------
 def test_a_post_takes_ready_media_only(api, key, runtime, services, workspace):
     pending = request_upload(api, key, media_samples.image())
-    problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [pending["id"]]}),
-            422, "media_not_ready")
+    problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [pending["id"]]}),
+        422,
+        "media_not_ready",
+    )
     rejected = upload(api, key, runtime, media_samples.lying_image(), "image/jpeg")
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "media_ids": [rejected["id"]]}), 422, "media_rejected")
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media_ids": [rejected["id"]]}),
+        422,
+        "media_rejected",
+    )
     assert body["errors"][0]["field"] == "media_ids[0]"
     other_mode = upload(api, workspace.live_key, runtime, media_samples.image())
-    problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [other_mode["id"]]}),
-            422, "unknown_media")
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media_ids": [""]}),
-                   422, "unknown_media")
+    problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [other_mode["id"]]}),
+        422,
+        "unknown_media",
+    )
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media_ids": [""]}), 422, "unknown_media"
+    )
     assert body["errors"][0]["field"] == "media_ids[0]"
     ready = upload(api, key, runtime, media_samples.image(), alt_text="A chart")
     answer = api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [ready["id"]]})
@@ -224,16 +253,24 @@ def test_a_post_takes_ready_media_only(api, key, runtime, services, workspace):
 def test_each_platforms_limits_are_checked_at_create(api, key, runtime):
     big = upload(api, key, runtime, media_samples.image("image/png", pad_to=1_100_000))
     assert big["status"] == "ready" and big["size"] > 1_000_000
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky", "mastodon"],
-                                               "media": [big["id"]]}), 422, "media_too_large")
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky", "mastodon"], "media": [big["id"]]}),
+        422,
+        "media_too_large",
+    )
     (error,) = body["errors"]
     assert error["platform"] == "bluesky" and error["field"] == "media_ids[0]"
     clip = upload(api, key, runtime, media_samples.video(size=50_000), "video/mp4")
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"], "media": [clip["id"]]}),
-                   422, "media_kind_not_supported")
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"], "media": [clip["id"]]}),
+        422,
+        "media_kind_not_supported",
+    )
     picture = upload(api, key, runtime, media_samples.image())
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "media": [picture["id"], clip["id"]]}), 422)
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": [picture["id"], clip["id"]]}),
+        422,
+    )
     assert {error["code"] for error in body["errors"]} & {"video_with_images", "too_many_videos"}
 
 
@@ -241,8 +278,11 @@ def test_each_platforms_limits_are_checked_at_create(api, key, runtime):
 def test_media_by_url_is_fetched_into_the_bucket_once(api, key, media_host, aws, s3):
     png = media_samples.image("image/png", 200, 100)
     url = media_host.add("/chart.png", png, "image/png")
-    post = api.post("/v1/posts", key, {"content": "Look", "platforms": ["bluesky"],
-                                       "media": {"images": [{"url": url, "alt_text": "A chart"}]}})
+    post = api.post(
+        "/v1/posts",
+        key,
+        {"content": "Look", "platforms": ["bluesky"], "media": {"images": [{"url": url, "alt_text": "A chart"}]}},
+    )
     assert post.status == 201, post
     assert post.json["data"]["media"]["images"] == [{"url": url, "alt_text": "A chart"}]
     (stored,) = keys_in(s3, aws.media_bucket, "media/")
@@ -254,19 +294,43 @@ def test_media_by_url_is_fetched_into_the_bucket_once(api, key, media_host, aws,
 
 def test_media_by_url_is_verified_like_an_upload(api, key, media_host):
     url = media_host.add("/photo.jpg", media_samples.lying_image(), "image/jpeg")
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "media": {"images": [{"url": url}]}}), 422, "unsupported_type")
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": {"images": [{"url": url}]}}),
+        422,
+        "unsupported_type",
+    )
     assert body["errors"][0]["field"] == "media.images[0]"
-    missing = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "segments": [
-        {"content": "more", "media_urls": [media_host.base_url + "/gone.png"]}]}), 422, "url_http_error")
+    missing = problem(
+        api.post(
+            "/v1/posts",
+            key,
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "segments": [{"content": "more", "media_urls": [media_host.base_url + "/gone.png"]}],
+            },
+        ),
+        422,
+        "url_http_error",
+    )
     assert missing["errors"][0]["field"] == "segments[0].media_urls[0]"
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.7/a.png", "http://169.254.169.254/latest/meta-data/",
-                                 "http://192.168.1.1/a.png", "http://[::ffff:10.0.0.1]/a.png"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.7/a.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://192.168.1.1/a.png",
+        "http://[::ffff:10.0.0.1]/a.png",
+    ],
+)
 def test_private_addresses_are_refused(api, key, url, aws):
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "media": {"images": [{"url": url}]}}), 422, "url_not_allowed")
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": {"images": [{"url": url}]}}),
+        422,
+        "url_not_allowed",
+    )
     assert body["errors"][0]["field"] == "media.images[0]"
     problem(api.post("/v1/media", key, {"url": url}), 422, "url_not_allowed")
 
@@ -336,8 +400,9 @@ def test_a_stored_file_gone_or_unreadable_reaches_adapters_as_the_engines_error_
 
     s3.put_object(Bucket=aws.media_bucket, Key="media/w/test/kept", Body=b"\x89PNG....")
     item = {"id": "m1", "kind": "image", "content_type": "image/png", "size": 8}
-    kept, gone = attachments([dict(item, key="media/w/test/kept"), dict(item, key="media/w/test/gone")],
-                             services.media_objects)
+    kept, gone = attachments(
+        [dict(item, key="media/w/test/kept"), dict(item, key="media/w/test/gone")], services.media_objects
+    )
     assert kept.read() == b"\x89PNG...."
     with pytest.raises(PermanentError) as missing:
         gone.read()

@@ -3,6 +3,7 @@ text (the PUT to moto's S3, S3's notification to the verifier), one post to an X
 Mastodon account connected through the API, the publisher's Lambda handler fed from moto's queue,
 and what each platform's local server stored read back: the exact bytes, in order, with alt text.
 (Bluesky's is in test_bluesky.py, against the real Bluesky server.)"""
+
 from __future__ import annotations
 
 import pytest
@@ -45,8 +46,11 @@ def key(workspace):
 
 
 def upload(api, key, runtime, data: bytes, content_type: str, filename: str, alt_text: str) -> str:
-    ticket = api.post("/v1/media/upload", key, {"filename": filename, "content_type": content_type,
-                                                "size": len(data), "alt_text": alt_text}).json["data"]
+    ticket = api.post(
+        "/v1/media/upload",
+        key,
+        {"filename": filename, "content_type": content_type, "size": len(data), "alt_text": alt_text},
+    ).json["data"]
     assert requests.put(ticket["upload_url"], data=data, headers=ticket["upload_headers"]).status_code == 200
     runtime.drain("media")
     media = api.get(f"/v1/media/{ticket['id']}", key).json["data"]
@@ -57,16 +61,17 @@ def upload(api, key, runtime, data: bytes, content_type: str, filename: str, alt
 def test_two_images_with_alt_text_reach_x_and_mastodon(api, key, runtime, x, mastodon):
     started = start_connect(api, key)
     assert started["redirect_uri"] == CALLBACK
-    back = callback_path(x.authorize(started["url"]))                                 # X, with media.write
+    back = callback_path(x.authorize(started["url"]))  # X, with media.write
     assert api.get(back, headers={"Accept": "application/json"}).status == 200
     answer = api.post("/v1/integrations/mastodon/connect", key, {"instance_url": mastodon, "access_token": TOKEN})
     assert answer.status == 201, answer
 
-    photos = [(media_samples.image("image/jpeg", 1200, 675), "image/jpeg", "stage.jpg", "The stage before the talk"),
-              (media_samples.image("image/png", 400, 400, seed=3), "image/png", "badge.png", "A round green badge")]
+    photos = [
+        (media_samples.image("image/jpeg", 1200, 675), "image/jpeg", "stage.jpg", "The stage before the talk"),
+        (media_samples.image("image/png", 400, 400, seed=3), "image/png", "badge.png", "A round green badge"),
+    ]
     ids = [upload(api, key, runtime, *photo) for photo in photos]
-    created = api.post("/v1/posts", key, {"content": "Launch day", "platforms": ["twitter", "mastodon"],
-                                          "media": ids})
+    created = api.post("/v1/posts", key, {"content": "Launch day", "platforms": ["twitter", "mastodon"], "media": ids})
     assert created.status == 201, created
     post_id = created.json["data"]["id"]
     assert api.post(f"/v1/posts/{post_id}/publish", key).status == 202
@@ -77,11 +82,14 @@ def test_two_images_with_alt_text_reach_x_and_mastodon(api, key, runtime, x, mas
 
     (tweet,) = [tweet for tweet in x.tweets if tweet["id"] == results["twitter"]["post_id"]]
     assert [(item["data"], item["media_type"], item["alt_text"]) for item in tweet["media"]] == [
-        (data, content_type, alt) for data, content_type, _, alt in photos]
+        (data, content_type, alt) for data, content_type, _, alt in photos
+    ]
 
-    status = requests.get(f"{mastodon}/api/v1/statuses/{results['mastodon']['post_id']}",
-                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).json()
+    status = requests.get(
+        f"{mastodon}/api/v1/statuses/{results['mastodon']['post_id']}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    ).json()
     attached = status["media_attachments"]
-    assert [(item["type"], item["description"]) for item in attached] == [
-        ("image", alt) for *_, alt in photos]
+    assert [(item["type"], item["description"]) for item in attached] == [("image", alt) for *_, alt in photos]
     assert [requests.get(item["url"], timeout=5).content for item in attached] == [data for data, *_ in photos]

@@ -1,4 +1,5 @@
 """Test and live mode are separate worlds of one workspace: ids of the other world are 404."""
+
 from __future__ import annotations
 
 
@@ -20,7 +21,7 @@ def test_api_keys_of_the_other_mode_are_invisible(api, workspace):
     live_id = live_keys[0]["id"]
     assert api.delete(f"/v1/api-keys/{live_id}", workspace.test_key).status == 404
     assert api.post(f"/v1/api-keys/{live_id}/rotate", workspace.test_key).status == 404
-    assert api.get("/v1/integrations", workspace.live_key).status == 200   # untouched
+    assert api.get("/v1/integrations", workspace.live_key).status == 200  # untouched
 
 
 def test_another_workspace_is_invisible(api, services, workspace):

@@ -1,5 +1,6 @@
 """GET /v1/integrations/{id}/next-slot: the next whole hour, within 7 days, at least 1 hour from every
 post planned on the account; and the rule itself (chalicelib/domain/slots.py) at its edges."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +10,7 @@ import pytest
 
 from chalicelib.domain.slots import next_free_slot
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def at(text: str) -> dt.datetime:
@@ -32,8 +33,11 @@ def accounts(api, key):
 
 
 def schedule(api, key, when: str, *integration_ids: str) -> dict:
-    answer = api.post("/v1/posts", key, {"content": f"At {when}", "platforms": [],
-                                         "integrations": list(integration_ids), "schedule_at": when})
+    answer = api.post(
+        "/v1/posts",
+        key,
+        {"content": f"At {when}", "platforms": [], "integrations": list(integration_ids), "schedule_at": when},
+    )
     assert answer.status == 201, answer
     return answer.json["data"]
 
@@ -56,9 +60,14 @@ def test_an_empty_calendar_offers_the_next_whole_hour(api, key, accounts, clock)
     clock.set(at("2026-05-01T12:10:00Z"))
     answer = api.get(f"/v1/integrations/{accounts['twitter']}/next-slot", key)
     assert answer.status == 200
-    assert answer.json == {"data": {"date": "2026-05-01T13:00:00Z", "platform": "twitter",
-                                    "integration_id": accounts["twitter"],
-                                    "searched_until": "2026-05-08T12:10:00Z"}}
+    assert answer.json == {
+        "data": {
+            "date": "2026-05-01T13:00:00Z",
+            "platform": "twitter",
+            "integration_id": accounts["twitter"],
+            "searched_until": "2026-05-08T12:10:00Z",
+        }
+    }
 
 
 @pytest.mark.parametrize("now", ["2026-05-01T12:00:00Z", "2026-05-01T12:00:00.001Z", "2026-05-01T12:59:59.999Z"])
@@ -68,10 +77,13 @@ def test_the_hour_under_way_is_never_offered(api, key, accounts, clock, now):
     assert next_slot(api, key, accounts["twitter"])["date"] == "2026-05-01T13:00:00Z"
 
 
-@pytest.mark.parametrize("post_at, expected", [
-    ("2026-05-01T13:00:00Z", "2026-05-01T14:00:00Z"),   # an hour after the post
-    ("2026-05-01T14:00:00Z", "2026-05-01T13:00:00Z"),   # an hour before the post
-])
+@pytest.mark.parametrize(
+    "post_at, expected",
+    [
+        ("2026-05-01T13:00:00Z", "2026-05-01T14:00:00Z"),  # an hour after the post
+        ("2026-05-01T14:00:00Z", "2026-05-01T13:00:00Z"),  # an hour before the post
+    ],
+)
 def test_a_post_exactly_one_hour_away_leaves_the_hour_free(api, key, accounts, post_at, expected):
     schedule(api, key, post_at, accounts["twitter"])
     assert next_slot(api, key, accounts["twitter"])["date"] == expected
@@ -96,8 +108,8 @@ def test_across_midnight_and_the_month_end(api, key, accounts, clock):
 
 def test_only_posts_planned_on_this_integration_count(api, key, accounts):
     twitter, bluesky = accounts["twitter"], accounts["bluesky"]
-    schedule(api, key, "2026-05-01T13:30:00Z", twitter, bluesky)     # takes 13:00 and 14:00 on both
-    schedule(api, key, "2026-05-01T15:00:00Z", bluesky)              # bluesky's 15:00 only
+    schedule(api, key, "2026-05-01T13:30:00Z", twitter, bluesky)  # takes 13:00 and 14:00 on both
+    schedule(api, key, "2026-05-01T15:00:00Z", bluesky)  # bluesky's 15:00 only
     draft = api.post("/v1/posts", key, {"content": "Someday", "platforms": [], "integrations": [twitter]})
     assert draft.status == 201 and draft.json["data"]["status"] == "draft"
     cancelled = schedule(api, key, "2026-05-01T15:00:00Z", twitter)
@@ -127,15 +139,19 @@ def test_a_full_week_answers_null_and_the_last_hour_counts(posts_budget_of_100, 
     """Now is 12:00 on May 1: the candidates run from 13:00 to 12:00 on May 8, both included."""
     twitter = accounts["twitter"]
     start = at("2026-05-01T13:30:00Z")
-    for step in range(83):   # 13:30, 15:30, ... 09:30 on May 8: each takes the hour before and after
+    for step in range(83):  # 13:30, 15:30, ... 09:30 on May 8: each takes the hour before and after
         schedule(api, key, stamp(start + dt.timedelta(hours=2 * step)), twitter)
     schedule(api, key, "2026-05-08T11:00:00Z", twitter)
-    assert next_slot(api, key, twitter)["date"] == "2026-05-08T12:00:00Z"   # now + 7 days is a candidate
+    assert next_slot(api, key, twitter)["date"] == "2026-05-08T12:00:00Z"  # now + 7 days is a candidate
     # A post just past the window still crowds its last hour.
     schedule(api, key, "2026-05-08T12:30:00Z", twitter)
     found = next_slot(api, key, twitter)
-    assert found == {"date": None, "platform": "twitter", "integration_id": twitter,
-                     "searched_until": "2026-05-08T12:00:00Z"}
+    assert found == {
+        "date": None,
+        "platform": "twitter",
+        "integration_id": twitter,
+        "searched_until": "2026-05-08T12:00:00Z",
+    }
 
 
 @pytest.mark.parametrize("status", ["disconnected", "needs_refresh"])
@@ -165,23 +181,29 @@ HOUR = dt.timedelta(hours=1)
 TICK = dt.timedelta(microseconds=1)
 
 
-@pytest.mark.parametrize("now, expected", [
-    (NOON, "2026-05-01T13:00:00Z"),
-    (NOON + TICK, "2026-05-01T13:00:00Z"),
-    (NOON + HOUR - TICK, "2026-05-01T13:00:00Z"),
-    (at("2026-12-31T23:00:00Z"), "2027-01-01T00:00:00Z"),
-])
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        (NOON, "2026-05-01T13:00:00Z"),
+        (NOON + TICK, "2026-05-01T13:00:00Z"),
+        (NOON + HOUR - TICK, "2026-05-01T13:00:00Z"),
+        (at("2026-12-31T23:00:00Z"), "2027-01-01T00:00:00Z"),
+    ],
+)
 def test_rule_first_candidate_is_the_next_whole_hour(now, expected):
     assert next_free_slot(now, []) == at(expected)
 
 
-@pytest.mark.parametrize("busy, expected", [
-    ([NOON + HOUR], "2026-05-01T14:00:00Z"),                    # 14:00 is exactly an hour after: free
-    ([NOON + HOUR + TICK], "2026-05-01T15:00:00Z"),             # a microsecond closer to 14:00: taken
-    ([NOON + 2 * HOUR], "2026-05-01T13:00:00Z"),                # 13:00 is exactly an hour before: free
-    ([NOON + 2 * HOUR - TICK], "2026-05-01T15:00:00Z"),         # a microsecond closer to 13:00: taken
-    ([NOON + 4 * HOUR, NOON + HOUR, NOON + 2.5 * HOUR], "2026-05-01T17:00:00Z"),   # in any order
-])
+@pytest.mark.parametrize(
+    "busy, expected",
+    [
+        ([NOON + HOUR], "2026-05-01T14:00:00Z"),  # 14:00 is exactly an hour after: free
+        ([NOON + HOUR + TICK], "2026-05-01T15:00:00Z"),  # a microsecond closer to 14:00: taken
+        ([NOON + 2 * HOUR], "2026-05-01T13:00:00Z"),  # 13:00 is exactly an hour before: free
+        ([NOON + 2 * HOUR - TICK], "2026-05-01T15:00:00Z"),  # a microsecond closer to 13:00: taken
+        ([NOON + 4 * HOUR, NOON + HOUR, NOON + 2.5 * HOUR], "2026-05-01T17:00:00Z"),  # in any order
+    ],
+)
 def test_rule_gap_is_at_least_an_hour_either_way(busy, expected):
     assert next_free_slot(NOON, busy) == at(expected)
 
@@ -194,7 +216,7 @@ def test_rule_counts_a_post_due_before_now():
 
 
 def test_rule_horizon_includes_its_last_hour():
-    busy = [NOON + HOUR]    # takes 13:00 only
+    busy = [NOON + HOUR]  # takes 13:00 only
     assert next_free_slot(NOON, busy, horizon=2 * HOUR) == at("2026-05-01T14:00:00Z")
     assert next_free_slot(NOON, busy, horizon=2 * HOUR - TICK) is None
     assert next_free_slot(NOON, [], horizon=HOUR - TICK) is None
@@ -212,8 +234,8 @@ def test_rule_searches_168_hours_whatever_the_minute():
 
 def test_rule_works_in_utc_whatever_the_zone():
     india = dt.timezone(dt.timedelta(hours=5, minutes=30))
-    now = dt.datetime(2026, 5, 1, 18, 10, tzinfo=india)          # 12:40 UTC
-    busy = [dt.datetime(2026, 5, 1, 18, 30, tzinfo=india)]       # 13:00 UTC
+    now = dt.datetime(2026, 5, 1, 18, 10, tzinfo=india)  # 12:40 UTC
+    busy = [dt.datetime(2026, 5, 1, 18, 30, tzinfo=india)]  # 13:00 UTC
     found = next_free_slot(now, busy)
     assert found == at("2026-05-01T14:00:00Z") and found.utcoffset() == dt.timedelta(0)
 

@@ -6,6 +6,7 @@ without threads adds, 24 segments of 5,000, an override, 4 images with 1,500-cha
 as far as the request's own documented maximum, 256 KiB, allows: in ASCII all of them at once; in
 CJK (3 bytes a character) and emoji (4) each text is cut in the same proportion to fit the body.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,13 +45,14 @@ def _utf8(body) -> bytes:
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_the_largest_post_is_created_listed_replayed_and_published(api, workspace, runtime, services, media_host,
-                                                                   variant):
+def test_the_largest_post_is_created_listed_replayed_and_published(
+    api, workspace, runtime, services, media_host, variant
+):
     character, share = VARIANTS[variant]
     url = media_host.add("/chart.png", media_samples.image("image/png"), "image/png")
     body = _largest_post(character, share, url)
     raw = _utf8(body)
-    assert MAX_BODY_BYTES * 0.9 < len(raw) <= MAX_BODY_BYTES   # as large as a request may be
+    assert MAX_BODY_BYTES * 0.9 < len(raw) <= MAX_BODY_BYTES  # as large as a request may be
     key, headers = workspace.test_key, {"Idempotency-Key": f"largest-{variant}"}
 
     created = api.post("/v1/posts", key, raw=raw, headers=headers)
@@ -82,7 +84,7 @@ def test_the_largest_post_is_created_listed_replayed_and_published(api, workspac
 def test_a_page_of_the_largest_posts_stays_within_the_response_limit(api, workspace, media_host):
     url = media_host.add("/chart.png", media_samples.image("image/png"), "image/png")
     raw = _utf8(_largest_post("a", 1.0, url))
-    for _ in range(30):   # 30 x 250 KB: 7.5 MB if listed whole
+    for _ in range(30):  # 30 x 250 KB: 7.5 MB if listed whole
         assert api.post("/v1/posts", workspace.test_key, raw=raw).status == 201
     page = api.get("/v1/posts?limit=100", workspace.test_key)
     assert page.status == 200 and page.json["total"] == 30 and len(page.json["data"]) == 30

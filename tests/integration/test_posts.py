@@ -1,4 +1,5 @@
 """/v1/posts: the contract of both seed APIs, with api-decisions settling their conflicts."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import pytest
 
 from tests.conftest import problem
 
-FUTURE = "2026-05-02T14:00:00Z"   # the test clock stands at 2026-05-01T12:00:00Z
+FUTURE = "2026-05-02T14:00:00Z"  # the test clock stands at 2026-05-01T12:00:00Z
 
 
 @pytest.fixture
@@ -50,13 +51,17 @@ def test_targets_by_integration_id(api, workspace, key):
     assert post["integrations"] == [bluesky["id"]]
 
 
-@pytest.mark.parametrize("schedule, code", [
-    ("2026-05-01T11:59:59Z", "schedule_in_past"),
-    ("2026-10-29T12:00:01Z", "schedule_too_far"),       # 180 days and a second
-])
+@pytest.mark.parametrize(
+    "schedule, code",
+    [
+        ("2026-05-01T11:59:59Z", "schedule_in_past"),
+        ("2026-10-29T12:00:01Z", "schedule_too_far"),  # 180 days and a second
+    ],
+)
 def test_schedule_window(api, key, schedule, code):
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "schedule_at": schedule}),
-                   422, code)
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "schedule_at": schedule}), 422, code
+    )
     assert body["errors"][0]["field"] == "schedule_at"
 
 
@@ -65,16 +70,21 @@ def test_schedule_at_exactly_180_days_is_accepted(api, key):
 
 
 def test_schedule_without_zone_is_refused(api, key):
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "schedule_at": "2026-05-02T14:00:00"}), 422)
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "schedule_at": "2026-05-02T14:00:00"}),
+        422,
+    )
     assert body["errors"][0]["field"] == "schedule_at" and "zone" in body["errors"][0]["message"]
 
 
 def test_unknown_platform_and_no_integration(api, workspace, key):
     body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["myspace"]}), 422)
     assert body["errors"][0]["field"] == "platforms[0]"
-    body = problem(api.post("/v1/posts", workspace.live_key, {"content": "x", "platforms": ["linkedin"]}), 422,
-                   "no_active_integration")
+    body = problem(
+        api.post("/v1/posts", workspace.live_key, {"content": "x", "platforms": ["linkedin"]}),
+        422,
+        "no_active_integration",
+    )
     assert body["errors"][0]["platform"] == "linkedin"
     problem(api.post("/v1/posts", key, {"content": "x"}), 422, "no_target")
     problem(api.post("/v1/posts", key, {"content": "x", "integrations": ["nope"]}), 422, "unknown_integration")
@@ -86,44 +96,76 @@ def test_an_account_connected_elsewhere_is_found_at_once(api, workspace, key, cl
     from chalicelib.domain.records import Integration
 
     live = workspace.live_key
-    assert api.post("/v1/posts", live, {"content": "x", "platforms": ["discord"]}).status == 422   # warms the cache
+    assert api.post("/v1/posts", live, {"content": "x", "platforms": ["discord"]}).status == 422  # warms the cache
     now = clock.now()
-    to_record(Integration(id="0196a0c4-2222-7000-8000-000000000002", workspace_id=workspace.workspace.id,
-                          mode="live", platform="discord", username="#launches", display_name="Launches",
-                          status="active", created_at=now, updated_at=now)).save()
+    to_record(
+        Integration(
+            id="0196a0c4-2222-7000-8000-000000000002",
+            workspace_id=workspace.workspace.id,
+            mode="live",
+            platform="discord",
+            username="#launches",
+            display_name="Launches",
+            status="active",
+            created_at=now,
+            updated_at=now,
+        )
+    ).save()
     post = create(api, live, platforms=["discord"])
     assert [t["integrations"]["platform"] for t in post["post_targets"]] == ["discord"]
 
 
 def test_live_mode_has_no_sandbox_integrations(api, workspace):
-    problem(api.post("/v1/posts", workspace.live_key, {"content": "x", "platforms": ["twitter"]}), 422,
-            "no_active_integration")
+    problem(
+        api.post("/v1/posts", workspace.live_key, {"content": "x", "platforms": ["twitter"]}),
+        422,
+        "no_active_integration",
+    )
 
 
 # --- character limits (api-decisions) ----------------------------------------------------------
 def test_limits_name_platform_and_field(api, key):
-    body = problem(api.post("/v1/posts", key, {"content": "a" * 281, "platforms": ["twitter", "bluesky"]}), 422,
-                   "character_limit_exceeded")
-    assert body["errors"] == [{"field": "content", "platform": "twitter", "code": "character_limit_exceeded",
-                               "message": body["errors"][0]["message"]}]
+    body = problem(
+        api.post("/v1/posts", key, {"content": "a" * 281, "platforms": ["twitter", "bluesky"]}),
+        422,
+        "character_limit_exceeded",
+    )
+    assert body["errors"] == [
+        {
+            "field": "content",
+            "platform": "twitter",
+            "code": "character_limit_exceeded",
+            "message": body["errors"][0]["message"],
+        }
+    ]
     assert "280" in body["errors"][0]["message"] and "281" in body["errors"][0]["message"]
     assert create(api, key, content="a" * 280, platforms=["twitter", "bluesky"])
 
 
 def test_override_is_checked_for_its_platform_only(api, key):
     long_text = "b" * 290
-    post = create(api, key, content="short", platforms=["twitter", "bluesky"],
-                  platform_overrides={"bluesky": long_text})
+    post = create(
+        api, key, content="short", platforms=["twitter", "bluesky"], platform_overrides={"bluesky": long_text}
+    )
     assert post["platform_overrides"] == {"bluesky": long_text}
-    body = problem(api.post("/v1/posts", key, {"content": long_text, "platforms": ["twitter", "bluesky"],
-                                               "platform_overrides": {"twitter": "t" * 281}}), 422)
+    body = problem(
+        api.post(
+            "/v1/posts",
+            key,
+            {"content": long_text, "platforms": ["twitter", "bluesky"], "platform_overrides": {"twitter": "t" * 281}},
+        ),
+        422,
+    )
     assert {(e["field"], e["platform"]) for e in body["errors"]} == {("platform_overrides.twitter", "twitter")}
 
 
 def test_segments_are_checked_per_platform(api, key):
-    segments = [{"content": "fine"}, {"content": "fine too"}, {"content": "🙂" * 141}]   # 282 weighted on X
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter", "bluesky"],
-                                               "segments": segments}), 422, "character_limit_exceeded")
+    segments = [{"content": "fine"}, {"content": "fine too"}, {"content": "🙂" * 141}]  # 282 weighted on X
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter", "bluesky"], "segments": segments}),
+        422,
+        "character_limit_exceeded",
+    )
     assert [(e["field"], e["platform"]) for e in body["errors"]] == [("segments[2].content", "twitter")]
     post = create(api, key, platforms=["bluesky"], segments=segments)
     assert len(post["segments"]) == 3
@@ -137,11 +179,14 @@ def test_limits_are_checked_on_update_too(api, key):
 
 
 def test_thread_size_limits(api, key):
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"],
-                                               "segments": [{"content": "s"}] * 25}), 422)
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"], "segments": [{"content": "s"}] * 25}), 422
+    )
     assert body["errors"][0]["field"] == "segments"
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"],
-                                               "segments": [{"content": "s" * 5001}]}), 422)
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"], "segments": [{"content": "s" * 5001}]}),
+        422,
+    )
     assert body["errors"][0]["field"] == "segments[0].content"
 
 
@@ -153,32 +198,70 @@ def test_media_rules(api, key, media_host):
     image = {"url": url, "alt_text": "A chart"}
     post = create(api, key, media={"images": [image] * 4})
     assert post["media"] == {"images": [image] * 4, "video": None}
-    assert media_host.requests["/a.png"] == 1          # one URL named four times is fetched once
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "media": {"images": [image] * 5}}), 422)
+    assert media_host.requests["/a.png"] == 1  # one URL named four times is fetched once
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": {"images": [image] * 5}}), 422
+    )
     assert body["errors"][0]["field"] == "media.images"
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": {
-        "images": [image], "video": {"url": media_host.base_url + "/v.mp4"}}}), 422)
+    body = problem(
+        api.post(
+            "/v1/posts",
+            key,
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "media": {"images": [image], "video": {"url": media_host.base_url + "/v.mp4"}},
+            },
+        ),
+        422,
+    )
     assert body["errors"][0]["field"] == "media"
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "media": {"images": [{"url": "ftp://example.com/a.png"}]}}), 422)
+    body = problem(
+        api.post(
+            "/v1/posts",
+            key,
+            {"content": "x", "platforms": ["twitter"], "media": {"images": [{"url": "ftp://example.com/a.png"}]}},
+        ),
+        422,
+    )
     assert body["errors"][0]["field"] == "media.images[0].url"
-    problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": ["med_unknown"]}), 422,
-            "unknown_media")
-    assert media_host.requests["/a.png"] == 1          # refused bodies fetch nothing
+    problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "media": ["med_unknown"]}),
+        422,
+        "unknown_media",
+    )
+    assert media_host.requests["/a.png"] == 1  # refused bodies fetch nothing
 
 
 # --- platform settings -------------------------------------------------------------------------
 def test_platform_settings(api, key):
     post = create(api, key, platform_settings={"twitter": {"who_can_reply": "following", "unlisted_field": 1}})
     assert post["platform_settings"] == {"twitter": {"who_can_reply": "following"}}
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"],
-                                               "platform_settings": {"twitter": {"who_can_reply": "anyone"}}}), 422)
+    body = problem(
+        api.post(
+            "/v1/posts",
+            key,
+            {"content": "x", "platforms": ["twitter"], "platform_settings": {"twitter": {"who_can_reply": "anyone"}}},
+        ),
+        422,
+    )
     assert body["errors"][0]["field"] == "platform_settings.twitter.who_can_reply"
-    body = problem(api.post("/v1/posts", key, {"content": "x", "platforms": ["twitter"], "platform_settings": {
-        "tiktok": {"privacy_level": "EVERYONE"}, "youtube": {"privacy": "secret"}}}), 422)
-    assert {e["field"] for e in body["errors"]} == {"platform_settings.tiktok.privacy_level",
-                                                     "platform_settings.youtube.privacy"}
+    body = problem(
+        api.post(
+            "/v1/posts",
+            key,
+            {
+                "content": "x",
+                "platforms": ["twitter"],
+                "platform_settings": {"tiktok": {"privacy_level": "EVERYONE"}, "youtube": {"privacy": "secret"}},
+            },
+        ),
+        422,
+    )
+    assert {e["field"] for e in body["errors"]} == {
+        "platform_settings.tiktok.privacy_level",
+        "platform_settings.youtube.privacy",
+    }
 
 
 # --- reading and listing -----------------------------------------------------------------------
@@ -191,8 +274,13 @@ def test_list_newest_first_with_exact_totals(api, key):
     drafts = api.get("/v1/posts?status=draft", key).json
     assert drafts["total"] == 5 and [p["id"] for p in drafts["data"]] == list(reversed(ids))
     assert [p["id"] for p in api.get("/v1/posts?status=scheduled", key).json["data"]] == [scheduled]
-    assert api.get("/v1/posts?status=published", key).json == {"data": [], "total": 0, "limit": 20, "offset": 0,
-                                                                     "next_cursor": None}
+    assert api.get("/v1/posts?status=published", key).json == {
+        "data": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+        "next_cursor": None,
+    }
     problem(api.get("/v1/posts?status=archived", key), 400, "invalid_query")
     problem(api.get("/v1/posts?limit=101", key), 400, "invalid_query")
 
@@ -215,9 +303,11 @@ def test_patch_and_put_are_partial(api, key):
     assert patched["content"] == "Edited" and patched["tags"] == ["a"] and patched["status"] == "scheduled"
     put = api.request("PUT", f"/v1/posts/{post['id']}", key, body={"platforms": ["twitter", "bluesky"]}).json["data"]
     assert put["content"] == "Edited" and {t["integrations"]["platform"] for t in put["post_targets"]} == {
-        "twitter", "bluesky"}
+        "twitter",
+        "bluesky",
+    }
     twitter_target = next(t["id"] for t in post["post_targets"])
-    assert twitter_target in {t["id"] for t in put["post_targets"]}   # an edit keeps existing targets' ids
+    assert twitter_target in {t["id"] for t in put["post_targets"]}  # an edit keeps existing targets' ids
     assert put["updated_at"] == "2026-05-01T12:00:00Z"
 
 
@@ -227,13 +317,20 @@ def test_unschedule_reschedule_and_counts(api, key):
     assert draft["status"] == "draft" and draft["scheduled_at"] is None
     assert api.get("/v1/posts?status=scheduled", key).json["total"] == 0
     assert api.get("/v1/posts?status=draft", key).json["total"] == 1
-    again = api.request("PUT", f"/v1/posts/{post['id']}", key,
-                        body={"scheduled_for": "2026-05-03T09:00:00Z"}).json["data"]
+    again = api.request("PUT", f"/v1/posts/{post['id']}", key, body={"scheduled_for": "2026-05-03T09:00:00Z"}).json[
+        "data"
+    ]
     assert again["status"] == "scheduled" and again["scheduled_at"] == "2026-05-03T09:00:00Z"
-    problem(api.request("PATCH", f"/v1/posts/{post['id']}", key, body={"schedule_at": "2020-01-01T00:00:00Z"}),
-            422, "schedule_in_past")
-    problem(api.request("PATCH", f"/v1/posts/{post['id']}", key, body={"status": "draft", "schedule_at": FUTURE}),
-            422, "status_conflict")
+    problem(
+        api.request("PATCH", f"/v1/posts/{post['id']}", key, body={"schedule_at": "2020-01-01T00:00:00Z"}),
+        422,
+        "schedule_in_past",
+    )
+    problem(
+        api.request("PATCH", f"/v1/posts/{post['id']}", key, body={"status": "draft", "schedule_at": FUTURE}),
+        422,
+        "status_conflict",
+    )
 
 
 def test_segments_empty_list_removes_the_thread(api, key):
@@ -244,8 +341,9 @@ def test_segments_empty_list_removes_the_thread(api, key):
 def test_a_publishing_post_cannot_be_edited_published_or_deleted(api, key):
     post = create(api, key)
     assert api.post(f"/v1/posts/{post['id']}/publish", key).status == 202
-    body = problem(api.request("PATCH", f"/v1/posts/{post['id']}", key, body={"content": "late"}), 409,
-                   "post_not_editable")
+    body = problem(
+        api.request("PATCH", f"/v1/posts/{post['id']}", key, body={"content": "late"}), 409, "post_not_editable"
+    )
     assert "publishing" in body["detail"]
     problem(api.request("PUT", f"/v1/posts/{post['id']}", key, body={"content": "late"}), 409)
     problem(api.post(f"/v1/posts/{post['id']}/publish", key), 409, "post_not_publishable")
@@ -271,8 +369,9 @@ def test_publish_checks_limits_again_with_the_instance_limit(api, workspace, key
     from chalicelib.data.models import IntegrationRecord, scope_of
 
     post = create(api, key, platforms=["mastodon"], content="twenty characters!!!")
-    record = next(r for r in IntegrationRecord.query(scope_of(workspace.workspace.id, "test"))
-                  if r.platform == "mastodon")
+    record = next(
+        r for r in IntegrationRecord.query(scope_of(workspace.workspace.id, "test")) if r.platform == "mastodon"
+    )
     record.update(actions=[IntegrationRecord.profile.set({"max_characters": 10})])
     clock.advance(seconds=60)
     body = problem(api.post(f"/v1/posts/{post['id']}/publish", key), 422, "character_limit_exceeded")

@@ -1,6 +1,7 @@
 """The publishing engine under the faults its users fear: each test injects one and checks what the
 platform (the sandbox, which keeps what it was sent) saw. Messages go through moto's queues to the
 very handler Lambda runs."""
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,11 @@ from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLater, Target
 from chalicelib.domain.reconciling import STUCK_AFTER
 from chalicelib.platforms import adapter_for
 
-SOON = "2026-05-01T12:02:00Z"   # the test clock stands at 12:00:00
+SOON = "2026-05-01T12:02:00Z"  # the test clock stands at 12:00:00
 
 
 class WorkerDied(BaseException):
     """The process ends here: no handler, no batch report, the message stays in flight."""
-
 
 
 @pytest.fixture
@@ -55,6 +55,7 @@ def read(api, key, post_id):
 
 def crash_after_the_platform_accepts(services, clock):
     """A publisher whose worker dies right after the platform accepted a part, before recording it."""
+
     def adapters(integration):
         adapter = adapter_for(integration)
         real_publish = adapter.publish
@@ -62,10 +63,11 @@ def crash_after_the_platform_accepts(services, clock):
         def publish(part):
             real_publish(part)
             raise WorkerDied()
+
         adapter.publish = publish
         return adapter
-    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.events,
-                                                     clock, adapters)
+
+    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.events, clock, adapters)
 
 
 def restore_publisher(services):
@@ -102,8 +104,9 @@ def test_publish_now_reaches_every_platform_once(api, key, runtime, services, wo
 
 
 def test_threads_go_out_as_a_native_chain_or_numbered(api, key, runtime, services, workspace):
-    publish_now(api, key, platforms=["bluesky", "linkedin"], content="One",
-                segments=[{"content": "Two"}, {"content": "Three"}])
+    publish_now(
+        api, key, platforms=["bluesky", "linkedin"], content="One", segments=[{"content": "Two"}, {"content": "Three"}]
+    )
     runtime.drain()
     chain = platform_saw(services, workspace, "bluesky")
     assert [p["text"] for p in chain] == ["One", "Two", "Three"]
@@ -120,7 +123,7 @@ def test_worker_dies_after_an_idempotent_platform_accepted(api, key, runtime, se
     the_lease_runs_out_and_the_message_comes_back(runtime, clock)
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
-    assert len(platform_saw(services, workspace, "bluesky")) == 1   # sent again, recognised, not doubled
+    assert len(platform_saw(services, workspace, "bluesky")) == 1  # sent again, recognised, not doubled
 
 
 def test_worker_dies_after_x_accepted_is_never_retried_blindly(api, key, runtime, services, workspace, clock):
@@ -131,7 +134,7 @@ def test_worker_dies_after_x_accepted_is_never_retried_blindly(api, key, runtime
     post = read(api, key, post_id)
     assert post["status"] == "failed"
     assert post["post_targets"][0]["error"]["code"] == "outcome_unknown"
-    assert len(platform_saw(services, workspace, "twitter")) == 1   # no second call
+    assert len(platform_saw(services, workspace, "twitter")) == 1  # no second call
     (event,) = runtime.events()
     assert event["type"] == "post.failed" and event["data"]["targets"][0]["error"]["code"] == "outcome_unknown"
 
@@ -166,22 +169,22 @@ def test_the_same_message_delivered_twice(api, key, runtime, services, workspace
 def test_a_duplicate_while_the_first_is_still_working_waits(api, key, runtime, services, workspace, clock):
     publish_now(api, key, platforms=["twitter"])
     (message,) = runtime.receive()
-    a_worker_dies_after_the_platform_accepts(runtime, services, clock, [message])   # its lease still holds
+    a_worker_dies_after_the_platform_accepts(runtime, services, clock, [message])  # its lease still holds
     runtime.sqs.send_message(QueueUrl=runtime.queues["publish"], MessageBody=message["Body"])
     response = runtime.deliver()
-    assert len(response["batchItemFailures"]) == 1        # held by a live lease: try later
+    assert len(response["batchItemFailures"]) == 1  # held by a live lease: try later
     assert len(platform_saw(services, workspace, "twitter")) == 1
 
 
 def test_two_ticks_overlapping(api, key, runtime, services, workspace, clock):
     post_id = create(api, key, platforms=["twitter", "bluesky"], schedule_at=SOON)
-    clock.advance(seconds=120)                            # due now (SQS delays are real seconds)
+    clock.advance(seconds=120)  # due now (SQS delays are real seconds)
     stale = PostStore().get(f"{workspace.workspace.id}#test", post_id)
     first, second = services.dispatcher, Dispatcher(PostStore(), services.publish_queue, clock)
     assert first.tick() == 1
-    assert second.tick() == 0                             # a second tick sees it armed
-    assert second.dispatch(stale) is None                 # and one that read it before loses the race
-    assert len(runtime.peek()) == 2                       # one message per target, not two
+    assert second.tick() == 0  # a second tick sees it armed
+    assert second.dispatch(stale) is None  # and one that read it before loses the race
+    assert len(runtime.peek()) == 2  # one message per target, not two
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
     for platform in ("twitter", "bluesky"):
@@ -208,28 +211,30 @@ def test_429_retry_after_is_honoured(api, key, runtime, services, workspace):
     (message,) = runtime.peek()
     body = json.loads(message["Body"])
     with pytest.raises(RetryLater) as later:
-        services.publisher.publish(body["workspace_id"], body["mode"], body["post_id"], body["target_id"],
-                                   body["dispatch_id"])
+        services.publisher.publish(
+            body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
+        )
     assert later.value.seconds == 30
-    runtime.drain()                                       # the next delivery: the 429 was once only
+    runtime.drain()  # the next delivery: the 429 was once only
     assert read(api, key, post_id)["status"] == "published"
     assert len(platform_saw(services, workspace, "twitter")) == 1
 
 
 def test_429_sets_the_message_visibility_to_retry_after(api, key, runtime, services, workspace):
-    post_id = publish_now(api, key, content="[sandbox:429:1x1] Hello")
+    publish_now(api, key, content="[sandbox:429:1x1] Hello")
     runtime.deliver()
-    assert runtime.receive() == []                        # held back...
+    assert runtime.receive() == []  # held back...
     time.sleep(1.6)
-    assert len(runtime.receive()) == 1                    # ...for the platform's 1 s, not the queue's 360 s
+    assert len(runtime.receive()) == 1  # ...for the platform's 1 s, not the queue's 360 s
 
 
 def test_permanent_rejection_fails_at_once(api, key, runtime, services, workspace):
-    post_id = publish_now(api, key, platforms=["twitter", "bluesky"],
-                          platform_overrides={"bluesky": "[sandbox:reject] Hi"})
+    post_id = publish_now(
+        api, key, platforms=["twitter", "bluesky"], platform_overrides={"bluesky": "[sandbox:reject] Hi"}
+    )
     runtime.drain()
     post = read(api, key, post_id)
-    assert post["status"] == "published"                  # at least one target succeeded
+    assert post["status"] == "published"  # at least one target succeeded
     results = post["platform_results"]
     assert results["twitter"]["success"] is True
     assert results["bluesky"]["success"] is False and results["bluesky"]["error"]
@@ -258,8 +263,9 @@ def test_expired_credentials_fail_and_flag_the_integration(api, key, runtime, se
     assert IntegrationStore().get(workspace.workspace.id, "test", integration.id).status == "needs_refresh"
 
 
-def test_a_sandbox_account_left_needing_a_refresh_is_reconnected_and_publishes_again(api, key, runtime, services,
-                                                                                      workspace):
+def test_a_sandbox_account_left_needing_a_refresh_is_reconnected_and_publishes_again(
+    api, key, runtime, services, workspace
+):
     publish_now(api, key, content="[sandbox:auth] Hello")
     runtime.drain()
     integration = integration_of(services, workspace, "twitter")
@@ -279,13 +285,21 @@ def test_only_a_sandbox_account_reconnects_there(api, workspace, services, clock
     from chalicelib.data.integrations import to_record
     from chalicelib.domain.records import Integration
 
-    live = Integration(id="01900000-0000-7000-8000-00000000000a", workspace_id=workspace.workspace.id, mode="live",
-                       platform="mastodon", username="someone", display_name="Someone", status="needs_refresh",
-                       created_at=clock.now(), updated_at=clock.now())
+    live = Integration(
+        id="01900000-0000-7000-8000-00000000000a",
+        workspace_id=workspace.workspace.id,
+        mode="live",
+        platform="mastodon",
+        username="someone",
+        display_name="Someone",
+        status="needs_refresh",
+        created_at=clock.now(),
+        updated_at=clock.now(),
+    )
     to_record(live).save()
     answer = api.post(f"/v1/integrations/{live.id}/reconnect", workspace.live_key)
     assert answer.status == 422 and answer.json["code"] == "not_a_sandbox_account"
-    assert api.post(f"/v1/integrations/{live.id}/reconnect", workspace.test_key).status == 404   # another mode
+    assert api.post(f"/v1/integrations/{live.id}/reconnect", workspace.test_key).status == 404  # another mode
 
 
 def test_a_disconnected_integration_fails_with_a_clear_error(api, key, runtime, services, workspace):
@@ -301,8 +315,13 @@ def test_a_disconnected_integration_fails_with_a_clear_error(api, key, runtime, 
 
 
 def test_a_thread_that_fails_at_segment_3_resumes_at_3(api, key, runtime, services, workspace):
-    post_id = publish_now(api, key, platforms=["bluesky"], content="Zero",
-                          segments=[{"content": "One"}, {"content": "Two"}, {"content": "[sandbox:500x1] Three"}])
+    post_id = publish_now(
+        api,
+        key,
+        platforms=["bluesky"],
+        content="Zero",
+        segments=[{"content": "One"}, {"content": "Two"}, {"content": "[sandbox:500x1] Three"}],
+    )
     runtime.deliver()
     target = read(api, key, post_id)["post_targets"][0]
     assert target["status"] == "publishing"
@@ -310,7 +329,7 @@ def test_a_thread_that_fails_at_segment_3_resumes_at_3(api, key, runtime, servic
     runtime.time_passes()
     runtime.drain()
     chain = platform_saw(services, workspace, "bluesky")
-    assert [p["text"] for p in chain] == ["Zero", "One", "Two", "Three"]   # resumed at 3, nothing repeated
+    assert [p["text"] for p in chain] == ["Zero", "One", "Two", "Three"]  # resumed at 3, nothing repeated
     assert chain[3]["reply_to"] == chain[2]["id"]
     assert read(api, key, post_id)["status"] == "published"
 
@@ -318,7 +337,7 @@ def test_a_thread_that_fails_at_segment_3_resumes_at_3(api, key, runtime, servic
 # --- races with the user -------------------------------------------------------------------------
 def dispatched(api, key, services, clock, **fields):
     post_id = create(api, key, schedule_at=SOON, **fields)
-    clock.advance(seconds=119.5)    # half a second before its time: a zero delay, then a short wait
+    clock.advance(seconds=119.5)  # half a second before its time: a zero delay, then a short wait
     assert services.dispatcher.tick() == 1
     return post_id
 
@@ -380,20 +399,19 @@ def test_dead_letters_are_settled_with_a_reason(api, key, runtime, services, wor
 # --- nothing stays scheduled ---------------------------------------------------------------------
 def test_a_post_whose_dispatcher_was_down_goes_out_at_the_next_tick(api, key, runtime, services, workspace, clock):
     post_id = create(api, key, schedule_at=SOON)
-    clock.advance(minutes=30)                             # no tick ran for half an hour
+    clock.advance(minutes=30)  # no tick ran for half an hour
     assert runtime.tick("dispatcher", clock.now())["queued"] == 1
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
     assert len(platform_saw(services, workspace, "twitter")) == 1
 
 
-def test_a_dispatched_post_whose_messages_were_lost_is_dispatched_again(api, key, runtime, services, workspace,
-                                                                         clock):
+def test_a_dispatched_post_whose_messages_were_lost_is_dispatched_again(api, key, runtime, services, workspace, clock):
     post_id = dispatched(api, key, services, clock)
-    for message in runtime.receive():                     # lost: as if the send never happened
+    for message in runtime.receive():  # lost: as if the send never happened
         runtime.sqs.delete_message(QueueUrl=runtime.queues["publish"], ReceiptHandle=message["ReceiptHandle"])
     clock.advance(seconds=60)
-    assert runtime.tick("dispatcher", clock.now())["queued"] == 0   # too early to call it lost
+    assert runtime.tick("dispatcher", clock.now())["queued"] == 0  # too early to call it lost
     clock.advance(minutes=2)
     assert runtime.tick("dispatcher", clock.now())["queued"] == 1
     runtime.drain()
@@ -401,25 +419,36 @@ def test_a_dispatched_post_whose_messages_were_lost_is_dispatched_again(api, key
     assert len(platform_saw(services, workspace, "twitter")) == 1
 
 
-def test_a_live_target_on_a_pending_platform_fails_with_platform_not_available(api, runtime, services,
-                                                                               workspace, clock):
+def test_a_live_target_on_a_pending_platform_fails_with_platform_not_available(
+    api, runtime, services, workspace, clock
+):
     from chalicelib.data.integrations import to_record
     from chalicelib.domain.records import Integration
 
     now = clock.now()
-    to_record(Integration(id="0196a0c4-4444-7000-8000-000000000004", workspace_id=workspace.workspace.id,
-                          mode="live", platform="linkedin", username="acme", display_name="Acme",
-                          status="active", created_at=now, updated_at=now)).save()
-    post_id = publish_now(api, workspace.live_key, platforms=["linkedin"], content="Hello LinkedIn",
-                          segments=[{"content": "More"}])
+    to_record(
+        Integration(
+            id="0196a0c4-4444-7000-8000-000000000004",
+            workspace_id=workspace.workspace.id,
+            mode="live",
+            platform="linkedin",
+            username="acme",
+            display_name="Acme",
+            status="active",
+            created_at=now,
+            updated_at=now,
+        )
+    ).save()
+    post_id = publish_now(
+        api, workspace.live_key, platforms=["linkedin"], content="Hello LinkedIn", segments=[{"content": "More"}]
+    )
     runtime.drain()
     post = read(api, workspace.live_key, post_id)
     assert post["status"] == "failed"
     assert post["post_targets"][0]["error"]["code"] == "platform_not_available"
 
 
-def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_out(api, runtime, workspace,
-                                                                                    clock):
+def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_out(api, runtime, workspace, clock):
     """Checked up front: refusing only at the part with media would leave half a thread published.
     The API refuses such a post at create (Bluesky takes no video from us); a post stored under other
     rules must still never go out in part."""
@@ -431,14 +460,41 @@ def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_o
     from chalicelib.domain.records import Integration
 
     now = clock.now()
-    to_record(Integration(id="0196a0c4-5555-7000-8000-000000000005", workspace_id=workspace.workspace.id,
-                          mode="live", platform="bluesky", username="acme.bsky.social", display_name="Acme",
-                          status="active", created_at=now, updated_at=now)).save()
-    post_id = create(api, workspace.live_key, platforms=["bluesky"], content="One", schedule_at=SOON,
-                     segments=[{"content": "Two"}, {"content": "Three"}])
-    video = Media(id="0196a0c4-6666-7000-8000-000000000006", workspace_id=workspace.workspace.id, mode="live",
-                  status="ready", kind="video", content_type="video/mp4", filename="clip.mp4", declared_size=1000,
-                  size=1000, object_key="media/clip", created_at=now, updated_at=now)
+    to_record(
+        Integration(
+            id="0196a0c4-5555-7000-8000-000000000005",
+            workspace_id=workspace.workspace.id,
+            mode="live",
+            platform="bluesky",
+            username="acme.bsky.social",
+            display_name="Acme",
+            status="active",
+            created_at=now,
+            updated_at=now,
+        )
+    ).save()
+    post_id = create(
+        api,
+        workspace.live_key,
+        platforms=["bluesky"],
+        content="One",
+        schedule_at=SOON,
+        segments=[{"content": "Two"}, {"content": "Three"}],
+    )
+    video = Media(
+        id="0196a0c4-6666-7000-8000-000000000006",
+        workspace_id=workspace.workspace.id,
+        mode="live",
+        status="ready",
+        kind="video",
+        content_type="video/mp4",
+        filename="clip.mp4",
+        declared_size=1000,
+        size=1000,
+        object_key="media/clip",
+        created_at=now,
+        updated_at=now,
+    )
     MediaStore().create(video, expires_at=None)
     store = PostStore()
     before = store.get(f"{workspace.workspace.id}#live", post_id)
@@ -447,15 +503,16 @@ def test_media_an_adapter_cannot_publish_fails_the_target_before_any_part_goes_o
     store.replace(before, after)
     clock.advance(minutes=2)
     runtime.tick("dispatcher", clock.now())
-    runtime.drain()   # no Bluesky server exists here: any attempt to send would fail differently
+    runtime.drain()  # no Bluesky server exists here: any attempt to send would fail differently
     target = read(api, workspace.live_key, post_id)["post_targets"][0]
     assert target["status"] == "failed" and target["error"]["code"] == "media_not_supported"
     assert "videos" in target["error"]["message"] and "nothing was sent" in target["error"]["message"]
     assert target["platform_post_id"] is None
 
 
-def test_an_upload_still_processing_is_handed_to_the_retry_and_forgotten_once_out(api, key, runtime, services,
-                                                                                  workspace, clock):
+def test_an_upload_still_processing_is_handed_to_the_retry_and_forgotten_once_out(
+    api, key, runtime, services, workspace, clock
+):
     """An adapter keeps the platform's handle for a file still processing; the engine stores it on
     the target, gives it back to the next attempt at that part, and drops it once the part is out."""
     from chalicelib.platforms.base import TransientError as PlatformTransientError
@@ -472,10 +529,11 @@ def test_an_upload_still_processing_is_handed_to_the_retry_and_forgotten_once_ou
                 part.keep("file-1", {"media_id": "platform-77"})
                 raise PlatformTransientError("still processing", code="media_still_processing")
             return real_publish(part)
+
         adapter.publish = publish
         return adapter
-    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.events, clock,
-                                                     adapters)
+
+    services.__dict__["publisher"] = TargetPublisher(PostStore(), IntegrationStore(), services.events, clock, adapters)
     try:
         post_id = publish_now(api, key, content="A long clip")
         runtime.deliver()

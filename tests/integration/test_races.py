@@ -1,4 +1,5 @@
 """What happens when two writers meet: the version condition, a published post, a key in flight."""
+
 from __future__ import annotations
 
 import copy
@@ -54,7 +55,7 @@ def test_a_finished_post_cannot_be_edited_or_published(api, workspace, status):
     scope = f"{workspace.workspace.id}#test"
     before = store.get(scope, post_id)
     after = copy.deepcopy(before)
-    after.status = status                      # as the publisher leaves it
+    after.status = status  # as the publisher leaves it
     store.replace(before, after)
     for method in ("PATCH", "PUT"):
         answer = api.request(method, f"/v1/posts/{post_id}", workspace.test_key, body={"content": "again"})
@@ -62,7 +63,7 @@ def test_a_finished_post_cannot_be_edited_or_published(api, workspace, status):
         assert status in answer.json["detail"]
     answer = api.post(f"/v1/posts/{post_id}/publish", workspace.test_key)
     assert answer.status == 409 and answer.json["code"] == "post_not_publishable"
-    assert api.delete(f"/v1/posts/{post_id}", workspace.test_key).status == 204   # removed from the workspace
+    assert api.delete(f"/v1/posts/{post_id}", workspace.test_key).status == 204  # removed from the workspace
     assert api.get(f"/v1/posts?status={status}", workspace.test_key).json["total"] == 0
 
 

@@ -1,5 +1,6 @@
 """Rate limits per API key: the RateLimit fields on every answer, 429 once a budget is spent, the
 policies of the routes that create posts and media, operators' overrides, and failing open."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ from tools import admin
 
 # Small budgets, so that a test can spend them; the test clock stands at 12:00:00, the start of a
 # minute, so a 60-second window has 60 seconds left.
-SMALL = {"default": RateLimit(quota=5, window=60), "posts": RateLimit(quota=2, window=60),
-         "media": RateLimit(quota=2, window=30)}
+SMALL = {
+    "default": RateLimit(quota=5, window=60),
+    "posts": RateLimit(quota=2, window=60),
+    "media": RateLimit(quota=2, window=30),
+}
 POST = {"content": "Hello", "platforms": ["twitter"]}
 UPLOAD = {"filename": "a.png", "content_type": "image/png", "size": 1000}
 
@@ -34,12 +38,14 @@ def key(workspace):
 
 def fields(answer):
     """The two RateLimit fields as {policy: {parameter: value}}."""
+
     def parse(value):
         members = {}
         for member in value.split(", "):
             name, *params = member.split(";")
             members[json.loads(name)] = {k: int(v) for k, v in (p.split("=") for p in params)}
         return members
+
     return parse(answer.headers["ratelimit-policy"]), parse(answer.headers["ratelimit"])
 
 
@@ -58,7 +64,7 @@ def test_every_answer_carries_the_policy_and_what_remains(api, limited, key, clo
     clock.advance(seconds=0.5)
     missing = api.get("/v1/posts/0196a0c4-1111-7000-8000-00000000abcd", key)
     problem(missing, 404, "post_not_found")
-    assert missing.headers["ratelimit"] == '"default";r=2;t=43'   # 42.5 s, never rounded down
+    assert missing.headers["ratelimit"] == '"default";r=2;t=43'  # 42.5 s, never rounded down
 
 
 def test_an_unauthenticated_request_is_not_counted_and_carries_no_fields(api, limited, key):
@@ -113,16 +119,35 @@ def test_creating_posts_and_media_has_tighter_budgets_on_those_routes_only(api, 
     assert upload.status == 201
     assert fields(upload)[0] == {"default": {"q": 5, "w": 60}, "media": {"q": 2, "w": 30}}
     assert fields(upload)[1] == {"default": {"r": 1, "t": 60}, "media": {"r": 1, "t": 30}}
-    clock.advance(seconds=30)   # a new media window; the minute's default budget goes on
+    clock.advance(seconds=30)  # a new media window; the minute's default budget goes on
     assert fields(api.post("/v1/media/upload", key, body=UPLOAD))[1] == {
-        "default": {"r": 0, "t": 30}, "media": {"r": 1, "t": 30}}
+        "default": {"r": 0, "t": 30},
+        "media": {"r": 1, "t": 30},
+    }
 
 
 def test_a_workspace_override_set_with_the_admin_cli_takes_effect(api, limited, workspace, key, aws, clock, capsys):
     assert fields(api.post("/v1/posts", key, body=POST))[0]["posts"] == {"q": 2, "w": 60}
-    capsys.readouterr()   # what the request printed (metrics, when another test left them on) is not the CLI's
-    assert admin.main(["set-rate-limit", "--workspace", workspace.workspace.id, "--policy", "posts",
-                       "--quota", "3", "--window", "30", "--prefix", aws.prefix, "--json"]) == 0
+    capsys.readouterr()  # what the request printed (metrics, when another test left them on) is not the CLI's
+    assert (
+        admin.main(
+            [
+                "set-rate-limit",
+                "--workspace",
+                workspace.workspace.id,
+                "--policy",
+                "posts",
+                "--quota",
+                "3",
+                "--window",
+                "30",
+                "--prefix",
+                aws.prefix,
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["rate_limits"] == {"posts": {"quota": 3, "window": 30}}
     # A container that read the workspace's limits keeps them for up to a minute, as it keeps keys.
     clock.advance(seconds=61)
@@ -134,8 +159,21 @@ def test_a_workspace_override_set_with_the_admin_cli_takes_effect(api, limited, 
     api.post("/v1/posts", key, body=POST)
     problem(api.post("/v1/posts", key, body=POST), 429, "rate_limited")
     # Back to the deployment's default.
-    assert admin.main(["set-rate-limit", "--workspace", workspace.workspace.id, "--policy", "posts",
-                       "--reset", "--prefix", aws.prefix]) == 0
+    assert (
+        admin.main(
+            [
+                "set-rate-limit",
+                "--workspace",
+                workspace.workspace.id,
+                "--policy",
+                "posts",
+                "--reset",
+                "--prefix",
+                aws.prefix,
+            ]
+        )
+        == 0
+    )
     clock.advance(seconds=61)
     assert fields(api.post("/v1/posts", key, body=POST))[0]["posts"] == {"q": 2, "w": 60}
 
@@ -146,8 +184,12 @@ def test_the_admin_cli_refuses_an_unknown_policy_or_a_window_that_does_not_nest(
     assert "no rate limit policy 'uploads'" in capsys.readouterr().err
     assert admin.main(["set-rate-limit", "--policy", "posts", "--quota", "3", "--window", "7", *where]) == 2
     assert "divides 3600" in capsys.readouterr().err
-    assert admin.main(["set-rate-limit", "--policy", "posts", "--quota", "3", "--workspace", "nope",
-                       "--prefix", aws.prefix]) == 2
+    assert (
+        admin.main(
+            ["set-rate-limit", "--policy", "posts", "--quota", "3", "--workspace", "nope", "--prefix", aws.prefix]
+        )
+        == 2
+    )
 
 
 class Records(logging.Handler):
@@ -165,21 +207,24 @@ def test_counters_unavailable_the_request_is_served_logged_and_counted(api, limi
     def unreachable(**_):
         raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
 
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")   # metrics printed, as Lambda has them
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")  # metrics printed, as Lambda has them
     logs = Records()
     logging.getLogger("openpost").addHandler(logs)
     events = limited.rate_limiter.counters.client.meta.events
     events.register("before-call.dynamodb.UpdateItem", unreachable)
     try:
-        served = [api.get("/v1/integrations", key) for _ in range(7)]   # more than the quota of 5
+        served = [api.get("/v1/integrations", key) for _ in range(7)]  # more than the quota of 5
     finally:
         events.unregister("before-call.dynamodb.UpdateItem", unreachable)
         logging.getLogger("openpost").removeHandler(logs)
     assert [answer.status for answer in served] == [200] * 7
     assert served[0].headers["ratelimit-policy"] == '"default";q=5;w=60'
     assert "ratelimit" not in served[0].headers
-    failures = [record for record in logs.records
-                if record.getMessage() == "rate limit counters unavailable; request served uncounted"]
+    failures = [
+        record
+        for record in logs.records
+        if record.getMessage() == "rate limit counters unavailable; request served uncounted"
+    ]
     assert len(failures) == 7 and failures[0].cause == "EndpointConnectionError"
     # One metric data point per failure, in the EMF lines the middleware prints after each request.
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "RateLimitCounterFailures" in line]
@@ -198,8 +243,9 @@ def test_a_busy_key_is_counted_on_several_shards_that_add_up(api, aws, clock, se
     assert all(r % 10 == 0 and 60000 - 10 * 40 <= r < 60000 for r in remaining)
     table = boto3.resource("dynamodb", region_name="us-east-1").Table(f"{aws.prefix}-rate-limits")
     items = table.scan()["Items"]
-    assert len(items) > 1 and all(re.fullmatch(rf"{workspace.workspace.id}#test#[\w-]+#1777636800#\d", item["id"])
-                                  for item in items)
+    assert len(items) > 1 and all(
+        re.fullmatch(rf"{workspace.workspace.id}#test#[\w-]+#1777636800#\d", item["id"]) for item in items
+    )
     assert sum(item["default@1777636800"] for item in items) == 40
     # Each item expires an hour after its hour.
     assert {item["expires_at"] for item in items} == {1777636800 + 2 * 3600}

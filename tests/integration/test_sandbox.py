@@ -1,4 +1,5 @@
 """The sandbox platform: what test-mode posts become, and failures on demand (docs/sandbox.md)."""
+
 from __future__ import annotations
 
 import re
@@ -45,15 +46,18 @@ class Sleeps(list):
 @pytest.fixture
 def adapter(accounts, store):
     """A fresh adapter for a platform, as a new Lambda container would build it."""
+
     def build(platform, **options):
         options.setdefault("sleep", Sleeps())
         return adapter_for(accounts[platform], store=store, **options)
+
     return build
 
 
 def part(text="Hello from the sandbox", key="target-1#0", index=0, total=1, reply_to=None, root=None, media=()):
-    return Part(text=text, index=index, total=total, idempotency_key=key, reply_to=reply_to, root=root,
-                media=list(media))
+    return Part(
+        text=text, index=index, total=total, idempotency_key=key, reply_to=reply_to, root=root, media=list(media)
+    )
 
 
 def stored(store, account):
@@ -66,6 +70,7 @@ def ms_from_snowflake(value: str, epoch_ms: int) -> int:
 
 # --- what a platform looks like -------------------------------------------------------------------
 
+
 def test_every_sandbox_integration_is_served_by_the_sandbox(adapter, accounts):
     assert len(accounts) == 12
     for platform in accounts:
@@ -76,10 +81,18 @@ def test_every_sandbox_integration_is_served_by_the_sandbox(adapter, accounts):
 
 def test_thread_style_and_idempotency_follow_the_real_platforms(adapter):
     expected = {
-        "twitter": ("reply", False), "bluesky": ("reply", True), "mastodon": ("reply", True),
-        "discord": ("reply", False), "slack": ("reply", False), "telegram": ("reply", False),
-        "threads": ("reply", False), "linkedin": ("numbered", False), "facebook": ("numbered", False),
-        "instagram": ("numbered", False), "tiktok": ("numbered", False), "youtube": ("numbered", False),
+        "twitter": ("reply", False),
+        "bluesky": ("reply", True),
+        "mastodon": ("reply", True),
+        "discord": ("reply", False),
+        "slack": ("reply", False),
+        "telegram": ("reply", False),
+        "threads": ("reply", False),
+        "linkedin": ("numbered", False),
+        "facebook": ("numbered", False),
+        "instagram": ("numbered", False),
+        "tiktok": ("numbered", False),
+        "youtube": ("numbered", False),
     }
     for platform, (style, idempotent) in expected.items():
         built = adapter(platform)
@@ -103,8 +116,8 @@ def test_bluesky_ids_are_at_uris_with_a_cid(adapter, accounts):
     pattern = r"at://(did:plc:[a-z2-7]{24})/app\.bsky\.feed\.post/([2-7a-z]{13})"
     did_1, rkey_1 = re.fullmatch(pattern, first.id).groups()
     did_2, rkey_2 = re.fullmatch(pattern, second.id).groups()
-    assert did_1 == did_2                      # one account, one DID
-    assert rkey_1 < rkey_2                     # record keys sort by time
+    assert did_1 == did_2  # one account, one DID
+    assert rkey_1 < rkey_2  # record keys sort by time
     assert first.url == f"{BASE}/bluesky/profile/sandbox.openpost.test/post/{rkey_1}"
     assert re.fullmatch(r"bafyrei[a-z2-7]{52}", first.extra["cid"])
     assert first.extra["cid"] != second.extra["cid"]
@@ -116,17 +129,25 @@ def test_mastodon_and_discord_ids_carry_their_time(adapter):
     message = adapter("discord").publish(part())
     after = int(time.time() * 1000)
     assert re.fullmatch(r"\d{18}", toot.id)
-    assert before - 1 <= int(toot.id) >> 16 <= after + 1      # Mastodon: milliseconds above 16 bits
-    assert before - 1 <= ms_from_snowflake(message.id, 1420070400000) <= after + 1   # Discord's 2015 epoch
+    assert before - 1 <= int(toot.id) >> 16 <= after + 1  # Mastodon: milliseconds above 16 bits
+    assert before - 1 <= ms_from_snowflake(message.id, 1420070400000) <= after + 1  # Discord's 2015 epoch
     assert toot.url == f"{BASE}/mastodon/sandbox@mastodon.openpost.test/{toot.id}"
     assert message.url == f"{BASE}/discord/sandbox/{message.id}"
 
 
-@pytest.mark.parametrize("platform, shape", [
-    ("slack", r"\d{10}\.\d{6}"), ("telegram", r"\d{8,16}"), ("linkedin", r"urn:li:share:\d{19}"),
-    ("threads", r"\d{17,19}"), ("instagram", r"\d{17,19}"), ("tiktok", r"\d{17,19}"),
-    ("facebook", r"\d{15}_\d{15,17}"), ("youtube", r"[A-Za-z0-9_-]{11}"),
-])
+@pytest.mark.parametrize(
+    "platform, shape",
+    [
+        ("slack", r"\d{10}\.\d{6}"),
+        ("telegram", r"\d{8,16}"),
+        ("linkedin", r"urn:li:share:\d{19}"),
+        ("threads", r"\d{17,19}"),
+        ("instagram", r"\d{17,19}"),
+        ("tiktok", r"\d{17,19}"),
+        ("facebook", r"\d{15}_\d{15,17}"),
+        ("youtube", r"[A-Za-z0-9_-]{11}"),
+    ],
+)
 def test_other_platforms_ids_and_urls(adapter, accounts, platform, shape):
     refs = [adapter(platform).publish(part(key=f"k{number}")) for number in range(2)]
     handle = accounts[platform].username.lstrip("@#")
@@ -156,6 +177,7 @@ def test_latency_is_a_random_wait_within_the_range(adapter):
 
 # --- threads and what is stored -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("platform", ["bluesky", "twitter"])
 def test_a_thread_is_stored_as_a_reply_chain_in_order(adapter, store, accounts, platform):
     texts = ["One", "Two", "Three"]
@@ -163,8 +185,9 @@ def test_a_thread_is_stored_as_a_reply_chain_in_order(adapter, store, accounts, 
     for index, text in enumerate(texts):
         previous = refs[-1] if refs else None
         root = refs[0] if refs else None
-        refs.append(adapter(platform).publish(part(text, key=f"t#{index}", index=index, total=3,
-                                                   reply_to=previous, root=root)))
+        refs.append(
+            adapter(platform).publish(part(text, key=f"t#{index}", index=index, total=3, reply_to=previous, root=root))
+        )
     posts = stored(store, accounts[platform])
     assert [post["text"] for post in posts] == texts
     assert [post["id"] for post in posts] == [ref.id for ref in refs]
@@ -186,12 +209,26 @@ def test_bluesky_refuses_a_reply_without_root_or_cid(adapter, store, accounts):
 def test_media_is_stored_with_alt_text(adapter, store, accounts):
     from chalicelib.platforms.base import Attachment
 
-    media = [Attachment(id="0196a0c4-7777-7000-8000-000000000007", kind="image", content_type="image/png",
-                        size=2048, alt_text="A cat on a keyboard")]
+    media = [
+        Attachment(
+            id="0196a0c4-7777-7000-8000-000000000007",
+            kind="image",
+            content_type="image/png",
+            size=2048,
+            alt_text="A cat on a keyboard",
+        )
+    ]
     adapter("mastodon").publish(part("Look", media=media))
     (post,) = stored(store, accounts["mastodon"])
-    assert post["media"] == [{"media_id": "0196a0c4-7777-7000-8000-000000000007", "kind": "image",
-                              "content_type": "image/png", "size": 2048, "alt_text": "A cat on a keyboard"}]
+    assert post["media"] == [
+        {
+            "media_id": "0196a0c4-7777-7000-8000-000000000007",
+            "kind": "image",
+            "content_type": "image/png",
+            "size": 2048,
+            "alt_text": "A cat on a keyboard",
+        }
+    ]
 
 
 def test_markers_are_removed_from_what_is_stored(adapter, store, accounts):
@@ -218,6 +255,7 @@ def test_each_integration_sees_only_its_own_posts(adapter, store, accounts):
 
 # --- failures on demand ---------------------------------------------------------------------------
 
+
 def test_a_5xx_on_every_try(adapter, store, accounts):
     for _ in range(3):
         with pytest.raises(TransientError) as caught:
@@ -230,7 +268,7 @@ def test_a_5xx_on_every_try(adapter, store, accounts):
 def test_a_5xx_for_the_first_two_tries_counts_across_containers(adapter, store, accounts):
     for _ in range(2):
         with pytest.raises(TransientError):
-            adapter("mastodon").publish(part("Flaky [sandbox:500x2]"))   # a new adapter: a new container
+            adapter("mastodon").publish(part("Flaky [sandbox:500x2]"))  # a new adapter: a new container
     ref = adapter("mastodon").publish(part("Flaky [sandbox:500x2]"))
     assert [post["id"] for post in stored(store, accounts["mastodon"])] == [ref.id]
 
@@ -238,7 +276,7 @@ def test_a_5xx_for_the_first_two_tries_counts_across_containers(adapter, store, 
 def test_tries_are_counted_per_part(adapter):
     with pytest.raises(TransientError):
         adapter("twitter").publish(part("[sandbox:500x1]", key="post-1#0"))
-    with pytest.raises(TransientError):     # another part starts its own count
+    with pytest.raises(TransientError):  # another part starts its own count
         adapter("twitter").publish(part("[sandbox:500x1]", key="post-1#1"))
     adapter("twitter").publish(part("[sandbox:500x1]", key="post-1#0"))
 
@@ -273,7 +311,7 @@ def test_markers_take_turns_in_the_order_written(adapter, store, accounts):
         with pytest.raises(TransientError) as later:
             adapter("twitter").publish(part(text))
         assert not isinstance(later.value, RateLimitedError) and "502" in later.value.message
-    for _ in range(2):      # a marker without a count fails every try from its turn on
+    for _ in range(2):  # a marker without a count fails every try from its turn on
         with pytest.raises(AuthenticationFailedError):
             adapter("twitter").publish(part(text))
     assert stored(store, accounts["twitter"]) == []
@@ -312,21 +350,31 @@ def test_a_thread_fails_at_its_third_segment(adapter, store, accounts):
     refs = []
     with pytest.raises(PermanentError):
         for index, text in enumerate(texts):
-            refs.append(adapter("bluesky").publish(part(text, key=f"t#{index}", index=index, total=3,
-                                                        reply_to=refs[-1] if refs else None,
-                                                        root=refs[0] if refs else None)))
+            refs.append(
+                adapter("bluesky").publish(
+                    part(
+                        text,
+                        key=f"t#{index}",
+                        index=index,
+                        total=3,
+                        reply_to=refs[-1] if refs else None,
+                        root=refs[0] if refs else None,
+                    )
+                )
+            )
     assert len(refs) == 2
     assert [post["text"] for post in stored(store, accounts["bluesky"])] == ["One", "Two"]
 
 
 # --- timeouts and idempotency ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("platform", ["bluesky", "mastodon"])
 def test_timeout_after_accept_on_an_idempotent_platform_publishes_once(adapter, store, accounts, platform):
     with pytest.raises(TransientError) as caught:
         adapter(platform).publish(part("Hello [sandbox:timeout-after-accept:x1]"))
     assert not isinstance(caught.value, OutcomeUnknownError)
-    (accepted,) = stored(store, accounts[platform])            # the platform did accept it
+    (accepted,) = stored(store, accounts[platform])  # the platform did accept it
     assert accepted["text"] == "Hello"
     retried = adapter(platform).publish(part("Hello [sandbox:timeout-after-accept:x1]"))
     assert retried.id == accepted["id"]
@@ -373,6 +421,7 @@ def test_a_platform_without_idempotency_publishes_twice(adapter, store, accounts
 
 # --- the store on its own -------------------------------------------------------------------------
 
+
 def test_store_counts_attempts_atomically_per_key(store):
     assert [store.record_attempt("integration-1", "k") for _ in range(3)] == [1, 2, 3]
     assert store.record_attempt("integration-1", "other") == 1
@@ -392,10 +441,10 @@ def test_store_keeps_the_first_post_for_a_key(store, clock):
 
 
 def test_store_lists_in_creation_order_with_a_query(store, monkeypatch):
-    ids = [str(9 - number) for number in range(6)]        # platform ids that sort the other way
+    ids = [str(9 - number) for number in range(6)]  # platform ids that sort the other way
     for post_id in ids:
         store.save_post("integration-1", {"id": post_id, "text": f"post {post_id}"})
-    store.record_attempt("integration-1", "k")            # other kinds of item are not posts
+    store.record_attempt("integration-1", "k")  # other kinds of item are not posts
     store.save_post("integration-1", {"id": "x", "text": "keyed"}, "k")
 
     def no_scan(*args, **kwargs):

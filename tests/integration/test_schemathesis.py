@@ -10,34 +10,39 @@ workspace, posts in every state a client can reach, and a spare API key. A hook 
 into the path about half the time. Without it nearly every ``{post_id}`` would be random and the run
 would only ever see 404s.
 """
+
 from __future__ import annotations
 
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Dict, List
 
 import pytest
 import requests
 import schemathesis
-from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, PositiveDataAcceptanceConfig
 from chalice.test import Client
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+from schemathesis.config._checks import POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, PositiveDataAcceptanceConfig
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 import app as application
 from tools.devstack_http import LocalHttpApi
 from tools.devstack_lambda import LocalLambdaContext
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 # The app served on a loopback port by the local stack's server (chalice.local, as `make run` serves
 # it), in this process: moto stays in-process (each test's own world, through the container), and
 # every request Schemathesis makes is real HTTP, the probes of its auth and resource checks too,
 # which it sends without the run's session or credentials.
-_SERVER = LocalHttpApi(application.app, "127.0.0.1", 0, threading.Lock(),
-                       lambda: LocalLambdaContext("openpost-api", 512, 29, "us-east-1", "test"))
+_SERVER = LocalHttpApi(
+    application.app,
+    "127.0.0.1",
+    0,
+    threading.Lock(),
+    lambda: LocalLambdaContext("openpost-api", 512, 29, "us-east-1", "test"),
+)
 BASE_URL = f"http://127.0.0.1:{_SERVER.port}"
-FUTURE = "2026-05-02T14:00:00Z"   # the test clock stands at 2026-05-01T12:00:00Z
+FUTURE = "2026-05-02T14:00:00Z"  # the test clock stands at 2026-05-01T12:00:00Z
 
 
 def _served_document() -> dict:
@@ -51,38 +56,41 @@ def _served_document() -> dict:
 schema = schemathesis.openapi.from_dict(_served_document())
 schema.config.update(base_url=BASE_URL)
 schema.config.generation.update(
-    max_examples=30,                  # per operation, in the fuzzing phase; about 50 s for the whole file
-    deterministic=True,               # derandomize: the same cases on every run and every machine
-    with_security_parameters=False,   # every case carries the workspace's real key (see the test)
-    database="none",                  # replay nothing from earlier runs, so a result depends on the code only
+    max_examples=30,  # per operation, in the fuzzing phase; about 50 s for the whole file
+    deterministic=True,  # derandomize: the same cases on every run and every machine
+    with_security_parameters=False,  # every case carries the workspace's real key (see the test)
+    database="none",  # replay nothing from earlier runs, so a result depends on the code only
 )
-schema.config.checks.update(included_check_names=[
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_schema_conformance",
-    "response_headers_conformance",
-    "positive_data_acceptance",
-    "missing_required_header",
-    "unsupported_method",
-    "allow_header_conformance",
-    # With probes of their own: the same request without credentials or with made-up ones must be
-    # refused; a resource deleted must be gone, one created must be there.
-    "ignored_auth",
-    "use_after_free",
-    "ensure_resource_availability",
-    # Not object_level_authorization: it needs Schemathesis' escalating auth provider with several
-    # identities. That another workspace's or mode's id is a 404 is tested in test_modes.py.
-    # Negative cases (data the document forbids) must get a 4xx. This catches a document that is
-    # stricter than the API, which the other checks cannot see.
-    "negative_data_rejection",
-])
+schema.config.checks.update(
+    included_check_names=[
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+        "positive_data_acceptance",
+        "missing_required_header",
+        "unsupported_method",
+        "allow_header_conformance",
+        # With probes of their own: the same request without credentials or with made-up ones must be
+        # refused; a resource deleted must be gone, one created must be there.
+        "ignored_auth",
+        "use_after_free",
+        "ensure_resource_availability",
+        # Not object_level_authorization: it needs Schemathesis' escalating auth provider with several
+        # identities. That another workspace's or mode's id is a 404 is tested in test_modes.py.
+        # Negative cases (data the document forbids) must get a 4xx. This catches a document that is
+        # stricter than the API, which the other checks cannot see.
+        "negative_data_rejection",
+    ]
+)
 # Schema-valid data must be accepted: a 2xx, or the answers the document gives for the state of
 # things (404 an id that is not there, 409 a state conflict) and for meaning beyond shape (422 a
 # character limit, a schedule in the past, a platform with no account: api-decisions' semantic
 # validation, which no JSON Schema can state).
 schema.config.checks.positive_data_acceptance = PositiveDataAcceptanceConfig(
-    expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "422"])
+    expected_statuses=[*POSITIVE_DATA_ACCEPTANCE_EXPECTED_STATUSES, "422"]
+)
 # The coverage phase also tries methods an operation lacks, expecting our 405. OPTIONS is left out:
 # every path answers it as a CORS preflight (204 with Allow; chalicelib/api/edges.py).
 schema.config.phases.coverage.unexpected_methods = {"get", "put", "post", "delete", "patch", "trace"}
@@ -101,13 +109,13 @@ def served():
 @dataclass
 class World:
     session: requests.Session
-    headers: Dict[str, str]
-    ids: Dict[str, List[str]] = field(default_factory=dict)   # path parameter name -> real ids
+    headers: dict[str, str]
+    ids: dict[str, list[str]] = field(default_factory=dict)  # path parameter name -> real ids
 
 
 # The world of the operation under test. The hook below reads it while Hypothesis draws cases,
 # which happens inside the test, after the fixture has built it.
-CURRENT: Dict[str, World] = {}
+CURRENT: dict[str, World] = {}
 
 
 @schema.hook
@@ -120,13 +128,15 @@ def flatmap_path_parameters(context, path_parameters):
     if not real:
         return st.just(path_parameters)
     with_real = st.fixed_dictionaries({name: st.sampled_from(ids) for name, ids in real.items()}).map(
-        lambda chosen: {**path_parameters, **chosen})
+        lambda chosen: {**path_parameters, **chosen}
+    )
     return st.one_of(st.just(path_parameters), with_real)
 
 
-def _create(session: requests.Session, headers: Dict[str, str], **body) -> dict:
-    answer = session.post(f"{BASE_URL}/v1/posts", json={"content": "Hello", "platforms": ["twitter"], **body},
-                          headers=headers)
+def _create(session: requests.Session, headers: dict[str, str], **body) -> dict:
+    answer = session.post(
+        f"{BASE_URL}/v1/posts", json={"content": "Hello", "platforms": ["twitter"], **body}, headers=headers
+    )
     assert answer.status_code == 201, answer.text
     return answer.json()["data"]
 
@@ -141,8 +151,14 @@ def world(services, workspace):
     session = requests.Session()
     headers = {"Authorization": f"Bearer {workspace.test_key}"}
     draft = _create(session, headers, tags=["a"], group_id="launch")
-    scheduled = _create(session, headers, schedule_at=FUTURE, platforms=["twitter", "bluesky"],
-                        group_id="launch", segments=[{"content": "and more"}])
+    scheduled = _create(
+        session,
+        headers,
+        schedule_at=FUTURE,
+        platforms=["twitter", "bluesky"],
+        group_id="launch",
+        segments=[{"content": "and more"}],
+    )
     publishing = _create(session, headers, group_id="busy")
     answer = session.post(f"{BASE_URL}/v1/posts/{publishing['id']}/publish", headers=headers)
     assert answer.status_code == 202, answer.text
@@ -150,12 +166,16 @@ def world(services, workspace):
     spare = session.post(f"{BASE_URL}/v1/api-keys", json={"name": "spare"}, headers=headers)
     assert spare.status_code == 201, spare.text
     integrations = session.get(f"{BASE_URL}/v1/integrations", headers=headers).json()["data"]
-    current = World(session=session, headers=headers, ids={
-        "post_id": [draft["id"], scheduled["id"], publishing["id"]],
-        "group_id": ["launch", "busy"],
-        "key_id": [spare.json()["data"]["id"]],
-        "integration_id": [item["id"] for item in integrations],
-    })
+    current = World(
+        session=session,
+        headers=headers,
+        ids={
+            "post_id": [draft["id"], scheduled["id"], publishing["id"]],
+            "group_id": ["launch", "busy"],
+            "key_id": [spare.json()["data"]["id"]],
+            "integration_id": [item["id"] for item in integrations],
+        },
+    )
     CURRENT["world"] = current
     try:
         yield current
@@ -164,7 +184,7 @@ def world(services, workspace):
         session.close()
 
 
-@pytest.mark.slow   # about 3 s per operation
+@pytest.mark.slow  # about 3 s per operation
 @schema.parametrize()
 # The examples of one operation share its world on purpose: state left by one case is just more
 # state for the next one to meet, as in real use.
@@ -179,18 +199,24 @@ def test_api_matches_its_document(case, world):
 # --- what the fuzzing led to, pinned down ----------------------------------------------------------
 @pytest.mark.parametrize("schedule_at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"])
 def test_a_schedule_outside_the_utc_calendar_is_a_422(world, schedule_at):
-    answer = world.session.post(f"{BASE_URL}/v1/posts", headers=world.headers,
-                                json={"content": "x", "platforms": ["twitter"], "schedule_at": schedule_at})
+    answer = world.session.post(
+        f"{BASE_URL}/v1/posts",
+        headers=world.headers,
+        json={"content": "x", "platforms": ["twitter"], "schedule_at": schedule_at},
+    )
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["field"] == "schedule_at"
 
 
-@pytest.mark.parametrize("method, path", [
-    ("POST", "/v1/posts//publish"),                 # an empty id: DynamoDB refuses empty key values
-    ("GET", "/v1/posts/" + "a" * 129),              # DynamoDB refuses sort keys over 1024 bytes (moto does not)
-    ("GET", "/v1/posts/group/" + "g" * 129),
-    ("DELETE", "/v1/api-keys/" + "k" * 129),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("POST", "/v1/posts//publish"),  # an empty id: DynamoDB refuses empty key values
+        ("GET", "/v1/posts/" + "a" * 129),  # DynamoDB refuses sort keys over 1024 bytes (moto does not)
+        ("GET", "/v1/posts/group/" + "g" * 129),
+        ("DELETE", "/v1/api-keys/" + "k" * 129),
+    ],
+)
 def test_an_id_that_cannot_exist_is_a_404(world, method, path):
     answer = world.session.request(method, BASE_URL + path, headers=world.headers)
     assert answer.status_code == 404, answer.text
@@ -198,6 +224,7 @@ def test_an_id_that_cannot_exist_is_a_404(world, method, path):
 
 
 def test_an_empty_idempotency_key_is_refused_not_ignored(world):
-    answer = world.session.post(f"{BASE_URL}/v1/api-keys", json={"name": "x"},
-                                headers={**world.headers, "Idempotency-Key": ""})
+    answer = world.session.post(
+        f"{BASE_URL}/v1/api-keys", json={"name": "x"}, headers={**world.headers, "Idempotency-Key": ""}
+    )
     assert answer.status_code == 400 and answer.json()["code"] == "invalid_idempotency_key", answer.text

@@ -8,6 +8,7 @@ not process, and tokens that need refreshing.
 Threads fetches media from a URL. The media bucket here is moto's S3 served on loopback (the
 deployment's ``aws_endpoint_url``, as in the local stack), so the presigned URLs the adapter hands
 Threads are really fetched by the local server."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ USER_ID = "17841400000000001"
 
 @pytest.fixture
 def threads():
-    with ThreadsApiServer(client_id="990602627938098", client_secret="threads-app-secret",
-                          video_processing_seconds=0.0) as server:
+    with ThreadsApiServer(
+        client_id="990602627938098", client_secret="threads-app-secret", video_processing_seconds=0.0
+    ) as server:
         server.add_user(id=USER_ID, username="openpost", name="openpost HQ")
         yield server
 
@@ -58,8 +60,14 @@ def bucket_endpoint(aws):
 @pytest.fixture
 def services(aws, clock, threads, bucket_endpoint):
     put_app_credentials(aws, "threads", {"client_id": threads.client_id, "client_secret": threads.client_secret})
-    with services_with(aws, clock, threads_api_url=threads.url, threads_authorize_url=threads.authorize_url,
-                       public_base_url=PUBLIC_URL, aws_endpoint_url=bucket_endpoint) as built:
+    with services_with(
+        aws,
+        clock,
+        threads_api_url=threads.url,
+        threads_authorize_url=threads.authorize_url,
+        public_base_url=PUBLIC_URL,
+        aws_endpoint_url=bucket_endpoint,
+    ) as built:
         yield built
 
 
@@ -75,7 +83,7 @@ def start_connect(api, key):
 
 
 def callback_path(redirect: str) -> str:
-    parts = urlsplit(redirect)            # the "#_" Meta appends never reaches the server
+    parts = urlsplit(redirect)  # the "#_" Meta appends never reaches the server
     return f"{parts.path}?{parts.query}"
 
 
@@ -128,8 +136,9 @@ def publishes(threads):
 def _publish_directly(services, runtime):
     (message,) = runtime.peek()
     body = json.loads(message["Body"])
-    return services.publisher.publish(body["workspace_id"], body["mode"], body["post_id"], body["target_id"],
-                                      body["dispatch_id"])
+    return services.publisher.publish(
+        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
+    )
 
 
 # --- connecting ---------------------------------------------------------------------------------------
@@ -139,14 +148,22 @@ def test_connect_answers_the_authorization_window_url(api, key, services, thread
     url = urlsplit(started["url"])
     assert f"{url.scheme}://{url.netloc}{url.path}" == threads.authorize_url
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
-    assert query == {"client_id": threads.client_id, "redirect_uri": CALLBACK, "response_type": "code",
-                     "scope": "threads_basic,threads_content_publish", "state": started["state"]}
+    assert query == {
+        "client_id": threads.client_id,
+        "redirect_uri": CALLBACK,
+        "response_type": "code",
+        "scope": "threads_basic,threads_content_publish",
+        "state": started["state"],
+    }
 
 
 def test_the_callback_stores_a_long_lived_token_and_the_account(api, key, threads, services, workspace):
     integration = connect(api, key, threads)
-    assert (integration["platform"], integration["username"], integration["display_name"]) == \
-        ("threads", "openpost", "openpost HQ")
+    assert (integration["platform"], integration["username"], integration["display_name"]) == (
+        "threads",
+        "openpost",
+        "openpost HQ",
+    )
     assert integration["status"] == "active"
     tokens = held(services, workspace, integration["id"]).value
     # The code became a short-lived token, exchanged at once (th_exchange_token) for a long-lived one,
@@ -162,8 +179,15 @@ def test_a_used_code_is_refused(api, key, threads):
     started = start_connect(api, key)
     redirect = threads.authorize(started["url"])
     code = parse_qs(urlsplit(redirect).query)["code"][0]
-    threads.exchange_code({"client_id": threads.client_id, "client_secret": threads.client_secret, "code": code,
-                           "grant_type": "authorization_code", "redirect_uri": CALLBACK})   # spent elsewhere
+    threads.exchange_code(
+        {
+            "client_id": threads.client_id,
+            "client_secret": threads.client_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+            "redirect_uri": CALLBACK,
+        }
+    )  # spent elsewhere
     answer = api.get(callback_path(redirect), headers=JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_code_invalid"
     assert api.get("/v1/integrations", key).json["total"] == 0
@@ -171,12 +195,17 @@ def test_a_used_code_is_refused(api, key, threads):
 
 # --- publishing -----------------------------------------------------------------------------------------
 def test_a_post_reaches_threads_with_its_reply_control(api, key, threads, runtime, account):
-    post_id = publish_now(api, key, content="Hello Threads ✨",
-                          platform_settings={"threads": {"reply_control": "accounts_you_follow"}})
+    post_id = publish_now(
+        api, key, content="Hello Threads ✨", platform_settings={"threads": {"reply_control": "accounts_you_follow"}}
+    )
     runtime.drain()
     (post,) = threads.posts
-    assert (post["media_type"], post["text"], post["reply_control"], post["reply_to_id"]) == \
-        ("TEXT", "Hello Threads ✨", "accounts_you_follow", None)
+    assert (post["media_type"], post["text"], post["reply_control"], post["reply_to_id"]) == (
+        "TEXT",
+        "Hello Threads ✨",
+        "accounts_you_follow",
+        None,
+    )
     target = read(api, key, post_id)["post_targets"][0]
     assert target["status"] == "published"
     assert target["platform_post_id"] == post["id"] and target["platform_post_url"] == post["permalink"]
@@ -186,10 +215,15 @@ def test_a_post_reaches_threads_with_its_reply_control(api, key, threads, runtim
 
 
 def test_a_three_part_thread_is_a_reply_chain(api, key, threads, runtime, account):
-    post_id = publish_now(api, key, content="One", segments=[{"content": "Two"}, {"content": "Three"}],
-                          platform_settings={"threads": {"reply_control": "mentioned_only"}})
+    post_id = publish_now(
+        api,
+        key,
+        content="One",
+        segments=[{"content": "Two"}, {"content": "Three"}],
+        platform_settings={"threads": {"reply_control": "mentioned_only"}},
+    )
     runtime.drain()
-    assert [p["text"] for p in threads.posts] == ["One", "Two", "Three"]          # no (1/3) suffixes
+    assert [p["text"] for p in threads.posts] == ["One", "Two", "Three"]  # no (1/3) suffixes
     assert [p["reply_to_id"] for p in threads.posts] == [None, threads.posts[0]["id"], threads.posts[1]["id"]]
     assert {p["reply_control"] for p in threads.posts} == {"mentioned_only"}
     target = read(api, key, post_id)["post_targets"][0]
@@ -203,17 +237,23 @@ def test_an_image_goes_as_a_presigned_url_of_the_bucket(api, key, threads, runti
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
     (post,) = threads.posts
-    assert (post["media_type"], post["text"], post["alt_text"], post["data"]) == \
-        ("IMAGE", "Our badge", "A round green badge", data)
-    (fetch,) = threads.fetches                                   # fetched once, from our bucket
+    assert (post["media_type"], post["text"], post["alt_text"], post["data"]) == (
+        "IMAGE",
+        "Our badge",
+        "A round green badge",
+        data,
+    )
+    (fetch,) = threads.fetches  # fetched once, from our bucket
     assert fetch.status == 200 and fetch.url.startswith(bucket_endpoint + "/")
     assert media_id in fetch.url and "Signature=" in fetch.url and "Expires=" in fetch.url
 
 
 def test_several_images_go_as_a_carousel_in_the_authors_order(api, key, threads, runtime, account):
     images = [media_samples.image("image/png", 200, 200, seed=seed) for seed in (1, 2, 3)]
-    ids = [upload(api, key, runtime, data, "image/png", f"photo{n}.png", alt_text=f"Photo {n}")
-           for n, data in enumerate(images)]
+    ids = [
+        upload(api, key, runtime, data, "image/png", f"photo{n}.png", alt_text=f"Photo {n}")
+        for n, data in enumerate(images)
+    ]
     post_id = publish_now(api, key, content="Three photos", media=ids)
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
@@ -221,11 +261,11 @@ def test_several_images_go_as_a_carousel_in_the_authors_order(api, key, threads,
     assert post["media_type"] == "CAROUSEL" and post["text"] == "Three photos"
     assert [child["data"] for child in post["children"]] == images
     assert [child["alt_text"] for child in post["children"]] == ["Photo 0", "Photo 1", "Photo 2"]
-    assert len(publishes(threads)) == 1                           # the carousel, published once
+    assert len(publishes(threads)) == 1  # the carousel, published once
 
 
 def test_a_video_is_published_once_threads_has_processed_it(api, key, threads, runtime, account):
-    threads.process_next(seconds=1.2)                             # Threads takes a moment with a video
+    threads.process_next(seconds=1.2)  # Threads takes a moment with a video
     data = media_samples.video("video/mp4", 1280, 720)
     media_id = upload(api, key, runtime, data, "video/mp4", "clip.mp4")
     post_id = publish_now(api, key, content="A clip", media=[media_id])
@@ -234,8 +274,8 @@ def test_a_video_is_published_once_threads_has_processed_it(api, key, threads, r
     (post,) = threads.posts
     assert post["media_type"] == "VIDEO" and post["data"] == data
     statuses = [call for call in threads.calls if call[1] == "object" and "status" in call[2].get("fields", "")]
-    assert len(statuses) >= 2                                     # asked again while IN_PROGRESS
-    assert len(publishes(threads)) == 1                           # never published before FINISHED
+    assert len(statuses) >= 2  # asked again while IN_PROGRESS
+    assert len(publishes(threads)) == 1  # never published before FINISHED
 
 
 def test_a_video_threads_cannot_process_fails_the_post_with_its_reason(api, key, threads, runtime, account):
@@ -264,7 +304,7 @@ def test_a_500_is_retried_and_publishes_once(api, key, threads, runtime, service
 
 def test_throttling_is_retried_later(api, key, threads, runtime, services, account):
     post_id = publish_now(api, key)
-    threads.rate_limit_next(1, on="threads", code=4)        # Graph throttling: HTTP 400, code 4
+    threads.rate_limit_next(1, on="threads", code=4)  # Graph throttling: HTTP 400, code 4
     with pytest.raises(RetryLater):
         _publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
@@ -285,11 +325,12 @@ def test_the_24_hour_posting_quota_waits_an_hour(api, key, threads, runtime, ser
     assert [p["text"] for p in threads.posts] == ["First"]
 
 
-def test_an_answer_lost_after_publish_is_outcome_unknown_and_never_republished(api, key, threads, runtime,
-                                                                            services, account):
+def test_an_answer_lost_after_publish_is_outcome_unknown_and_never_republished(
+    api, key, threads, runtime, services, account
+):
     post_id = publish_now(api, key, content="Only once")
     threads.drop_after_accept_next(on="threads_publish")
-    assert _publish_directly(services, runtime) == "failed"     # at once: no retry is even scheduled
+    assert _publish_directly(services, runtime) == "failed"  # at once: no retry is even scheduled
     post = read(api, key, post_id)
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "outcome_unknown"
     runtime.drain()
@@ -297,11 +338,12 @@ def test_an_answer_lost_after_publish_is_outcome_unknown_and_never_republished(a
 
 
 # --- tokens ------------------------------------------------------------------------------------------------
-def test_a_token_near_its_end_is_refreshed_and_the_new_one_stored(api, key, threads, runtime, services,
-                                                                 workspace, account):
+def test_a_token_near_its_end_is_refreshed_and_the_new_one_stored(
+    api, key, threads, runtime, services, workspace, account
+):
     credentials = held(services, workspace, account["id"])
     before = credentials.value["access_token"]
-    threads.advance(55 * 24 * 3600)                         # 5 days left at Threads
+    threads.advance(55 * 24 * 3600)  # 5 days left at Threads
     credentials.replace({**credentials.value, "expires_at": int(time.time()) + 5 * 24 * 3600})
     post_id = publish_now(api, key)
     runtime.drain()
@@ -309,7 +351,7 @@ def test_a_token_near_its_end_is_refreshed_and_the_new_one_stored(api, key, thre
     ((refreshed, new),) = threads.refreshes
     assert refreshed == before and held(services, workspace, account["id"]).value["access_token"] == new
     assert held(services, workspace, account["id"]).value["expires_at"] > time.time() + 59 * 24 * 3600
-    assert [endpoint for _, endpoint, _ in threads.calls][0] == "refresh_access_token"   # before posting
+    assert [endpoint for _, endpoint, _ in threads.calls][0] == "refresh_access_token"  # before posting
 
 
 def test_a_token_too_young_to_refresh_is_used_as_it_is(api, key, threads, runtime, services, workspace, account):
@@ -322,7 +364,7 @@ def test_a_token_too_young_to_refresh_is_used_as_it_is(api, key, threads, runtim
 
 
 def test_a_revoked_token_flags_the_integration(api, key, threads, runtime, account):
-    threads.revoke_tokens()                                 # the user removed openpost in Threads' settings
+    threads.revoke_tokens()  # the user removed openpost in Threads' settings
     post_id = publish_now(api, key)
     runtime.drain()
     target = read(api, key, post_id)["post_targets"][0]
@@ -350,35 +392,52 @@ class Waiting:
 def _adapter(services, workspace, account, waiting):
     integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
     held_credentials = AccountCredentials(services.credentials, integration.workspace_id, "live", integration.id)
-    return threads_adapter.Threads.build(integration, held_credentials, deployment=services.deployment,
-                                         sleep=waiting.sleep, timer=waiting.timer)
+    return threads_adapter.Threads.build(
+        integration, held_credentials, deployment=services.deployment, sleep=waiting.sleep, timer=waiting.timer
+    )
 
 
-def test_a_video_still_processing_at_the_budget_is_taken_up_by_the_next_attempt(api, key, runtime, threads,
-                                                                               services, workspace, account):
+def test_a_video_still_processing_at_the_budget_is_taken_up_by_the_next_attempt(
+    api, key, runtime, threads, services, workspace, account
+):
     waiting = Waiting(threads)
     worker = _adapter(services, workspace, account, waiting)
     media_id = upload(api, key, runtime, media_samples.video("video/mp4"), "video/mp4", "long.mp4")
     from chalicelib.domain.attachments import attachments
 
     # The part as the engine hands it over: the file's stored snapshot, read from our bucket.
-    (attachment,) = attachments([{"id": media_id, "kind": "video", "content_type": "video/mp4", "size": 4096,
-                                  "key": None}], None)
+    (attachment,) = attachments(
+        [{"id": media_id, "kind": "video", "content_type": "video/mp4", "size": 4096, "key": None}], None
+    )
     kept = {}
-    threads.process_next(seconds=120)                       # longer than the part may wait
-    part = Part(text="Long clip", index=0, total=1, idempotency_key="t:0", media=[attachment], time_left=40.0,
-                remember=kept.__setitem__)
+    threads.process_next(seconds=120)  # longer than the part may wait
+    part = Part(
+        text="Long clip",
+        index=0,
+        total=1,
+        idempotency_key="t:0",
+        media=[attachment],
+        time_left=40.0,
+        remember=kept.__setitem__,
+    )
     with pytest.raises(TransientError) as error:
         worker.publish(part)
     assert error.value.code == "media_still_processing" and sum(waiting.pauses) <= 20.0
     assert publishes(threads) == [] and list(kept) == [threads_adapter.CONTAINER_HANDLE]
 
     threads.advance(120)
-    again = Part(text="Long clip", index=0, total=1, idempotency_key="t:0", media=[attachment], time_left=40.0,
-                 uploads=dict(kept))
+    again = Part(
+        text="Long clip",
+        index=0,
+        total=1,
+        idempotency_key="t:0",
+        media=[attachment],
+        time_left=40.0,
+        uploads=dict(kept),
+    )
     ref = worker.publish(again)
     assert [p["id"] for p in threads.posts] == [ref.id]
-    assert [endpoint for _, endpoint, _ in threads.calls].count("threads") == 1     # one container, taken up
+    assert [endpoint for _, endpoint, _ in threads.calls].count("threads") == 1  # one container, taken up
 
 
 def test_a_container_found_published_is_never_published_again(api, key, threads, services, workspace, account):
@@ -390,8 +449,15 @@ def test_a_container_found_published_is_never_published_again(api, key, threads,
     # Meanwhile the container got published (the answer to a publish was lost on the way back).
     container_id = kept[threads_adapter.CONTAINER_HANDLE]["container_id"]
     token = held(services, workspace, account["id"]).value["access_token"]
-    assert requests.post(f"{threads.url}/v1.0/me/threads_publish", data={"creation_id": container_id},
-                         headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
+    assert (
+        requests.post(
+            f"{threads.url}/v1.0/me/threads_publish",
+            data={"creation_id": container_id},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        ).status_code
+        == 200
+    )
     with pytest.raises(OutcomeUnknownError):
         worker.publish(Part(text="Once", index=0, total=1, idempotency_key="o:0", uploads=dict(kept)))
     assert len(threads.posts) == 1

@@ -1,4 +1,5 @@
 """A workspace is written whole or not at all."""
+
 from __future__ import annotations
 
 import pytest

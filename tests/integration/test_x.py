@@ -3,6 +3,7 @@
 threads through the real publisher path (the API, moto's queues, the publisher's Lambda handler),
 and the failures X users meet: expired tokens, rotated refresh tokens, rate limits, outages, and a
 post accepted whose answer never came back."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ from tools.provision import put_app_credentials
 
 PUBLIC_URL = "https://api.openpost.test"
 CALLBACK = f"{PUBLIC_URL}/api/platforms/twitter/callback"
-JSON = {"Accept": "application/json"}      # a program asking for the integration, not a browser
+JSON = {"Accept": "application/json"}  # a program asking for the integration, not a browser
 
 
 @pytest.fixture
@@ -58,7 +59,6 @@ def services(aws, clock, x):
 def no_pauses(monkeypatch):
     # A lost refresh race is re-read at once here: the waits are for a slower worker in production.
     monkeypatch.setattr(twitter, "RACE_WAITS", (0.0,))
-
 
 
 @pytest.fixture
@@ -120,12 +120,17 @@ def test_connect_answers_a_pkce_authorization_url(api, key, services):
     url = urlsplit(started["url"])
     query = {name: values[0] for name, values in parse_qs(url.query).items()}
     assert url.path == "/i/oauth2/authorize"
-    assert query == {"response_type": "code", "client_id": "openpost-client", "redirect_uri": CALLBACK,
-                     "scope": "tweet.read tweet.write users.read media.write offline.access",
-                     "state": started["state"],
-                     "code_challenge": s256(started["code_verifier"]), "code_challenge_method": "S256"}
+    assert query == {
+        "response_type": "code",
+        "client_id": "openpost-client",
+        "redirect_uri": CALLBACK,
+        "scope": "tweet.read tweet.write users.read media.write offline.access",
+        "state": started["state"],
+        "code_challenge": s256(started["code_verifier"]),
+        "code_challenge_method": "S256",
+    }
     assert 43 <= len(started["code_verifier"]) <= 128
-    assert start_connect(api, key)["state"] != started["state"]      # a fresh attempt each time
+    assert start_connect(api, key)["state"] != started["state"]  # a fresh attempt each time
 
 
 def test_connect_needs_a_live_key(api, workspace):
@@ -136,17 +141,20 @@ def test_connect_needs_a_live_key(api, workspace):
 def test_the_callback_creates_the_integration_with_its_tokens(api, key, x, services, workspace):
     started = start_connect(api, key)
     redirect = x.authorize(started["url"])
-    answer = api.get(callback_path(redirect), headers=JSON)          # no API key: X's redirect carries none
+    answer = api.get(callback_path(redirect), headers=JSON)  # no API key: X's redirect carries none
     assert answer.status == 200, answer
     integration = answer.json["data"]
-    assert (integration["platform"], integration["username"], integration["display_name"]) == \
-        ("twitter", "openpost", "openpost HQ")
+    assert (integration["platform"], integration["username"], integration["display_name"]) == (
+        "twitter",
+        "openpost",
+        "openpost HQ",
+    )
     assert integration["status"] == "active" and integration["sandbox"] is False
     listed = api.get("/v1/integrations", key).json["data"]
     assert [item["id"] for item in listed] == [integration["id"]]
     tokens = held(services, workspace, integration["id"]).value
     assert set(tokens) == {"access_token", "refresh_token", "expires_at"}
-    assert 7000 < tokens["expires_at"] - time.time() <= 7200             # X's two hours
+    assert 7000 < tokens["expires_at"] - time.time() <= 7200  # X's two hours
     # The state works once: a replayed redirect finds nothing.
     replay = api.get(callback_path(redirect), headers=JSON)
     assert replay.status == 400 and replay.json["code"] == "oauth_state_invalid"
@@ -159,7 +167,7 @@ def test_a_callback_with_an_unknown_or_expired_state_is_refused(api, key, x, clo
     clock.advance(minutes=11)
     answer = api.get(callback_path(redirect), headers=JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
-    assert x.requests == []                             # nothing was asked of X
+    assert x.requests == []  # nothing was asked of X
 
 
 def test_a_declined_consent_is_refused(api, key):
@@ -180,8 +188,10 @@ def test_a_wrong_verifier_is_refused_by_x(api, key, x, services):
 
 def test_a_browser_gets_a_page_saying_the_account_is_connected(api, key, x):
     x.add_user(id="1460000000000000009", username="shop", name='<img src=x onerror="alert(1)"> & Co')
-    answer = api.get(callback_path(x.authorize(start_connect(api, key)["url"], "1460000000000000009")),
-                     headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    answer = api.get(
+        callback_path(x.authorize(start_connect(api, key)["url"], "1460000000000000009")),
+        headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
+    )
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/html")
     page = answer.raw.decode()
     assert "Your X account is connected" in page and "@shop" in page
@@ -190,7 +200,7 @@ def test_a_browser_gets_a_page_saying_the_account_is_connected(api, key, x):
 
 
 def test_a_browser_gets_a_page_saying_why_connecting_failed(api, key, x):
-    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc")       # no Accept at all
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc")  # no Accept at all
     assert answer.status == 400 and answer.headers["content-type"].startswith("text/html")
     page = answer.raw.decode()
     assert "was not connected" in page and "oauth_state_invalid" in page and "start connecting" in page
@@ -228,12 +238,17 @@ def test_a_post_reaches_x_with_its_reply_settings(api, key, x, runtime, account)
 
 
 def test_a_thread_is_a_reply_chain(api, key, x, runtime, account):
-    post_id = publish_now(api, key, content="One", segments=[{"content": "Two"}, {"content": "Three"}],
-                          platform_settings={"twitter": {"who_can_reply": "everyone"}})
+    post_id = publish_now(
+        api,
+        key,
+        content="One",
+        segments=[{"content": "Two"}, {"content": "Three"}],
+        platform_settings={"twitter": {"who_can_reply": "everyone"}},
+    )
     runtime.drain()
-    assert [t["text"] for t in x.tweets] == ["One", "Two", "Three"]     # native chain: no (1/3) suffixes
+    assert [t["text"] for t in x.tweets] == ["One", "Two", "Three"]  # native chain: no (1/3) suffixes
     assert [t["in_reply_to_tweet_id"] for t in x.tweets] == [None, x.tweets[0]["id"], x.tweets[1]["id"]]
-    assert {t["reply_settings"] for t in x.tweets} == {None}           # everyone: the field is left out
+    assert {t["reply_settings"] for t in x.tweets} == {None}  # everyone: the field is left out
     parts = read(api, key, post_id)["post_targets"][0]
     assert parts["status"] == "published" and parts["platform_post_id"] == x.tweets[0]["id"]
 
@@ -250,10 +265,11 @@ def test_x_refusing_a_post_fails_it_with_x_words(api, key, x, runtime, account):
 
 
 # --- tokens ------------------------------------------------------------------------------------------------
-def test_an_expired_token_is_refreshed_and_the_rotated_refresh_token_stored(api, key, x, runtime, services,
-                                                                          workspace, account):
+def test_an_expired_token_is_refreshed_and_the_rotated_refresh_token_stored(
+    api, key, x, runtime, services, workspace, account
+):
     before = held(services, workspace, account["id"]).value
-    x.expire_access_tokens()                            # X says 401; our clock still thinks it is valid
+    x.expire_access_tokens()  # X says 401; our clock still thinks it is valid
     post_id = publish_now(api, key)
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published" and len(x.tweets) == 1
@@ -261,8 +277,13 @@ def test_an_expired_token_is_refreshed_and_the_rotated_refresh_token_stored(api,
     after = held(services, workspace, account["id"]).value
     assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
     # The old refresh token was spent by the rotation: only the stored one works now.
-    assert x.token({"grant_type": "refresh_token", "refresh_token": before["refresh_token"]},
-                   ("openpost-client", "openpost-secret"))[0] == 400
+    assert (
+        x.token(
+            {"grant_type": "refresh_token", "refresh_token": before["refresh_token"]},
+            ("openpost-client", "openpost-secret"),
+        )[0]
+        == 400
+    )
 
 
 def test_a_token_about_to_expire_is_refreshed_before_posting(api, key, x, runtime, services, workspace, account):
@@ -270,14 +291,14 @@ def test_a_token_about_to_expire_is_refreshed_before_posting(api, key, x, runtim
     credentials.replace({**credentials.value, "expires_at": int(time.time()) + 120})
     publish_now(api, key)
     runtime.drain()
-    assert x.requests == [("POST", "/2/oauth2/token"), ("POST", "/2/tweets")]    # no 401 on the way
+    assert x.requests == [("POST", "/2/oauth2/token"), ("POST", "/2/tweets")]  # no 401 on the way
     assert held(services, workspace, account["id"]).value["expires_at"] > time.time() + 7000
 
 
 def _adapter(services, workspace, account):
     integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
     adapter = services.adapter(integration)
-    adapter.credentials.value            # noqa: B018 - this worker has read the tokens
+    adapter.credentials.value  # noqa: B018 - this worker has read the tokens
     return adapter
 
 
@@ -293,16 +314,16 @@ def test_a_refresh_that_loses_the_race_uses_the_winners_tokens(x, services, work
     real_refresh = second._client.refresh
 
     def refresh_after_the_first_worker(refresh_token):
-        first.publish(_part("From the first worker"))   # rotates the refresh token and stores the new one
-        return real_refresh(refresh_token)               # X refuses the spent token
+        first.publish(_part("From the first worker"))  # rotates the refresh token and stores the new one
+        return real_refresh(refresh_token)  # X refuses the spent token
 
     second._client.refresh = refresh_after_the_first_worker
     second.publish(_part("From the second worker"))
     assert [t["text"] for t in x.tweets] == ["From the first worker", "From the second worker"]
     stored = held(services, workspace, account["id"]).value
     assert stored["refresh_token"] != spent
-    assert second.credentials.value == stored == first.credentials.value      # one set of tokens, the winner's
-    assert x.requests.count(("POST", "/2/oauth2/token")) == 2                 # the winner's, and the refused one
+    assert second.credentials.value == stored == first.credentials.value  # one set of tokens, the winner's
+    assert x.requests.count(("POST", "/2/oauth2/token")) == 2  # the winner's, and the refused one
 
 
 def test_a_reconnect_during_a_refresh_is_never_overwritten(api, key, x, services, workspace, account):
@@ -315,7 +336,7 @@ def test_a_reconnect_during_a_refresh_is_never_overwritten(api, key, x, services
 
     def refresh_while_the_user_reconnects(refresh_token):
         fresh = real_refresh(refresh_token)
-        connect(api, key, x)                             # the user reconnects meanwhile
+        connect(api, key, x)  # the user reconnects meanwhile
         reconnected.update(held(services, workspace, account["id"]).value)
         assert reconnected["access_token"] != fresh["access_token"]
         return fresh
@@ -328,7 +349,7 @@ def test_a_reconnect_during_a_refresh_is_never_overwritten(api, key, x, services
 
 
 def test_a_refused_refresh_flags_the_integration(api, key, x, runtime, services, workspace, account):
-    x.revoke_refresh_tokens()                           # the user revoked openpost in X's settings
+    x.revoke_refresh_tokens()  # the user revoked openpost in X's settings
     post_id = publish_now(api, key)
     runtime.drain()
     target = read(api, key, post_id)["post_targets"][0]
@@ -343,8 +364,7 @@ def connect_query(started) -> dict:
     return {name: values[0] for name, values in parse_qs(urlsplit(started["url"]).query).items()}
 
 
-def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_age(api, key, x, aws, clock,
-                                                                                   services):
+def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_age(api, key, x, aws, clock, services):
     """The settings hold only where the X app's secret is; its client id and secret come from the
     secret (moto's Secrets Manager). A new value is not read again while the container's copy is
     younger than the cache age, and is in use once that age has passed."""
@@ -360,18 +380,19 @@ def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_
     x.client_id, x.client_secret = "openpost-client-2", "second-secret"
     put_app_credentials(aws, "twitter", {"client_id": "openpost-client-2", "client_secret": "second-secret"})
     clock.advance(seconds=services.settings.app_secrets_max_age - 1)
-    assert connect_query(start_connect(api, key))["client_id"] == "openpost-client"     # still the cached copy
+    assert connect_query(start_connect(api, key))["client_id"] == "openpost-client"  # still the cached copy
 
-    clock.advance(seconds=1)                                                             # the cache age, reached
+    clock.advance(seconds=1)  # the cache age, reached
     started = start_connect(api, key)
     assert connect_query(started)["client_id"] == "openpost-client-2"
-    answer = api.get(callback_path(x.authorize(started["url"])), headers=JSON)   # X checks the new id and secret
+    answer = api.get(callback_path(x.authorize(started["url"])), headers=JSON)  # X checks the new id and secret
     assert answer.status == 200, answer
     assert answer.json["data"]["username"] == "openpost"
 
 
-def test_a_client_secret_rotated_at_x_is_used_at_once_when_x_refuses_the_cached_one(api, key, x, aws, runtime,
-                                                                                  services, workspace, account):
+def test_a_client_secret_rotated_at_x_is_used_at_once_when_x_refuses_the_cached_one(
+    api, key, x, aws, runtime, services, workspace, account
+):
     """X's portal replaces the secret at once; until the cache age passes a container still holds
     the old one. X's refusal makes it read the secret afresh, so a refresh in that window works."""
     x.client_secret = "rotated-secret"
@@ -380,13 +401,20 @@ def test_a_client_secret_rotated_at_x_is_used_at_once_when_x_refuses_the_cached_
     post_id = publish_now(api, key)
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published"
-    assert x.requests == [("POST", "/2/tweets"), ("POST", "/2/oauth2/token"), ("POST", "/2/oauth2/token"),
-                          ("POST", "/2/tweets")]
+    assert x.requests == [
+        ("POST", "/2/tweets"),
+        ("POST", "/2/oauth2/token"),
+        ("POST", "/2/oauth2/token"),
+        ("POST", "/2/tweets"),
+    ]
     assert api.get(f"/v1/integrations/{account['id']}", key).json["data"]["status"] == "active"
 
 
-@pytest.mark.parametrize("value", [{}, {"client_id": "openpost-client"}, {"client_id": "", "client_secret": "s"}],
-                         ids=["empty", "no-secret", "blank-id"])
+@pytest.mark.parametrize(
+    "value",
+    [{}, {"client_id": "openpost-client"}, {"client_id": "", "client_secret": "s"}],
+    ids=["empty", "no-secret", "blank-id"],
+)
 def test_without_a_complete_x_app_connecting_is_a_clear_problem(api, key, aws, value):
     put_app_credentials(aws, "twitter", value)
     body = problem(api.get("/v1/integrations/twitter/connect", key), 503, "platform_not_configured")
@@ -400,8 +428,9 @@ def test_a_callback_after_the_x_app_was_removed_is_a_clear_problem(api, key, x, 
     problem(api.get(callback_path(x.authorize(started["url"])), headers=JSON), 503, "platform_not_configured")
 
 
-def test_a_refresh_without_an_x_app_fails_the_target_and_leaves_the_account_connected(api, key, x, aws, clock,
-                                                                                     runtime, services, account):
+def test_a_refresh_without_an_x_app_fails_the_target_and_leaves_the_account_connected(
+    api, key, x, aws, clock, runtime, services, account
+):
     """The deployment lost its X app, not the user their authorization: the account stays active."""
     put_app_credentials(aws, "twitter", {})
     clock.advance(seconds=services.settings.app_secrets_max_age)
@@ -420,8 +449,10 @@ def test_an_unreadable_x_app_secret_is_a_503_to_retry(aws, clock, x, workspace):
     import app as application
 
     missing = aws.app_secrets["twitter"][:-6] + "gone00"
-    with services_with(aws, clock, **x_settings(x), app_secrets={"twitter": missing}), \
-            Client(application.app) as client:
+    with (
+        services_with(aws, clock, **x_settings(x), app_secrets={"twitter": missing}),
+        Client(application.app) as client,
+    ):
         answer = ApiClient(client).get("/v1/integrations/twitter/connect", workspace.live_key)
     problem(answer, 503, "temporarily_unavailable")
     assert answer.headers["retry-after"] == "2"
@@ -431,8 +462,9 @@ def test_an_unreadable_x_app_secret_is_a_503_to_retry(aws, clock, x, workspace):
 def _publish_directly(services, runtime):
     (message,) = runtime.peek()
     body = json.loads(message["Body"])
-    return services.publisher.publish(body["workspace_id"], body["mode"], body["post_id"], body["target_id"],
-                                      body["dispatch_id"])
+    return services.publisher.publish(
+        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
+    )
 
 
 def test_429_waits_for_x_rate_limit_reset(api, key, x, runtime, services, account):
@@ -440,7 +472,7 @@ def test_429_waits_for_x_rate_limit_reset(api, key, x, runtime, services, accoun
     x.rate_limit_next(reset_in=42)
     with pytest.raises(RetryLater) as later:
         _publish_directly(services, runtime)
-    assert later.value.seconds == 42                    # x-rate-limit-reset minus now; X sends no Retry-After
+    assert later.value.seconds == 42  # x-rate-limit-reset minus now; X sends no Retry-After
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published" and len(x.tweets) == 1
@@ -453,13 +485,14 @@ def test_the_rate_limit_window_itself_is_honoured(api, key, x, runtime, services
     publish_now(api, key, content="Second")
     with pytest.raises(RetryLater) as later:
         _publish_directly(services, runtime)
-    assert 890 <= later.value.seconds <= 901            # the 15-minute window X announced
+    assert 890 <= later.value.seconds <= 901  # the 15-minute window X announced
     assert [t["text"] for t in x.tweets] == ["First"]
 
 
 @pytest.mark.parametrize("cap, whose", [("daily_user_limit", "this account"), ("daily_app_limit", "openpost's X app")])
-def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(api, key, x, runtime, services, account,
-                                                                     cap, whose):
+def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(
+    api, key, x, runtime, services, account, cap, whose
+):
     # X caps posts per 24 hours as well as per 15 minutes; over the daily cap the 15-minute window
     # still has room, and only x-user-limit-24hour-reset (or x-app-...) says when posting reopens.
     setattr(x, cap, 1)
@@ -471,7 +504,7 @@ def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(api, key, x,
     assert 24 * 3600 - 60 <= later.value.seconds <= 24 * 3600 + 1
     error = read(api, key, post_id)["post_targets"][0]["error"]
     assert error["code"] == "rate_limited" and "24-hour" in error["message"] and whose in error["message"]
-    assert "Too Many Requests" in error["message"]                      # X's own words are kept
+    assert "Too Many Requests" in error["message"]  # X's own words are kept
     assert [t["text"] for t in x.tweets] == ["First"]
 
 
@@ -503,8 +536,7 @@ def test_5xx_then_success(api, key, x, runtime, account):
     assert read(api, key, post_id)["status"] == "published" and len(x.tweets) == 1
 
 
-def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, key, x, runtime, monkeypatch,
-                                                                        account):
+def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, key, x, runtime, monkeypatch, account):
     monkeypatch.setattr(twitter, "TIMEOUTS", (2.0, 0.5))
     x.hang_after_accept_next(seconds=3)
     post_id = publish_now(api, key)
@@ -513,14 +545,14 @@ def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, k
     runtime.drain()
     post = read(api, key, post_id)
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "outcome_unknown"
-    assert len(x.tweets) == 1 and len(tweets_posted(x)) == 1     # one call, one tweet: never sent again
+    assert len(x.tweets) == 1 and len(tweets_posted(x)) == 1  # one call, one tweet: never sent again
     (event,) = runtime.events()
     assert event["type"] == "post.failed"
 
 
 def test_x_unreachable_is_retried_later(api, key, x, runtime, monkeypatch, services, account):
     post_id = publish_now(api, key)
-    x.stop()                                            # connection refused: nothing was sent
+    x.stop()  # connection refused: nothing was sent
     with pytest.raises(RetryLater):
         _publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
@@ -536,8 +568,7 @@ class _Collect(logging.Handler):
         self.lines.append(f"{record.getMessage()} {record.__dict__}")
 
 
-def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, runtime, services, workspace,
-                                                                 capfd):
+def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, runtime, services, workspace, capfd):
     collected = _Collect()
     watched = [logging.getLogger(), logging.getLogger("openpost"), logging.getLogger("urllib3")]
     levels = [item.level for item in watched]
@@ -551,13 +582,16 @@ def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, run
         callback = api.get(callback_path(x.authorize(started.json["data"]["url"])), headers=JSON)
         answers += [started, callback]
         integration_id = callback.json["data"]["id"]
-        x.expire_access_tokens()                        # a refresh, and its rotation, happen too
+        x.expire_access_tokens()  # a refresh, and its rotation, happen too
         post_id = publish_now(api, key)
         runtime.drain()
-        answers += [api.get("/v1/integrations", key), api.get(f"/v1/integrations/{integration_id}", key),
-                    api.get(f"/v1/posts/{post_id}", key)]
+        answers += [
+            api.get("/v1/integrations", key),
+            api.get(f"/v1/integrations/{integration_id}", key),
+            api.get(f"/v1/posts/{post_id}", key),
+        ]
     finally:
-        for item, level in zip(watched, levels):
+        for item, level in zip(watched, levels, strict=True):
             item.removeHandler(collected)
             item.setLevel(level)
         logger.setLevel("WARNING")
@@ -569,8 +603,13 @@ def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, run
     dynamodb = boto3.client("dynamodb")
     tables = [services.settings.table_name(name) for name in ("integrations", "counters", "posts")]
     rows = [json.dumps(dynamodb.scan(TableName=table)["Items"]) for table in tables]
-    seen = [answer.raw.decode() for answer in answers] + collected.lines + [printed.out, printed.err] + rows + \
-        [json.dumps(runtime.events())]
-    assert any("x tokens refreshed" in line for line in collected.lines)   # the logs were captured at all
+    seen = (
+        [answer.raw.decode() for answer in answers]
+        + collected.lines
+        + [printed.out, printed.err]
+        + rows
+        + [json.dumps(runtime.events())]
+    )
+    assert any("x tokens refreshed" in line for line in collected.lines)  # the logs were captured at all
     for token in tokens:
         assert not any(token in text for text in seen)

@@ -6,6 +6,7 @@ The adapter is built as the engine builds it, for an account connected through t
 stand-ins: a small chunk size, so a sample video of a few hundred KB takes several appends, and
 pauses that are recorded instead of waited.
 """
+
 from __future__ import annotations
 
 import io
@@ -98,7 +99,15 @@ def pauses():
 def adapter(services, workspace, account, pauses, **options):
     integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
     held = AccountCredentials(services.credentials, workspace.workspace.id, "live", account["id"])
-    return adapter_for(integration, held, deployment=services.deployment, sleep=pauses.sleep, timer=pauses.timer, chunk_bytes=CHUNK, **options)
+    return adapter_for(
+        integration,
+        held,
+        deployment=services.deployment,
+        sleep=pauses.sleep,
+        timer=pauses.timer,
+        chunk_bytes=CHUNK,
+        **options,
+    )
 
 
 @pytest.fixture
@@ -120,9 +129,15 @@ class Stream(io.BytesIO):
 
 def attachment(data, content_type, alt_text=None, name="m1", reads=None, size=None):
     reads = [] if reads is None else reads
-    return Attachment(id=name, kind="video" if content_type.startswith("video/") else "image",
-                      content_type=content_type, size=len(data) if size is None else size, filename=f"{name}.bin",
-                      alt_text=alt_text, opener=lambda: Stream(data, reads))
+    return Attachment(
+        id=name,
+        kind="video" if content_type.startswith("video/") else "image",
+        content_type=content_type,
+        size=len(data) if size is None else size,
+        filename=f"{name}.bin",
+        alt_text=alt_text,
+        opener=lambda: Stream(data, reads),
+    )
 
 
 def part(text, *media):
@@ -131,26 +146,39 @@ def part(text, *media):
 
 def calls(x):
     """The calls made, with media ids replaced by a placeholder."""
-    return [(method, "/".join("{id}" if piece.isdigit() and len(piece) > 1 else piece for piece in path.split("/")))
-            for method, path in x.requests]
+    return [
+        (method, "/".join("{id}" if piece.isdigit() and len(piece) > 1 else piece for piece in path.split("/")))
+        for method, path in x.requests
+    ]
 
 
 def upload_calls(appends, metadata=True):
-    return ([("POST", "/2/media/upload/initialize")] + [("POST", "/2/media/upload/{id}/append")] * appends
-            + [("POST", "/2/media/upload/{id}/finalize")] + ([("POST", "/2/media/metadata")] if metadata else []))
+    return (
+        [("POST", "/2/media/upload/initialize")]
+        + [("POST", "/2/media/upload/{id}/append")] * appends
+        + [("POST", "/2/media/upload/{id}/finalize")]
+        + ([("POST", "/2/media/metadata")] if metadata else [])
+    )
 
 
 # --- what reaches X ------------------------------------------------------------------------------------
 def test_two_images_with_alt_text(x, x_adapter):
     png, jpeg = media_samples.image("image/png", 64, 48), media_samples.image("image/jpeg", 40, 30)
-    longest = "A" * twitter.ALT_TEXT_MAX_CHARACTERS              # X's limit, exactly
-    ref = x_adapter.publish(part("Two pictures", attachment(png, "image/png", "A blue square", "a"),
-                                 attachment(jpeg, "image/jpeg", longest, "b")))
+    longest = "A" * twitter.ALT_TEXT_MAX_CHARACTERS  # X's limit, exactly
+    ref = x_adapter.publish(
+        part(
+            "Two pictures",
+            attachment(png, "image/png", "A blue square", "a"),
+            attachment(jpeg, "image/jpeg", longest, "b"),
+        )
+    )
     (tweet,) = x.tweets
     assert ref.id == tweet["id"] and tweet["text"] == "Two pictures"
-    assert tweet["media_ids"] == [item["id"] for item in tweet["media"]]      # in the order given
+    assert tweet["media_ids"] == [item["id"] for item in tweet["media"]]  # in the order given
     assert [(m["data"], m["media_type"], m["category"], m["alt_text"]) for m in tweet["media"]] == [
-        (png, "image/png", "tweet_image", "A blue square"), (jpeg, "image/jpeg", "tweet_image", longest)]
+        (png, "image/png", "tweet_image", "A blue square"),
+        (jpeg, "image/jpeg", "tweet_image", longest),
+    ]
     assert calls(x) == upload_calls(1) * 2 + [("POST", "/2/tweets")]
 
 
@@ -175,9 +203,13 @@ def test_a_gif_goes_up_as_a_gif_and_waits_for_processing(x, x_adapter, pauses):
     x.process_next(checks=1, check_after_secs=2)
     x_adapter.publish(part("Moving", attachment(gif, "image/gif", "A looping square")))
     (media,) = x.tweets[0]["media"]
-    assert (media["type"], media["category"], media["data"], media["alt_text"]) == \
-        ("animated_gif", "tweet_gif", gif, "A looping square")
-    assert pauses.taken == [2]                                   # X's check_after_secs, honoured
+    assert (media["type"], media["category"], media["data"], media["alt_text"]) == (
+        "animated_gif",
+        "tweet_gif",
+        gif,
+        "A looping square",
+    )
+    assert pauses.taken == [2]  # X's check_after_secs, honoured
     assert ("GET", "/2/media/upload") in x.requests
 
 
@@ -191,10 +223,11 @@ def test_a_video_goes_up_in_chunks_and_waits_for_processing(x, x_adapter, pauses
     assert (media["type"], media["category"], media["data"]) == ("video", "tweet_video", video)
     appends = -(-len(video) // CHUNK)
     assert appends == 5
-    assert calls(x) == upload_calls(appends, metadata=False) + [("GET", "/2/media/upload")] * 2 + \
-        [("POST", "/2/tweets")]
+    assert calls(x) == upload_calls(appends, metadata=False) + [("GET", "/2/media/upload")] * 2 + [
+        ("POST", "/2/tweets")
+    ]
     assert pauses.taken == [3, 3]
-    assert max(reads) <= CHUNK                                    # never the whole file at once
+    assert max(reads) <= CHUNK  # never the whole file at once
     assert x.media[media["id"]].status_checks == 2
 
 
@@ -203,8 +236,7 @@ def test_failed_processing_is_permanent_and_posts_nothing(x, x_adapter):
     # X's processing_info has no field for the reason: the user is told which file, and what to check.
     x.process_next(checks=1, fails=True)
     with pytest.raises(PermanentError) as refused:
-        x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4",
-                                                        name="launch")))
+        x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4", name="launch")))
     assert refused.value.code == "media_rejected"
     assert "launch.bin" in refused.value.message and "video/mp4" in refused.value.message
     assert x.tweets == [] and ("POST", "/2/tweets") not in x.requests
@@ -226,8 +258,15 @@ def test_a_retry_takes_up_an_upload_still_processing_instead_of_uploading_again(
     kept = {}
 
     def attempt():
-        return Part(text="Watch this", index=0, total=1, idempotency_key="watch:0", uploads=dict(kept),
-                    media=[attachment(video, "video/mp4")], remember=kept.__setitem__)
+        return Part(
+            text="Watch this",
+            index=0,
+            total=1,
+            idempotency_key="watch:0",
+            uploads=dict(kept),
+            media=[attachment(video, "video/mp4")],
+            remember=kept.__setitem__,
+        )
 
     x.process_next(checks=4, check_after_secs=15)
     with pytest.raises(TransientError) as later:
@@ -235,18 +274,23 @@ def test_a_retry_takes_up_an_upload_still_processing_instead_of_uploading_again(
     assert later.value.code == "media_still_processing"
     (media_id,) = x.media
     assert kept["m1"]["media_id"] == media_id
-    ref = x_adapter.publish(attempt())                                   # the engine's retry
+    ref = x_adapter.publish(attempt())  # the engine's retry
     (tweet,) = x.tweets
     assert tweet["id"] == ref.id and tweet["media_ids"] == [media_id]
-    assert list(x.media) == [media_id]                                   # uploaded once
+    assert list(x.media) == [media_id]  # uploaded once
     assert calls(x).count(("POST", "/2/media/upload/initialize")) == 1
 
 
 def test_a_kept_upload_x_no_longer_knows_is_uploaded_again(x, x_adapter):
     video = media_samples.video(size=50_000)
-    stale = Part(text="Watch this", index=0, total=1, idempotency_key="watch:0",
-                 uploads={"m1": {"media_id": "1999999999999999999", "expires_at": 4102444800}},
-                 media=[attachment(video, "video/mp4")])
+    stale = Part(
+        text="Watch this",
+        index=0,
+        total=1,
+        idempotency_key="watch:0",
+        uploads={"m1": {"media_id": "1999999999999999999", "expires_at": 4102444800}},
+        media=[attachment(video, "video/mp4")],
+    )
     x_adapter.publish(stale)
     (tweet,) = x.tweets
     assert tweet["media"][0]["data"] == video and tweet["media_ids"] != ["1999999999999999999"]
@@ -259,13 +303,14 @@ def test_an_append_refused_with_503_is_transient_and_a_retry_uploads_afresh(x, x
         x_adapter.publish(part("Watch this", attachment(video, "video/mp4")))
     assert type(later.value) is TransientError and later.value.code == "platform_unavailable"
     assert x.tweets == []
-    x_adapter.publish(part("Watch this", attachment(video, "video/mp4")))   # what the engine's retry does
+    x_adapter.publish(part("Watch this", attachment(video, "video/mp4")))  # what the engine's retry does
     (tweet,) = x.tweets
-    assert tweet["media"][0]["data"] == video and len(x.media) == 2        # the first upload is left to expire
+    assert tweet["media"][0]["data"] == video and len(x.media) == 2  # the first upload is left to expire
 
 
-def test_a_timeout_during_an_upload_is_transient_never_outcome_unknown(x, services, workspace, account, pauses,
-                                                                        monkeypatch):
+def test_a_timeout_during_an_upload_is_transient_never_outcome_unknown(
+    x, services, workspace, account, pauses, monkeypatch
+):
     monkeypatch.setattr(twitter, "TIMEOUTS", (2.0, 0.5))
     slow = adapter(services, workspace, account, pauses)
     x.hang_after_accept_next(seconds=3, on="media/upload/append")
@@ -283,8 +328,9 @@ def test_a_429_during_the_upload_waits_for_the_window(x, x_adapter):
     assert x.tweets == []
 
 
-def test_an_access_token_expiring_mid_upload_is_refreshed_and_the_upload_goes_on(x, x_adapter, services,
-                                                                                 workspace, account):
+def test_an_access_token_expiring_mid_upload_is_refreshed_and_the_upload_goes_on(
+    x, x_adapter, services, workspace, account
+):
     video = media_samples.video(size=300_000)
     held = AccountCredentials(services.credentials, workspace.workspace.id, "live", account["id"])
     before = held.value
@@ -293,7 +339,7 @@ def test_an_access_token_expiring_mid_upload_is_refreshed_and_the_upload_goes_on
 
     def append_then_expire(access_token, media_id, segment_index, chunk):
         if segment_index == 2 and not expired:
-            x.expire_access_tokens()                 # X says 401 from now on; our clock still trusts the token
+            x.expire_access_tokens()  # X says 401 from now on; our clock still trusts the token
             expired.append(access_token)
         return real_append(access_token, media_id=media_id, segment_index=segment_index, chunk=chunk)
 
@@ -302,13 +348,13 @@ def test_an_access_token_expiring_mid_upload_is_refreshed_and_the_upload_goes_on
     (tweet,) = x.tweets
     assert tweet["media"][0]["data"] == video
     assert x.requests.count(("POST", "/2/oauth2/token")) == 1
-    assert calls(x).count(("POST", "/2/media/upload/{id}/append")) == 5 + 1     # the refused one, sent again
+    assert calls(x).count(("POST", "/2/media/upload/{id}/append")) == 5 + 1  # the refused one, sent again
     after = held.reload()
     assert after["access_token"] != before["access_token"] and after["refresh_token"] != before["refresh_token"]
 
 
 def test_a_token_granted_without_media_write_is_refused_with_a_way_out(api, x, services, workspace, pauses):
-    old = connect(api, workspace.live_key, x, scope=SCOPE)          # as accounts connected before media were
+    old = connect(api, workspace.live_key, x, scope=SCOPE)  # as accounts connected before media were
     x.requests.clear()
     without_media = adapter(services, workspace, old, pauses)
     with pytest.raises(PermanentError) as refused:
@@ -320,15 +366,25 @@ def test_a_token_granted_without_media_write_is_refused_with_a_way_out(api, x, s
 
 
 # --- refused before anything is uploaded --------------------------------------------------------------
-@pytest.mark.parametrize("media, code", [
-    (lambda: [attachment(media_samples.image(), "image/png", "A" * 1001)], "alt_text_too_long"),
-    (lambda: [attachment(media_samples.image(), "image/png", name=f"m{i}") for i in range(5)], "too_many_images"),
-    (lambda: [attachment(media_samples.video(), "video/mp4"), attachment(media_samples.image(), "image/png")],
-     "too_many_media"),
-    (lambda: [attachment(media_samples.image("image/gif"), "image/gif"),
-              attachment(media_samples.image("image/gif"), "image/gif", name="m2")], "too_many_media"),
-    (lambda: [attachment(b"x", "image/png", size=6 * 1024 * 1024)], "media_too_large"),
-])
+@pytest.mark.parametrize(
+    "media, code",
+    [
+        (lambda: [attachment(media_samples.image(), "image/png", "A" * 1001)], "alt_text_too_long"),
+        (lambda: [attachment(media_samples.image(), "image/png", name=f"m{i}") for i in range(5)], "too_many_images"),
+        (
+            lambda: [attachment(media_samples.video(), "video/mp4"), attachment(media_samples.image(), "image/png")],
+            "too_many_media",
+        ),
+        (
+            lambda: [
+                attachment(media_samples.image("image/gif"), "image/gif"),
+                attachment(media_samples.image("image/gif"), "image/gif", name="m2"),
+            ],
+            "too_many_media",
+        ),
+        (lambda: [attachment(b"x", "image/png", size=6 * 1024 * 1024)], "media_too_large"),
+    ],
+)
 def test_what_x_would_refuse_is_refused_before_any_upload(x, x_adapter, media, code):
     with pytest.raises(PermanentError) as refused:
         x_adapter.publish(part("Too much", *media()))
@@ -356,12 +412,22 @@ class Bearer:
         return requests.request(method, self._url + path, headers=self._headers, timeout=5, **kwargs)
 
     def upload(self, data, media_type="image/png", category="tweet_image", total=None, indexes=None):
-        media_id = self("POST", "/2/media/upload/initialize", json={
-            "media_type": media_type, "total_bytes": len(data) if total is None else total,
-            "media_category": category}).json()["data"]["id"]
-        for index in (indexes or [0]):
-            answer = self("POST", f"/2/media/upload/{media_id}/append", data={"segment_index": str(index)},
-                          files={"media": ("blob", data, "application/octet-stream")})
+        media_id = self(
+            "POST",
+            "/2/media/upload/initialize",
+            json={
+                "media_type": media_type,
+                "total_bytes": len(data) if total is None else total,
+                "media_category": category,
+            },
+        ).json()["data"]["id"]
+        for index in indexes or [0]:
+            answer = self(
+                "POST",
+                f"/2/media/upload/{media_id}/append",
+                data={"segment_index": str(index)},
+                files={"media": ("blob", data, "application/octet-stream")},
+            )
             assert answer.status_code == 200, answer.text
         return media_id
 
@@ -369,15 +435,15 @@ class Bearer:
 def invalid_media(answer, *ids):
     body = answer.json()
     return answer.status_code == 400 and body["errors"] == [
-        {"parameters": {"media.media_ids": list(ids)}, "message": "Your media IDs are invalid."}]
+        {"parameters": {"media.media_ids": list(ids)}, "message": "Your media IDs are invalid."}
+    ]
 
 
 def test_the_server_refuses_posts_with_media_x_would_refuse(x):
     mine, theirs = Bearer(x, USER_ID), Bearer(x, "1460000000000000002")
     assert invalid_media(mine("POST", "/2/tweets", json={"text": "?", "media": {"media_ids": ["123"]}}), "123")
     unfinished = mine.upload(media_samples.image())
-    assert invalid_media(mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [unfinished]}}),
-                         unfinished)
+    assert invalid_media(mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [unfinished]}}), unfinished)
     x.process_next(checks=2)
     video = mine.upload(media_samples.video(), "video/mp4", "tweet_video")
     finalized = mine("POST", f"/2/media/upload/{video}/finalize").json()["data"]
@@ -389,7 +455,7 @@ def test_the_server_refuses_posts_with_media_x_would_refuse(x):
     assert status["processing_info"]["state"] == "succeeded"
     assert invalid_media(theirs("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [video]}}), video)
     assert mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [video]}}).status_code == 201
-    x.advance(25 * 60 * 60)                                          # media expires after a day
+    x.advance(25 * 60 * 60)  # media expires after a day
     again = Bearer(x, USER_ID)
     assert invalid_media(again("POST", "/2/tweets", json={"text": "Again", "media": {"media_ids": [video]}}), video)
 
@@ -406,16 +472,20 @@ def test_the_server_refuses_what_x_openapi_document_forbids(x):
     assert mine("POST", f"/2/media/upload/{image}/finalize").status_code == 200
     assert refused_field(mine("POST", "/2/tweets", json={"media": {"media_ids": [image]}}), "text")
     assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "visibility": "all"}), "visibility")
-    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": [image],
-                                                                                  "alt": "x"}}), "media.alt")
-    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "reply": {"in_reply_to_tweet_id": "1",
-                                                                                  "root": "1"}}), "reply.root")
-    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": []}}),
-                         "media.media_ids")
-    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": [image] * 5}}),
-                         "media.media_ids")
-    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": ["m1"]}}),
-                         "media.media_ids")
+    assert refused_field(
+        mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": [image], "alt": "x"}}), "media.alt"
+    )
+    assert refused_field(
+        mine("POST", "/2/tweets", json={"text": "Hi", "reply": {"in_reply_to_tweet_id": "1", "root": "1"}}),
+        "reply.root",
+    )
+    assert refused_field(mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": []}}), "media.media_ids")
+    assert refused_field(
+        mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": [image] * 5}}), "media.media_ids"
+    )
+    assert refused_field(
+        mine("POST", "/2/tweets", json={"text": "Hi", "media": {"media_ids": ["m1"]}}), "media.media_ids"
+    )
     assert x.tweets == []
     assert mine("POST", "/2/tweets", json={"text": "", "media": {"media_ids": [image]}}).status_code == 201
 
@@ -423,29 +493,55 @@ def test_the_server_refuses_what_x_openapi_document_forbids(x):
 def test_the_server_checks_uploads_as_x_does(x):
     mine = Bearer(x, USER_ID)
     initialize = "/2/media/upload/initialize"
-    assert mine("POST", initialize, json={"media_type": "image/png", "total_bytes": 10,
-                                          "media_category": "tweet_gif"}).status_code == 400
-    assert mine("POST", initialize, json={"media_type": "video/mp4", "total_bytes": 10,
-                                          "media_category": "tweet_image"}).status_code == 400
-    assert mine("POST", initialize, json={"media_type": "image/png", "total_bytes": 6 * 1024 * 1024,
-                                          "media_category": "tweet_image"}).status_code == 400
+    assert (
+        mine(
+            "POST", initialize, json={"media_type": "image/png", "total_bytes": 10, "media_category": "tweet_gif"}
+        ).status_code
+        == 400
+    )
+    assert (
+        mine(
+            "POST", initialize, json={"media_type": "video/mp4", "total_bytes": 10, "media_category": "tweet_image"}
+        ).status_code
+        == 400
+    )
+    assert (
+        mine(
+            "POST",
+            initialize,
+            json={"media_type": "image/png", "total_bytes": 6 * 1024 * 1024, "media_category": "tweet_image"},
+        ).status_code
+        == 400
+    )
     short = mine.upload(b"12345", total=10)
     answer = mine("POST", f"/2/media/upload/{short}/finalize")
     assert answer.status_code == 400 and "do not add up" in answer.json()["errors"][0]["message"]
     gap = mine.upload(b"12345", total=10, indexes=[0, 2])
     assert mine("POST", f"/2/media/upload/{gap}/finalize").status_code == 400
-    out_of_range = mine("POST", f"/2/media/upload/{short}/append", data={"segment_index": "1000"},
-                        files={"media": ("blob", b"x", "application/octet-stream")})
+    out_of_range = mine(
+        "POST",
+        f"/2/media/upload/{short}/append",
+        data={"segment_index": "1000"},
+        files={"media": ("blob", b"x", "application/octet-stream")},
+    )
     assert out_of_range.status_code == 400
-    exact = mine.upload(b"\r\n--\r\n\x00\xff" * 100)                  # bytes kept exactly, boundaries and all
+    exact = mine.upload(b"\r\n--\r\n\x00\xff" * 100)  # bytes kept exactly, boundaries and all
     assert mine("POST", f"/2/media/upload/{exact}/finalize").status_code == 200
     assert x.media[exact].data == b"\r\n--\r\n\x00\xff" * 100
-    assert mine("POST", "/2/media/metadata", json={"id": exact, "metadata": {"alt_text": {"text": "A" * 1001}}}
-                ).status_code == 400
+    assert (
+        mine(
+            "POST", "/2/media/metadata", json={"id": exact, "metadata": {"alt_text": {"text": "A" * 1001}}}
+        ).status_code
+        == 400
+    )
     mine_only = mine.upload(b"12345")
     assert Bearer(x, "1460000000000000002")("POST", f"/2/media/upload/{mine_only}/finalize").status_code == 400
     assert mine("POST", f"/2/media/upload/{mine_only}/finalize").status_code == 200
     no_scope = Bearer(x, USER_ID, scope=SCOPE)
-    assert no_scope("POST", initialize, json={"media_type": "image/png", "total_bytes": 10,
-                                              "media_category": "tweet_image"}).status_code == 403
+    assert (
+        no_scope(
+            "POST", initialize, json={"media_type": "image/png", "total_bytes": 10, "media_category": "tweet_image"}
+        ).status_code
+        == 403
+    )
     assert requests.post(x.url + initialize, json={}, timeout=5).status_code == 401

@@ -21,6 +21,7 @@ such call; ``after=n`` lets n of them through first): "5xx", "429" (with ``retry
 credentials stop working), and "slow" (the call takes effect, then the answer is held for ``delay``
 seconds, so a client that gives up never learns it worked).
 """
+
 from __future__ import annotations
 
 import email
@@ -32,32 +33,32 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-Answer = Tuple[int, Dict[str, str], Any]
+Answer = tuple[int, dict[str, str], Any]
 MB = 1000 * 1000
 MiB = 1024 * 1024
 
 
 @dataclass
 class Fault:
-    kind: str                       # "5xx", "429", "401", "slow"
+    kind: str  # "5xx", "429", "401", "slow"
     times: int = 1
     retry_after: float = 1.0
     delay: float = 1.0
-    on: Optional[str] = None        # the call it waits for; None: the next call that posts or uploads
-    after: int = 0                  # matching calls let through before it applies
-    in_body: bool = False           # Slack: a 200 whose body names the limit, rather than a 429
-    error: str = "ratelimited"      # Slack: the error name of a limit
-    retry_header: bool = True       # Slack: whether a Retry-After header comes with it
+    on: str | None = None  # the call it waits for; None: the next call that posts or uploads
+    after: int = 0  # matching calls let through before it applies
+    in_body: bool = False  # Slack: a 200 whose body names the limit, rather than a 429
+    error: str = "ratelimited"  # Slack: the error name of a limit
+    retry_header: bool = True  # Slack: whether a Retry-After header comes with it
 
 
 @dataclass
 class Upload:
     """A file as it arrived: one part of a multipart body, or a whole raw body."""
 
-    filename: Optional[str]
+    filename: str | None
     content_type: str
     data: bytes
 
@@ -69,15 +70,15 @@ class SentFile:
     filename: str
     content_type: str
     data: bytes
-    description: Optional[str] = None      # the alt text, on platforms that keep one
-    title: Optional[str] = None
+    description: str | None = None  # the alt text, on platforms that keep one
+    title: str | None = None
 
 
 @dataclass
 class _Calls:
     """What the server was asked, for tests that check a call was (or was not) made."""
 
-    items: List[Tuple[str, str]] = field(default_factory=list)
+    items: list[tuple[str, str]] = field(default_factory=list)
 
     def count(self, name: str) -> int:
         return sum(1 for _, called in self.items if called == name)
@@ -88,7 +89,7 @@ class ChatServer:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.faults: List[Fault] = []
+        self.faults: list[Fault] = []
         self.calls = _Calls()
         self._ids = itertools.count(1)
         server = self
@@ -101,9 +102,14 @@ class ChatServer:
                 raw = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-                status, headers, body = server.handle(method, parts.path, query, _parse_body(self.headers, raw),
-                                                      {key.lower(): value for key, value in self.headers.items()})
-                if isinstance(body, str):          # a plain-text answer (Slack's upload host)
+                status, headers, body = server.handle(
+                    method,
+                    parts.path,
+                    query,
+                    _parse_body(self.headers, raw),
+                    {key.lower(): value for key, value in self.headers.items()},
+                )
+                if isinstance(body, str):  # a plain-text answer (Slack's upload host)
                     payload, content_type = body.encode(), "text/plain; charset=utf-8"
                 else:
                     payload, content_type = b"" if body is None else json.dumps(body).encode(), "application/json"
@@ -120,7 +126,7 @@ class ChatServer:
             def do_POST(self):  # noqa: N802
                 self._serve("POST")
 
-            def log_message(self, *args):   # quiet: tests read the state, not the log
+            def log_message(self, *args):  # quiet: tests read the state, not the log
                 pass
 
         self._http = _QuietServer(("127.0.0.1", 0), Handler)
@@ -146,7 +152,7 @@ class ChatServer:
     def next_id(self) -> int:
         return next(self._ids)
 
-    def _take_fault(self, name: str) -> Optional[Fault]:
+    def _take_fault(self, name: str) -> Fault | None:
         with self.lock:
             fault = next((f for f in self.faults if f.on in (None, name)), None)
             if fault is None:
@@ -167,12 +173,13 @@ class ChatServer:
             return answer_fault(fault)
         with self.lock:
             answer = store()
-        if fault is not None:            # done; the answer comes too late for the client
+        if fault is not None:  # done; the answer comes too late for the client
             time.sleep(fault.delay)
         return answer
 
-    def handle(self, method: str, path: str, query: Dict[str, str], body: Dict[str, Any],
-               headers: Dict[str, str]) -> Answer:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], body: dict[str, Any], headers: dict[str, str]
+    ) -> Answer:
         raise NotImplementedError
 
 
@@ -187,7 +194,7 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-def _parse_body(headers, raw: bytes) -> Dict[str, Any]:
+def _parse_body(headers, raw: bytes) -> dict[str, Any]:
     """JSON, a form, or multipart fields (files as ``Upload``); any other body is one raw file,
     under the key ``""``."""
     if not raw:
@@ -202,12 +209,11 @@ def _parse_body(headers, raw: bytes) -> Dict[str, Any]:
     return {key: values[-1] for key, values in parse_qs(raw.decode()).items()}
 
 
-def _multipart(content_type: str, raw: bytes) -> Dict[str, Any]:
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any]:
     # The standard library's MIME parser reads form-data as any multipart message: each part's name
     # and file name come from its Content-Disposition, its bytes untouched.
-    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw,
-                                       policy=email.policy.HTTP)
-    fields: Dict[str, Any] = {}
+    message = email.message_from_bytes(f"Content-Type: {content_type}\r\n\r\n".encode() + raw, policy=email.policy.HTTP)
+    fields: dict[str, Any] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         data = part.get_payload(decode=True) or b""
@@ -222,9 +228,9 @@ def _multipart(content_type: str, raw: bytes) -> Dict[str, Any]:
 DISCORD_EPOCH_MS = 1420070400000
 
 
-def _field_error(path: List[str], code: str, message: str) -> Dict[str, Any]:
+def _field_error(path: list[str], code: str, message: str) -> dict[str, Any]:
     """Discord's "Invalid Form Body" (50035), with the error nested under the field's path."""
-    errors: Dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+    errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
     for key in reversed(path):
         errors = {key: errors}
     return {"message": "Invalid Form Body", "code": 50035, "errors": errors}
@@ -246,10 +252,10 @@ class DiscordServer(ChatServer):
         super().__init__()
         self.forum = forum
         self.token = self.TOKEN
-        self.upload_limit = upload_limit               # per file, for a server without boosts
-        self.messages: List[Dict[str, Any]] = []       # every message, in the order stored
-        self.threads: Dict[str, str] = {}               # thread id -> name
-        self.files: Dict[str, SentFile] = {}            # attachment id -> the file
+        self.upload_limit = upload_limit  # per file, for a server without boosts
+        self.messages: list[dict[str, Any]] = []  # every message, in the order stored
+        self.threads: dict[str, str] = {}  # thread id -> name
+        self.files: dict[str, SentFile] = {}  # attachment id -> the file
 
     @property
     def webhook_url(self) -> str:
@@ -283,16 +289,33 @@ class DiscordServer(ChatServer):
             return 401, {}, {"message": "Invalid Webhook Token", "code": 50027}
         if method == "GET":
             self.calls.items.append(("GET", "webhook"))
-            return 200, {}, {"id": self.WEBHOOK_ID, "type": 1, "name": "openpost news", "avatar": None,
-                             "channel_id": self.CHANNEL_ID, "guild_id": self.GUILD_ID, "token": self.token,
-                             "application_id": None}
+            return (
+                200,
+                {},
+                {
+                    "id": self.WEBHOOK_ID,
+                    "type": 1,
+                    "name": "openpost news",
+                    "avatar": None,
+                    "channel_id": self.CHANNEL_ID,
+                    "guild_id": self.GUILD_ID,
+                    "token": self.token,
+                    "application_id": None,
+                },
+            )
         return self.posting("execute", self._fault_answer, lambda: self._execute(query, body))
 
     def _fault_answer(self, fault: Fault) -> Answer:
         if fault.kind == "429":
-            return 429, {"Retry-After": str(int(-(-fault.retry_after // 1))),
-                         "X-RateLimit-Reset-After": str(fault.retry_after), "X-RateLimit-Scope": "user"}, \
-                {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False}
+            return (
+                429,
+                {
+                    "Retry-After": str(int(-(-fault.retry_after // 1))),
+                    "X-RateLimit-Reset-After": str(fault.retry_after),
+                    "X-RateLimit-Scope": "user",
+                },
+                {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False},
+            )
         if fault.kind == "401":
             self.token = "revoked"
             return 401, {}, {"message": "Invalid Webhook Token", "code": 50027}
@@ -321,48 +344,75 @@ class DiscordServer(ChatServer):
         elif thread_name:
             if not self.forum:
                 return 400, {}, {"message": "Webhooks can only create threads in forum channels", "code": 220003}
-            channel_id = message_id                    # a forum post's thread takes its first message's id
+            channel_id = message_id  # a forum post's thread takes its first message's id
             self.threads[channel_id] = thread_name
         elif self.forum:
-            return 400, {}, {"message": "Webhooks posted to forum channels must have a thread_name or thread_id",
-                             "code": 220001}
+            return (
+                400,
+                {},
+                {"message": "Webhooks posted to forum channels must have a thread_name or thread_id", "code": 220001},
+            )
         else:
             channel_id = self.CHANNEL_ID
-        message = {"id": message_id, "type": 0, "content": content, "channel_id": channel_id,
-                   "webhook_id": self.WEBHOOK_ID, "author": {"id": self.WEBHOOK_ID, "username": "openpost news",
-                                                             "bot": True},
-                   "attachments": self._store_files(files, body.get("attachments") or [], channel_id),
-                   "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())}
+        message = {
+            "id": message_id,
+            "type": 0,
+            "content": content,
+            "channel_id": channel_id,
+            "webhook_id": self.WEBHOOK_ID,
+            "author": {"id": self.WEBHOOK_ID, "username": "openpost news", "bot": True},
+            "attachments": self._store_files(files, body.get("attachments") or [], channel_id),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
+        }
         self.messages.append(message)
         return (200, {}, message) if query.get("wait") == "true" else (204, {}, None)
 
-    def _check_files(self, files: Dict[str, Upload], attachments: List[Dict[str, Any]]) -> Optional[Answer]:
+    def _check_files(self, files: dict[str, Upload], attachments: list[dict[str, Any]]) -> Answer | None:
         if len(files) > self.MAX_FILES or len(attachments) > self.MAX_FILES:
-            return 400, {}, _field_error(["attachments"], "BASE_TYPE_MAX_LENGTH",
-                                         f"Must be {self.MAX_FILES} or fewer in length.")
+            return (
+                400,
+                {},
+                _field_error(["attachments"], "BASE_TYPE_MAX_LENGTH", f"Must be {self.MAX_FILES} or fewer in length."),
+            )
         if any(len(upload.data) > self.upload_limit for upload in files.values()):
             return 413, {}, {"message": "Request entity too large", "code": 40005}
         for index, item in enumerate(attachments):
             # A new file's attachment id is the n of its files[n] part.
             if f"files[{item.get('id')}]" not in files:
-                return 400, {}, _field_error(["attachments", str(index), "id"], "ATTACHMENT_NOT_FOUND",
-                                             "Unknown attachment.")
+                return (
+                    400,
+                    {},
+                    _field_error(["attachments", str(index), "id"], "ATTACHMENT_NOT_FOUND", "Unknown attachment."),
+                )
             if len(item.get("description") or "") > self.DESCRIPTION_LIMIT:
-                return 400, {}, _field_error(["attachments", str(index), "description"], "BASE_TYPE_MAX_LENGTH",
-                                             f"Must be {self.DESCRIPTION_LIMIT} or fewer in length.")
+                return (
+                    400,
+                    {},
+                    _field_error(
+                        ["attachments", str(index), "description"],
+                        "BASE_TYPE_MAX_LENGTH",
+                        f"Must be {self.DESCRIPTION_LIMIT} or fewer in length.",
+                    ),
+                )
         return None
 
-    def _store_files(self, files: Dict[str, Upload], attachments: List[Dict[str, Any]],
-                     channel_id: str) -> List[Dict[str, Any]]:
+    def _store_files(
+        self, files: dict[str, Upload], attachments: list[dict[str, Any]], channel_id: str
+    ) -> list[dict[str, Any]]:
         described = {f"files[{item.get('id')}]": item for item in attachments}
         stored = []
         for name in sorted(files, key=lambda key: int(key[6:-1]) if key[6:-1].isdigit() else 0):
             upload, item = files[name], described.get(name, {})
             attachment_id, filename = self._snowflake(), item.get("filename") or upload.filename or "unknown"
             url = f"https://cdn.discordapp.com/attachments/{channel_id}/{attachment_id}/{filename}"
-            shown = {"id": attachment_id, "filename": filename, "size": len(upload.data), "url": url,
-                     "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
-                     "content_type": upload.content_type}
+            shown = {
+                "id": attachment_id,
+                "filename": filename,
+                "size": len(upload.data),
+                "url": url,
+                "proxy_url": url.replace("cdn.discordapp.com", "media.discordapp.net"),
+                "content_type": upload.content_type,
+            }
             if item.get("description"):
                 shown["description"] = item["description"]
             stored.append(shown)
@@ -370,16 +420,16 @@ class DiscordServer(ChatServer):
         return stored
 
     # what a member of the server sees
-    def channel(self) -> List[str]:
+    def channel(self) -> list[str]:
         """The channel's own messages, in order (in a forum: the posts, by title)."""
         if self.forum:
             return list(self.threads.values())
         return [m["content"] for m in self.messages if m["channel_id"] == self.CHANNEL_ID]
 
-    def thread(self, thread_id: str) -> List[str]:
+    def thread(self, thread_id: str) -> list[str]:
         return [m["content"] for m in self.messages if m["channel_id"] == thread_id]
 
-    def attachments(self, message: Dict[str, Any]) -> List[SentFile]:
+    def attachments(self, message: dict[str, Any]) -> list[SentFile]:
         """The files of a message, in the order shown."""
         return [self.files[item["id"]] for item in message["attachments"]]
 
@@ -399,10 +449,10 @@ class SlackServer(ChatServer):
     def __init__(self) -> None:
         super().__init__()
         self.token = self.TOKEN
-        self.bot_in_channel = True                       # False: the app was never invited to the channel
-        self.messages: List[Dict[str, Any]] = []
-        self.uploads: Dict[str, Dict[str, Any]] = {}     # file id -> the upload, shared or not
-        self._upload_keys: Dict[str, str] = {}           # the secret in an upload URL -> file id
+        self.bot_in_channel = True  # False: the app was never invited to the channel
+        self.messages: list[dict[str, Any]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> the upload, shared or not
+        self._upload_keys: dict[str, str] = {}  # the secret in an upload URL -> file id
         self._clock = time.time()
 
     @property
@@ -423,15 +473,38 @@ class SlackServer(ChatServer):
             return 200, {}, {"ok": False, "error": "token_revoked" if token == self.TOKEN else "invalid_auth"}
         if name == "auth.test":
             self.calls.items.append(("POST", name))
-            return 200, {}, {"ok": True, "url": self.TEAM_URL, "team": "openpost test", "user": "openpost",
-                             "team_id": self.TEAM_ID, "user_id": "U0BOT00001", "bot_id": "B0BOT00001"}
+            return (
+                200,
+                {},
+                {
+                    "ok": True,
+                    "url": self.TEAM_URL,
+                    "team": "openpost test",
+                    "user": "openpost",
+                    "team_id": self.TEAM_ID,
+                    "user_id": "U0BOT00001",
+                    "bot_id": "B0BOT00001",
+                },
+            )
         if name == "conversations.info":
             self.calls.items.append(("POST", name))
             if params.get("channel") != self.CHANNEL_ID:
                 return 200, {}, {"ok": False, "error": "channel_not_found"}
             # conversations.info's is_member is the calling bot's membership of the channel.
-            return 200, {}, {"ok": True, "channel": {"id": self.CHANNEL_ID, "name": "news", "is_channel": True,
-                                                     "is_private": False, "is_member": self.bot_in_channel}}
+            return (
+                200,
+                {},
+                {
+                    "ok": True,
+                    "channel": {
+                        "id": self.CHANNEL_ID,
+                        "name": "news",
+                        "is_channel": True,
+                        "is_private": False,
+                        "is_member": self.bot_in_channel,
+                    },
+                },
+            )
         if name == "chat.getPermalink":
             ts = params.get("message_ts")
             found = next((m for m in self.messages if m["ts"] == ts), None)
@@ -501,11 +574,18 @@ class SlackServer(ChatServer):
             return 200, {}, {"ok": False, "error": "alt_txt_too_large"}
         file_id, key = f"F0{self.next_id():08d}", secrets.token_urlsafe(12)
         self._upload_keys[key] = file_id
-        self.uploads[file_id] = {"id": file_id, "filename": params["filename"], "length": length,
-                                 "alt_txt": alt_txt, "data": None, "content_type": None, "shared": False}
+        self.uploads[file_id] = {
+            "id": file_id,
+            "filename": params["filename"],
+            "length": length,
+            "alt_txt": alt_txt,
+            "data": None,
+            "content_type": None,
+            "shared": False,
+        }
         return 200, {}, {"ok": True, "upload_url": f"{self.base_url}/upload/v1/{key}", "file_id": file_id}
 
-    def _receive(self, key: str, body: Dict[str, Any], headers: Dict[str, str]) -> Answer:
+    def _receive(self, key: str, body: dict[str, Any], headers: dict[str, str]) -> Answer:
         """The upload URL: the bytes, raw or as a multipart part (Slack takes both)."""
         file_id = self._upload_keys.get(key)
         if file_id is None:
@@ -538,11 +618,17 @@ class SlackServer(ChatServer):
             return 200, {}, {"ok": False, "error": "channel_not_found"}
         if thread_ts and not any(m["ts"] == thread_ts and not m.get("thread_ts") for m in self.messages):
             return 200, {}, {"ok": False, "error": "thread_not_found"}
-        for upload, item in zip(found, listed):
+        for upload, item in zip(found, listed, strict=False):
             upload["shared"], upload["title"] = True, item.get("title") or upload["filename"]
-        message = {"type": "message", "subtype": "file_share", "text": params.get("initial_comment") or "",
-                   "ts": self._new_ts(), "files": [upload["id"] for upload in found], "user": "U0BOT00001",
-                   "bot_id": "B0BOT00001"}
+        message = {
+            "type": "message",
+            "subtype": "file_share",
+            "text": params.get("initial_comment") or "",
+            "ts": self._new_ts(),
+            "files": [upload["id"] for upload in found],
+            "user": "U0BOT00001",
+            "bot_id": "B0BOT00001",
+        }
         if thread_ts:
             message["thread_ts"] = thread_ts
         self.messages.append(message)
@@ -553,23 +639,30 @@ class SlackServer(ChatServer):
     def shown(text: str) -> str:
         return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
-    def _files_of(self, message: Dict[str, Any]) -> List[SentFile]:
-        return [SentFile(u["filename"], u["content_type"], u["data"], u["alt_txt"], u["title"])
-                for u in (self.uploads[file_id] for file_id in message.get("files") or [])]
+    def _files_of(self, message: dict[str, Any]) -> list[SentFile]:
+        return [
+            SentFile(u["filename"], u["content_type"], u["data"], u["alt_txt"], u["title"])
+            for u in (self.uploads[file_id] for file_id in message.get("files") or [])
+        ]
 
-    def history(self) -> List[Dict[str, Any]]:
+    def history(self) -> list[dict[str, Any]]:
         """The channel's messages (thread replies are inside their thread, not in the channel)."""
-        return [{"ts": m["ts"], "text": self.shown(m["text"]), "files": self._files_of(m),
-                 "replies": self.replies(m["ts"])}
-                for m in self.messages if not m.get("thread_ts")]
+        return [
+            {"ts": m["ts"], "text": self.shown(m["text"]), "files": self._files_of(m), "replies": self.replies(m["ts"])}
+            for m in self.messages
+            if not m.get("thread_ts")
+        ]
 
-    def replies(self, thread_ts: str) -> List[str]:
+    def replies(self, thread_ts: str) -> list[str]:
         return [self.shown(m["text"]) for m in self.messages if m.get("thread_ts") == thread_ts]
 
-    def thread(self, thread_ts: str) -> List[Dict[str, Any]]:
+    def thread(self, thread_ts: str) -> list[dict[str, Any]]:
         """A thread's replies with their files, in order."""
-        return [{"ts": m["ts"], "text": self.shown(m["text"]), "files": self._files_of(m)}
-                for m in self.messages if m.get("thread_ts") == thread_ts]
+        return [
+            {"ts": m["ts"], "text": self.shown(m["text"]), "files": self._files_of(m)}
+            for m in self.messages
+            if m.get("thread_ts") == thread_ts
+        ]
 
 
 # --- Telegram -------------------------------------------------------------------------------------
@@ -595,17 +688,21 @@ class TelegramServer(ChatServer):
         self.chat_type = "channel"
         # The bot's ChatMember in the chat, as getChatMember answers it (without its user): in a
         # channel a bot posts as an administrator with can_post_messages.
-        self.bot_member: Dict[str, Any] = {"status": "administrator", "can_be_edited": False,
-                                           "is_anonymous": False, "can_manage_chat": True,
-                                           "can_post_messages": True}
-        self.messages: List[Dict[str, Any]] = []
-        self.files: Dict[str, SentFile] = {}          # file_id -> the file
+        self.bot_member: dict[str, Any] = {
+            "status": "administrator",
+            "can_be_edited": False,
+            "is_anonymous": False,
+            "can_manage_chat": True,
+            "can_post_messages": True,
+        }
+        self.messages: list[dict[str, Any]] = []
+        self.files: dict[str, SentFile] = {}  # file_id -> the file
 
     @property
     def api_url(self) -> str:
         return self.base_url
 
-    def _chat(self) -> Dict[str, Any]:
+    def _chat(self) -> dict[str, Any]:
         return {"id": self.CHAT_ID, "title": "openpost news", "username": self.CHAT_USERNAME, "type": self.chat_type}
 
     def handle(self, method, path, query, body, headers):
@@ -615,8 +712,19 @@ class TelegramServer(ChatServer):
             return 401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         if name == "getMe":
             self.calls.items.append(("POST", name))
-            return 200, {}, {"ok": True, "result": {"id": self.BOT_ID, "is_bot": True, "first_name": "openpost",
-                                                    "username": "openpost_test_bot"}}
+            return (
+                200,
+                {},
+                {
+                    "ok": True,
+                    "result": {
+                        "id": self.BOT_ID,
+                        "is_bot": True,
+                        "first_name": "openpost",
+                        "username": "openpost_test_bot",
+                    },
+                },
+            )
         if name == "getChat":
             self.calls.items.append(("POST", name))
             if not self._is_chat(params.get("chat_id")):
@@ -627,9 +735,11 @@ class TelegramServer(ChatServer):
             if not self._is_chat(params.get("chat_id")):
                 return self._bad("chat not found")
             if str(params.get("user_id")) != str(self.BOT_ID):
-                return self._bad("user not found")    # only the bot's own membership is modelled
-            member = {"user": {"id": self.BOT_ID, "is_bot": True, "first_name": "openpost",
-                               "username": "openpost_test_bot"}, **self.bot_member}
+                return self._bad("user not found")  # only the bot's own membership is modelled
+            member = {
+                "user": {"id": self.BOT_ID, "is_bot": True, "first_name": "openpost", "username": "openpost_test_bot"},
+                **self.bot_member,
+            }
             return 200, {}, {"ok": True, "result": member}
         if name in ("sendMessage", "sendMediaGroup", *self.MEDIA_METHODS):
             refused = self._cannot_post()
@@ -650,21 +760,32 @@ class TelegramServer(ChatServer):
     def _fault_answer(self, fault: Fault) -> Answer:
         if fault.kind == "429":
             seconds = int(fault.retry_after)
-            return 429, {}, {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {seconds}",
-                             "parameters": {"retry_after": seconds}}
+            return (
+                429,
+                {},
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {seconds}",
+                    "parameters": {"retry_after": seconds},
+                },
+            )
         if fault.kind == "401":
             self.token = "revoked"
             return 401, {}, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         return 502, {}, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
 
-    def _cannot_post(self) -> Optional[Answer]:
+    def _cannot_post(self) -> Answer | None:
         """Telegram's refusal when the bot's membership does not let it post here."""
         status, where = self.bot_member.get("status"), f"the {self.chat_type} chat"
         if status == "kicked":
             return 403, {}, {"ok": False, "error_code": 403, "description": f"Forbidden: bot was kicked from {where}"}
         if status == "left" or (status == "restricted" and not self.bot_member.get("is_member", True)):
-            return 403, {}, {"ok": False, "error_code": 403,
-                             "description": f"Forbidden: bot is not a member of {where}"}
+            return (
+                403,
+                {},
+                {"ok": False, "error_code": 403, "description": f"Forbidden: bot is not a member of {where}"},
+            )
         if self.chat_type == "channel" and not (status == "creator" or self.bot_member.get("can_post_messages")):
             return self._bad(f"need administrator rights in {where}")
         if status == "restricted" and not self.bot_member.get("can_send_messages"):
@@ -675,7 +796,7 @@ class TelegramServer(ChatServer):
     def _bad(description: str) -> Answer:
         return 400, {}, {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
 
-    def _parent(self, params) -> Tuple[Optional[Dict[str, Any]], Optional[Answer]]:
+    def _parent(self, params) -> tuple[dict[str, Any] | None, Answer | None]:
         """The message a new one replies to, or the refusal when it is gone."""
         reply = params.get("reply_parameters") or {}
         if isinstance(reply, str):
@@ -688,11 +809,12 @@ class TelegramServer(ChatServer):
             return None, self._bad("message to be replied not found")
         return parent, None
 
-    def _new_message(self, parent: Optional[Dict[str, Any]], **content: Any) -> Dict[str, Any]:
+    def _new_message(self, parent: dict[str, Any] | None, **content: Any) -> dict[str, Any]:
         message = {"message_id": self.next_id(), "date": int(time.time()), "chat": self._chat(), **content}
         if parent is not None:
-            message["reply_to_message"] = {k: parent[k] for k in ("message_id", "date", "chat", "text", "caption")
-                                           if k in parent}
+            message["reply_to_message"] = {
+                k: parent[k] for k in ("message_id", "date", "chat", "text", "caption") if k in parent
+            }
         return message
 
     def _send(self, params) -> Answer:
@@ -707,13 +829,13 @@ class TelegramServer(ChatServer):
         self.messages.append(message)
         return 200, {}, {"ok": True, "result": message}
 
-    def _input_file(self, value: Any, params) -> Optional[Upload]:
+    def _input_file(self, value: Any, params) -> Upload | None:
         """A file given in the request: uploaded in the field itself, or by ``attach://<field>``."""
         if isinstance(value, str) and value.startswith("attach://"):
             value = params.get(value.removeprefix("attach://"))
         return value if isinstance(value, Upload) else None
 
-    def _media_refusal(self, kind: str, upload: Optional[Upload], caption: str) -> Optional[Answer]:
+    def _media_refusal(self, kind: str, upload: Upload | None, caption: str) -> Answer | None:
         if upload is None:
             return self._bad(f"there is no {kind} in the request")
         expected = {"photo": "image/", "video": "video/", "animation": ("image/gif", "video/")}[kind]
@@ -725,14 +847,14 @@ class TelegramServer(ChatServer):
             return self._bad("message caption is too long")
         return None
 
-    def _store(self, kind: str, upload: Upload, params: Dict[str, Any]) -> Any:
+    def _store(self, kind: str, upload: Upload, params: dict[str, Any]) -> Any:
         file_id = f"{kind}-{self.next_id()}"
         self.files[file_id] = SentFile(upload.filename or "", upload.content_type, upload.data)
         shown = {"file_id": file_id, "file_unique_id": file_id, "file_size": len(upload.data)}
         for key in ("width", "height"):
             if params.get(key) is not None:
                 shown[key] = int(params[key])
-        return [shown] if kind == "photo" else shown     # a photo comes back in its sizes
+        return [shown] if kind == "photo" else shown  # a photo comes back in its sizes
 
     def _send_media(self, kind: str, params) -> Answer:
         if not self._is_chat(params.get("chat_id")):
@@ -784,12 +906,19 @@ class TelegramServer(ChatServer):
         return 200, {}, {"ok": True, "result": sent}
 
     # what a subscriber of the channel sees
-    def feed(self) -> List[Dict[str, Any]]:
-        return [{"id": m["message_id"], "text": m.get("text") or m.get("caption") or "",
-                 "reply_to": (m.get("reply_to_message") or {}).get("message_id"),
-                 "media": self._media_of(m), "album": m.get("media_group_id")} for m in self.messages]
+    def feed(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": m["message_id"],
+                "text": m.get("text") or m.get("caption") or "",
+                "reply_to": (m.get("reply_to_message") or {}).get("message_id"),
+                "media": self._media_of(m),
+                "album": m.get("media_group_id"),
+            }
+            for m in self.messages
+        ]
 
-    def _media_of(self, message: Dict[str, Any]) -> List[Tuple[str, SentFile]]:
+    def _media_of(self, message: dict[str, Any]) -> list[tuple[str, SentFile]]:
         """The message's file as (kind, file): a photo is shown once, whatever its sizes."""
         for kind in ("photo", "video", "animation"):
             if kind in message:

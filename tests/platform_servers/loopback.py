@@ -1,9 +1,9 @@
 """The life of a platform server on loopback: started on a free port, stopped, used in a ``with``."""
+
 from __future__ import annotations
 
 import threading
 from http.server import ThreadingHTTPServer
-from typing import Optional
 
 
 class LoopbackServer:
@@ -15,7 +15,7 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self._stopping = threading.Event()
-        self._httpd: Optional[ThreadingHTTPServer] = None
+        self._httpd: ThreadingHTTPServer | None = None
 
     def _serve(self) -> ThreadingHTTPServer:
         raise NotImplementedError
@@ -23,8 +23,12 @@ class LoopbackServer:
     def start(self):
         self._httpd = self._serve()
         self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": self.poll_interval},
-                         name=self.thread_name, daemon=True).start()
+        threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": self.poll_interval},
+            name=self.thread_name,
+            daemon=True,
+        ).start()
         return self
 
     def stop(self) -> None:

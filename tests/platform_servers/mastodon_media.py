@@ -12,6 +12,7 @@ ready (0: at once, 200 to the upload; None: never); ``processing_error`` makes p
 ``fail_uploads`` scripts answers to the next uploads. An upload without a file name is no file, as
 the instance's multipart parser sees it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -19,22 +20,22 @@ import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 
 TOKEN = "media-token-7d1a"
 NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
 
-Answer = Tuple[int, Dict[str, str], Any]
+Answer = tuple[int, dict[str, str], Any]
 
 
 class MediaProcessingServer:
-    def __init__(self, ready_after: Optional[int] = 2, processing_error: Optional[str] = None) -> None:
+    def __init__(self, ready_after: int | None = 2, processing_error: str | None = None) -> None:
         self.ready_after = ready_after
         self.processing_error = processing_error
-        self.uploads: List[Dict[str, Any]] = []          # every file received, in order
-        self.statuses: List[Dict[str, Any]] = []
-        self.calls: List[str] = []                      # "upload", "check", "status", in order
-        self._upload_faults: List[Answer] = []
+        self.uploads: list[dict[str, Any]] = []  # every file received, in order
+        self.statuses: list[dict[str, Any]] = []
+        self.calls: list[str] = []  # "upload", "check", "status", in order
+        self._upload_faults: list[Answer] = []
         self._ids = itertools.count(110_000_000_000_000_001)
         self._lock = threading.Lock()
         server = self
@@ -72,7 +73,7 @@ class MediaProcessingServer:
         host, port = self._http.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "MediaProcessingServer":
+    def __enter__(self) -> MediaProcessingServer:
         self._thread.start()
         return self
 
@@ -80,12 +81,13 @@ class MediaProcessingServer:
         self._http.shutdown()
         self._http.server_close()
 
-    def fail_uploads(self, status: int, body: Any = None, headers: Optional[Dict[str, str]] = None,
-                     times: int = 1) -> None:
+    def fail_uploads(
+        self, status: int, body: Any = None, headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         self._upload_faults.extend([(status, headers or {}, body)] * times)
 
     # --- the API -----------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: Dict[str, str], raw: bytes) -> Answer:
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
         if headers.get("Authorization") != f"Bearer {TOKEN}":
             return 401, {}, {"error": "The access token is invalid"}
         if method == "POST" and path == "/api/v2/media":
@@ -107,8 +109,14 @@ class MediaProcessingServer:
         filename, file_type, data = fields.get("file", (None, None, b""))
         if not filename:
             return 422, {}, {"error": "Validation failed: File can't be blank"}
-        media = {"id": str(next(self._ids)), "filename": filename, "content_type": file_type, "data": data,
-                 "description": (fields.get("description") or (None, None, b""))[2].decode() or None, "checks": 0}
+        media = {
+            "id": str(next(self._ids)),
+            "filename": filename,
+            "content_type": file_type,
+            "data": data,
+            "description": (fields.get("description") or (None, None, b""))[2].decode() or None,
+            "checks": 0,
+        }
         self.uploads.append(media)
         if self.ready_after == 0:
             return 200, {}, self._attachment(media)
@@ -125,31 +133,38 @@ class MediaProcessingServer:
             return 422, {}, {"error": self.processing_error}
         return 200, {}, self._attachment(media)
 
-    def _status(self, body: Dict[str, Any]) -> Answer:
-        media = [item for media_id in body.get("media_ids") or []
-                 for item in self.uploads if item["id"] == media_id]
+    def _status(self, body: dict[str, Any]) -> Answer:
+        media = [item for media_id in body.get("media_ids") or [] for item in self.uploads if item["id"] == media_id]
         if len(media) != len(body.get("media_ids") or []):
             return 422, {}, {"error": "Validation failed: Media attachments are invalid"}
         if not all(self._ready(item) for item in media):
             return 422, {}, {"error": NOT_READY}
-        status = {"id": str(next(self._ids)), "content": f"<p>{body.get('status', '')}</p>",
-                  "url": None, "media_attachments": [self._attachment(item) for item in media]}
+        status = {
+            "id": str(next(self._ids)),
+            "content": f"<p>{body.get('status', '')}</p>",
+            "url": None,
+            "media_attachments": [self._attachment(item) for item in media],
+        }
         status["url"] = f"{self.base_url}/@openpost/{status['id']}"
         self.statuses.append(status)
         return 200, {}, status
 
-    def _ready(self, media: Dict[str, Any]) -> bool:
+    def _ready(self, media: dict[str, Any]) -> bool:
         return self.ready_after is not None and media["checks"] >= self.ready_after
 
-    def _attachment(self, media: Dict[str, Any]) -> Dict[str, Any]:
+    def _attachment(self, media: dict[str, Any]) -> dict[str, Any]:
         kind = (media["content_type"] or "").split("/")[0]
         url = f"{self.base_url}/system/media/{media['id']}/original/{media['filename']}"
-        return {"id": media["id"], "type": kind if kind in ("image", "video") else "unknown",
-                "url": url if self._ready(media) else None, "preview_url": f"{url}?small",
-                "description": media["description"]}
+        return {
+            "id": media["id"],
+            "type": kind if kind in ("image", "video") else "unknown",
+            "url": url if self._ready(media) else None,
+            "preview_url": f"{url}?small",
+            "description": media["description"],
+        }
 
 
-def multipart_fields(content_type: str, raw: bytes) -> Dict[str, Tuple[Optional[str], Optional[str], bytes]]:
+def multipart_fields(content_type: str, raw: bytes) -> dict[str, tuple[str | None, str | None, bytes]]:
     """A multipart/form-data body's fields: name -> (file name, content type, bytes)."""
     found = re.search(r'boundary="?([^";]+)"?', content_type)
     if not found:
@@ -159,12 +174,12 @@ def multipart_fields(content_type: str, raw: bytes) -> Dict[str, Tuple[Optional[
         head, _, data = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
         lines = head.decode("utf-8").split("\r\n")
         disposition = next((line for line in lines if line.lower().startswith("content-disposition:")), "")
-        part_type = next((line.split(":", 1)[1].strip() for line in lines
-                          if line.lower().startswith("content-type:")), None)
+        part_type = next(
+            (line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("content-type:")), None
+        )
         name = re.search(r';\s*name="([^"]*)"', disposition)
         filename = re.search(r';\s*filename="([^"]*)"', disposition)
         if name:
-            fields[name.group(1)] = (filename.group(1) if filename else None, part_type,
-                                     data.removesuffix(b"\r\n"))
+            fields[name.group(1)] = (filename.group(1) if filename else None, part_type, data.removesuffix(b"\r\n"))
         # A part with no name is ignored, as a form parser would.
     return fields

@@ -3,17 +3,17 @@
 Tests add files (bytes and a Content-Type, which may lie) and read how often each was fetched; the
 API must fetch each URL once, and never one it refuses.
 """
+
 from __future__ import annotations
 
 import http.server
 import threading
 from collections import Counter
-from typing import Dict, Optional, Tuple
 
 
 class MediaHost:
     def __init__(self) -> None:
-        self.files: Dict[str, Tuple[bytes, str]] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
         self.requests: Counter = Counter()
         host = self
 
@@ -34,11 +34,11 @@ class MediaHost:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, *args):   # quiet: tests read the counts, not the log
+            def log_message(self, *args):  # quiet: tests read the counts, not the log
                 pass
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
@@ -48,7 +48,7 @@ class MediaHost:
         self.files[path] = (body, content_type)
         return self.base_url + path
 
-    def __enter__(self) -> "MediaHost":
+    def __enter__(self) -> MediaHost:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -50,6 +50,7 @@ two on any bearer call, or on one endpoint only, e.g. ``on="media/upload/append"
 ``advance()`` moves the server's clock (tokens and media expire); ``tweets`` is what was posted,
 each with the ``media`` it carries; ``media`` is every upload by id.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,7 +62,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.platform_servers.loopback import LoopbackServer
@@ -69,9 +70,12 @@ from tests.platform_servers.loopback import LoopbackServer
 ACCESS_TOKEN_SECONDS = 2 * 60 * 60
 DAY_SECONDS = 24 * 60 * 60
 # Messages of X's Error shape ({"code", "message"}) for the codes the tests use.
-ERROR_MESSAGES = {88: "Rate limit exceeded", 186: "Tweet needs to be a bit shorter.",
-                  187: "Status is a duplicate.", 326: "To protect our users from spam and other malicious "
-                                                     "activity, this account is temporarily locked."}
+ERROR_MESSAGES = {
+    88: "Rate limit exceeded",
+    186: "Tweet needs to be a bit shorter.",
+    187: "Status is a duplicate.",
+    326: "To protect our users from spam and other malicious activity, this account is temporarily locked.",
+}
 CODE_SECONDS = 30
 MAX_TEXT = 280
 REPLY_SETTINGS = frozenset({"following", "mentionedUsers", "subscribers", "verified"})
@@ -84,9 +88,25 @@ MAX_SEGMENTS = 1000
 MAX_ALT_TEXT = 1000
 MAX_PHOTOS = 4
 # initialize's media_type values as X lists them, and the types each post category takes.
-MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/mp2t", "video/quicktime", "text/srt", "text/vtt",
-                         "image/jpeg", "image/gif", "image/bmp", "image/png", "image/webp", "image/pjpeg",
-                         "image/tiff", "model/gltf-binary", "model/vnd.usdz+zip"})
+MEDIA_TYPES = frozenset(
+    {
+        "video/mp4",
+        "video/webm",
+        "video/mp2t",
+        "video/quicktime",
+        "text/srt",
+        "text/vtt",
+        "image/jpeg",
+        "image/gif",
+        "image/bmp",
+        "image/png",
+        "image/webp",
+        "image/pjpeg",
+        "image/tiff",
+        "model/gltf-binary",
+        "model/vnd.usdz+zip",
+    }
+)
 CATEGORIES = {
     "tweet_image": lambda media_type: media_type.startswith("image/"),
     "tweet_gif": lambda media_type: media_type == "image/gif",
@@ -127,18 +147,18 @@ class Media:
     """One upload, as X keeps it: whose it is, what was appended, how processing goes."""
 
     id: str
-    owner: str                      # the user id that uploaded it
+    owner: str  # the user id that uploaded it
     media_type: str
     category: str
     total_bytes: int
     expires_at: float
-    segments: Dict[int, bytes] = field(default_factory=dict)
+    segments: dict[int, bytes] = field(default_factory=dict)
     finalized: bool = False
-    state: Optional[str] = None     # None (nothing to process), pending, in_progress, succeeded, failed
+    state: str | None = None  # None (nothing to process), pending, in_progress, succeeded, failed
     polls_left: int = 0
     check_after_secs: int = 1
     fails: bool = False
-    alt_text: Optional[str] = None
+    alt_text: str | None = None
     status_checks: int = 0
 
     @property
@@ -157,10 +177,10 @@ class Media:
     def usable(self) -> bool:
         return self.finalized and self.state in (None, "succeeded")
 
-    def processing_info(self) -> Optional[Dict[str, Any]]:
+    def processing_info(self) -> dict[str, Any] | None:
         if self.state is None:
             return None
-        info: Dict[str, Any] = {"state": self.state}
+        info: dict[str, Any] = {"state": self.state}
         if self.state in ("pending", "in_progress"):
             info["check_after_secs"] = self.check_after_secs
         if self.state == "in_progress":
@@ -170,30 +190,43 @@ class Media:
         # failure comes with no reason, so none is made up here.
         return info
 
-    def snapshot(self) -> Dict[str, Any]:
+    def snapshot(self) -> dict[str, Any]:
         """What a tweet carries of it, for assertions."""
-        return {"id": self.id, "type": self.kind, "media_type": self.media_type, "category": self.category,
-                "size": len(self.data), "data": self.data, "alt_text": self.alt_text}
+        return {
+            "id": self.id,
+            "type": self.kind,
+            "media_type": self.media_type,
+            "category": self.category,
+            "size": len(self.data),
+            "data": self.data,
+            "alt_text": self.alt_text,
+        }
 
 
 @dataclass
 class _Faults:
     # ((status, Error code or None), endpoint or None for any) for the next calls, in order
-    errors: List[Tuple[Tuple[int, Optional[int]], Optional[str]]] = field(default_factory=list)
+    errors: list[tuple[tuple[int, int | None], str | None]] = field(default_factory=list)
     # (reset delay in seconds, endpoint or None) for the next 429s
-    rate_limited: List[Tuple[int, Optional[str]]] = field(default_factory=list)
+    rate_limited: list[tuple[int, str | None]] = field(default_factory=list)
     # (seconds to hold the answer after accepting, endpoint)
-    hangs: List[Tuple[float, Optional[str]]] = field(default_factory=list)
+    hangs: list[tuple[float, str | None]] = field(default_factory=list)
     # (status checks before the end, fails?, check_after_secs) for the next GIFs and videos
-    processing: List[Tuple[int, bool, int]] = field(default_factory=list)
+    processing: list[tuple[int, bool, int]] = field(default_factory=list)
 
 
 class XApiServer(LoopbackServer):
     thread_name = "x-api"
 
-    def __init__(self, client_id: str = "openpost-client", client_secret: Optional[str] = "openpost-secret",
-                 tweet_limit: int = 100, window_seconds: int = 15 * 60,
-                 daily_user_limit: Optional[int] = None, daily_app_limit: Optional[int] = None):
+    def __init__(
+        self,
+        client_id: str = "openpost-client",
+        client_secret: str | None = "openpost-secret",
+        tweet_limit: int = 100,
+        window_seconds: int = 15 * 60,
+        daily_user_limit: int | None = None,
+        daily_app_limit: int | None = None,
+    ):
         super().__init__()
         self.client_id = client_id
         self.daily_user_limit = daily_user_limit
@@ -201,18 +234,18 @@ class XApiServer(LoopbackServer):
         self.client_secret = client_secret
         self.tweet_limit = tweet_limit
         self.window_seconds = window_seconds
-        self.users: Dict[str, User] = {}
-        self.tweets: List[Dict[str, Any]] = []
-        self.bodies: List[Any] = []                  # every POST /2/tweets body as sent, accepted or not
-        self.requests: List[Tuple[str, str]] = []    # (method, path) of every call, in order
-        self.issued: List[str] = []                  # every token handed out, to look for leaks
-        self.media: Dict[str, Media] = {}            # every upload, by media id
-        self._codes: Dict[str, _Grant] = {}
-        self._access: Dict[str, Tuple[str, float]] = {}    # token -> (user id, expires at)
-        self._scopes: Dict[str, str] = {}                  # access token -> the scopes granted
-        self._refresh: Dict[str, Tuple[str, str]] = {}     # token -> (user id, scopes); removed once used
-        self._windows: Dict[Tuple[str, str], Tuple[float, int]] = {}   # (user, endpoint) -> (reset, used)
-        self._days: Dict[str, Tuple[float, int]] = {}    # "user:<id>" or "app" -> (reset, posts) for 24 hours
+        self.users: dict[str, User] = {}
+        self.tweets: list[dict[str, Any]] = []
+        self.bodies: list[Any] = []  # every POST /2/tweets body as sent, accepted or not
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every call, in order
+        self.issued: list[str] = []  # every token handed out, to look for leaks
+        self.media: dict[str, Media] = {}  # every upload, by media id
+        self._codes: dict[str, _Grant] = {}
+        self._access: dict[str, tuple[str, float]] = {}  # token -> (user id, expires at)
+        self._scopes: dict[str, str] = {}  # access token -> the scopes granted
+        self._refresh: dict[str, tuple[str, str]] = {}  # token -> (user id, scopes); removed once used
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}  # (user, endpoint) -> (reset, used)
+        self._days: dict[str, tuple[float, int]] = {}  # "user:<id>" or "app" -> (reset, posts) for 24 hours
         self._faults = _Faults()
         self._offset = 0.0
         self._lock = threading.RLock()
@@ -220,7 +253,6 @@ class XApiServer(LoopbackServer):
     # --- lifecycle ----------------------------------------------------------------------------
     def _serve(self):
         return ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-
 
     # --- the server's clock -------------------------------------------------------------------
     def now(self) -> float:
@@ -237,12 +269,15 @@ class XApiServer(LoopbackServer):
             self.users[id] = User(id, username, name)
             return self.users[id]
 
-    def authorize(self, authorize_url: str, user_id: Optional[str] = None) -> str:
+    def authorize(self, authorize_url: str, user_id: str | None = None) -> str:
         """The user approves on X's consent screen: returns where X sends the browser back to
         (the redirect_uri with ``state`` and ``code``). Refuses a malformed request as X does."""
         query = {key: values[0] for key, values in parse_qs(urlsplit(authorize_url).query).items()}
-        problems = [name for name in ("response_type", "client_id", "redirect_uri", "scope", "state",
-                                      "code_challenge") if not query.get(name)]
+        problems = [
+            name
+            for name in ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge")
+            if not query.get(name)
+        ]
         if problems:
             raise ValueError(f"authorize request lacks {problems}")
         if query["response_type"] != "code" or query["client_id"] != self.client_id:
@@ -255,20 +290,28 @@ class XApiServer(LoopbackServer):
             if user is None:
                 user = self.add_user()
             code = secrets.token_urlsafe(24)
-            self._codes[code] = _Grant(user.id, query["client_id"], query["redirect_uri"], query["code_challenge"],
-                                       method, query["scope"], self.now() + CODE_SECONDS)
+            self._codes[code] = _Grant(
+                user.id,
+                query["client_id"],
+                query["redirect_uri"],
+                query["code_challenge"],
+                method,
+                query["scope"],
+                self.now() + CODE_SECONDS,
+            )
         return f"{query['redirect_uri']}?{urlencode({'state': query['state'], 'code': code})}"
 
     # --- fault injection --------------------------------------------------------------------------
-    def fail_next(self, times: int = 1, status: int = 503, on: Optional[str] = None,
-                  error_code: Optional[int] = None) -> None:
+    def fail_next(
+        self, times: int = 1, status: int = 503, on: str | None = None, error_code: int | None = None
+    ) -> None:
         """The next ``times`` bearer calls (to endpoint ``on`` only, when given) answer ``status``
         and change nothing: with X's problem body, or with its ``Error`` shape ``{"code": error_code,
         "message"}`` when ``error_code`` is given."""
         with self._lock:
             self._faults.errors.extend([((status, error_code), on)] * times)
 
-    def rate_limit_next(self, reset_in: int = 30, on: Optional[str] = None) -> None:
+    def rate_limit_next(self, reset_in: int = 30, on: str | None = None) -> None:
         """The next bearer call (to endpoint ``on`` only, when given) answers 429, with
         x-rate-limit-reset ``reset_in`` seconds ahead."""
         with self._lock:
@@ -296,13 +339,13 @@ class XApiServer(LoopbackServer):
             self._refresh.clear()
             self._access.clear()
 
-    def issue_tokens(self, user_id: str, scope: str = SCOPE) -> Dict[str, Any]:
+    def issue_tokens(self, user_id: str, scope: str = SCOPE) -> dict[str, Any]:
         """Tokens for a user without the browser dance (a test's starting point)."""
         with self._lock:
             return self._issue(user_id, scope)
 
     # --- tokens ------------------------------------------------------------------------------------
-    def _issue(self, user_id: str, scope: str) -> Dict[str, Any]:
+    def _issue(self, user_id: str, scope: str) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.issued += [access, refresh]
         self._access[access] = (user_id, self.now() + ACCESS_TOKEN_SECONDS)
@@ -313,7 +356,7 @@ class XApiServer(LoopbackServer):
             answer["refresh_token"] = refresh
         return answer
 
-    def token(self, form: Dict[str, str], basic: Optional[Tuple[str, str]]) -> Tuple[int, Dict[str, Any]]:
+    def token(self, form: dict[str, str], basic: tuple[str, str] | None) -> tuple[int, dict[str, Any]]:
         client_id = basic[0] if basic else form.get("client_id")
         if client_id != self.client_id or (basic and self.client_secret and basic[1] != self.client_secret):
             return 401, {"error": "unauthorized_client", "error_description": "Missing valid authorization header"}
@@ -325,42 +368,53 @@ class XApiServer(LoopbackServer):
             if grant == "authorization_code":
                 return self._exchange(form, client_id)
             if grant == "refresh_token":
-                granted = self._refresh.pop(form.get("refresh_token", ""), None)   # once only: rotation
+                granted = self._refresh.pop(form.get("refresh_token", ""), None)  # once only: rotation
                 if granted is None:
-                    return 400, {"error": "invalid_request", "error_description": "Value passed for the token was invalid."}
-                return 200, self._issue(*granted)          # a refresh keeps the scopes first granted
+                    return 400, {
+                        "error": "invalid_request",
+                        "error_description": "Value passed for the token was invalid.",
+                    }
+                return 200, self._issue(*granted)  # a refresh keeps the scopes first granted
         return 400, {"error": "unsupported_grant_type", "error_description": f"Grant type {grant} is not supported."}
 
-    def _exchange(self, form: Dict[str, str], client_id: str) -> Tuple[int, Dict[str, Any]]:
-        invalid = (400, {"error": "invalid_request",
-                         "error_description": "Value passed for the authorization code was invalid."})
-        grant = self._codes.pop(form.get("code", ""), None)   # a code is good for one exchange
+    def _exchange(self, form: dict[str, str], client_id: str) -> tuple[int, dict[str, Any]]:
+        invalid = (
+            400,
+            {"error": "invalid_request", "error_description": "Value passed for the authorization code was invalid."},
+        )
+        grant = self._codes.pop(form.get("code", ""), None)  # a code is good for one exchange
         if grant is None or grant.expires_at < self.now() or grant.client_id != client_id:
             return invalid
         if form.get("redirect_uri") != grant.redirect_uri:
-            return 400, {"error": "invalid_request", "error_description": "Value passed for the redirect uri was invalid."}
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Value passed for the redirect uri was invalid.",
+            }
         verifier = form.get("code_verifier", "")
         expected = s256(verifier) if grant.method == "S256" else verifier
         if not verifier or not secrets.compare_digest(expected, grant.challenge):
-            return 400, {"error": "invalid_request", "error_description": "Value passed for the code verifier was invalid."}
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Value passed for the code verifier was invalid.",
+            }
         return 200, self._issue(grant.user_id, grant.scope)
 
     # --- bearer endpoints -------------------------------------------------------------------------
-    def bearer(self, header: Optional[str]) -> Optional[User]:
+    def bearer(self, header: str | None) -> User | None:
         if not header or not header.startswith("Bearer "):
             return None
         with self._lock:
-            found = self._access.get(header[len("Bearer "):])
+            found = self._access.get(header[len("Bearer ") :])
             if found is None or found[1] <= self.now():
                 return None
             return self.users.get(found[0])
 
-    def granted(self, header: str) -> List[str]:
+    def granted(self, header: str) -> list[str]:
         """The scopes of the bearer token in ``header`` (one ``bearer`` accepted)."""
         with self._lock:
-            return self._scopes.get(header[len("Bearer "):], "").split()
+            return self._scopes.get(header[len("Bearer ") :], "").split()
 
-    def rate_headers(self, user: User, endpoint: str, count: bool) -> Tuple[bool, Dict[str, str]]:
+    def rate_headers(self, user: User, endpoint: str, count: bool) -> tuple[bool, dict[str, str]]:
         """Counts a call against the user's 15-minute window; (over the limit?, headers)."""
         with self._lock:
             now = self.now()
@@ -371,18 +425,26 @@ class XApiServer(LoopbackServer):
             if count and not over:
                 used += 1
             self._windows[(user.id, endpoint)] = (reset, used)
-            return over, {"x-rate-limit-limit": str(self.tweet_limit),
-                          "x-rate-limit-remaining": str(max(0, self.tweet_limit - used)),
-                          "x-rate-limit-reset": str(int(reset))}
+            return over, {
+                "x-rate-limit-limit": str(self.tweet_limit),
+                "x-rate-limit-remaining": str(max(0, self.tweet_limit - used)),
+                "x-rate-limit-reset": str(int(reset)),
+            }
 
-    def injected(self, endpoint: str) -> Optional[Tuple[int, Dict[str, Any], Dict[str, str]]]:
+    def injected(self, endpoint: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         """The fault due on this call to ``endpoint``, if any."""
         with self._lock:
             reset_in = _take(self._faults.rate_limited, endpoint)
             if reset_in is not None:
-                return 429, _problem(429, "Too Many Requests"), {
-                    "x-rate-limit-limit": str(self.tweet_limit), "x-rate-limit-remaining": "0",
-                    "x-rate-limit-reset": str(int(self.now()) + reset_in)}
+                return (
+                    429,
+                    _problem(429, "Too Many Requests"),
+                    {
+                        "x-rate-limit-limit": str(self.tweet_limit),
+                        "x-rate-limit-remaining": "0",
+                        "x-rate-limit-reset": str(int(self.now()) + reset_in),
+                    },
+                )
             failure = _take(self._faults.errors, endpoint)
             if failure is not None:
                 status, error_code = failure
@@ -391,13 +453,15 @@ class XApiServer(LoopbackServer):
                 return status, _problem(status, "Service Unavailable" if status == 503 else "Internal Error"), {}
         return None
 
-    def daily_headers(self, user: User, count: bool) -> Tuple[bool, Dict[str, str]]:
+    def daily_headers(self, user: User, count: bool) -> tuple[bool, dict[str, str]]:
         """Counts a post against the user's and the app's 24-hour caps; (over either?, headers)."""
         over, headers = False, {}
         with self._lock:
             now = self.now()
-            for key, prefix, limit in ((f"user:{user.id}", "x-user-limit-24hour", self.daily_user_limit),
-                                       ("app", "x-app-limit-24hour", self.daily_app_limit)):
+            for key, prefix, limit in (
+                (f"user:{user.id}", "x-user-limit-24hour", self.daily_user_limit),
+                ("app", "x-app-limit-24hour", self.daily_app_limit),
+            ):
                 if limit is None:
                     continue
                 reset, used = self._days.get(key, (now + DAY_SECONDS, 0))
@@ -405,8 +469,13 @@ class XApiServer(LoopbackServer):
                     reset, used = now + DAY_SECONDS, 0
                 over = over or used >= limit
                 self._days[key] = (reset, used)
-                headers.update({f"{prefix}-limit": str(limit), f"{prefix}-remaining": str(max(0, limit - used)),
-                                f"{prefix}-reset": str(int(reset))})
+                headers.update(
+                    {
+                        f"{prefix}-limit": str(limit),
+                        f"{prefix}-remaining": str(max(0, limit - used)),
+                        f"{prefix}-reset": str(int(reset)),
+                    }
+                )
             if count and not over:
                 for key, prefix in ((f"user:{user.id}", "x-user-limit-24hour"), ("app", "x-app-limit-24hour")):
                     if key in self._days:
@@ -415,7 +484,7 @@ class XApiServer(LoopbackServer):
                         headers[f"{prefix}-remaining"] = str(max(0, int(headers[f"{prefix}-limit"]) - used - 1))
         return over, headers
 
-    def create_tweet(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
+    def create_tweet(self, user: User, body: Any) -> tuple[int, dict[str, Any]]:
         refused = _tweet_body_refusal(body)
         if refused is not None:
             return 400, refused
@@ -432,32 +501,39 @@ class XApiServer(LoopbackServer):
                 return 400, _invalid("media.media_ids", "Your media IDs are invalid.", [str(item) for item in media])
             parent = (body.get("reply") or {}).get("in_reply_to_tweet_id")
             if parent is not None and not any(tweet["id"] == parent for tweet in self.tweets):
-                return 403, _problem(403, "Forbidden",
-                                     "You attempted to reply to a Tweet that is deleted or not visible to you.")
+                return 403, _problem(
+                    403, "Forbidden", "You attempted to reply to a Tweet that is deleted or not visible to you."
+                )
             if text and any(t["author_id"] == user.id and t["text"] == text for t in self.tweets):
                 return 403, _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
-            tweet = {"id": self._snowflake(),
-                     "text": text or "", "author_id": user.id, "in_reply_to_tweet_id": parent,
-                     "reply_settings": setting, "media_ids": list(media),
-                     "media": [item.snapshot() for item in attached]}
+            tweet = {
+                "id": self._snowflake(),
+                "text": text or "",
+                "author_id": user.id,
+                "in_reply_to_tweet_id": parent,
+                "reply_settings": setting,
+                "media_ids": list(media),
+                "media": [item.snapshot() for item in attached],
+            }
             self.tweets.append(tweet)
         return 201, {"data": {"id": tweet["id"], "text": tweet["text"]}}
 
-    def _attachable(self, user: User, ids: Any) -> Optional[List[Media]]:
+    def _attachable(self, user: User, ids: Any) -> list[Media] | None:
         """The media a post may carry, or None when X would refuse the ids."""
         if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
             return None
         found = [self.media.get(item) for item in ids]
-        if any(item is None or item.owner != user.id or not item.usable or item.expires_at <= self.now()
-               for item in found):
+        if any(
+            item is None or item.owner != user.id or not item.usable or item.expires_at <= self.now() for item in found
+        ):
             return None
         photos = sum(item.kind == "photo" for item in found)
         if (photos != len(found) and len(found) > 1) or photos > MAX_PHOTOS:
-            return None      # 4 photos at most, or one GIF or one video alone
+            return None  # 4 photos at most, or one GIF or one video alone
         return found
 
     # --- media upload ---------------------------------------------------------------------------------
-    def initialize_upload(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
+    def initialize_upload(self, user: User, body: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict):
             return 400, _invalid("body", "The request body is not a JSON object.")
         media_type, total, category = body.get("media_type"), body.get("total_bytes"), body.get("media_category")
@@ -472,13 +548,18 @@ class XApiServer(LoopbackServer):
         if total > CATEGORY_BYTES[category]:
             return 400, _invalid("total_bytes", f"File size exceeds {CATEGORY_BYTES[category]} bytes.")
         with self._lock:
-            media = Media(id=self._snowflake(), owner=user.id, media_type=media_type, category=category,
-                          total_bytes=total, expires_at=self.now() + MEDIA_SECONDS)
+            media = Media(
+                id=self._snowflake(),
+                owner=user.id,
+                media_type=media_type,
+                category=category,
+                total_bytes=total,
+                expires_at=self.now() + MEDIA_SECONDS,
+            )
             self.media[media.id] = media
         return 200, {"data": {"id": media.id, "media_key": media.media_key, "expires_after_secs": MEDIA_SECONDS}}
 
-    def append_upload(self, user: User, media_id: str,
-                      fields: Optional[Dict[str, bytes]]) -> Tuple[int, Dict[str, Any]]:
+    def append_upload(self, user: User, media_id: str, fields: dict[str, bytes] | None) -> tuple[int, dict[str, Any]]:
         if fields is None:
             return 400, _invalid("media", "Append takes a multipart/form-data body.")
         index, chunk = fields.get("segment_index", b"").decode(errors="replace"), fields.get("media")
@@ -492,10 +573,10 @@ class XApiServer(LoopbackServer):
             media = self._own_media(user, media_id)
             if media is None or media.finalized:
                 return 400, _invalid("id", f"Media {media_id} is not an upload in progress.")
-            media.segments[int(index)] = chunk   # a segment sent again replaces the first
+            media.segments[int(index)] = chunk  # a segment sent again replaces the first
             return 200, {"data": {"expires_at": int(media.expires_at)}}
 
-    def finalize_upload(self, user: User, media_id: str) -> Tuple[int, Dict[str, Any]]:
+    def finalize_upload(self, user: User, media_id: str) -> tuple[int, dict[str, Any]]:
         with self._lock:
             media = self._own_media(user, media_id)
             if media is None or media.finalized:
@@ -505,13 +586,13 @@ class XApiServer(LoopbackServer):
             if len(media.data) != media.total_bytes:
                 return 400, _invalid("total_bytes", "Segments do not add up to provided total file size.")
             media.finalized = True
-            if media.category != "tweet_image":    # GIFs and videos are processed asynchronously
+            if media.category != "tweet_image":  # GIFs and videos are processed asynchronously
                 plan = self._faults.processing.pop(0) if self._faults.processing else (1, False, 1)
                 media.polls_left, media.fails, media.check_after_secs = plan
                 media.state = "pending" if media.polls_left else ("failed" if media.fails else "succeeded")
             return 200, {"data": self._status_data(media)}
 
-    def upload_status(self, user: User, query: Dict[str, str]) -> Tuple[int, Dict[str, Any]]:
+    def upload_status(self, user: User, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if query.get("command", "STATUS") != "STATUS":
             return 400, _invalid("command", "command must be STATUS.")
         with self._lock:
@@ -527,7 +608,7 @@ class XApiServer(LoopbackServer):
                     media.state = "failed" if media.fails else "succeeded"
             return 200, {"data": self._status_data(media)}
 
-    def set_metadata(self, user: User, body: Any) -> Tuple[int, Dict[str, Any]]:
+    def set_metadata(self, user: User, body: Any) -> tuple[int, dict[str, Any]]:
         if not isinstance(body, dict) or not isinstance(body.get("id"), str):
             return 400, _invalid("id", "The media id is required.")
         alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
@@ -542,15 +623,19 @@ class XApiServer(LoopbackServer):
             media.alt_text = alt
         return 200, {"data": {"id": media.id, "associated_metadata": {"alt_text": {"text": alt}}}}
 
-    def _own_media(self, user: User, media_id: str) -> Optional[Media]:
+    def _own_media(self, user: User, media_id: str) -> Media | None:
         media = self.media.get(media_id)
         if media is None or media.owner != user.id or media.expires_at <= self.now():
             return None
         return media
 
-    def _status_data(self, media: Media) -> Dict[str, Any]:
-        data = {"id": media.id, "media_key": media.media_key, "size": media.total_bytes,
-                "expires_after_secs": max(0, int(media.expires_at - self.now()))}
+    def _status_data(self, media: Media) -> dict[str, Any]:
+        data = {
+            "id": media.id,
+            "media_key": media.media_key,
+            "size": media.total_bytes,
+            "expires_after_secs": max(0, int(media.expires_at - self.now())),
+        }
         info = media.processing_info()
         if info is not None:
             data["processing_info"] = info
@@ -566,7 +651,7 @@ class XApiServer(LoopbackServer):
             self._stopping.wait(seconds)
 
 
-def _take(queue: List[Tuple[Any, Optional[str]]], endpoint: str) -> Any:
+def _take(queue: list[tuple[Any, str | None]], endpoint: str) -> Any:
     """Removes and returns the first queued fault meant for ``endpoint`` (or for any), else None."""
     for position, (value, on) in enumerate(queue):
         if on is None or on == endpoint:
@@ -581,22 +666,42 @@ def _take(queue: List[Tuple[Any, Optional[str]]], endpoint: str) -> Any:
 # the id replied to match ^[0-9]{1,19}$, and media.media_ids holds 1 to 4 of them. ``text`` defaults to
 # "" and the document says why: "the backend's `tweet_text` variable is non-null and rejects an absent
 # value", so a body without it is refused even when it carries media.
-TWEET_FIELDS = frozenset({"card_uri", "community_id", "direct_message_deep_link", "edit_options",
-                          "for_super_followers_only", "geo", "made_with_ai", "media", "nullcast",
-                          "paid_partnership", "poll", "quote_tweet_id", "reply", "reply_settings",
-                          "share_with_followers", "text"})
-TWEET_MEDIA_FIELDS = frozenset({"call_to_actions", "description", "embeddable", "media_ids", "preview_media_id",
-                                "tagged_user_ids", "title"})
+TWEET_FIELDS = frozenset(
+    {
+        "card_uri",
+        "community_id",
+        "direct_message_deep_link",
+        "edit_options",
+        "for_super_followers_only",
+        "geo",
+        "made_with_ai",
+        "media",
+        "nullcast",
+        "paid_partnership",
+        "poll",
+        "quote_tweet_id",
+        "reply",
+        "reply_settings",
+        "share_with_followers",
+        "text",
+    }
+)
+TWEET_MEDIA_FIELDS = frozenset(
+    {"call_to_actions", "description", "embeddable", "media_ids", "preview_media_id", "tagged_user_ids", "title"}
+)
 TWEET_REPLY_FIELDS = frozenset({"auto_populate_reply_metadata", "exclude_reply_user_ids", "in_reply_to_tweet_id"})
 X_ID = re.compile(r"^[0-9]{1,19}$")
 
 
-def _tweet_body_refusal(body: Any) -> Optional[Dict[str, Any]]:
+def _tweet_body_refusal(body: Any) -> dict[str, Any] | None:
     """X's 400 for a body CreatePostsRequest does not allow, or None when the schema admits it."""
     if not isinstance(body, dict):
         return _invalid("body", "The request body is not a JSON object.")
-    for name, value, allowed in (("", body, TWEET_FIELDS), ("media.", body.get("media"), TWEET_MEDIA_FIELDS),
-                                 ("reply.", body.get("reply"), TWEET_REPLY_FIELDS)):
+    for name, value, allowed in (
+        ("", body, TWEET_FIELDS),
+        ("media.", body.get("media"), TWEET_MEDIA_FIELDS),
+        ("reply.", body.get("reply"), TWEET_REPLY_FIELDS),
+    ):
         if value is None and name:
             continue
         if not isinstance(value, dict):
@@ -608,8 +713,11 @@ def _tweet_body_refusal(body: Any) -> Optional[Dict[str, Any]]:
         return _invalid("text", "text is required (an empty string for a post of media alone).")
     if "media" in body:
         ids = body["media"].get("media_ids")
-        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_PHOTOS or \
-                not all(isinstance(item, str) and X_ID.match(item) for item in ids):
+        if (
+            not isinstance(ids, list)
+            or not 1 <= len(ids) <= MAX_PHOTOS
+            or not all(isinstance(item, str) and X_ID.match(item) for item in ids)
+        ):
             return _invalid("media.media_ids", f"media.media_ids must hold 1 to {MAX_PHOTOS} ids of digits.")
     if "reply" in body:
         parent = body["reply"].get("in_reply_to_tweet_id")
@@ -621,27 +729,30 @@ def _tweet_body_refusal(body: Any) -> Optional[Dict[str, Any]]:
     return None
 
 
-def _problem(status: int, title: str, detail: Optional[str] = None) -> Dict[str, Any]:
+def _problem(status: int, title: str, detail: str | None = None) -> dict[str, Any]:
     return {"title": title, "type": "about:blank", "status": status, "detail": detail or title}
 
 
-def _invalid(parameter: str, message: str, values: Optional[List[str]] = None) -> Dict[str, Any]:
-    return {"errors": [{"parameters": {parameter: values or []}, "message": message}], "title": "Invalid Request",
-            "detail": "One or more parameters to your request was invalid.",
-            "type": "https://api.twitter.com/2/problems/invalid-request"}
+def _invalid(parameter: str, message: str, values: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "errors": [{"parameters": {parameter: values or []}, "message": message}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request",
+    }
 
 
 def _handler_for(server: XApiServer):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, *args) -> None:   # quiet: pytest output is for the tests
+        def log_message(self, *args) -> None:  # quiet: pytest output is for the tests
             pass
 
         def _body(self) -> bytes:
             return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-        def _send(self, status: int, payload: Dict[str, Any], headers: Optional[Dict[str, str]] = None) -> None:
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             raw = json.dumps(payload).encode()
             try:
                 self.send_response(status)
@@ -652,7 +763,7 @@ def _handler_for(server: XApiServer):
                 self.end_headers()
                 self.wfile.write(raw)
             except (BrokenPipeError, ConnectionResetError):
-                pass   # the client gave up waiting (a read timeout): nothing to tell it
+                pass  # the client gave up waiting (a read timeout): nothing to tell it
 
         def do_POST(self) -> None:
             path = urlsplit(self.path).path
@@ -666,18 +777,28 @@ def _handler_for(server: XApiServer):
                 server.bodies.append(_json(raw))
                 self._bearer_call("tweets", lambda user: server.create_tweet(user, _json(raw)))
             elif path == "/2/media/upload/initialize":
-                self._bearer_call("media/upload/initialize", lambda user: server.initialize_upload(user, _json(raw)),
-                                  scope=MEDIA_SCOPE)
+                self._bearer_call(
+                    "media/upload/initialize",
+                    lambda user: server.initialize_upload(user, _json(raw)),
+                    scope=MEDIA_SCOPE,
+                )
             elif upload and upload.group(2) == "append":
                 fields = _multipart(self.headers.get("Content-Type"), raw)
-                self._bearer_call("media/upload/append",
-                                  lambda user: server.append_upload(user, upload.group(1), fields), scope=MEDIA_SCOPE)
+                self._bearer_call(
+                    "media/upload/append",
+                    lambda user: server.append_upload(user, upload.group(1), fields),
+                    scope=MEDIA_SCOPE,
+                )
             elif upload:
-                self._bearer_call("media/upload/finalize", lambda user: server.finalize_upload(user, upload.group(1)),
-                                  scope=MEDIA_SCOPE)
+                self._bearer_call(
+                    "media/upload/finalize",
+                    lambda user: server.finalize_upload(user, upload.group(1)),
+                    scope=MEDIA_SCOPE,
+                )
             elif path == "/2/media/metadata":
-                self._bearer_call("media/metadata", lambda user: server.set_metadata(user, _json(raw)),
-                                  scope=MEDIA_SCOPE)
+                self._bearer_call(
+                    "media/metadata", lambda user: server.set_metadata(user, _json(raw)), scope=MEDIA_SCOPE
+                )
             else:
                 self._send(404, _problem(404, "Not Found"))
 
@@ -686,16 +807,19 @@ def _handler_for(server: XApiServer):
             path = parts.path
             server.requests.append(("GET", path))
             if path == "/2/users/me":
-                self._bearer_call("users/me", lambda user: (200, {"data": {"id": user.id, "name": user.name,
-                                                                              "username": user.username}}))
+                self._bearer_call(
+                    "users/me",
+                    lambda user: (200, {"data": {"id": user.id, "name": user.name, "username": user.username}}),
+                )
             elif path == "/2/media/upload":
                 query = {key: values[0] for key, values in parse_qs(parts.query).items()}
-                self._bearer_call("media/upload/status", lambda user: server.upload_status(user, query),
-                                  scope=MEDIA_SCOPE)
+                self._bearer_call(
+                    "media/upload/status", lambda user: server.upload_status(user, query), scope=MEDIA_SCOPE
+                )
             else:
                 self._send(404, _problem(404, "Not Found"))
 
-        def _bearer_call(self, endpoint: str, act, scope: Optional[str] = None) -> None:
+        def _bearer_call(self, endpoint: str, act, scope: str | None = None) -> None:
             user = server.bearer(self.headers.get("Authorization"))
             if user is None:
                 self._send(401, _problem(401, "Unauthorized"))
@@ -732,28 +856,28 @@ def _json(raw: bytes) -> Any:
         return None
 
 
-def _multipart(content_type: Optional[str], raw: bytes) -> Optional[Dict[str, bytes]]:
+def _multipart(content_type: str | None, raw: bytes) -> dict[str, bytes] | None:
     """The fields of a multipart/form-data body, byte for byte; None when it is not one."""
     boundary = re.match(r'multipart/form-data;.*boundary="?([^";]+)"?', content_type or "", re.IGNORECASE)
     if boundary is None:
         return None
-    fields: Dict[str, bytes] = {}
+    fields: dict[str, bytes] = {}
     for section in raw.split(b"--" + boundary.group(1).encode())[1:]:
-        if section.startswith(b"--"):        # the closing delimiter
+        if section.startswith(b"--"):  # the closing delimiter
             return fields
         head, separator, body = section.partition(b"\r\n\r\n")
         name = re.search(rb'name="([^"]*)"', head)
         if not separator or name is None or not body.endswith(b"\r\n"):
             return None
         fields[name.group(1).decode()] = body[:-2]
-    return None                              # no closing delimiter: a truncated body
+    return None  # no closing delimiter: a truncated body
 
 
-def _basic(header: Optional[str]) -> Optional[Tuple[str, str]]:
+def _basic(header: str | None) -> tuple[str, str] | None:
     if not header or not header.startswith("Basic "):
         return None
     try:
-        user, _, password = base64.b64decode(header[len("Basic "):]).decode().partition(":")
+        user, _, password = base64.b64decode(header[len("Basic ") :]).decode().partition(":")
     except ValueError:
         return None
     return user, password

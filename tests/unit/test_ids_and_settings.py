@@ -16,22 +16,26 @@ def test_uuid7_is_version_7_and_sorts_by_creation():
     parsed = uuid.UUID(ids[0])
     assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
     millis = int(ids[-1].replace("-", "")[:12], 16)
-    assert abs(millis / 1000 - dt.datetime.now(dt.timezone.utc).timestamp()) < 5
+    assert abs(millis / 1000 - dt.datetime.now(dt.UTC).timestamp()) < 5
     assert is_uuid(ids[0]) and not is_uuid("pst_7vQxW2")
 
 
 def test_timestamps_are_utc_with_z():
     plus_two = dt.timezone(dt.timedelta(hours=2))
     assert format_timestamp(dt.datetime(2026, 5, 1, 16, 0, tzinfo=plus_two)) == "2026-05-01T14:00:00Z"
-    assert format_timestamp(dt.datetime(2026, 5, 1, 14, 0, 0, 250000, tzinfo=dt.timezone.utc)) == "2026-05-01T14:00:00.250Z"
+    assert format_timestamp(dt.datetime(2026, 5, 1, 14, 0, 0, 250000, tzinfo=dt.UTC)) == "2026-05-01T14:00:00.250Z"
     assert format_timestamp(None) is None
 
 
 def test_settings_from_environment():
-    settings = Settings.from_environ({
-        "AWS_REGION": "eu-west-1", "OPENPOST_RESOURCE_PREFIX": "acme",
-        "OPENPOST_QUEUE_URL_PUBLISH": "https://sqs/publish", "POWERTOOLS_TRACE_DISABLED": "false",
-    })
+    settings = Settings.from_environ(
+        {
+            "AWS_REGION": "eu-west-1",
+            "OPENPOST_RESOURCE_PREFIX": "acme",
+            "OPENPOST_QUEUE_URL_PUBLISH": "https://sqs/publish",
+            "POWERTOOLS_TRACE_DISABLED": "false",
+        }
+    )
     assert settings.region == "eu-west-1" and settings.table_name("posts") == "acme-posts"
     assert settings.queue_url("publish") == "https://sqs/publish" and settings.tracing_enabled
     with pytest.raises(LookupError):
@@ -44,12 +48,15 @@ def test_auth_cache_cannot_exceed_60_seconds():
 
 
 def test_settings_name_each_platform_app_secret_and_never_hold_its_value():
-    settings = Settings.from_environ({
-        "OPENPOST_APP_SECRET_TWITTER": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-app-AbCdEf",
-        "OPENPOST_APP_SECRETS_MAX_AGE": "300",
-        # The variables that once carried the X app: no setting reads them any more.
-        "OPENPOST_X_CLIENT_ID": "id-from-the-environment", "OPENPOST_X_CLIENT_SECRET": "secret-from-the-environment",
-    })
+    settings = Settings.from_environ(
+        {
+            "OPENPOST_APP_SECRET_TWITTER": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-app-AbCdEf",
+            "OPENPOST_APP_SECRETS_MAX_AGE": "300",
+            # The variables that once carried the X app: no setting reads them any more.
+            "OPENPOST_X_CLIENT_ID": "id-from-the-environment",
+            "OPENPOST_X_CLIENT_SECRET": "secret-from-the-environment",
+        }
+    )
     assert settings.app_secrets == {"twitter": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:x-app-AbCdEf"}
     assert settings.app_secrets_max_age == 300
     dumped = settings.model_dump_json()
@@ -62,10 +69,11 @@ def test_settings_name_each_platform_app_secret_and_never_hold_its_value():
 def test_rate_limits_from_environment():
     from chalicelib.settings import RateLimit
 
-    settings = Settings.from_environ({"OPENPOST_RATE_LIMIT_POLICY_POSTS": "120/60",
-                                      "OPENPOST_RATE_LIMIT_SHARD_RATE": "50"})
+    settings = Settings.from_environ(
+        {"OPENPOST_RATE_LIMIT_POLICY_POSTS": "120/60", "OPENPOST_RATE_LIMIT_SHARD_RATE": "50"}
+    )
     assert settings.rate_limits["posts"] == RateLimit(quota=120, window=60)
-    assert settings.rate_limits["default"] == RateLimit(quota=600, window=60)   # the others keep theirs
+    assert settings.rate_limits["default"] == RateLimit(quota=600, window=60)  # the others keep theirs
     assert settings.rate_limit_shard_rate == 50 and settings.rate_limits_enabled
     assert not Settings.from_environ({"OPENPOST_RATE_LIMITS_ENABLED": "false"}).rate_limits_enabled
     # A window that does not divide the hour would straddle two counter items.

@@ -5,6 +5,7 @@ in it does not resolve), and any attempt to connect to an address that is not lo
 test. The servers count connections and requests, so "refused before connecting" and "refused
 before any request" are checked, not assumed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,11 +38,12 @@ IMAGE = media_samples.image("image/png", pad_to=300_000)
 LIMIT = 10 * 1024 * 1024
 # A public address the lookup table may hand out. Never connected to: see loopback_only.
 PUBLIC = "93.184.215.14"
-DRIP_BYTES = 60            # the drip routes send this many bytes, one every DRIP_INTERVAL seconds:
-DRIP_INTERVAL = 0.2        # 12 s in all, far past the 1 s deadline of the tests that use them
+DRIP_BYTES = 60  # the drip routes send this many bytes, one every DRIP_INTERVAL seconds:
+DRIP_INTERVAL = 0.2  # 12 s in all, far past the 1 s deadline of the tests that use them
 
 
 # -- servers ---------------------------------------------------------------------------------------
+
 
 class MediaServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
@@ -59,7 +61,7 @@ class MediaServer(http.server.ThreadingHTTPServer):
         return True
 
     def handle_error(self, request, client_address):
-        pass                      # clients hanging up mid-answer is what several tests do
+        pass  # clients hanging up mid-answer is what several tests do
 
     def url(self, path: str, scheme: str = "http", host: str = "127.0.0.1") -> str:
         return f"{scheme}://{host}:{self.server_port}{path}"
@@ -100,7 +102,7 @@ class MediaHandler(http.server.BaseHTTPRequestHandler):
         hops = int(rest)
         if hops == 0:
             return self.route_image(rest, query)
-        self.answer(302, headers=[("Location", f"/redirect/{hops - 1}")])   # relative, as many servers do
+        self.answer(302, headers=[("Location", f"/redirect/{hops - 1}")])  # relative, as many servers do
 
     def route_to(self, rest, query):
         self.answer(302, headers=[("Location", query["location"][0])])
@@ -109,7 +111,7 @@ class MediaHandler(http.server.BaseHTTPRequestHandler):
         # Claims a gigabyte, sends a little, then holds the connection open: a client that reads
         # the body instead of believing the header waits here until its deadline.
         self.send_response(200)
-        self.send_header("Content-Length", str(10 ** 9))
+        self.send_header("Content-Length", str(10**9))
         self.end_headers()
         self.wfile.write(b"\0" * 16)
         self.server.stop.wait(30)
@@ -171,6 +173,7 @@ def server():
 
 # -- the network, as the tests allow it ------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch):
     """Connecting anywhere but loopback fails the test (and is never attempted)."""
@@ -196,7 +199,7 @@ class FakeDns:
 
     def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
         host = host.decode() if isinstance(host, bytes) else host
-        host = host[:-1] if host.endswith(".") else host        # "localhost." is "localhost"
+        host = host[:-1] if host.endswith(".") else host  # "localhost." is "localhost"
         self.lookups.append(host)
         if host not in self.names:
             try:
@@ -237,9 +240,11 @@ def _refusal(url: str, **options) -> MediaFetchError:
 
 # -- a plain fetch ---------------------------------------------------------------------------------
 
+
 def test_fetches_from_loopback_when_allowed_and_streams_in_chunks(server):
-    with open_url(server.url("/image?sig=1"), max_bytes=LIMIT, deadline_seconds=10, allow_loopback=True,
-                  chunk_size=64 * 1024) as fetched:
+    with open_url(
+        server.url("/image?sig=1"), max_bytes=LIMIT, deadline_seconds=10, allow_loopback=True, chunk_size=64 * 1024
+    ) as fetched:
         assert fetched.url == server.url("/image?sig=1")
         assert fetched.content_type == "image/png"
         assert fetched.declared_length == len(IMAGE)
@@ -272,29 +277,73 @@ def test_environment_proxies_and_a_trusting_session_are_ignored(server, monkeypa
 # -- addresses that are not public -----------------------------------------------------------------
 
 LOOPBACK_FORMS = [
-    "http://127.0.0.1/", "http://127.8.9.10:8080/", "http://[::1]/", "http://[::ffff:127.0.0.1]/",
-    "http://[::ffff:7f00:1]/", "http://localhost/", "https://localhost./x",
-    "http://ｌｏｃａｌｈｏｓｔ/", "http://１２７.０.０.１/", "http://127。0。0。1/",
+    "http://127.0.0.1/",
+    "http://127.8.9.10:8080/",
+    "http://[::1]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:7f00:1]/",
+    "http://localhost/",
+    "https://localhost./x",
+    "http://ｌｏｃａｌｈｏｓｔ/",
+    "http://１２７.０.０.１/",
+    "http://127。0。0。1/",
 ]
 
 NEVER_ALLOWED_FORMS = [
     # private, shared, link-local and metadata, unspecified, multicast, reserved
-    "http://10.0.0.1/", "http://172.16.5.4/", "http://172.31.255.255/", "http://192.168.1.1/",
-    "http://100.64.0.1/", "http://169.254.169.254/latest/meta-data/", "http://169.254.170.2/v2/credentials",
-    "http://0.0.0.0/", "http://0.1.2.3/", "http://224.0.0.251/", "http://239.255.255.250/",
-    "http://240.0.0.1/", "http://255.255.255.255/", "http://192.0.2.10/", "http://198.18.0.1/",
-    "http://[::]/", "http://[fe80::1]/", "http://[fe80::1%25eth0]/", "http://[fc00::1]/",
-    "http://[fd00:ec2::254]/latest/meta-data/", "http://[fec0::1]/", "http://[ff02::1]/", "http://[ff0e::1]/",
+    "http://10.0.0.1/",
+    "http://172.16.5.4/",
+    "http://172.31.255.255/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://169.254.170.2/v2/credentials",
+    "http://0.0.0.0/",
+    "http://0.1.2.3/",
+    "http://224.0.0.251/",
+    "http://239.255.255.250/",
+    "http://240.0.0.1/",
+    "http://255.255.255.255/",
+    "http://192.0.2.10/",
+    "http://198.18.0.1/",
+    "http://[::]/",
+    "http://[fe80::1]/",
+    "http://[fe80::1%25eth0]/",
+    "http://[fc00::1]/",
+    "http://[fd00:ec2::254]/latest/meta-data/",
+    "http://[fec0::1]/",
+    "http://[ff02::1]/",
+    "http://[ff0e::1]/",
     # IPv4 inside IPv6: mapped, compatible, translated, 6to4, NAT64 (well-known and local-use), Teredo
-    "http://[::ffff:10.0.0.1]/", "http://[::ffff:169.254.169.254]/", "http://[::ffff:a9fe:a9fe]/",
-    "http://[::127.0.0.1]/", "http://[::8.8.8.8]/", "http://[::ffff:0:127.0.0.1]/",
-    "http://[2002:7f00:1::1]/", "http://[2002:a9fe:a9fe::]/", "http://[2002:a00:1::]/",
-    "http://[64:ff9b::a9fe:a9fe]/", "http://[64:ff9b::127.0.0.1]/", "http://[64:ff9b::10.0.0.1]/",
-    "http://[64:ff9b:1::a00:1]/", "http://[2001::1]/", "http://[2001:db8::1]/",
+    "http://[::ffff:10.0.0.1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[::ffff:a9fe:a9fe]/",
+    "http://[::127.0.0.1]/",
+    "http://[::8.8.8.8]/",
+    "http://[::ffff:0:127.0.0.1]/",
+    "http://[2002:7f00:1::1]/",
+    "http://[2002:a9fe:a9fe::]/",
+    "http://[2002:a00:1::]/",
+    "http://[64:ff9b::a9fe:a9fe]/",
+    "http://[64:ff9b::127.0.0.1]/",
+    "http://[64:ff9b::10.0.0.1]/",
+    "http://[64:ff9b:1::a00:1]/",
+    "http://[2001::1]/",
+    "http://[2001:db8::1]/",
     # numbers that inet_aton and browsers read as IPv4 (here: loopback, private, metadata)
-    "http://2130706433/", "http://0177.0.0.1/", "http://127.1/", "http://0x7f000001/", "http://0x7f.0.0.1/",
-    "http://0177.1/", "http://017700000001/", "http://127.0.0.1./", "http://10.1/", "http://3232235777/",
-    "http://0xa9.0xfe.0xa9.0xfe/", "http://169.254.43518/", "http://127.0.0.01/",
+    "http://2130706433/",
+    "http://0177.0.0.1/",
+    "http://127.1/",
+    "http://0x7f000001/",
+    "http://0x7f.0.0.1/",
+    "http://0177.1/",
+    "http://017700000001/",
+    "http://127.0.0.1./",
+    "http://10.1/",
+    "http://3232235777/",
+    "http://0xa9.0xfe.0xa9.0xfe/",
+    "http://169.254.43518/",
+    "http://127.0.0.01/",
 ]
 
 
@@ -310,10 +359,20 @@ def test_private_reserved_and_disguised_addresses_are_refused_even_with_loopback
     assert error.code == URL_NOT_ALLOWED, error.message
 
 
-@pytest.mark.parametrize("answers", [
-    ["169.254.169.254"], ["10.1.2.3"], ["100.100.100.200"], ["fd00:ec2::254"], ["::ffff:192.168.0.1"],
-    ["::"], [PUBLIC, "192.168.0.10"], ["2606:4700:4700::1111", "fe80::1"],
-], ids=str)
+@pytest.mark.parametrize(
+    "answers",
+    [
+        ["169.254.169.254"],
+        ["10.1.2.3"],
+        ["100.100.100.200"],
+        ["fd00:ec2::254"],
+        ["::ffff:192.168.0.1"],
+        ["::"],
+        [PUBLIC, "192.168.0.10"],
+        ["2606:4700:4700::1111", "fe80::1"],
+    ],
+    ids=str,
+)
 def test_a_name_that_resolves_to_a_private_address_is_refused(dns, answers):
     dns.names["media.example.test"] = answers
     error = _refusal("https://media.example.test/cat.png", allow_loopback=True)
@@ -323,10 +382,22 @@ def test_a_name_that_resolves_to_a_private_address_is_refused(dns, answers):
     assert not any(address in error.message for address in answers)
 
 
-@pytest.mark.parametrize("address", [
-    "93.184.215.14", "8.8.8.8", "1.1.1.1", "100.128.0.1", "172.32.0.1", "192.88.100.1",
-    "2606:4700:4700::1111", "2a00:1450:4001::200e", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "93.184.215.14",
+        "8.8.8.8",
+        "1.1.1.1",
+        "100.128.0.1",
+        "172.32.0.1",
+        "192.88.100.1",
+        "2606:4700:4700::1111",
+        "2a00:1450:4001::200e",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+        "2002:808:808::1",
+    ],
+)
 def test_public_addresses_are_public(address):
     assert is_public_address(ipaddress.ip_address(address))
     assert is_public_address(ipaddress.ip_address(address), allow_loopback=True)
@@ -338,15 +409,30 @@ def test_allow_loopback_admits_loopback(address):
     assert is_public_address(ipaddress.ip_address(address), allow_loopback=True)
 
 
-@pytest.mark.parametrize("address", [
-    "10.0.0.1", "192.168.0.1", "169.254.169.254", "fd00:ec2::254", "fe80::1", "0.0.0.0", "::",
-    "::ffff:169.254.169.254", "2002:7f00:1::", "64:ff9b::7f00:1", "::127.0.0.1", "100.64.0.1", "ff02::1",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "10.0.0.1",
+        "192.168.0.1",
+        "169.254.169.254",
+        "fd00:ec2::254",
+        "fe80::1",
+        "0.0.0.0",
+        "::",
+        "::ffff:169.254.169.254",
+        "2002:7f00:1::",
+        "64:ff9b::7f00:1",
+        "::127.0.0.1",
+        "100.64.0.1",
+        "ff02::1",
+    ],
+)
 def test_allow_loopback_admits_nothing_else(address):
     assert not is_public_address(ipaddress.ip_address(address), allow_loopback=True)
 
 
 # -- DNS rebinding: the peer check ------------------------------------------------------------------
+
 
 def _rebinding(dns):
     # The first lookup (ours, before connecting) sees a public address; the second (the HTTP
@@ -359,7 +445,7 @@ def test_a_name_that_rebinds_to_loopback_is_refused_by_the_peer_check(server, dn
     _rebinding(dns)
     error = _refusal(server.url("/image", scheme=scheme, host="rebind.example.test"))
     assert error.code == URL_NOT_ALLOWED
-    assert dns.lookups.count("rebind.example.test") == 2      # the connection was made, then refused
+    assert dns.lookups.count("rebind.example.test") == 2  # the connection was made, then refused
     assert server.requests == []
     assert "127.0.0.1" not in error.message
 
@@ -374,9 +460,11 @@ def test_without_the_peer_check_the_rebinding_test_reaches_the_server(server, dn
 
 # -- redirects -------------------------------------------------------------------------------------
 
+
 def test_follows_up_to_the_redirect_limit(server):
-    with open_url(server.url(f"/redirect/{MAX_REDIRECTS}"), max_bytes=LIMIT, deadline_seconds=10,
-                  allow_loopback=True) as fetched:
+    with open_url(
+        server.url(f"/redirect/{MAX_REDIRECTS}"), max_bytes=LIMIT, deadline_seconds=10, allow_loopback=True
+    ) as fetched:
         assert fetched.url == server.url("/redirect/0")
         assert b"".join(fetched.chunks()) == IMAGE
     assert len(server.requests) == MAX_REDIRECTS + 1
@@ -388,11 +476,20 @@ def test_a_longer_redirect_chain_is_refused(server):
     assert len(server.requests) == MAX_REDIRECTS + 1
 
 
-@pytest.mark.parametrize("target", [
-    "http://169.254.169.254/latest/meta-data/iam/", "http://10.0.0.7/admin", "http://[fd00:ec2::254]/",
-    "http://2852039166/", "http://internal.example.test/", "ftp://127.0.0.1/image", "file:///etc/passwd",
-    "gopher://127.0.0.1:6379/_INFO", "http://user:secret@127.0.0.1:{port}/image",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/iam/",
+        "http://10.0.0.7/admin",
+        "http://[fd00:ec2::254]/",
+        "http://2852039166/",
+        "http://internal.example.test/",
+        "ftp://127.0.0.1/image",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:6379/_INFO",
+        "http://user:secret@127.0.0.1:{port}/image",
+    ],
+)
 def test_a_redirect_to_somewhere_not_allowed_is_refused(server, dns, target):
     dns.names["internal.example.test"] = ["10.20.30.40"]
     target = target.format(port=server.server_port)
@@ -400,10 +497,11 @@ def test_a_redirect_to_somewhere_not_allowed_is_refused(server, dns, target):
     assert error.code == URL_NOT_ALLOWED
     assert "redirects to a URL that is not allowed" in error.message
     assert "169.254" not in error.message and "10.20" not in error.message and "secret" not in error.message
-    assert len(server.requests) == 1                       # the redirect was answered; nothing followed
+    assert len(server.requests) == 1  # the redirect was answered; nothing followed
 
 
 # -- size ------------------------------------------------------------------------------------------
+
 
 def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body(server):
     # The server holds the body back: reading it would end in url_timeout, not url_too_large.
@@ -416,8 +514,9 @@ def test_a_declared_length_over_the_limit_is_refused_without_reading_the_body(se
 def test_a_body_without_a_length_is_cut_off_at_the_limit(server, route):
     received = []
     with pytest.raises(MediaFetchError) as caught:
-        with open_url(server.url(route), max_bytes=100_000, deadline_seconds=10, allow_loopback=True,
-                      chunk_size=16 * 1024) as fetched:
+        with open_url(
+            server.url(route), max_bytes=100_000, deadline_seconds=10, allow_loopback=True, chunk_size=16 * 1024
+        ) as fetched:
             assert fetched.declared_length is None
             for piece in fetched.chunks():
                 received.append(piece)
@@ -427,16 +526,18 @@ def test_a_body_without_a_length_is_cut_off_at_the_limit(server, route):
 
 # -- time ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("route", ["/drip-body", "/drip-headers"])
 def test_a_slow_drip_ends_at_the_deadline(server, route):
     # A byte every 0.2 s keeps any per-read timeout happy; only the fetch's own deadline ends it.
     with pytest.raises(MediaFetchError) as caught:
         _fetch_all(server.url(route), deadline_seconds=1, allow_loopback=True)
     assert caught.value.code == URL_TIMEOUT
-    assert server.drip_outcome() == "interrupted"       # we hung up; the server did not finish
+    assert server.drip_outcome() == "interrupted"  # we hung up; the server did not finish
 
 
 # -- errors ----------------------------------------------------------------------------------------
+
 
 def test_an_error_status_is_reported_with_the_status_and_without_the_query(server):
     error = _refusal(server.url("/missing?signature=s3cr3t"), allow_loopback=True)
@@ -458,11 +559,23 @@ def test_a_name_that_does_not_resolve_is_unreachable():
     assert "does not resolve" in error.message
 
 
-@pytest.mark.parametrize("url", [
-    "ftp://127.0.0.1/image", "file:///etc/passwd", "gopher://127.0.0.1/", "javascript:alert(1)",
-    "//127.0.0.1/image", "127.0.0.1/image", "", "http://", "http:///image", "http://[::1/",
-    "http://127.0.0.1:99999/", "http://*.example.test/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://127.0.0.1/image",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1/",
+        "javascript:alert(1)",
+        "//127.0.0.1/image",
+        "127.0.0.1/image",
+        "",
+        "http://",
+        "http:///image",
+        "http://[::1/",
+        "http://127.0.0.1:99999/",
+        "http://*.example.test/",
+    ],
+)
 def test_urls_that_are_not_http_or_https_are_refused(url):
     assert _refusal(url, allow_loopback=True).code == URL_NOT_ALLOWED
 
@@ -477,6 +590,7 @@ def test_a_user_name_or_password_is_refused(server, userinfo):
 
 # -- TLS -------------------------------------------------------------------------------------------
 
+
 class TlsMediaServer(MediaServer):
     def __init__(self, context: ssl.SSLContext):
         super().__init__()
@@ -488,7 +602,7 @@ class TlsMediaServer(MediaServer):
         try:
             request = self.tls.wrap_socket(request, server_side=True)
         except OSError:
-            return                                  # the client did not trust us: the point of one test
+            return  # the client did not trust us: the point of one test
         try:
             super().finish_request(request, client_address)
         finally:
@@ -503,37 +617,66 @@ def certificates(tmp_path_factory):
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
 
     def certificate(subject, issuer, public_key, signing_key, extensions):
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1)))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=1))
+        )
         for extension, critical in extensions:
             builder = builder.add_extension(extension, critical=critical)
         return builder.sign(signing_key, hashes.SHA256())
 
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openpost test authority")])
-    ca = certificate(ca_name, ca_name, ca_key.public_key(), ca_key, [
-        (x509.BasicConstraints(ca=True, path_length=None), True),
-        (x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-                       key_encipherment=False, data_encipherment=False, key_agreement=False,
-                       encipher_only=False, decipher_only=False), True),
-        (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False),
-    ])
-    leaf = certificate(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "media.example.test")]), ca_name,
-                       key.public_key(), ca_key, [
-        (x509.BasicConstraints(ca=False, path_length=None), True),
-        (x509.SubjectAlternativeName([x509.DNSName("media.example.test")]), False),
-        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-        (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
-    ])
+    ca = certificate(
+        ca_name,
+        ca_name,
+        ca_key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=True, path_length=None), True),
+            (
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            ),
+            (x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False),
+        ],
+    )
+    leaf = certificate(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "media.example.test")]),
+        ca_name,
+        key.public_key(),
+        ca_key,
+        [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (x509.SubjectAlternativeName([x509.DNSName("media.example.test")]), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False),
+        ],
+    )
     folder = tmp_path_factory.mktemp("tls")
     (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (folder / "chain.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return folder
 
 

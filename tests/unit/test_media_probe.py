@@ -1,6 +1,7 @@
 """The media probe against real files: Pillow writes the images and is the oracle for their size;
 movies are built box by box (tests/media_samples.py). Large files are served by a virtual reader that
 never allocates them and counts what the probe asks for."""
+
 from __future__ import annotations
 
 import io
@@ -33,7 +34,7 @@ class SparseFile:
         self.bytes_read = 0
 
     @classmethod
-    def of(cls, data: bytes, **options) -> "SparseFile":
+    def of(cls, data: bytes, **options) -> SparseFile:
         return cls(len(data), [(0, data)], **options)
 
     def __call__(self, start: int, length: int) -> bytes:
@@ -45,7 +46,7 @@ class SparseFile:
         for at, piece in self.pieces:
             low, high = max(start, at), min(end, at + len(piece))
             if low < high:
-                out[low - start:high - start] = piece[low - at:high - at]
+                out[low - start : high - start] = piece[low - at : high - at]
         self.bytes_read += len(out)
         return bytes(out)
 
@@ -106,8 +107,7 @@ def test_animated_gif_reports_its_canvas():
     assert probe_bytes(data) == Probe("image/gif", "image", 90, 70) and pillow_size(data) == (90, 70)
 
 
-@pytest.mark.parametrize("options,chunk", [({}, b"VP8 "), ({"lossless": True}, b"VP8L"),
-                                           ({"alpha": True}, b"VP8X")])
+@pytest.mark.parametrize("options,chunk", [({}, b"VP8 "), ({"lossless": True}, b"VP8L"), ({"alpha": True}, b"VP8X")])
 @pytest.mark.parametrize("width,height", [(1, 1), (333, 77), (16383, 2)])
 def test_webp_lossy_lossless_and_extended(options, chunk, width, height):
     data = media_samples.webp(width, height, **options)
@@ -162,8 +162,16 @@ def test_a_reader_that_returns_short_pieces_is_asked_again():
     assert probe(SparseFile.of(data, piece_limit=4096), len(data)) == Probe("image/jpeg", "image", 50, 60)
 
 
-@pytest.mark.parametrize("brand,expected", [(b"mp42", "video/mp4"), (b"iso5", "video/mp4"), (b"M4V ", "video/mp4"),
-                                            (b"avc1", "video/mp4"), (b"qt  ", "video/quicktime")])
+@pytest.mark.parametrize(
+    "brand,expected",
+    [
+        (b"mp42", "video/mp4"),
+        (b"iso5", "video/mp4"),
+        (b"M4V ", "video/mp4"),
+        (b"avc1", "video/mp4"),
+        (b"qt  ", "video/quicktime"),
+    ],
+)
 def test_accepted_brands(brand, expected):
     assert probe_bytes(media_samples.movie(brand=brand)).content_type == expected
 
@@ -182,19 +190,23 @@ def test_a_movie_without_a_picture_track_or_without_a_header():
 def test_a_last_box_of_size_zero_runs_to_the_end_of_the_file():
     data = bytearray(media_samples.movie(mdat_size=5000))
     mdat = data.index(b"mdat") - 4
-    data[mdat:mdat + 4] = b"\0\0\0\0"
+    data[mdat : mdat + 4] = b"\0\0\0\0"
     assert probe_bytes(bytes(data)).width == 1280
 
 
-@pytest.mark.parametrize("data", [
-    media_samples.lying_image(),
-    b"just some notes\n" * 40,
-    b"<!DOCTYPE html><html><head><title>x</title></head><body><img src=a.png></body></html>",
-    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n",
-    b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\0" * 32,
-    b"PK\x03\x04" + b"\0" * 40,
-    b"\xff\xd8",  # too short to tell
-], ids=["lying_image", "text", "html", "pdf", "wav", "zip", "two_bytes"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        media_samples.lying_image(),
+        b"just some notes\n" * 40,
+        b"<!DOCTYPE html><html><head><title>x</title></head><body><img src=a.png></body></html>",
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n",
+        b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + b"\0" * 32,
+        b"PK\x03\x04" + b"\0" * 40,
+        b"\xff\xd8",  # too short to tell
+    ],
+    ids=["lying_image", "text", "html", "pdf", "wav", "zip", "two_bytes"],
+)
 def test_files_that_are_not_media_are_unsupported(data):
     assert rejection(data) == "unsupported_type"
 
@@ -211,7 +223,7 @@ def _png_sized(width: int, height: int) -> bytes:
 
 
 def _patched(data: bytes, at: int, value: bytes) -> bytes:
-    return data[:at] + value + data[at + len(value):]
+    return data[:at] + value + data[at + len(value) :]
 
 
 def _jpeg_sized(width: int, height: int) -> bytes:
@@ -219,14 +231,20 @@ def _jpeg_sized(width: int, height: int) -> bytes:
     return _patched(data, data.index(b"\xff\xc0") + 5, struct.pack(">HH", height, width))
 
 
-@pytest.mark.parametrize("data", [
-    _png_sized(0, 10), _png_sized(10, 30_001), _png_sized(2**31, 1),
-    _jpeg_sized(40_000, 10), _jpeg_sized(10, 0),
-    _patched(media_samples.image("image/gif"), 6, struct.pack("<H", 0)),
-    _patched(media_samples.image("image/gif"), 8, struct.pack("<H", 65535)),
-    _patched(media_samples.webp(alpha=True), 24, (200_000 - 1).to_bytes(3, "little")),  # needs all 24 bits
-    media_samples.movie(width=30_001, height=10),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        _png_sized(0, 10),
+        _png_sized(10, 30_001),
+        _png_sized(2**31, 1),
+        _jpeg_sized(40_000, 10),
+        _jpeg_sized(10, 0),
+        _patched(media_samples.image("image/gif"), 6, struct.pack("<H", 0)),
+        _patched(media_samples.image("image/gif"), 8, struct.pack("<H", 65535)),
+        _patched(media_samples.webp(alpha=True), 24, (200_000 - 1).to_bytes(3, "little")),  # needs all 24 bits
+        media_samples.movie(width=30_001, height=10),
+    ],
+)
 def test_absurd_dimensions(data):
     assert rejection(data) == "dimensions_invalid"
 
@@ -292,15 +310,15 @@ def test_an_object_shorter_than_its_stated_size_is_corrupt():
 def test_endless_metadata_segments_stop_within_the_read_budget():
     period = b"\xff\xe1\xff\xff" + b"\0" * 65533  # an APP1 segment of the largest length, forever
     twice = period + period
-    size = 1024 ** 3
+    size = 1024**3
     requests = []
 
     def reader(start: int, length: int) -> bytes:
         requests.append(length)
         if start < 2:
-            return (b"\xff\xd8" + twice)[start:start + length]
+            return (b"\xff\xd8" + twice)[start : start + length]
         at = (start - 2) % len(period)
-        return twice[at:at + length]
+        return twice[at : at + length]
 
     with pytest.raises(MediaRejectedError) as raised:
         probe(reader, size)
@@ -308,25 +326,43 @@ def test_endless_metadata_segments_stop_within_the_read_budget():
     assert len(requests) <= MAX_READS and max(requests) <= READ_SIZE
 
 
-@pytest.mark.parametrize("data", [
-    b"\xff\xd8" + b"\xff\xfe\x00\x02" * 5000 + media_samples.jpeg(8, 8)[2:],   # thousands of empty comments
-    b"\xff\xd8" + b"\xff" * 100_000,                                          # fill bytes and nothing else
-    b"\xff\xd8\xff\xfe\x00\x01" + b"\0" * 50,                                 # a length below its own size
-    b"\xff\xd8\xff\xda\x00\x08" + b"\0" * 50,                                 # scan data before any frame
-    media_samples.movie()[:24] + struct.pack(">I4s", 8, b"free") * 5000 + media_samples.movie()[24:],
-    _patched(media_samples.movie(), 24, struct.pack(">I", 4)),                # a box smaller than its header
-    _patched(media_samples.movie(), 24, struct.pack(">I", 0x7FFFFFFF)),       # a box larger than the file
-    _patched(media_samples.movie(), 0, struct.pack(">I", 12)),                # an ftyp too short for its brand
-    _patched(media_samples.image("image/png"), 12, b"IDAT"),                  # IHDR is not first
-    _patched(media_samples.image("image/png"), 20, b"\x77"),                  # IHDR checksum mismatch
-    _patched(media_samples.webp(), 12, b"ALPH"),                              # first chunk is not an image
-    _patched(media_samples.webp(), 23, b"\0"),                                # VP8 start code broken
-    _patched(media_samples.webp(), 20, bytes([media_samples.webp()[20] | 1])),  # VP8 not a key frame
-    _patched(media_samples.webp(lossless=True), 20, b"\x2e"),                 # VP8L signature broken
-    _patched(media_samples.movie(tkhd_version=1), media_samples.movie().index(b"tkhd") + 4, b"\x02"),
-], ids=["jpeg_comments", "jpeg_fill", "jpeg_short_length", "jpeg_no_frame", "many_boxes", "tiny_box",
-        "huge_box", "short_ftyp", "png_order", "png_crc", "webp_alph", "webp_vp8", "webp_interframe", "webp_vp8l",
-        "tkhd_v2"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xff\xd8" + b"\xff\xfe\x00\x02" * 5000 + media_samples.jpeg(8, 8)[2:],  # thousands of empty comments
+        b"\xff\xd8" + b"\xff" * 100_000,  # fill bytes and nothing else
+        b"\xff\xd8\xff\xfe\x00\x01" + b"\0" * 50,  # a length below its own size
+        b"\xff\xd8\xff\xda\x00\x08" + b"\0" * 50,  # scan data before any frame
+        media_samples.movie()[:24] + struct.pack(">I4s", 8, b"free") * 5000 + media_samples.movie()[24:],
+        _patched(media_samples.movie(), 24, struct.pack(">I", 4)),  # a box smaller than its header
+        _patched(media_samples.movie(), 24, struct.pack(">I", 0x7FFFFFFF)),  # a box larger than the file
+        _patched(media_samples.movie(), 0, struct.pack(">I", 12)),  # an ftyp too short for its brand
+        _patched(media_samples.image("image/png"), 12, b"IDAT"),  # IHDR is not first
+        _patched(media_samples.image("image/png"), 20, b"\x77"),  # IHDR checksum mismatch
+        _patched(media_samples.webp(), 12, b"ALPH"),  # first chunk is not an image
+        _patched(media_samples.webp(), 23, b"\0"),  # VP8 start code broken
+        _patched(media_samples.webp(), 20, bytes([media_samples.webp()[20] | 1])),  # VP8 not a key frame
+        _patched(media_samples.webp(lossless=True), 20, b"\x2e"),  # VP8L signature broken
+        _patched(media_samples.movie(tkhd_version=1), media_samples.movie().index(b"tkhd") + 4, b"\x02"),
+    ],
+    ids=[
+        "jpeg_comments",
+        "jpeg_fill",
+        "jpeg_short_length",
+        "jpeg_no_frame",
+        "many_boxes",
+        "tiny_box",
+        "huge_box",
+        "short_ftyp",
+        "png_order",
+        "png_crc",
+        "webp_alph",
+        "webp_vp8",
+        "webp_interframe",
+        "webp_vp8l",
+        "tkhd_v2",
+    ],
+)
 def test_malformed_structures_are_corrupt(data):
     assert rejection(data) == "corrupt_file"
 

@@ -8,6 +8,7 @@ not counted. Module names are not identifiers either: chalicelib/text/twitter.py
 are counting algorithms those platforms published (X's weighted length, Mastodon's status length),
 which platforms select by unit in their descriptors (chalicelib/text/units.py).
 """
+
 from __future__ import annotations
 
 import ast

@@ -59,8 +59,11 @@ X_CASES = [
     ("\u00e9", 1, "NFC é: 1"),
     ("Vie\u0323\u0302t", 5, "NFD 'Việt' (6 code points); NFC = V 1 + i 1 + ệ U+1EC7 2 + t 1"),
     ("Vi\u1ec7t", 5, "the same word already in NFC: 5"),
-    ("A\ufb2c", 4, "conformance: U+FB2C is excluded from composition, NFC splits it into 3 Hebrew "
-                   "code points (1 each) + A 1"),
+    (
+        "A\ufb2c",
+        4,
+        "conformance: U+FB2C is excluded from composition, NFC splits it into 3 Hebrew code points (1 each) + A 1",
+    ),
     ("https://example.com", 23, "a URL: 23"),
     ("https://example.com/" + "a" * 300, 23, "a long URL is still 23"),
     ("HTTPS://WWW.EXAMPLE.COM/Index.html", 23, "scheme and TLD in capitals: 23"),
@@ -71,8 +74,11 @@ X_CASES = [
     ("readme.txt", 10, "txt is no TLD: ten ASCII characters"),
     ("user@example.com", 16, "an e-mail address is not a URL: 16 ASCII characters"),
     ("@example.com", 12, "a handle-like @example.com is not a URL: 12"),
-    ("ftp://example.com", 17, "ftp is not a URL scheme for X, and example.com after '/' is not "
-                              "taken without a scheme: 17 characters"),
+    (
+        "ftp://example.com",
+        17,
+        "ftp is not a URL scheme for X, and example.com after '/' is not taken without a scheme: 17 characters",
+    ),
     ("http://localhost:8080", 21, "no TLD: 21 characters"),
     ("https://192.168.0.1/", 20, "an IP address is not a URL: 20 characters"),
     ("Visit https://example.com.", 30, "'Visit ' 6 + URL 23 + the final '.' 1"),
@@ -118,9 +124,7 @@ BLUESKY_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "graphemes", "octets", "reasoning"), BLUESKY_CASES, ids=[c[3] for c in BLUESKY_CASES]
-)
+@pytest.mark.parametrize(("text", "graphemes", "octets", "reasoning"), BLUESKY_CASES, ids=[c[3] for c in BLUESKY_CASES])
 def test_bluesky_graphemes_and_bytes(text, graphemes, octets, reasoning):
     assert grapheme_count(text) == graphemes
     assert utf8_bytes(text) == octets
@@ -143,9 +147,7 @@ MASTODON_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected", "reasoning"), MASTODON_CASES, ids=[c[2] for c in MASTODON_CASES]
-)
+@pytest.mark.parametrize(("text", "expected", "reasoning"), MASTODON_CASES, ids=[c[2] for c in MASTODON_CASES])
 def test_mastodon_status_length(text, expected, reasoning):
     assert status_length(text) == expected
 
@@ -187,8 +189,14 @@ BOUNDARY_CASES = [
     ("twitter", "の" * 140, "の" * 140 + "a", "weighted_characters", 280, {}),  # 140 x 2 = 280
     ("twitter", GRINNING * 140, GRINNING * 140 + "a", "weighted_characters", 280, {}),
     # 256 + ' ' 1 + URL 23 = 280
-    ("twitter", "a" * 256 + " https://example.com/x", "a" * 257 + " https://example.com/x",
-     "weighted_characters", 280, {}),
+    (
+        "twitter",
+        "a" * 256 + " https://example.com/x",
+        "a" * 257 + " https://example.com/x",
+        "weighted_characters",
+        280,
+        {},
+    ),
     ("twitter", "a" * 25000, "a" * 25001, "weighted_characters", 25000, {"max_characters": 25000}),
     ("bluesky", "a" * 300, "a" * 301, "graphemes", 300, {}),
     ("bluesky", FAMILY * 120, FAMILY * 120 + "a", "utf8_bytes", 3000, {}),  # 120 x 25 = 3000
@@ -221,9 +229,7 @@ BOUNDARY_CASES = [
     BOUNDARY_CASES,
     ids=[f"{c[0]}-{c[3]}-{c[4]}-{i}" for i, c in enumerate(BOUNDARY_CASES)],
 )
-def test_limit_is_inclusive_and_one_more_is_a_violation(
-    platform, at_limit, over, unit, limit, options
-):
+def test_limit_is_inclusive_and_one_more_is_a_violation(platform, at_limit, over, unit, limit, options):
     assert check(platform, at_limit, field="content", **options) == []
     violations = check(platform, over, field="content", **options)
     assert [(v.unit, v.limit, v.length) for v in violations] == [(unit, limit, limit + 1)]
@@ -276,9 +282,7 @@ def test_measure_gives_every_unit_a_platform_limits():
 
 
 def test_mastodon_limit_comes_from_the_server():
-    assert measure("mastodon", "hello", max_characters=5000) == [
-        Measurement("characters", 5, 5000)
-    ]
+    assert measure("mastodon", "hello", max_characters=5000) == [Measurement("characters", 5, 5000)]
 
 
 def test_fixed_limits_refuse_max_characters():

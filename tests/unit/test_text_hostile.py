@@ -79,7 +79,9 @@ HOSTILE = {
 COUNTERS = {
     "x": twitter.weighted_length,
     "mastodon": mastodon.status_length,
-    "every platform": lambda text: [check(platform, text, field="content") for platform in ("twitter", "mastodon", "bluesky")],
+    "every platform": lambda text: [
+        check(platform, text, field="content") for platform in ("twitter", "mastodon", "bluesky")
+    ],
 }
 
 
@@ -148,7 +150,9 @@ _MARKS = st.builds(
     lambda marks: "a" + marks,
     st.text(st.sampled_from("\u0301\u0316\u0323\u0308\u031b\u0345\u05b0\u0f71\u0f72\u0f73"), min_size=1, max_size=6),
 )
-_INDICATORS = st.text(st.sampled_from("\U0001f1e6\U0001f1ef\U0001f1f5\U0001f1eb\U0001f1f7\U0001f1ff"), min_size=1, max_size=5)
+_INDICATORS = st.text(
+    st.sampled_from("\U0001f1e6\U0001f1ef\U0001f1f5\U0001f1eb\U0001f1f7\U0001f1ff"), min_size=1, max_size=5
+)
 _SCRIPTS = st.text(
     st.sampled_from(list("aé例жمש ह\u093f\u094d\U0001f469\u200d\U0001f4bb\U0001f3fd.:/@#\r\n")), min_size=1, max_size=40
 )
@@ -192,9 +196,44 @@ def _reference(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -
 
 
 _URL_PIECES = st.sampled_from(
-    ["https://", "http://", "HTTP://", "ipfs://", "://", ".", "..", "com", "co", "org", "xn--p1ai", "t.co/",
-     "example", "a", "é", "例", "-", "_", "/", "?", "=", "(", ")", "@", "#", "$", " ", ":", "8080", "!",
-     "www", "рф", "\u200e", "ab" * 32, "é" * 63, "x" * 64]
+    [
+        "https://",
+        "http://",
+        "HTTP://",
+        "ipfs://",
+        "://",
+        ".",
+        "..",
+        "com",
+        "co",
+        "org",
+        "xn--p1ai",
+        "t.co/",
+        "example",
+        "a",
+        "é",
+        "例",
+        "-",
+        "_",
+        "/",
+        "?",
+        "=",
+        "(",
+        ")",
+        "@",
+        "#",
+        "$",
+        " ",
+        ":",
+        "8080",
+        "!",
+        "www",
+        "рф",
+        "\u200e",
+        "ab" * 32,
+        "é" * 63,
+        "x" * 64,
+    ]
 )
 
 
@@ -213,15 +252,43 @@ def test_urls_are_found_where_twitter_text_finds_them(text):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.sampled_from("ae\u0301\u0316\u0323\u0308\u031b\u0345\u0f71\u0f72\u0f73\u0f75\u0344\u01d6\u1e09"
-                               "\u0e48\u0e49\u093f\u094d\U0001d15e\U0001d165\u05b0\u05b8\u0591")))
+@given(
+    st.text(
+        st.sampled_from(
+            "ae\u0301\u0316\u0323\u0308\u031b\u0345\u0f71\u0f72\u0f73\u0f75\u0344\u01d6\u1e09"
+            "\u0e48\u0e49\u093f\u094d\U0001d15e\U0001d165\u05b0\u05b8\u0591"
+        )
+    )
+)
 def test_nfc_is_unicode_nfc(text):
     assert twitter.nfc(text) == unicodedata.normalize("NFC", text)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.sampled_from(["a", "\U0001f1ef", "\U0001f1f5", "\u0301", "\u200d", "\U0001f469", "\u0600",
-                                "\r", "\n", "\u1100", "\u1161", "\u11a8", "\u0915", "\u094d", "\u0903", "例"])))
+@given(
+    st.text(
+        st.sampled_from(
+            [
+                "a",
+                "\U0001f1ef",
+                "\U0001f1f5",
+                "\u0301",
+                "\u200d",
+                "\U0001f469",
+                "\u0600",
+                "\r",
+                "\n",
+                "\u1100",
+                "\u1161",
+                "\u11a8",
+                "\u0915",
+                "\u094d",
+                "\u0903",
+                "例",
+            ]
+        )
+    )
+)
 def test_grapheme_count_is_regex_grapheme_count(text):
     import regex
 

@@ -3,6 +3,7 @@
 Each test drives the server over HTTP with ``requests``, as a client would, and checks both the answer
 and what Threads would then hold (posts, media bytes, tokens).
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
@@ -67,14 +68,26 @@ def post_text(threads, token, text="hello", **params):
 
 # --- OAuth --------------------------------------------------------------------------------------------
 def authorize_url(threads, **overrides):
-    query = {"client_id": threads.client_id, "redirect_uri": REDIRECT, "scope": "threads_basic,threads_content_publish",
-             "response_type": "code", "state": "st-123", **overrides}
+    query = {
+        "client_id": threads.client_id,
+        "redirect_uri": REDIRECT,
+        "scope": "threads_basic,threads_content_publish",
+        "response_type": "code",
+        "state": "st-123",
+        **overrides,
+    }
     return threads.authorize_url + "?" + "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
 
 
 def exchange(threads, code, **overrides):
-    form = {"client_id": threads.client_id, "client_secret": threads.client_secret, "code": code,
-            "grant_type": "authorization_code", "redirect_uri": REDIRECT, **overrides}
+    form = {
+        "client_id": threads.client_id,
+        "client_secret": threads.client_secret,
+        "code": code,
+        "grant_type": "authorization_code",
+        "redirect_uri": REDIRECT,
+        **overrides,
+    }
     return requests.post(threads.url + "/oauth/access_token", data=form, timeout=10)
 
 
@@ -95,8 +108,15 @@ def test_the_whole_authorization_dance_ends_with_a_long_lived_token_that_reads_t
     user = next(iter(threads.users.values()))
     assert str(body["user_id"]) == user.id
 
-    long = requests.get(threads.url + "/access_token", timeout=10, params={
-        "grant_type": "th_exchange_token", "client_secret": threads.client_secret, "access_token": body["access_token"]})
+    long = requests.get(
+        threads.url + "/access_token",
+        timeout=10,
+        params={
+            "grant_type": "th_exchange_token",
+            "client_secret": threads.client_secret,
+            "access_token": body["access_token"],
+        },
+    )
     assert long.status_code == 200
     assert long.json()["token_type"] == "bearer" and long.json()["expires_in"] == 60 * 24 * 60 * 60
     assert threads.exchanges == [(body["access_token"], long.json()["access_token"])]
@@ -106,9 +126,17 @@ def test_the_whole_authorization_dance_ends_with_a_long_lived_token_that_reads_t
     assert call(threads, "GET", f"/v1.0/{user.id}", long.json()["access_token"]).json() == {"id": user.id}
 
 
-@pytest.mark.parametrize("overrides", [{"scope": None}, {"redirect_uri": None}, {"response_type": "token"},
-                                       {"client_id": "123"}, {"redirect_uri": "https://elsewhere.example/cb"},
-                                       {"scope": "threads_basic,threads_everything"}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"scope": None},
+        {"redirect_uri": None},
+        {"response_type": "token"},
+        {"client_id": "123"},
+        {"redirect_uri": "https://elsewhere.example/cb"},
+        {"scope": "threads_basic,threads_everything"},
+    ],
+)
 def test_the_authorization_window_refuses_a_malformed_request(threads, overrides):
     with pytest.raises(ValueError):
         threads.authorize(authorize_url(threads, **overrides))
@@ -137,8 +165,10 @@ def test_only_a_short_lived_token_is_exchanged_and_only_on_the_unversioned_path(
     params = {"grant_type": "th_exchange_token", "client_secret": threads.client_secret, "access_token": short}
     graph_error(requests.get(threads.url + "/v1.0/access_token", params=params, timeout=10), 100)
     graph_error(requests.get(threads.url + "/access_token", params={**params, "client_secret": "x"}, timeout=10), 1)
-    graph_error(requests.get(threads.url + "/access_token", params={**params, "grant_type": "fb_exchange_token"},
-                             timeout=10), 100)
+    graph_error(
+        requests.get(threads.url + "/access_token", params={**params, "grant_type": "fb_exchange_token"}, timeout=10),
+        100,
+    )
     long = threads.issue_token()
     graph_error(requests.get(threads.url + "/access_token", params={**params, "access_token": long}, timeout=10), 100)
 
@@ -151,24 +181,33 @@ def test_a_short_lived_token_lasts_an_hour(threads):
 
 
 def refresh(threads, token):
-    return requests.get(threads.url + "/refresh_access_token", timeout=10,
-                        params={"grant_type": "th_refresh_token", "access_token": token})
+    return requests.get(
+        threads.url + "/refresh_access_token",
+        timeout=10,
+        params={"grant_type": "th_refresh_token", "access_token": token},
+    )
 
 
 def test_a_long_lived_token_refreshes_after_a_day_and_before_it_expires(threads, token):
-    graph_error(refresh(threads, token), 100)                         # under 24 hours old
+    graph_error(refresh(threads, token), 100)  # under 24 hours old
     threads.advance(24 * 3600 + 1)
     answer = refresh(threads, token)
     assert answer.status_code == 200
     new = answer.json()["access_token"]
     assert new != token and answer.json()["expires_in"] == 60 * 24 * 3600
     assert threads.refreshes == [(token, new)]
-    threads.advance(59 * 24 * 3600)                                   # the old one is now 60 days old
+    threads.advance(59 * 24 * 3600)  # the old one is now 60 days old
     graph_error(call(threads, "GET", "/me", token), 190, 463)
     assert call(threads, "GET", "/me", new).status_code == 200
-    graph_error(refresh(threads, token), 190, 463)                    # expired: not refreshable
-    graph_error(requests.get(threads.url + "/v1.0/refresh_access_token", timeout=10,
-                             params={"grant_type": "th_refresh_token", "access_token": new}), 100)
+    graph_error(refresh(threads, token), 190, 463)  # expired: not refreshable
+    graph_error(
+        requests.get(
+            threads.url + "/v1.0/refresh_access_token",
+            timeout=10,
+            params={"grant_type": "th_refresh_token", "access_token": new},
+        ),
+        100,
+    )
 
 
 def test_tokens_are_checked_on_every_call(threads, token):
@@ -196,14 +235,23 @@ def test_a_text_post_is_created_then_published_and_reads_back(threads, token):
     media_id = answer.json()["id"]
     assert media_id != container
     assert status(threads, token, container)["status"] == "PUBLISHED"
-    read = call(threads, "GET", f"/v1.0/{media_id}", token,
-                fields="id,media_type,text,permalink,shortcode,username,owner,is_reply,reply_audience").json()
+    read = call(
+        threads,
+        "GET",
+        f"/v1.0/{media_id}",
+        token,
+        fields="id,media_type,text,permalink,shortcode,username,owner,is_reply,reply_audience",
+    ).json()
     assert read["media_type"] == "TEXT_POST" and read["text"] == "Hello Threads"
     assert read["permalink"] == f"https://www.threads.net/@openpost_test/post/{read['shortcode']}"
     assert read["is_reply"] is False and read["reply_audience"] == "MENTIONED_ONLY"
     [post] = threads.posts
-    assert (post["id"], post["text"], post["reply_control"], post["reply_to_id"]) == \
-        (media_id, "Hello Threads", "mentioned_only", None)
+    assert (post["id"], post["text"], post["reply_control"], post["reply_to_id"]) == (
+        media_id,
+        "Hello Threads",
+        "mentioned_only",
+        None,
+    )
 
 
 def test_a_container_is_published_once(threads, token):
@@ -213,11 +261,17 @@ def test_a_container_is_published_once(threads, token):
     assert len(threads.posts) == 1
 
 
-@pytest.mark.parametrize("text, accepted", [
-    ("a" * 500, True), ("a" * 501, False),
-    ("🚀" * 125, True), ("🚀" * 125 + "a", False),            # an emoji counts its 4 UTF-8 bytes
-    ("’" * 166 + "ab", True), ("’" * 167, False),              # so do curly quotes (3 bytes each)
-])
+@pytest.mark.parametrize(
+    "text, accepted",
+    [
+        ("a" * 500, True),
+        ("a" * 501, False),
+        ("🚀" * 125, True),
+        ("🚀" * 125 + "a", False),  # an emoji counts its 4 UTF-8 bytes
+        ("’" * 166 + "ab", True),
+        ("’" * 167, False),  # so do curly quotes (3 bytes each)
+    ],
+)
 def test_text_is_limited_to_500_utf8_bytes(threads, token, text, accepted):
     answer = call(threads, "POST", "/me/threads", token, media_type="TEXT", text=text)
     if accepted:
@@ -227,12 +281,20 @@ def test_text_is_limited_to_500_utf8_bytes(threads, token, text, accepted):
         assert error["message"] == "Param text must be at most 500 characters long."
 
 
-@pytest.mark.parametrize("params", [{"media_type": "TEXT"}, {"text": "no type"}, {"media_type": "POLL", "text": "x"},
-                                    {"media_type": "TEXT", "text": "x", "reply_control": "nobody"},
-                                    {"media_type": "TEXT", "text": "x", "is_carousel_item": "true"},
-                                    {"media_type": "TEXT", "text": "x", "is_carousel_item": "maybe"},
-                                    {"media_type": "IMAGE"}, {"media_type": "VIDEO"},
-                                    {"media_type": "CAROUSEL"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"media_type": "TEXT"},
+        {"text": "no type"},
+        {"media_type": "POLL", "text": "x"},
+        {"media_type": "TEXT", "text": "x", "reply_control": "nobody"},
+        {"media_type": "TEXT", "text": "x", "is_carousel_item": "true"},
+        {"media_type": "TEXT", "text": "x", "is_carousel_item": "maybe"},
+        {"media_type": "IMAGE"},
+        {"media_type": "VIDEO"},
+        {"media_type": "CAROUSEL"},
+    ],
+)
 def test_malformed_containers_are_refused_with_code_100(threads, token, params):
     graph_error(call(threads, "POST", "/me/threads", token, **params), 100)
     assert threads.containers == {}
@@ -248,10 +310,12 @@ def test_parameters_come_as_query_form_multipart_or_json(threads, token):
     url = threads.url + "/v1.0/me/threads"
     by_query = requests.post(url, params={"media_type": "TEXT", "text": "q", "access_token": token}, timeout=10)
     by_form = requests.post(url, data={"media_type": "TEXT", "text": "f", "access_token": token}, timeout=10)
-    by_multipart = requests.post(url, files={"media_type": (None, "TEXT"), "text": (None, "m"),
-                                             "access_token": (None, token)}, timeout=10)
-    by_json = requests.post(url, json={"media_type": "TEXT", "text": "j"}, timeout=10,
-                            headers={"Authorization": f"Bearer {token}"})
+    by_multipart = requests.post(
+        url, files={"media_type": (None, "TEXT"), "text": (None, "m"), "access_token": (None, token)}, timeout=10
+    )
+    by_json = requests.post(
+        url, json={"media_type": "TEXT", "text": "j"}, timeout=10, headers={"Authorization": f"Bearer {token}"}
+    )
     assert [a.status_code for a in (by_query, by_form, by_multipart, by_json)] == [200] * 4
     assert [c.text for c in threads.containers.values()] == ["q", "f", "m", "j"]
 
@@ -295,8 +359,12 @@ def test_an_image_is_fetched_once_from_its_url_and_published_with_those_bytes(th
     assert status(threads, token, container)["status"] == "FINISHED"
     media_id = publish(threads, token, container).json()["id"]
     post = threads.posts[-1]
-    assert (post["data"], post["content_type"], post["alt_text"], post["media_url"]) == \
-        (data, "image/jpeg", "a red square", url)
+    assert (post["data"], post["content_type"], post["alt_text"], post["media_url"]) == (
+        data,
+        "image/jpeg",
+        "a red square",
+        url,
+    )
     read = call(threads, "GET", f"/{media_id}", token, fields="media_type,media_url,alt_text").json()
     assert read["media_type"] == "IMAGE"
     assert requests.get(read["media_url"], timeout=10).content == data
@@ -305,7 +373,7 @@ def test_an_image_is_fetched_once_from_its_url_and_published_with_those_bytes(th
 
 def test_an_image_threads_cannot_fetch_or_read_is_refused_at_creation(threads, token, media_host):
     missing = media_host.base_url + "/gone.png"
-    not_image = media_host.add("/page.png", b"<html>sign in</html>", "image/png")   # the header lies
+    not_image = media_host.add("/page.png", b"<html>sign in</html>", "image/png")  # the header lies
     webp = media_host.add("/a.webp", media_samples.image("image/webp"), "image/webp")
     for url in (missing, not_image, webp, "http://127.0.0.1:9/closed.png", "ftp://example.com/a.png"):
         graph_error(call(threads, "POST", "/me/threads", token, media_type="IMAGE", image_url=url), 1, 2207052)
@@ -329,15 +397,24 @@ def test_a_video_stays_in_progress_until_processed_and_cannot_be_published_befor
 
 def test_a_video_that_fails_shows_error_and_its_reason(threads, token, media_host):
     gone = create(threads, token, media_type="VIDEO", video_url=media_host.base_url + "/gone.mp4")
-    not_video = create(threads, token, media_type="VIDEO",
-                       video_url=media_host.add("/v.mp4", b"not a video at all", "video/mp4"))
-    too_long = create(threads, token, media_type="VIDEO", video_url=media_host.add(
-        "/long.mp4", _with_duration(media_samples.video(), seconds=301), "video/mp4"))
+    not_video = create(
+        threads, token, media_type="VIDEO", video_url=media_host.add("/v.mp4", b"not a video at all", "video/mp4")
+    )
+    too_long = create(
+        threads,
+        token,
+        media_type="VIDEO",
+        video_url=media_host.add("/long.mp4", _with_duration(media_samples.video(), seconds=301), "video/mp4"),
+    )
     threads.process_next(seconds=5, error="INVALID_FRAME_RATE")
     scripted = create(threads, token, media_type="VIDEO", video_url=media_host.add("/ok.mp4", media_samples.video()))
     threads.advance(30)
-    for container, reason in ((gone, "FAILED_DOWNLOADING_VIDEO"), (not_video, "FAILED_PROCESSING_VIDEO"),
-                              (too_long, "INVALID_DURATION"), (scripted, "INVALID_FRAME_RATE")):
+    for container, reason in (
+        (gone, "FAILED_DOWNLOADING_VIDEO"),
+        (not_video, "FAILED_PROCESSING_VIDEO"),
+        (too_long, "INVALID_DURATION"),
+        (scripted, "INVALID_FRAME_RATE"),
+    ):
         assert status(threads, token, container) == {"id": container, "status": "ERROR", "error_message": reason}
         graph_error(publish(threads, token, container), 24, 4279009)
     assert threads.posts == []
@@ -347,8 +424,8 @@ def _with_duration(video: bytes, seconds: int) -> bytes:
     """The sample MP4 with its mvhd duration (timescale 1000) changed."""
     import struct
 
-    at = video.index(b"mvhd") + 4 + 4 + 4 + 4 + 4        # box type, version/flags, created, modified, timescale
-    return video[:at] + struct.pack(">I", seconds * 1000) + video[at + 4:]
+    at = video.index(b"mvhd") + 4 + 4 + 4 + 4 + 4  # box type, version/flags, created, modified, timescale
+    return video[:at] + struct.pack(">I", seconds * 1000) + video[at + 4 :]
 
 
 def test_an_unpublished_container_expires_after_24_hours(threads, token):
@@ -360,14 +437,30 @@ def test_an_unpublished_container_expires_after_24_hours(threads, token):
 
 def test_a_carousel_publishes_its_items_in_the_order_given(threads, token, media_host):
     images = [media_samples.image("image/png", seed=n) for n in range(2)]
-    items = [create(threads, token, media_type="IMAGE", is_carousel_item="true",
-                    image_url=media_host.add(f"/{n}.png", images[n], "image/png")) for n in range(2)]
-    items.insert(1, create(threads, token, media_type="VIDEO", is_carousel_item="true",
-                           video_url=media_host.add("/v.mp4", media_samples.video(), "video/mp4")))
+    items = [
+        create(
+            threads,
+            token,
+            media_type="IMAGE",
+            is_carousel_item="true",
+            image_url=media_host.add(f"/{n}.png", images[n], "image/png"),
+        )
+        for n in range(2)
+    ]
+    items.insert(
+        1,
+        create(
+            threads,
+            token,
+            media_type="VIDEO",
+            is_carousel_item="true",
+            video_url=media_host.add("/v.mp4", media_samples.video(), "video/mp4"),
+        ),
+    )
     carousel = create(threads, token, media_type="CAROUSEL", children=",".join(items), text="three things")
-    assert status(threads, token, carousel)["status"] == "IN_PROGRESS"          # the video item processes
+    assert status(threads, token, carousel)["status"] == "IN_PROGRESS"  # the video item processes
     graph_error(publish(threads, token, carousel), 24, 4279009)
-    graph_error(publish(threads, token, items[0]), 100)                          # an item is not a post
+    graph_error(publish(threads, token, items[0]), 100)  # an item is not a post
     threads.advance(30)
     media_id = publish(threads, token, carousel).json()["id"]
     post = threads.posts[-1]
@@ -384,13 +477,20 @@ def test_a_carousel_needs_2_to_20_items_created_as_carousel_items(threads, token
     items = [create(threads, token, media_type="IMAGE", is_carousel_item="true", image_url=url) for _ in range(21)]
     single = create(threads, token, media_type="IMAGE", image_url=url)
     for children in (items[:1], items, [items[0], single], [items[0], "999"], [items[0], items[0]]):
-        graph_error(call(threads, "POST", "/me/threads", token, media_type="CAROUSEL", children=",".join(children)), 100)
+        graph_error(
+            call(threads, "POST", "/me/threads", token, media_type="CAROUSEL", children=",".join(children)), 100
+        )
     assert call(threads, "POST", "/me/threads", token, media_type="CAROUSEL", children=",".join(items[:20])).ok
 
 
 def test_a_carousel_with_a_failed_item_fails(threads, token, media_host):
-    good = create(threads, token, media_type="IMAGE", is_carousel_item="true",
-                  image_url=media_host.add("/a.png", media_samples.image("image/png"), "image/png"))
+    good = create(
+        threads,
+        token,
+        media_type="IMAGE",
+        is_carousel_item="true",
+        image_url=media_host.add("/a.png", media_samples.image("image/png"), "image/png"),
+    )
     bad = create(threads, token, media_type="VIDEO", is_carousel_item="true", video_url=media_host.base_url + "/no.mp4")
     carousel = create(threads, token, media_type="CAROUSEL", children=f"{good},{bad}")
     threads.advance(30)
@@ -403,17 +503,30 @@ def test_posts_per_24_hours_are_capped_at_publish_and_reported_by_the_limit_endp
     with ThreadsApiServer(posts_per_day=2, replies_per_day=1) as threads:
         token = threads.issue_token()
         first, second = post_text(threads, token, "one"), post_text(threads, token, "two")
-        container = create(threads, token, media_type="TEXT", text="three")            # creation is not capped
+        container = create(threads, token, media_type="TEXT", text="three")  # creation is not capped
         graph_error(publish(threads, token, container), 9, 2207042)
         reply = post_text(threads, token, "a reply does not use the post quota", reply_to_id=first)
-        graph_error(publish(threads, token, create(threads, token, media_type="TEXT", text="r", reply_to_id=second)),
-                    9, 2207042)
-        limits = call(threads, "GET", "/v1.0/me/threads_publishing_limit", token,
-                      fields="quota_usage,config,reply_quota_usage,reply_config").json()
-        assert limits == {"data": [{"quota_usage": 2, "config": {"quota_total": 2, "quota_duration": 86400},
-                                    "reply_quota_usage": 1,
-                                    "reply_config": {"quota_total": 1, "quota_duration": 86400}}]}
-        threads.advance(24 * 3600)                  # the window moves on (and the unpublished container expired)
+        graph_error(
+            publish(threads, token, create(threads, token, media_type="TEXT", text="r", reply_to_id=second)), 9, 2207042
+        )
+        limits = call(
+            threads,
+            "GET",
+            "/v1.0/me/threads_publishing_limit",
+            token,
+            fields="quota_usage,config,reply_quota_usage,reply_config",
+        ).json()
+        assert limits == {
+            "data": [
+                {
+                    "quota_usage": 2,
+                    "config": {"quota_total": 2, "quota_duration": 86400},
+                    "reply_quota_usage": 1,
+                    "reply_config": {"quota_total": 1, "quota_duration": 86400},
+                }
+            ]
+        }
+        threads.advance(24 * 3600)  # the window moves on (and the unpublished container expired)
         graph_error(publish(threads, token, container), 24, 4279009)
         assert reply and post_text(threads, token, "four")
         assert [p["text"] for p in threads.posts][-1] == "four"
@@ -421,8 +534,10 @@ def test_posts_per_24_hours_are_capped_at_publish_and_reported_by_the_limit_endp
 
 def test_the_documented_default_quotas(threads, token):
     data = call(threads, "GET", "/me/threads_publishing_limit", token, fields="config,reply_config").json()["data"][0]
-    assert data == {"config": {"quota_total": 250, "quota_duration": 86400},
-                    "reply_config": {"quota_total": 1000, "quota_duration": 86400}}
+    assert data == {
+        "config": {"quota_total": 250, "quota_duration": 86400},
+        "reply_config": {"quota_total": 1000, "quota_duration": 86400},
+    }
 
 
 # --- faults -------------------------------------------------------------------------------------------
@@ -459,16 +574,18 @@ def test_a_slow_answer_hides_a_success_from_a_client_that_times_out(threads, tok
     container = create(threads, token, media_type="TEXT", text="slow")
     threads.delay_next(2.0, on="threads_publish")
     with pytest.raises(requests.ReadTimeout):
-        requests.post(threads.url + "/me/threads_publish", timeout=0.5,
-                      data={"creation_id": container, "access_token": token})
+        requests.post(
+            threads.url + "/me/threads_publish", timeout=0.5, data={"creation_id": container, "access_token": token}
+        )
     assert len(threads.posts) == 1
 
 
 def test_a_delay_before_acting_lets_a_client_give_up_before_anything_happens(threads, token):
     threads.delay_next(1.0, on="threads", before=True)
     with pytest.raises(requests.ReadTimeout):
-        requests.post(threads.url + "/me/threads", timeout=0.3,
-                      data={"media_type": "TEXT", "text": "x", "access_token": token})
+        requests.post(
+            threads.url + "/me/threads", timeout=0.3, data={"media_type": "TEXT", "text": "x", "access_token": token}
+        )
     assert threads.containers == {}
 
 
@@ -486,8 +603,9 @@ def test_an_image_is_fetched_from_a_presigned_url_of_a_loopback_s3(threads, toke
         s3.create_bucket(Bucket="openpost-media")
         data = media_samples.image("image/png", seed=7)
         s3.put_object(Bucket="openpost-media", Key="ws/1/photo.png", Body=data, ContentType="image/png")
-        url = s3.generate_presigned_url("get_object", Params={"Bucket": "openpost-media", "Key": "ws/1/photo.png"},
-                                        ExpiresIn=300)
+        url = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": "openpost-media", "Key": "ws/1/photo.png"}, ExpiresIn=300
+        )
         container = create(threads, token, media_type="IMAGE", image_url=url)
         publish(threads, token, container)
         assert threads.posts[-1]["data"] == data

@@ -3,11 +3,11 @@
 What openpost knows of the platform, declared for the registry (chalicelib/platforms/registry.py);
 see chalicelib/platforms/descriptor.py for what each field means.
 """
+
 from __future__ import annotations
 
 import importlib
-
-from typing import List, Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
@@ -39,52 +39,78 @@ TEXT = TextRule(text=(TextLimit(300, GRAPHEMES), TextLimit(3000, UTF8_BYTES)))
 # graphemes (social-app MAX_ALT_TEXT), so alt text written there fits here too, and a record
 # cannot grow without bound.
 MEDIA = MediaRules(
-    platform=NAME, name=TITLE,
-    max_images=4, max_videos=0, max_media=4,
-    image_types=frozenset({JPEG, PNG, GIF, WEBP}), video_types=frozenset(),
-    max_image_bytes=1_000_000, max_video_bytes=0,
+    platform=NAME,
+    name=TITLE,
+    max_images=4,
+    max_videos=0,
+    max_media=4,
+    image_types=frozenset({JPEG, PNG, GIF, WEBP}),
+    video_types=frozenset(),
+    max_image_bytes=1_000_000,
+    max_video_bytes=0,
     images_with_video=False,
-    alt_text=True, max_alt_text=2000, alt_text_unit=GRAPHEMES,
+    alt_text=True,
+    max_alt_text=2000,
+    alt_text_unit=GRAPHEMES,
 )
 
 
 class BlueskySettings(PlatformSettingsModel):
     # A threadgate record on the first post ("everyone" is no gate).
-    who_can_reply: Optional[Literal["everyone", "following", "mentioned", "nobody"]] = None
-    langs: Optional[List[str]] = Field(default=None, max_length=3)
+    who_can_reply: Literal["everyone", "following", "mentioned", "nobody"] | None = None
+    langs: list[str] | None = Field(default=None, max_length=3)
 
 
 class ConnectBluesky(ConnectRequest):
-    identifier: str = Field(min_length=1, max_length=253, examples=["you.bsky.social"],
-                            description="The account's handle (or its DID, or its email address).")
-    password: str = Field(min_length=1, max_length=200, examples=["xxxx-xxxx-xxxx-xxxx"],
-                          description="An app password (Settings > Privacy and security > App passwords). "
-                                      "The account's own password is refused.")
-    service: Optional[str] = Field(default=None, max_length=300, examples=["https://bsky.social"],
-                                   description="The account's server (PDS), for accounts hosted elsewhere "
-                                               "than this deployment's default; https only.")
+    identifier: str = Field(
+        min_length=1,
+        max_length=253,
+        examples=["you.bsky.social"],
+        description="The account's handle (or its DID, or its email address).",
+    )
+    password: str = Field(
+        min_length=1,
+        max_length=200,
+        examples=["xxxx-xxxx-xxxx-xxxx"],
+        description="An app password (Settings > Privacy and security > App passwords). "
+        "The account's own password is refused.",
+    )
+    service: str | None = Field(
+        default=None,
+        max_length=300,
+        examples=["https://bsky.social"],
+        description="The account's server (PDS), for accounts hosted elsewhere "
+        "than this deployment's default; https only.",
+    )
 
 
 PLATFORM = PlatformDescriptor(
-    name=NAME, title=TITLE,
-    text=TEXT, media=MEDIA,
+    name=NAME,
+    title=TITLE,
+    text=TEXT,
+    media=MEDIA,
     thread_style=REPLY,
     # The adapter chooses each record's key, so a repeated call names a record that already exists.
     idempotent=True,
     connect=Connect(
-        kind="credentials", body=ConnectBluesky, check="chalicelib.platforms.bluesky.connect:check",
+        kind="credentials",
+        body=ConnectBluesky,
+        check="chalicelib.platforms.bluesky.connect:check",
         summary="Connect a Bluesky account",
         description="Logs in to the account's server with the app password. Refused credentials are a 422 "
-                    "`invalid_credentials` (nothing is stored); a server that cannot be reached, a 503. Connecting "
-                    "an account that was connected before brings back the same integration with the new password.",
+        "`invalid_credentials` (nothing is stored); a server that cannot be reached, a 503. Connecting "
+        "an account that was connected before brings back the same integration with the new password.",
         instructions="Create an app password in the Bluesky app (Settings > Privacy and security > App "
-                     "passwords), then POST your handle as `identifier` and the app password as `password`."),
+        "passwords), then POST your handle as `identifier` and the app password as `password`.",
+    ),
     settings=BlueskySettings,
     sandbox=SandboxIdentity(
-        username="sandbox.openpost.test", display_name="openpost Sandbox (Bluesky)",
+        username="sandbox.openpost.test",
+        display_name="openpost Sandbox (Bluesky)",
         post_id=shapes.record_uri("app.bsky.feed.post"),
         url="{base}/bluesky/profile/{handle}/post/{rkey}",
-        content_ids=True),   # a reply names its parent and root by uri and cid
+        content_ids=True,
+    ),  # a reply names its parent and root by uri and cid
     adapter="chalicelib.platforms.bluesky.adapter:Bluesky",
 )
 

@@ -14,14 +14,16 @@ answers 500), and we then read the record back and return it as the part's outco
 The atproto SDK costs over a second to import: only this module imports it, and the registry imports
 this module only when a Bluesky target is published.
 """
+
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from atproto import Client, Session, SessionEvent, models
@@ -47,20 +49,30 @@ APP_URL = "https://bsky.app"
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
 # Error names with which the server says the session or the account cannot be used as it is.
-AUTH_ERRORS = frozenset({"AuthenticationRequired", "AuthRequired", "ExpiredToken", "InvalidToken",
-                         "AccountTakedown", "AccountDeactivated", "BadJwt", "BadJwtSignature"})
+AUTH_ERRORS = frozenset(
+    {
+        "AuthenticationRequired",
+        "AuthRequired",
+        "ExpiredToken",
+        "InvalidToken",
+        "AccountTakedown",
+        "AccountDeactivated",
+        "BadJwt",
+        "BadJwtSignature",
+    }
+)
 
 # who_can_reply -> the threadgate's allow list. "everyone" needs no gate; an empty list is nobody.
-REPLY_RULES: Dict[str, List[Dict[str, str]]] = {
+REPLY_RULES: dict[str, list[dict[str, str]]] = {
     "following": [{"$type": "app.bsky.feed.threadgate#followingRule"}],
     "mentioned": [{"$type": "app.bsky.feed.threadgate#mentionRule"}],
     "nobody": [],
 }
 
-TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"   # atproto's sortable base32
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # atproto's sortable base32
 # For an idempotency key whose target id carries no creation time (not a UUIDv7): a fixed window,
 # so its record key is still the same on every try.
-FALLBACK_EPOCH_MS = 1704067200000                     # 2024-01-01
+FALLBACK_EPOCH_MS = 1704067200000  # 2024-01-01
 FALLBACK_WINDOW_MS = 365 * 24 * 3600 * 1000
 
 T = TypeVar("T")
@@ -80,13 +92,13 @@ def record_key(idempotency_key: str) -> str:
     if millis is None:
         millis = FALLBACK_EPOCH_MS + int.from_bytes(digest[:8], "big") % FALLBACK_WINDOW_MS
     slot = int.from_bytes(target_digest[:4], "big") % 40
-    part = min(int(index), 24) if index.isdigit() else 0   # a post has at most 25 parts
+    part = min(int(index), 24) if index.isdigit() else 0  # a post has at most 25 parts
     micros = millis * 1000 + slot * 25 + part
     value = (micros << 10) | (int.from_bytes(digest[-2:], "big") & 0x3FF)
     return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
-def _uuid7_millis(text: str) -> Optional[int]:
+def _uuid7_millis(text: str) -> int | None:
     try:
         parsed = uuid.UUID(text)
     except ValueError:
@@ -99,13 +111,13 @@ def post_url(handle: str, uri: str) -> str:
 
 
 class Bluesky(Platform):
-    descriptor = PLATFORM   # its name, thread style and idempotency
-    media_kinds = frozenset({"image"})   # images as blobs with alt text; video is not built yet
+    descriptor = PLATFORM  # its name, thread style and idempotency
+    media_kinds = frozenset({"image"})  # images as blobs with alt text; video is not built yet
     max_image_bytes = 1_000_000
 
     def __init__(self, integration, credentials=None):
         super().__init__(integration, credentials)
-        self._session: Optional[Session] = None
+        self._session: Session | None = None
 
     # --- the adapter contract ------------------------------------------------------------------
     def publish(self, part: Part) -> PostRef:
@@ -115,7 +127,7 @@ class Bluesky(Platform):
 
     def _publish(self, client: Client, part: Part, rkey: str) -> PostRef:
         did = self._session.did
-        record: Dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _now()}
+        record: dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _now()}
         facets = client.detect_facets(part.text)
         if facets:
             record["facets"] = [facet.model_dump(by_alias=True, exclude_none=True) for facet in facets]
@@ -132,12 +144,17 @@ class Bluesky(Platform):
         if part.index == 0 and rule in REPLY_RULES:
             # The gate is its own record, keyed like the post; written in the same commit, so a
             # post never goes out without the gate its author asked for.
-            gate = {"$type": THREADGATE, "post": f"at://{did}/{POST}/{rkey}", "allow": REPLY_RULES[rule],
-                    "createdAt": record["createdAt"]}
+            gate = {
+                "$type": THREADGATE,
+                "post": f"at://{did}/{POST}/{rkey}",
+                "allow": REPLY_RULES[rule],
+                "createdAt": record["createdAt"],
+            }
             writes.append(models.ComAtprotoRepoApplyWrites.Create(collection=THREADGATE, rkey=rkey, value=gate))
         try:
             answer = client.com.atproto.repo.apply_writes(
-                models.ComAtprotoRepoApplyWrites.Data(repo=did, writes=writes))
+                models.ComAtprotoRepoApplyWrites.Data(repo=did, writes=writes)
+            )
         except atproto_errors.RequestErrorBase as error:
             # A record that already exists is refused with a 500, and a dropped answer may hide a
             # write that went through: in both cases the record, if it is there, is our part.
@@ -150,10 +167,11 @@ class Bluesky(Platform):
         created = answer.results[0]
         return PostRef(id=created.uri, url=post_url(self._session.handle, created.uri), extra={"cid": created.cid})
 
-    def _existing(self, client: Client, did: str, rkey: str) -> Optional[PostRef]:
+    def _existing(self, client: Client, did: str, rkey: str) -> PostRef | None:
         try:
             found = client.com.atproto.repo.get_record(
-                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST, rkey=rkey))
+                models.ComAtprotoRepoGetRecord.Params(repo=did, collection=POST, rkey=rkey)
+            )
         except atproto_errors.BadRequestError as error:
             if _error_name(error) == "RecordNotFound":
                 return None
@@ -161,22 +179,30 @@ class Bluesky(Platform):
         return PostRef(id=found.uri, url=post_url(self._session.handle, found.uri), extra={"cid": found.cid})
 
     # --- images ----------------------------------------------------------------------------------
-    def _images_embed(self, client: Client, images: List[Attachment]) -> Dict[str, Any]:
+    def _images_embed(self, client: Client, images: list[Attachment]) -> dict[str, Any]:
         # The API checked count and size when the post was written; these guard a post written
         # under other rules, before any blob is uploaded.
         if len(images) > self.max_images:
-            raise PermanentError(f"Bluesky takes at most {self.max_images} images in a post; this part has "
-                                 f"{len(images)}.", code="too_many_images")
+            raise PermanentError(
+                f"Bluesky takes at most {self.max_images} images in a post; this part has {len(images)}.",
+                code="too_many_images",
+            )
         for item in images:
             if item.size > self.max_image_bytes:
-                raise PermanentError(f"Bluesky takes images of at most {self.max_image_bytes:,} bytes; "
-                                     f"{item.filename or item.id} is {item.size:,}.", code="media_too_large")
+                raise PermanentError(
+                    f"Bluesky takes images of at most {self.max_image_bytes:,} bytes; "
+                    f"{item.filename or item.id} is {item.size:,}.",
+                    code="media_too_large",
+                )
         embedded = []
         for item in images:
             # Blobs are content-addressed: uploading the same file again on a retry stores nothing new.
             blob = client.upload_blob(item.read()).blob
-            image: Dict[str, Any] = {"$type": "app.bsky.embed.images#image", "alt": item.alt_text or "",
-                                     "image": blob.model_dump(by_alias=True, exclude_none=True)}
+            image: dict[str, Any] = {
+                "$type": "app.bsky.embed.images#image",
+                "alt": item.alt_text or "",
+                "image": blob.model_dump(by_alias=True, exclude_none=True),
+            }
             if item.width and item.height:
                 # Lets clients lay the image out before it loads (app.bsky.embed.defs#aspectRatio).
                 image["aspectRatio"] = {"width": int(item.width), "height": int(item.height)}
@@ -202,7 +228,7 @@ class Bluesky(Platform):
         # with an access token close to expiry): store the new session before it is used.
         client.on_session_change(self._remember)
         if use_stored_session and value.get("session"):
-            with contextlib.suppress(ValueError):       # a session we cannot read: log in instead
+            with contextlib.suppress(ValueError):  # a session we cannot read: log in instead
                 client.login(session_string=value["session"], fetch_bsky_profile=False)
                 return client
         try:
@@ -211,7 +237,8 @@ class Bluesky(Platform):
             if _is_auth_error(error):
                 raise AuthenticationFailedError(
                     f"Bluesky refused the account's app password ({_describe(error)}); reconnect the account "
-                    "with a new app password.") from None
+                    "with a new app password."
+                ) from None
             raise
         return client
 
@@ -232,15 +259,15 @@ class Account:
     did: str
     handle: str
     display_name: str
-    session: str               # the SDK's session string: handle, DID, both tokens, the PDS's URL
-    app_password: bool         # False when the user gave the account's main password
+    session: str  # the SDK's session string: handle, DID, both tokens, the PDS's URL
+    app_password: bool  # False when the user gave the account's main password
 
 
 def log_in(service: str, identifier: str, password: str) -> Account:
     """Log in (createSession) and read the account's display name from its profile record (a PDS
     alone has no AppView to ask). Raises the engine's error kinds: AuthenticationFailedError for
     refused credentials, TransientError when the server cannot be reached."""
-    sessions: List[Session] = []
+    sessions: list[Session] = []
     client = Client(base_url=service, request=Request(timeout=TIMEOUT))
     client.on_session_change(lambda event, session: sessions.append(session))
     with platform_errors():
@@ -248,21 +275,32 @@ def log_in(service: str, identifier: str, password: str) -> Account:
             client.login(identifier, password, fetch_bsky_profile=False)
         except atproto_errors.RequestErrorBase as error:
             if _is_auth_error(error) or _error_name(error) == "InvalidRequest":
-                raise AuthenticationFailedError(f"Bluesky refused the identifier or password ({_describe(error)}).")
+                raise AuthenticationFailedError(
+                    f"Bluesky refused the identifier or password ({_describe(error)})."
+                ) from error
             raise
         session = sessions[-1]
         display_name = ""
         try:
-            profile = client.com.atproto.repo.get_record(models.ComAtprotoRepoGetRecord.Params(
-                repo=session.did, collection="app.bsky.actor.profile", rkey="self"))
+            profile = client.com.atproto.repo.get_record(
+                models.ComAtprotoRepoGetRecord.Params(
+                    repo=session.did, collection="app.bsky.actor.profile", rkey="self"
+                )
+            )
             value = profile.value
-            display_name = str((value.get("displayName") if isinstance(value, dict)
-                                else getattr(value, "display_name", None)) or "")
+            display_name = str(
+                (value.get("displayName") if isinstance(value, dict) else getattr(value, "display_name", None)) or ""
+            )
         except atproto_errors.BadRequestError:
-            pass                    # no profile record yet: the handle stands in for the name
+            pass  # no profile record yet: the handle stands in for the name
     scope = session.access_jwt_payload.scope
-    return Account(did=session.did, handle=session.handle, display_name=display_name or session.handle,
-                   session=session.export(), app_password=scope in APP_PASSWORD_SCOPES)
+    return Account(
+        did=session.did,
+        handle=session.handle,
+        display_name=display_name or session.handle,
+        session=session.export(),
+        app_password=scope in APP_PASSWORD_SCOPES,
+    )
 
 
 # --- errors ----------------------------------------------------------------------------------------
@@ -290,11 +328,11 @@ def as_platform_error(error: atproto_errors.RequestErrorBase) -> Exception:
     return PermanentError(f"Bluesky refused the post: {detail}.")
 
 
-def _status(error: atproto_errors.RequestErrorBase) -> Optional[int]:
+def _status(error: atproto_errors.RequestErrorBase) -> int | None:
     return error.response.status_code if error.response is not None else None
 
 
-def _error_name(error: atproto_errors.RequestErrorBase) -> Optional[str]:
+def _error_name(error: atproto_errors.RequestErrorBase) -> str | None:
     content = error.response.content if error.response is not None else None
     return content.error if isinstance(content, XrpcError) else None
 
@@ -310,17 +348,17 @@ def _is_auth_error(error: atproto_errors.RequestErrorBase) -> bool:
     return _status(error) == 401 or _error_name(error) in AUTH_ERRORS
 
 
-def _retry_after(error: atproto_errors.RequestErrorBase) -> Optional[float]:
+def _retry_after(error: atproto_errors.RequestErrorBase) -> float | None:
     if not isinstance(error, atproto_errors.RateLimitExceededError):
         return None
     if error.retry_after is not None:
         return error.retry_after
     if error.reset_at is not None:
-        return max(0.0, (error.reset_at - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        return max(0.0, (error.reset_at - dt.datetime.now(dt.UTC)).total_seconds())
     return None
 
 
-def _strong_ref(ref: PostRef) -> Dict[str, str]:
+def _strong_ref(ref: PostRef) -> dict[str, str]:
     cid = ref.extra.get("cid")
     if not cid:
         raise PermanentError("A Bluesky reply needs the cid of the post it answers; it was not recorded.")
@@ -328,4 +366,4 @@ def _strong_ref(ref: PostRef) -> Dict[str, str]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

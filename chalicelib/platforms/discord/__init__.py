@@ -3,13 +3,14 @@
 What openpost knows of the platform, declared for the registry (chalicelib/platforms/registry.py);
 see chalicelib/platforms/descriptor.py for what each field means.
 """
+
 from __future__ import annotations
 
 import importlib
 
 from pydantic import Field
 
-from chalicelib.media.spec import GIF, JPEG, MOV, MP4, MiB, PNG, WEBP, MediaRules
+from chalicelib.media.spec import GIF, JPEG, MOV, MP4, PNG, WEBP, MediaRules, MiB
 from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
@@ -37,35 +38,53 @@ TEXT = TextRule(text=(TextLimit(2000, CODE_POINTS),))
 # file or per request (the per-request reading is the stricter); docs raised it to 20 MiB in
 # September 2026 (#8578) while the API still refused more than 10 MiB (#8572).
 MEDIA = MediaRules(
-    platform=NAME, name=TITLE, post_noun="message",
-    max_images=10, max_videos=10, max_media=10,
-    image_types=frozenset({JPEG, PNG, GIF, WEBP}), video_types=frozenset({MP4, MOV}),
-    max_image_bytes=10 * MiB, max_video_bytes=10 * MiB, max_part_bytes=10 * MiB,
+    platform=NAME,
+    name=TITLE,
+    post_noun="message",
+    max_images=10,
+    max_videos=10,
+    max_media=10,
+    image_types=frozenset({JPEG, PNG, GIF, WEBP}),
+    video_types=frozenset({MP4, MOV}),
+    max_image_bytes=10 * MiB,
+    max_video_bytes=10 * MiB,
+    max_part_bytes=10 * MiB,
     images_with_video=True,
-    alt_text=True, max_alt_text=1024, alt_text_unit=CODE_POINTS,
+    alt_text=True,
+    max_alt_text=1024,
+    alt_text_unit=CODE_POINTS,
 )
 
+
 class ConnectDiscord(ConnectRequest):
-    webhook_url: str = Field(min_length=1, max_length=500,
-                             examples=["https://discord.com/api/webhooks/123456789012345678/abcDEF"],
-                             description="The channel's webhook URL (Channel settings > Integrations > Webhooks).")
+    webhook_url: str = Field(
+        min_length=1,
+        max_length=500,
+        examples=["https://discord.com/api/webhooks/123456789012345678/abcDEF"],
+        description="The channel's webhook URL (Channel settings > Integrations > Webhooks).",
+    )
 
 
 PLATFORM = PlatformDescriptor(
-    name=NAME, title=TITLE,
-    text=TEXT, media=MEDIA,
+    name=NAME,
+    title=TITLE,
+    text=TEXT,
+    media=MEDIA,
     thread_style=REPLY,
     # Webhook executions take no nonce we can enforce: a lost answer may have published.
     idempotent=False,
     connect=Connect(
-        kind="credentials", body=ConnectDiscord, check="chalicelib.platforms.discord.connect:check",
+        kind="credentials",
+        body=ConnectDiscord,
+        check="chalicelib.platforms.discord.connect:check",
         summary="Connect a Discord channel webhook",
         description="Checks the webhook with Discord and learns its name and channel. Posts go to that channel; "
-                    "in a forum channel each post opens a forum post, and a thread's later parts go into it."),
+        "in a forum channel each post opens a forum post, and a thread's later parts go into it.",
+    ),
     settings=PlatformSettingsModel,
     sandbox=SandboxIdentity(
-        username="#sandbox", display_name="openpost Sandbox (Discord)",
-        post_id=shapes.snowflake(1420070400000)),   # Discord's snowflake epoch
+        username="#sandbox", display_name="openpost Sandbox (Discord)", post_id=shapes.snowflake(1420070400000)
+    ),  # Discord's snowflake epoch
     adapter="chalicelib.platforms.discord.adapter:Discord",
 )
 

@@ -20,12 +20,14 @@ file as ``{id: n, filename, description}``, the description being its alt text) 
 A webhook takes no idempotency key (Discord's ``nonce`` works only for bots), so a part whose answer
 was lost is reported as "outcome unknown" rather than risk posting it twice.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.platforms import http
@@ -38,11 +40,11 @@ NAME = "Discord"
 # client copies; so whatever version a URL names, or none, it is called on v10.
 API_VERSION = 10
 WEBHOOK_PATH = re.compile(r"^/api(?:/v\d+)?/webhooks/(\d+)/([\w-]+)/?$")
-FORUM_NEEDS_THREAD = 220001          # "Webhooks posted to forum channels must have a thread_name or thread_id"
-UNKNOWN_WEBHOOK = 10015              # the webhook was deleted: only reconnecting with a new one helps
+FORUM_NEEDS_THREAD = 220001  # "Webhooks posted to forum channels must have a thread_name or thread_id"
+UNKNOWN_WEBHOOK = 10015  # the webhook was deleted: only reconnecting with a new one helps
 INVALID_WEBHOOK_TOKEN = 50027
 THREAD_NAME_LIMIT = 100
-DESCRIPTION_LIMIT = 1024             # an attachment's description (alt text)
+DESCRIPTION_LIMIT = 1024  # an attachment's description (alt text)
 # Discord's upload limit per file in a server without boosts. Boosted servers take more, but every
 # file of a part is held in memory (requests builds the whole multipart body before sending), so a
 # larger file is refused here, before anything is read or sent.
@@ -50,7 +52,7 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 class Discord(Platform):
-    descriptor = PLATFORM   # its name, thread style and idempotency
+    descriptor = PLATFORM  # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
 
@@ -58,7 +60,7 @@ class Discord(Platform):
         # Read before the first request, so storage failing sends nothing; a forum's second try
         # sends the same bytes again.
         files = read_files(part.media)
-        thread_id = (part.root.extra.get("thread_id") if part.root is not None else None)
+        thread_id = part.root.extra.get("thread_id") if part.root is not None else None
         if thread_id:
             return self._send(part.text, files, params={"thread_id": thread_id})
         try:
@@ -66,23 +68,31 @@ class Discord(Platform):
         except _ForumChannel:
             return self._send(part.text, files, thread_name=thread_name(part.text))
 
-    def _send(self, text: str, files: Sequence[_File], *, params: Optional[Dict[str, str]] = None,
-              thread_name: Optional[str] = None) -> PostRef:
+    def _send(
+        self, text: str, files: Sequence[_File], *, params: dict[str, str] | None = None, thread_name: str | None = None
+    ) -> PostRef:
         # A message of files alone goes without content.
-        body: Dict[str, Any] = {"content": text} if text or not files else {}
+        body: dict[str, Any] = {"content": text} if text or not files else {}
         if thread_name:
             body["thread_name"] = thread_name
         if files:
             body["attachments"] = [file.described(n) for n, file in enumerate(files)]
-            request: Dict[str, Any] = {
+            request: dict[str, Any] = {
                 "data": {"payload_json": json.dumps(body)},
-                "files": [(f"files[{n}]", (file.name, file.data, file.content_type)) for n, file in enumerate(files)]}
+                "files": [(f"files[{n}]", (file.name, file.data, file.content_type)) for n, file in enumerate(files)],
+            }
         else:
             request = {"json": body}
         # Normalised on every call: accounts connected before v10 was pinned hold an unversioned URL.
-        response = http.call("POST", webhook_url(self.credentials.value["webhook_url"]), platform=NAME,
-                             idempotent=False,
-                             timeout=self.timeout, params={"wait": "true", **(params or {})}, **request)
+        response = http.call(
+            "POST",
+            webhook_url(self.credentials.value["webhook_url"]),
+            platform=NAME,
+            idempotent=False,
+            timeout=self.timeout,
+            params={"wait": "true", **(params or {})},
+            **request,
+        )
         answer = http.json_body(response)
         if response.status_code >= 400:
             raise_for(response, answer, forum_retry=thread_name is None and not params)
@@ -94,8 +104,9 @@ class Discord(Platform):
         # the answer); later parts of the post join it.
         if thread_name or (params or {}).get("thread_id"):
             extra["thread_id"] = channel_id
-        return PostRef(id=str(answer["id"]), url=message_url(self.integration.profile, channel_id, answer["id"]),
-                       extra=extra)
+        return PostRef(
+            id=str(answer["id"]), url=message_url(self.integration.profile, channel_id, answer["id"]), extra=extra
+        )
 
 
 def webhook_url(url: str) -> str:
@@ -117,41 +128,43 @@ class _File:
     name: str
     content_type: str
     data: bytes
-    description: Optional[str]
+    description: str | None
 
-    def described(self, n: int) -> Dict[str, Any]:
+    def described(self, n: int) -> dict[str, Any]:
         """The file's entry in ``attachments``: its id is the n of its ``files[n]`` part."""
-        entry: Dict[str, Any] = {"id": n, "filename": self.name}
+        entry: dict[str, Any] = {"id": n, "filename": self.name}
         if self.description:
             entry["description"] = self.description
         return entry
 
 
-def read_files(media: List[Attachment]) -> List[_File]:
+def read_files(media: list[Attachment]) -> list[_File]:
     too_large = [item for item in media if item.size > MAX_FILE_BYTES]
     if too_large:
         raise PermanentError(
             f"Discord takes files of at most {MAX_FILE_BYTES // (1024 * 1024)} MiB through a webhook; "
-            f"{len(too_large)} file(s) of this post are larger.", code="media_too_large")
+            f"{len(too_large)} file(s) of this post are larger.",
+            code="media_too_large",
+        )
     return [_File(item.upload_name, item.content_type, item.read(), alt_text(item.alt_text)) for item in media]
 
 
-def alt_text(text: Optional[str]) -> Optional[str]:
+def alt_text(text: str | None) -> str | None:
     """Alt text cut to Discord's limit: a shortened description serves a reader better than a post
     refused for its length."""
     text = (text or "").strip()
     if len(text) <= DESCRIPTION_LIMIT:
         return text or None
-    return text[:DESCRIPTION_LIMIT - 1].rstrip() + "…"
+    return text[: DESCRIPTION_LIMIT - 1].rstrip() + "…"
 
 
 def thread_name(text: str) -> str:
     """A forum post's title: the first non-empty line of the first part, cut to Discord's limit."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "") or "Post"
-    return first if len(first) <= THREAD_NAME_LIMIT else first[:THREAD_NAME_LIMIT - 1].rstrip() + "…"
+    return first if len(first) <= THREAD_NAME_LIMIT else first[: THREAD_NAME_LIMIT - 1].rstrip() + "…"
 
 
-def message_url(profile: Dict[str, Any], channel_id: str, message_id: Any) -> Optional[str]:
+def message_url(profile: dict[str, Any], channel_id: str, message_id: Any) -> str | None:
     guild_id = profile.get("guild_id")
     if not guild_id or not channel_id:
         return None
@@ -167,9 +180,13 @@ def raise_for(response, answer, *, forum_retry: bool = False) -> None:
     if body.get("errors"):
         # Discord nests field errors ({"content": {"_errors": [{"message": ...}]}}); the first says enough.
         message = f"{message} ({_first_field_error(body['errors'])})" if message else _first_field_error(body["errors"])
-    http.raise_for_answer(NAME, response.status_code, message,
-                          wait=http.retry_after(response.headers, body.get("retry_after")),
-                          auth_failed=code in (UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN))
+    http.raise_for_answer(
+        NAME,
+        response.status_code,
+        message,
+        wait=http.retry_after(response.headers, body.get("retry_after")),
+        auth_failed=code in (UNKNOWN_WEBHOOK, INVALID_WEBHOOK_TOKEN),
+    )
 
 
 def _first_field_error(errors: Any, path: str = "") -> str:

@@ -3,6 +3,7 @@
 What openpost knows of the platform, declared for the registry (chalicelib/platforms/registry.py);
 see chalicelib/platforms/descriptor.py for what each field means.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction
@@ -31,25 +32,36 @@ TEXT = TextRule(text=(TextLimit(3000, UTF16_UNITS),))
 # in others; the smaller kept), video MP4 up to 500 MB (75 KB at least, not checked here) and
 # 1:2.4 to 2.4:1, alt text 4,086 characters (unit not documented: UTF-16).
 MEDIA = MediaRules(
-    platform=NAME, name=TITLE,
-    max_images=20, max_videos=1, max_media=20,
-    image_types=frozenset({JPEG, PNG, GIF}), video_types=frozenset({MP4}),
-    max_image_bytes=5 * MB, max_video_bytes=500 * MB,
+    platform=NAME,
+    name=TITLE,
+    max_images=20,
+    max_videos=1,
+    max_media=20,
+    image_types=frozenset({JPEG, PNG, GIF}),
+    video_types=frozenset({MP4}),
+    max_image_bytes=5 * MB,
+    max_video_bytes=500 * MB,
     images_with_video=False,
-    alt_text=True, max_alt_text=4086, alt_text_unit=UTF16_UNITS,
+    alt_text=True,
+    max_alt_text=4086,
+    alt_text_unit=UTF16_UNITS,
     max_image_pixels=36_152_319,
     video_aspect=aspect(Fraction(5, 12), Fraction(12, 5), "1:2.4 and 2.4:1"),
 )
 
 PLATFORM = PlatformDescriptor(
-    name=NAME, title=TITLE,
-    text=TEXT, media=MEDIA,
+    name=NAME,
+    title=TITLE,
+    text=TEXT,
+    media=MEDIA,
     thread_style=NUMBERED,
     # The Posts API takes no idempotency key.
     idempotent=False,
     settings=PlatformSettingsModel,
     sandbox=SandboxIdentity(
-        username="openpost-sandbox", display_name="openpost Sandbox (LinkedIn)",
-        post_id=shapes.timed_number(22, prefix="urn:li:share:")),
-    adapter=None,   # no live adapter yet: a live target fails with platform_not_available
+        username="openpost-sandbox",
+        display_name="openpost Sandbox (LinkedIn)",
+        post_id=shapes.timed_number(22, prefix="urn:li:share:"),
+    ),
+    adapter=None,  # no live adapter yet: a live target fails with platform_not_available
 )

@@ -3,15 +3,15 @@
 What openpost knows of the platform, declared for the registry (chalicelib/platforms/registry.py);
 see chalicelib/platforms/descriptor.py for what each field means.
 """
+
 from __future__ import annotations
 
 import importlib
-
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
-from chalicelib.media.spec import GIF, JPEG, MOV, MP4, MiB, PNG, WEBP, MediaRules
+from chalicelib.media.spec import GIF, JPEG, MOV, MP4, PNG, WEBP, MediaRules, MiB
 from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
@@ -39,45 +39,65 @@ TEXT = TextRule(text=(TextLimit(500, MASTODON_CHARACTERS),), adjustable=True)
 # 8,294,400 (MAX_VIDEO_MATRIX_LIMIT). Description: 1,500 characters (Ruby String#length, code
 # points); recent releases take more, older ones exactly this.
 MEDIA = MediaRules(
-    platform=NAME, name=TITLE,
-    max_images=4, max_videos=1, max_media=4,
-    image_types=frozenset({JPEG, PNG, GIF, WEBP}), video_types=frozenset({MP4, MOV}),
-    max_image_bytes=16 * MiB - 1, max_video_bytes=99 * MiB - 1,
+    platform=NAME,
+    name=TITLE,
+    max_images=4,
+    max_videos=1,
+    max_media=4,
+    image_types=frozenset({JPEG, PNG, GIF, WEBP}),
+    video_types=frozenset({MP4, MOV}),
+    max_image_bytes=16 * MiB - 1,
+    max_video_bytes=99 * MiB - 1,
     images_with_video=False,
-    alt_text=True, max_alt_text=1500, alt_text_unit=CODE_POINTS,
-    max_image_pixels=33_177_600, type_max_pixels={GIF: 921_600}, max_video_pixels=8_294_400,
+    alt_text=True,
+    max_alt_text=1500,
+    alt_text_unit=CODE_POINTS,
+    max_image_pixels=33_177_600,
+    type_max_pixels={GIF: 921_600},
+    max_video_pixels=8_294_400,
 )
 
 
 class MastodonSettings(PlatformSettingsModel):
     # Sent as they are with the status.
-    visibility: Optional[Literal["public", "unlisted", "private", "direct"]] = None
-    spoiler_text: Optional[str] = Field(default=None, max_length=500)
-    sensitive: Optional[bool] = None
-    language: Optional[str] = Field(default=None, min_length=2, max_length=8)
+    visibility: Literal["public", "unlisted", "private", "direct"] | None = None
+    spoiler_text: str | None = Field(default=None, max_length=500)
+    sensitive: bool | None = None
+    language: str | None = Field(default=None, min_length=2, max_length=8)
 
 
 class ConnectMastodon(ConnectRequest):
-    instance_url: str = Field(min_length=1, max_length=300, examples=["https://mastodon.social"],
-                              description="The account's server. A bare domain means https.")
+    instance_url: str = Field(
+        min_length=1,
+        max_length=300,
+        examples=["https://mastodon.social"],
+        description="The account's server. A bare domain means https.",
+    )
     access_token: str = Field(min_length=1, max_length=500, description="An access token with write:statuses.")
 
 
 PLATFORM = PlatformDescriptor(
-    name=NAME, title=TITLE,
-    text=TEXT, media=MEDIA,
+    name=NAME,
+    title=TITLE,
+    text=TEXT,
+    media=MEDIA,
     thread_style=REPLY,
     # POST /api/v1/statuses honours an Idempotency-Key header, derived from the target and part.
     idempotent=True,
     connect=Connect(
-        kind="credentials", body=ConnectMastodon, check="chalicelib.platforms.mastodon.connect:check",
+        kind="credentials",
+        body=ConnectMastodon,
+        check="chalicelib.platforms.mastodon.connect:check",
         summary="Connect a Mastodon account",
         description="Checks the token with the server (`verify_credentials`) and reads the server's limits from "
-                    "`/api/v2/instance`: posts to this account are measured against its `max_characters`."),
+        "`/api/v2/instance`: posts to this account are measured against its `max_characters`.",
+    ),
     settings=MastodonSettings,
     sandbox=SandboxIdentity(
-        username="sandbox@mastodon.openpost.test", display_name="openpost Sandbox (Mastodon)",
-        post_id=shapes.timed_number(16)),   # milliseconds above 16 bits of sequence
+        username="sandbox@mastodon.openpost.test",
+        display_name="openpost Sandbox (Mastodon)",
+        post_id=shapes.timed_number(16),
+    ),  # milliseconds above 16 bits of sequence
     adapter="chalicelib.platforms.mastodon.adapter:Mastodon",
 )
 

@@ -4,9 +4,10 @@ The token is checked with ``verify_credentials`` and the instance's limits read 
 ``/api/v2/instance``: posts to this account are measured against its ``max_characters``, and its
 media limits are kept for the adapter's checks before an upload.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.platforms.base import PermanentError
@@ -15,23 +16,32 @@ from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount, ge
 NAME = "Mastodon"
 # What a Mastodon instance says of the files it takes (configuration.media_attachments), kept on the
 # integration's profile for the adapter's checks before an upload.
-MEDIA_LIMITS = ("supported_mime_types", "image_size_limit", "image_matrix_limit",
-                "video_size_limit", "video_matrix_limit", "video_frame_rate_limit")
+MEDIA_LIMITS = (
+    "supported_mime_types",
+    "image_size_limit",
+    "image_matrix_limit",
+    "video_size_limit",
+    "video_matrix_limit",
+    "video_frame_rate_limit",
+)
 
 
 def check(body, context: ConnectContext) -> ConnectedAccount:
-    base = context.user_url(body.instance_url if "://" in body.instance_url else f"https://{body.instance_url}",
-                            "instance_url")
+    base = context.user_url(
+        body.instance_url if "://" in body.instance_url else f"https://{body.instance_url}", "instance_url"
+    )
     base = f"{urlsplit(base).scheme}://{urlsplit(base).netloc}"
-    account = get_json(NAME, f"{base}/api/v1/accounts/verify_credentials",
-                       headers={"Authorization": f"Bearer {body.access_token}"})
+    account = get_json(
+        NAME, f"{base}/api/v1/accounts/verify_credentials", headers={"Authorization": f"Bearer {body.access_token}"}
+    )
     instance = _instance(base)
     statuses = (instance.get("configuration") or {}).get("statuses") or {}
     media = (instance.get("configuration") or {}).get("media_attachments") or {}
     domain = instance.get("domain") or instance.get("uri") or urlsplit(base).hostname
     username = str(account.get("acct") or account.get("username") or account["id"])
     profile = {
-        "instance_url": base, "domain": domain,
+        "instance_url": base,
+        "domain": domain,
         "max_characters": int(statuses.get("max_characters") or instance.get("max_toot_chars") or 500),
         "characters_reserved_per_url": int(statuses.get("characters_reserved_per_url") or 23),
         "max_media_attachments": int(statuses.get("max_media_attachments") or 4),
@@ -44,10 +54,12 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
         display_name=account.get("display_name") or username,
         # The instance URL is sealed with the token: the token goes only where it was issued.
         credentials={"instance_url": base, "access_token": body.access_token},
-        profile=profile, avatar_url=account.get("avatar"))
+        profile=profile,
+        avatar_url=account.get("avatar"),
+    )
 
 
-def _instance(base: str) -> Dict[str, Any]:
+def _instance(base: str) -> dict[str, Any]:
     try:
         return get_json(NAME, f"{base}/api/v2/instance")
     except PermanentError:

@@ -29,10 +29,12 @@ is sent.
 Slack answers most failures with HTTP 200 and ``{"ok": false, "error": "..."}``; the error names
 decide the kind. It takes no idempotency key, so a lost answer is "outcome unknown".
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO, Dict, Iterator, List, Optional
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import (
@@ -48,8 +50,19 @@ from chalicelib.platforms.slack import PLATFORM
 
 NAME = "Slack"
 # The token no longer works, or lacks what posting needs: only reconnecting the account helps.
-AUTH_ERRORS = frozenset({"not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired",
-                         "missing_scope", "not_allowed_token_type", "no_permission", "team_access_not_granted"})
+AUTH_ERRORS = frozenset(
+    {
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "not_allowed_token_type",
+        "no_permission",
+        "team_access_not_granted",
+    }
+)
 # A limit, which Slack names in an HTTP 200 as well as with a 429: chat.postMessage's page lists
 # "ratelimited" (wait for Retry-After) and "rate_limited" (the app posted too many messages). Both
 # refused the message before posting it, so the engine waits and sends it again.
@@ -70,12 +83,12 @@ HINTS = {
     "file_uploads_except_images_disabled": "file_uploads_except_images_disabled (the workspace allows images only)",
     "file_upload_size_restricted": "file_upload_size_restricted (the workspace limits the size of uploads)",
 }
-ALT_TEXT_LIMIT = 1000                # alt_txt, per files.getUploadURLExternal (alt_txt_too_large)
+ALT_TEXT_LIMIT = 1000  # alt_txt, per files.getUploadURLExternal (alt_txt_too_large)
 UPLOAD_CHUNK = 1024 * 1024
 
 
 class Slack(ApiUrlPlatform):
-    descriptor = PLATFORM   # its name, thread style and idempotency
+    descriptor = PLATFORM  # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
     timeout = http.TIMEOUT
     api_url_setting = "slack_api_url"
@@ -84,10 +97,13 @@ class Slack(ApiUrlPlatform):
         profile = self.integration.profile
         api_url, token = self._api_url, self.credentials.value["bot_token"]
         if part.media and not part.text.strip():
-            raise PermanentError("Slack shows a post's images and videos with its text, and this part has none: add "
-                                 "text to publish it to Slack. Nothing was sent.", code="text_required")
+            raise PermanentError(
+                "Slack shows a post's images and videos with its text, and this part has none: add "
+                "text to publish it to Slack. Nothing was sent.",
+                code="text_required",
+            )
         file_ids = [self._upload(api_url, token, item) for item in part.media]
-        body: Dict[str, Any] = {"channel": profile["channel_id"], "text": escape(part.text)}
+        body: dict[str, Any] = {"channel": profile["channel_id"], "text": escape(part.text)}
         thread_ts = part.root.id if part.root is not None else None
         if thread_ts:
             body["thread_ts"] = thread_ts
@@ -97,12 +113,13 @@ class Slack(ApiUrlPlatform):
             raise http.unreadable_answer(NAME, idempotent=False)
         if file_ids:
             self._share(api_url, token, file_ids, part.media, channel, thread_ts)
-        return PostRef(id=str(ts), url=permalink(profile.get("team_url"), channel, ts, thread_ts),
-                       extra={"channel": channel})
+        return PostRef(
+            id=str(ts), url=permalink(profile.get("team_url"), channel, ts, thread_ts), extra={"channel": channel}
+        )
 
     def _upload(self, api_url: str, token: str, item: Attachment) -> str:
         """One file, uploaded and not shared; its file id. Safe to repeat: nothing is visible."""
-        request: Dict[str, Any] = {"filename": item.upload_name, "length": item.size}
+        request: dict[str, Any] = {"filename": item.upload_name, "length": item.size}
         if item.kind == "image" and (item.alt_text or "").strip():
             request["alt_txt"] = alt_text(item.alt_text)
         ticket = api_call(api_url, "files.getUploadURLExternal", token, request, timeout=self.timeout)
@@ -112,43 +129,72 @@ class Slack(ApiUrlPlatform):
         # upload URL is its own credential: the bot token is not sent to that host.
         stream = item.open()
         try:
-            response = http.call("POST", ticket["upload_url"], platform=NAME, idempotent=True,
-                                 timeout=self.timeout, data=_StreamedFile(stream, item.size),
-                                 headers={"Content-Type": item.content_type})
+            response = http.call(
+                "POST",
+                ticket["upload_url"],
+                platform=NAME,
+                idempotent=True,
+                timeout=self.timeout,
+                data=_StreamedFile(stream, item.size),
+                headers={"Content-Type": item.content_type},
+            )
         finally:
             stream.close()
         if response.status_code != 200:
             # Slack's upload host answers in plain text; its status is what counts. It was never shown
             # the token, so a 401 or 403 there is the URL's, not the account's: a retry gets a new one.
             status = 502 if response.status_code in (401, 403) else response.status_code
-            http.raise_for_answer(NAME, status, f"the file upload failed ({response.text[:200].strip()})",
-                                  wait=http.retry_after(response.headers))
+            http.raise_for_answer(
+                NAME,
+                status,
+                f"the file upload failed ({response.text[:200].strip()})",
+                wait=http.retry_after(response.headers),
+            )
         return str(ticket["file_id"])
 
-    def _share(self, api_url: str, token: str, file_ids: List[str], media: List[Attachment], channel: str,
-               thread_ts: Optional[str]) -> None:
-        body: Dict[str, Any] = {"files": json.dumps([{"id": file_id, "title": item.upload_name}
-                                                     for file_id, item in zip(file_ids, media)]),
-                                "channel_id": channel}
+    def _share(
+        self,
+        api_url: str,
+        token: str,
+        file_ids: list[str],
+        media: list[Attachment],
+        channel: str,
+        thread_ts: str | None,
+    ) -> None:
+        body: dict[str, Any] = {
+            "files": json.dumps(
+                [{"id": file_id, "title": item.upload_name} for file_id, item in zip(file_ids, media, strict=True)]
+            ),
+            "channel_id": channel,
+        }
         if thread_ts:
-            body["thread_ts"] = thread_ts        # Slack asks for the thread's parent, never a reply
+            body["thread_ts"] = thread_ts  # Slack asks for the thread's parent, never a reply
         try:
             api_call(api_url, "files.completeUploadExternal", token, body, timeout=self.timeout, sends=True)
         except PlatformError as error:
             raise OutcomeUnknownError(
                 f"Slack posted the text of this part, but sharing its files failed: {error.message} They may be "
                 "missing from the channel. It was not sent again, so the text is not posted twice: check the "
-                "channel before publishing this post again.") from None
+                "channel before publishing this post again."
+            ) from None
 
 
-def api_call(api_url: str, method: str, token: str, body: Dict[str, Any], *, timeout=http.TIMEOUT,
-             sends: bool = False) -> Dict[str, Any]:
+def api_call(
+    api_url: str, method: str, token: str, body: dict[str, Any], *, timeout=http.TIMEOUT, sends: bool = False
+) -> dict[str, Any]:
     """One Web API method; returns its answer when ``ok``, else raises the engine's error.
     ``sends`` marks a method that publishes (a lost answer may mean it did)."""
     # Form-encoded, which every Web API method accepts (some reading methods refuse JSON). A method
     # that only reads is safe to repeat whatever happened to its answer.
-    response = http.call("POST", f"{api_url.rstrip('/')}/{method}", platform=NAME, idempotent=not sends,
-                         timeout=timeout, data=body, headers={"Authorization": f"Bearer {token}"})
+    response = http.call(
+        "POST",
+        f"{api_url.rstrip('/')}/{method}",
+        platform=NAME,
+        idempotent=not sends,
+        timeout=timeout,
+        data=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     answer = http.json_body(response)
     if response.status_code == 200 and isinstance(answer, dict) and answer.get("ok"):
         return answer
@@ -165,14 +211,20 @@ def api_call(api_url: str, method: str, token: str, body: Dict[str, Any], *, tim
     elif error in MAYBE_DONE_ERRORS and sends:
         raise OutcomeUnknownError(
             f"Slack answered {error}, which it says may follow a message that was in fact posted. It was not "
-            "sent again: check the channel before publishing this post again.")
+            "sent again: check the channel before publishing this post again."
+        )
     elif error in MAYBE_DONE_ERRORS:
         status = 503
     elif status == 200:
         status = 400
     try:
-        http.raise_for_answer(NAME, status, HINTS.get(error, error) or f"HTTP {response.status_code}",
-                              wait=http.retry_after(response.headers), auth_failed=error in AUTH_ERRORS)
+        http.raise_for_answer(
+            NAME,
+            status,
+            HINTS.get(error, error) or f"HTTP {response.status_code}",
+            wait=http.retry_after(response.headers),
+            auth_failed=error in AUTH_ERRORS,
+        )
     except PlatformError as failed:
         failed.platform_error = error or None
         raise
@@ -193,11 +245,11 @@ class _StreamedFile:
         return iter(lambda: self._stream.read(UPLOAD_CHUNK), b"")
 
 
-def alt_text(text: Optional[str]) -> str:
+def alt_text(text: str | None) -> str:
     """Alt text cut to Slack's limit: a shortened description serves a reader better than a post
     refused for its length."""
     text = (text or "").strip()
-    return text if len(text) <= ALT_TEXT_LIMIT else text[:ALT_TEXT_LIMIT - 1].rstrip() + "…"
+    return text if len(text) <= ALT_TEXT_LIMIT else text[: ALT_TEXT_LIMIT - 1].rstrip() + "…"
 
 
 def escape(text: str) -> str:
@@ -205,7 +257,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def permalink(team_url: Optional[str], channel: str, ts: str, thread_ts: Optional[str] = None) -> Optional[str]:
+def permalink(team_url: str | None, channel: str, ts: str, thread_ts: str | None = None) -> str | None:
     """A message's permalink, as Slack builds it: the ts without its dot, after a "p"; a reply also
     names its thread so the link opens the thread."""
     if not team_url:

@@ -3,10 +3,10 @@
 What openpost knows of the platform, declared for the registry (chalicelib/platforms/registry.py);
 see chalicelib/platforms/descriptor.py for what each field means.
 """
+
 from __future__ import annotations
 
 import importlib
-
 from fractions import Fraction
 
 from pydantic import Field
@@ -37,39 +37,59 @@ TEXT = TextRule(text=(TextLimit(4096, CODE_POINTS),), caption=(TextLimit(1024, C
 # together (one alone goes by sendPhoto or sendVideo). No alt-text field. unconfirmed: GIF and
 # WebP as photos (sent as a still), and which megabyte the Bot API means (decimal kept).
 MEDIA = MediaRules(
-    platform=NAME, name=TITLE, post_noun="message",
-    max_images=10, max_videos=10, max_media=10,
-    image_types=frozenset({JPEG, PNG, GIF, WEBP}), video_types=frozenset({MP4, MOV}),
-    max_image_bytes=10 * MB, max_video_bytes=50 * MB,
+    platform=NAME,
+    name=TITLE,
+    post_noun="message",
+    max_images=10,
+    max_videos=10,
+    max_media=10,
+    image_types=frozenset({JPEG, PNG, GIF, WEBP}),
+    video_types=frozenset({MP4, MOV}),
+    max_image_bytes=10 * MB,
+    max_video_bytes=50 * MB,
     images_with_video=True,
-    alt_text=False, max_alt_text=None,
+    alt_text=False,
+    max_alt_text=None,
     max_image_side_sum=10_000,
     image_aspect=aspect(Fraction(1, 20), 20, "1:20 and 20:1"),
 )
 
+
 class ConnectTelegram(ConnectRequest):
-    bot_token: str = Field(min_length=1, max_length=200, pattern=r"^\d+:[\w-]+$",
-                           description="The bot's token from @BotFather.")
-    chat_id: str = Field(min_length=1, max_length=64, pattern=r"^(@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+)$",
-                         examples=["@my_channel", "-1001234567890"],
-                         description="The chat's @username or numeric id; the bot must be allowed to post there.")
+    bot_token: str = Field(
+        min_length=1, max_length=200, pattern=r"^\d+:[\w-]+$", description="The bot's token from @BotFather."
+    )
+    chat_id: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^(@[A-Za-z][A-Za-z0-9_]{3,}|-?\d+)$",
+        examples=["@my_channel", "-1001234567890"],
+        description="The chat's @username or numeric id; the bot must be allowed to post there.",
+    )
 
 
 PLATFORM = PlatformDescriptor(
-    name=NAME, title=TITLE,
-    text=TEXT, media=MEDIA,
+    name=NAME,
+    title=TITLE,
+    text=TEXT,
+    media=MEDIA,
     thread_style=REPLY,
     # The Bot API takes no idempotency key.
     idempotent=False,
     connect=Connect(
-        kind="credentials", body=ConnectTelegram, check="chalicelib.platforms.telegram.connect:check",
+        kind="credentials",
+        body=ConnectTelegram,
+        check="chalicelib.platforms.telegram.connect:check",
         summary="Connect a Telegram chat",
         description="Checks the bot token (`getMe`), the chat (`getChat`) and that the bot may post there "
-                    "(`getChatMember`): 422 `chat_not_found`, `bot_not_in_chat` or `bot_cannot_post` otherwise."),
+        "(`getChatMember`): 422 `chat_not_found`, `bot_not_in_chat` or `bot_cannot_post` otherwise.",
+    ),
     settings=PlatformSettingsModel,
     sandbox=SandboxIdentity(
-        username="@openpost_sandbox", display_name="openpost Sandbox (Telegram)",
-        post_id=shapes.snowflake(1704067200000, random_bits=10)),   # from 2024: short, as Telegram's are
+        username="@openpost_sandbox",
+        display_name="openpost Sandbox (Telegram)",
+        post_id=shapes.snowflake(1704067200000, random_bits=10),
+    ),  # from 2024: short, as Telegram's are
     adapter="chalicelib.platforms.telegram.adapter:Telegram",
 )
 

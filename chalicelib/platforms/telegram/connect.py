@@ -4,31 +4,40 @@ The token is checked with ``getMe``, the chat with ``getChat`` and the bot's rig
 with ``getChatMember``: 422 ``chat_not_found``, ``bot_not_in_chat`` or ``bot_cannot_post`` (in a
 channel the bot must be an administrator allowed to post), rather than a first post that fails.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from chalicelib.platforms.base import AuthenticationFailedError, PermanentError
 from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount, refused
 
 
 def check(body, context: ConnectContext) -> ConnectedAccount:
-    from chalicelib.platforms.telegram import adapter   # requests: only connecting pays for it
+    from chalicelib.platforms.telegram import adapter  # requests: only connecting pays for it
 
     api_url = context.settings.telegram_api_url
     bot = adapter.api_call(api_url, body.bot_token, "getMe", {})
     chat = _chat(api_url, body.bot_token, body.chat_id, bot)
-    title = chat.get("title") or " ".join(filter(None, (chat.get("first_name"), chat.get("last_name")))) \
-        or str(chat["id"])
+    title = (
+        chat.get("title") or " ".join(filter(None, (chat.get("first_name"), chat.get("last_name")))) or str(chat["id"])
+    )
     return ConnectedAccount(
         account_id=f"{bot['id']}/{chat['id']}",
-        username=f"@{chat['username']}" if chat.get("username") else str(chat["id"]), display_name=title,
+        username=f"@{chat['username']}" if chat.get("username") else str(chat["id"]),
+        display_name=title,
         credentials={"bot_token": body.bot_token},
-        profile={"chat_id": chat["id"], "chat_username": chat.get("username"), "chat_type": chat.get("type"),
-                 "bot_id": bot["id"], "bot_username": bot.get("username")})
+        profile={
+            "chat_id": chat["id"],
+            "chat_username": chat.get("username"),
+            "chat_type": chat.get("type"),
+            "bot_id": bot["id"],
+            "bot_username": bot.get("username"),
+        },
+    )
 
 
-def _chat(api_url: str, token: str, chat_id: str, bot: Dict[str, Any]) -> Dict[str, Any]:
+def _chat(api_url: str, token: str, chat_id: str, bot: dict[str, Any]) -> dict[str, Any]:
     """The chat, once the bot (``getMe``'s answer) is known to be able to post there."""
     from chalicelib.platforms.telegram import adapter
 
@@ -37,20 +46,29 @@ def _chat(api_url: str, token: str, chat_id: str, bot: Dict[str, Any]) -> Dict[s
         chat = adapter.api_call(api_url, token, "getChat", {"chat_id": chat_id})
     except AuthenticationFailedError as error:
         # getMe accepted the token, so a 403 here is about this chat: the bot was removed from it.
-        raise refused("bot_not_in_chat", "chat_id", f"{name} cannot reach chat {chat_id} ({error.message}): add "
-                                                    "the bot to the chat, then connect again.") from None
+        raise refused(
+            "bot_not_in_chat",
+            "chat_id",
+            f"{name} cannot reach chat {chat_id} ({error.message}): add the bot to the chat, then connect again.",
+        ) from None
     except PermanentError:
-        raise refused("chat_not_found", "chat_id",
-                      f"Telegram has no chat {chat_id} that {name} can see: check the @username or numeric id, and "
-                      "add the bot to the chat.") from None
+        raise refused(
+            "chat_not_found",
+            "chat_id",
+            f"Telegram has no chat {chat_id} that {name} can see: check the @username or numeric id, and "
+            "add the bot to the chat.",
+        ) from None
     if chat.get("type") == "private":
-        return chat          # a private chat with the bot: the user started it, the bot may answer
+        return chat  # a private chat with the bot: the user started it, the bot may answer
     member = adapter.api_call(api_url, token, "getChatMember", {"chat_id": chat["id"], "user_id": bot["id"]})
     refusal = adapter.posting_refusal(str(chat.get("type") or "chat"), member)
     if refusal is not None:
         code, advice = refusal
         title = chat.get("title") or chat_id
         where = "is not a member of" if code == "bot_not_in_chat" else "may not post in"
-        raise refused(code, "chat_id", f"{name} {where} {title} (its status there: {member.get('status')}): "
-                                       f"{advice}, then connect again.")
+        raise refused(
+            code,
+            "chat_id",
+            f"{name} {where} {title} (its status there: {member.get('status')}): {advice}, then connect again.",
+        )
     return chat

@@ -24,10 +24,12 @@ Long-lived tokens last 60 days and can be refreshed once at least 24 hours old a
 the user must reconnect. The adapter refreshes a token with less than REFRESH_WITHIN_SECONDS left and
 stores the new one with the credentials' compare-and-set, as the X adapter does.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import requests
 
@@ -56,7 +58,7 @@ VERSION = "v1.0"
 SCOPES = "threads_basic,threads_content_publish"
 # (connect, read) seconds, well inside the publisher's time limit: a slow call ends as an error we
 # classify rather than as a killed worker.
-TIMEOUTS: Tuple[float, float] = (3.05, 15.0)
+TIMEOUTS: tuple[float, float] = (3.05, 15.0)
 # Long-lived tokens live 60 days and may be refreshed from 24 hours old: refreshing a week ahead
 # leaves an account that publishes rarely plenty of chances, and never starts a post on a token
 # that could die mid-call.
@@ -136,9 +138,14 @@ def _nothing_was_sent(error: requests.RequestException) -> bool:
 class ThreadsClient:
     """The few Threads API calls openpost makes, with Threads' answers turned into the adapter's errors."""
 
-    def __init__(self, api_url: str, app: Callable[..., Optional[Mapping[str, str]]],
-                 timeouts: Optional[Tuple[float, float]] = None, session: Optional[requests.Session] = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        api_url: str,
+        app: Callable[..., Mapping[str, str] | None],
+        timeouts: tuple[float, float] | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self._api_url = api_url.rstrip("/")
         # The Threads app's id and secret, asked for at each token call and never held, so a rotated
         # secret is picked up.
@@ -148,35 +155,53 @@ class ThreadsClient:
         self._clock = clock
 
     @classmethod
-    def for_deployment(cls, deployment: Deployment) -> "ThreadsClient":
-        return cls(api_url(deployment.settings),
-                   lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh))
+    def for_deployment(cls, deployment: Deployment) -> ThreadsClient:
+        return cls(
+            api_url(deployment.settings), lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh)
+        )
 
     # --- tokens ----------------------------------------------------------------------------------
-    def exchange_code(self, code: str, redirect_uri: str) -> Dict[str, Any]:
+    def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
         """The code for a short-lived token (1 hour), then that for a long-lived one (60 days)."""
         app = self._app_credentials()
-        answer = self._token_call("POST", "/oauth/access_token", data={
-            "client_id": app["client_id"], "client_secret": app["client_secret"], "code": code,
-            "grant_type": "authorization_code", "redirect_uri": redirect_uri})
+        answer = self._token_call(
+            "POST",
+            "/oauth/access_token",
+            data={
+                "client_id": app["client_id"],
+                "client_secret": app["client_secret"],
+                "code": code,
+                "grant_type": "authorization_code",
+                "redirect_uri": redirect_uri,
+            },
+        )
         short = answer["access_token"]
         # user_id is a number in Meta's answers and a string in its Postman collection: either is kept
         # as a string.
         user_id = str(answer.get("user_id") or "")
-        long_lived = self._token_call("GET", "/access_token", params={
-            "grant_type": "th_exchange_token", "client_secret": app["client_secret"], "access_token": short})
+        long_lived = self._token_call(
+            "GET",
+            "/access_token",
+            params={"grant_type": "th_exchange_token", "client_secret": app["client_secret"], "access_token": short},
+        )
         return {**self._tokens(long_lived), "user_id": user_id}
 
-    def refresh(self, access_token: str) -> Dict[str, Any]:
-        return self._tokens(self._token_call("GET", "/refresh_access_token", params={
-            "grant_type": "th_refresh_token", "access_token": access_token}))
+    def refresh(self, access_token: str) -> dict[str, Any]:
+        return self._tokens(
+            self._token_call(
+                "GET", "/refresh_access_token", params={"grant_type": "th_refresh_token", "access_token": access_token}
+            )
+        )
 
-    def _tokens(self, answer: Mapping[str, Any]) -> Dict[str, Any]:
+    def _tokens(self, answer: Mapping[str, Any]) -> dict[str, Any]:
         now = int(self._clock())
-        return {"access_token": answer["access_token"], "issued_at": now,
-                "expires_at": now + int(answer.get("expires_in") or LONG_LIVED_SECONDS)}
+        return {
+            "access_token": answer["access_token"],
+            "issued_at": now,
+            "expires_at": now + int(answer.get("expires_in") or LONG_LIVED_SECONDS),
+        }
 
-    def _token_call(self, method: str, path: str, **kwargs: Any) -> Dict[str, Any]:
+    def _token_call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         # A token call publishes nothing: a failure without an answer is worth a retry.
         response = self._call(method, path, may_have_acted=False, **kwargs)
         try:
@@ -194,24 +219,33 @@ class ThreadsClient:
         except ServiceUnavailableError as error:
             raise TransientError(error.detail, code="platform_app_unavailable") from None
         if app is None:
-            raise PermanentError("This deployment has no Threads app configured: put its client_id and client_secret "
-                                 "in the deployment's Threads app secret.", code="platform_not_configured")
+            raise PermanentError(
+                "This deployment has no Threads app configured: put its client_id and client_secret "
+                "in the deployment's Threads app secret.",
+                code="platform_not_configured",
+            )
         return app
 
     # --- bearer calls ----------------------------------------------------------------------------
-    def me(self, access_token: str) -> Dict[str, Any]:
+    def me(self, access_token: str) -> dict[str, Any]:
         return self.read(access_token, "me", "id,username,name,threads_profile_picture_url")
 
-    def read(self, access_token: str, object_id: str, fields: str) -> Dict[str, Any]:
-        response = self._call("GET", f"/{VERSION}/{object_id}", params={"fields": fields},
-                              headers=_bearer(access_token), may_have_acted=False)
+    def read(self, access_token: str, object_id: str, fields: str) -> dict[str, Any]:
+        response = self._call(
+            "GET",
+            f"/{VERSION}/{object_id}",
+            params={"fields": fields},
+            headers=_bearer(access_token),
+            may_have_acted=False,
+        )
         return self._checked(response)
 
-    def create_container(self, access_token: str, params: Dict[str, Any]) -> str:
+    def create_container(self, access_token: str, params: dict[str, Any]) -> str:
         # A container is not a post (we never ask for auto_publish_text): a lost answer costs an
         # unpublished container, which Threads drops after 24 hours.
-        response = self._call("POST", f"/{VERSION}/me/threads", data=params, headers=_bearer(access_token),
-                              may_have_acted=False)
+        response = self._call(
+            "POST", f"/{VERSION}/me/threads", data=params, headers=_bearer(access_token), may_have_acted=False
+        )
         answer = self._checked(response, refused="the post", code="platform_rejected")
         if not answer.get("id"):
             raise TransientError("Threads' answer to creating the post's container could not be read.")
@@ -219,8 +253,13 @@ class ThreadsClient:
 
     def publish(self, access_token: str, container_id: str) -> str:
         """Raises GraphAnswer for a refusal, for the caller to look at the container."""
-        response = self._call("POST", f"/{VERSION}/me/threads_publish", data={"creation_id": container_id},
-                              headers=_bearer(access_token), may_have_acted=True)
+        response = self._call(
+            "POST",
+            f"/{VERSION}/me/threads_publish",
+            data={"creation_id": container_id},
+            headers=_bearer(access_token),
+            may_have_acted=True,
+        )
         try:
             answer = self._json(response)
         except GraphAnswer as refusal:
@@ -228,43 +267,54 @@ class ThreadsClient:
                 raise TokenRefused(refusal.words) from None
             raise
         except ValueError:
-            raise OutcomeUnknownError("Threads accepted the post but its answer could not be read; it was not sent "
-                                      "again. Check the account before publishing this post again.") from None
+            raise OutcomeUnknownError(
+                "Threads accepted the post but its answer could not be read; it was not sent "
+                "again. Check the account before publishing this post again."
+            ) from None
         if not answer.get("id"):
-            raise OutcomeUnknownError("Threads accepted the post but did not say which post it is; it was not sent "
-                                      "again. Check the account before publishing this post again.")
+            raise OutcomeUnknownError(
+                "Threads accepted the post but did not say which post it is; it was not sent "
+                "again. Check the account before publishing this post again."
+            )
         return str(answer["id"])
 
     # --- plumbing --------------------------------------------------------------------------------
     def _call(self, method: str, path: str, *, may_have_acted: bool, **kwargs: Any) -> requests.Response:
         try:
-            return self._session.request(method, self._api_url + path, timeout=self._timeouts,
-                                         allow_redirects=False, **kwargs)
+            return self._session.request(
+                method, self._api_url + path, timeout=self._timeouts, allow_redirects=False, **kwargs
+            )
         except requests.RequestException as error:
             if _nothing_was_sent(error) or not may_have_acted:
-                raise TransientError(f"Threads could not be reached ({type(error).__name__}); it will be tried "
-                                     "again.") from None
+                raise TransientError(
+                    f"Threads could not be reached ({type(error).__name__}); it will be tried again."
+                ) from None
             raise OutcomeUnknownError(
                 "Threads did not answer after the post was sent, and Threads offers no way to recognise a repeated "
-                "request, so it was not sent again. Check the account before publishing this post again.") from None
+                "request, so it was not sent again. Check the account before publishing this post again."
+            ) from None
 
     @staticmethod
-    def _json(response: requests.Response) -> Dict[str, Any]:
+    def _json(response: requests.Response) -> dict[str, Any]:
         """The answer's object; GraphAnswer for an error answer; ValueError for an unreadable success."""
         try:
             body = response.json()
         except ValueError:
             body = None
         if response.status_code >= 400 or (isinstance(body, dict) and isinstance(body.get("error"), dict)):
-            error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else \
-                {"message": (response.text or response.reason or "")[:200]}
+            error = (
+                body.get("error")
+                if isinstance(body, dict) and isinstance(body.get("error"), dict)
+                else {"message": (response.text or response.reason or "")[:200]}
+            )
             raise GraphAnswer(response.status_code, error)
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body
 
-    def _checked(self, response: requests.Response, refused: str = "the request",
-                 code: str = "platform_rejected") -> Dict[str, Any]:
+    def _checked(
+        self, response: requests.Response, refused: str = "the request", code: str = "platform_rejected"
+    ) -> dict[str, Any]:
         try:
             return self._json(response)
         except GraphAnswer as answer:
@@ -272,8 +322,9 @@ class ThreadsClient:
                 raise TokenRefused(answer.words) from None
             raise self._error(answer, refused, code) from None
         except ValueError:
-            raise TransientError(f"Threads sent an answer (HTTP {response.status_code}) that could not be "
-                                 "read.") from None
+            raise TransientError(
+                f"Threads sent an answer (HTTP {response.status_code}) that could not be read."
+            ) from None
 
     @staticmethod
     def _error(answer: GraphAnswer, refused: str = "the request", code: str = "platform_rejected"):
@@ -281,19 +332,27 @@ class ThreadsClient:
         if answer.code in THROTTLED:
             return RateLimitedError(f"Threads is rate limiting openpost's calls: {answer.words}")
         if answer.code == QUOTA_CODE and answer.subcode == QUOTA_SUBCODE:
-            return RateLimitedError("This Threads account has published as many posts as Threads allows in 24 "
-                                    f"hours (250 posts, 1,000 replies); publishing resumes later. Threads said: "
-                                    f"{answer.words}", retry_after=QUOTA_WAIT_SECONDS)
+            return RateLimitedError(
+                "This Threads account has published as many posts as Threads allows in 24 "
+                f"hours (250 posts, 1,000 replies); publishing resumes later. Threads said: "
+                f"{answer.words}",
+                retry_after=QUOTA_WAIT_SECONDS,
+            )
         if answer.code == PERMISSION_DENIED:
-            return AuthenticationFailedError(f"Threads refused: {answer.words}. Reconnect the Threads account to "
-                                             "grant openpost permission to publish.")
-        if answer.status >= 500 or answer.transient is True or (answer.code in TRANSIENT
-                                                                 and answer.transient is not False):
+            return AuthenticationFailedError(
+                f"Threads refused: {answer.words}. Reconnect the Threads account to "
+                "grant openpost permission to publish."
+            )
+        if (
+            answer.status >= 500
+            or answer.transient is True
+            or (answer.code in TRANSIENT and answer.transient is not False)
+        ):
             return TransientError(f"Threads answered HTTP {answer.status}: {answer.words}")
         return PermanentError(f"Threads refused {refused} (code {answer.code}): {answer.words}", code=code)
 
 
-def _bearer(access_token: str) -> Dict[str, str]:
+def _bearer(access_token: str) -> dict[str, str]:
     # Meta's Postman collection authenticates with "Authorization: Bearer"; it keeps the token out of
     # URLs (and the logs that record them).
     return {"Authorization": f"Bearer {access_token}"}
@@ -314,21 +373,27 @@ class MediaLinks:
         if self._s3 is None:
             import boto3
 
-            self._s3 = boto3.client("s3", region_name=self._settings.region,
-                                    endpoint_url=self._settings.aws_endpoint_url)
+            self._s3 = boto3.client(
+                "s3", region_name=self._settings.region, endpoint_url=self._settings.aws_endpoint_url
+            )
         try:
             return self._s3.generate_presigned_url(
-                "get_object", Params={"Bucket": self._settings.media_bucket,
-                                      "Key": stored_key(self._workspace_id, self._mode, attachment.id)},
-                ExpiresIn=PRESIGNED_SECONDS)
+                "get_object",
+                Params={
+                    "Bucket": self._settings.media_bucket,
+                    "Key": stored_key(self._workspace_id, self._mode, attachment.id),
+                },
+                ExpiresIn=PRESIGNED_SECONDS,
+            )
         except Exception as error:  # noqa: BLE001 - signing fails only on missing AWS credentials
-            raise TransientError(f"A link to media {attachment.id} could not be made ({type(error).__name__}); it "
-                                 "will be tried again.") from None
+            raise TransientError(
+                f"A link to media {attachment.id} could not be made ({type(error).__name__}); it will be tried again."
+            ) from None
 
 
-def container_params(part: Part, media_type: str, **extra: Any) -> Dict[str, Any]:
+def container_params(part: Part, media_type: str, **extra: Any) -> dict[str, Any]:
     """The parameters of POST /{threads-user-id}/threads for the part's own container."""
-    params: Dict[str, Any] = {"media_type": media_type, **extra}
+    params: dict[str, Any] = {"media_type": media_type, **extra}
     if part.text:
         params["text"] = part.text
     if part.reply_to is not None:
@@ -339,35 +404,42 @@ def container_params(part: Part, media_type: str, **extra: Any) -> Dict[str, Any
     return params
 
 
-def _media_params(attachment: Attachment, link: str) -> Dict[str, Any]:
+def _media_params(attachment: Attachment, link: str) -> dict[str, Any]:
     if attachment.kind == "video":
-        params: Dict[str, Any] = {"media_type": "VIDEO", "video_url": link}
+        params: dict[str, Any] = {"media_type": "VIDEO", "video_url": link}
     else:
         params = {"media_type": "IMAGE", "image_url": link}
     if attachment.alt_text:
-        params["alt_text"] = attachment.alt_text     # Threads takes alt text on images and videos
+        params["alt_text"] = attachment.alt_text  # Threads takes alt text on images and videos
     return params
 
 
 class Threads(Platform):
-    descriptor = PLATFORM   # its name, thread style and idempotency
+    descriptor = PLATFORM  # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
 
-    def __init__(self, integration, credentials=None, client: Optional[ThreadsClient] = None,
-                 links: Optional[MediaLinks] = None, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], Any] = time.sleep, timer: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        integration,
+        credentials=None,
+        client: ThreadsClient | None = None,
+        links: MediaLinks | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Any] = time.sleep,
+        timer: Callable[[], float] = time.monotonic,
+    ):
         super().__init__(integration, credentials)
         if client is None:
             raise TypeError("a Threads adapter needs a ThreadsClient: build it with Threads.build")
         self._client = client
         self._links = links
-        self._clock = clock           # token and container ages are on the wall clock
+        self._clock = clock  # token and container ages are on the wall clock
         self._sleep = sleep
-        self._timer = timer           # how long this worker has spent on a part
-        self._tokens: Dict[str, Any] = {}
+        self._timer = timer  # how long this worker has spent on a part
+        self._tokens: dict[str, Any] = {}
 
     @classmethod
-    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+    def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if deployment is not None:
             if options.get("client") is None:
                 options["client"] = ThreadsClient.for_deployment(deployment)
@@ -399,37 +471,45 @@ class Threads(Platform):
             return self._as_account(lambda token: self._client.create_container(token, params))
         # A carousel: each file becomes an item container (is_carousel_item, no text), then the
         # carousel container names them, in the author's order, in ``children``.
-        children: List[str] = []
+        children: list[str] = []
         for item in part.media:
             params = {**_media_params(item, self._link(item)), "is_carousel_item": "true"}
-            children.append(self._as_account(lambda token: self._client.create_container(token, params)))
-        return self._as_account(lambda token: self._client.create_container(
-            token, container_params(part, "CAROUSEL", children=",".join(children))))
+            children.append(self._as_account(lambda token, params=params: self._client.create_container(token, params)))
+        return self._as_account(
+            lambda token: self._client.create_container(
+                token, container_params(part, "CAROUSEL", children=",".join(children))
+            )
+        )
 
     def _link(self, attachment: Attachment) -> str:
         if self._links is None:
-            raise PermanentError("This deployment cannot hand Threads links to its media.", code="platform_not_configured")
+            raise PermanentError(
+                "This deployment cannot hand Threads links to its media.", code="platform_not_configured"
+            )
         return self._links.url(attachment)
 
-    def _earlier_container(self, handle: Optional[Dict[str, Any]]) -> Optional[str]:
+    def _earlier_container(self, handle: dict[str, Any] | None) -> str | None:
         """The container an earlier attempt at this part created, if it can still be published. One
         Threads shows PUBLISHED was published by that attempt: never publish the part again."""
-        if not handle or float(handle.get("created_at") or 0) + CONTAINER_LIFETIME_SECONDS \
-                < self._clock() + EXPIRY_MARGIN_SECONDS:
+        if (
+            not handle
+            or float(handle.get("created_at") or 0) + CONTAINER_LIFETIME_SECONDS < self._clock() + EXPIRY_MARGIN_SECONDS
+        ):
             return None
         try:
             status = self._status(handle["container_id"])
         except PermanentError:
-            return None           # Threads no longer knows it: create it afresh
+            return None  # Threads no longer knows it: create it afresh
         if status.get("status") == "PUBLISHED":
             raise OutcomeUnknownError(
                 "An earlier attempt at this part was published on Threads although its answer never reached "
-                "openpost, so the post's link is unknown. It was not published again: check the account.")
+                "openpost, so the post's link is unknown. It was not published again: check the account."
+            )
         if status.get("status") in ("ERROR", "EXPIRED"):
             return None
         return handle["container_id"]
 
-    def _status(self, container_id: str) -> Dict[str, Any]:
+    def _status(self, container_id: str) -> dict[str, Any]:
         return self._as_account(lambda token: self._client.read(token, container_id, "id,status,error_message"))
 
     def _await_container(self, container_id: str, deadline: float) -> None:
@@ -443,16 +523,24 @@ class Threads(Platform):
                 return
             if state == "PUBLISHED":
                 # Only an earlier attempt of ours could have published it.
-                raise OutcomeUnknownError("This part's container is already published on Threads by an earlier "
-                                          "attempt whose answer was lost; it was not published again.")
+                raise OutcomeUnknownError(
+                    "This part's container is already published on Threads by an earlier "
+                    "attempt whose answer was lost; it was not published again."
+                )
             if state in ("ERROR", "EXPIRED"):
                 # error_message is one of Threads' reasons (FAILED_DOWNLOADING_VIDEO, INVALID_DURATION, ...).
-                raise PermanentError(f"Threads could not use this post's media ({status.get('error_message') or state})"
-                                     "; nothing was published.", code="media_rejected")
+                raise PermanentError(
+                    f"Threads could not use this post's media ({status.get('error_message') or state})"
+                    "; nothing was published.",
+                    code="media_rejected",
+                )
             wait = next(waits, wait)
             if self._timer() + wait > deadline:
-                raise TransientError("Threads is still processing the media; publishing will be tried again later, "
-                                     "taking up the same container.", code="media_still_processing")
+                raise TransientError(
+                    "Threads is still processing the media; publishing will be tried again later, "
+                    "taking up the same container.",
+                    code="media_still_processing",
+                )
             self._sleep(wait)
 
     def _publish(self, container_id: str, deadline: float) -> str:
@@ -469,7 +557,7 @@ class Threads(Platform):
         except GraphAnswer as refusal:
             raise ThreadsClient._error(refusal, "the post") from None
 
-    def _permalink(self, media_id: str) -> Optional[str]:
+    def _permalink(self, media_id: str) -> str | None:
         # The post is published: failing to read its link must not fail the part.
         try:
             return self._as_account(lambda token: self._client.read(token, media_id, "permalink")).get("permalink")
@@ -483,7 +571,7 @@ class Threads(Platform):
         another worker (or a reconnect) has stored a newer one since."""
         try:
             return call(self._tokens["access_token"])
-        except TokenRefused as refusal:
+        except TokenRefused:
             stored = self._reread()
             if stored.get("access_token") and stored["access_token"] != self._tokens.get("access_token"):
                 self._tokens = stored
@@ -493,7 +581,7 @@ class Threads(Platform):
                     refusal = again
             raise self._needs_reconnect(f"Threads refused its token ({refusal})") from None
 
-    def _current_tokens(self) -> Dict[str, Any]:
+    def _current_tokens(self) -> dict[str, Any]:
         tokens = self.credentials.value if self.credentials is not None else {}
         if not tokens or not tokens.get("access_token"):
             raise self._needs_reconnect("no Threads token is stored for this account")
@@ -505,34 +593,44 @@ class Threads(Platform):
             tokens = self._refresh(tokens)
         return tokens
 
-    def _refresh(self, stale: Dict[str, Any]) -> Dict[str, Any]:
+    def _refresh(self, stale: dict[str, Any]) -> dict[str, Any]:
         """A refreshed token, stored before use; the stored one if another worker refreshed first.
         Threads refreshes only a token at least 24 hours old: one it refuses still works until it
         expires, so it is used as it is."""
         stored = self._reread()
-        if stored.get("access_token") and stored["access_token"] != stale.get("access_token") and \
-                float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_WITHIN_SECONDS:
+        if (
+            stored.get("access_token")
+            and stored["access_token"] != stale.get("access_token")
+            and float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_WITHIN_SECONDS
+        ):
             return stored
         current = stored if stored.get("access_token") else stale
         try:
             fresh = self._client.refresh(current["access_token"])
         except GrantRejected as refusal:
-            logger.warning("threads token not refreshed", extra={"integration_id": self.integration.id,
-                                                                "reason": str(refusal)})
+            logger.warning(
+                "threads token not refreshed", extra={"integration_id": self.integration.id, "reason": str(refusal)}
+            )
             # Too young to refresh, or revoked: either way the token is used as it is, and a revoked
             # one is refused at the first call, which asks the user to reconnect.
             return current
         kept = self.credentials.replace({**current, **fresh})
-        logger.info("threads token refreshed", extra={"integration_id": self.integration.id,
-                                                      "kept_ours": kept.get("access_token") == fresh["access_token"]})
+        logger.info(
+            "threads token refreshed",
+            extra={
+                "integration_id": self.integration.id,
+                "kept_ours": kept.get("access_token") == fresh["access_token"],
+            },
+        )
         return kept
 
-    def _reread(self) -> Dict[str, Any]:
+    def _reread(self) -> dict[str, Any]:
         return self.credentials.reload() if self.credentials is not None else {}
 
     def _needs_reconnect(self, why: str) -> AuthenticationFailedError:
-        return AuthenticationFailedError(f"The Threads account @{self.integration.username} needs to be reconnected: "
-                                         f"{why}.")
+        return AuthenticationFailedError(
+            f"The Threads account @{self.integration.username} needs to be reconnected: {why}."
+        )
 
     def _check(self, part: Part) -> None:
         from chalicelib.text.limits import check
@@ -543,5 +641,7 @@ class Threads(Platform):
         if violations:
             raise PermanentError(violations[0].message, code="text_too_long")
         if len(part.media) > PLATFORM.media.max_media:
-            raise PermanentError(f"Threads takes at most {PLATFORM.media.max_media} files in a post; this part has "
-                                 f"{len(part.media)}.", code="too_many_media")
+            raise PermanentError(
+                f"Threads takes at most {PLATFORM.media.max_media} files in a post; this part has {len(part.media)}.",
+                code="too_many_media",
+            )

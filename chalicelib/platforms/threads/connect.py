@@ -7,9 +7,10 @@ code gives a short-lived token (1 hour), exchanged at once for a long-lived one 
 challenge: the state alone ties the callback to the attempt, and the app secret authenticates the
 exchange.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount, GrantRejectedError
@@ -20,8 +21,15 @@ def consent(context: ConnectContext, app: Mapping[str, str], state: str, challen
     threads_content_publish). "All parameters except state are required."""
     from chalicelib.platforms.threads.adapter import SCOPES, authorize_url
 
-    query = urlencode({"client_id": app["client_id"], "redirect_uri": redirect_uri, "scope": SCOPES,
-                       "response_type": "code", "state": state})
+    query = urlencode(
+        {
+            "client_id": app["client_id"],
+            "redirect_uri": redirect_uri,
+            "scope": SCOPES,
+            "response_type": "code",
+            "state": state,
+        }
+    )
     return f"{authorize_url(context.settings)}?{query}"
 
 
@@ -35,6 +43,10 @@ def finish(code: str, verifier: str, redirect_uri: str, context: ConnectContext)
     except GrantRejected:
         raise GrantRejectedError() from None
     account = client.me(tokens["access_token"])
-    return ConnectedAccount(account_id=str(account["id"]), username=account["username"],
-                            display_name=account.get("name") or account["username"], credentials=tokens,
-                            avatar_url=account.get("threads_profile_picture_url"))
+    return ConnectedAccount(
+        account_id=str(account["id"]),
+        username=account["username"],
+        display_name=account.get("name") or account["username"],
+        credentials=tokens,
+        avatar_url=account.get("threads_profile_picture_url"),
+    )

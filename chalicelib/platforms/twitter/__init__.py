@@ -3,14 +3,14 @@
 What openpost knows of the platform, declared for the registry (chalicelib/platforms/registry.py);
 see chalicelib/platforms/descriptor.py for what each field means.
 """
+
 from __future__ import annotations
 
 import importlib
-
 from fractions import Fraction
-from typing import Literal, Optional
+from typing import Literal
 
-from chalicelib.media.spec import GIF, JPEG, MOV, MP4, MiB, PNG, WEBP, MediaRules, aspect
+from chalicelib.media.spec import GIF, JPEG, MOV, MP4, PNG, WEBP, MediaRules, MiB, aspect
 from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
@@ -38,46 +38,63 @@ TEXT = TextRule(text=(TextLimit(280, WEIGHTED),), adjustable=True)
 # documented: UTF-16. A GIF goes alone: X cannot tell us before upload whether it animates,
 # and an animated one takes the whole post.
 MEDIA = MediaRules(
-    platform=NAME, name=TITLE,
-    max_images=4, max_videos=1, max_media=4,
-    image_types=frozenset({JPEG, PNG, GIF, WEBP}), video_types=frozenset({MP4, MOV}),
-    max_image_bytes=5 * MiB, max_video_bytes=512 * MiB, type_max_bytes={GIF: 15 * MiB},
-    images_with_video=False, alone_types=frozenset({GIF}),
-    alt_text=True, max_alt_text=1000, alt_text_unit=UTF16_UNITS,
+    platform=NAME,
+    name=TITLE,
+    max_images=4,
+    max_videos=1,
+    max_media=4,
+    image_types=frozenset({JPEG, PNG, GIF, WEBP}),
+    video_types=frozenset({MP4, MOV}),
+    max_image_bytes=5 * MiB,
+    max_video_bytes=512 * MiB,
+    type_max_bytes={GIF: 15 * MiB},
+    images_with_video=False,
+    alone_types=frozenset({GIF}),
+    alt_text=True,
+    max_alt_text=1000,
+    alt_text_unit=UTF16_UNITS,
     video_aspect=aspect(Fraction(1, 3), 3, "1:3 and 3:1"),
 )
 
 
 class TwitterSettings(PlatformSettingsModel):
     # reply_settings of POST /2/tweets; "everyone" is X's default and is sent as no setting.
-    who_can_reply: Optional[Literal["everyone", "following", "mentionedUsers", "subscribers", "verified"]] = None
+    who_can_reply: Literal["everyone", "following", "mentionedUsers", "subscribers", "verified"] | None = None
 
 
 PLATFORM = PlatformDescriptor(
-    name=NAME, title=TITLE, aliases=("x",),
-    text=TEXT, media=MEDIA,
+    name=NAME,
+    title=TITLE,
+    aliases=("x",),
+    text=TEXT,
+    media=MEDIA,
     thread_style=REPLY,
     # POST /2/tweets takes no idempotency key: a call whose answer was lost may have published.
     idempotent=False,
     connect=Connect(
-        kind="oauth", consent="chalicelib.platforms.twitter.connect:consent",
-        finish="chalicelib.platforms.twitter.connect:finish", callback_path="/api/platforms/twitter/callback",
+        kind="oauth",
+        consent="chalicelib.platforms.twitter.connect:consent",
+        finish="chalicelib.platforms.twitter.connect:finish",
+        callback_path="/api/platforms/twitter/callback",
         handle_prefix="@",
         summary="Start connecting an X account",
         description="Starts the OAuth 2.0 (PKCE) flow that connects an X account to the workspace, in live mode. "
-                    "Open `url` in the user's browser; after they approve, X sends them to `redirect_uri`, which "
-                    "finishes the connection. The attempt expires after 10 minutes and works once.",
+        "Open `url` in the user's browser; after they approve, X sends them to `redirect_uri`, which "
+        "finishes the connection. The attempt expires after 10 minutes and works once.",
         callback_summary="Finish connecting an X account",
         callback_description="Where X sends the user's browser after the consent screen. Exchanges the code for "
-                             "the account's tokens and creates the integration (or reconnects the existing one, "
-                             "keeping its id). 400 when the state is unknown, used or expired, or the user "
-                             "declined. A browser gets a small HTML page saying what happened; a client that sends "
-                             "`Accept: application/json` gets the integration (or the problem) as JSON."),
+        "the account's tokens and creates the integration (or reconnects the existing one, "
+        "keeping its id). 400 when the state is unknown, used or expired, or the user "
+        "declined. A browser gets a small HTML page saying what happened; a client that sends "
+        "`Accept: application/json` gets the integration (or the problem) as JSON.",
+    ),
     settings=TwitterSettings,
     sandbox=SandboxIdentity(
-        username="openpost_sandbox", display_name="openpost Sandbox (X)",
-        post_id=shapes.snowflake(1288834974657),   # X's snowflake epoch: ids carry their creation time
-        url="{base}/twitter/{handle}/status/{id}"),
+        username="openpost_sandbox",
+        display_name="openpost Sandbox (X)",
+        post_id=shapes.snowflake(1288834974657),  # X's snowflake epoch: ids carry their creation time
+        url="{base}/twitter/{handle}/status/{id}",
+    ),
     adapter="chalicelib.platforms.twitter.adapter:Twitter",
     # A confidential client ("Web App" in X's developer portal): the secret authenticates the
     # token calls with HTTP Basic; connecting is OAuth 2.0 with PKCE.

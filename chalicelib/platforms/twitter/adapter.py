@@ -18,12 +18,14 @@ to retry: a timeout there is a TransientError, never "outcome unknown", and a re
 Waiting for processing is bounded well under the publisher's Lambda timeout; a video X is still
 processing then is retried later rather than waited for past the worker's end.
 """
+
 from __future__ import annotations
 
 import base64
 import functools
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import requests
 
@@ -50,7 +52,7 @@ REFRESH_MARGIN_SECONDS = 300
 # (connect, read) seconds. Connecting is quick or hopeless; X can take a few seconds to create a
 # post. Both stay well under the publisher's 60 s Lambda timeout, so a slow call ends as an error
 # we classify rather than as a killed worker.
-TIMEOUTS: Tuple[float, float] = (3.05, 15.0)
+TIMEOUTS: tuple[float, float] = (3.05, 15.0)
 # X keeps unattached media about a day (initialize says how long); a kept upload this close to its
 # end is uploaded again rather than risk attaching an id X is about to drop.
 UPLOAD_LIFETIME_SECONDS = 86400
@@ -65,7 +67,7 @@ CHUNK_BYTES = 4 * 1024 * 1024
 # its media (the post itself, recording it): past that, stop waiting and let the engine try again
 # later, since a worker killed mid-wait reports nothing at all. With a 60 s publisher that leaves 40 s.
 RESERVE_SECONDS = 20.0
-PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS   # when the worker's time is unknown
+PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS  # when the worker's time is unknown
 # What X takes in one post: up to 4 images, or a single GIF, or a single video.
 MAX_IMAGES = 4
 ALT_TEXT_MAX_CHARACTERS = 1000
@@ -116,9 +118,14 @@ def _message(response: requests.Response) -> str:
 class XClient:
     """The few X API v2 calls openpost makes, with X's answers turned into the adapter's errors."""
 
-    def __init__(self, api_url: str, app: Callable[..., Optional[Mapping[str, str]]],
-                 timeouts: Optional[Tuple[float, float]] = None, session: Optional[requests.Session] = None,
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        api_url: str,
+        app: Callable[..., Mapping[str, str] | None],
+        timeouts: tuple[float, float] | None = None,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
         self._api_url = api_url.rstrip("/")
         # The X app's client id and secret (or None while the deployment has no X app), asked for
         # at each token call, never held: a rotated secret is picked up. ``app(fresh=True)`` skips
@@ -129,20 +136,22 @@ class XClient:
         self._clock = clock
 
     @classmethod
-    def for_deployment(cls, deployment: Deployment) -> "XClient":
+    def for_deployment(cls, deployment: Deployment) -> XClient:
         """A client on the deployment's X API, with its X app's credentials."""
-        return cls(deployment.settings.x_api_url,
-                   lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh))
+        return cls(
+            deployment.settings.x_api_url, lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh)
+        )
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
-    def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> Dict[str, Any]:
-        return self._token({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-                            "code_verifier": verifier})
+    def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
+        return self._token(
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
+        )
 
-    def refresh(self, refresh_token: str) -> Dict[str, Any]:
+    def refresh(self, refresh_token: str) -> dict[str, Any]:
         return self._token({"grant_type": "refresh_token", "refresh_token": refresh_token})
 
-    def _token(self, form: Dict[str, str]) -> Dict[str, Any]:
+    def _token(self, form: dict[str, str]) -> dict[str, Any]:
         app = self._app_credentials()
         response = self._token_call(form, app)
         if response.status_code in (400, 401):
@@ -156,8 +165,11 @@ class XClient:
             raise XGrantRejected(_message(response))
         self._raise_for(response)
         body = response.json()
-        return {"access_token": body["access_token"], "refresh_token": body.get("refresh_token"),
-                "expires_at": int(self._clock()) + int(body.get("expires_in") or 7200)}
+        return {
+            "access_token": body["access_token"],
+            "refresh_token": body.get("refresh_token"),
+            "expires_at": int(self._clock()) + int(body.get("expires_in") or 7200),
+        }
 
     def _app_credentials(self, fresh: bool = False) -> Mapping[str, str]:
         from chalicelib.errors import ServiceUnavailableError
@@ -167,11 +179,14 @@ class XClient:
         except ServiceUnavailableError as error:
             raise TransientError(error.detail, code="platform_app_unavailable") from None
         if app is None:
-            raise PermanentError("This deployment has no X app configured: put its client_id and client_secret in "
-                                 "the deployment's X app secret.", code="platform_not_configured")
+            raise PermanentError(
+                "This deployment has no X app configured: put its client_id and client_secret in "
+                "the deployment's X app secret.",
+                code="platform_not_configured",
+            )
         return app
 
-    def _token_call(self, form: Dict[str, str], app: Mapping[str, str]) -> requests.Response:
+    def _token_call(self, form: dict[str, str], app: Mapping[str, str]) -> requests.Response:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         pair = f"{app['client_id']}:{app['client_secret']}".encode()
         # A confidential client authenticates with HTTP Basic.
@@ -182,50 +197,73 @@ class XClient:
         return self._call("POST", "/2/oauth2/token", data=form, headers=headers, may_have_acted=False)
 
     # --- bearer calls ----------------------------------------------------------------------------
-    def me(self, access_token: str) -> Dict[str, str]:
+    def me(self, access_token: str) -> dict[str, str]:
         response = self._call("GET", "/2/users/me", headers=_bearer(access_token), may_have_acted=False)
         self._raise_for(response)
         return response.json()["data"]
 
-    def create_tweet(self, access_token: str, body: Dict[str, Any]) -> Dict[str, str]:
+    def create_tweet(self, access_token: str, body: dict[str, Any]) -> dict[str, str]:
         response = self._call("POST", "/2/tweets", json=body, headers=_bearer(access_token), may_have_acted=True)
         self._raise_for(response)
         try:
             return response.json()["data"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError) as exc:
             # X said it created the post but we cannot tell which one: as unknown as a timeout.
-            raise OutcomeUnknownError("X accepted the post but its answer could not be read; it was not sent "
-                                      "again. Check the account before publishing this post again.")
+            raise OutcomeUnknownError(
+                "X accepted the post but its answer could not be read; it was not sent "
+                "again. Check the account before publishing this post again."
+            ) from exc
 
     # --- media upload ----------------------------------------------------------------------------
     # None of these posts anything, so none of them "may have acted": a timeout is worth a retry.
-    def initialize_upload(self, access_token: str, media_type: str, total_bytes: int, category: str) -> Dict[str, Any]:
-        response = self._call("POST", "/2/media/upload/initialize", headers=_bearer(access_token), may_have_acted=False,
-                              json={"media_type": media_type, "total_bytes": total_bytes, "media_category": category})
+    def initialize_upload(self, access_token: str, media_type: str, total_bytes: int, category: str) -> dict[str, Any]:
+        response = self._call(
+            "POST",
+            "/2/media/upload/initialize",
+            headers=_bearer(access_token),
+            may_have_acted=False,
+            json={"media_type": media_type, "total_bytes": total_bytes, "media_category": category},
+        )
         return self._upload_data(response)
 
     def append_upload(self, access_token: str, media_id: str, segment_index: int, chunk: bytes) -> None:
-        response = self._call("POST", f"/2/media/upload/{media_id}/append", headers=_bearer(access_token),
-                              may_have_acted=False, data={"segment_index": str(segment_index)},
-                              files={"media": ("blob", chunk, "application/octet-stream")})
+        response = self._call(
+            "POST",
+            f"/2/media/upload/{media_id}/append",
+            headers=_bearer(access_token),
+            may_have_acted=False,
+            data={"segment_index": str(segment_index)},
+            files={"media": ("blob", chunk, "application/octet-stream")},
+        )
         self._raise_for_upload(response)
 
-    def finalize_upload(self, access_token: str, media_id: str) -> Dict[str, Any]:
-        response = self._call("POST", f"/2/media/upload/{media_id}/finalize", headers=_bearer(access_token),
-                              may_have_acted=False)
+    def finalize_upload(self, access_token: str, media_id: str) -> dict[str, Any]:
+        response = self._call(
+            "POST", f"/2/media/upload/{media_id}/finalize", headers=_bearer(access_token), may_have_acted=False
+        )
         return self._upload_data(response)
 
-    def upload_status(self, access_token: str, media_id: str) -> Dict[str, Any]:
-        response = self._call("GET", "/2/media/upload", params={"media_id": media_id, "command": "STATUS"},
-                              headers=_bearer(access_token), may_have_acted=False)
+    def upload_status(self, access_token: str, media_id: str) -> dict[str, Any]:
+        response = self._call(
+            "GET",
+            "/2/media/upload",
+            params={"media_id": media_id, "command": "STATUS"},
+            headers=_bearer(access_token),
+            may_have_acted=False,
+        )
         return self._upload_data(response)
 
     def set_alt_text(self, access_token: str, media_id: str, alt_text: str) -> None:
-        response = self._call("POST", "/2/media/metadata", headers=_bearer(access_token), may_have_acted=False,
-                              json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}})
+        response = self._call(
+            "POST",
+            "/2/media/metadata",
+            headers=_bearer(access_token),
+            may_have_acted=False,
+            json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}},
+        )
         self._raise_for_upload(response)
 
-    def _upload_data(self, response: requests.Response) -> Dict[str, Any]:
+    def _upload_data(self, response: requests.Response) -> dict[str, Any]:
         self._raise_for_upload(response)
         try:
             data = response.json()["data"]
@@ -240,9 +278,11 @@ class XClient:
         if response.status_code == 403:
             # Most often a token granted before openpost asked for media.write: only a reconnect
             # grants it, as a refresh keeps the scopes first granted.
-            raise PermanentError(f"X refused to take media from this account (HTTP 403): {_message(response)}. "
-                                 "Reconnect the X account to allow openpost to upload media.",
-                                 code="platform_rejected")
+            raise PermanentError(
+                f"X refused to take media from this account (HTTP 403): {_message(response)}. "
+                "Reconnect the X account to allow openpost to upload media.",
+                code="platform_rejected",
+            )
         self._raise_for(response, refused="the media", code="media_rejected")
 
     # --- plumbing --------------------------------------------------------------------------------
@@ -254,10 +294,12 @@ class XClient:
                 raise TransientError(f"X could not be reached ({type(error).__name__}); nothing was sent.") from None
             raise OutcomeUnknownError(
                 "X did not answer after the post was sent, and X offers no way to recognise a repeated "
-                "request, so it was not sent again. Check the account before publishing this post again.") from None
+                "request, so it was not sent again. Check the account before publishing this post again."
+            ) from None
 
-    def _raise_for(self, response: requests.Response, refused: str = "the post",
-                   code: str = "platform_rejected") -> None:
+    def _raise_for(
+        self, response: requests.Response, refused: str = "the post", code: str = "platform_rejected"
+    ) -> None:
         status = response.status_code
         if status < 400:
             return
@@ -269,7 +311,6 @@ class XClient:
             raise TransientError(f"X answered HTTP {status}: {_message(response)}")
         raise PermanentError(f"X refused {refused} (HTTP {status}): {_message(response)}", code=code)
 
-
     def _rate_limited(self, response: requests.Response) -> RateLimitedError:
         """X's 429, with the wait until the limit that ran out reopens. X sends no Retry-After; it says
         when each window resets (epoch seconds). Posting is also capped per 24 hours, per user and per
@@ -277,33 +318,40 @@ class XClient:
         15-minute reset is not when posting reopens, and retrying then only spends attempts."""
         words = _message(response)
         now = self._clock()
-        daily = [(float(reset) - now, whose) for prefix, whose in DAILY_CAPS
-                 for reset in [response.headers.get(f"{prefix}-reset") or ""]
-                 if response.headers.get(f"{prefix}-remaining") == "0" and reset.isdigit()]
+        daily = [
+            (float(reset) - now, whose)
+            for prefix, whose in DAILY_CAPS
+            for reset in [response.headers.get(f"{prefix}-reset") or ""]
+            if response.headers.get(f"{prefix}-remaining") == "0" and reset.isdigit()
+        ]
         if daily:
             wait, whose = max(daily)
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + wait))
-            return RateLimitedError(f"X's 24-hour limit on posts for {whose} is used up until {when}; publishing "
-                                    f"resumes then. X said: {words}", retry_after=max(1.0, wait))
+            return RateLimitedError(
+                f"X's 24-hour limit on posts for {whose} is used up until {when}; publishing "
+                f"resumes then. X said: {words}",
+                retry_after=max(1.0, wait),
+            )
         reset = response.headers.get("x-rate-limit-reset")
         wait = max(1.0, float(reset) - now) if reset and reset.isdigit() else None
-        return RateLimitedError(f"X's rate limit for this account is used up until the window resets. X said: {words}",
-                                retry_after=wait)
+        return RateLimitedError(
+            f"X's rate limit for this account is used up until the window resets. X said: {words}", retry_after=wait
+        )
 
 
 # The 24-hour caps X reports in headers on POST /2/tweets, and whose cap each one is.
 DAILY_CAPS = (("x-user-limit-24hour", "this account"), ("x-app-limit-24hour", "openpost's X app"))
 
 
-def _bearer(access_token: str) -> Dict[str, str]:
+def _bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
 
 
-def tweet_body(part: Part, media_ids: Sequence[str] = ()) -> Dict[str, Any]:
+def tweet_body(part: Part, media_ids: Sequence[str] = ()) -> dict[str, Any]:
     """The POST /2/tweets body for one part."""
     # Always sent, "" for a post of media alone: X's OpenAPI document gives text the default "" because
     # X's backend rejects a body without it (CreatePostsRequest.text).
-    body: Dict[str, Any] = {"text": part.text}
+    body: dict[str, Any] = {"text": part.text}
     if media_ids:
         body["media"] = {"media_ids": list(media_ids)}
     if part.reply_to is not None:
@@ -330,28 +378,44 @@ def _check_media(media: Sequence[Attachment]) -> None:
     """Refuses, before anything is uploaded, what X would refuse only after the upload."""
     categories = [media_category(item.content_type) for item in media]
     if len(media) > 1 and any(category != "tweet_image" for category in categories):
-        raise PermanentError(f"X takes a GIF or a video alone in a post, with no other media; this part has "
-                             f"{len(media)} files.", code="too_many_media")
+        raise PermanentError(
+            f"X takes a GIF or a video alone in a post, with no other media; this part has {len(media)} files.",
+            code="too_many_media",
+        )
     if len(media) > MAX_IMAGES:
-        raise PermanentError(f"X takes at most {MAX_IMAGES} images in a post; this part has {len(media)}.",
-                             code="too_many_images")
-    for item, category in zip(media, categories):
+        raise PermanentError(
+            f"X takes at most {MAX_IMAGES} images in a post; this part has {len(media)}.", code="too_many_images"
+        )
+    for item, category in zip(media, categories, strict=True):
         name = item.filename or item.id
         if item.size > MAX_BYTES[category]:
-            raise PermanentError(f"{name} is {item.size / 1048576:.1f} MB; X takes {_KIND_NAMES[category]} of at "
-                                 f"most {MAX_BYTES[category] // 1048576} MB.", code="media_too_large")
+            raise PermanentError(
+                f"{name} is {item.size / 1048576:.1f} MB; X takes {_KIND_NAMES[category]} of at "
+                f"most {MAX_BYTES[category] // 1048576} MB.",
+                code="media_too_large",
+            )
         if category != "tweet_video" and len(item.alt_text or "") > ALT_TEXT_MAX_CHARACTERS:
-            raise PermanentError(f"The alt text of {name} is {len(item.alt_text)} characters; X takes at most "
-                                 f"{ALT_TEXT_MAX_CHARACTERS}.", code="alt_text_too_long")
+            raise PermanentError(
+                f"The alt text of {name} is {len(item.alt_text)} characters; X takes at most "
+                f"{ALT_TEXT_MAX_CHARACTERS}.",
+                code="alt_text_too_long",
+            )
 
 
 class Twitter(Platform):
-    descriptor = PLATFORM   # its name, thread style and idempotency
+    descriptor = PLATFORM  # its name, thread style and idempotency
     media_kinds = frozenset({"image", "video"})
 
-    def __init__(self, integration, credentials=None, client: Optional[XClient] = None,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], Any] = time.sleep,
-                 timer: Callable[[], float] = time.monotonic, chunk_bytes: int = CHUNK_BYTES):
+    def __init__(
+        self,
+        integration,
+        credentials=None,
+        client: XClient | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Any] = time.sleep,
+        timer: Callable[[], float] = time.monotonic,
+        chunk_bytes: int = CHUNK_BYTES,
+    ):
         super().__init__(integration, credentials)
         if client is None:
             raise TypeError("an X adapter needs an XClient: build it with Twitter.build")
@@ -359,12 +423,12 @@ class Twitter(Platform):
         # Token expiry and X's rate-limit reset are on X's (wall) clock, not the engine's.
         self._clock = clock
         self._sleep = sleep
-        self._timer = timer           # measures how long this worker has spent on a part
+        self._timer = timer  # measures how long this worker has spent on a part
         self._chunk_bytes = chunk_bytes
-        self._tokens: Dict[str, Any] = {}
+        self._tokens: dict[str, Any] = {}
 
     @classmethod
-    def build(cls, integration, credentials=None, deployment: Optional[Deployment] = None, **options: Any):
+    def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if options.get("client") is None and deployment is not None:
             options["client"] = XClient.for_deployment(deployment)
         return cls(integration, credentials, **options)
@@ -399,12 +463,14 @@ class Twitter(Platform):
         category = media_category(attachment.content_type)
         media_id, info = self._earlier_upload(part.uploads.get(attachment.id))
         if media_id is None:
-            started = self._as_account(lambda token: self._client.initialize_upload(
-                token, attachment.content_type, attachment.size, category))
+            started = self._as_account(
+                lambda token: self._client.initialize_upload(token, attachment.content_type, attachment.size, category)
+            )
             media_id = started["id"]
             for index, chunk in enumerate(attachment.chunks(self._chunk_bytes)):
-                self._as_account(functools.partial(self._client.append_upload, media_id=media_id,
-                                                   segment_index=index, chunk=chunk))
+                self._as_account(
+                    functools.partial(self._client.append_upload, media_id=media_id, segment_index=index, chunk=chunk)
+                )
             info = self._as_account(lambda token: self._client.finalize_upload(token, media_id)).get("processing_info")
             if info:
                 # Kept until X drops unattached media, so a retry resumes the wait rather than
@@ -417,18 +483,19 @@ class Twitter(Platform):
             self._as_account(lambda token: self._client.set_alt_text(token, media_id, attachment.alt_text))
         return media_id
 
-    def _earlier_upload(self, handle: Optional[Dict[str, Any]]) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+    def _earlier_upload(self, handle: dict[str, Any] | None) -> tuple[str | None, dict[str, Any] | None]:
         """The media id an earlier attempt uploaded and its processing state, if X still has it."""
         if not handle or float(handle.get("expires_at") or 0) < self._clock() + EXPIRY_MARGIN_SECONDS:
             return None, None
         try:
             status = self._as_account(lambda token: self._client.upload_status(token, handle["media_id"]))
         except PermanentError:
-            return None, None        # X no longer knows it: upload again
+            return None, None  # X no longer knows it: upload again
         return handle["media_id"], status.get("processing_info")
 
-    def _await_processing(self, media_id: str, info: Optional[Dict[str, Any]], deadline: float,
-                          attachment: Attachment) -> None:
+    def _await_processing(
+        self, media_id: str, info: dict[str, Any] | None, deadline: float, attachment: Attachment
+    ) -> None:
         """Returns once X has processed the media (at once when X said nothing of processing)."""
         while info and info.get("state") != "succeeded":
             if info.get("state") == "failed":
@@ -437,16 +504,20 @@ class Twitter(Platform):
                 raise PermanentError(
                     f"X could not process {attachment.filename or attachment.id} ({attachment.content_type}, "
                     f"{attachment.size} bytes) and gives no reason: check that it plays, and that X takes its "
-                    "codec, length and frame size.", code="media_rejected")
-            wait = max(1.0, float(info.get("check_after_secs") or 0))   # never a busy loop against X
+                    "codec, length and frame size.",
+                    code="media_rejected",
+                )
+            wait = max(1.0, float(info.get("check_after_secs") or 0))  # never a busy loop against X
             if self._timer() + wait > deadline:
-                raise TransientError("X is still processing the media; publishing will be tried again later, "
-                                     "taking up the same upload.", code="media_still_processing")
+                raise TransientError(
+                    "X is still processing the media; publishing will be tried again later, taking up the same upload.",
+                    code="media_still_processing",
+                )
             self._sleep(wait)
             info = self._as_account(lambda token: self._client.upload_status(token, media_id)).get("processing_info")
 
     # --- tokens ----------------------------------------------------------------------------------
-    def _current_tokens(self) -> Dict[str, Any]:
+    def _current_tokens(self) -> dict[str, Any]:
         tokens = self.credentials.value if self.credentials is not None else {}
         if not tokens or not tokens.get("access_token"):
             raise self._needs_reconnect("no X tokens are stored for this account")
@@ -454,13 +525,16 @@ class Twitter(Platform):
             tokens = self._refresh(tokens)
         return tokens
 
-    def _refresh(self, stale: Dict[str, Any]) -> Dict[str, Any]:
+    def _refresh(self, stale: dict[str, Any]) -> dict[str, Any]:
         """New tokens for ``stale`` ones, stored before use; the newest stored tokens if another
         worker (or a reconnect) replaced them first."""
         stored = self._reread()
-        if stored.get("access_token") and stored.get("access_token") != stale.get("access_token") and \
-                float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_MARGIN_SECONDS:
-            return stored   # someone refreshed already: their tokens are good, ours are spent
+        if (
+            stored.get("access_token")
+            and stored.get("access_token") != stale.get("access_token")
+            and float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_MARGIN_SECONDS
+        ):
+            return stored  # someone refreshed already: their tokens are good, ours are spent
         refresh_token = stored.get("refresh_token")
         if not refresh_token:
             raise self._needs_reconnect("X gave this account no refresh token")
@@ -474,11 +548,16 @@ class Twitter(Platform):
         if not fresh.get("refresh_token"):
             fresh["refresh_token"] = refresh_token
         kept = self.credentials.replace(fresh)
-        logger.info("x tokens refreshed", extra={"integration_id": self.integration.id,
-                                                 "kept_ours": kept.get("access_token") == fresh["access_token"]})
+        logger.info(
+            "x tokens refreshed",
+            extra={
+                "integration_id": self.integration.id,
+                "kept_ours": kept.get("access_token") == fresh["access_token"],
+            },
+        )
         return kept
 
-    def _winner_of_a_race(self, spent: str) -> Optional[Dict[str, Any]]:
+    def _winner_of_a_race(self, spent: str) -> dict[str, Any] | None:
         """X refused ``spent``: if another worker rotated it, its save shows up in the table within
         moments. None when nobody did (the user revoked access, or the token expired)."""
         for pause in RACE_WAITS:
@@ -489,13 +568,12 @@ class Twitter(Platform):
                 return stored
         return None
 
-    def _reread(self) -> Dict[str, Any]:
+    def _reread(self) -> dict[str, Any]:
         """The credentials as stored now, not as this adapter first read them."""
         return self.credentials.reload()
 
     def _needs_reconnect(self, why: str) -> AuthenticationFailedError:
-        return AuthenticationFailedError(f"The X account @{self.integration.username} needs to be reconnected: "
-                                         f"{why}.")
+        return AuthenticationFailedError(f"The X account @{self.integration.username} needs to be reconnected: {why}.")
 
     def _check_length(self, text: str) -> None:
         from chalicelib.text.limits import check

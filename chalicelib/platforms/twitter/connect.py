@@ -3,9 +3,10 @@
 The API's connect blueprint runs the flow (state, verifier, the pending connection, the callback's
 page); X's part is the consent screen's URL and the exchange of the code for the account's tokens.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount, GrantRejectedError
@@ -16,9 +17,17 @@ def consent(context: ConnectContext, app: Mapping[str, str], state: str, challen
     upload included)."""
     from chalicelib.platforms.twitter.adapter import SCOPES
 
-    query = urlencode({"response_type": "code", "client_id": app["client_id"], "redirect_uri": redirect_uri,
-                       "scope": SCOPES, "state": state, "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": redirect_uri,
+            "scope": SCOPES,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     return f"{context.settings.x_authorize_url}?{query}"
 
 
@@ -32,5 +41,9 @@ def finish(code: str, verifier: str, redirect_uri: str, context: ConnectContext)
     except XGrantRejected:
         raise GrantRejectedError() from None
     account = client.me(tokens["access_token"])
-    return ConnectedAccount(account_id=account["id"], username=account["username"],
-                            display_name=account.get("name") or account["username"], credentials=tokens)
+    return ConnectedAccount(
+        account_id=account["id"],
+        username=account["username"],
+        display_name=account.get("name") or account["username"],
+        credentials=tokens,
+    )
