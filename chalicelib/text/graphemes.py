@@ -13,15 +13,15 @@ Lambda functions never count text and should not pay for it in a cold start.
 from __future__ import annotations
 
 import functools
-import re
+
+from chalicelib.text import _indicators
 
 # Regional indicators pair up from the start of a run: a flag is two of them. The ``regex``
 # package's \X finds the pairs by looking back over the whole run from each one, which takes
-# quadratic time on a long run (a 40,000-long run took 3 s), so they are folded first: each pair,
-# then each one left alone, becomes "A". Like a flag, a letter of class Other joins the marks
-# after it and a Prepend before it, and nothing else (UAX #29, GB9-GB9b, GB999).
-_REGIONAL_INDICATOR_PAIR = re.compile("[\U0001f1e6-\U0001f1ff]{2}")
-_REGIONAL_INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
+# quadratic time on a long run (a 40,000-long run took 3 s). So \X never sees two in a row: they
+# are counted apart, in bytes (``_indicators.pairs``), and are otherwise read as a letter of
+# class Other would be, which joins the marks after it and a Prepend before it, and nothing else
+# (UAX #29, GB9-GB9b, GB999).
 
 
 @functools.cache
@@ -39,9 +39,12 @@ def _joining_stretch():
     # GB999; the Indic conjunct rule GB9c needs a linker between consonants), so two of them in
     # a row always have a boundary between them. Everything else may join a neighbour: a stretch
     # of those, with one such character on each side, is the only place \X has work to do.
-    alone = r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]"
-    joining = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}]"
-    return regex.compile(rf"{alone}?{joining}+(?:{alone}{joining}+)*{alone}?")
+    # Regional indicators count among them here (see above). The stretch is found from its first
+    # joining character, which the engine finds fast, and the one before it, if any, is taken in
+    # a lookbehind: a pattern starting with an optional character is tried at every position.
+    alone = r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}\p{GCB=Regional_Indicator}]"
+    joining = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}\p{GCB=Regional_Indicator}]"
+    return regex.compile(rf"(?<=({alone})|^)({joining}+(?:{alone}{joining}+)*{alone}?)")
 
 
 def grapheme_count(text: str) -> int:
@@ -49,9 +52,9 @@ def grapheme_count(text: str) -> int:
     if text.isascii() and "\r\n" not in text:
         # Every ASCII character is its own grapheme, except a CR followed by LF.
         return len(text)
-    if "\U0001f1e6" <= max(text):
-        text = _REGIONAL_INDICATOR.sub("A", _REGIONAL_INDICATOR_PAIR.sub("A", text))
+    letters = _indicators.letters(text)
+    flags = 0 if letters is None else _indicators.pairs(letters)
     # One per character, less what the joining stretches fold together. \X costs ~0.2 µs a
     # character, so it reads only those, at once: a NUL between them joins nothing (GB4, GB5).
-    stretches = "\0".join(_joining_stretch().findall(text))
-    return len(text) - len(stretches) + len(_grapheme_pattern().findall(stretches))
+    stretches = "\0".join(map("".join, _joining_stretch().findall(text)))
+    return len(text) - flags - len(stretches) + len(_grapheme_pattern().findall(stretches))
