@@ -12,6 +12,7 @@ Lambda functions never count text and should not pay for it in a cold start.
 
 from __future__ import annotations
 
+import collections
 import functools
 
 from chalicelib.text import _indicators
@@ -42,9 +43,18 @@ def _joining_stretch():
     # Regional indicators count among them here (see above). The stretch is found from its first
     # joining character, which the engine finds fast, and the one before it, if any, is taken in
     # a lookbehind: a pattern starting with an optional character is tried at every position.
+    # Within a stretch, a character of those classes may join both sides only as the second
+    # consonant of a conjunct (GB9c) or the pictograph after a zero-width joiner (GB11); any other
+    # ends the stretch, and starts the next as its first character if a joining one follows (the
+    # two joins it may take part in are then read apart, one in each). So a text with an accent
+    # on every letter is many short stretches, most of them alike, not one long one.
     alone = r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}\p{GCB=Regional_Indicator}]"
     joining = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}\p{GCB=Regional_Indicator}]"
-    return regex.compile(rf"(?<=({alone})|^)({joining}+(?:{alone}{joining}+)*{alone}?)")
+    both_ways = r"[\p{GCB=Other}&&[\p{Extended_Pictographic}\p{InCB=Consonant}]]"
+    return regex.compile(
+        rf"(?<=({alone})|^)({joining}+(?:{both_ways}{joining}+)*{alone}?)",
+        regex.VERSION1,
+    )
 
 
 def grapheme_count(text: str) -> int:
@@ -56,5 +66,15 @@ def grapheme_count(text: str) -> int:
     flags = 0 if letters is None else _indicators.pairs(letters)
     # One per character, less what the joining stretches fold together. \X costs ~0.2 µs a
     # character, so it reads only those, at once: a NUL between them joins nothing (GB4, GB5).
-    stretches = "\0".join(map("".join, _joining_stretch().findall(text)))
-    return len(text) - flags - len(stretches) + len(_grapheme_pattern().findall(stretches))
+    # Where they are mostly repeats (text in a script whose every syllable joins, or a hostile
+    # unit repeated), each distinct one is read once.
+    stretches = list(map("".join, _joining_stretch().findall(text)))
+    distinct = collections.Counter(stretches)
+    if len(distinct) * _REPEATS < len(stretches):
+        graphemes = _grapheme_pattern().findall
+        return len(text) - flags - sum((len(s) - len(graphemes(s))) * n for s, n in distinct.items())
+    joined = "\0".join(stretches)
+    return len(text) - flags - len(joined) + len(_grapheme_pattern().findall(joined))
+
+
+_REPEATS = 8
