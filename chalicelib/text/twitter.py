@@ -150,8 +150,8 @@ def nfc(text: str) -> str:
         text = text.replace(character, decomposition)
     if "\0" in text:
         return unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, text))
-    # Only what may change is normalised: each run of characters that are not settled starters,
-    # with the character before it, which they may compose with. A settled starter (class 0,
+    # Only what may change is normalised: each run of characters that are not settled starters
+    # (see _unsettled), with the character before it, which they may compose with. A settled starter (class 0,
     # NFC_QC=Yes) composes with nothing before it and nothing is reordered across it, so the text
     # may be cut before one. The runs are normalised at once, joined by NUL (settled, composing
     # with nothing), and put back: where they are few, as in most text of many scripts, this costs
@@ -179,7 +179,11 @@ _CHARACTERS_PER_RUN = 20
 def _unsettled():
     import regex
 
-    return regex.compile(r"([^\p{ccc=0}&&\p{NFC_QC=Y}]+)", regex.VERSION1)
+    # Two or more in a row (marks that may need reordering), or one that NFC may change (NFC_QC
+    # No or Maybe). A lone mark that NFC_QC says is fine (a virama after its consonant) is left:
+    # it neither moves nor composes.
+    unsettled = r"[^\p{ccc=0}&&\p{NFC_QC=Y}]"
+    return regex.compile(rf"({unsettled}(?:{unsettled}+|(?<=[\p{{NFC_QC=N}}\p{{NFC_QC=M}}])))", regex.VERSION1)
 
 
 # Flags are found in bytes (see _indicators), at C speed: a regex over the text tried each of 26
@@ -223,12 +227,35 @@ _INDICATOR_RUN = re.compile("[\U0001f1e6-\U0001f1ff]{2,}")
 def _flag_count(text: str) -> int:
     # Flags lie within runs of indicators, and most texts repeat a few runs (a flag or two), so
     # each distinct run is read once.
+    if _within_bmp(text):
+        return 0  # indicators lie outside the plane
     runs = collections.Counter(_INDICATOR_RUN.findall(text))
     return sum(_flags_in_run(run) * times for run, times in runs.items())
 
 
 def _flags_in_run(run: str) -> int:
     return _flag_pairs().subn("", _flag_pair_text(run))[1]
+
+
+def _within_bmp(text: str) -> bool:
+    return len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text)
+
+
+def _may_start_bmp_emoji(text: str) -> bool:
+    """Whether an emoji of the Basic Multilingual Plane may start in ``text``: a pictograph of it
+    (©, ™, ☀, ✈, ...) or a keycap."""
+    return "\u20e3" in text or _bmp_pictograph().search(text) is not None
+
+
+@functools.cache
+def _bmp_pictograph() -> re.Pattern[str]:
+    # The emoji pattern's first characters in the plane, as a class the standard engine scans at
+    # C speed (the regex package's property classes cost 10 ns a character).
+    import regex
+
+    # They lie between U+00A9 and U+3299 (tests/unit/test_text_hostile.py checks the whole plane).
+    found = regex.findall(r"[\p{Extended_Pictographic}\p{Emoji_Modifier_Base}]", "".join(map(chr, range(0xA0, 0x3300))))
+    return re.compile("[" + "".join(map(re.escape, found)) + "]")
 
 
 @functools.cache
@@ -290,7 +317,11 @@ def weighted_length(text: str) -> int:
     if not text.isascii():
         if not entities:
             # No URL to hide anything: emoji and flags never overlap, so they are weighed in bulk.
-            # A flag is two heavy code points (400) that weigh 200.
+            # A flag is two heavy code points (400) that weigh 200. Flags, and all but a few
+            # emoji, lie outside the Basic Multilingual Plane: a text within it is checked for
+            # those few at C speed before the emoji pattern reads it.
+            if _within_bmp(text) and not _may_start_bmp_emoji(text):
+                return _plain_weight(text) // SCALE
             rest, emoji = _emoji_pattern().subn("", text)
             return (_plain_weight(rest) + (emoji - _flag_count(text)) * DEFAULT_WEIGHT) // SCALE
         entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in _emoji_pattern().finditer(text)]

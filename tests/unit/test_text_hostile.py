@@ -365,3 +365,11 @@ def test_plain_weight_is_the_sum_of_code_point_weights(text):
         return twitter.SCALE if light else twitter.DEFAULT_WEIGHT
 
     assert twitter._plain_weight(text) == sum(map(weight, text))
+
+
+def test_the_plane_check_for_emoji_knows_every_pictograph_of_the_plane():
+    import regex
+
+    emoji_start = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier_Base}]")
+    plane = "".join(map(chr, range(0xD800))) + "".join(map(chr, range(0xE000, 0x10000)))
+    assert twitter._bmp_pictograph().findall(plane) == emoji_start.findall(plane)
