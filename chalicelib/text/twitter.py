@@ -150,13 +150,13 @@ def nfc(text: str) -> str:
         text = text.replace(character, decomposition)
     if "\0" in text:
         return unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, text))
-    # Only what may change is normalised: each run of characters that are not settled starters
-    # (see _unsettled), with the character before it, which they may compose with. A settled starter (class 0,
-    # NFC_QC=Yes) composes with nothing before it and nothing is reordered across it, so the text
-    # may be cut before one. The runs are normalised at once, joined by NUL (settled, composing
-    # with nothing), and put back: where they are few, as in most text of many scripts, this costs
-    # half what normalising the whole text does. Where they are many (an accent on every letter),
-    # each costs more than normalising it in place, so past a budget the rest is normalised whole.
+    # Only what may change is normalised: each unsettled run (see _unsettled) with the character
+    # before it, which it may compose with. A settled starter (class 0, NFC_QC=Yes) composes with
+    # nothing before it and nothing is reordered across it, so the text may be cut before one.
+    # The runs are normalised at once, joined by NUL (settled, composing with nothing), and put
+    # back: where they are few, as in most text of many scripts, this costs less than normalising
+    # the whole text. Where they are many (an accent on every letter), each costs more than
+    # normalising it in place, so past a budget the rest of the text is normalised whole.
     budget = len(text) // _CHARACTERS_PER_RUN
     parts = _unsettled().split(text, maxsplit=budget)  # settled, unsettled, ..., settled or rest
     settled, runs = parts[0::2], parts[1::2]

@@ -205,11 +205,6 @@ def _dot_then_tld() -> re.Pattern[str]:
 
 
 @functools.cache
-def _dot() -> re.Pattern[str]:
-    return re.compile(r"\.")
-
-
-@functools.cache
 def _chain() -> re.Pattern[str]:
     # Labels (domain characters, "-" and "_") separated by single dots: where a domain can be.
     return re.compile(rf"{_HOST_CHAR}+(?:\.{_HOST_CHAR}+)*")
