@@ -57,3 +57,19 @@ class UploadNotification(BaseModel):
             for record in self.Records
             if record.eventName.startswith("ObjectCreated:")
         ]
+
+
+class DeliveryMessage(BaseModel):
+    """One attempt at delivering an event to one webhook endpoint, on the events queue beside the
+    events themselves. ``attempt`` is the attempt it asks for; ``not_before`` is when it is due
+    (a wait longer than SQS's 15-minute delay arrives early and is sent on again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["delivery"] = "delivery"
+    workspace_id: str
+    mode: Literal["test", "live"]
+    webhook_id: str
+    delivery_id: str
+    attempt: int = Field(ge=1)
+    not_before: str | None = None
