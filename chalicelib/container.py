@@ -130,6 +130,7 @@ class Services:
             PostStore(),
             self.clock,
             allow_loopback_urls=self.settings.allow_loopback_media_urls,
+            events=self.events,
         )
 
     @functools.cached_property

@@ -408,3 +408,52 @@ def test_a_published_post_is_announced_with_each_target_url(api, key, hooks, wor
     assert got.type == "post.published" and got.webhook_id == f"evt_{post['id']}_published" and got.verified_by
     targets = got.payload["data"]["targets"]
     assert len(targets) == 2 and all(t["platform_post_url"].startswith("https://") for t in targets)
+
+
+def test_a_lost_authorisation_is_announced_beside_the_failed_post(api, key, hooks, workspace, runtime, receiver):
+    register(api, key, receiver, "/a")
+    post = api.post("/v1/posts", key, {"content": "[sandbox:auth] Hello", "platforms": ["twitter"]}).json["data"]
+    assert api.post(f"/v1/posts/{post['id']}/publish", key).status == 202
+    runtime.drain("publish")
+    settle(runtime)
+    got = {item.type: item for item in receiver.at("/a")}
+    assert set(got) == {"integration.needs_refresh", "post.failed"} and all(g.verified_by for g in got.values())
+    assert got["post.failed"].payload["data"]["targets"][0]["error"]["code"] == "integration_needs_refresh"
+    assert got["integration.needs_refresh"].payload["data"]["platform"] == "twitter"
+
+
+def test_an_upload_is_announced_ready(api, key, hooks, workspace, runtime, receiver, aws):
+    import requests
+
+    from tests import media_samples
+
+    register(api, key, receiver, "/a", events=["media.ready", "media.rejected"])
+    data = media_samples.image("image/png", 32, 32)
+    ticket = api.post(
+        "/v1/media/upload", key, {"filename": "a.png", "content_type": "image/png", "size": len(data)}
+    ).json["data"]
+    requests.put(ticket["upload_url"], data=data, headers=ticket["upload_headers"])
+    runtime.drain("media")
+    settle(runtime)
+    [got] = receiver.at("/a")
+    assert got.type == "media.ready" and got.webhook_id == f"evt_{ticket['id']}_ready" and got.verified_by
+    assert got.payload["data"] == {
+        "media_id": ticket["id"],
+        "status": "ready",
+        "kind": "image",
+        "reason": None,
+        "reason_code": None,
+    }
+
+
+def test_the_catalog_is_in_the_openapi_document(api):
+    from chalicelib.domain.events import EVENT_TYPES
+
+    document = api.get("/v1/openapi.json").json
+    assert list(document["webhooks"]) == list(EVENT_TYPES)
+    published = document["webhooks"]["post.published"]["post"]
+    schema = published["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    data = document["components"]["schemas"][schema]["properties"]["data"]["$ref"].rsplit("/", 1)[1]
+    target = document["components"]["schemas"]["TargetOutcome"]["properties"]
+    assert data == "PostOutcome" and {"status", "platform_post_url", "error"} <= set(target)
+    assert {p["name"] for p in published["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
