@@ -108,9 +108,20 @@ class Event(BaseModel):
         model = CATALOG[self.type][0]
         return self.model_copy(update={"data": model.model_validate(self.data).model_dump(mode="json")})
 
-    def body(self) -> bytes:
-        """What the endpoint receives: the event without the workspace it belongs to."""
-        return self.model_dump_json(exclude={"workspace_id"}).encode()
+    def body(self, max_bytes: int = 20_000) -> bytes:
+        """What the endpoint receives: the event without the workspace it belongs to, under
+        ``max_bytes``. A larger one (a post with very many targets and long platform errors) has
+        its longest texts shortened, marked with an ellipsis, rather than not being sent."""
+        body = self.model_dump_json(exclude={"workspace_id"}).encode()
+        for cap in (1000, 300, 100, 40):
+            if len(body) < max_bytes:
+                break
+            body = (
+                self.model_copy(update={"data": _shorten(self.data, cap)})
+                .model_dump_json(exclude={"workspace_id"})
+                .encode()
+            )
+        return body
 
 
 def event(id: str, type: str, created_at, workspace_id: str, mode: str, data: BaseModel | dict) -> dict:
@@ -120,6 +131,16 @@ def event(id: str, type: str, created_at, workspace_id: str, mode: str, data: Ba
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
     built = Event(id=id, type=type, created_at=created_at, workspace_id=workspace_id, mode=mode, data=payload)
     return built.checked().model_dump(mode="json")
+
+
+def _shorten(value, cap: int):
+    if isinstance(value, str):
+        return value if len(value) <= cap else value[: cap - 1] + "…"
+    if isinstance(value, dict):
+        return {key: _shorten(item, cap) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shorten(item, cap) for item in value]
+    return value
 
 
 def matches(subscribed: list[str], event_type: str) -> bool:

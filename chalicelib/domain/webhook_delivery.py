@@ -95,10 +95,7 @@ class WebhookDeliveries:
     def enqueue(self, event: Event, endpoints: list[Webhook]) -> int:
         if not endpoints:
             return 0
-        body = event.body().decode()
-        if len(body.encode()) > MAX_BODY_BYTES:
-            logger.error("event too large to deliver", extra={"event_id": event.id, "bytes": len(body.encode())})
-            return 0
+        body = event.body(MAX_BODY_BYTES).decode()
         created_at = _parse(event.created_at) or self._clock.now()
         now = self._clock.now()
         messages = []

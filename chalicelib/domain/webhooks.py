@@ -88,7 +88,8 @@ class WebhookService:
         return webhook, secret
 
     def list(self, principal: Principal) -> builtins.list[Webhook]:
-        return self._store.list(principal.workspace_id, principal.mode)
+        """Newest first."""
+        return sorted(self._store.list(principal.workspace_id, principal.mode), key=lambda w: w.id, reverse=True)
 
     def get(self, principal: Principal, webhook_id: str) -> Webhook:
         return self._store.get(principal.workspace_id, principal.mode, webhook_id)
