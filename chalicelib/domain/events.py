@@ -83,7 +83,7 @@ CATALOG: dict[str, tuple[type[_Payload], str]] = {
     "webhook.disabled": (
         WebhookDisabled,
         "One of the workspace's webhook endpoints was disabled (it failed for 5 days, or answered 410); "
-        "sent to its other enabled endpoints.",
+        "sent to every other enabled endpoint, whatever events it subscribed to.",
     ),
 }
 EVENT_TYPES: tuple[str, ...] = tuple(CATALOG)

@@ -84,11 +84,17 @@ class WebhookDeliveries:
 
     # --- fan-out -------------------------------------------------------------------------------
     def fan_out(self, event: Event) -> int:
-        """One delivery per enabled endpoint subscribed to the event's type; returns how many."""
+        """One delivery per enabled endpoint subscribed to the event's type; returns how many.
+        webhook.disabled goes to every other enabled endpoint whatever it subscribed to, so an
+        endpoint is never disabled unnoticed; webhook.test only ever goes to the one it tests."""
+        disabled = event.data.get("webhook_id") if event.type == "webhook.disabled" else None
         endpoints = [
             webhook
             for webhook in self._webhooks.of_workspace(event.workspace_id, event.mode)
-            if webhook.enabled and matches(list(webhook.events), event.type) and event.type != "webhook.test"
+            if webhook.enabled
+            and webhook.id != disabled
+            and event.type != "webhook.test"
+            and (disabled is not None or matches(list(webhook.events), event.type))
         ]
         return self.enqueue(event, endpoints)
 
