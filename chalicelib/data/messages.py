@@ -73,3 +73,8 @@ class DeliveryMessage(BaseModel):
     delivery_id: str
     attempt: int = Field(ge=1)
     not_before: str | None = None
+    # On the first attempt only, the event itself: the worker writes the delivery as it starts it,
+    # so the fan-out writes nothing per endpoint (a repeated fan-out finds the delivery there).
+    event_id: str | None = None
+    event_type: str | None = None
+    body: str | None = None

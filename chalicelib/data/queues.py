@@ -84,10 +84,23 @@ class EventQueue(_Queue):
             }
             for index, message in enumerate(messages)
         ]
-        for start in range(0, len(entries), SQS_BATCH):
-            result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries[start : start + SQS_BATCH])
-            if result.get("Failed"):
-                raise QueueSendError(f"{len(result['Failed'])} delivery messages were refused: {result['Failed'][0]}")
+        batch: list[dict] = []
+        for entry in entries:
+            # A batch is at most 10 messages and 256 KB in all; a first attempt carries its event.
+            if batch and (
+                len(batch) == SQS_BATCH
+                or sum(len(e["MessageBody"]) for e in batch) + len(entry["MessageBody"]) > 200_000
+            ):
+                self._send_batch(batch)
+                batch = []
+            batch.append(entry)
+        if batch:
+            self._send_batch(batch)
+
+    def _send_batch(self, entries: list[dict]) -> None:
+        result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+        if result.get("Failed"):
+            raise QueueSendError(f"{len(result['Failed'])} delivery messages were refused: {result['Failed'][0]}")
 
 
 class DeadLetters(_Queue):

@@ -99,31 +99,25 @@ class WebhookDeliveries:
         return self.enqueue(event, endpoints)
 
     def enqueue(self, event: Event, endpoints: list[Webhook]) -> int:
+        """Queue the first attempt for each endpoint, each message carrying the event; the delivery
+        is written by the worker that starts it. Its id derives from the event and the endpoint."""
         if not endpoints:
             return 0
         body = event.body(MAX_BODY_BYTES).decode()
         created_at = _parse(event.created_at) or self._clock.now()
-        now = self._clock.now()
-        messages = []
-        for webhook in endpoints:
-            delivery = Delivery(
-                id=uuid7_for(int(created_at.timestamp() * 1000), f"{event.id}|{webhook.id}"),
+        messages = [
+            DeliveryMessage(
                 workspace_id=webhook.workspace_id,
                 mode=webhook.mode,
                 webhook_id=webhook.id,
+                delivery_id=delivery_id(event.id, webhook.id, created_at),
+                attempt=1,
                 event_id=event.id,
                 event_type=event.type,
                 body=body,
-                status="pending",
-                attempts=0,
-                created_at=now,
-                updated_at=now,
-                next_attempt_at=now,
             )
-            # Written or already there from an earlier fan-out of this event: either way its first
-            # attempt is queued (a repeat is recognised and dropped by the attempt's own check).
-            self._store.create(delivery)
-            messages.append(self._message(delivery, 1))
+            for webhook in endpoints
+        ]
         self._queue.send_deliveries(messages)
         return len(messages)
 
@@ -135,6 +129,10 @@ class WebhookDeliveries:
         if due is not None and (due - now).total_seconds() > 1:
             self._queue.send_deliveries([message], (due - now).total_seconds())
             return "waiting"
+        if message.body is not None:
+            outcome = self._first_attempt(message, now)
+            if outcome is not None:
+                return outcome
         try:
             delivery = self._store.get(message.workspace_id, message.mode, message.webhook_id, message.delivery_id)
         except NotFoundError:
@@ -164,6 +162,39 @@ class WebhookDeliveries:
         if started is None:
             return "duplicate"
         return self._send_and_record(webhook, started, message.attempt)
+
+    def _first_attempt(self, message: DeliveryMessage, now: dt.datetime) -> str | None:
+        """Write the delivery as its first attempt starts, and make it; None when it was written
+        before (a repeated fan-out, or this message delivered again): then it is judged like any other."""
+        try:
+            webhook = self._webhooks.find(message.workspace_id, message.mode, message.webhook_id)
+        except NotFoundError:
+            return "dropped"
+        delivery = Delivery(
+            id=message.delivery_id,
+            workspace_id=message.workspace_id,
+            mode=message.mode,
+            webhook_id=message.webhook_id,
+            event_id=message.event_id or "",
+            event_type=message.event_type or "",
+            body=message.body or "",
+            status="sending",
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+            lease_until=now + LEASE,
+        )
+        if not webhook.enabled:
+            delivery = _replace(delivery, status="pending", attempts=0, lease_until=None)
+            if self._store.create(delivery):
+                self._finish(
+                    delivery, "failed", {"error_code": "webhook_disabled", "error": "The webhook is disabled."}
+                )
+                return "failed"
+            return None
+        if not self._store.create(delivery):
+            return None
+        return self._send_and_record(webhook, delivery, 1)
 
     def _start(self, delivery: Delivery, attempt: int, now: dt.datetime) -> Delivery | None:
         history = list(delivery.history)
@@ -267,25 +298,30 @@ class WebhookDeliveries:
         return queued
 
     def test(self, webhook: Webhook) -> Delivery:
-        """A webhook.test event to this endpoint only."""
+        """A webhook.test event to this endpoint only; the delivery as it stands when queued."""
         from chalicelib.domain.events import WebhookTest, event
         from chalicelib.ids import uuid7
 
         now = self._clock.now()
+        payload = WebhookTest(webhook_id=webhook.id)
         test_event = Event.model_validate(
-            event(
-                f"evt_test_{uuid7()}",
-                "webhook.test",
-                now,
-                webhook.workspace_id,
-                webhook.mode,
-                WebhookTest(webhook_id=webhook.id),
-            )
+            event(f"evt_test_{uuid7()}", "webhook.test", now, webhook.workspace_id, webhook.mode, payload)
         )
         self.enqueue(test_event, [webhook])
-        created_at = _parse(test_event.created_at)
-        delivery_id = uuid7_for(int(created_at.timestamp() * 1000), f"{test_event.id}|{webhook.id}")
-        return self._store.get(webhook.workspace_id, webhook.mode, webhook.id, delivery_id)
+        return Delivery(
+            id=delivery_id(test_event.id, webhook.id, _parse(test_event.created_at)),
+            workspace_id=webhook.workspace_id,
+            mode=webhook.mode,
+            webhook_id=webhook.id,
+            event_id=test_event.id,
+            event_type=test_event.type,
+            body=test_event.body().decode(),
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
 
     def page(self, workspace_id: str, mode: str, webhook_id: str, limit: int, offset: int, after: str | None):
         self._webhooks.find(workspace_id, mode, webhook_id)  # 404 for an unknown endpoint
@@ -306,6 +342,11 @@ class WebhookDeliveries:
     @staticmethod
     def _seconds_until(moment: dt.datetime | None, now: dt.datetime) -> float:
         return max(0.0, (moment - now).total_seconds()) if moment else 0.0
+
+
+def delivery_id(event_id: str, webhook_id: str, created_at: dt.datetime) -> str:
+    """The same event and endpoint always give the same delivery id (UUIDv7 of the event's time)."""
+    return uuid7_for(int(created_at.timestamp() * 1000), f"{event_id}|{webhook_id}")
 
 
 def _replace(delivery: Delivery, **changes) -> Delivery:
