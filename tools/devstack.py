@@ -34,7 +34,7 @@ REGION = "us-east-1"
 log = logging.getLogger("devstack")
 
 # Pollers per queue where one at a time is not enough (default 1).
-LOCAL_POLLERS = {"events": 4}
+LOCAL_POLLERS = {"events": 2}
 
 
 class PortUnavailable(Exception):

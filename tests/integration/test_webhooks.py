@@ -334,27 +334,30 @@ def test_a_redirect_is_not_followed_and_fails_with_the_reason(
     assert item["history"][0]["error_code"] == "redirect_not_followed" and item["status_code"] == 302
 
 
+@pytest.mark.parametrize("address", ["10.0.0.7", "192.168.1.20", "169.254.169.254", "::ffff:10.0.0.1"])
 def test_a_name_that_turns_private_after_registration_fails_at_send(
-    api, key, hooks, workspace, runtime, receiver, monkeypatch
+    api, key, hooks, workspace, runtime, receiver, monkeypatch, address
 ):
     real = socket.getaddrinfo
     answers = {"hooks.example.com": "127.0.0.1"}
 
     def resolver(host, *args, **kwargs):
         if host in answers:
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answers[host], 443))]
+            family = socket.AF_INET6 if ":" in answers[host] else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (answers[host], 443))]
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolver)
     port = receiver.url("/").split(":")[2].rstrip("/")
     answer = api.post("/v1/webhooks", key, {"url": f"http://hooks.example.com:{port}/a"})
     assert answer.status == 201, answer
-    answers["hooks.example.com"] = "10.0.0.7"
+    answers["hooks.example.com"] = address
     emit(hooks, workspace, "evt_rebound")
     runtime.deliver("events")
     runtime.deliver("events")
     [item] = deliveries(api, key, answer.json["data"]["id"])["data"]
     assert item["history"][0]["error_code"] == "url_not_allowed" and "private" in item["error"]
+    assert item["status"] == "pending" and item["next_attempt_at"]  # retried: the name may come back
     assert receiver.at("/a") == []
 
 
