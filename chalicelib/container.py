@@ -81,6 +81,12 @@ class Services:
             self.webhooks, DeliveryStore(), self.events, self.clock, allow_local=self.settings.allow_local_webhooks
         )
 
+    @functools.cached_property
+    def events_dead_letters(self):
+        from chalicelib.data.queues import DeadLetters
+
+        return DeadLetters(lambda: self.aws_client("sqs"), self.settings.queue_url("events-dlq"))
+
     def adapter(self, integration):
         """The adapter for an integration, holding its credentials (none for sandbox accounts)."""
         from chalicelib.domain.credentials import AccountCredentials

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import math
 import random
 
@@ -289,9 +290,9 @@ class WebhookDeliveries:
             raise ConflictError(
                 "The webhook is disabled; enable it (PATCH enabled: true) before retrying.", code="webhook_disabled"
             )
-        if delivery.status in ("pending", "sending"):
-            raise ConflictError("This delivery is still being attempted.", code="delivery_in_progress")
         now = self._clock.now()
+        if delivery.status in ("pending", "sending") and not _stuck(delivery, now):
+            raise ConflictError("This delivery is still being attempted.", code="delivery_in_progress")
         queued = _replace(delivery, status="pending", next_attempt_at=now, updated_at=now)
         self._store.replace(delivery, queued)
         self._queue.send_deliveries([self._message(queued, delivery.attempts + 1)])
@@ -323,6 +324,42 @@ class WebhookDeliveries:
             next_attempt_at=now,
         )
 
+    def settle_dead_letters(self, dead_letters) -> int:
+        """What reached the events queue's dead-letter queue (a message whose handling kept failing):
+        a delivery is marked failed with the reason, so the log shows it and it can be retried by
+        hand; an event is fanned out once more, and left there (kept 14 days) if that fails too."""
+        from chalicelib.data.messages import DeliveryMessage
+
+        settled = 0
+        for receipt, body in dead_letters.receive():
+            try:
+                parsed = json.loads(body)
+                if isinstance(parsed, dict) and parsed.get("kind") == "delivery":
+                    self._give_up(DeliveryMessage.model_validate(parsed))
+                else:
+                    self.fan_out(Event.model_validate(parsed).checked())
+            except NotFoundError:
+                pass
+            except Exception:  # noqa: BLE001 - left in the dead-letter queue for an operator
+                logger.exception("events dead letter could not be settled", extra={"body": body[:200]})
+                continue
+            dead_letters.delete(receipt)
+            settled += 1
+        return settled
+
+    def _give_up(self, message: DeliveryMessage) -> None:
+        delivery = self._store.get(message.workspace_id, message.mode, message.webhook_id, message.delivery_id)
+        if delivery.status in ("succeeded", "failed"):
+            return
+        entry = {
+            "attempt": delivery.attempts,
+            "at": format_timestamp(self._clock.now()),
+            "outcome": "failed",
+            "error_code": "gave_up",
+            "error": "The delivery kept failing on our side and was given up; retry it by hand.",
+        }
+        self._finish(delivery, "failed", entry)
+
     def page(self, workspace_id: str, mode: str, webhook_id: str, limit: int, offset: int, after: str | None):
         self._webhooks.find(workspace_id, mode, webhook_id)  # 404 for an unknown endpoint
         return self._store.page(workspace_id, mode, webhook_id, limit, offset, after, self._clock.now())
@@ -342,6 +379,16 @@ class WebhookDeliveries:
     @staticmethod
     def _seconds_until(moment: dt.datetime | None, now: dt.datetime) -> float:
         return max(0.0, (moment - now).total_seconds()) if moment else 0.0
+
+
+STUCK_AFTER = dt.timedelta(minutes=30)
+
+
+def _stuck(delivery: Delivery, now: dt.datetime) -> bool:
+    """Unfinished, and nothing has moved it for long past when something should have (its message
+    was lost): a retry by hand may take it over."""
+    due = delivery.lease_until if delivery.status == "sending" else delivery.next_attempt_at
+    return due is None or now - due > STUCK_AFTER
 
 
 def delivery_id(event_id: str, webhook_id: str, created_at: dt.datetime) -> str:

@@ -460,3 +460,48 @@ def test_the_catalog_is_in_the_openapi_document(api):
     target = document["components"]["schemas"]["TargetOutcome"]["properties"]
     assert data == "PostOutcome" and {"status", "platform_post_url", "error"} <= set(target)
     assert {p["name"] for p in published["parameters"]} == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+
+
+def test_a_delivery_in_the_dead_letter_queue_is_marked_failed_and_retried_by_hand(
+    api, key, hooks, workspace, runtime, receiver, clock, aws, instant_queue
+):
+    """A delivery message whose handling kept failing reaches the events queue's dead-letter queue
+    (SQS moves it after maxReceiveCount); the reconciler's tick marks the delivery failed with the
+    reason, and a retry by hand sends it (same webhook-id)."""
+    import boto3
+
+    created = register(api, key, receiver, "/a")
+    receiver.script("/a", 503)
+    emit(hooks, workspace, "evt_dead")
+    runtime.deliver("events")  # fan-out
+    runtime.deliver("events")  # the first attempt: 503, the next one queued
+    [message] = runtime.receive("events")
+    boto3.client("sqs", region_name=aws.region).send_message(
+        QueueUrl=aws.dlq_urls["events"], MessageBody=message["Body"]
+    )
+    runtime.tick("reconciler", clock.now())
+    [item] = deliveries(api, key, created["id"])["data"]
+    assert item["status"] == "failed" and item["history"][-1]["error_code"] == "gave_up"
+    assert api.post(f"/v1/webhooks/{created['id']}/deliveries/{item['id']}/retry", key).status == 202
+    runtime.time_passes("events")
+    settle(runtime)
+    assert [got.webhook_id for got in receiver.at("/a")] == ["evt_dead", "evt_dead"]
+    assert deliveries(api, key, created["id"])["data"][0]["status"] == "succeeded"
+
+
+def test_a_delivery_whose_message_was_lost_can_be_retried_by_hand(
+    api, key, hooks, workspace, runtime, receiver, clock, instant_queue
+):
+    created = register(api, key, receiver, "/a")
+    receiver.script("/a", 503)
+    emit(hooks, workspace, "evt_lost")
+    runtime.deliver("events")
+    runtime.deliver("events")
+    assert len(runtime.receive("events")) == 1  # the retry's message, lost (received, never handled)
+    [item] = deliveries(api, key, created["id"])["data"]
+    retry = f"/v1/webhooks/{created['id']}/deliveries/{item['id']}/retry"
+    problem(api.post(retry, key), 409, "delivery_in_progress")  # its retry is still due
+    clock.advance(hours=1)
+    assert api.post(retry, key).status == 202
+    settle(runtime)
+    assert deliveries(api, key, created["id"])["data"][0]["status"] == "succeeded"
