@@ -134,3 +134,11 @@ def test_a_huge_post_event_is_shortened_under_20_kb_not_dropped():
     )
     body = built.body(20_000)
     assert len(body) < 20_000 and body.count(b'"platform":"mastodon"') == 30 and "…".encode() in body
+
+
+def test_the_readme_lists_every_event_type():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for event_type in CATALOG:
+        assert f"`{event_type}`" in readme, event_type
