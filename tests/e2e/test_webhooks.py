@@ -73,3 +73,26 @@ def test_disconnecting_gives_integration_disconnected(stack, receiver):
     [got] = arrivals(stack, receiver, "/accounts", "integration.disconnected")
     assert got.verified_by and got.payload["data"]["integration_id"] == account["id"]
     call(stack, "DELETE", f"/v1/webhooks/{hook['id']}")
+
+
+def test_an_endpoint_that_hangs_holds_up_no_other_delivery(stack, receiver):
+    """While one endpoint keeps a delivery hanging until the 10 s timeout, the events that follow
+    still reach another endpoint at once (Lambda would run them in other invocations; the local
+    stack polls the events queue side by side)."""
+    import time
+
+    hanging = register(stack, receiver, "/hangs", ["post.published"])
+    fast = register(stack, receiver, "/fast", ["post.published"])
+    receiver.script("/hangs", (200, {}, 15.0))
+    publish(stack, "The first one", ["twitter"])
+    stack.wait_for(lambda: receiver.at("/hangs") or None, 20, "the first delivery to the hanging endpoint")
+    second = publish(stack, "The second one", ["twitter"])
+    sent = time.time()
+    arrived = stack.wait_for(
+        lambda: [i for i in receiver.at("/fast") if i.payload["data"]["post_id"] == second["id"]] or None,
+        8,
+        "the second post at the fast endpoint while the other hangs",
+    )
+    assert arrived[0].arrived - sent < 5.0
+    for hook in (hanging, fast):
+        call(stack, "DELETE", f"/v1/webhooks/{hook['id']}")
