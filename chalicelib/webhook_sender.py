@@ -105,6 +105,43 @@ def check_url(url: str, *, allow_local: bool) -> None:
         raise WebhookUrlError("The URL's host name does not resolve.") from None
 
 
+PROBE_SECONDS = 3.0
+
+
+def check_redirect(url: str, *, allow_local: bool, timeout: float = PROBE_SECONDS) -> None:
+    """At registration: a HEAD to the URL, through the same guarded connection. A 3xx is refused
+    (deliveries never follow redirects, so every one would fail; the message says whether it leads
+    into a private network). Anything else, an error or no answer in time is accepted: the endpoint
+    may not be up yet. Raises WebhookUrlError."""
+    guard = Guard(allow_local, timeout)
+    session = requests.Session()
+    adapter = take_over(session, guard)
+    try:
+        request = requests.Request("HEAD", url, headers={"User-Agent": USER_AGENT}).prepare()
+        response = session.send(request, allow_redirects=False, proxies={}, timeout=(timeout, timeout))
+        response.close()
+    except (PeerRefusedError, DeadlinePassedError, *_TRANSPORT_ERRORS):
+        return
+    finally:
+        guard.close()
+        adapter.close()
+        session.close()
+    if not 300 <= response.status_code < 400:
+        return
+    location = response.headers.get("Location") or ""
+    try:
+        check_url(requests.compat.urljoin(url, location), allow_local=allow_local)
+    except WebhookUrlError:
+        raise WebhookUrlError(
+            f"The URL redirects ({response.status_code}) to an address that is not allowed; "
+            "redirects are never followed."
+        ) from None
+    raise WebhookUrlError(
+        f"The URL answers with a redirect ({response.status_code}); redirects are never followed, so "
+        "register the URL it leads to."
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     """What one attempt came to: an HTTP answer, or an error before one arrived."""

@@ -67,6 +67,16 @@ class WebhookReceiver:
                 except OSError:
                     pass  # the sender gave up waiting
 
+            def do_HEAD(self):  # noqa: N802
+                # The check made at registration: answered as the path always answers, not recorded.
+                script = receiver.scripts.get(self.path)
+                status, headers, _ = (script.always if script and script.always else None) or (200, {}, 0.0)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def log_message(self, *args):
                 pass
 

@@ -47,10 +47,11 @@ class WebhookService:
         self._events = events  # the events queue, for webhook.disabled
 
     def check_url(self, url: str) -> str:
-        from chalicelib.webhook_sender import WebhookUrlError, check_url
+        from chalicelib.webhook_sender import WebhookUrlError, check_redirect, check_url
 
         try:
             check_url(url, allow_local=self._allow_local)
+            check_redirect(url, allow_local=self._allow_local)
         except WebhookUrlError as refused:
             raise ValidationError(
                 refused.message, errors=[{"field": "url", "message": refused.message}], code="webhook_url_not_allowed"

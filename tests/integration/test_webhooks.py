@@ -141,6 +141,21 @@ def test_urls_into_private_networks_are_refused_at_registration(api, key, hooks,
     assert api.get("/v1/webhooks", key).json["total"] == 0
 
 
+@pytest.mark.parametrize(
+    "location, why",
+    [
+        ("http://10.0.0.1/hook", "not allowed"),
+        ("http://169.254.169.254/latest", "not allowed"),
+        ("/elsewhere", "leads to"),
+    ],
+)
+def test_a_url_that_redirects_is_refused_at_registration(api, key, hooks, receiver, location, why):
+    receiver.script("/moved", always=(301, {"Location": location}, 0.0))
+    answer = api.post("/v1/webhooks", key, {"url": receiver.url("/moved")})
+    assert why in problem(answer, 422, "webhook_url_not_allowed")["detail"]
+    assert receiver.at("/moved") == []  # a HEAD, never an event
+
+
 def test_http_and_loopback_need_the_local_switch(api, key, services, receiver):
     # services (not hooks): a deployment's settings, where the switch is off.
     answer = api.post("/v1/webhooks", key, {"url": receiver.url("/a")})
