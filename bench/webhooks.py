@@ -60,6 +60,7 @@ class CallCounter:
     def __init__(self, tables: set[str], queue_url: str):
         self.tables, self.queue_url = tables, queue_url
         self.calls: Counter[str] = Counter()
+        self.receives: list[tuple[float, float]] = []  # (when, seconds)
         self._lock = threading.Lock()
 
     def watch_dynamodb(self, client) -> None:
@@ -68,6 +69,19 @@ class CallCounter:
     def watch_sqs(self, client) -> None:
         client.meta.events.register("before-parameter-build.sqs", self._sqs_sent)
         client.meta.events.register("after-call.sqs.ReceiveMessage", self._sqs_received)
+
+    def time_receives(self, client) -> None:
+        """How long each of the pollers' ReceiveMessage calls takes, by when it was made."""
+        client.meta.events.register("before-call.sqs.ReceiveMessage", self._receive_started)
+        client.meta.events.register("after-call.sqs.ReceiveMessage", self._receive_ended)
+
+    def _receive_started(self, context, **_):
+        context["bench_started"] = time.perf_counter()
+
+    def _receive_ended(self, context, **_):
+        if "bench_started" in context:
+            with self._lock:
+                self.receives.append((time.monotonic(), time.perf_counter() - context["bench_started"]))
 
     def _dynamodb(self, model, params, **_):
         if params.get("TableName") in self.tables:
@@ -137,6 +151,7 @@ def run(stack, state, receiver, count: int, rate: float, failing_status: int = 5
     for thread in stack._threads:  # the events queue's pollers: receives and deletes
         if getattr(getattr(thread, "spec", None), "name", None) == "events":
             counter.watch_sqs(thread._sqs)
+            counter.time_receives(thread._sqs)
 
     created: dict[str, float] = {}
     started = time.monotonic()
@@ -176,6 +191,11 @@ def run(stack, state, receiver, count: int, rate: float, failing_status: int = 5
                 fifth = min(4, int(item.webhook_id.rsplit("_", 1)[1]) * 5 // count)
                 by_fifth[fifth].append(item.arrived - created[item.webhook_id])
     attempts = len(receiver.received)
+    span = max(1e-9, count / rate)
+    receive_ms = [[] for _ in range(5)]
+    for when, seconds in counter.receives:
+        if started <= when < started + span:
+            receive_ms[min(4, int((when - started) * 5 / span))].append(seconds * 1000)
     calls = dict(sorted(counter.calls.items()))
     dynamodb = sum(v for k, v in calls.items() if k.startswith("dynamodb"))
     sqs = sum(v for k, v in calls.items() if k.startswith("sqs"))
@@ -193,6 +213,7 @@ def run(stack, state, receiver, count: int, rate: float, failing_status: int = 5
             "max": round(max(latencies), 3) if latencies else None,
         },
         "p99_by_fifth_of_the_run": [round(percentile(part, 0.99), 3) if part else None for part in by_fifth],
+        "median_receive_ms_by_fifth": [round(sorted(part)[len(part) // 2], 1) if part else None for part in receive_ms],
         "target_p99_seconds": TARGET_P99_SECONDS,
         "calls": calls,
         "dynamodb_per_attempt": round(dynamodb / attempts, 2) if attempts else None,
@@ -211,6 +232,7 @@ def report(figures: dict) -> str:
         f"  creation->arrival  p50 {latency['p50']} s, p99 {latency['p99']} s, max {latency['max']} s "
         f"(target p99 <= {TARGET_P99_SECONDS:g} s: {'met' if met else 'MISSED'})",
         f"  p99 by fifth       {figures['p99_by_fifth_of_the_run']} (s, in the order the events were made)",
+        f"  ReceiveMessage     median {figures['median_receive_ms_by_fifth']} ms by fifth of the run (moto)",
         f"  per attempt        {figures['dynamodb_per_attempt']} DynamoDB calls, "
         f"{figures['sqs_per_attempt']} SQS calls ({figures['attempts']} attempts)",
         "  calls              " + ", ".join(f"{name} {count}" for name, count in figures["calls"].items()),
