@@ -7,6 +7,7 @@ each worker imports its implementation on first invocation. Nothing here does wo
 from chalice import Chalice
 
 from chalicelib.api import api_keys, connect, edges, integrations, media, meta, posts
+from chalicelib.api import webhooks as webhook_endpoints
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -18,6 +19,7 @@ app.register_blueprint(integrations.blueprint)
 app.register_blueprint(posts.blueprint)
 app.register_blueprint(media.blueprint)
 app.register_blueprint(connect.blueprint)
+app.register_blueprint(webhook_endpoints.blueprint)
 # Last: every path also answers the methods it lacks (405) and OPTIONS (CORS preflight).
 edges.install(app)
 
@@ -46,5 +48,12 @@ def reconciler(event, context):
 @app.lambda_function(name="verifier")
 def verifier(event, context):
     from chalicelib.workers import verifier as worker
+
+    return worker.handle(event, context)
+
+
+@app.lambda_function(name="webhooks")
+def webhooks(event, context):
+    from chalicelib.workers import webhooks as worker
 
     return worker.handle(event, context)

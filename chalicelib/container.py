@@ -59,6 +59,34 @@ class Services:
 
         return EventQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("events"))
 
+    @functools.cached_property
+    def webhooks(self):
+        from chalicelib.data.webhooks import WebhookStore
+        from chalicelib.domain.webhooks import WebhookService
+
+        return WebhookService(
+            WebhookStore(),
+            self.secret_box,
+            self.clock,
+            allow_local=self.settings.allow_local_webhooks,
+            events=self.events,
+        )
+
+    @functools.cached_property
+    def webhook_deliveries(self):
+        from chalicelib.data.webhooks import DeliveryStore
+        from chalicelib.domain.webhook_delivery import WebhookDeliveries
+
+        return WebhookDeliveries(
+            self.webhooks, DeliveryStore(), self.events, self.clock, allow_local=self.settings.allow_local_webhooks
+        )
+
+    @functools.cached_property
+    def events_dead_letters(self):
+        from chalicelib.data.queues import DeadLetters
+
+        return DeadLetters(lambda: self.aws_client("sqs"), self.settings.queue_url("events-dlq"))
+
     def adapter(self, integration):
         """The adapter for an integration, holding its credentials (none for sandbox accounts)."""
         from chalicelib.domain.credentials import AccountCredentials
@@ -108,6 +136,7 @@ class Services:
             PostStore(),
             self.clock,
             allow_loopback_urls=self.settings.allow_loopback_media_urls,
+            events=self.events,
         )
 
     @functools.cached_property

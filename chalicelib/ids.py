@@ -44,3 +44,17 @@ def is_uuid(text: str) -> bool:
     except (ValueError, AttributeError, TypeError):
         return False
     return len(text) == 36
+
+
+def uuid7_for(moment_ms: int, seed: str) -> str:
+    """A UUIDv7 of a given millisecond whose other bits come from ``seed``: the same inputs give the
+    same id (so a repeated fan-out writes the same delivery), and ids still sort by time."""
+    import hashlib
+
+    digest = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
+    value = (moment_ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((digest >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= digest & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))

@@ -92,6 +92,9 @@ class Settings(BaseModel):
     # Local development only: let media URLs in posts point at loopback (a file server on this
     # machine). Private, link-local and metadata addresses stay refused. Never set in a deployment.
     allow_loopback_media_urls: bool = False
+    # Local development only: webhook URLs may be http and point at loopback (a receiver on this
+    # machine). Private, link-local and metadata addresses stay refused. Never set in a deployment.
+    allow_local_webhooks: bool = False
     # Origins whose browser pages may call the API (CORS); "*" for any. Keys are bearer tokens,
     # never cookies, so an origin gains nothing a key does not already give.
     cors_origins: tuple[str, ...] = ("*",)
@@ -156,6 +159,7 @@ class Settings(BaseModel):
             or None,
             "allow_loopback_media_urls": (environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "").lower() == "true")
             or None,
+            "allow_local_webhooks": (environ.get("OPENPOST_ALLOW_LOCAL_WEBHOOKS", "").lower() == "true") or None,
             "cors_origins": tuple(
                 origin.strip() for origin in environ["OPENPOST_CORS_ORIGINS"].split(",") if origin.strip()
             )

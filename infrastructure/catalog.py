@@ -77,14 +77,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "verifier", timeout=60, memory_mb=256, description="Checks each uploaded file's real type, size and dimensions"
     ),
+    # A batch's records run side by side; each send ends within 10 s.
+    FunctionSpec(
+        "webhooks", timeout=30, memory_mb=256, description="Fans events out to webhook endpoints and delivers them"
+    ),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("publish", consumer="publisher", visibility_timeout=360, max_receive_count=8, batch_size=5),
     # S3 sends a message here for every object created under MEDIA_UPLOAD_PREFIX.
     QueueSpec("media", consumer="verifier", visibility_timeout=360, max_receive_count=5),
-    # Webhook delivery consumes this queue in a later release; until then events wait here.
-    QueueSpec("events", consumer=None, visibility_timeout=60, max_receive_count=8),
+    # Events, and the webhook delivery attempts they fan out into (one message per endpoint).
+    QueueSpec("events", consumer="webhooks", visibility_timeout=180, max_receive_count=8),
 )
 
 SCHEDULES: tuple[ScheduleSpec, ...] = (

@@ -33,6 +33,9 @@ REGION = "us-east-1"
 
 log = logging.getLogger("devstack")
 
+# Pollers per queue where one at a time is not enough (default 1).
+LOCAL_POLLERS = {"events": 2}
+
 
 class PortUnavailable(Exception):
     pass
@@ -170,11 +173,23 @@ class LocalStack:
             rule = devstack_events.rule_arn(REGION, f"{RESOURCE_PREFIX}-{schedule.name}")
             self._threads.append(ScheduleTrigger(schedule, functions[schedule.function], rule, REGION, self._stop))
         for queue in catalog.QUEUES:
-            if queue.consumer is not None:
-                self._threads.append(
-                    QueuePoller(
-                        queue, functions[queue.consumer], queue_urls[queue.name], REGION, endpoint_url, self._stop
+            if queue.consumer is None:
+                continue
+            for number in range(LOCAL_POLLERS.get(queue.name, 1)):
+                # Lambda runs a queue's batches side by side; so do extra pollers, each with its own
+                # function instance (its own lock), or one slow webhook endpoint would hold up the rest.
+                function = (
+                    functions[queue.consumer]
+                    if number == 0
+                    else self._local_function(
+                        queue.consumer,
+                        find_handler(app, queue.consumer),
+                        catalog.function(queue.consumer).timeout,
+                        catalog.function(queue.consumer).memory_mb,
                     )
+                )
+                self._threads.append(
+                    QueuePoller(queue, function, queue_urls[queue.name], REGION, endpoint_url, self._stop)
                 )
         for thread in self._threads:
             thread.start()
@@ -229,6 +244,8 @@ def _base_environment(public_base_url: str) -> dict[str, str | None]:
         # The local-development switch: media URLs in posts may point at this machine (a file
         # server beside the stack). Private, link-local and metadata addresses stay refused.
         "OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS": os.environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "true"),
+        # The same for webhooks: http and loopback receivers (a test server beside the stack).
+        "OPENPOST_ALLOW_LOCAL_WEBHOOKS": os.environ.get("OPENPOST_ALLOW_LOCAL_WEBHOOKS", "true"),
     }
 
 

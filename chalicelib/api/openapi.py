@@ -219,6 +219,10 @@ def build(operations: Iterable[Operation], *, server_url: str = "/") -> dict[str
         for model in {op.query for op in operations if op.query is not None}
     }
     components["Problem"] = PROBLEM_SCHEMA
+    from chalicelib.api import webhook_docs
+
+    webhooks, event_schemas = webhook_docs.section(REF)
+    components.update(event_schemas)
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, query_schemas)
@@ -239,4 +243,5 @@ def build(operations: Iterable[Operation], *, server_url: str = "/") -> dict[str
             },
         },
         "paths": dict(sorted(paths.items())),
+        "webhooks": webhooks,
     }

@@ -57,3 +57,24 @@ class UploadNotification(BaseModel):
             for record in self.Records
             if record.eventName.startswith("ObjectCreated:")
         ]
+
+
+class DeliveryMessage(BaseModel):
+    """One attempt at delivering an event to one webhook endpoint, on the events queue beside the
+    events themselves. ``attempt`` is the attempt it asks for; ``not_before`` is when it is due
+    (a wait longer than SQS's 15-minute delay arrives early and is sent on again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["delivery"] = "delivery"
+    workspace_id: str
+    mode: Literal["test", "live"]
+    webhook_id: str
+    delivery_id: str
+    attempt: int = Field(ge=1)
+    not_before: str | None = None
+    # On the first attempt only, the event itself: the worker writes the delivery as it starts it,
+    # so the fan-out writes nothing per endpoint (a repeated fan-out finds the delivery there).
+    event_id: str | None = None
+    event_type: str | None = None
+    body: str | None = None

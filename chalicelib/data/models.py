@@ -353,6 +353,58 @@ class RateLimitCounterRecord(_Table):
     expires_at = NumberAttribute(null=True)
 
 
+class WebhookRecord(_Table):
+    """A webhook endpoint of one workspace and mode. Every change is a conditional write on ``version``."""
+
+    logical_name = "webhooks"
+
+    class Meta(_Table.Meta):
+        abstract = False
+
+    scope = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    url = UnicodeAttribute()
+    events = TextJSONAttribute()  # ["post.published", ...] or ["*"]
+    description = UnicodeAttribute(default="")
+    enabled = BooleanAttribute()
+    # Signing secrets, sealed with the KMS key like platform tokens; after a rotation the previous
+    # one signs too, until previous_secret_until.
+    secret = UnicodeAttribute()
+    previous_secret = UnicodeAttribute(null=True)
+    previous_secret_until = UTCDateTimeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    failing_since = UTCDateTimeAttribute(null=True)  # the first failure since the last success
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class WebhookDeliveryRecord(_Table):
+    """One event on its way to one endpoint: the delivery log. ``endpoint_key`` is
+    "{scope}#{webhook id}"; ids are UUIDv7 of the event's time, so a query lists newest first.
+    TTL removes a delivery 30 days after it was made."""
+
+    logical_name = "webhook-deliveries"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expires_at"
+
+    endpoint_key = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    body = UnicodeAttribute()  # exactly the bytes signed and sent (under 20 KB)
+    status = UnicodeAttribute()  # pending | sending | succeeded | failed
+    attempts = NumberAttribute(default=0)
+    history = TextJSONAttribute(default=list)  # one entry per attempt, oldest first
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)  # set while an attempt is being sent
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds
+
+
 TABLE_MODELS: tuple[type[_Table], ...] = (
     WorkspaceRecord,
     ApiKeyRecord,
@@ -364,6 +416,8 @@ TABLE_MODELS: tuple[type[_Table], ...] = (
     MediaRecord,
     IdempotencyRecord,
     RateLimitCounterRecord,
+    WebhookRecord,
+    WebhookDeliveryRecord,
 )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from chalicelib.data.clients import LazyClient
-from chalicelib.data.messages import PublishMessage
+from chalicelib.data.messages import DeliveryMessage, PublishMessage
 from chalicelib.domain.posts import Post
 
 SQS_BATCH = 10
@@ -59,14 +58,49 @@ class PublishQueue(_Queue):
 
 
 class EventQueue(_Queue):
-    """Events for webhook delivery. Each has a stable id, so a repeated send is recognisable."""
+    """Events for webhook delivery, and the delivery attempts they fan out into. Each event has a
+    stable id, so a repeated send is recognisable; each is checked against the event catalog."""
 
     def send(self, event: dict[str, Any]) -> None:
+        from chalicelib.domain.events import Event
+
+        checked = Event.model_validate(event).checked()
         self._sqs.send_message(
             QueueUrl=self._url,
-            MessageBody=json.dumps(event),
-            MessageAttributes={"type": {"DataType": "String", "StringValue": event["type"]}},
+            MessageBody=checked.model_dump_json(),
+            MessageAttributes={"type": {"DataType": "String", "StringValue": checked.type}},
         )
+
+    def send_deliveries(self, messages: list[DeliveryMessage], delay_seconds: float = 0) -> None:
+        """Queue delivery attempts, each its own message (one slow endpoint never holds up another),
+        visible after ``delay_seconds`` (at most 900: longer waits are chained by the consumer)."""
+        delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
+        entries = [
+            {
+                "Id": str(index),
+                "MessageBody": message.model_dump_json(),
+                "DelaySeconds": delay,
+                "MessageAttributes": {"type": {"DataType": "String", "StringValue": "webhook.delivery"}},
+            }
+            for index, message in enumerate(messages)
+        ]
+        batch: list[dict] = []
+        for entry in entries:
+            # A batch is at most 10 messages and 256 KB in all; a first attempt carries its event.
+            if batch and (
+                len(batch) == SQS_BATCH
+                or sum(len(e["MessageBody"]) for e in batch) + len(entry["MessageBody"]) > 200_000
+            ):
+                self._send_batch(batch)
+                batch = []
+            batch.append(entry)
+        if batch:
+            self._send_batch(batch)
+
+    def _send_batch(self, entries: list[dict]) -> None:
+        result = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)
+        if result.get("Failed"):
+            raise QueueSendError(f"{len(result['Failed'])} delivery messages were refused: {result['Failed'][0]}")
 
 
 class DeadLetters(_Queue):

@@ -44,8 +44,17 @@ class MediaFetchRefusedError(Exception):
 
 class MediaService:
     def __init__(
-        self, store, objects, posts, clock: Clock, *, allow_loopback_urls: bool = False, opener: Callable | None = None
+        self,
+        store,
+        objects,
+        posts,
+        clock: Clock,
+        *,
+        allow_loopback_urls: bool = False,
+        opener: Callable | None = None,
+        events=None,
     ):
+        self._events = events  # the events queue: media.ready / media.rejected for uploads
         self._store = store
         self._objects = objects
         self._posts = posts  # the post store, to see whether a file is still in use
@@ -133,17 +142,35 @@ class MediaService:
             target = stored_key(workspace_id, mode, media_id)
             self._objects.copy(key, target, media.content_type)
             media.status, media.object_key = "ready", target
-            if not self._store.settle(media, expires_at=None):
+            settled = self._store.settle(media, expires_at=None)
+            if not settled:
                 self._drop_copy_unless_ready(media, target)
         else:
             media.status, (media.reason_code, media.reason) = "rejected", verdict
-            self._store.settle(media, expires_at=now + REJECTED_KEPT)
+            settled = self._store.settle(media, expires_at=now + REJECTED_KEPT)
+        if settled:
+            self._announce(media, now)
         self._objects.delete(key)
         logger.info(
             "upload verified",
             extra={**log, "status": media.status, "reason_code": media.reason_code, "size": media.size},
         )
         return media.status
+
+    def _announce(self, media: Media, now) -> None:
+        """media.ready or media.rejected, once per upload (its id is the file's and its verdict)."""
+        if self._events is None:
+            return
+        from chalicelib.domain.events import MediaOutcome, event
+
+        outcome = MediaOutcome(
+            media_id=media.id, status=media.status, kind=media.kind, reason=media.reason, reason_code=media.reason_code
+        )
+        self._events.send(
+            event(
+                f"evt_{media.id}_{media.status}", f"media.{media.status}", now, media.workspace_id, media.mode, outcome
+            )
+        )
 
     def _judge(self, media: Media, key: str, size: int) -> tuple[str, str] | None:
         """None if the file is what the client said it would be; else (code, reason)."""

@@ -109,6 +109,22 @@ def post_event(post: Post, now: dt.datetime) -> dict:
     }
 
 
+def integration_event(event_type: str, post: Post, target: Target, now: dt.datetime) -> dict:
+    """integration.needs_refresh: the account a target went to lost its access."""
+    from chalicelib.domain.events import IntegrationChange, event
+
+    change = IntegrationChange(integration_id=target.integration_id, platform=target.platform, username=target.username)
+    suffix = event_type.rpartition(".")[2]
+    return event(
+        f"evt_{target.integration_id}_{suffix}_{int(now.timestamp())}",
+        event_type,
+        now,
+        post.workspace_id,
+        post.mode,
+        change,
+    )
+
+
 class TargetPublisher:
     def __init__(
         self,
@@ -321,13 +337,10 @@ class TargetPublisher:
         if isinstance(error, TransientError):
             return self._transient(post, target_id, dispatch_id, owner, error, log)
         if isinstance(error, AuthenticationFailedError):
-            self._integrations.set_status(
-                post.workspace_id,
-                post.mode,
-                _target(post, target_id).integration_id,
-                "needs_refresh",
-                now=self._clock.now(),
-            )
+            target = _target(post, target_id)
+            now = self._clock.now()
+            self._integrations.set_status(post.workspace_id, post.mode, target.integration_id, "needs_refresh", now=now)
+            self._events.send(integration_event("integration.needs_refresh", post, target, now))
         # OutcomeUnknownError, PermanentError and its kinds: the target fails now.
         self._fail(post, target_id, dispatch_id, error.code, error.message)
         return "failed"

@@ -47,11 +47,6 @@ string, which often carries a signature): never an address it resolved to or red
 from __future__ import annotations
 
 import http.client
-import ipaddress
-import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, urljoin, urlsplit
@@ -59,9 +54,24 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
-from urllib3 import PoolManager
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+# The address policy and the guarded connections are shared with webhook delivery: one copy.
+from chalicelib.outbound import (
+    DENIED_IPV4_NETWORKS,
+    DENIED_IPV6_NETWORKS,
+    GLOBAL_UNICAST_IPV6,
+    NAT64_PREFIX,
+    PRIVATE_HOST,
+    SIXTOFOUR_PREFIX,
+    AddressRefusedError,
+    DeadlinePassedError,
+    Guard,
+    PeerRefusedError,
+    UnresolvableHostError,
+    is_public_address,
+    public_addresses,
+    take_over,
+)
 
 __all__ = [
     "ALLOWED_SCHEMES",
@@ -95,42 +105,6 @@ ALLOWED_SCHEMES = frozenset({"http", "https"})
 MAX_REDIRECTS = 3
 DEFAULT_CHUNK_SIZE = 1 << 20
 
-# IPv4 ranges that are not public hosts (IANA's special-purpose registry, plus multicast and the
-# reserved 240/4, which includes broadcast). Loopback 127/8 is judged separately (allow_loopback).
-DENIED_IPV4_NETWORKS = tuple(
-    ipaddress.IPv4Network(net)
-    for net in (
-        "0.0.0.0/8",  # "this network"; connecting to 0.0.0.0 reaches the local host
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",  # private (RFC 1918)
-        "100.64.0.0/10",  # carrier-grade NAT, shared address space
-        "169.254.0.0/16",  # link-local, including the cloud metadata service 169.254.169.254
-        "192.0.0.0/24",  # IETF protocol assignments
-        "192.0.2.0/24",
-        "198.51.100.0/24",
-        "203.0.113.0/24",  # documentation
-        "192.88.99.0/24",  # former 6to4 relay anycast
-        "198.18.0.0/15",  # benchmarking
-        "224.0.0.0/4",  # multicast
-        "240.0.0.0/4",  # reserved, and 255.255.255.255
-    )
-)
-# IPv6: only global unicast is public, minus the parts of it that are not ordinary hosts. This
-# leaves out ::/8 (unspecified, loopback, IPv4-compatible), 100::/64, fc00::/7 (unique-local,
-# including AWS's metadata fd00:ec2::254), fe80::/10, fec0::/10 and ff00::/8 by construction.
-GLOBAL_UNICAST_IPV6 = ipaddress.IPv6Network("2000::/3")
-DENIED_IPV6_NETWORKS = tuple(
-    ipaddress.IPv6Network(net)
-    for net in (
-        "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
-        "2001:db8::/32",  # documentation
-        "3fff::/20",  # documentation (RFC 9637)
-    )
-)
-NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
-SIXTOFOUR_PREFIX = ipaddress.IPv6Network("2002::/16")
-
 # Media only; the bytes are sniffed afterwards, so this is a courtesy to the server. Identity
 # encoding: media gains nothing from compression, and an encoded body's size says little.
 _REQUEST_HEADERS = {
@@ -138,15 +112,8 @@ _REQUEST_HEADERS = {
     "Accept": "image/*, video/*, */*;q=0.5",
     "Accept-Encoding": "identity",
 }
-# A host name after IDNA encoding, or a name the URL parser would have rejected anyway.
-_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
-# A host whose last label is a number is an IPv4 address to browsers and to inet_aton
-# (2130706433, 0x7f.1, 127.1); unless it is the standard dotted quad we refuse to guess.
-_NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+")
 _SHOWN_URL_LIMIT = 200
 _TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class MediaFetchError(Exception):
@@ -157,32 +124,6 @@ class MediaFetchError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def is_public_address(ip: IPAddress, allow_loopback: bool = False) -> bool:
-    """Whether a connection to ``ip`` reaches a public host on the internet. ``allow_loopback``
-    (local development only) admits loopback addresses, never private, link-local or metadata."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.scope_id:
-            return False  # a zone only means something for link-local and similar
-        if ip.ipv4_mapped is not None:
-            return is_public_address(ip.ipv4_mapped, allow_loopback)
-        if ip.is_loopback:
-            return allow_loopback
-        embedded = _embedded_ipv4(ip)
-        if embedded is not None:
-            # Through NAT64 or 6to4 even the loopback form would leave the host: never allowed.
-            return is_public_address(embedded, allow_loopback=False)
-        return ip in GLOBAL_UNICAST_IPV6 and not any(ip in net for net in DENIED_IPV6_NETWORKS)
-    if ip.is_loopback:
-        return allow_loopback
-    return not any(ip in net for net in DENIED_IPV4_NETWORKS)
-
-
-def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    if ip in NAT64_PREFIX:
-        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return ip.sixtofour
 
 
 @dataclass
@@ -229,10 +170,10 @@ def open_url(
     if max_bytes <= 0 or deadline_seconds <= 0 or chunk_size <= 0:
         raise ValueError("max_bytes, deadline_seconds and chunk_size must be positive")
     explain = _Explain(url, max_bytes, deadline_seconds)
-    guard = _Guard(allow_loopback, deadline_seconds)
+    guard = Guard(allow_loopback, deadline_seconds)
     owned_session = requests.Session() if session is None else None
     session = session or owned_session
-    adapter = _take_over(session, guard)
+    adapter = take_over(session, guard)
     try:
         response = _follow_redirects(session, url, guard, explain)
         declared = _declared_length(response.headers.get("Content-Length"))
@@ -254,7 +195,7 @@ def open_url(
     )
 
 
-def _follow_redirects(session: requests.Session, url: str, guard: _Guard, explain: _Explain) -> requests.Response:
+def _follow_redirects(session: requests.Session, url: str, guard: Guard, explain: _Explain) -> requests.Response:
     current = url
     for hop in range(MAX_REDIRECTS + 1):
         request = _checked_request(current, guard, explain, redirected=hop > 0)
@@ -271,26 +212,22 @@ def _follow_redirects(session: requests.Session, url: str, guard: _Guard, explai
 
 
 def _send(
-    session: requests.Session, request: requests.PreparedRequest, guard: _Guard, explain: _Explain, *, redirected: bool
+    session: requests.Session, request: requests.PreparedRequest, guard: Guard, explain: _Explain, *, redirected: bool
 ) -> requests.Response:
     remaining = guard.remaining()
     if remaining <= 0:
         raise explain.timeout()
     try:
         return session.send(request, stream=True, allow_redirects=False, proxies={}, timeout=(remaining, remaining))
-    except _PeerRefusedError:
-        raise explain.not_allowed(_PRIVATE_HOST, redirected) from None
-    except _DeadlinePassedError:
+    except PeerRefusedError:
+        raise explain.not_allowed(PRIVATE_HOST, redirected) from None
+    except DeadlinePassedError:
         raise explain.timeout() from None
     except _TRANSPORT_ERRORS as error:
         raise explain.transport_error(error, guard) from None
 
 
-_PRIVATE_HOST = "the host is a private, local or reserved network address"
-_ODD_HOST = "the host must be a name or a standard IP address"
-
-
-def _checked_request(url: str, guard: _Guard, explain: _Explain, *, redirected: bool) -> requests.PreparedRequest:
+def _checked_request(url: str, guard: Guard, explain: _Explain, *, redirected: bool) -> requests.PreparedRequest:
     """The request for one hop, if the URL may be fetched: the first check, before connecting."""
     _check_shape(_split(url, explain, redirected), explain, redirected)
     try:
@@ -308,9 +245,12 @@ def _checked_request(url: str, guard: _Guard, explain: _Explain, *, redirected: 
     except ValueError:
         raise explain.not_allowed("it is not a valid URL", redirected) from None
     host = parts.hostname or ""
-    addresses = _addresses(host, port, explain, redirected)
-    if not addresses or not all(is_public_address(address, guard.allow_loopback) for address in addresses):
-        raise explain.not_allowed(_PRIVATE_HOST, redirected)
+    try:
+        public_addresses(host, port, guard.allow_loopback)
+    except AddressRefusedError as refused:
+        raise explain.not_allowed(refused.reason, redirected) from None
+    except UnresolvableHostError:
+        raise explain.unreachable("its host name does not resolve") from None
     return request
 
 
@@ -330,29 +270,6 @@ def _check_shape(parts: SplitResult, explain: _Explain, redirected: bool) -> Non
         raise explain.not_allowed("it is not a valid URL", redirected)
 
 
-def _addresses(host: str, port: int, explain: _Explain, redirected: bool) -> list[IPAddress]:
-    """The addresses ``host`` stands for: itself if it is an IP address, else what it resolves to."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    if not _HOST_NAME.fullmatch(host) or _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
-        raise explain.not_allowed(_ODD_HOST, redirected)
-    try:
-        answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror:
-        raise explain.unreachable("its host name does not resolve") from None
-    except UnicodeError:
-        raise explain.not_allowed(_ODD_HOST, redirected) from None
-    addresses = []
-    for *_, sockaddr in answers:
-        try:
-            addresses.append(ipaddress.ip_address(sockaddr[0]))
-        except ValueError:
-            raise explain.not_allowed(_PRIVATE_HOST, redirected) from None
-    return addresses
-
-
 def _declared_length(value: str | None) -> int | None:
     return int(value) if value is not None and value.strip().isdigit() else None
 
@@ -363,7 +280,7 @@ class _Transfer:
     def __init__(
         self,
         response: requests.Response,
-        guard: _Guard,
+        guard: Guard,
         adapter: HTTPAdapter,
         owned_session: requests.Session | None,
         explain: _Explain,
@@ -415,150 +332,6 @@ class _Transfer:
             self._owned_session.close()
 
 
-class _PeerRefusedError(Exception):
-    """The connection reached an address that is not allowed. Deliberately not an OSError or a
-    urllib3 error, so that neither urllib3 nor requests retries it or wraps it."""
-
-
-class _DeadlinePassedError(Exception):
-    """A connection was made after the fetch's deadline or after it was closed."""
-
-
-class _Guard:
-    """What every connection of one fetch must obey: which peers it may reach, and when time is up.
-
-    At the deadline a timer shuts down every socket the fetch opened. It holds duplicates of them
-    (``dup``), so it never acts on a descriptor number the system may have reused for something else.
-    """
-
-    def __init__(self, allow_loopback: bool, deadline_seconds: float):
-        self.allow_loopback = allow_loopback
-        self._ends_at = time.monotonic() + deadline_seconds
-        self._lock = threading.Lock()
-        self._sockets: list[socket.socket] = []
-        self._expired = False
-        self._closed = False
-        self._timer = threading.Timer(deadline_seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def remaining(self) -> float:
-        return self._ends_at - time.monotonic()
-
-    @property
-    def expired(self) -> bool:
-        return self._expired or self.remaining() <= 0
-
-    def admit(self, sock: socket.socket) -> None:
-        """Called with each new connection before anything is sent on it."""
-        if not _peer_allowed(sock, self.allow_loopback):
-            sock.close()
-            raise _PeerRefusedError()
-        with self._lock:
-            if self._expired or self._closed:
-                sock.close()
-                raise _DeadlinePassedError()
-            self._sockets.append(sock.dup())
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._expired = True
-            for sock in self._sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed by the peer
-
-    def close(self) -> None:
-        self._timer.cancel()
-        with self._lock:
-            self._closed = True
-            sockets, self._sockets = self._sockets, []
-        for sock in sockets:
-            sock.close()
-
-
-def _peer_allowed(sock: socket.socket, allow_loopback: bool) -> bool:
-    """The second check: the address this socket really connected to."""
-    try:
-        peer = ipaddress.ip_address(sock.getpeername()[0])
-    except (OSError, ValueError, IndexError, TypeError):
-        return False
-    return is_public_address(peer, allow_loopback)
-
-
-class _GuardedConnectionMixin:
-    """A urllib3 connection that shows each new socket to the fetch's guard before using it (for
-    HTTPS, before the TLS handshake; the handshake itself is urllib3's, verification and SNI included)."""
-
-    def __init__(self, *args, fetch_guard: _Guard, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fetch_guard = fetch_guard
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        self._fetch_guard.admit(sock)
-        return sock
-
-
-class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
-    pass
-
-
-class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
-    pass
-
-
-class _GuardedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class _GuardedPoolManager(PoolManager):
-    def __init__(self, fetch_guard: _Guard, **kwargs):
-        super().__init__(**kwargs)
-        self._fetch_guard = fetch_guard
-        self.pool_classes_by_scheme = {"http": _GuardedHTTPConnectionPool, "https": _GuardedHTTPSConnectionPool}
-
-    def _new_pool(self, scheme, host, port, request_context=None):
-        # Added after the pool key is computed (the key has fixed fields), on its way to the connections.
-        context = dict(self.connection_pool_kw if request_context is None else request_context)
-        context["fetch_guard"] = self._fetch_guard
-        return super()._new_pool(scheme, host, port, context)
-
-
-class _GuardedAdapter(HTTPAdapter):
-    def __init__(self, fetch_guard: _Guard):
-        self._fetch_guard = fetch_guard  # before super().__init__, which builds the pool manager
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
-        self.poolmanager = _GuardedPoolManager(
-            self._fetch_guard, num_pools=connections, maxsize=maxsize, block=block, **pool_kwargs
-        )
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        # Requests are always sent with proxies={}; a proxy's connections would escape the peer check.
-        raise RuntimeError("media fetches never go through a proxy")
-
-
-def _take_over(session: requests.Session, guard: _Guard) -> _GuardedAdapter:
-    session.trust_env = False
-    adapter = _GuardedAdapter(guard)
-    # Every other adapter goes, or a more specific prefix mounted by someone else would win.
-    for previous in set(session.adapters.values()):
-        previous.close()
-    session.adapters.clear()
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return adapter
-
-
 class _Explain:
     """Errors for one fetch, in words for the API user, naming only the URL the user gave."""
 
@@ -592,7 +365,7 @@ class _Explain:
     def unreachable(self, why: str) -> MediaFetchError:
         return MediaFetchError(URL_UNREACHABLE, f"The media URL {self.shown} could not be reached: {why}.")
 
-    def transport_error(self, error: BaseException, guard: _Guard) -> MediaFetchError:
+    def transport_error(self, error: BaseException, guard: Guard) -> MediaFetchError:
         # At the deadline our own shutdown looks like a dropped connection: time is the real cause.
         if guard.expired or isinstance(error, (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
             return self.timeout()

@@ -432,6 +432,50 @@ def test_publish_queue_feeds_the_publisher(synthesized):
     assert mapping["Properties"]["BatchSize"] == 5
 
 
+def test_events_queue_feeds_the_webhooks_worker(synthesized):
+    """Webhook delivery: the events queue (events and delivery attempts) drives the webhooks function,
+    which reports failed items; a message failing 8 times rests in the dead-letter queue."""
+    queues = {
+        resource["Properties"]["QueueName"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::SQS::Queue").values()
+    }
+    events = queues[f"{STACK}-events"]
+    assert events["RedrivePolicy"]["maxReceiveCount"] == 8 and events["VisibilityTimeout"] == 180
+    assert f"{STACK}-events-dlq" in queues
+    (mapping,) = [
+        mapping
+        for mapping in resources_of(synthesized, "AWS::Lambda::EventSourceMapping").values()
+        if get_att_arn("Webhooks") in _nested_values(mapping["Properties"]["FunctionName"])
+    ]
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["Properties"]["BatchSize"] == 10
+    worker = synthesized.json["Resources"]["Webhooks"]["Properties"]
+    assert worker["Timeout"] == 30 and worker["Timeout"] * 6 <= events["VisibilityTimeout"]
+
+
+def test_no_local_development_switch_reaches_a_deployment(synthesized):
+    """http and loopback webhook receivers, and loopback media URLs, are for `make run` only."""
+    text = json.dumps(synthesized.json)
+    assert "OPENPOST_ALLOW_LOCAL_WEBHOOKS" not in text and "OPENPOST_ALLOW_LOOPBACK" not in text
+
+
+def test_webhook_tables_keys_and_ttl(synthesized):
+    tables = {
+        resource["Properties"]["TableName"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::DynamoDB::Table").values()
+    }
+    assert tables[f"{STACK}-webhooks"]["KeySchema"] == [
+        {"AttributeName": "scope", "KeyType": "HASH"},
+        {"AttributeName": "id", "KeyType": "RANGE"},
+    ]
+    deliveries = tables[f"{STACK}-webhook-deliveries"]
+    assert deliveries["KeySchema"] == [
+        {"AttributeName": "endpoint_key", "KeyType": "HASH"},
+        {"AttributeName": "id", "KeyType": "RANGE"},
+    ]
+    assert deliveries["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
 def test_uploads_are_announced_to_the_verifier(synthesized):
     """S3 sends each object created under uploads/ to the media queue, which feeds the verifier;
     the queue's policy lets S3 send from this account only, and exists before the bucket's

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from chalicelib.media import fetch
+from chalicelib import outbound
 from chalicelib.media.fetch import (
     MAX_REDIRECTS,
     URL_HTTP_ERROR,
@@ -452,7 +452,7 @@ def test_a_name_that_rebinds_to_loopback_is_refused_by_the_peer_check(server, dn
 
 def test_without_the_peer_check_the_rebinding_test_reaches_the_server(server, dns, monkeypatch):
     # Shows that the test above tests the peer check: take it away and the request goes through.
-    monkeypatch.setattr(fetch, "_peer_allowed", lambda sock, allow_loopback: True)
+    monkeypatch.setattr(outbound, "_peer_allowed", lambda sock, allow_loopback: True)
     _rebinding(dns)
     assert _fetch_all(server.url("/image", host="rebind.example.test")) == IMAGE
     assert server.requests == ["/image"]
