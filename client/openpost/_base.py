@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from openpost import models
 from openpost.errors import error_from_response, parse_retry_after
@@ -161,14 +162,23 @@ def result_of(declared: Operation, status: int, headers: dict[str, str], body: A
     data = body.get("data") if isinstance(body, dict) else body
     model = declared.model()
     if isinstance(data, list):
-        return [model.model_validate(item) for item in data]
-    return model.model_validate(data)
+        return [parse(model, item) for item in data]
+    return parse(model, data)
+
+
+def parse(model: type[BaseModel], data: Any) -> Any:
+    """The model of ``data``; an answer the model cannot validate (a field the API made optional after
+    this client was built) is still returned, unvalidated, rather than lost in an exception."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError:
+        return model.model_construct(**data) if isinstance(data, dict) else data
 
 
 def page_of(declared: Operation, body: dict[str, Any]) -> Page:
     model = declared.model()
     return Page(
-        items=[model.model_validate(item) for item in body.get("data") or []],
+        items=[parse(model, item) for item in body.get("data") or []],
         total=body.get("total"),
         next_cursor=body.get("next_cursor"),
     )
