@@ -6,7 +6,7 @@ each worker imports its implementation on first invocation. Nothing here does wo
 
 from chalice import Chalice
 
-from chalicelib.api import api_keys, connect, edges, integrations, media, meta, posts
+from chalicelib.api import analytics, api_keys, connect, edges, integrations, media, meta, posts
 from chalicelib.api.routing import install_middleware
 
 app = Chalice(app_name="openpost")
@@ -18,6 +18,7 @@ app.register_blueprint(integrations.blueprint)
 app.register_blueprint(posts.blueprint)
 app.register_blueprint(media.blueprint)
 app.register_blueprint(connect.blueprint)
+app.register_blueprint(analytics.blueprint)
 # Last: every path also answers the methods it lacks (405) and OPTIONS (CORS preflight).
 edges.install(app)
 
@@ -48,3 +49,17 @@ def verifier(event, context):
     from chalicelib.workers import verifier as worker
 
     return worker.handle(event, context)
+
+
+@app.lambda_function(name="analytics_planner")
+def analytics_planner(event, context):
+    from chalicelib.workers import analytics as worker
+
+    return worker.plan(event, context)
+
+
+@app.lambda_function(name="analytics_refresh")
+def analytics_refresh(event, context):
+    from chalicelib.workers import analytics as worker
+
+    return worker.refresh(event, context)

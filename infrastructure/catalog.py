@@ -77,6 +77,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "verifier", timeout=60, memory_mb=256, description="Checks each uploaded file's real type, size and dimensions"
     ),
+    FunctionSpec(
+        "analytics_planner",
+        timeout=60,
+        memory_mb=512,
+        description="Queues the published targets each analytics tier refreshes now, grouped by integration",
+    ),
+    FunctionSpec(
+        "analytics_refresh",
+        timeout=120,
+        memory_mb=512,
+        description="Reads post metrics from each platform in its largest batches; writes CSV exports",
+    ),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -85,6 +97,8 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("media", consumer="verifier", visibility_timeout=360, max_receive_count=5),
     # Webhook delivery consumes this queue in a later release; until then events wait here.
     QueueSpec("events", consumer=None, visibility_timeout=60, max_receive_count=8),
+    # One message: one integration's targets at one refresh slot (or a CSV export).
+    QueueSpec("analytics", consumer="analytics_refresh", visibility_timeout=720, max_receive_count=6, batch_size=5),
 )
 
 SCHEDULES: tuple[ScheduleSpec, ...] = (
@@ -99,6 +113,12 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         function="reconciler",
         rate_minutes=5,
         description="Settle stuck targets, missed schedules and dead letters",
+    ),
+    ScheduleSpec(
+        "analytics-plan",
+        function="analytics_planner",
+        rate_minutes=5,
+        description="Queue the analytics refresh of every target whose tier slot has come",
     ),
 )
 

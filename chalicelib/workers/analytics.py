@@ -1,0 +1,38 @@
+"""Analytics workers: the planner (EventBridge, every few minutes) and the refresh (SQS, partial
+batch failures: a message that must wait for a platform's reset is made visible again then and
+reported failed; after the queue's maxReceiveCount it moves to the dead-letter queue)."""
+
+from __future__ import annotations
+
+import json
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.container import services
+from chalicelib.domain.publishing import RetryLater
+from chalicelib.observability import logger
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def plan(event, context):
+    queued = services().analytics_planner.tick()
+    logger.info("analytics plan tick", extra={"scheduled_time": (event or {}).get("time"), "queued": queued})
+    return {"queued": queued}
+
+
+def _record_handler(record: SQSRecord) -> str:
+    message = json.loads(record.body)
+    if message.get("kind") == "export":
+        return services().analytics.run_export(message["scope"], message["export_id"])
+    try:
+        return services().analytics_refresher.refresh(message)
+    except RetryLater as later:
+        services().analytics_queue.retry_in(record.receipt_handle, later.seconds)
+        logger.info("analytics refresh deferred", extra={"retry_in": later.seconds, "reason": later.reason})
+        raise
+
+
+def refresh(event, context):
+    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)
