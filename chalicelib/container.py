@@ -222,7 +222,7 @@ class Services:
         if integration.sandbox:
             return reader_for(integration, now=self.clock.now)
         held = AccountCredentials(self.credentials, integration.workspace_id, integration.mode, integration.id)
-        return reader_for(integration, held, deployment=self.deployment)
+        return reader_for(integration, held, deployment=self.deployment, now=self.clock.now)
 
     def aws_client(self, service: str):
         from chalicelib.data.sessions import client

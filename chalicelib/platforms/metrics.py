@@ -48,8 +48,10 @@ class MetricsReader:
 
     descriptor: ClassVar[Any] = None
 
-    def __init__(self, integration, credentials=None, deployment=None, **options: Any):
+    def __init__(self, integration, credentials=None, deployment=None, now=None, **options: Any):
         self.integration = integration
+        # The engine's clock: a post's age is measured on it, as its publication time was.
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
         self.credentials = credentials
         self.deployment = deployment
         self.options = options
@@ -80,7 +82,7 @@ def reader_for(integration, credentials=None, deployment=None, now=None, **optio
         raise LookupError(f"{integration.platform} has no metrics")
     if integration.sandbox:
         return SandboxMetrics(integration, now=now)
-    return registry.load(descriptor.metrics.reader)(integration, credentials, deployment, **options)
+    return registry.load(descriptor.metrics.reader)(integration, credentials, deployment, now=now, **options)
 
 
 class SandboxMetrics(MetricsReader):

@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 
+import boto3
 import pytest
 
 from chalicelib.data.analytics import AnalyticsStore
@@ -228,3 +229,37 @@ def test_csv_is_rfc_4180_with_a_header_and_neutralised_cells(api, key, runtime, 
     mastodon = next(row for row in rows[1:] if row[5] == "mastodon")
     assert mastodon[8] == ""  # Mastodon counts no impressions: empty, not 0
     assert json.loads(mastodon[12])["favourites_count"] == int(mastodon[9])
+
+
+def test_an_export_is_written_to_the_bucket_and_handed_out_by_presigned_url(
+    api, key, runtime, clock, workspace, services
+):
+    post_id = publish(api, key, runtime, ["twitter", "bluesky"])
+    for _ in range(3):
+        clock.advance(minutes=30)
+        plan_and_refresh(runtime, clock)
+    started = api.post("/v1/analytics/exports", key, {"days": 30, "post_id": post_id})
+    assert started.status == 202, started
+    export = started.json["data"]
+    assert export["status"] == "pending" and export["url"] is None
+    assert api.get(f"/v1/analytics/exports/{export['id']}", key).json["data"]["status"] == "pending"
+    runtime.drain("analytics")
+    ready = api.get(f"/v1/analytics/exports/{export['id']}", key).json["data"]
+    assert ready["status"] == "ready" and ready["rows"] == 6 and ready["url"]
+    # The URL is a presigned GET of the one file the export wrote.
+    s3 = boto3.client("s3", region_name="us-east-1")
+    (stored,) = s3.list_objects_v2(Bucket=services.settings.media_bucket, Prefix="exports/")["Contents"]
+    assert stored["Key"] in ready["url"] and "Signature" in ready["url"]
+    body = s3.get_object(Bucket=services.settings.media_bucket, Key=stored["Key"])
+    rows = list(csv.reader(io.StringIO(body["Body"].read().decode("utf-8"), newline="")))
+    assert rows[0][0] == "captured_at" and len(rows) == 7
+    assert api.get(f"/v1/analytics/exports/{export['id']}", workspace.live_key).status == 404
+
+
+def test_csv_neutralises_cells_a_spreadsheet_would_run(api, key, runtime, clock, workspace):
+    from chalicelib.domain.analytics import csv_rows
+
+    assert csv_rows.neutralised('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
+    for start in ("+", "-", "@", "\t", "\r"):
+        assert csv_rows.neutralised(f"{start}cmd") == f"'{start}cmd"
+    assert csv_rows.neutralised(12) == "12" and csv_rows.neutralised(None) == ""

@@ -21,15 +21,15 @@ PRIVATE_METRICS_DAYS = 30
 
 
 class XMetrics(MetricsReader):
-    def __init__(self, integration, credentials=None, deployment=None, **options: Any):
-        super().__init__(integration, credentials, deployment, **options)
+    def __init__(self, integration, credentials=None, deployment=None, now=None, **options: Any):
+        super().__init__(integration, credentials, deployment, now=now, **options)
         self._adapter = Twitter.build(integration, credentials, deployment=deployment, **options)
-        self._clock = options.get("clock", time.time)
+        self._clock = options.get("clock", time.time)  # X's clock (token expiry, rate-limit resets)
 
     def read(self, posts: list[Published]) -> dict[str, PostMetrics]:
         adapter = self._adapter
         adapter._tokens = adapter._current_tokens()
-        now = dt.datetime.fromtimestamp(self._clock(), dt.UTC)
+        now = self.now()
         fields = "public_metrics"
         if all(now - post.published_at < dt.timedelta(days=PRIVATE_METRICS_DAYS) for post in posts):
             fields += ",non_public_metrics"
