@@ -117,7 +117,8 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec(
         "analytics-plan",
         function="analytics_planner",
-        rate_minutes=5,
+        # Slots start on the half hour: a tick at most 10 minutes late is well inside the cadence.
+        rate_minutes=10,
         description="Queue the analytics refresh of every target whose tier slot has come",
     ),
 )
