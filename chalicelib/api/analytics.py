@@ -74,7 +74,7 @@ class TargetAnalyticsOut(ResponseModel):
     )
     analytics_reason: str | None = Field(
         description="platform_has_no_metrics, needs_refresh, integration_disconnected, budget_exhausted, "
-        "older_than_90_days, not_published; null when active."
+        "older_than_90_days, metrics_not_permitted, not_published; null when active."
     )
     snapshots: list[SnapshotOut] = Field(description="Newest first.")
 

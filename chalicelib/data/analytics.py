@@ -176,6 +176,7 @@ class AnalyticsStore:
             month=record.month,
             reads=int(record.reads or 0),
             exhausted=record.exhausted,
+            unavailable=record.unavailable,
         )
 
     def back_off(self, scope: str, integration_id: str, until: dt.datetime) -> None:
@@ -202,6 +203,13 @@ class AnalyticsStore:
         ):
             return True
         return False
+
+    def mark_unavailable(self, scope: str, integration_id: str, reason: str | None) -> None:
+        record = AnalyticsTrackingRecord(scope=scope, item_key=f"integration#{integration_id}")
+        action = (
+            AnalyticsTrackingRecord.unavailable.set(reason) if reason else AnalyticsTrackingRecord.unavailable.remove()
+        )
+        record.update(actions=[action])
 
     def mark_exhausted(self, scope: str, integration_id: str, now: dt.datetime) -> None:
         record = AnalyticsTrackingRecord(scope=scope, item_key=f"integration#{integration_id}")

@@ -448,6 +448,7 @@ class AnalyticsTrackingRecord(_Table):
     month = UnicodeAttribute(null=True)
     reads = NumberAttribute(null=True)
     exhausted = UnicodeAttribute(null=True)  # the month whose budget ran out
+    unavailable = UnicodeAttribute(null=True)  # why the platform refuses the account's reads
     at = UTCDateTimeAttribute(null=True)
     slot = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)

@@ -79,6 +79,7 @@ class IntegrationState:
     month: str | None = None
     reads: int = 0
     exhausted: str | None = None  # the month whose read budget ran out
+    unavailable: str | None = None  # why the platform refuses this account's reads, while it does
 
     def budget_exhausted(self, now: dt.datetime) -> bool:
         return self.exhausted == month_of(now)

@@ -22,7 +22,7 @@ from chalicelib.errors import NotFoundError
 from chalicelib.ids import uuid7
 from chalicelib.observability import logger
 from chalicelib.platforms import registry
-from chalicelib.platforms.base import AuthenticationFailedError, RateLimitedError, TransientError
+from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, RateLimitedError, TransientError
 from chalicelib.platforms.metrics import Published
 
 # When a platform limits us without saying until when.
@@ -71,7 +71,10 @@ class Refresher:
                 return "budget_exhausted"
             found = self._read(reader, chunk, scope, integration, now)
             if found is None:
-                return "needs_refresh"
+                return "unavailable"
+            if state.unavailable:
+                self._store.mark_unavailable(scope, integration_id, None)
+                state.unavailable = None
             for target in chunk:
                 reading = found.get(target.platform_post_id)
                 if reading is not None and self._store.append(self._snapshot(target, reading, slot, metrics.exposes)):
@@ -100,6 +103,14 @@ class Refresher:
             return None
         except TransientError as error:
             raise RetryLater(error.retry_after or TRANSIENT_RETRY, "the platform is unavailable") from error
+        except PermanentError as error:
+            # The platform refuses this account's reads (a permission it was not granted): its
+            # targets say why until a read works again; publishing is not affected.
+            self._store.mark_unavailable(scope, integration.id, error.code)
+            logger.warning(
+                "analytics: the platform refuses reads", extra={"integration_id": integration.id, "code": error.code}
+            )
+            return None
 
     def _back_off(self, scope: str, integration_id: str, now: dt.datetime, seconds: float) -> None:
         self._store.back_off(scope, integration_id, now + dt.timedelta(seconds=seconds))

@@ -46,6 +46,8 @@ def analytics_status(target, integration, state, latest: Snapshot | None, now: d
         return "unavailable", "integration_disconnected"
     if integration.status == "needs_refresh":
         return "unavailable", "needs_refresh"
+    if state is not None and state.unavailable:
+        return "unavailable", state.unavailable
     if descriptor.metrics.metered and state is not None and state.budget_exhausted(now):
         return "unavailable", "budget_exhausted"
     published = _parse(target.published_at)
