@@ -118,7 +118,12 @@ def snapshot_out(snapshot) -> SnapshotOut:
 
 
 @blueprint.operation(
-    "GET", "/v1/analytics", summary="List recent analytics snapshots", query=AnalyticsQuery, response=SnapshotList
+    "GET",
+    "/v1/analytics",
+    summary="List recent analytics snapshots",
+    query=AnalyticsQuery,
+    response=SnapshotList,
+    also_serves=("text/csv",),
 )
 def list_snapshots(call: Call):
     """Up to 500 snapshots across the workspace, newest first. Each is an append-only reading of one

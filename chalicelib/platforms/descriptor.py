@@ -139,7 +139,7 @@ class PlatformDescriptor:
 
     ``adapter`` is the "module:Class" of its live adapter, or None while there is none: a live
     target on it then fails with ``platform_not_available`` (test mode still rehearses it in the
-    sandbox). Refreshing tokens and reading analytics will be declared here too, beside ``adapter``.
+    sandbox). ``metrics`` says how analytics read its counters (None: they cannot).
     ``app_credentials`` names what the deployment must hold of openpost's own app there (X's OAuth
     client id and secret): each platform naming some gets a Secrets Manager secret.
     """

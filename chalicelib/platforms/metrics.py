@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 
 from chalicelib.platforms import registry
 
+METRIC_NAMES = ("impressions", "likes", "comments", "shares")
+
 
 @dataclass(frozen=True)
 class Published:
