@@ -20,7 +20,9 @@ METRIC_NOTE = "null when the platform does not count it (never 0 for unknown)."
 
 class AnalyticsQuery(RequestModel):
     days: int = Days
-    integration_id: str | None = Field(default=None, max_length=64, description="Only this integration's snapshots.")
+    integration_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Only this integration's snapshots."
+    )
     format: Literal["json", "csv"] = Field(default="json", description="csv: the same rows as RFC 4180 CSV.")
 
 
@@ -30,8 +32,8 @@ class PostAnalyticsQuery(RequestModel):
 
 class ExportRequest(RequestModel):
     days: int = Field(default=30, ge=1, le=3650, description="How many days back to include.")
-    integration_id: str | None = Field(default=None, max_length=64)
-    post_id: str | None = Field(default=None, max_length=64)
+    integration_id: str | None = Field(default=None, min_length=1, max_length=64)
+    post_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class SnapshotOut(ResponseModel):
