@@ -254,6 +254,9 @@ class AnalyticsStore:
 
 
 SQS_BATCH = 10
+# SQS refuses a batch whose messages together pass 256 KiB (the classic limit; newer queues take
+# 1 MiB): a batch is cut at whichever comes first, 10 messages or this many bytes.
+SQS_BATCH_BYTES = 250_000
 
 
 class AnalyticsQueue(LazyClient):
@@ -264,11 +267,22 @@ class AnalyticsQueue(LazyClient):
         self._url = url
 
     def send(self, messages: list[dict[str, Any]]) -> None:
-        entries = [{"Id": str(index), "MessageBody": json.dumps(body)} for index, body in enumerate(messages)]
-        for start in range(0, len(entries), SQS_BATCH):
-            result = self.client.send_message_batch(QueueUrl=self._url, Entries=entries[start : start + SQS_BATCH])
-            if result.get("Failed"):
-                raise RuntimeError(f"{len(result['Failed'])} analytics messages were refused: {result['Failed'][0]}")
+        batch: list[dict[str, str]] = []
+        size = 0
+        for index, body in enumerate(messages):
+            text = json.dumps(body, separators=(",", ":"))
+            if batch and (len(batch) == SQS_BATCH or size + len(text.encode()) > SQS_BATCH_BYTES):
+                self._send_batch(batch)
+                batch, size = [], 0
+            batch.append({"Id": str(index), "MessageBody": text})
+            size += len(text.encode())
+        if batch:
+            self._send_batch(batch)
+
+    def _send_batch(self, entries: list[dict[str, str]]) -> None:
+        result = self.client.send_message_batch(QueueUrl=self._url, Entries=entries)
+        if result.get("Failed"):
+            raise RuntimeError(f"{len(result['Failed'])} analytics messages were refused: {result['Failed'][0]}")
 
     def retry_in(self, receipt_handle: str, seconds: float) -> None:
         self.client.change_message_visibility(

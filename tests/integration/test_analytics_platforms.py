@@ -11,6 +11,7 @@ The planner's schedule and the refresh function run as Lambda runs them, fed fro
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
 
@@ -280,3 +281,48 @@ def test_a_post_published_to_x_shows_xs_numbers_then_needs_refresh(services, wor
     target = api.get(f"/v1/analytics/post/{post_id}", key).json["data"]["targets"][0]
     assert (target["analytics_status"], target["analytics_reason"]) == ("unavailable", "needs_refresh")
     assert target["likes"] == 42  # the last reading stays
+
+
+def test_a_redelivered_message_asks_x_nothing_and_writes_nothing(services, workspace, clock, runtime, x):
+    account = x_account(services, workspace, clock, x)
+    tracked = track(account, [x.seed_tweet(X_USER, age_seconds=600) for _ in range(3)], clock)
+    runtime.tick("analytics_planner", clock.now())
+    (message,) = runtime.receive("analytics")
+    runtime.deliver("analytics", messages=[message])
+    runtime.sqs.send_message(QueueUrl=runtime.queues["analytics"], MessageBody=message["Body"])  # SQS's duplicate
+    runtime.drain("analytics")
+    assert len(x.lookups) == 1
+    assert all(len(AnalyticsStore().of_post(t.scope, t.post_id)) == 1 for t in tracked)
+
+
+def test_a_spent_rate_limit_window_backs_off_before_any_429(services, workspace, clock, runtime, x):
+    x.read_limit = 2  # two reads per 15 minutes for this account
+    account = x_account(services, workspace, clock, x)
+    tracked = track(account, [x.seed_tweet(X_USER, age_seconds=600) for _ in range(250)], clock)
+    plan_and_refresh(runtime, clock)
+    # A third read in the window would have been X's 429 (a request, but no lookup): none was made.
+    assert len(x.lookups) == 2 and x.requests.count(("GET", "/2/tweets")) == 2
+    assert sum(latest(target) is not None for target in tracked) == 200
+    state = AnalyticsStore().integration_state(account.workspace_id + "#live", account.id)
+    assert state.backoff_until > clock.now() + dt.timedelta(minutes=14)
+    x.advance(901)
+    clock.advance(seconds=901)
+    runtime.time_passes("analytics")
+    runtime.drain("analytics")
+    assert len(x.lookups) == 3 and all(latest(target) is not None for target in tracked)
+
+
+def test_thousands_of_targets_are_queued_in_batches_sqs_takes(services, workspace, clock, runtime, appview):
+    # 300 targets a message make about 100 KB; ten of them would pass SQS's batch limit.
+    account = bluesky_account(services, workspace, clock)
+    uris = [f"at://{DID}/app.bsky.feed.post/3l{index:011d}" for index in range(3100)]
+    track(account, uris, clock)
+    runtime.tick("analytics_planner", clock.now())
+    bodies = []
+    while True:
+        batch = runtime.receive("analytics")
+        if not batch:
+            break
+        bodies += batch
+    assert len(bodies) == 11 and max(len(m["Body"].encode()) for m in bodies) < 256 * 1024
+    assert sorted(len(json.loads(m["Body"])["targets"]) for m in bodies) == [100] + [300] * 10
