@@ -66,3 +66,30 @@ def test_a_slack_bot_without_reactions_read_says_so_and_keeps_publishing(api, ke
     later = publish_now(api, key, "slack", "Still publishing")
     runtime.drain()
     assert api.get(f"/v1/posts/{later}", key).json["data"]["status"] == "published"
+
+
+# --- Mastodon on mastodon-mock: a server of Mastodon's client API none of us wrote -------------------
+def test_mastodon_counters_read_from_mastodon_mock(api, key, runtime, clock):
+    import requests
+    from mastodon_mock.config import SeedAccount, SeedConfig
+    from mastodon_mock.testing import MockServer
+
+    from tests.integration.test_mastodon import TOKEN
+
+    seed = SeedConfig(accounts=[SeedAccount(username="openpost", display_name="openpost news", access_token=TOKEN)])
+    with MockServer(seed=seed) as server:
+        connect(api, key, "mastodon", {"instance_url": server.base_url, "access_token": TOKEN})
+        post_ids = [publish_now(api, key, "mastodon", f"Status {index}") for index in range(3)]
+        runtime.drain()
+        status_id = api.get(f"/v1/posts/{post_ids[0]}", key).json["data"]["post_targets"][0]["platform_post_id"]
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        requests.post(
+            f"{server.base_url}/api/v1/statuses/{status_id}/favourite", headers=auth, timeout=5
+        ).raise_for_status()
+        requests.post(
+            f"{server.base_url}/api/v1/statuses/{status_id}/reblog", headers=auth, timeout=5
+        ).raise_for_status()
+        plan_and_refresh(runtime, clock)
+        first = target_analytics(api, key, post_ids[0])
+        assert (first["impressions"], first["likes"], first["comments"], first["shares"]) == (None, 1, 0, 1)
+        assert target_analytics(api, key, post_ids[1])["likes"] == 0
