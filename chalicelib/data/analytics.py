@@ -184,25 +184,37 @@ class AnalyticsStore:
         record.update(actions=[AnalyticsTrackingRecord.backoff_until.set(until)])
 
     def meter(self, scope: str, integration_id: str, now: dt.datetime, reads: int, budget: int) -> bool:
-        """Count ``reads`` against this month's budget; False (nothing counted) when they do not fit."""
+        """Count ``reads`` against this month's budget; False (nothing counted) when they do not fit.
+        The first reads of a month start its count over; two workers doing that at once both count."""
         month = month_of(now)
         record = AnalyticsTrackingRecord(scope=scope, item_key=f"integration#{integration_id}")
-        same_month = AnalyticsTrackingRecord.month == month
-        if self._conditional(
-            lambda: record.update(
+
+        def add():
+            return record.update(
                 actions=[AnalyticsTrackingRecord.reads.add(reads)],
-                condition=same_month & (AnalyticsTrackingRecord.reads <= budget - reads),
+                condition=(AnalyticsTrackingRecord.month == month) & (AnalyticsTrackingRecord.reads <= budget - reads),
             )
-        ):
-            return True
-        if reads <= budget and self._conditional(
-            lambda: record.update(
+
+        def start_month():
+            return record.update(
                 actions=[AnalyticsTrackingRecord.month.set(month), AnalyticsTrackingRecord.reads.set(reads)],
                 condition=AnalyticsTrackingRecord.month.does_not_exist() | (AnalyticsTrackingRecord.month != month),
             )
-        ):
-            return True
+
+        for _ in range(2):
+            if self._conditional(add) or (reads <= budget and self._conditional(start_month)):
+                return True
         return False
+
+    def mark_exhausted(self, scope: str, integration_id: str, now: dt.datetime | None) -> None:
+        """Say (or, with None, stop saying) that this month's read budget is spent."""
+        record = AnalyticsTrackingRecord(scope=scope, item_key=f"integration#{integration_id}")
+        action = (
+            AnalyticsTrackingRecord.exhausted.set(month_of(now))
+            if now is not None
+            else AnalyticsTrackingRecord.exhausted.remove()
+        )
+        record.update(actions=[action])
 
     def mark_unavailable(self, scope: str, integration_id: str, reason: str | None) -> None:
         record = AnalyticsTrackingRecord(scope=scope, item_key=f"integration#{integration_id}")
@@ -210,10 +222,6 @@ class AnalyticsStore:
             AnalyticsTrackingRecord.unavailable.set(reason) if reason else AnalyticsTrackingRecord.unavailable.remove()
         )
         record.update(actions=[action])
-
-    def mark_exhausted(self, scope: str, integration_id: str, now: dt.datetime) -> None:
-        record = AnalyticsTrackingRecord(scope=scope, item_key=f"integration#{integration_id}")
-        record.update(actions=[AnalyticsTrackingRecord.exhausted.set(month_of(now))])
 
     # --- refresh on request --------------------------------------------------------------------
     def claim_refresh(self, scope: str, post_id: str, now: dt.datetime, every: dt.timedelta) -> dt.datetime | None:

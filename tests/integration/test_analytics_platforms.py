@@ -326,3 +326,28 @@ def test_thousands_of_targets_are_queued_in_batches_sqs_takes(services, workspac
         bodies += batch
     assert len(bodies) == 11 and max(len(m["Body"].encode()) for m in bodies) < 256 * 1024
     assert sorted(len(json.loads(m["Body"])["targets"]) for m in bodies) == [100] + [300] * 10
+
+
+def test_a_budget_raised_mid_month_lets_reads_resume(services, workspace, clock, runtime, x):
+    services.__dict__["settings"] = services.settings.model_copy(update={"metered_reads_per_month": 150})
+    services.__dict__.pop("analytics_refresher", None)
+    account = x_account(services, workspace, clock, x)
+    tracked = track(account, [x.seed_tweet(X_USER, age_seconds=600) for _ in range(250)], clock)
+    plan_and_refresh(runtime, clock)
+    assert len(x.lookups) == 1
+    services.__dict__["settings"] = services.settings.model_copy(update={"metered_reads_per_month": 1000})
+    services.__dict__.pop("analytics_refresher", None)
+    clock.advance(minutes=30)
+    plan_and_refresh(runtime, clock)
+    assert len(x.lookups) == 1 + 3
+    state = AnalyticsStore().integration_state(account.workspace_id + "#live", account.id)
+    assert state.reads == 100 + 250 and not state.budget_exhausted(clock.now())
+    assert all(latest(target) is not None for target in tracked)
+
+
+def test_the_read_budget_starts_over_each_month(services):
+    store, may = AnalyticsStore(), dt.datetime(2026, 5, 31, 23, 0, tzinfo=dt.UTC)
+    assert store.meter("w#live", "i", may, 100, 150) and not store.meter("w#live", "i", may, 100, 150)
+    assert store.meter("w#live", "i", may, 50, 150) and not store.meter("w#live", "i", may, 1, 150)
+    june = may + dt.timedelta(hours=2)
+    assert store.meter("w#live", "i", june, 100, 150) and store.integration_state("w#live", "i").reads == 100

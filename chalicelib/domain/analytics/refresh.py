@@ -55,8 +55,8 @@ class Refresher:
         state = self._store.integration_state(scope, integration_id)
         if state.backoff_until is not None and state.backoff_until > now:
             raise RetryLater((state.backoff_until - now).total_seconds(), "the platform asked us to wait")
-        if metrics.metered and state.budget_exhausted(now):
-            return "budget_exhausted"
+        if metrics.metered and state.budget_exhausted(now) and state.reads >= self._budget:
+            return "budget_exhausted"  # (a budget raised since lets reads resume at once)
         done = self._store.captured(scope, [(t.post_id, t.target_id, slot) for t in targets])
         todo = [t for t in targets if (t.target_id, slot) not in done]
         # Youngest first: a platform that tells more of young posts (X, under 30 days) gets them together.
@@ -69,6 +69,9 @@ class Refresher:
                 self._store.mark_exhausted(scope, integration_id, now)
                 logger.warning("metered read budget spent", extra={"integration_id": integration_id})
                 return "budget_exhausted"
+            if metrics.metered and state.exhausted:
+                self._store.mark_exhausted(scope, integration_id, None)
+                state.exhausted = None
             found = self._read(reader, chunk, scope, integration, now)
             if found is None:
                 return "unavailable"
