@@ -501,7 +501,10 @@ class XApiServer(LoopbackServer):
     def seed_tweet(self, user_id: str, text: str = "", age_seconds: float = 0) -> str:
         """A post by ``user_id``, made ``age_seconds`` ago, as if published earlier."""
         with self._lock:
+            taken = {tweet["id"] for tweet in self.tweets}
             tweet_id = self._snowflake(self.now() - age_seconds)
+            while tweet_id in taken:  # ids made in one millisecond differ only in 22 random bits
+                tweet_id = self._snowflake(self.now() - age_seconds)
             self.tweets.append({"id": tweet_id, "text": text or f"post {tweet_id}", "author_id": user_id, "media": []})
             return tweet_id
 
