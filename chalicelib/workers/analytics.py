@@ -14,6 +14,9 @@ from chalicelib.domain.publishing import RetryLater
 from chalicelib.observability import logger
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# An export that failed this many deliveries is marked failed (and its message let go), so its
+# status never stays pending; the queue's own maxReceiveCount is higher.
+EXPORT_ATTEMPTS = 3
 
 
 def plan(event, context):
@@ -25,7 +28,14 @@ def plan(event, context):
 def _record_handler(record: SQSRecord) -> str:
     message = json.loads(record.body)
     if message.get("kind") == "export":
-        return services().analytics.run_export(message["scope"], message["export_id"])
+        try:
+            return services().analytics.run_export(message["scope"], message["export_id"])
+        except Exception:
+            if int(record.attributes.approximate_receive_count or 1) < EXPORT_ATTEMPTS:
+                raise
+            logger.exception("analytics export failed", extra={"export_id": message["export_id"]})
+            services().analytics.fail_export(message["scope"], message["export_id"])
+            return "export_failed"
     try:
         return services().analytics_refresher.refresh(message)
     except RetryLater as later:

@@ -263,3 +263,19 @@ def test_csv_neutralises_cells_a_spreadsheet_would_run(api, key, runtime, clock,
     for start in ("+", "-", "@", "\t", "\r"):
         assert csv_rows.neutralised(f"{start}cmd") == f"'{start}cmd"
     assert csv_rows.neutralised(12) == "12" and csv_rows.neutralised(None) == ""
+
+
+def test_an_export_that_cannot_be_written_ends_failed_not_pending(api, key, runtime, clock, workspace, services):
+    publish(api, key, runtime, ["twitter"])
+    clock.advance(minutes=30)
+    plan_and_refresh(runtime, clock)
+    services.__dict__["settings"] = services.settings.model_copy(update={"media_bucket": "no-such-bucket"})
+    services.__dict__.pop("analytics", None)
+    export_id = api.post("/v1/analytics/exports", key, {}).json["data"]["id"]
+    for _ in range(3):
+        runtime.deliver("analytics")
+        assert api.get(f"/v1/analytics/exports/{export_id}", key).json["data"]["status"] in ("pending", "failed")
+        runtime.time_passes("analytics")
+    export = api.get(f"/v1/analytics/exports/{export_id}", key).json["data"]
+    assert export["status"] == "failed" and export["url"] is None
+    assert runtime.receive("analytics") == []

@@ -199,6 +199,12 @@ class AnalyticsService:
             shown["url_expires_at"] = format_timestamp(self._clock.now() + dt.timedelta(seconds=EXPORT_URL_SECONDS))
         return shown
 
+    def fail_export(self, scope: str, export_id: str) -> None:
+        export = self._store.export(scope, export_id)
+        if export is not None and export["status"] == "pending":
+            failed = {**export, "status": "failed", "completed_at": format_timestamp(self._clock.now())}
+            self._store.save_export(scope, export_id, failed, self._clock.now() + EXPORT_KEPT)
+
     def run_export(self, scope: str, export_id: str) -> str:
         """Write the export's CSV to the bucket (the refresh function does this from the queue)."""
         export = self._store.export(scope, export_id)
