@@ -143,3 +143,9 @@ def test_an_export_file_downloads_from_its_presigned_url(stack, published):
     assert download.status_code == 200
     rows = list(csv.reader(io.StringIO(download.content.decode("utf-8"), newline="")))
     assert rows[0][:3] == ["captured_at", "snapshot_id", "post_id"] and len(rows) == 3
+
+
+def test_the_local_stack_runs_the_planner_on_its_schedule(stack):
+    # The local stack fires each schedule once at start-up, then at its rate, as EventBridge would.
+    tick = stack.wait_for_log("analytics plan tick")
+    assert tick["scheduled_time"].endswith("Z") and isinstance(tick["queued"], int)
