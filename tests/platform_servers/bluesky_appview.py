@@ -9,6 +9,10 @@ AT-URIs (400 ``InvalidRequest`` otherwise), answering ``{"posts": [PostView]}`` 
 (the public AppView answers anonymous reads). Rate-limit headers are Bluesky's ``RateLimit-Limit``,
 ``RateLimit-Remaining``, ``RateLimit-Reset`` (epoch seconds); ``rate_limit_next`` makes the next
 call a 429. ``calls`` holds the URIs of every getPosts call, in order.
+
+Given ``records`` (a function from an AT-URI to the record the PDS holds, or None), it also indexes
+posts as a real AppView does from the network: a URI it has not seen is looked up on the PDS, and a
+post that exists there is served with the counts ``set_counts`` gave it (0 otherwise).
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ MAX_URIS = 25
 class AppViewServer(LoopbackServer):
     thread_name = "bluesky-appview"
 
-    def __init__(self) -> None:
+    def __init__(self, records=None) -> None:
         super().__init__()
+        self._records = records
+        self._counts: dict[str, dict[str, int]] = {}
         self.posts: dict[str, dict[str, Any]] = {}
         self.calls: list[list[str]] = []
         self._limited: list[int] = []
@@ -51,11 +57,28 @@ class AppViewServer(LoopbackServer):
                 **counts,
             }
 
+    def set_counts(self, uri: str, **counts: int) -> None:
+        with self._lock:
+            self._counts[uri] = counts
+            if uri in self.posts:
+                self.posts[uri].update(counts)
+
+    def _index(self, uri: str) -> None:
+        """A post the PDS holds, as the AppView would have indexed it from the firehose."""
+        found = self._records(uri) if self._records is not None else None
+        if found is not None:
+            self.add_post(uri, **self._counts.get(uri, {}))
+            with self._lock:
+                self.posts[uri].update({"cid": found.get("cid"), "record": found.get("value")})
+
     def rate_limit_next(self, reset_in: int = 60) -> None:
         self._limited.append(reset_in)
 
     def get_posts(self, query: str) -> tuple[int, dict[str, str], dict[str, Any]]:
         uris = [value for name, value in parse_qsl(query) if name == "uris"]
+        for uri in uris:
+            if uri.startswith("at://") and uri not in self.posts:
+                self._index(uri)
         with self._lock:
             self.calls.append(uris)
             headers = {
