@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Response
-from pydantic import Field, RootModel
+from pydantic import ConfigDict, Field, RootModel
 
 from chalicelib.api.routing import ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import RequestModel, ResponseModel, Timestamp
@@ -14,11 +14,21 @@ from chalicelib.domain.analytics import csv_rows
 
 blueprint = ApiBlueprint(__name__, tag="Analytics")
 
+
+# Built on first use, not when the API starts: a container that never serves analytics never pays.
+class _Request(RequestModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class _Response(ResponseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
 Days = Field(default=30, ge=1, le=365, description="How many days back to include. Default 30.")
 METRIC_NOTE = "null when the platform does not count it (never 0 for unknown)."
 
 
-class AnalyticsQuery(RequestModel):
+class AnalyticsQuery(_Request):
     days: int = Days
     integration_id: str | None = Field(
         default=None, min_length=1, max_length=64, description="Only this integration's snapshots."
@@ -26,17 +36,17 @@ class AnalyticsQuery(RequestModel):
     format: Literal["json", "csv"] = Field(default="json", description="csv: the same rows as RFC 4180 CSV.")
 
 
-class PostAnalyticsQuery(RequestModel):
+class PostAnalyticsQuery(_Request):
     days: int = Field(default=30, ge=1, le=365, description="How many days of snapshot history to include.")
 
 
-class ExportRequest(RequestModel):
+class ExportRequest(_Request):
     days: int = Field(default=30, ge=1, le=3650, description="How many days back to include.")
     integration_id: str | None = Field(default=None, min_length=1, max_length=64)
     post_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class SnapshotOut(ResponseModel):
+class SnapshotOut(_Response):
     id: str
     post_target_id: str
     integration_id: str
@@ -51,17 +61,17 @@ class SnapshotOut(ResponseModel):
 
 
 class SnapshotList(RootModel[list[SnapshotOut]]):
-    pass
+    model_config = ConfigDict(defer_build=True)
 
 
-class Totals(ResponseModel):
+class Totals(_Response):
     impressions: int | None
     likes: int | None
     comments: int | None
     shares: int | None
 
 
-class TargetAnalyticsOut(ResponseModel):
+class TargetAnalyticsOut(_Response):
     target_id: str
     platform: str
     username: str
@@ -81,18 +91,18 @@ class TargetAnalyticsOut(ResponseModel):
     snapshots: list[SnapshotOut] = Field(description="Newest first.")
 
 
-class PostAnalyticsOut(ResponseModel):
+class PostAnalyticsOut(_Response):
     post_id: str
     totals: Totals
     targets: list[TargetAnalyticsOut]
 
 
-class RefreshOut(ResponseModel):
+class RefreshOut(_Response):
     post_id: str
     queued_targets: int
 
 
-class ExportOut(ResponseModel):
+class ExportOut(_Response):
     id: str
     status: Literal["pending", "ready", "failed"]
     filters: dict[str, Any]
