@@ -53,13 +53,13 @@ def verifier(event, context):
 
 @app.lambda_function(name="analytics_planner")
 def analytics_planner(event, context):
-    from chalicelib.workers import analytics as worker
+    from chalicelib.workers import analytics_planner as worker
 
-    return worker.plan(event, context)
+    return worker.handle(event, context)
 
 
 @app.lambda_function(name="analytics_refresh")
 def analytics_refresh(event, context):
-    from chalicelib.workers import analytics as worker
+    from chalicelib.workers import analytics_refresh as worker
 
-    return worker.refresh(event, context)
+    return worker.handle(event, context)

@@ -1,6 +1,7 @@
-"""Analytics workers: the planner (EventBridge, every few minutes) and the refresh (SQS, partial
-batch failures: a message that must wait for a platform's reset is made visible again then and
-reported failed; after the queue's maxReceiveCount it moves to the dead-letter queue)."""
+"""The analytics refresh: SQS-triggered, one integration's targets at one slot per message (or a CSV
+export), partial batch failures reported: a message that must wait for a platform's reset is made
+visible again then and reported failed; after the queue's maxReceiveCount it moves to the
+dead-letter queue."""
 
 from __future__ import annotations
 
@@ -17,12 +18,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 # An export that failed this many deliveries is marked failed (and its message let go), so its
 # status never stays pending; the queue's own maxReceiveCount is higher.
 EXPORT_ATTEMPTS = 3
-
-
-def plan(event, context):
-    queued = services().analytics_planner.tick()
-    logger.info("analytics plan tick", extra={"scheduled_time": (event or {}).get("time"), "queued": queued})
-    return {"queued": queued}
 
 
 def _record_handler(record: SQSRecord) -> str:
@@ -44,5 +39,5 @@ def _record_handler(record: SQSRecord) -> str:
         raise
 
 
-def refresh(event, context):
+def handle(event, context):
     return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)
