@@ -1,6 +1,9 @@
 """003's analytics examples over real HTTP in the local stack (test mode, sandbox metrics): a post
 published, refreshed on request through the analytics queue and the refresh function the stack
-delivers to, then both documented answers field for field, and the CSV."""
+delivers to, then both documented answers field for field, and the CSV.
+
+The post goes to Threads and Mastodon (one platform that counts impressions, one that does not):
+other e2e modules count what the sandbox holds for the X and Bluesky accounts of the one stack."""
 
 from __future__ import annotations
 
@@ -63,7 +66,7 @@ def has_fields(item, fields):
 
 @pytest.fixture(scope="module")
 def published(stack):
-    post = call(stack, "POST", "/v1/posts", {"content": "Metrics, please", "platforms": ["twitter", "bluesky"]})
+    post = call(stack, "POST", "/v1/posts", {"content": "Metrics, please", "platforms": ["threads", "mastodon"]})
     post_id = post.json()["data"]["id"]
     assert call(stack, "POST", f"/v1/posts/{post_id}/publish").status_code == 202
     wait_until(lambda: call(stack, "GET", f"/v1/posts/{post_id}").json()["data"]["status"] == "published")
@@ -89,10 +92,10 @@ def test_workspace_snapshots_as_003_shows_them(stack, published):
     for row in ours:
         has_fields(row, SNAPSHOT_FIELDS)
         assert row["captured_at"].endswith("Z")
-    x = next(row for row in ours if row["platform"] == "twitter")
-    bluesky = next(row for row in ours if row["platform"] == "bluesky")
-    assert isinstance(x["impressions"], int) and "public_metrics" in x["platform_data"]
-    assert bluesky["impressions"] is None  # Bluesky counts no impressions: null, never 0
+    threads = next(row for row in ours if row["platform"] == "threads")
+    mastodon = next(row for row in ours if row["platform"] == "mastodon")
+    assert isinstance(threads["impressions"], int) and "views" in threads["platform_data"]
+    assert mastodon["impressions"] is None  # Mastodon counts no impressions: null, never 0
     assert [row["captured_at"] for row in rows] == sorted((row["captured_at"] for row in rows), reverse=True)
 
 
@@ -102,16 +105,16 @@ def test_per_post_metrics_as_003_shows_them(stack, published):
         assert set(data) == {"post_id", "totals", "targets"} and data["post_id"] == published
         assert set(data["totals"]) == {"impressions", "likes", "comments", "shares"}
         targets = {t["platform"]: t for t in data["targets"]}
-        assert set(targets) == {"twitter", "bluesky"}
+        assert set(targets) == {"threads", "mastodon"}
         for target in targets.values():
             has_fields(target, TARGET_FIELDS)
             assert target["status"] == "published" and target["analytics_status"] == "active"
             (snapshot,) = target["snapshots"]
             has_fields(snapshot, SNAPSHOT_FIELDS)
             assert snapshot["post_target_id"] == target["target_id"] and snapshot["likes"] == target["likes"]
-        assert targets["twitter"]["username"] == "openpost_sandbox"
-        assert data["totals"]["likes"] == targets["twitter"]["likes"] + targets["bluesky"]["likes"]
-        assert data["totals"]["impressions"] == targets["twitter"]["impressions"]
+        assert targets["threads"]["username"] == "openpost_sandbox"
+        assert data["totals"]["likes"] == targets["threads"]["likes"] + targets["mastodon"]["likes"]
+        assert data["totals"]["impressions"] == targets["threads"]["impressions"]
 
 
 def test_refresh_now_again_within_5_minutes_is_429(stack, published):
@@ -125,8 +128,8 @@ def test_csv_opens_in_pythons_csv_module(stack, published):
     assert answer.status_code == 200 and answer.headers["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8"), newline="")))
     ours = [row for row in rows if row["post_id"] == published]
-    assert {row["platform"] for row in ours} == {"twitter", "bluesky"}
-    assert next(row for row in ours if row["platform"] == "bluesky")["impressions"] == ""
+    assert {row["platform"] for row in ours} == {"threads", "mastodon"}
+    assert next(row for row in ours if row["platform"] == "mastodon")["impressions"] == ""
 
 
 def test_an_export_file_downloads_from_its_presigned_url(stack, published):
