@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.clock import Clock
+from chalicelib.data.rate_limits import Counted
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import RateLimitedError, ServiceUnavailableError, ValidationError
 from chalicelib.observability import logger, metrics
@@ -68,6 +69,41 @@ def shard_count(limits: Mapping[str, RateLimit], shard_rate: int, max_shards: in
     return max(1, min(max_shards, math.ceil(busiest / shard_rate)))
 
 
+class SpentCounters:
+    """The counters this container has seen refuse a request, until their window ends.
+
+    A counter at its quota stays there until its window ends (refused requests add nothing, and
+    the window is in the counter's name), so a key that keeps calling once refused is refused
+    here, with no write, instead of costing DynamoDB a conditional update per request. Kept per
+    counter item (one shard of one key), with the counts read when it refused; bounded, oldest
+    out first. A raised quota (an operator's override) is checked against those counts.
+    """
+
+    def __init__(self, entries: int = _CACHE_ENTRIES):
+        self._entries = entries
+        self._items: OrderedDict[str, tuple[dict[str, int], float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, item: str, counts: Mapping[str, int], until: float, now: float) -> None:
+        with self._lock:
+            known, _ = self._items.get(item, ({}, 0.0))
+            self._items[item] = ({**known, **counts}, until)
+            self._items.move_to_end(item)
+            while self._items and (len(self._items) > self._entries or next(iter(self._items.values()))[1] <= now):
+                self._items.popitem(last=False)
+
+    def refusal(self, item: str, quotas: Mapping[str, int], now: float) -> Counted | None:
+        """The refusal DynamoDB would answer for a request on ``item``, or None if it may be admitted."""
+        with self._lock:
+            found = self._items.get(item)
+        if found is None or found[1] <= now:
+            return None
+        counts = {counter: found[0].get(counter, 0) for counter in quotas}
+        if not any(counts[counter] >= quota for counter, quota in quotas.items()):
+            return None
+        return Counted(admitted=False, counts=counts)
+
+
 class RateLimiter:
     def __init__(
         self,
@@ -86,6 +122,7 @@ class RateLimiter:
         # keys are: an operator's change is seen within that time.
         self._cache: OrderedDict[str, tuple[dict[str, dict[str, int]], float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._spent = SpentCounters()
 
     @property
     def enabled(self) -> bool:
@@ -145,12 +182,12 @@ class RateLimiter:
             windows[name] = (counter, start + limit.window)
             if start - limit.window >= hour:  # the window before, if it was in this hour's item
                 stale.append(f"{name}@{start - limit.window}")
-        counted = self.counters.count(
-            f"{principal.scope}#{principal.key_id}#{hour}#{shard}",
-            quotas,
-            stale,
-            expires_at=hour + RATE_LIMIT_HOUR + COUNTER_KEEP_SECONDS,
-        )
+        item = f"{principal.scope}#{principal.key_id}#{hour}#{shard}"
+        counted = self._spent.refusal(item, quotas, now)
+        if counted is None:
+            counted = self.counters.count(item, quotas, stale, expires_at=hour + RATE_LIMIT_HOUR + COUNTER_KEEP_SECONDS)
+            if not counted.admitted:
+                self._spent.remember(item, counted.counts, until=max(ends for _, ends in windows.values()), now=now)
         result = []
         for name, limit in policies:
             counter, ends = windows[name]

@@ -30,10 +30,13 @@ counted, at 2). "\\r\\n" counts 2, as twitter-text's reference implementation co
 
 from __future__ import annotations
 
+import collections
 import functools
+import operator
 import re
 import unicodedata
 
+from chalicelib.text import _indicators
 from chalicelib.text.urls import find_x_urls
 
 MAX_WEIGHTED_LENGTH = 280
@@ -74,20 +77,54 @@ def _tag_sequence(subdivision: str) -> str:
 
 # Characters whose canonical decomposition starts with a combining mark although they have none of
 # their own (Unicode's "non-starter decompositions"). NFC never recomposes them.
-_NON_STARTER_DECOMPOSITIONS = str.maketrans(
-    {"\u0f73": "\u0f71\u0f72", "\u0f75": "\u0f71\u0f74", "\u0f81": "\u0f71\u0f80"}
-)
+_NON_STARTER_DECOMPOSITIONS = {"\u0f73": "\u0f71\u0f72", "\u0f75": "\u0f71\u0f74", "\u0f81": "\u0f71\u0f80"}
+
+
+# Runs of marks this long are put in order here; shorter ones are left to the normaliser, whose
+# insertion sort costs less than a call into Python for a run of a few marks.
+_LONG_RUN = 32
 
 
 @functools.cache
 def _mark_run():
     import regex
 
-    return regex.compile(r"\P{ccc=0}{2,}")
+    return regex.compile(rf"\P{{ccc=0}}{{{_LONG_RUN},}}")
+
+
+@functools.cache
+def _block_classes(block: int) -> tuple[bytes, dict[int, bytes]]:
+    """For the code points U+bb00-U+bbFF: the combining class of each (by its low byte), and for
+    each class the low bytes of the others, which ``bytes.translate`` deletes to keep that class."""
+    classes = bytes(unicodedata.combining(chr(block * 256 + low)) for low in range(256))
+    others = {value: bytes(low for low in range(256) if classes[low] != value) for value in set(classes)}
+    return classes, others
+
+
+def _sorted_in_one_block(marks: str) -> str | None:
+    """``marks`` stably sorted by combining class, or None unless they share one block of 256 code
+    points of the Basic Multilingual Plane (as the long runs of one script do). Sorted in bytes:
+    the low byte of each mark names its class, and keeping one class at a time keeps its order,
+    at C speed; ``sorted`` with a key costs a call per mark."""
+    encoded = marks.encode("utf-16-be", "surrogatepass")
+    highs, lows = encoded[0::2], encoded[1::2]
+    block = highs[0]
+    if highs.count(block) != len(highs) or 0xD8 <= block <= 0xDF:
+        return None
+    classes, others = _block_classes(block)
+    present = sorted(set(lows.translate(classes)))
+    if present[0] == 0:
+        return None  # a starter to this Python's data: it splits the run (see below)
+    ordered = bytearray(encoded)
+    ordered[1::2] = b"".join(lows.translate(None, others[value]) for value in present)
+    return ordered.decode("utf-16-be")
 
 
 def _in_canonical_order(run) -> str:
     marks = run.group() if not isinstance(run, str) else run
+    ordered = _sorted_in_one_block(marks) if len(marks) >= _LONG_RUN else None
+    if ordered is not None:
+        return ordered
     if min(map(unicodedata.combining, marks)):
         # Stable, so marks of one class keep their order.
         return "".join(sorted(marks, key=unicodedata.combining))
@@ -102,31 +139,123 @@ def nfc(text: str) -> str:
     """``unicodedata.normalize("NFC", text)``, in linear time.
 
     CPython puts combining marks in canonical order with an insertion sort, so a long run of marks
-    of mixed classes takes quadratic time (40,000 marks: 1 s). The runs are sorted here first,
-    which NFC allows (it reorders each run of marks by class, stably, before composing), and the
-    normaliser then finds them in order.
+    of mixed classes takes quadratic time (40,000 marks: 1 s). The long runs are sorted here
+    first, which NFC allows (it reorders each run of marks by class, stably, before composing),
+    and the normaliser then finds them in order. A text already in NFC, as most are, is checked
+    at C speed and returned as it is.
     """
-    if text.isascii():
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
         return text
-    if "\u0f73" in text or "\u0f75" in text or "\u0f81" in text:
-        text = text.translate(_NON_STARTER_DECOMPOSITIONS)
-    text = _mark_run().sub(_in_canonical_order, text)
-    return unicodedata.normalize("NFC", text)
+    for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
+        text = text.replace(character, decomposition)
+    if "\0" in text:
+        return unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, text))
+    # Only what may change is normalised: each unsettled run (see _unsettled) with the character
+    # before it, which it may compose with. A settled starter (class 0, NFC_QC=Yes) composes with
+    # nothing before it and nothing is reordered across it, so the text may be cut before one.
+    # The runs are normalised at once, joined by NUL (settled, composing with nothing), and put
+    # back: where they are few, as in most text of many scripts, this costs less than normalising
+    # the whole text. Where they are many (an accent on every letter), each costs more than
+    # normalising it in place, so past a budget the rest of the text is normalised whole.
+    budget = len(text) // _CHARACTERS_PER_RUN
+    parts = _unsettled().split(text, maxsplit=budget)  # settled, unsettled, ..., settled or rest
+    settled, runs = parts[0::2], parts[1::2]
+    leads = [run[-1:] for run in settled[:-1]]
+    settled[:-1] = [run[:-1] for run in settled[:-1]]
+    if len(parts) > 2 * budget:
+        settled[-1] = unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, settled[-1]))
+    if runs and max(map(len, runs)) >= _LONG_RUN:
+        runs = [_mark_run().sub(_in_canonical_order, run) for run in runs]
+    normalized = unicodedata.normalize("NFC", "\0".join(map(operator.add, leads, runs)))
+    parts[0::2] = settled
+    parts[1::2] = normalized.split("\0")
+    return "".join(parts)
+
+
+_CHARACTERS_PER_RUN = 20
 
 
 @functools.cache
-def _flag_pattern() -> re.Pattern[str]:
-    # A tree, one branch per first letter with a class of second letters: the plain alternation
-    # of 259 pairs cost ~1 µs a character on a long run of regional indicators.
-    seconds: dict[str, list[str]] = {}
-    for region in _FLAG_REGIONS:
-        seconds.setdefault(region[0], []).append(region[1])
-    return re.compile(
-        "|".join(
-            f"{_regional_indicators(first)}[{_regional_indicators(''.join(letters))}]"
-            for first, letters in seconds.items()
-        )
-    )
+def _unsettled():
+    import regex
+
+    # Two or more in a row (marks that may need reordering), or one that NFC may change (NFC_QC
+    # No or Maybe). A lone mark that NFC_QC says is fine (a virama after its consonant) is left:
+    # it neither moves nor composes.
+    unsettled = r"[^\p{ccc=0}&&\p{NFC_QC=Y}]"
+    return regex.compile(rf"({unsettled}(?:{unsettled}+|(?<=[\p{{NFC_QC=N}}\p{{NFC_QC=M}}])))", regex.VERSION1)
+
+
+# Flags are found in bytes (see _indicators), at C speed: a regex over the text tried each of 26
+# first letters at every indicator (5 ms for a post of indicators, twice a plain post's count).
+
+
+def _pair(first: int, second: int) -> str:
+    # Two letters (0-25, or 26 for no letter) as one character: a flag is then a character class.
+    return chr(first * 256 + second)
+
+
+@functools.cache
+def _flag_pairs() -> re.Pattern[str]:
+    # A flag takes its two indicators: the pair after it (which starts on its second) is skipped.
+    pairs = "".join(_pair(ord(region[0]) - 65, ord(region[1]) - 65) for region in _FLAG_REGIONS)
+    return re.compile(f"[{pairs}].?", re.DOTALL)
+
+
+def _flag_pair_text(text: str) -> str | None:
+    """``text`` as pairs of letters: character i stands for the indicators at i and i + 1, so that
+    a regex of the valid pairs finds the flags as a regex of the text would, from the left (in
+    "🇦🇨🇩", 🇦🇨 is a flag and 🇨🇩 is not looked at). None when there can be no flag."""
+    letters = _indicators.letters(text)
+    if letters is None or len(text) < 2:
+        return None
+    pairs = bytearray(2 * (len(text) - 1))
+    pairs[0::2] = letters[1:]
+    pairs[1::2] = letters[:-1]
+    return pairs.decode("utf-16-le")
+
+
+def _flag_starts(text: str) -> list[int]:
+    """Where the flags of ``text`` start; each covers two code points."""
+    pairs = _flag_pair_text(text)
+    return [] if pairs is None else [match.start() for match in _flag_pairs().finditer(pairs)]
+
+
+_INDICATOR_RUN = re.compile("[\U0001f1e6-\U0001f1ff]{2,}")
+
+
+def _flag_count(text: str) -> int:
+    # Flags lie within runs of indicators, and most texts repeat a few runs (a flag or two), so
+    # each distinct run is read once.
+    if _within_bmp(text):
+        return 0  # indicators lie outside the plane
+    runs = collections.Counter(_INDICATOR_RUN.findall(text))
+    return sum(_flags_in_run(run) * times for run, times in runs.items())
+
+
+def _flags_in_run(run: str) -> int:
+    return _flag_pairs().subn("", _flag_pair_text(run))[1]
+
+
+def _within_bmp(text: str) -> bool:
+    return len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text)
+
+
+def _may_start_bmp_emoji(text: str) -> bool:
+    """Whether an emoji of the Basic Multilingual Plane may start in ``text``: a pictograph of it
+    (©, ™, ☀, ✈, ...) or a keycap."""
+    return "\u20e3" in text or _bmp_pictograph().search(text) is not None
+
+
+@functools.cache
+def _bmp_pictograph() -> re.Pattern[str]:
+    # The emoji pattern's first characters in the plane, as a class the standard engine scans at
+    # C speed (the regex package's property classes cost 10 ns a character).
+    import regex
+
+    # They lie between U+00A9 and U+3299 (tests/unit/test_text_hostile.py checks the whole plane).
+    found = regex.findall(r"[\p{Extended_Pictographic}\p{Emoji_Modifier_Base}]", "".join(map(chr, range(0xA0, 0x3300))))
+    return re.compile("[" + "".join(map(re.escape, found)) + "]")
 
 
 @functools.cache
@@ -147,18 +276,35 @@ def _emoji_pattern():
     return regex.compile(f"(?={first})(?:{subdivision_flag}|{keycap}|{zwj_chain})", regex.VERSION1)
 
 
-@functools.cache
-def _heavy():
-    # Every light range weighs 100 in config v3, so a stretch of text weighs 100 a code point
-    # plus 100 for each code point outside them.
-    assert {weight for _, _, weight in LIGHT_RANGES} == {SCALE}
-    light = "".join(f"\\U{first:08x}-\\U{last:08x}" for first, last, _ in LIGHT_RANGES)
-    return re.compile(f"[^{light}]")
+# Every light range weighs 100 in config v3, so a text weighs 100 a code point plus 100 for each
+# code point outside them.
+assert {weight for _, _, weight in LIGHT_RANGES} == {SCALE}
+assert LIGHT_RANGES[0][:2] == (0, 0x10FF) and all(first >> 8 == 0x20 for first, _, _ in LIGHT_RANGES[1:])
+# In UTF-16, a code unit is light when its high byte is below 0x11, or 0x20 with one of these low
+# bytes (LIGHT_RANGES); a character outside the Basic Multilingual Plane is two heavy units.
+_HIGH_IS_HEAVY = bytes(1 if byte >= 0x11 else 0 for byte in range(256))
+_HIGH_IS_20 = bytes(0xFF if byte == 0x20 else 0 for byte in range(256))
+_LOW_IS_LIGHT_AFTER_20 = bytes(
+    0xFF if any(first <= 0x2000 + byte <= last for first, last, _ in LIGHT_RANGES[1:]) else 0 for byte in range(256)
+)
 
 
-def _plain_weight(text: str, start: int, end: int) -> int:
-    heavy = _heavy().subn("", text[start:end])[1] if start < end else 0
-    return (end - start) * SCALE + heavy * (DEFAULT_WEIGHT - SCALE)
+def _plain_weight(text: str) -> int:
+    """What ``text`` weighs by code point alone: 100 each, 200 outside LIGHT_RANGES. Counted in
+    bytes, at C speed, as a regex visiting each heavy character cost 3 ms for a post of them."""
+    if text.isascii():
+        return len(text) * SCALE
+    encoded = text.encode("utf-16-le", "surrogatepass")
+    lows, highs = encoded[0::2], encoded[1::2]
+    units = len(highs)
+    heavy_units = units - highs.translate(_HIGH_IS_HEAVY).count(0)
+    light_after_20 = int.from_bytes(highs.translate(_HIGH_IS_20), "little") & int.from_bytes(
+        lows.translate(_LOW_IS_LIGHT_AFTER_20), "little"
+    )
+    if light_after_20:
+        heavy_units -= light_after_20.to_bytes(units, "little").count(0xFF)
+    heavy = heavy_units - (units - len(text))  # a surrogate pair is one character
+    return len(text) * SCALE + heavy * (DEFAULT_WEIGHT - SCALE)
 
 
 def weighted_length(text: str) -> int:
@@ -169,15 +315,24 @@ def weighted_length(text: str) -> int:
     # other's start, as when twitter-text reads the text from left to right.
     entities = [(span.start, 0, span.end, TRANSFORMED_URL_LENGTH * SCALE) for span in find_x_urls(text)]
     if not text.isascii():
+        if not entities:
+            # No URL to hide anything: emoji and flags never overlap, so they are weighed in bulk.
+            # A flag is two heavy code points (400) that weigh 200. Flags, and all but a few
+            # emoji, lie outside the Basic Multilingual Plane: a text within it is checked for
+            # those few at C speed before the emoji pattern reads it.
+            if _within_bmp(text) and not _may_start_bmp_emoji(text):
+                return _plain_weight(text) // SCALE
+            rest, emoji = _emoji_pattern().subn("", text)
+            return (_plain_weight(rest) + (emoji - _flag_count(text)) * DEFAULT_WEIGHT) // SCALE
         entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in _emoji_pattern().finditer(text)]
-        entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in _flag_pattern().finditer(text)]
+        entities += [(start, 1, start + 2, DEFAULT_WEIGHT) for start in _flag_starts(text)]
         entities.sort()
     total = 0
     index = 0
     for start, _, end, weight in entities:
         if start < index:
             continue
-        total += _plain_weight(text, index, start) + weight
+        total += _plain_weight(text[index:start]) + weight
         index = end
-    total += _plain_weight(text, index, len(text))
+    total += _plain_weight(text[index:])
     return total // SCALE

@@ -118,6 +118,9 @@ class Span(NamedTuple):
     end: int
 
 
+_TREE_GROUP = 6
+
+
 def _prefix_tree(words: list[str]) -> str:
     """A regex matching any of ``words``, factored by common prefixes ("co(?:m(?:munity)?)?"), so
     that the engine walks a tree of some 1,600 TLDs instead of trying each in turn. Longer words
@@ -130,17 +133,24 @@ def _prefix_tree(words: list[str]) -> str:
         node[""] = {}
 
     def branch(node: dict) -> str:
-        children = [re.escape(ch) + branch(child) for ch, child in sorted(node.items()) if ch]
+        children = [(ch, re.escape(ch) + branch(child)) for ch, child in sorted(node.items()) if ch]
         if not children:
             return ""
-        if len(children) == 1:
-            body = children[0]
-        else:
-            # The lookahead turns away a character no branch takes at once, instead of trying
-            # each branch (some fifty under "a"): a text of "a.a.a..." is mostly such misses.
-            firsts = "".join(re.escape(ch) for ch in sorted(node) if ch)
-            body = f"(?=[{firsts}])(?:{'|'.join(children)})"
+        # The lookahead turns away a character no branch takes at once, instead of trying
+        # each branch (some fifty under "a"): a text of "a.a.a..." is mostly such misses.
+        body = children[0][1] if len(children) == 1 else guarded(children)
         return f"(?:{body})?" if "" in node else body
+
+    def guarded(children: list[tuple[str, str]]) -> str:
+        # A branch that fails after its first character leaves the engine trying its siblings,
+        # which cannot match (each starts with another character): in groups of a few, each
+        # behind a lookahead of its first characters, a miss costs a few tries, not sixty.
+        firsts = "".join(re.escape(ch) for ch, _ in children)
+        if len(children) <= _TREE_GROUP:
+            return f"(?=[{firsts}])(?:{'|'.join(body for _, body in children)})"
+        size = max(_TREE_GROUP, -(-len(children) // _TREE_GROUP))
+        groups = [guarded(children[i : i + size]) for i in range(0, len(children), size)]
+        return f"(?=[{firsts}])(?:{'|'.join(groups)})"
 
     return branch(tree)
 
@@ -154,7 +164,9 @@ def _tld() -> str:
 
 
 def _any_tld() -> str:
-    return rf"(?:{_tld()}|{_PUNYCODE_TLD})"
+    # Every TLD has two characters or more: the lookahead turns away a one-letter label at once,
+    # before the tree of TLDs is tried ("a.a.a..." is mostly such labels).
+    return rf"(?=[^.\s]{{2}})(?:{_tld()}|{_PUNYCODE_TLD})"
 
 
 def _domain() -> str:
@@ -190,11 +202,6 @@ def _scheme(scheme: str) -> re.Pattern[str]:
 @functools.cache
 def _dot_then_tld() -> re.Pattern[str]:
     return re.compile(rf"\.{_any_tld()}", re.IGNORECASE)
-
-
-@functools.cache
-def _dot() -> re.Pattern[str]:
-    return re.compile(r"\.")
 
 
 @functools.cache
@@ -256,6 +263,8 @@ class _Chain:
     def first_start(self, low: int) -> int | None:
         """The first position at or after ``low`` where a domain starts (with a valid preceding
         character), or None. ``low`` never decreases between calls."""
+        if low >= self._tld_dots[-1]:
+            return None  # a domain starts before a ".tld" of its chain (after the URL just found)
         if self._hopeful is None:
             found = _may_start().search(self._text, max(low, self.start), self.end)
             if found is None:
@@ -279,21 +288,29 @@ class _Chain:
         labels up to 126 before a TLD can reach one, so only those are read.
         """
         text = self._text
-        dots = [match.start() for match in _dot().finditer(text, self.start, self.end)]
+        # Each window: the dots that bound its labels, the first being the one before its first
+        # label (or the position before the chain). Read backwards from each ".tld", 127 dots at
+        # most, so that a long chain costs no Python work per label far from a TLD.
         windows: list[list[int]] = []
         for tld_dot in self._tld_dots:
-            last = bisect.bisect_left(dots, tld_dot)
-            first = max(0, last - _MAX_SUBDOMAINS)
-            if windows and first <= windows[-1][1] + 1:
-                windows[-1][1] = last
+            previous = windows[-1][-1] if windows else None
+            found = []
+            position = tld_dot
+            while len(found) <= _MAX_SUBDOMAINS:
+                position = text.rfind(".", self.start, position)
+                if position == -1 or position == previous:
+                    break
+                found.append(position)
+            found.reverse()
+            if position == previous and previous is not None:
+                windows[-1] += found + [tld_dot]  # within reach of the window before: one window
+            elif position == -1:
+                windows.append([self.start - 1, *found, tld_dot])
             else:
-                windows.append([first, last])
+                windows.append([*found, tld_dot])
         hopeful = []
-        for first, last in windows:
-            bounds = [
-                (dots[j - 1] + 1 if j else self.start, dots[j] if j < len(dots) else self.end)
-                for j in range(first, last + 1)
-            ]
+        for window in windows:
+            bounds = [(window[j] + 1, window[j + 1]) for j in range(len(window) - 1)]
             reach: int | None = None  # of the label after the current one
             window_hopeful = []
             for label_start, label_end in reversed(bounds):
@@ -420,12 +437,21 @@ def _is_acceptable(url: str, scheme: str | None, domain: str) -> bool:
     URL with its domain in punycode must stay within 4096 characters. twitter-text adds the length
     of the scheme (or of "https://" when there is none) to that of the URL, which already holds the
     scheme; we keep that quirk so the boundary falls where X's does."""
-    try:
-        ascii_domain = domain.encode("idna")
-    except UnicodeError:
+    growth = _punycode_growth(domain)
+    if growth is None:
         return False
     scheme_length = len(scheme) if scheme else _DEFAULT_SCHEME_LENGTH
-    return scheme_length + len(url) + len(ascii_domain) - len(domain) <= _URL_MAX
+    return scheme_length + len(url) + growth <= _URL_MAX
+
+
+@functools.lru_cache(maxsize=1024)
+def _punycode_growth(domain: str) -> int | None:
+    """How much longer ``domain`` is in IDNA form, or None when it has none. Python's IDNA codec
+    costs some 100 µs for a long label of CJK letters; a text repeating one domain pays it once."""
+    try:
+        return len(domain.encode("idna")) - len(domain)
+    except UnicodeError:
+        return None
 
 
 def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow_schemeless: bool) -> list[Span]:

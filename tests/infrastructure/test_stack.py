@@ -774,3 +774,28 @@ def test_every_path_declares_every_method_so_none_is_the_gateways_403(synthesize
 def test_the_api_knows_the_cors_origins(synthesized):
     api = synthesized.json["Resources"]["APIHandler"]
     assert api["Properties"]["Environment"]["Variables"]["OPENPOST_CORS_ORIGINS"] == ",".join(CORS_ORIGINS)
+
+
+def test_rate_limits_are_stack_parameters_the_functions_read(synthesized):
+    from chalicelib.settings import DEFAULT_RATE_LIMITS, RATE_LIMIT_PREFIX, Settings
+    from infrastructure.parameters import MAX_SHARDS, RATE_LIMITS_ENABLED, SHARD_RATE, parameter_name
+
+    parameters = synthesized.json["Parameters"]
+    expected = {
+        RATE_LIMITS_ENABLED: "RateLimitsEnabled",
+        SHARD_RATE: "RateLimitShardRate",
+        MAX_SHARDS: "RateLimitMaxShards",
+        **{f"{RATE_LIMIT_PREFIX}{policy.upper()}": parameter_name(policy) for policy in DEFAULT_RATE_LIMITS},
+    }
+    assert parameters["RateLimitPosts"]["AllowedPattern"] and parameters["RateLimitsEnabled"]["AllowedValues"]
+    for function in resources_of(synthesized, "AWS::Serverless::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert {name: variables[name] for name in expected} == {
+            name: {"Ref": parameter} for name, parameter in expected.items()
+        }
+    # Deployed with the parameters' defaults, the functions have the code's defaults.
+    environment = {name: str(parameters[parameter]["Default"]) for name, parameter in expected.items()}
+    assert Settings.from_environ(environment).model_dump() == Settings().model_dump()
+    assert Settings.from_environ({**environment, f"{RATE_LIMIT_PREFIX}POSTS": "120/30"}).rate_limits["posts"] == (
+        DEFAULT_RATE_LIMITS["posts"].model_copy(update={"quota": 120, "window": 30})
+    )

@@ -264,3 +264,42 @@ def test_limits_can_be_switched_off(api, aws, clock, services, key):
     with services_with(aws, clock, rate_limits_enabled=False):
         answer = api.get("/v1/integrations", key)
     assert answer.status == 200 and "ratelimit-policy" not in answer.headers
+
+
+def test_a_key_refused_once_costs_no_more_writes_until_its_window_ends(api, limited, key, clock):
+    """A client hammering with a spent key is refused by the container that refused it, from
+    memory: one conditional write finds the budget spent, and no other write follows it until
+    the window ends. Another policy's budget is still counted in DynamoDB."""
+    writes = []
+    events = limited.rate_limiter.counters.client.meta.events
+
+    def count(**_):
+        writes.append(1)
+
+    events.register("before-call.dynamodb.UpdateItem", count)
+    try:
+        answers = [api.get("/v1/integrations", key) for _ in range(25)]
+        assert [answer.status for answer in answers] == [200] * 5 + [429] * 20
+        assert len(writes) == 6  # five admitted, one refused
+        last = answers[-1]
+        assert last.headers["retry-after"] == "60" and last.headers["ratelimit"] == '"default";r=0;t=60'
+        clock.advance(seconds=30)
+        assert api.get("/v1/integrations", key).headers["retry-after"] == "30"
+        assert len(writes) == 6
+        # The next window is counted again, from the first request.
+        clock.advance(seconds=30)
+        assert fields(api.get("/v1/integrations", key))[1]["default"]["r"] == 4
+        assert len(writes) == 7
+    finally:
+        events.unregister("before-call.dynamodb.UpdateItem", count)
+
+
+def test_a_raised_quota_admits_a_key_the_container_remembers_as_spent(api, aws, clock, workspace, key):
+    # Overrides read on every request (no cache period), so the raise is seen in the same window.
+    with services_with(aws, clock, rate_limits=SMALL, auth_cache_seconds=0) as built:
+        for _ in range(6):
+            api.get("/v1/integrations", key)
+        problem(api.get("/v1/integrations", key), 429, "rate_limited")
+        built.rate_limiter.set_override(workspace.workspace.id, "default", quota=10, window=60)
+        answer = api.get("/v1/integrations", key)
+    assert answer.status == 200 and fields(answer)[1]["default"]["r"] == 4

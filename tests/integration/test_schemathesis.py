@@ -77,8 +77,8 @@ schema.config.checks.update(
         "ignored_auth",
         "use_after_free",
         "ensure_resource_availability",
-        # Not object_level_authorization: it needs Schemathesis' escalating auth provider with several
-        # identities. That another workspace's or mode's id is a 404 is tested in test_modes.py.
+        # object_level_authorization runs in test_one_workspace_key_cannot_read_another_workspaces_objects
+        # below: it needs several identities, and owners known from a scenario's earlier steps.
         # Negative cases (data the document forbids) must get a 4xx. This catches a document that is
         # stricter than the API, which the other checks cannot see.
         "negative_data_rejection",
@@ -228,3 +228,73 @@ def test_an_empty_idempotency_key_is_refused_not_ignored(world):
         f"{BASE_URL}/v1/api-keys", json={"name": "x"}, headers={**world.headers, "Idempotency-Key": ""}
     )
     assert answer.status_code == 400 and answer.json()["code"] == "invalid_idempotency_key", answer.text
+
+
+# --- object-level authorization: two workspaces, each with its own key ---------------------------
+# Schemathesis' object_level_authorization check needs to know who owns an object: here, whoever
+# created it in an earlier step of a stateful scenario (POST /v1/posts, then GET /v1/posts/{id}).
+# Each step is sent as one identity of a Web Fuzzing Commons document; after every successful read
+# the check replays it with the other workspace's key and fails if that key gets the object too.
+def _ola_schema(tmp_path, keys: dict[str, str]):
+    identities = {
+        "auth": [
+            {"name": name, "fixedHeaders": [{"name": "Authorization", "value": f"Bearer {key}"}]}
+            for name, key in keys.items()
+        ]
+    }
+    document = tmp_path / "identities.json"
+    document.write_text(json.dumps(identities))
+    config = schemathesis.config.SchemathesisConfig.from_dict(
+        {"base-url": BASE_URL, "auth": {"wfc": {"path": str(document), "peers": list(keys)}}}
+    )
+    ola = schemathesis.openapi.from_dict(_served_document(), config=config)
+    ola.config.generation.update(deterministic=True, database="none", with_security_parameters=False)
+    # The checks with probes of their own run in the test above. Here use_after_free would also
+    # follow a scenario's DELETE of an integration with a GET, which finds it: disconnecting keeps
+    # the integration, as "disconnected", so that it can be reconnected (chalicelib/api/integrations.py).
+    ola.config.checks.update(
+        included_check_names=[
+            "object_level_authorization",
+            "not_a_server_error",
+            "status_code_conformance",
+            "content_type_conformance",
+            "response_schema_conformance",
+        ]
+    )
+
+    # Generated posts are nearly all refused (422: no platform named, a media URL that is not a URL),
+    # rightly, so a scenario would seldom create anything to read: created posts are made valid.
+    @ola.hook("map_body").apply_to(method="POST", path="/v1/posts")
+    def a_valid_post(context, body):
+        return {"content": "Only my workspace may read this", "platforms": ["twitter"]}
+
+    @ola.hook
+    def after_call(context, case, response):
+        OWNER_READS.append((case.method, case.path, case.auth_identity, response.status_code))
+
+    return ola
+
+
+OWNER_READS: list[tuple[str, str, str | None, int]] = []
+
+
+@pytest.mark.slow
+def test_one_workspace_key_cannot_read_another_workspaces_objects(services, workspace, tmp_path):
+    other = services.workspaces.create("Globex")
+    for owner in (workspace, other):
+        for policy in ("default", "posts", "media"):
+            services.rate_limiter.set_override(owner.workspace.id, policy, quota=10_000, window=60)
+    ola = _ola_schema(tmp_path, {"acme": workspace.test_key, "globex": other.test_key})
+    OWNER_READS.clear()
+    ola.as_state_machine().run(
+        settings=settings(
+            max_examples=100,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            stateful_step_count=6,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    # The check replays a read of an object whose owner is known: the run must have made some.
+    assert ("GET", "/v1/posts/{post_id}", "acme", 200) in OWNER_READS

@@ -572,7 +572,8 @@ class Threads(Platform):
         another worker (or a reconnect) has stored a newer one since."""
         try:
             return call(self._tokens["access_token"])
-        except TokenRefused:
+        except TokenRefused as first:
+            refusal = first
             stored = self._reread()
             if stored.get("access_token") and stored["access_token"] != self._tokens.get("access_token"):
                 self._tokens = stored
