@@ -6,7 +6,7 @@ each worker imports its implementation on first invocation. Nothing here does wo
 
 from chalice import Chalice
 
-from chalicelib.api import api_keys, connect, edges, integrations, media, meta, posts
+from chalicelib.api import analytics, api_keys, connect, edges, integrations, media, meta, posts
 from chalicelib.api import webhooks as webhook_endpoints
 from chalicelib.api.routing import install_middleware
 
@@ -20,6 +20,7 @@ app.register_blueprint(posts.blueprint)
 app.register_blueprint(media.blueprint)
 app.register_blueprint(connect.blueprint)
 app.register_blueprint(webhook_endpoints.blueprint)
+app.register_blueprint(analytics.blueprint)
 # Last: every path also answers the methods it lacks (405) and OPTIONS (CORS preflight).
 edges.install(app)
 
@@ -55,5 +56,19 @@ def verifier(event, context):
 @app.lambda_function(name="webhooks")
 def webhooks(event, context):
     from chalicelib.workers import webhooks as worker
+
+    return worker.handle(event, context)
+
+
+@app.lambda_function(name="analytics_planner")
+def analytics_planner(event, context):
+    from chalicelib.workers import analytics_planner as worker
+
+    return worker.handle(event, context)
+
+
+@app.lambda_function(name="analytics_refresh")
+def analytics_refresh(event, context):
+    from chalicelib.workers import analytics_refresh as worker
 
     return worker.handle(event, context)

@@ -172,7 +172,13 @@ class Services:
         from chalicelib.domain.publishing import TargetPublisher
 
         return TargetPublisher(
-            PostStore(), IntegrationStore(), self.events, self.clock, self.adapter, media=self.media_objects
+            PostStore(),
+            IntegrationStore(),
+            self.events,
+            self.clock,
+            self.adapter,
+            media=self.media_objects,
+            on_published=self.analytics.track,
         )
 
     @functools.cached_property
@@ -200,6 +206,52 @@ class Services:
             self.settings.app_secrets_max_age,
             self.clock,
         )
+
+    # --- analytics -------------------------------------------------------------------------------
+    @functools.cached_property
+    def analytics(self):
+        from chalicelib.data.analytics import AnalyticsStore, ExportFiles
+        from chalicelib.data.integrations import IntegrationStore
+        from chalicelib.data.posts import PostStore
+        from chalicelib.domain.analytics.service import AnalyticsService
+
+        files = ExportFiles(lambda: self.aws_client("s3"), self.settings.media_bucket)
+        return AnalyticsService(
+            AnalyticsStore(), PostStore(), IntegrationStore(), self.analytics_queue, files, self.clock
+        )
+
+    @functools.cached_property
+    def analytics_queue(self):
+        from chalicelib.data.analytics import AnalyticsQueue
+
+        return AnalyticsQueue(lambda: self.aws_client("sqs"), self.settings.queue_url("analytics"))
+
+    @functools.cached_property
+    def analytics_planner(self):
+        from chalicelib.data.analytics import AnalyticsStore
+        from chalicelib.domain.analytics.planner import Planner
+
+        return Planner(AnalyticsStore(), self.analytics_queue, self.clock)
+
+    @functools.cached_property
+    def analytics_refresher(self):
+        from chalicelib.data.analytics import AnalyticsStore
+        from chalicelib.data.integrations import IntegrationStore
+        from chalicelib.domain.analytics.refresh import Refresher
+
+        return Refresher(
+            AnalyticsStore(), IntegrationStore(), self.metrics_reader, self.clock, self.settings.metered_reads_per_month
+        )
+
+    def metrics_reader(self, integration):
+        """The metrics reader for an integration, holding its credentials (none for sandbox accounts)."""
+        from chalicelib.domain.credentials import AccountCredentials
+        from chalicelib.platforms.metrics import reader_for
+
+        if integration.sandbox:
+            return reader_for(integration, now=self.clock.now)
+        held = AccountCredentials(self.credentials, integration.workspace_id, integration.mode, integration.id)
+        return reader_for(integration, held, deployment=self.deployment, now=self.clock.now)
 
     def aws_client(self, service: str):
         from chalicelib.data.sessions import client

@@ -107,6 +107,11 @@ class Settings(BaseModel):
     # second on a partition; refused requests write too, hence the wide margin.
     rate_limit_shard_rate: int = Field(default=100, ge=1)
     rate_limit_max_shards: int = Field(default=16, ge=1, le=100)
+    # Analytics: post reads per integration per calendar month on platforms that charge per read
+    # (X), so a deployment's bill has a ceiling; over it, targets say budget_exhausted.
+    metered_reads_per_month: int = Field(default=10_000, ge=0)
+    # The Bluesky AppView that answers getPosts (likes, reposts, replies); the public one needs no login.
+    bluesky_appview_url: str = "https://public.api.bsky.app"
 
     @field_validator("rate_limits")
     @classmethod
@@ -169,6 +174,8 @@ class Settings(BaseModel):
             "rate_limits": rate_limits,
             "rate_limit_shard_rate": environ.get("OPENPOST_RATE_LIMIT_SHARD_RATE"),
             "rate_limit_max_shards": environ.get("OPENPOST_RATE_LIMIT_MAX_SHARDS"),
+            "metered_reads_per_month": environ.get("OPENPOST_METERED_READS_PER_MONTH"),
+            "bluesky_appview_url": environ.get("OPENPOST_BLUESKY_APPVIEW_URL"),
         }
         return cls(**{key: value for key, value in values.items() if value is not None})
 

@@ -81,6 +81,18 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec(
         "webhooks", timeout=30, memory_mb=256, description="Fans events out to webhook endpoints and delivers them"
     ),
+    FunctionSpec(
+        "analytics_planner",
+        timeout=60,
+        memory_mb=512,
+        description="Queues the published targets each analytics tier refreshes now, grouped by integration",
+    ),
+    FunctionSpec(
+        "analytics_refresh",
+        timeout=120,
+        memory_mb=512,
+        description="Reads post metrics from each platform in its largest batches; writes CSV exports",
+    ),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -89,6 +101,8 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("media", consumer="verifier", visibility_timeout=360, max_receive_count=5),
     # Events, and the webhook delivery attempts they fan out into (one message per endpoint).
     QueueSpec("events", consumer="webhooks", visibility_timeout=180, max_receive_count=8),
+    # One message: one integration's targets at one refresh slot (or a CSV export).
+    QueueSpec("analytics", consumer="analytics_refresh", visibility_timeout=720, max_receive_count=6, batch_size=5),
 )
 
 SCHEDULES: tuple[ScheduleSpec, ...] = (
@@ -103,6 +117,13 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         function="reconciler",
         rate_minutes=5,
         description="Settle stuck targets, missed schedules and dead letters",
+    ),
+    ScheduleSpec(
+        "analytics-plan",
+        function="analytics_planner",
+        # Slots start on the half hour: a tick at most 10 minutes late is well inside the cadence.
+        rate_minutes=10,
+        description="Queue the analytics refresh of every target whose tier slot has come",
     ),
 )
 

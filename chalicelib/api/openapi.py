@@ -159,7 +159,11 @@ def _operation(op: Operation, query_schemas: dict[str, dict[str, Any]]) -> dict[
     else:
         responses[str(op.status)] = {
             "description": op.summary,
-            "content": {"application/json": {"schema": _envelope(op)}, **_page(op)},
+            "content": {
+                "application/json": {"schema": _envelope(op)},
+                **_page(op),
+                **{media_type: {"schema": {"type": "string"}} for media_type in op.also_serves},
+            },
         }
     # 415: Chalice checks the Content-Type of every request, with or without a body, before our code runs.
     statuses = set(op.errors) | ({401, 429} if op.auth else set()) | {415}

@@ -65,6 +65,8 @@ class Operation:
     pages: bool = False  # a browser gets an HTML page instead (a route a person lands on)
     # The rate limit policy this route counts against besides "default" (settings.rate_limits).
     rate_limit: str | None = None
+    # Other media types the success answer may take ("text/csv" for ?format=csv), for the document.
+    also_serves: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -153,6 +155,7 @@ class ApiBlueprint(Blueprint):
         raw: bool = False,
         pages: bool = False,
         rate_limit: str | None = None,
+        also_serves: tuple[str, ...] = (),
     ) -> Callable:
         def register(handler: Callable) -> Callable:
             op = Operation(
@@ -175,6 +178,7 @@ class ApiBlueprint(Blueprint):
                 pages=pages,
                 description=description or inspect.getdoc(handler) or "",
                 rate_limit=rate_limit,
+                also_serves=also_serves,
             )
             self.operations.append(op)
 

@@ -405,6 +405,109 @@ class WebhookDeliveryRecord(_Table):
     expires_at = NumberAttribute()  # epoch seconds
 
 
+class SnapshotsByScope(GlobalSecondaryIndex):
+    """A workspace's snapshots (one mode), newest first: ``captured_key`` is "{captured_at}#{id}"."""
+
+    class Meta:
+        index_name = "by_scope"
+        projection = AllProjection()
+
+    scope = UnicodeAttribute(hash_key=True)
+    captured_key = UnicodeAttribute(range_key=True)
+
+
+class SnapshotsByIntegration(GlobalSecondaryIndex):
+    """One integration's snapshots, newest first: ``integration_key`` is "{scope}#{integration_id}"."""
+
+    class Meta:
+        index_name = "by_integration"
+        projection = AllProjection()
+
+    integration_key = UnicodeAttribute(hash_key=True)
+    captured_key = UnicodeAttribute(range_key=True)
+
+
+class AnalyticsSnapshotRecord(_Table):
+    """One reading of a published target's counters. Append-only: written once with a condition
+    that the item is new, and keyed by (post, "{target_id}#{refresh slot}"), so a refresh message
+    delivered twice writes nothing the second time. A post's history is one Query."""
+
+    logical_name = "analytics-snapshots"
+
+    class Meta(_Table.Meta):
+        abstract = False
+
+    post_key = UnicodeAttribute(hash_key=True)  # "{scope}#{post_id}"
+    slot_key = UnicodeAttribute(range_key=True)  # "{target_id}#{slot}"
+    id = UnicodeAttribute()
+    scope = UnicodeAttribute()
+    integration_key = UnicodeAttribute()
+    captured_key = UnicodeAttribute()
+    post_id = UnicodeAttribute()
+    target_id = UnicodeAttribute()
+    integration_id = UnicodeAttribute()
+    platform = UnicodeAttribute()
+    username = UnicodeAttribute(null=True)
+    post_url = UnicodeAttribute(null=True)
+    captured_at = UTCDateTimeAttribute()
+    # Null when the platform does not count it: never 0 for "unknown".
+    impressions = NumberAttribute(null=True)
+    likes = NumberAttribute(null=True)
+    comments = NumberAttribute(null=True)
+    shares = NumberAttribute(null=True)
+    platform_data = TextJSONAttribute(null=True)
+
+    by_scope = SnapshotsByScope()
+    by_integration = SnapshotsByIntegration()
+
+
+class TrackedByPublication(GlobalSecondaryIndex):
+    """Published targets by publication time, for the analytics planner. Sparse: only tracked
+    targets carry ``published_shard`` ("pub#0".."pub#N-1", spread so no partition is hot); a tier's
+    due targets are one range of ``published_key`` ("{published_at}#{post_id}#{target_id}")."""
+
+    class Meta:
+        index_name = "by_publication"
+        projection = AllProjection()
+
+    published_shard = UnicodeAttribute(hash_key=True)
+    published_key = UnicodeAttribute(range_key=True)
+
+
+class AnalyticsTrackingRecord(_Table):
+    """What the analytics refresh keeps besides snapshots, one kind per item (``item_key``):
+
+    - "target#{post_id}#{target_id}": a published target on a platform that has metrics, written
+      once when it is published; TTL removes it after the last tier;
+    - "integration#{id}": an integration's backoff and metered reads this month;
+    - "refresh#{post_id}": when the post was last refreshed on request (once per 5 minutes);
+    - "export#{id}": a CSV export and where its file is;
+    - under scope "planner": the last slot planned per tier, so a repeated tick plans nothing.
+    """
+
+    logical_name = "analytics-tracking"
+
+    class Meta(_Table.Meta):
+        abstract = False
+        ttl_attribute = "expires_at"
+
+    scope = UnicodeAttribute(hash_key=True)
+    item_key = UnicodeAttribute(range_key=True)
+    published_shard = UnicodeAttribute(null=True)
+    published_key = UnicodeAttribute(null=True)
+    data = TextJSONAttribute(null=True)
+    backoff_until = UTCDateTimeAttribute(null=True)
+    month = UnicodeAttribute(null=True)
+    reads = NumberAttribute(null=True)
+    exhausted = UnicodeAttribute(null=True)  # the month whose budget ran out
+    unavailable = UnicodeAttribute(null=True)  # why the platform refuses the account's reads
+    at = UTCDateTimeAttribute(null=True)
+    slot = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+    by_publication = TrackedByPublication()
+
+
 TABLE_MODELS: tuple[type[_Table], ...] = (
     WorkspaceRecord,
     ApiKeyRecord,
@@ -418,6 +521,8 @@ TABLE_MODELS: tuple[type[_Table], ...] = (
     RateLimitCounterRecord,
     WebhookRecord,
     WebhookDeliveryRecord,
+    AnalyticsSnapshotRecord,
+    AnalyticsTrackingRecord,
 )
 
 

@@ -135,8 +135,11 @@ class TargetPublisher:
         adapters: Callable,
         sleep: Callable[[float], None] = time.sleep,
         media=None,
+        on_published: Callable[[Post, str], None] | None = None,
     ):
         self._posts = posts
+        # Told of each target published (analytics starts reading its counters); never fails one.
+        self._on_published = on_published
         self._media = media  # the bucket (MediaObjects): where attachments are read from
         self._integrations = integrations
         self._events = events
@@ -410,7 +413,13 @@ class TargetPublisher:
             target.lease_owner = target.lease_until = None
             self._settle(current)
 
-        self._notify(self._change(post, dispatch_id, finish))
+        after = self._change(post, dispatch_id, finish)
+        if self._on_published is not None:
+            try:
+                self._on_published(after, target_id)
+            except Exception:  # noqa: BLE001 - the post is out; its analytics can be refreshed on request
+                logger.exception("could not start analytics for the target", extra={"post_id": post.id})
+        self._notify(after)
 
     def _fail(self, post: Post, target_id: str, dispatch_id: str, code: str, message: str) -> None:
         def fail(current: Post) -> None:

@@ -117,12 +117,29 @@ class Connect:
 
 
 @dataclass(frozen=True)
+class Metrics:
+    """How openpost reads a platform's counters of published posts (chalicelib/domain/analytics/).
+
+    ``reader`` is the "module:Class" of a ``MetricsReader`` (chalicelib/platforms/metrics.py) built
+    for one integration; ``batch`` the most posts one call of the platform's API reads (the refresh
+    asks for no fewer per call). ``exposes`` names which of the API's metrics (impressions, likes,
+    comments, shares) the platform counts: the others are null, never 0. ``metered``: the platform
+    charges per post read, so reads count against the deployment's monthly budget per integration.
+    """
+
+    reader: str
+    batch: int
+    exposes: frozenset = frozenset({"impressions", "likes", "comments", "shares"})
+    metered: bool = False
+
+
+@dataclass(frozen=True)
 class PlatformDescriptor:
     """Everything openpost knows about one platform, declared in one place.
 
     ``adapter`` is the "module:Class" of its live adapter, or None while there is none: a live
     target on it then fails with ``platform_not_available`` (test mode still rehearses it in the
-    sandbox). Refreshing tokens and reading analytics will be declared here too, beside ``adapter``.
+    sandbox). ``metrics`` says how analytics read its counters (None: they cannot).
     ``app_credentials`` names what the deployment must hold of openpost's own app there (X's OAuth
     client id and secret): each platform naming some gets a Secrets Manager secret.
     """
@@ -139,6 +156,8 @@ class PlatformDescriptor:
     adapter: str | None = None
     connect: Connect | None = None
     app_credentials: tuple[str, ...] = ()
+    # None: the platform lets openpost read no counters of its posts (analytics say so per target).
+    metrics: Metrics | None = None
 
     def __post_init__(self):
         # Declarations typed in by hand: a slip fails at start-up, and in the contract test.

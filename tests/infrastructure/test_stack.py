@@ -248,6 +248,41 @@ def test_publish_queue_literals(synthesized):
     assert f"{STACK}-events" in queues and f"{STACK}-events-dlq" in queues
 
 
+def test_analytics_literals(synthesized, template):
+    """The planner's schedule, the analytics queue with its DLQ feeding the refresh function with
+    partial batch failures, and the snapshot and tracking tables with their indexes."""
+    queues = {
+        resource["Properties"]["QueueName"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::SQS::Queue").values()
+    }
+    assert f"{STACK}-analytics" in queues and f"{STACK}-analytics-dlq" in queues
+    assert queues[f"{STACK}-analytics"]["RedrivePolicy"]["maxReceiveCount"] == 6
+    queue = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-analytics")
+    mapping = logical_id_where(synthesized, "AWS::Lambda::EventSourceMapping", EventSourceArn=get_att_arn(queue))
+    properties = synthesized.json["Resources"][mapping]["Properties"]
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert get_att_arn("AnalyticsRefresh") in _nested_values(properties["FunctionName"])
+    rule = logical_id_where(synthesized, "AWS::Events::Rule", ScheduleExpression="rate(10 minutes)")
+    assert synthesized.json["Resources"][rule]["Properties"]["Targets"][0]["Arn"] == get_att_arn("AnalyticsPlanner")
+    tables = {
+        resource["Properties"]["TableName"]: resource["Properties"]
+        for resource in resources_of(synthesized, "AWS::DynamoDB::Table").values()
+    }
+    snapshots = tables[f"{STACK}-analytics-snapshots"]
+    assert snapshots["KeySchema"] == [
+        {"AttributeName": "post_key", "KeyType": "HASH"},
+        {"AttributeName": "slot_key", "KeyType": "RANGE"},
+    ]
+    assert {index["IndexName"] for index in snapshots["GlobalSecondaryIndexes"]} == {"by_scope", "by_integration"}
+    tracking = tables[f"{STACK}-analytics-tracking"]
+    (by_publication,) = tracking["GlobalSecondaryIndexes"]
+    assert by_publication["KeySchema"] == [
+        {"AttributeName": "published_shard", "KeyType": "HASH"},
+        {"AttributeName": "published_key", "KeyType": "RANGE"},
+    ]
+    assert tracking["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
 # --- media bucket and key ---------------------------------------------------------------------
 
 

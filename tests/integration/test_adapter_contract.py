@@ -149,3 +149,40 @@ def test_the_api_imports_the_secrets_reader_only_when_an_app_secret_is_needed():
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert found.returncode == 0, found.stderr
     assert found.stdout.split() == ["False", "True"]
+
+
+READERS = [(item.name, item.metrics) for item in registry.descriptors() if item.metrics is not None]
+
+
+def test_the_platforms_with_metrics_and_those_without():
+    assert {"twitter", "bluesky", "mastodon", "threads", "discord", "slack"} <= {name for name, _ in READERS}
+    assert registry.get("telegram").metrics is None
+
+
+@pytest.mark.parametrize("platform, metrics", READERS, ids=[name for name, _ in READERS])
+def test_the_metrics_reader_keeps_the_contract(platform, metrics):
+    from chalicelib.platforms.metrics import METRIC_NAMES, MetricsReader
+
+    reader = registry.load(metrics.reader)
+    assert issubclass(reader, MetricsReader) and reader.read is not MetricsReader.read
+    assert metrics.batch >= 1 and metrics.exposes and metrics.exposes <= set(METRIC_NAMES)
+    # The sandbox's generic counts, in the platform's own shape and back: what the platform counts
+    # comes through, and the rest is null.
+    generic = {"impressions": 900, "likes": 40, "replies": 5, "reposts": 3, "quotes": 2, "bookmarks": 1}
+    reading = reader.counts(reader.sample(generic))
+    for name in METRIC_NAMES:
+        value = getattr(reading, name)
+        assert (value is not None) == (name in metrics.exposes), name
+    assert reading.likes == 40 and reading.platform_data
+    if "comments" in metrics.exposes:
+        assert reading.comments == 5
+
+
+@pytest.mark.parametrize("platform, metrics", READERS, ids=[name for name, _ in READERS])
+def test_the_metrics_reader_loads_no_platform_sdk(platform, metrics):
+    """Reading counters is plain HTTP: even Bluesky's reader leaves atproto (1.5 s) unloaded."""
+    module_name = metrics.reader.partition(":")[0]
+    probe = f"import sys, {module_name}; print('atproto' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "False"

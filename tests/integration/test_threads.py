@@ -152,7 +152,7 @@ def test_connect_answers_the_authorization_window_url(api, key, services, thread
         "client_id": threads.client_id,
         "redirect_uri": CALLBACK,
         "response_type": "code",
-        "scope": "threads_basic,threads_content_publish",
+        "scope": "threads_basic,threads_content_publish,threads_manage_insights",
         "state": started["state"],
     }
 

@@ -165,6 +165,14 @@ class ChatServer:
                 self.faults.remove(fault)
             return fault
 
+    def _take_read_fault(self, name: str) -> Fault | None:
+        """The next fault scripted for this read by name (``on=name``); reads never take the faults
+        meant for the next post or upload."""
+        with self.lock:
+            if not any(f.on == name for f in self.faults):
+                return None
+        return self._take_fault(name)
+
     def posting(self, name: str, answer_fault, store) -> Answer:
         """A call that posts or uploads: apply the next fault, else take effect and answer."""
         self.calls.items.append(("POST", name))
@@ -280,6 +288,8 @@ class DiscordServer(ChatServer):
             # to pin v10 fails here instead of riding a deprecated version in production.
             self.calls.items.append((method, "unversioned" if parts[1] == "webhooks" else parts[1]))
             return 400, {}, {"message": "Invalid API version provided", "code": 50041}
+        if parts[:3] == ["api", f"v{self.API_VERSION}", "webhooks"] and len(parts) == 7 and parts[5] == "messages":
+            return self._get_message(method, parts[3], parts[4], parts[6])
         if parts[:3] != ["api", f"v{self.API_VERSION}", "webhooks"] or len(parts) != 5:
             return 404, {}, {"message": "404: Not Found", "code": 0}
         parts = parts[:1] + parts[2:]
@@ -304,6 +314,40 @@ class DiscordServer(ChatServer):
                 },
             )
         return self.posting("execute", self._fault_answer, lambda: self._execute(query, body))
+
+    def react(self, message_id: str, emoji: str, count: int) -> None:
+        """People reacted to a message: ``count`` reactions of ``emoji``."""
+        with self.lock:
+            message = next(m for m in self.messages if m["id"] == message_id)
+            reactions = [r for r in message.get("reactions", []) if r["emoji"]["name"] != emoji]
+            reactions.append(
+                {
+                    "count": count,
+                    "count_details": {"burst": 0, "normal": count},
+                    "me": False,
+                    "emoji": {"id": None, "name": emoji},
+                }
+            )
+            message["reactions"] = reactions
+
+    def _get_message(self, method: str, webhook_id: str, token: str, message_id: str) -> Answer:
+        """GET /webhooks/{id}/{token}/messages/{message.id} (Discord's "Get Webhook Message"): a
+        message the webhook sent, as a message object, with its ``reactions`` (count per emoji)."""
+        if method != "GET":
+            return 405, {}, {"message": "405: Method Not Allowed", "code": 0}
+        if webhook_id != self.WEBHOOK_ID:
+            return 404, {}, {"message": "Unknown Webhook", "code": 10015}
+        if token != self.token:
+            return 401, {}, {"message": "Invalid Webhook Token", "code": 50027}
+        self.calls.items.append(("GET", "message"))
+        fault = self._take_read_fault("message")
+        if fault is not None:
+            return self._fault_answer(fault)
+        with self.lock:
+            found = next((m for m in self.messages if m["id"] == message_id), None)
+        if found is None:
+            return 404, {}, {"message": "Unknown Message", "code": 10008}
+        return 200, {}, found
 
     def _fault_answer(self, fault: Fault) -> Answer:
         if fault.kind == "429":
@@ -450,6 +494,7 @@ class SlackServer(ChatServer):
         super().__init__()
         self.token = self.TOKEN
         self.bot_in_channel = True  # False: the app was never invited to the channel
+        self.reactions_read = True  # False: the bot token was granted without reactions:read
         self.messages: list[dict[str, Any]] = []
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> the upload, shared or not
         self._upload_keys: dict[str, str] = {}  # the secret in an upload URL -> file id
@@ -514,6 +559,18 @@ class SlackServer(ChatServer):
             if found.get("thread_ts"):
                 url += f"?thread_ts={found['thread_ts']}&cid={self.CHANNEL_ID}"
             return 200, {}, {"ok": True, "channel": self.CHANNEL_ID, "permalink": url}
+        if name == "reactions.get":
+            self.calls.items.append(("POST", name))
+            if not self.reactions_read:
+                return (
+                    200,
+                    {},
+                    {"ok": False, "error": "missing_scope", "needed": "reactions:read", "provided": "chat:write"},
+                )
+            fault = self._take_read_fault(name)
+            if fault is not None:
+                return self._fault_answer(fault)
+            return self._reactions(params)
         if name == "chat.postMessage":
             return self.posting(name, self._fault_answer, lambda: self._post(params))
         if name == "files.getUploadURLExternal":
@@ -560,6 +617,28 @@ class SlackServer(ChatServer):
             message["thread_ts"] = thread_ts
         self.messages.append(message)
         return 200, {}, {"ok": True, "channel": self.CHANNEL_ID, "ts": ts, "message": message}
+
+    def react(self, ts: str, name: str, count: int) -> None:
+        with self.lock:
+            message = next(m for m in self.messages if m["ts"] == ts)
+            reactions = [r for r in message.get("reactions", []) if r["name"] != name]
+            reactions.append({"name": name, "count": count, "users": [f"U{index:09d}" for index in range(count)]})
+            message["reactions"] = reactions
+
+    def _reactions(self, params) -> Answer:
+        """reactions.get (channel, timestamp): the message with its ``reactions`` and, for a thread's
+        parent, ``reply_count``; needs the reactions:read scope."""
+        if params.get("channel") != self.CHANNEL_ID:
+            return 200, {}, {"ok": False, "error": "channel_not_found"}
+        with self.lock:
+            found = next((m for m in self.messages if m["ts"] == params.get("timestamp")), None)
+            if found is None:
+                return 200, {}, {"ok": False, "error": "message_not_found"}
+            message = dict(found)
+            replies = [m for m in self.messages if m.get("thread_ts") == found["ts"]]
+            if replies:
+                message["reply_count"] = len(replies)
+        return 200, {}, {"ok": True, "type": "message", "channel": self.CHANNEL_ID, "message": message}
 
     def _reserve(self, params) -> Answer:
         """files.getUploadURLExternal: a file id and a one-off URL for its bytes; nothing is shown."""

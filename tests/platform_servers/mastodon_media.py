@@ -6,6 +6,14 @@ large images (Mastodon's documentation of ``POST /api/v2/media`` and ``GET /api/
   attachment, or 422 when processing failed;
 - ``POST /api/v1/statuses`` refuses (422) a status naming a file still processing.
 
+It also answers the metrics reads (Mastodon's documentation of ``GET /api/v1/statuses`` and
+``GET /api/v2/instance``): ``GET /api/v1/statuses?id[]=`` from version 4.3.0 (at most 20 ids, 422
+beyond; ids not found are left out) and 404 on older versions, which have only
+``GET /api/v1/statuses/:id``; ``/api/v2/instance`` says the ``version`` given. Statuses carry
+``favourites_count``, ``reblogs_count`` and ``replies_count`` (``set_counts``); ``seed_status``
+adds one without the API; ``rate_limit_next`` answers the next read 429 with ``X-RateLimit-*``
+headers; ``calls`` counts "statuses" (a batch read), "status_read" and "instance".
+
 mastodon-mock processes every upload at once, so only this server shows those paths. It runs on a free
 loopback port in a thread and keeps what it was sent. ``ready_after`` says on which check a file is
 ready (0: at once, 200 to the upload; None: never); ``processing_error`` makes processing fail;
@@ -15,12 +23,14 @@ the instance's multipart parser sees it.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 TOKEN = "media-token-7d1a"
 NOT_READY = "Cannot attach files that have not finished processing. Try again in a moment!"
@@ -29,7 +39,12 @@ Answer = tuple[int, dict[str, str], Any]
 
 
 class MediaProcessingServer:
-    def __init__(self, ready_after: int | None = 2, processing_error: str | None = None) -> None:
+    def __init__(
+        self, ready_after: int | None = 2, processing_error: str | None = None, version: str = "4.3.0"
+    ) -> None:
+        self.version = version
+        self.counts: dict[str, dict[str, int]] = {}
+        self._rate_limited: list[int] = []  # seconds to the reset, for the next reads
         self.ready_after = ready_after
         self.processing_error = processing_error
         self.uploads: list[dict[str, Any]] = []  # every file received, in order
@@ -87,7 +102,30 @@ class MediaProcessingServer:
         self._upload_faults.extend([(status, headers or {}, body)] * times)
 
     # --- the API -----------------------------------------------------------------------------------
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Answer:
+    def seed_status(self, text: str = "") -> str:
+        with self._lock:
+            status_id = str(next(self._ids))
+            self.statuses.append(
+                {
+                    "id": status_id,
+                    "content": f"<p>{text}</p>",
+                    "url": f"{self.base_url}/@openpost/{status_id}",
+                    "media_attachments": [],
+                }
+            )
+            return status_id
+
+    def set_counts(self, status_id: str, **counts: int) -> None:
+        self.counts[status_id] = {**self.counts.get(status_id, {}), **counts}
+
+    def rate_limit_next(self, reset_in: int = 120) -> None:
+        self._rate_limited.append(reset_in)
+
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes) -> Answer:
+        path, _, query = target.partition("?")
+        if method == "GET" and path == "/api/v2/instance":
+            self.calls.append("instance")
+            return 200, {}, {"domain": "127.0.0.1", "version": self.version, "title": "openpost test"}
         if headers.get("Authorization") != f"Bearer {TOKEN}":
             return 401, {}, {"error": "The access token is invalid"}
         if method == "POST" and path == "/api/v2/media":
@@ -100,7 +138,38 @@ class MediaProcessingServer:
         if method == "POST" and path == "/api/v1/statuses":
             self.calls.append("status")
             return self._status(json.loads(raw or b"{}"))
+        if method == "GET" and (path == "/api/v1/statuses" or re.fullmatch(r"/api/v1/statuses/\d+", path)):
+            return self._read(path, query)
         return 404, {}, {"error": "Record not found"}
+
+    # --- metrics reads ---------------------------------------------------------------------------------
+    def _read(self, path: str, query: str) -> Answer:
+        many = path == "/api/v1/statuses"
+        self.calls.append("statuses" if many else "status_read")
+        if many and tuple(int(part) for part in self.version.split(".")[:2]) < (4, 3):
+            return 404, {}, {"error": "Record not found"}  # the route came with 4.3.0
+        if self._rate_limited:
+            reset = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._rate_limited.pop(0))
+            limits = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.isoformat()}
+            return 429, limits, {"error": "Too many requests"}
+        if many:
+            ids = [value for name, value in parse_qsl(query) if name == "id[]"]
+            if len(ids) > 20:
+                return 422, {}, {"error": "Too many ids: at most 20"}
+            return 200, {}, [self._with_counts(status) for status in self.statuses if status["id"] in ids]
+        status = next((item for item in self.statuses if item["id"] == path.rsplit("/", 1)[1]), None)
+        if status is None:
+            return 404, {}, {"error": "Record not found"}
+        return 200, {}, self._with_counts(status)
+
+    def _with_counts(self, status: dict[str, Any]) -> dict[str, Any]:
+        counts = self.counts.get(status["id"], {})
+        return {
+            **status,
+            "favourites_count": counts.get("favourites_count", 0),
+            "reblogs_count": counts.get("reblogs_count", 0),
+            "replies_count": counts.get("replies_count", 0),
+        }
 
     def _upload(self, content_type: str, raw: bytes) -> Answer:
         if self._upload_faults:

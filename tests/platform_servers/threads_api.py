@@ -378,6 +378,7 @@ class ThreadsApiServer(LoopbackServer):
         self.posts: list[dict[str, Any]] = []  # published posts, in publish order
         self.fetches: list[Fetch] = []
         self.calls: list[tuple[str, str, dict[str, Any]]] = []  # (method, endpoint, params) of every call
+        self.insight_counts: dict[str, dict[str, int]] = {}  # media id -> metric name -> value
         self._media: dict[str, dict[str, Any]] = {}  # published media id -> post (or carousel child)
         self._codes: dict[str, _Code] = {}
         self._published: list[tuple[float, str, bool]] = []  # (when, user id, is a reply)
@@ -948,6 +949,39 @@ class ThreadsApiServer(LoopbackServer):
         return {"data": [{name: values[name] for name in fields}]}
 
     # --- reading ---------------------------------------------------------------------------------
+    def set_insights(self, media_id: str, **counts: int) -> None:
+        with self._lock:
+            self.insight_counts[media_id] = {**self.insight_counts.get(media_id, {}), **counts}
+
+    def insights(self, token: Token, media_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """GET /{threads-media-id}/insights ([docs] developers.facebook.com/docs/threads/insights):
+        ``metric`` names views, likes, replies, reposts, quotes, shares (comma-separated); needs
+        threads_basic and threads_manage_insights; each metric comes as
+        ``{"name", "period": "lifetime", "values": [{"value"}], "title", "description", "id"}``."""
+        self._require(token, "threads_basic", "threads_manage_insights")
+        names = [name for name in str(params.get("metric") or "").split(",") if name]
+        allowed = ("views", "likes", "replies", "reposts", "quotes", "shares")
+        if not names or any(name not in allowed for name in names):
+            raise _param_error(f"(#100) metric must be a list of {', '.join(allowed)}")
+        with self._lock:
+            media = self._media.get(media_id)
+            if media is None or media["owner"] != token.user_id:
+                raise _no_object(media_id)
+            counts = self.insight_counts.get(media_id, {})
+            return {
+                "data": [
+                    {
+                        "name": name,
+                        "period": "lifetime",
+                        "values": [{"value": int(counts.get(name, 0))}],
+                        "title": name.capitalize(),
+                        "description": f"The number of {name} of your post.",
+                        "id": f"{media_id}/insights/{name}/lifetime",
+                    }
+                    for name in names
+                ]
+            }
+
     def read_object(self, token: Token, object_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """GET /me, /{threads-user-id}, /{container-id}, /{threads-media-id}."""
         self._require(token, "threads_basic")
@@ -1293,6 +1327,9 @@ def _handler_for(server: ThreadsApiServer):
                     "threads_publishing_limit": server.publishing_limit,
                 }[edge]
                 return edge, lambda: act(token, segments[0], params)
+            if len(segments) == 2 and segments[1] == "insights" and method == "GET":
+                token = self._bearer(params)
+                return "insights", lambda: server.insights(token, segments[0], params)
             if len(segments) == 1 and method == "GET":
                 token = self._bearer(params)
                 return ("me" if segments[0] == "me" else "object"), lambda: server.read_object(

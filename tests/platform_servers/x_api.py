@@ -33,6 +33,14 @@ What it serves (on a free loopback port, in a background thread):
   (``{"id", "metadata": {"alt_text": {"text"}}}``, at most 1,000 characters). Media belongs to the
   account that uploaded it and expires after a day.
 
+- ``GET /2/tweets?ids=`` (the metrics read): 1 to 100 comma-separated ids (400 otherwise), with
+  ``tweet.fields`` naming ``public_metrics`` (retweet, reply, like, quote, bookmark, impression
+  counts) and ``non_public_metrics`` (impression_count, url_link_clicks, user_profile_clicks), which
+  X gives only to the post's author and only for posts under 30 days: for the others the post comes
+  without them and ``errors`` says so, as for an id that does not exist. ``lookups`` counts the
+  calls; ``set_metrics()`` sets a post's counters; ``seed_tweet()`` adds a post without the API.
+  Reads have their own 15-minute window (``read_limit``, 5,000 per user by default).
+
 Bearer endpoints answer 401 with X's problem body for a missing, unknown or expired token, and carry
 ``x-rate-limit-limit``/``-remaining``/``-reset`` (epoch seconds) on every answer; over the limit,
 429 with the same headers and no Retry-After. ``POST /2/tweets`` is also capped per 24 hours, per
@@ -226,8 +234,12 @@ class XApiServer(LoopbackServer):
         window_seconds: int = 15 * 60,
         daily_user_limit: int | None = None,
         daily_app_limit: int | None = None,
+        read_limit: int = 5000,
     ):
         super().__init__()
+        self.read_limit = read_limit
+        self.lookups: list[list[str]] = []  # the ids of every GET /2/tweets, in order
+        self.metrics: dict[str, dict[str, int]] = {}  # tweet id -> public counters
         self.client_id = client_id
         self.daily_user_limit = daily_user_limit
         self.daily_app_limit = daily_app_limit
@@ -416,18 +428,19 @@ class XApiServer(LoopbackServer):
 
     def rate_headers(self, user: User, endpoint: str, count: bool) -> tuple[bool, dict[str, str]]:
         """Counts a call against the user's 15-minute window; (over the limit?, headers)."""
+        limit = self.read_limit if endpoint == "tweets/lookup" else self.tweet_limit
         with self._lock:
             now = self.now()
             reset, used = self._windows.get((user.id, endpoint), (now + self.window_seconds, 0))
             if reset <= now:
                 reset, used = now + self.window_seconds, 0
-            over = used >= self.tweet_limit
+            over = used >= limit
             if count and not over:
                 used += 1
             self._windows[(user.id, endpoint)] = (reset, used)
             return over, {
-                "x-rate-limit-limit": str(self.tweet_limit),
-                "x-rate-limit-remaining": str(max(0, self.tweet_limit - used)),
+                "x-rate-limit-limit": str(limit),
+                "x-rate-limit-remaining": str(max(0, limit - used)),
                 "x-rate-limit-reset": str(int(reset)),
             }
 
@@ -483,6 +496,90 @@ class XApiServer(LoopbackServer):
                         self._days[key] = (reset, used + 1)
                         headers[f"{prefix}-remaining"] = str(max(0, int(headers[f"{prefix}-limit"]) - used - 1))
         return over, headers
+
+    # --- metrics ---------------------------------------------------------------------------------
+    def seed_tweet(self, user_id: str, text: str = "", age_seconds: float = 0) -> str:
+        """A post by ``user_id``, made ``age_seconds`` ago, as if published earlier."""
+        with self._lock:
+            taken = {tweet["id"] for tweet in self.tweets}
+            tweet_id = self._snowflake(self.now() - age_seconds)
+            while tweet_id in taken:  # ids made in one millisecond differ only in 22 random bits
+                tweet_id = self._snowflake(self.now() - age_seconds)
+            self.tweets.append({"id": tweet_id, "text": text or f"post {tweet_id}", "author_id": user_id, "media": []})
+            return tweet_id
+
+    def set_metrics(self, tweet_id: str, **counts: int) -> None:
+        with self._lock:
+            self.metrics[tweet_id] = {**self.metrics.get(tweet_id, {}), **counts}
+
+    def lookup(self, user: User, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        ids = [item for item in (query.get("ids") or "").split(",") if item]
+        if not 1 <= len(ids) <= 100 or not all(item.isdigit() for item in ids):
+            return 400, _invalid("ids", "The `ids` query parameter value must be 1 to 100 comma-separated ids.")
+        fields = set((query.get("tweet.fields") or "").split(","))
+        data, errors = [], []
+        with self._lock:
+            self.lookups.append(ids)
+            tweets = {tweet["id"]: tweet for tweet in self.tweets}
+            for tweet_id in ids:
+                tweet = tweets.get(tweet_id)
+                if tweet is None:
+                    errors.append(
+                        {
+                            "value": tweet_id,
+                            "detail": f"Could not find tweet with ids: [{tweet_id}].",
+                            "title": "Not Found Error",
+                            "resource_type": "tweet",
+                            "parameter": "ids",
+                            "resource_id": tweet_id,
+                            "type": "https://api.twitter.com/2/problems/resource-not-found",
+                        }
+                    )
+                    continue
+                counts = self.metrics.get(tweet_id, {})
+                item: dict[str, Any] = {"id": tweet_id, "text": tweet["text"], "edit_history_tweet_ids": [tweet_id]}
+                if "public_metrics" in fields:
+                    item["public_metrics"] = {
+                        name: int(counts.get(name, 0))
+                        for name in (
+                            "retweet_count",
+                            "reply_count",
+                            "like_count",
+                            "quote_count",
+                            "bookmark_count",
+                            "impression_count",
+                        )
+                    }
+                if "non_public_metrics" in fields:
+                    young = self.now() - self._created(tweet_id) < 30 * DAY_SECONDS
+                    if tweet["author_id"] == user.id and young:
+                        item["non_public_metrics"] = {
+                            "impression_count": int(counts.get("impression_count", 0)),
+                            "url_link_clicks": int(counts.get("url_link_clicks", 0)),
+                            "user_profile_clicks": int(counts.get("user_profile_clicks", 0)),
+                        }
+                    else:
+                        errors.append(
+                            {
+                                "title": "Field Authorization Error",
+                                "detail": "Sorry, you are not authorized to access 'non_public_metrics' on a Tweet.",
+                                "resource_id": tweet_id,
+                                "resource_type": "tweet",
+                                "field": "non_public_metrics",
+                                "type": "https://api.twitter.com/2/problems/not-authorized-for-field",
+                            }
+                        )
+                data.append(item)
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return 200, body
+
+    @staticmethod
+    def _created(tweet_id: str) -> float:
+        return ((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000
 
     def create_tweet(self, user: User, body: Any) -> tuple[int, dict[str, Any]]:
         refused = _tweet_body_refusal(body)
@@ -641,8 +738,9 @@ class XApiServer(LoopbackServer):
             data["processing_info"] = info
         return data
 
-    def _snowflake(self) -> str:
-        return str(((int(self.now() * 1000) - TWITTER_EPOCH_MS) << 22) | secrets.randbits(22))
+    def _snowflake(self, at: float | None = None) -> str:
+        moment = self.now() if at is None else at
+        return str(((int(moment * 1000) - TWITTER_EPOCH_MS) << 22) | secrets.randbits(22))
 
     def hold_answer(self, endpoint: str) -> None:
         with self._lock:
@@ -811,6 +909,9 @@ def _handler_for(server: XApiServer):
                     "users/me",
                     lambda user: (200, {"data": {"id": user.id, "name": user.name, "username": user.username}}),
                 )
+            elif path == "/2/tweets":
+                query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+                self._bearer_call("tweets/lookup", lambda user: server.lookup(user, query))
             elif path == "/2/media/upload":
                 query = {key: values[0] for key, values in parse_qs(parts.query).items()}
                 self._bearer_call(

@@ -17,6 +17,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -112,6 +113,12 @@ PLATFORM = PlatformDescriptor(
         content_ids=True,
     ),  # a reply names its parent and root by uri and cid
     adapter="chalicelib.platforms.bluesky.adapter:Bluesky",
+    # app.bsky.feed.getPosts (25 URIs a call, on the AppView); no impressions.
+    metrics=Metrics(
+        reader="chalicelib.platforms.bluesky.metrics:BlueskyMetrics",
+        batch=25,
+        exposes=frozenset({"likes", "comments", "shares"}),
+    ),
 )
 
 

@@ -16,6 +16,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -86,6 +87,10 @@ PLATFORM = PlatformDescriptor(
         username="#sandbox", display_name="openpost Sandbox (Discord)", post_id=shapes.snowflake(1420070400000)
     ),  # Discord's snowflake epoch
     adapter="chalicelib.platforms.discord.adapter:Discord",
+    # Reactions on the webhook's own messages (Get Webhook Message), one a call.
+    metrics=Metrics(
+        reader="chalicelib.platforms.discord.metrics:DiscordMetrics", batch=1, exposes=frozenset({"likes"})
+    ),
 )
 
 

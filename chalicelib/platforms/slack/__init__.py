@@ -16,6 +16,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -87,6 +88,10 @@ PLATFORM = PlatformDescriptor(
     settings=PlatformSettingsModel,
     sandbox=SandboxIdentity(username="#sandbox", display_name="openpost Sandbox (Slack)", post_id=shapes.message_ts()),
     adapter="chalicelib.platforms.slack.adapter:Slack",
+    # reactions.get (reactions, and replies of a thread), one a call; needs reactions:read.
+    metrics=Metrics(
+        reader="chalicelib.platforms.slack.metrics:SlackMetrics", batch=1, exposes=frozenset({"likes", "comments"})
+    ),
 )
 
 

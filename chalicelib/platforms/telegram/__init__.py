@@ -91,6 +91,9 @@ PLATFORM = PlatformDescriptor(
         post_id=shapes.snowflake(1704067200000, random_bits=10),
     ),  # from 2024: short, as Telegram's are
     adapter="chalicelib.platforms.telegram.adapter:Telegram",
+    # A bot sees a message's reaction counts only as the chat's admin, and views not at all: no
+    # metrics, and analytics say platform_has_no_metrics.
+    metrics=None,
 )
 
 

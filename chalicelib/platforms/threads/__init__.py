@@ -16,6 +16,7 @@ from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
+    Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -97,6 +98,8 @@ PLATFORM = PlatformDescriptor(
         username="openpost_sandbox", display_name="openpost Sandbox (Threads)", post_id=shapes.timed_number(20)
     ),  # a long numeric media id
     adapter="chalicelib.platforms.threads.adapter:Threads",
+    # The insights edge, one post a call; views count as impressions.
+    metrics=Metrics(reader="chalicelib.platforms.threads.metrics:ThreadsMetrics", batch=1),
     # The Threads app's id and secret (the Threads app id, not the Meta app id): the code exchange
     # and the long-lived token exchange authenticate with them.
     app_credentials=("client_id", "client_secret"),

@@ -55,7 +55,8 @@ VERSION = "v1.0"
 # threads_basic is "Required for all Threads endpoints", threads_content_publish "Required for
 # Threads publishing endpoints only" (Meta, access tokens and permissions). Comma-separated, as
 # Meta's sample app joins them.
-SCOPES = "threads_basic,threads_content_publish"
+# threads_manage_insights: analytics read each post's insights (views, likes, replies, ...).
+SCOPES = "threads_basic,threads_content_publish,threads_manage_insights"
 # (connect, read) seconds, well inside the publisher's time limit: a slow call ends as an error we
 # classify rather than as a killed worker.
 TIMEOUTS: tuple[float, float] = (3.05, 15.0)

@@ -15,6 +15,7 @@ from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
+    Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -99,6 +100,8 @@ PLATFORM = PlatformDescriptor(
     # A confidential client ("Web App" in X's developer portal): the secret authenticates the
     # token calls with HTTP Basic; connecting is OAuth 2.0 with PKCE.
     app_credentials=("client_id", "client_secret"),
+    # GET /2/tweets?ids= (100 a call); X charges per post read, so reads are metered.
+    metrics=Metrics(reader="chalicelib.platforms.twitter.metrics:XMetrics", batch=100, metered=True),
 )
 
 
