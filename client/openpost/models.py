@@ -153,6 +153,23 @@ class DescribeMedia(OpenpostModel):
     alt_text: str | None
 
 
+class ExportOut(OpenpostModel):
+    id: str
+    status: str
+    filters: dict[str, Any]
+    rows: int | None
+    url: str | None
+    url_expires_at: str | None
+    created_at: str
+    completed_at: str | None
+
+
+class ExportRequest(OpenpostModel):
+    days: int | None = Field(default=None)
+    integration_id: str | None = Field(default=None)
+    post_id: str | None = Field(default=None)
+
+
 class Image(OpenpostModel):
     url: str
     alt_text: str | None = Field(default=None)
@@ -294,6 +311,12 @@ class PlatformSettingsModel(OpenpostModel):
     pass
 
 
+class PostAnalyticsOut(OpenpostModel):
+    post_id: str
+    totals: Totals
+    targets: list[TargetAnalyticsOut]
+
+
 class PostFailedEvent(OpenpostModel):
     id: str
     type: Any
@@ -359,6 +382,11 @@ class Problem(OpenpostModel):
     errors: list[dict[str, Any]] | None = Field(default=None)
 
 
+class RefreshOut(OpenpostModel):
+    post_id: str
+    queued_targets: int
+
+
 class RotatedApiKey(OpenpostModel):
     id: str
     name: str
@@ -374,6 +402,35 @@ class RotatedApiKey(OpenpostModel):
 class Segment(OpenpostModel):
     content: str
     media_urls: list[str] | None = Field(default=None)
+
+
+class SnapshotOut(OpenpostModel):
+    id: str
+    post_target_id: str
+    integration_id: str
+    post_id: str
+    platform: str
+    impressions: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    platform_data: dict[str, Any]
+    captured_at: dt.datetime
+
+
+class TargetAnalyticsOut(OpenpostModel):
+    target_id: str
+    platform: str
+    username: str
+    status: str
+    post_url: str | None
+    impressions: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
+    analytics_status: str
+    analytics_reason: str | None
+    snapshots: list[SnapshotOut]
 
 
 class TargetIntegration(OpenpostModel):
@@ -402,6 +459,13 @@ class TikTokSettings(OpenpostModel):
     allow_duet: bool | None = Field(default=None)
     allow_stitch: bool | None = Field(default=None)
     allow_comment: bool | None = Field(default=None)
+
+
+class Totals(OpenpostModel):
+    impressions: int | None
+    likes: int | None
+    comments: int | None
+    shares: int | None
 
 
 class TwitterSettings(OpenpostModel):
@@ -538,6 +602,8 @@ CredentialField.model_rebuild()
 CredentialInstructions.model_rebuild()
 DeliveryOut.model_rebuild()
 DescribeMedia.model_rebuild()
+ExportOut.model_rebuild()
+ExportRequest.model_rebuild()
 Image.model_rebuild()
 ImportFromUrl.model_rebuild()
 InstagramSettings.model_rebuild()
@@ -556,18 +622,23 @@ NextSlotOut.model_rebuild()
 PlatformResult.model_rebuild()
 PlatformSettings.model_rebuild()
 PlatformSettingsModel.model_rebuild()
+PostAnalyticsOut.model_rebuild()
 PostFailedEvent.model_rebuild()
 PostOut.model_rebuild()
 PostOutcome.model_rebuild()
 PostPublishedEvent.model_rebuild()
 PostTarget.model_rebuild()
 Problem.model_rebuild()
+RefreshOut.model_rebuild()
 RotatedApiKey.model_rebuild()
 Segment.model_rebuild()
+SnapshotOut.model_rebuild()
+TargetAnalyticsOut.model_rebuild()
 TargetIntegration.model_rebuild()
 TargetOutcome.model_rebuild()
 ThreadsSettings.model_rebuild()
 TikTokSettings.model_rebuild()
+Totals.model_rebuild()
 TwitterSettings.model_rebuild()
 UpdatePost.model_rebuild()
 UpdateWebhook.model_rebuild()
@@ -601,6 +672,8 @@ __all__ = [
     "CredentialInstructions",
     "DeliveryOut",
     "DescribeMedia",
+    "ExportOut",
+    "ExportRequest",
     "Image",
     "ImportFromUrl",
     "InstagramSettings",
@@ -619,18 +692,23 @@ __all__ = [
     "PlatformResult",
     "PlatformSettings",
     "PlatformSettingsModel",
+    "PostAnalyticsOut",
     "PostFailedEvent",
     "PostOut",
     "PostOutcome",
     "PostPublishedEvent",
     "PostTarget",
     "Problem",
+    "RefreshOut",
     "RotatedApiKey",
     "Segment",
+    "SnapshotOut",
+    "TargetAnalyticsOut",
     "TargetIntegration",
     "TargetOutcome",
     "ThreadsSettings",
     "TikTokSettings",
+    "Totals",
     "TwitterSettings",
     "UpdatePost",
     "UpdateWebhook",
