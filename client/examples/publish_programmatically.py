@@ -99,13 +99,6 @@ def main() -> int:
     now = client.posts.create(content="Live now", integrations=[channel.id])
     client.posts.publish(now.id)
 
-    # 6. The metrics of a post (snapshots arrive as the platforms report them).
-    try:
-        metrics = client.analytics.post(now.id)
-        print(f"6 analytics for {now.id}: {metrics.model_dump(mode='json')}")
-    except openpost.NotFoundError as error:
-        print(f"6 analytics for {now.id}: not available here ({error.code})")
-
     try:
         event = events.get(timeout=30)
     except queue.Empty:
@@ -114,6 +107,11 @@ def main() -> int:
     finally:
         client.webhooks.delete(webhook.id)
         receiver.shutdown()
+
+    # 6. The metrics of the published post (snapshots arrive as the platforms report them).
+    metrics = client.analytics.post(now.id)
+    states = ", ".join(f"{target.platform} {target.analytics_status}" for target in metrics.targets)
+    print(f"6 analytics for {metrics.post_id}: impressions {metrics.totals.impressions}; {states}")
     print(f"7 webhook {event['type']} for {event['data'].get('post_id')} (verified)")
     client.close()
     return 0
