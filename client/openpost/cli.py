@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(error), "error")
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left early (| head): nothing more to say, and no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def kind_of(error: errors.APIError) -> str:
@@ -102,7 +106,7 @@ def post_detail(post: Any) -> str:
 def posts_create(client: openpost.Openpost, args: argparse.Namespace) -> int:
     if args.alt and len(args.alt) > len(args.image or []):
         raise ValueError("--alt describes an --image: give one --image per --alt")
-    media = []
+    media = list(args.media or [])
     for number, image in enumerate(args.image or []):
         alt = args.alt[number] if args.alt and number < len(args.alt) else None
         progress = None if args.json else fmt.ProgressBar(Path(image).name)
@@ -268,6 +272,7 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--at", help="when: '2026-12-24 09:00 Europe/Paris', an ISO time with offset, now+2h")
     create.add_argument("--image", action="append", help="a file to upload and attach (repeatable)")
     create.add_argument("--alt", action="append", help="alt text of the --image at the same position")
+    create.add_argument("--media", action="append", help="the id of media uploaded before (repeatable)")
     create.add_argument("--tag", action="append")
     create.add_argument("--idempotency-key", help="retrying with the same key never creates twice")
     listing = command(posts, "list", posts_list, "List posts, newest first")
