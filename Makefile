@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 .PHONY: run test lint install bench clean
 
 run: $(STAMP)
-	$(PY) -m tools.devstack
+	$(PY) -m tools.devstack $(ARGS)
 
 test: $(STAMP) pds lint
 	$(PY) -m pytest $(PYTEST_ARGS)

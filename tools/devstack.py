@@ -28,6 +28,7 @@ from tools.emulated_aws import FAKE_CREDENTIALS, FOREIGN
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_STATE_FILE = Path(".openpost/local.json")
+WORLD_FILE_NAME = "world.pickle"  # beside the state file: what a restart brings back
 RESOURCE_PREFIX = "openpost-local"
 REGION = "us-east-1"
 
@@ -39,6 +40,54 @@ LOCAL_POLLERS = {"events": 2}
 
 class PortUnavailable(Exception):
     pass
+
+
+@dataclass
+class SeededWorkspace:
+    """The workspace a fresh world is seeded with; saved with the world, so its keys stay the same."""
+
+    workspace_id: str
+    test_key: str
+    live_key: str
+
+
+def devstack_world_restore(world: dict, endpoint_url: str):
+    """moto's saved state back into this process's moto, and what was provisioned, pointed at the
+    new endpoint (moto listens on a new port each start; queue URLs carry it)."""
+    from chalicelib.data import models
+    from tools import devstack_world
+
+    devstack_world.restore_moto(world["moto"])
+    provisioned = world["provisioned"]
+    before = provisioned.endpoint_url
+    provisioned.endpoint_url = endpoint_url
+    for urls in (provisioned.queue_urls, provisioned.dlq_urls):
+        for name, url in urls.items():
+            urls[name] = url.replace(before, endpoint_url, 1)
+    models.bind(lambda name: f"{RESOURCE_PREFIX}-{name}", REGION, endpoint_url)
+    log.info("restored the saved world (posts, media, keys, integrations, scheduled work)")
+    return provisioned
+
+
+def report_overdue(now) -> None:
+    """Say which scheduled posts came due while the stack was down: the dispatcher's first tick, at
+    start-up, publishes them now."""
+    from chalicelib.data.posts import PostStore
+
+    store = PostStore()
+    for scope, post_id in store.due(now):
+        post = store.get(scope, post_id)
+        late = now - post.scheduled_at
+        minutes, seconds = divmod(int(late.total_seconds()), 60)
+        hours, minutes = divmod(minutes, 60)
+        log.info(
+            "post %s was due at %s, while the stack was down: publishing it now, %dh %02dm %02ds late",
+            post_id,
+            post.scheduled_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            hours,
+            minutes,
+            seconds,
+        )
 
 
 @dataclass
@@ -62,9 +111,20 @@ class LocalStack:
     It sets the process environment the functions read (as Lambda would), and restores it on stop.
     """
 
-    def __init__(self, port: int = DEFAULT_PORT, state_file: Path | None = DEFAULT_STATE_FILE):
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        state_file: Path | None = DEFAULT_STATE_FILE,
+        world_file: Path | None = None,
+        fresh: bool = False,
+    ):
         self.port = port
         self.state_file = state_file
+        # Where the world is saved on stop and restored from on start (None: it lives in memory only).
+        self.world_file = world_file
+        self.fresh = fresh
+        self.restored = False
+        self._provisioned = None
         self.state: LocalState | None = None
         self._stop = threading.Event()
         self._invocation_lock = threading.Lock()
@@ -90,24 +150,35 @@ class LocalStack:
             self._http = LocalHttpApi(app_module.app, HOST, self.port, self._invocation_lock, api.new_context)
         except OSError as error:
             raise PortUnavailable(f"cannot serve on {HOST}:{self.port}: {error.strerror or error}") from error
+        world = self._saved_world()
         endpoint_url = self._start_moto()
 
         from chalicelib import container
         from chalicelib.settings import Settings, get_settings
         from tools.provision import provision
 
-        provisioned = provision(RESOURCE_PREFIX, REGION, endpoint_url)
+        if world is None:
+            provisioned = provision(RESOURCE_PREFIX, REGION, endpoint_url)
+        else:
+            provisioned = devstack_world_restore(world, endpoint_url)
+            self.restored = True
+        self._provisioned = provisioned
         _put_local_app_credentials(provisioned, os.environ)
         self._set_environment(provisioned.environment())
         get_settings.cache_clear()
         container.use(container.Services(Settings.from_environ(os.environ)))
-        seeded = container.services().workspaces.create("Local workspace")
+        if world is None:
+            created = container.services().workspaces.create("Local workspace")
+            seeded = SeededWorkspace(created.workspace.id, created.test_key, created.live_key)
+        else:
+            seeded = world["seeded"]
+            report_overdue(container.services().clock.now())
 
         self._http.start()
         self._start_deliveries(app_module.app, provisioned.queue_urls, endpoint_url)
         self.state = LocalState(
             base_url=base_url,
-            workspace_id=seeded.workspace.id,
+            workspace_id=seeded.workspace_id,
             test_key=seeded.test_key,
             live_key=seeded.live_key,
             aws_endpoint_url=endpoint_url,
@@ -129,6 +200,8 @@ class LocalStack:
         for thread in self._threads:
             thread.join(timeout=5)  # a poller finishes its handler call and its delete first
         self._threads.clear()
+        if self._moto is not None and self.world_file is not None and self.state is not None:
+            self._save_world()
         if self._moto is not None:
             self._moto.stop()
             server = getattr(self._moto, "_server", None)  # moto stops serving but keeps the socket
@@ -143,6 +216,24 @@ class LocalStack:
         container.use(None)
         get_settings.cache_clear()
         self._restore_environment()
+
+    def _saved_world(self) -> dict | None:
+        from tools import devstack_world
+
+        if self.world_file is None:
+            return None
+        if self.fresh and self.world_file.exists():
+            self.world_file.unlink()
+            log.info("starting empty (--fresh): the saved world is deleted")
+        return devstack_world.load(self.world_file)
+
+    def _save_world(self) -> None:
+        from tools import devstack_world
+
+        started = time.monotonic()
+        seeded = SeededWorkspace(self.state.workspace_id, self.state.test_key, self.state.live_key)
+        size = devstack_world.save(self.world_file, {"provisioned": self._provisioned, "seeded": seeded})
+        log.info("saved the world to %s (%d KB in %.2f s)", self.world_file, size // 1024, time.monotonic() - started)
 
     def _start_moto(self) -> str:
         from moto.server import ThreadedMotoServer
@@ -300,6 +391,8 @@ def banner(state: LocalState, state_file: Path | None, seconds: float) -> str:
         f"  Test key     {state.test_key}",
         f"  Live key     {state.live_key}",
         f"  State file   {state_file or '(none)'}",
+        f"  World        {state_file.with_name(WORLD_FILE_NAME) if state_file else '(in memory)'}"
+        " (saved on Ctrl-C, restored on start; make run ARGS=--fresh starts empty)",
         f"  Schedules    {schedules}",
         f"  Queues       {queues}",
         "",
@@ -327,6 +420,13 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_STATE_FILE,
         help=f"where to write the URL and keys as JSON (default {DEFAULT_STATE_FILE})",
     )
+    parser.add_argument("--fresh", action="store_true", help="start with an empty world (the saved one is deleted)")
+    parser.add_argument(
+        "--world-file",
+        type=Path,
+        help="where the world is saved on stop and restored from on start (default: world.pickle beside "
+        "the state file)",
+    )
     args = parser.parse_args(argv)
 
     sys.stdout.reconfigure(line_buffering=True)  # handler logs show up at once, even through a pipe
@@ -337,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     started = time.monotonic()
-    stack = LocalStack(port=args.port, state_file=args.state_file)
+    world_file = args.world_file or args.state_file.with_name(WORLD_FILE_NAME)
+    stack = LocalStack(port=args.port, state_file=args.state_file, world_file=world_file, fresh=args.fresh)
     try:
         try:
             state = stack.start()

@@ -28,7 +28,7 @@ def free_port() -> int:
 class RunningStack:
     """One `python -m tools.devstack` process; its stdout and stderr go to ``output_file``."""
 
-    def __init__(self, folder: Path, port: int | None = None):
+    def __init__(self, folder: Path, port: int | None = None, extra_args: tuple[str, ...] = ()):
         folder.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.state_file = folder / "local.json"
@@ -51,6 +51,7 @@ class RunningStack:
                     str(self.port),
                     "--state-file",
                     str(self.state_file),
+                    *extra_args,
                 ],
                 cwd=REPO_ROOT,
                 stdout=output,
