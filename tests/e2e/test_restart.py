@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.e2e.stack import RunningStack
+from tests.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +39,7 @@ def test_taken_port_fails_fast_with_a_message(stack, tmp_path):
     assert not clash.state_file.exists()
 
 
-def test_the_world_survives_a_restart_and_fresh_starts_empty(tmp_path):
+def test_the_world_survives_a_restart_and_fresh_starts_empty(tmp_path, receiver):
     """make run, a scheduled post and an uploaded media, Ctrl-C, make run again: the same ids, the same
     keys, the media's bytes; the post due while the stack was down publishes at start-up (saying how
     late) and the one due after publishes on time. Then --fresh starts an empty world."""
@@ -52,6 +53,8 @@ def test_the_world_survives_a_restart_and_fresh_starts_empty(tmp_path):
     first = RunningStack(tmp_path).wait_until_ready()
     try:
         client = openpost.Openpost(first.state["test_key"], first.base_url)
+        webhook = client.webhooks.create(url=receiver.url("/kept"), events=["webhook.test"])
+        receiver.trust("/kept", webhook.secret)
         image = tmp_path / "launch.png"
         image.write_bytes(media_samples.image("image/png", 320, 200))
         media = client.media.upload(image, alt_text="Kept")
@@ -86,6 +89,10 @@ def test_the_world_survives_a_restart_and_fresh_starts_empty(tmp_path):
         assert late.published_at > due_while_down.scheduled_at
         on_time = wait_until_published(second, client, due_after.id)
         assert dt.timedelta(0) <= on_time.published_at - due_after.scheduled_at < dt.timedelta(seconds=10)
+        # The webhook and its signing secret, sealed with the KMS key before the restart, still sign.
+        client.webhooks.test(webhook.id)
+        second.wait_for(lambda: receiver.at("/kept"), 15, "the test delivery")
+        assert receiver.at("/kept")[0].verified_by == [webhook.secret]
     finally:
         assert second.stop() == 0, second.output()
 
@@ -97,6 +104,12 @@ def test_the_world_survives_a_restart_and_fresh_starts_empty(tmp_path):
             client.posts.get(due_after.id)
     finally:
         assert fresh.stop() == 0, fresh.output()
+
+
+@pytest.fixture
+def receiver():
+    with WebhookReceiver() as running:
+        yield running
 
 
 def wait_until_published(stack, client, post_id):
