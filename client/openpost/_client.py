@@ -315,25 +315,35 @@ class AsyncOpenpost(_Common):
             filename=name, content_type=kind, size=size, alt_text=alt_text, idempotency_key=idempotency_key
         )
         handle = open(file, "rb") if isinstance(file, str | os.PathLike) else file  # noqa: SIM115
+        start = handle.tell()
+
+        async def stream() -> AsyncIterator[bytes]:
+            for chunk in _chunks(handle, size, on_progress):
+                yield chunk
+
         try:
-
-            async def stream() -> AsyncIterator[bytes]:
-                for chunk in _chunks(handle, size, on_progress):
-                    yield chunk
-
-            answer = await self._http.request(
-                ticket.upload_method or "PUT",
-                ticket.upload_url,
-                content=stream(),
-                headers={**ticket.upload_headers, "Content-Length": str(size)},
-            )
-        except httpx.TransportError as exc:
-            raise APIConnectionError(f"upload of {name}: {exc}") from exc
+            for attempt in range(1, self.max_retries + 2):
+                handle.seek(start)
+                try:
+                    # Never the API key: the presigned URL is the credential, its headers are signed.
+                    answer = await self._http.request(
+                        ticket.upload_method or "PUT",
+                        ticket.upload_url,
+                        content=stream(),
+                        headers={**ticket.upload_headers, "Content-Length": str(size)},
+                    )
+                except httpx.TransportError as exc:
+                    if attempt > self.max_retries:
+                        raise APIConnectionError(f"upload of {name}: {exc}") from exc
+                    await asyncio.sleep(_base.retry_delay(attempt, None) or 1)
+                    continue
+                if answer.status_code < 300:
+                    break
+                if answer.status_code < 500 or attempt > self.max_retries:
+                    raise OpenpostError(f"upload of {name} refused: HTTP {answer.status_code} {answer.text[:200]}")
         finally:
             if handle is not file:
                 handle.close()
-        if answer.status_code >= 300:
-            raise OpenpostError(f"upload of {name} refused: HTTP {answer.status_code} {answer.text[:200]}")
         deadline = time.monotonic() + timeout
         delay = 0.2
         while wait:

@@ -176,6 +176,11 @@ def integrations_connect(client: openpost.Openpost, args: argparse.Namespace) ->
         credentials["identifier"] = args.identifier
     if args.password:
         credentials["password"] = args.password
+    elif args.platform == "bluesky" and sys.stdin.isatty():
+        import getpass
+
+        credentials.setdefault("identifier", input("Bluesky handle: ").strip())
+        credentials["password"] = getpass.getpass("App password (not your account password): ")
     result = client.integrations.connect(args.platform, **credentials)
     if getattr(result, "url", None) and not getattr(result, "platform", None):
         emit(args, result, f"Open this URL in a browser to connect {args.platform}:\n{result.url}")
