@@ -69,6 +69,28 @@ def _concrete_types(kind: type) -> list[type]:
     return [type(samples[kind]())]
 
 
+def catalog_fingerprint() -> str:
+    """What the world's shape depends on: tables with their keys and indexes, queues, the bucket. A
+    world saved under another shape (a pull added a table or an index) would lack it: not restored."""
+    import hashlib
+    import json
+
+    from chalicelib.data import models
+    from infrastructure import catalog
+
+    tables = [
+        [
+            model.logical_name,
+            sorted(getattr(model, "_indexes", {})),
+            sorted(model.get_attributes()),
+        ]
+        for model in models.TABLE_MODELS
+    ]
+    queues = [[queue.name, queue.dlq_name, queue.consumer] for queue in catalog.QUEUES]
+    shape = json.dumps({"tables": tables, "queues": queues}, sort_keys=True, default=str)
+    return hashlib.sha256(shape.encode()).hexdigest()[:16]
+
+
 def moto_state() -> dict[str, dict[str, dict[str, Any]]]:
     """Every moto service in use: service -> account -> region -> backend."""
     from moto.core.base_backend import BackendDict
@@ -84,7 +106,7 @@ def save(path: Path, extra: dict[str, Any]) -> int:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.dispatch_table = _dispatch_table()
-    pickler.dump({"format": FORMAT, "moto": moto_state(), **extra})
+    pickler.dump({"format": FORMAT, "shape": catalog_fingerprint(), "moto": moto_state(), **extra})
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # keys and tokens
@@ -103,6 +125,8 @@ def load(path: Path) -> dict[str, Any] | None:
             world = pickle.load(handle)  # noqa: S301 (our own file, mode 0600, in the project folder)
         if world.get("format") != FORMAT:
             raise ValueError(f"format {world.get('format')}, not {FORMAT}")
+        if world.get("shape") != catalog_fingerprint():
+            raise ValueError("the tables or queues changed since it was saved")
         return world
     except Exception as error:  # noqa: BLE001 (any unreadable file: start empty, keep the file)
         aside = path.with_name(path.name + ".unreadable")
@@ -115,7 +139,11 @@ def restore_moto(state: dict[str, dict[str, dict[str, Any]]]) -> None:
     from moto.backends import get_backend
 
     for service, accounts in state.items():
-        backends = get_backend(service)
+        try:
+            backends = get_backend(service)
+        except Exception as error:  # noqa: BLE001 (a service this moto no longer has: its state is dropped)
+            log.warning("moto has no %s service to restore (%s)", service, error)
+            continue
         for account, regions in accounts.items():
             for region, backend in regions.items():
                 backends[account][region] = backend
