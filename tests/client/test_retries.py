@@ -5,6 +5,7 @@ attempt of a write carries the same Idempotency-Key, and that refusals become er
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import openpost
@@ -141,3 +142,37 @@ def test_settings_come_from_the_environment_then_the_local_state_file(tmp_path, 
     monkeypatch.delenv("OPENPOST_API_KEY")
     with pytest.raises(openpost.ConfigurationError):
         openpost.Openpost()
+
+
+def test_an_upload_streams_the_file_to_the_presigned_url_without_the_api_key(tmp_path):
+    payload = bytes(range(256)) * 2400  # 600 KB: three chunks
+    path = tmp_path / "clip.png"
+    path.write_bytes(payload)
+    with ScriptedApi([]) as api:
+        ticket = {
+            "id": "m1",
+            "status": "pending",
+            "upload_url": f"{api.base_url}/bucket/uploads/m1?X-Amz-Signature=abc",
+            "upload_method": "PUT",
+            "upload_headers": {"Content-Type": "image/png"},
+        }
+        api.answers = [
+            (201, {}, {"data": ticket}),
+            DROP,  # the first PUT breaks: the whole file is sent again
+            (200, {}, None),
+            (200, {}, {"data": {"id": "m1", "status": "pending"}}),
+            (200, {}, {"data": {"id": "m1", "status": "ready"}}),
+        ]
+        progress = []
+        media = client(api).media.upload(path, alt_text="A clip", on_progress=lambda *p: progress.append(p))
+    assert media.status == "ready"
+    request, _, put, *_ = api.seen
+    assert json.loads(request.body) == {
+        "filename": "clip.png",
+        "content_type": "image/png",
+        "size": 614400,
+        "alt_text": "A clip",
+    }
+    assert put.method == "PUT" and put.body == payload and "authorization" not in put.headers
+    assert put.headers["content-type"] == "image/png" and put.headers["content-length"] == str(len(payload))
+    assert progress[-4:] == [(0, 614400), (262144, 614400), (524288, 614400), (614400, 614400)]
