@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install bench clean client-models
 
 run: $(STAMP)
 	$(PY) -m tools.devstack $(ARGS)
@@ -49,6 +49,10 @@ $(PDS_STAMP): $(PDS_DIR)/package.json $(PDS_DIR)/package-lock.json
 	cd $(PDS_DIR) && PATH="$(PDS_NODE)/bin:$$PATH" npm_config_nodedir="$(PDS_NODE)" npm rebuild --no-audit --no-fund --loglevel=error
 	$(PDS_NODE)/bin/node -e "require('$(CURDIR)/$(PDS_DIR)/node_modules/better-sqlite3')(':memory:')"
 	touch $@
+
+# The Python client's models, generated from this checkout's OpenAPI document (tests/client/test_in_step.py).
+client-models: $(STAMP)
+	$(PY) -m openpost._codegen --app > client/openpost/models.py.new && mv client/openpost/models.py.new client/openpost/models.py
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

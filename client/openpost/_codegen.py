@@ -1,5 +1,6 @@
 """Writes openpost/models.py from the API's OpenAPI document, so the models declare every field the
-API documents: ``python -m openpost._codegen http://127.0.0.1:8000/v1/openapi.json`` (or a file).
+API documents: ``python -m openpost._codegen http://127.0.0.1:8000/v1/openapi.json`` (or a file, or
+``--app`` for the app in this checkout: ``make client-models``).
 
 The output is committed; tests/client/test_in_step.py regenerates it from the running app's document
 and fails when the two differ, so a field added to the API cannot be silently dropped by the client.
@@ -101,7 +102,13 @@ def generate(document: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     source = (argv or sys.argv[1:] or ["http://127.0.0.1:8000/v1/openapi.json"])[0]
-    if source.startswith(("http://", "https://")):
+    if source == "--app":  # in the openpost repository: the document of the app in this checkout
+        sys.path.insert(0, ".")
+        import app  # noqa: F401  (registers every blueprint's operations)
+        from chalicelib.api import meta
+
+        document = meta.document()
+    elif source.startswith(("http://", "https://")):
         import httpx
 
         document = httpx.get(source, timeout=30).raise_for_status().json()

@@ -23,7 +23,7 @@ AHEAD_OF_THE_DOCUMENT: set[tuple[str, str]] = set()
 
 HOW_TO_ADD = (
     "add a method to client/openpost/resources.py with @operation(METHOD, PATH, RESPONSE_MODEL), and "
-    "regenerate the models: python -m openpost._codegen <the document> > client/openpost/models.py"
+    "regenerate the models: make client-models"
 )
 
 
