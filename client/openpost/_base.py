@@ -8,9 +8,9 @@ import functools
 import platform
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
@@ -31,13 +31,13 @@ class Operation:
 
     method: str
     path: str
-    response: str | None = None  # the model of the answer's ``data``, by its schema name
+    response: type[BaseModel] | None = None  # the model of the answer's ``data`` (or of each item)
     paged: bool = False  # a list: ``data`` is one page, ``next_cursor`` leads to the next
     raw: bool = False  # the body itself, not an envelope
     aliases: tuple[str, ...] = ()  # other paths that serve the same operation
 
     def model(self) -> type[BaseModel]:
-        return getattr(models, self.response or "", None) or models.OpenpostModel
+        return self.response or models.OpenpostModel
 
 
 @dataclass
@@ -50,20 +50,42 @@ class Call:
     idempotency_key: str | None = None
 
 
-def operation(method: str, path: str, response: str | None = None, **options: Any) -> Callable:
+P = ParamSpec("P")
+M = TypeVar("M", bound=BaseModel)
+
+
+def operation(
+    method: str, path: str, response: type[M] | None = None, **options: Any
+) -> Callable[[Callable[P, Call]], Callable[P, M]]:
     """Declares a resource method as the client's call of one API operation. The method returns a
-    ``Call``; the client sends it and returns the model (or a lazy page iterator for lists)."""
+    ``Call``; the client sends it and returns the model (awaitable, on the async client)."""
     declared = Operation(method, path, response, **options)
 
-    def decorate(function: Callable[..., Call]) -> Callable[..., Any]:
+    def decorate(function: Callable[P, Call]) -> Callable[P, M]:
         @functools.wraps(function)
-        def send(self: Resource, *args: Any, **kwargs: Any) -> Any:
-            return self._client._execute(declared, function(self, *args, **kwargs))
+        def send(*args: P.args, **kwargs: P.kwargs) -> Any:
+            resource = args[0]
+            return resource._client._execute(declared, function(*args, **kwargs))  # type: ignore[attr-defined]
 
         send.__openpost_operation__ = declared  # type: ignore[attr-defined]
         return send
 
     return decorate
+
+
+def paged_operation(
+    method: str, path: str, response: type[M], **options: Any
+) -> Callable[[Callable[P, Call]], Callable[P, Iterable[M]]]:
+    """A list operation: the method returns a lazy iterator over every item of every page (``async
+    for`` on the async client)."""
+    return operation(method, path, response, paged=True, **options)  # type: ignore[return-value]
+
+
+def list_operation(
+    method: str, path: str, response: type[M], **options: Any
+) -> Callable[[Callable[P, Call]], Callable[P, list[M]]]:
+    """An operation whose ``data`` is a plain list (no pages)."""
+    return operation(method, path, response, **options)  # type: ignore[return-value]
 
 
 class Resource:

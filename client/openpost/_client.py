@@ -240,6 +240,16 @@ class SyncPager:
 class AsyncOpenpost(_Common):
     """The API, with asyncio: every method is awaited, lists are iterated with ``async for``."""
 
+    # The same resources as the sync client, whose methods here return awaitables (and lists an
+    # AsyncPager): typed loosely rather than wrongly.
+    posts: Any
+    media: Any
+    integrations: Any
+    api_keys: Any
+    webhooks: Any
+    analytics: Any
+    meta: Any
+
     def __init__(
         self,
         api_key: str | None = None,

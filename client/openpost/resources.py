@@ -2,7 +2,7 @@
 
 A method says which operation it is (``@operation``) and what it sends (a ``Call``); the client does
 the sending, the retries and the parsing. To cover a new operation: add a method here with its
-method, path and response model name, then regenerate the models (``python -m openpost._codegen``).
+method, path and response model, after regenerating the models (``make client-models``).
 tests/client/test_in_step.py fails until every operation in the document has its method.
 """
 
@@ -10,30 +10,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpost._base import Call, Resource, body_of, operation, query_of
+from openpost import models
+from openpost._base import Call, Resource, body_of, list_operation, operation, paged_operation, query_of
 
 
 class Posts(Resource):
-    @operation("POST", "/v1/posts", "PostOut")
+    @operation("POST", "/v1/posts", models.PostOut)
     def create(self, body: Any = None, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         """Create a post (a draft, scheduled with ``schedule_at``, or publishing at once).
         Retried safely: the Idempotency-Key (yours, or one generated) is the same on every attempt."""
         return Call(body=body_of(body, fields), idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/posts", "PostOut", paged=True)
+    @paged_operation("GET", "/v1/posts", models.PostOut)
     def list(self, **query: Any) -> Call:
         """Every post, newest first, fetched page by page as you iterate (status=, limit=, ...)."""
         return Call(query=query_of(query))
 
-    @operation("GET", "/v1/posts/{post_id}", "PostOut")
+    @operation("GET", "/v1/posts/{post_id}", models.PostOut)
     def get(self, post_id: str) -> Call:
         return Call(path={"post_id": post_id})
 
-    @operation("PATCH", "/v1/posts/{post_id}", "PostOut")
+    @operation("PATCH", "/v1/posts/{post_id}", models.PostOut)
     def update(self, post_id: str, body: Any = None, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         return Call(path={"post_id": post_id}, body=body_of(body, fields), idempotency_key=idempotency_key)
 
-    @operation("PUT", "/v1/posts/{post_id}", "PostOut")
+    @operation("PUT", "/v1/posts/{post_id}", models.PostOut)
     def replace(self, post_id: str, body: Any = None, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         return Call(path={"post_id": post_id}, body=body_of(body, fields), idempotency_key=idempotency_key)
 
@@ -41,15 +42,15 @@ class Posts(Resource):
     def delete(self, post_id: str) -> Call:
         return Call(path={"post_id": post_id})
 
-    @operation("POST", "/v1/posts/{post_id}/publish", "PostOut")
+    @operation("POST", "/v1/posts/{post_id}/publish", models.PostOut)
     def publish(self, post_id: str, *, idempotency_key: str | None = None) -> Call:
         return Call(path={"post_id": post_id}, idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/posts/{post_id}/duplicate", "PostOut")
+    @operation("POST", "/v1/posts/{post_id}/duplicate", models.PostOut)
     def duplicate(self, post_id: str, *, idempotency_key: str | None = None) -> Call:
         return Call(path={"post_id": post_id}, idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/posts/group/{group_id}", "PostOut", paged=True)
+    @paged_operation("GET", "/v1/posts/group/{group_id}", models.PostOut)
     def list_group(self, group_id: str, **query: Any) -> Call:
         return Call(path={"group_id": group_id}, query=query_of(query))
 
@@ -59,7 +60,7 @@ class Posts(Resource):
 
 
 class Media(Resource):
-    @operation("POST", "/v1/media/upload", "UploadOut")
+    @operation("POST", "/v1/media/upload", models.UploadOut)
     def request_upload(
         self, *, filename: str, content_type: str, size: int, idempotency_key: str | None = None, **fields: Any
     ) -> Call:
@@ -67,16 +68,16 @@ class Media(Resource):
         body = body_of(None, {"filename": filename, "content_type": content_type, "size": size, **fields})
         return Call(body=body, idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/media", "MediaFileOut")
+    @operation("POST", "/v1/media", models.MediaFileOut)
     def import_url(self, url: str, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         """The API fetches the file from ``url`` itself."""
         return Call(body=body_of(None, {"url": url, **fields}), idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/media/{media_id}", "MediaFileOut")
+    @operation("GET", "/v1/media/{media_id}", models.MediaFileOut)
     def get(self, media_id: str) -> Call:
         return Call(path={"media_id": media_id})
 
-    @operation("PATCH", "/v1/media/{media_id}", "MediaFileOut")
+    @operation("PATCH", "/v1/media/{media_id}", models.MediaFileOut)
     def update(self, media_id: str, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         """Set the alt text (``alt_text=``)."""
         return Call(path={"media_id": media_id}, body=body_of(None, fields), idempotency_key=idempotency_key)
@@ -93,11 +94,11 @@ class Media(Resource):
 
 
 class Integrations(Resource):
-    @operation("GET", "/v1/integrations", "IntegrationOut", paged=True)
+    @paged_operation("GET", "/v1/integrations", models.IntegrationOut)
     def list(self, **query: Any) -> Call:
         return Call(query=query_of(query))
 
-    @operation("GET", "/v1/integrations/{integration_id}", "IntegrationOut")
+    @operation("GET", "/v1/integrations/{integration_id}", models.IntegrationOut)
     def get(self, integration_id: str) -> Call:
         return Call(path={"integration_id": integration_id})
 
@@ -105,45 +106,45 @@ class Integrations(Resource):
     def disconnect(self, integration_id: str) -> Call:
         return Call(path={"integration_id": integration_id})
 
-    @operation("GET", "/v1/integrations/{integration_id}/next-slot", "NextSlotOut")
+    @operation("GET", "/v1/integrations/{integration_id}/next-slot", models.NextSlotOut)
     def next_slot(self, integration_id: str, **query: Any) -> Call:
         return Call(path={"integration_id": integration_id}, query=query_of(query))
 
-    @operation("POST", "/v1/integrations/{integration_id}/reconnect", "IntegrationOut")
+    @operation("POST", "/v1/integrations/{integration_id}/reconnect", models.IntegrationOut)
     def reconnect(self, integration_id: str, *, idempotency_key: str | None = None) -> Call:
         return Call(path={"integration_id": integration_id}, idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/integrations/bluesky/connect", "CredentialInstructions")
+    @operation("GET", "/v1/integrations/bluesky/connect", models.CredentialInstructions)
     def bluesky_instructions(self) -> Call:
         """What to enter to connect Bluesky (an app password), for a form."""
         return Call()
 
-    @operation("POST", "/v1/integrations/bluesky/connect", "IntegrationOut")
+    @operation("POST", "/v1/integrations/bluesky/connect", models.IntegrationOut)
     def connect_bluesky(self, *, idempotency_key: str | None = None, **credentials: Any) -> Call:
         return Call(body=body_of(None, credentials), idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/integrations/discord/connect", "IntegrationOut")
+    @operation("POST", "/v1/integrations/discord/connect", models.IntegrationOut)
     def connect_discord(self, *, idempotency_key: str | None = None, **credentials: Any) -> Call:
         return Call(body=body_of(None, credentials), idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/integrations/mastodon/connect", "IntegrationOut")
+    @operation("POST", "/v1/integrations/mastodon/connect", models.IntegrationOut)
     def connect_mastodon(self, *, idempotency_key: str | None = None, **credentials: Any) -> Call:
         return Call(body=body_of(None, credentials), idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/integrations/slack/connect", "IntegrationOut")
+    @operation("POST", "/v1/integrations/slack/connect", models.IntegrationOut)
     def connect_slack(self, *, idempotency_key: str | None = None, **credentials: Any) -> Call:
         return Call(body=body_of(None, credentials), idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/integrations/telegram/connect", "IntegrationOut")
+    @operation("POST", "/v1/integrations/telegram/connect", models.IntegrationOut)
     def connect_telegram(self, *, idempotency_key: str | None = None, **credentials: Any) -> Call:
         return Call(body=body_of(None, credentials), idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/integrations/threads/connect", "ConnectOut")
+    @operation("GET", "/v1/integrations/threads/connect", models.ConnectOut)
     def connect_threads(self, **query: Any) -> Call:
         """The authorization URL to open in a browser (OAuth)."""
         return Call(query=query_of(query))
 
-    @operation("GET", "/v1/integrations/twitter/connect", "ConnectOut")
+    @operation("GET", "/v1/integrations/twitter/connect", models.ConnectOut)
     def connect_twitter(self, **query: Any) -> Call:
         """The authorization URL to open in a browser (OAuth)."""
         return Call(query=query_of(query))
@@ -157,11 +158,11 @@ class Integrations(Resource):
 
 
 class ApiKeys(Resource):
-    @operation("POST", "/v1/api-keys", "ApiKeyWithSecret")
+    @operation("POST", "/v1/api-keys", models.ApiKeyWithSecret)
     def create(self, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         return Call(body=body_of(None, fields), idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/api-keys", "ApiKeyOut", paged=True)
+    @paged_operation("GET", "/v1/api-keys", models.ApiKeyOut)
     def list(self, **query: Any) -> Call:
         return Call(query=query_of(query))
 
@@ -169,26 +170,26 @@ class ApiKeys(Resource):
     def delete(self, key_id: str) -> Call:
         return Call(path={"key_id": key_id})
 
-    @operation("POST", "/v1/api-keys/{key_id}/rotate", "RotatedApiKey")
+    @operation("POST", "/v1/api-keys/{key_id}/rotate", models.RotatedApiKey)
     def rotate(self, key_id: str, *, idempotency_key: str | None = None) -> Call:
         """A new secret; the old one keeps working for 24 hours."""
         return Call(path={"key_id": key_id}, idempotency_key=idempotency_key)
 
 
 class Webhooks(Resource):
-    @operation("POST", "/v1/webhooks", "WebhookWithSecret")
+    @operation("POST", "/v1/webhooks", models.WebhookWithSecret)
     def create(self, *, url: str, idempotency_key: str | None = None, **fields: Any) -> Call:
         return Call(body=body_of(None, {"url": url, **fields}), idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/webhooks", "WebhookOut", paged=True)
+    @paged_operation("GET", "/v1/webhooks", models.WebhookOut)
     def list(self, **query: Any) -> Call:
         return Call(query=query_of(query))
 
-    @operation("GET", "/v1/webhooks/{webhook_id}", "WebhookOut")
+    @operation("GET", "/v1/webhooks/{webhook_id}", models.WebhookOut)
     def get(self, webhook_id: str) -> Call:
         return Call(path={"webhook_id": webhook_id})
 
-    @operation("PATCH", "/v1/webhooks/{webhook_id}", "WebhookOut")
+    @operation("PATCH", "/v1/webhooks/{webhook_id}", models.WebhookOut)
     def update(self, webhook_id: str, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         return Call(path={"webhook_id": webhook_id}, body=body_of(None, fields), idempotency_key=idempotency_key)
 
@@ -196,45 +197,47 @@ class Webhooks(Resource):
     def delete(self, webhook_id: str) -> Call:
         return Call(path={"webhook_id": webhook_id})
 
-    @operation("GET", "/v1/webhooks/{webhook_id}/deliveries", "DeliveryOut", paged=True)
+    @paged_operation("GET", "/v1/webhooks/{webhook_id}/deliveries", models.DeliveryOut)
     def deliveries(self, webhook_id: str, **query: Any) -> Call:
         return Call(path={"webhook_id": webhook_id}, query=query_of(query))
 
-    @operation("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", "DeliveryOut")
+    @operation("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry", models.DeliveryOut)
     def retry_delivery(self, webhook_id: str, delivery_id: str, *, idempotency_key: str | None = None) -> Call:
         return Call(path={"webhook_id": webhook_id, "delivery_id": delivery_id}, idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/webhooks/{webhook_id}/rotate-secret", "WebhookWithSecret")
+    @operation("POST", "/v1/webhooks/{webhook_id}/rotate-secret", models.WebhookWithSecret)
     def rotate_secret(self, webhook_id: str, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         body = body_of(None, fields) or None
         return Call(path={"webhook_id": webhook_id}, body=body, idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/webhooks/{webhook_id}/test", "DeliveryOut")
+    @operation("POST", "/v1/webhooks/{webhook_id}/test", models.DeliveryOut)
     def test(self, webhook_id: str, *, idempotency_key: str | None = None) -> Call:
         """Send a webhook.test event to the endpoint now."""
         return Call(path={"webhook_id": webhook_id}, idempotency_key=idempotency_key)
 
 
 class Analytics(Resource):
-    @operation("GET", "/v1/analytics", "SnapshotOut")
+    @list_operation("GET", "/v1/analytics", models.SnapshotOut)
     def list(self, **query: Any) -> Call:
         """Recent analytics snapshots (a list)."""
         return Call(query=query_of(query))
 
-    @operation("GET", "/v1/analytics/post/{post_id}", "PostAnalyticsOut", aliases=("/v1/analytics/posts/{post_id}",))
+    @operation(
+        "GET", "/v1/analytics/post/{post_id}", models.PostAnalyticsOut, aliases=("/v1/analytics/posts/{post_id}",)
+    )
     def post(self, post_id: str, **query: Any) -> Call:
         """A post's totals, per channel, and its snapshots."""
         return Call(path={"post_id": post_id}, query=query_of(query))
 
-    @operation("POST", "/v1/analytics/post/{post_id}/refresh", "RefreshOut")
+    @operation("POST", "/v1/analytics/post/{post_id}/refresh", models.RefreshOut)
     def refresh(self, post_id: str, *, idempotency_key: str | None = None) -> Call:
         return Call(path={"post_id": post_id}, idempotency_key=idempotency_key)
 
-    @operation("POST", "/v1/analytics/exports", "ExportOut")
+    @operation("POST", "/v1/analytics/exports", models.ExportOut)
     def export(self, *, idempotency_key: str | None = None, **fields: Any) -> Call:
         return Call(body=body_of(None, fields), idempotency_key=idempotency_key)
 
-    @operation("GET", "/v1/analytics/exports/{export_id}", "ExportOut")
+    @operation("GET", "/v1/analytics/exports/{export_id}", models.ExportOut)
     def get_export(self, export_id: str) -> Call:
         return Call(path={"export_id": export_id})
 
