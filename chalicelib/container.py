@@ -240,7 +240,12 @@ class Services:
         from chalicelib.domain.analytics.refresh import Refresher
 
         return Refresher(
-            AnalyticsStore(), IntegrationStore(), self.metrics_reader, self.clock, self.settings.metered_reads_per_month
+            AnalyticsStore(),
+            IntegrationStore(),
+            self.metrics_reader,
+            self.clock,
+            self.settings.metered_reads_per_month,
+            events=self.events,
         )
 
     def metrics_reader(self, integration):

@@ -1,7 +1,8 @@
 """Stack parameters: settings an operator may change at deploy time without editing code.
 
 The rate limits (chalicelib/settings.py, docs/data-model.md "Rate limit counters"): each policy's
-quota and window, the switch, and the sharding of busy keys. Each parameter's default is the
+quota and window, the switch, and the sharding of busy keys; and the monthly budget of metered
+analytics reads per integration (X charges per post read). Each parameter's default is the
 setting's default, so a stack deployed without them behaves as the code does:
 
     cdk deploy --parameters RateLimitPosts=120/60 --parameters RateLimitShardRate=50
@@ -20,11 +21,28 @@ from chalicelib.settings import DEFAULT_RATE_LIMITS, RATE_LIMIT_PREFIX, Settings
 RATE_LIMITS_ENABLED = "OPENPOST_RATE_LIMITS_ENABLED"
 SHARD_RATE = "OPENPOST_RATE_LIMIT_SHARD_RATE"
 MAX_SHARDS = "OPENPOST_RATE_LIMIT_MAX_SHARDS"
+METERED_READS = "OPENPOST_METERED_READS_PER_MONTH"
 
 
 def parameter_name(policy: str) -> str:
     """The stack parameter of a rate limit policy: "posts" -> "RateLimitPosts"."""
     return "RateLimit" + policy.title().replace("_", "")
+
+
+def add_parameters(scope: Construct) -> dict[str, str]:
+    """Every stack parameter, as the functions' environment variables (parameter references)."""
+    defaults = Settings()
+    return {
+        **add_rate_limit_parameters(scope),
+        METERED_READS: CfnParameter(
+            scope,
+            "MeteredReadsPerMonth",
+            type="Number",
+            default=defaults.metered_reads_per_month,
+            min_value=0,
+            description="Post reads per integration and month on platforms that bill reads (X); 0 reads none.",
+        ).value_as_string,
+    }
 
 
 def add_rate_limit_parameters(scope: Construct) -> dict[str, str]:

@@ -55,7 +55,7 @@ from chalicelib.api.edges import GATEWAY_PROBLEMS
 from chalicelib.platforms.app_credentials import APP_CREDENTIALS
 from chalicelib.settings import app_secret_variable, queue_url_variable
 from infrastructure import catalog, outputs
-from infrastructure.parameters import add_rate_limit_parameters
+from infrastructure.parameters import add_parameters
 from infrastructure.permissions import function_role
 from infrastructure.tables import add_tables
 
@@ -136,7 +136,7 @@ class OpenpostStack(Stack):
             **{queue_url_variable(f"{name}-dlq"): queue.queue_url for name, queue in dead_letter_queues.items()},
             # Where each platform app's credentials are: the secret's ARN, never its value.
             **{app_secret_variable(platform): secret.secret_arn for platform, secret in app_secrets.items()},
-            **add_rate_limit_parameters(self),
+            **add_parameters(self),
         }
         if public_base_url:
             environment["OPENPOST_PUBLIC_BASE_URL"] = public_base_url

@@ -133,6 +133,17 @@ def event(id: str, type: str, created_at, workspace_id: str, mode: str, data: Ba
     return built.checked().model_dump(mode="json")
 
 
+def integration_event(
+    event_type: str, integration_id: str, platform: str, username: str, workspace_id: str, mode: str, now
+) -> dict:
+    """integration.needs_refresh / integration.disconnected. The id is the integration, the kind and
+    the second it happened, so the publisher and the analytics refresh finding the same refusal in
+    the same second send one event, and a redelivered message repeats its id."""
+    change = IntegrationChange(integration_id=integration_id, platform=platform, username=username)
+    suffix = event_type.rpartition(".")[2]
+    return event(f"evt_{integration_id}_{suffix}_{int(now.timestamp())}", event_type, now, workspace_id, mode, change)
+
+
 def _shorten(value, cap: int):
     if isinstance(value, str):
         return value if len(value) <= cap else value[: cap - 1] + "…"

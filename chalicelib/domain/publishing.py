@@ -111,17 +111,10 @@ def post_event(post: Post, now: dt.datetime) -> dict:
 
 def integration_event(event_type: str, post: Post, target: Target, now: dt.datetime) -> dict:
     """integration.needs_refresh: the account a target went to lost its access."""
-    from chalicelib.domain.events import IntegrationChange, event
+    from chalicelib.domain import events
 
-    change = IntegrationChange(integration_id=target.integration_id, platform=target.platform, username=target.username)
-    suffix = event_type.rpartition(".")[2]
-    return event(
-        f"evt_{target.integration_id}_{suffix}_{int(now.timestamp())}",
-        event_type,
-        now,
-        post.workspace_id,
-        post.mode,
-        change,
+    return events.integration_event(
+        event_type, target.integration_id, target.platform, target.username, post.workspace_id, post.mode, now
     )
 
 

@@ -820,15 +820,16 @@ def test_the_api_knows_the_cors_origins(synthesized):
     assert api["Properties"]["Environment"]["Variables"]["OPENPOST_CORS_ORIGINS"] == ",".join(CORS_ORIGINS)
 
 
-def test_rate_limits_are_stack_parameters_the_functions_read(synthesized):
+def test_rate_limits_and_the_read_budget_are_stack_parameters_the_functions_read(synthesized):
     from chalicelib.settings import DEFAULT_RATE_LIMITS, RATE_LIMIT_PREFIX, Settings
-    from infrastructure.parameters import MAX_SHARDS, RATE_LIMITS_ENABLED, SHARD_RATE, parameter_name
+    from infrastructure.parameters import MAX_SHARDS, METERED_READS, RATE_LIMITS_ENABLED, SHARD_RATE, parameter_name
 
     parameters = synthesized.json["Parameters"]
     expected = {
         RATE_LIMITS_ENABLED: "RateLimitsEnabled",
         SHARD_RATE: "RateLimitShardRate",
         MAX_SHARDS: "RateLimitMaxShards",
+        METERED_READS: "MeteredReadsPerMonth",
         **{f"{RATE_LIMIT_PREFIX}{policy.upper()}": parameter_name(policy) for policy in DEFAULT_RATE_LIMITS},
     }
     assert parameters["RateLimitPosts"]["AllowedPattern"] and parameters["RateLimitsEnabled"]["AllowedValues"]
@@ -840,6 +841,7 @@ def test_rate_limits_are_stack_parameters_the_functions_read(synthesized):
     # Deployed with the parameters' defaults, the functions have the code's defaults.
     environment = {name: str(parameters[parameter]["Default"]) for name, parameter in expected.items()}
     assert Settings.from_environ(environment).model_dump() == Settings().model_dump()
+    assert Settings.from_environ({**environment, METERED_READS: "250"}).metered_reads_per_month == 250
     assert Settings.from_environ({**environment, f"{RATE_LIMIT_PREFIX}POSTS": "120/30"}).rate_limits["posts"] == (
         DEFAULT_RATE_LIMITS["posts"].model_copy(update={"quota": 120, "window": 30})
     )

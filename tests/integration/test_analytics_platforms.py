@@ -234,6 +234,10 @@ def test_an_expired_token_marks_the_integration_needs_refresh_and_is_not_retried
     plan_and_refresh(runtime, clock)
     assert IntegrationStore().get(account.workspace_id, "live", account.id).status == "needs_refresh"
     assert x.lookups == [] and runtime.receive("analytics") == [] and runtime.receive("analytics-dlq") == []
+    # Webhook receivers hear of it, as when publishing finds the refusal.
+    (sent,) = [json.loads(message["Body"]) for message in runtime.receive("events")]
+    assert sent["type"] == "integration.needs_refresh" and sent["id"].startswith(f"evt_{account.id}_needs_refresh_")
+    assert sent["data"] == {"integration_id": account.id, "platform": "twitter", "username": account.username}
 
 
 def test_x_reads_stop_at_the_monthly_budget(services, workspace, clock, runtime, x, api):

@@ -31,8 +31,9 @@ TRANSIENT_RETRY = 60.0
 
 
 class Refresher:
-    def __init__(self, store, integrations, readers: Callable, clock: Clock, monthly_budget: int):
+    def __init__(self, store, integrations, readers: Callable, clock: Clock, monthly_budget: int, events=None):
         self._store = store
+        self._events = events  # where integration.needs_refresh goes (the webhooks' events queue)
         self._integrations = integrations
         self._readers = readers  # integration -> MetricsReader
         self._clock = clock
@@ -102,6 +103,20 @@ class Refresher:
             self._integrations.set_status(
                 integration.workspace_id, integration.mode, integration.id, "needs_refresh", now=now
             )
+            if self._events is not None:
+                from chalicelib.domain.events import integration_event
+
+                self._events.send(
+                    integration_event(
+                        "integration.needs_refresh",
+                        integration.id,
+                        integration.platform,
+                        integration.username,
+                        integration.workspace_id,
+                        integration.mode,
+                        now,
+                    )
+                )
             logger.warning("analytics: the account needs to be reconnected", extra={"integration_id": integration.id})
             return None
         except TransientError as error:
