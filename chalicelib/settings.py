@@ -70,7 +70,6 @@ class Settings(BaseModel):
     media_bucket: str = ""
     tokens_key_id: str = ""
     auth_cache_seconds: int = Field(default=60, ge=0, le=60)
-    tracing_enabled: bool = False
     # Public base URL of the API, used in links we hand out (OAuth redirect URIs).
     public_base_url: str = "http://127.0.0.1:8000"
     # Platform endpoints. Deployments keep the defaults; tests and self-hosters point them elsewhere.
@@ -141,7 +140,6 @@ class Settings(BaseModel):
             "media_bucket": environ.get("OPENPOST_MEDIA_BUCKET"),
             "tokens_key_id": environ.get("OPENPOST_TOKENS_KEY_ID"),
             "auth_cache_seconds": environ.get("OPENPOST_AUTH_CACHE_SECONDS"),
-            "tracing_enabled": environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false",
             "public_base_url": environ.get("OPENPOST_PUBLIC_BASE_URL"),
             "x_api_url": environ.get("OPENPOST_X_API_URL"),
             "x_authorize_url": environ.get("OPENPOST_X_AUTHORIZE_URL"),

@@ -178,6 +178,3 @@ class IntegrationCache:
             self._entries.clear()
         self._entries[key] = (items, now)
         return items
-
-    def forget(self, workspace_id: str, mode: str) -> None:
-        self._entries.pop((workspace_id, mode), None)

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.domain.media import FETCH_BUDGET_SECONDS, MAX_FILES_PER_POST
-from chalicelib.domain.media_service import MediaFetchRefusedError
 from chalicelib.domain.post_rules import Problems
 from chalicelib.domain.posts import Post
+from chalicelib.errors import MediaRejectedError
 
 # (field, media id or None, url or None, alt text or None, kind expected or None)
 Source = tuple[str, str | None, str | None, str | None, str | None]
@@ -123,7 +123,7 @@ def _by_url(
         return known[url]
     try:
         item = media.fetch(post.workspace_id, post.mode, url, alt_text, kind_hint=kind, deadline=deadline).attachment()
-    except MediaFetchRefusedError as error:
+    except MediaRejectedError as error:
         problems.add(field, error.message, error.code)
         return None
     fetched[url] = item

@@ -42,7 +42,7 @@ EARLY_SLEEP_LIMIT = 2.0  # a message up to this early waits in the worker; more,
 CHANGE_ATTEMPTS = 8
 
 
-class RetryLater(Exception):
+class RetryLaterError(Exception):
     """Put the message back on the queue for ``seconds``."""
 
     def __init__(self, seconds: float, reason: str):
@@ -51,7 +51,7 @@ class RetryLater(Exception):
         self.reason = reason
 
 
-class _Superseded(Exception):
+class _SupersededError(Exception):
     """The post moved on (deleted, edited, re-dispatched, or the target taken over): drop the work."""
 
 
@@ -139,7 +139,7 @@ class TargetPublisher:
         time_left: Callable[[], float] | None = None,
     ) -> str:
         """Publish one target; returns what happened ("published", "failed", "dropped", "done").
-        Raises RetryLater to come back later; any other exception is a crash, retried by the queue.
+        Raises RetryLaterError to come back later; any other exception is a crash, retried by the queue.
         ``time_left`` says how many seconds the worker has left (its Lambda context's remaining
         time), so an adapter's waits end before the function does."""
         scope = f"{workspace_id}#{mode}"
@@ -148,7 +148,7 @@ class TargetPublisher:
             post = self._current(scope, post_id, dispatch_id)
             target = _target(post, target_id)
             if target is None:
-                raise _Superseded("the target is no longer part of the post")
+                raise _SupersededError("the target is no longer part of the post")
             if target_finished(target):
                 self._notify(post)
                 return "done"
@@ -176,7 +176,7 @@ class TargetPublisher:
                 )
                 return "failed"
             return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
-        except _Superseded as why:
+        except _SupersededError as why:
             logger.info("publish work dropped", extra={**log, "reason": str(why)})
             return "dropped"
 
@@ -189,16 +189,16 @@ class TargetPublisher:
             target = _target(post, target_id)
             if target is not None and not target_finished(target):
                 self._fail(post, target_id, dispatch_id, "delivery_failed", reason)
-        except _Superseded:
+        except _SupersededError:
             pass
 
     def _current(self, scope: str, post_id: str, dispatch_id: str) -> Post:
         try:
             post = self._posts.get(scope, post_id)
         except NotFoundError as exc:
-            raise _Superseded("the post was deleted") from exc
+            raise _SupersededError("the post was deleted") from exc
         if post.dispatch_id != dispatch_id:
-            raise _Superseded("the post was edited, rescheduled or dispatched again")
+            raise _SupersededError("the post was edited, rescheduled or dispatched again")
         return post
 
     def _wait_until_due(self, post: Post) -> None:
@@ -206,7 +206,7 @@ class TargetPublisher:
             return
         early = (post.scheduled_at - self._clock.now()).total_seconds()
         if early > EARLY_SLEEP_LIMIT:
-            raise RetryLater(early, "not due yet")
+            raise RetryLaterError(early, "not due yet")
         if early > 0:
             self._sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
 
@@ -244,10 +244,10 @@ class TargetPublisher:
             target = _target(current, target_id)
             now = self._clock.now()
             if target is None or target_finished(target):
-                raise _Superseded("the target was finished by another worker")
+                raise _SupersededError("the target was finished by another worker")
             lease_until = _parse(target.lease_until)
             if target.status == "publishing" and target.lease_owner and lease_until and lease_until > now:
-                raise RetryLater((lease_until - now).total_seconds() + 1, "another worker holds the target")
+                raise RetryLaterError((lease_until - now).total_seconds() + 1, "another worker holds the target")
             taken_over["yes"] = target.status == "publishing"
             if current.status == "scheduled":
                 current.status = "publishing"
@@ -360,14 +360,14 @@ class TargetPublisher:
         self._change(post, dispatch_id, release)
         wait = error.retry_after if error.retry_after is not None else backoff_seconds(attempts)
         logger.warning("platform failed, retrying", extra={**log, "code": error.code, "retry_in": wait})
-        raise RetryLater(wait, error.message)
+        raise RetryLaterError(wait, error.message)
 
     # --- recording -----------------------------------------------------------------------------
     @staticmethod
     def _owned(post: Post, target_id: str, owner: str) -> Target:
         target = _target(post, target_id)
         if target is None or target.lease_owner != owner:
-            raise _Superseded("another worker took the target over")
+            raise _SupersededError("another worker took the target over")
         return target
 
     def _mark_in_flight(self, target_id: str, owner: str, index: int):
@@ -403,7 +403,7 @@ class TargetPublisher:
         def fail(current: Post) -> None:
             target = _target(current, target_id)
             if target is None or target_finished(target):
-                raise _Superseded("the target was already finished")
+                raise _SupersededError("the target was already finished")
             target.status, target.error = "failed", {"code": code, "message": message}
             target.in_flight = target.lease_owner = target.lease_until = None
             if current.status == "scheduled":
@@ -432,7 +432,7 @@ class TargetPublisher:
 
         try:
             self._change(post, post.dispatch_id, mark)
-        except _Superseded:
+        except _SupersededError:
             pass
         logger.info("post finished", extra={"post_id": post.id, "status": post.status})
 
@@ -449,4 +449,4 @@ class TargetPublisher:
                 return after
             except ConflictError:
                 post = self._current(post.scope, post.id, dispatch_id)
-        raise RetryLater(5, "the post kept changing")
+        raise RetryLaterError(5, "the post kept changing")

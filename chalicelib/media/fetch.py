@@ -63,6 +63,8 @@ from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from chalicelib.errors import MediaFetchError
+
 __all__ = [
     "ALLOWED_SCHEMES",
     "DEFAULT_CHUNK_SIZE",
@@ -147,16 +149,6 @@ _SHOWN_URL_LIMIT = 200
 _TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-class MediaFetchError(Exception):
-    """A media URL could not be fetched. ``code`` is one of the URL_* constants; ``message`` is
-    written for the API user."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def is_public_address(ip: IPAddress, allow_loopback: bool = False) -> bool:
@@ -569,28 +561,29 @@ class _Explain:
 
     def not_allowed(self, reason: str, redirected: bool) -> MediaFetchError:
         where = "redirects to a URL that is not allowed" if redirected else "is not allowed"
-        return MediaFetchError(URL_NOT_ALLOWED, f"The media URL {self.shown} {where}: {reason}.")
+        return MediaFetchError(f"The media URL {self.shown} {where}: {reason}.", code=URL_NOT_ALLOWED)
 
     def too_many_redirects(self) -> MediaFetchError:
         return MediaFetchError(
-            URL_TOO_MANY_REDIRECTS, f"The media URL {self.shown} redirects more than {MAX_REDIRECTS} times."
+            f"The media URL {self.shown} redirects more than {MAX_REDIRECTS} times.", code=URL_TOO_MANY_REDIRECTS
         )
 
     def too_large(self) -> MediaFetchError:
         return MediaFetchError(
-            URL_TOO_LARGE, f"The media URL {self.shown} serves more than {self._max_bytes} bytes, the limit."
+            f"The media URL {self.shown} serves more than {self._max_bytes} bytes, the limit.", code=URL_TOO_LARGE
         )
 
     def timeout(self) -> MediaFetchError:
         return MediaFetchError(
-            URL_TIMEOUT, f"The media URL {self.shown} could not be fetched within {self._deadline_seconds:g} seconds."
+            f"The media URL {self.shown} could not be fetched within {self._deadline_seconds:g} seconds.",
+            code=URL_TIMEOUT,
         )
 
     def http_error(self, status: int) -> MediaFetchError:
-        return MediaFetchError(URL_HTTP_ERROR, f"The media URL {self.shown} answered HTTP {status}.")
+        return MediaFetchError(f"The media URL {self.shown} answered HTTP {status}.", code=URL_HTTP_ERROR)
 
     def unreachable(self, why: str) -> MediaFetchError:
-        return MediaFetchError(URL_UNREACHABLE, f"The media URL {self.shown} could not be reached: {why}.")
+        return MediaFetchError(f"The media URL {self.shown} could not be reached: {why}.", code=URL_UNREACHABLE)
 
     def transport_error(self, error: BaseException, guard: _Guard) -> MediaFetchError:
         # At the deadline our own shutdown looks like a dropped connection: time is the real cause.

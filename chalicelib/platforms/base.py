@@ -13,6 +13,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
+# The engine's error kinds are part of this contract; they live in the one hierarchy of errors.
+from chalicelib.errors import (  # noqa: F401 - re-exported for adapters
+    AuthenticationFailedError,
+    OutcomeUnknownError,
+    PermanentError,
+    PlatformError,
+    PlatformRateLimitedError,
+    TransientError,
+)
+
 
 @dataclass(frozen=True)
 class PostRef:
@@ -134,56 +144,6 @@ class Part:
         later attempt at this part can use it instead of uploading again. Handles are JSON values."""
         if self.remember is not None:
             self.remember(attachment_id, handle)
-
-
-class PlatformError(Exception):
-    """Base of what an adapter raises. ``code`` is stable and shown to users on the target.
-    ``platform_error`` is the platform's own name for the failure where it gives one (Slack's
-    ``channel_not_found``), for callers that act on a particular one."""
-
-    code = "platform_error"
-    platform_error: str | None = None
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-
-
-class TransientError(PlatformError):
-    """Worth trying again: a 5xx, a dropped connection before the request was sent, a timeout on a
-    platform that honours idempotency keys. ``retry_after`` (seconds) when the platform said."""
-
-    code = "platform_unavailable"
-
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None):
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
-
-
-class RateLimitedError(TransientError):
-    code = "rate_limited"
-
-
-class PermanentError(PlatformError):
-    """Trying again would fail the same way: the platform refused the content or the request."""
-
-    code = "platform_rejected"
-
-
-class AuthenticationFailedError(PermanentError):
-    """The account's credentials no longer work and could not be refreshed: the integration needs
-    the user to reconnect it."""
-
-    code = "integration_needs_refresh"
-
-
-class OutcomeUnknownError(PlatformError):
-    """The request may have reached the platform (a timeout after sending) on a platform that offers
-    no idempotency: repeating it could publish twice, so the engine never does."""
-
-    code = "outcome_unknown"
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,6 @@ class ConnectedAccount:
     avatar_url: str | None = None
 
 
-class GrantRejectedError(Exception):
-    """The platform refused an OAuth authorization code (used, expired or revoked): the user must
-    start connecting again."""
-
-
 @dataclass(frozen=True)
 class ConnectContext:
     """What the deployment gives a connect call: its settings (where each platform's API is, whether

@@ -157,11 +157,6 @@ class PlatformDescriptor:
             raise ValueError(f"platform {self.name}: {', '.join(problems)}")
 
     @property
-    def live(self) -> bool:
-        """True when posts can be published to real accounts on it."""
-        return self.adapter is not None
-
-    @property
     def numbered(self) -> bool:
         return self.thread_style == NUMBERED
 

@@ -26,7 +26,7 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     OutcomeUnknownError,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 
@@ -121,7 +121,7 @@ def raise_for_answer(
     reports without a 401 (Slack's ``token_revoked``, a deleted Discord webhook)."""
     detail = f"{platform} answered HTTP {status}: {message}" if message else f"{platform} answered HTTP {status}."
     if status == 429:
-        raise RateLimitedError(
+        raise PlatformRateLimitedError(
             f"{platform} is rate limiting this account: {message or 'too many requests'}.", retry_after=wait
         )
     if auth_failed or status in (401, 403):

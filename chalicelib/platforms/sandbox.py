@@ -27,8 +27,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 
@@ -196,7 +196,7 @@ class Sandbox(Platform):
         if marker.what.startswith("5"):
             return TransientError(f"The sandbox ({self.name}) answered HTTP {marker.what}, {asked}.")
         if marker.what == "429":
-            return RateLimitedError(
+            return PlatformRateLimitedError(
                 f"The sandbox ({self.name}) answered HTTP 429 Too Many Requests, {asked}.",
                 retry_after=marker.retry_after,
             )

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
 from chalicelib.data.messages import PublishMessage
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 
 # A batch whose every message failed is reported like any other (not raised), so it is redelivered
@@ -35,7 +35,7 @@ def _record_handler(record: SQSRecord, lambda_context=None) -> str:
         )
         logger.info("publish message handled", extra={"outcome": outcome})
         return outcome
-    except RetryLater as later:
+    except RetryLaterError as later:
         services().publish_queue.retry_in(record.receipt_handle, later.seconds)
         logger.info("publish message deferred", extra={"retry_in": later.seconds, "reason": later.reason})
         raise

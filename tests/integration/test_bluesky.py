@@ -25,7 +25,7 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 from tests.conftest import services_with
@@ -382,11 +382,11 @@ def test_server_answers_map_to_the_engines_error_kinds():
     from chalicelib.platforms.bluesky import as_platform_error
 
     limited = as_platform_error(_sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", {"retry-after": "42"}))
-    assert isinstance(limited, RateLimitedError) and limited.retry_after == 42
+    assert isinstance(limited, PlatformRateLimitedError) and limited.retry_after == 42
     reset = as_platform_error(
         _sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", {"ratelimit-reset": str(int(time.time()) + 120)})
     )
-    assert isinstance(reset, RateLimitedError) and 100 < reset.retry_after <= 120
+    assert isinstance(reset, PlatformRateLimitedError) and 100 < reset.retry_after <= 120
     assert type(as_platform_error(_sdk_error("RequestException", 503, "ServiceUnavailable"))) is TransientError
     assert type(as_platform_error(_sdk_error("NetworkError", 502))) is TransientError
     assert type(as_platform_error(_sdk_error("NetworkError", None))) is TransientError  # no answer at all

@@ -17,7 +17,7 @@ import pytest
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from tests.conftest import services_with
 from tests.platform_servers.chat_apis import DiscordServer, SlackServer, TelegramServer
@@ -84,7 +84,7 @@ def the_target(api, key, post_id: str) -> dict:
 
 
 def publish_directly(services, runtime) -> None:
-    """Run the publisher on the waiting message without the queue, so its RetryLater is seen."""
+    """Run the publisher on the waiting message without the queue, so its RetryLaterError is seen."""
     (message,) = runtime.peek()
     body = json.loads(message["Body"])
     services.publisher.publish(
@@ -340,7 +340,7 @@ def test_discord_401_flags_the_account(api, key, runtime, discord, discord_accou
 def test_discord_429_waits_for_its_retry_after(api, key, runtime, services, discord, discord_account):
     discord.fail_next("429", retry_after=2.5)
     post_id = publish_now(api, key, "discord", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 3  # Discord's 2.5 s, in whole seconds for the queue
     runtime.drain()
@@ -399,7 +399,7 @@ def test_slack_revoked_token_flags_the_account(api, key, runtime, slack, slack_a
 def test_slack_429_waits_for_its_retry_after(api, key, runtime, services, slack, slack_account):
     slack.fail_next("429", retry_after=7)
     post_id = publish_now(api, key, "slack", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 7
     runtime.drain()
@@ -414,7 +414,7 @@ def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(
     # Slack names a limit in the body of an HTTP 200 too; the thread waits rather than failing part-way.
     slack.fail_next("429", on="chat.postMessage", after=1, in_body=True, error=error, retry_after=9)
     post_id = publish_now(api, key, "slack", "Part one", segments=["Part two"])
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 9
     target = the_target(api, key, post_id)
@@ -427,7 +427,7 @@ def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(
 def test_slack_rate_limit_without_a_wait_backs_off(api, key, runtime, services, slack, slack_account):
     slack.fail_next("429", in_body=True, error="rate_limited", retry_header=False)
     post_id = publish_now(api, key, "slack", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert 1 <= later.value.seconds <= 10  # the engine's first backoff
     assert the_target(api, key, post_id)["error"]["code"] == "rate_limited"
@@ -487,7 +487,7 @@ def test_telegram_401_flags_the_account(api, key, runtime, telegram, telegram_ac
 def test_telegram_429_waits_for_its_retry_after(api, key, runtime, services, telegram, telegram_account):
     telegram.fail_next("429", retry_after=11)
     post_id = publish_now(api, key, "telegram", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 11
     runtime.drain()

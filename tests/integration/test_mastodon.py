@@ -17,7 +17,7 @@ from mastodon_mock.config import SeedAccount, SeedConfig
 from mastodon_mock.testing import MockServer
 
 from chalicelib.data.integrations import IntegrationStore
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.domain.records import Integration
 from chalicelib.platforms.base import Part, PermanentError
 from chalicelib.platforms.mastodon import Mastodon
@@ -181,7 +181,7 @@ def test_401_flags_the_account(api, key, runtime, mastodon, account):
 def test_429_waits_for_retry_after(api, key, runtime, services, mastodon, account):
     mastodon.fault({"type": "ratelimit", "headers": {"Retry-After": "9"}})
     post_id = publish_now(api, key, "mastodon", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 9
     runtime.drain()
@@ -193,7 +193,7 @@ def test_429_without_retry_after_waits_until_the_window_resets(api, key, runtime
     reset = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=40)).isoformat()
     mastodon.fault({"type": "ratelimit", "headers": {"Retry-After": "", "X-RateLimit-Reset": reset}})
     publish_now(api, key, "mastodon", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert 38 <= later.value.seconds <= 41
 

@@ -23,7 +23,7 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.mastodon import Mastodon
@@ -278,7 +278,7 @@ def test_still_processing_at_the_end_of_the_budget_is_tried_again_later():
     with MediaProcessingServer(ready_after=None) as server:
         with pytest.raises(TransientError) as later:
             on(server, waiting).publish(part("A long clip", [video("v1", "A long clip")]))
-    assert later.value.code == "media_still_processing" and not isinstance(later.value, RateLimitedError)
+    assert later.value.code == "media_still_processing" and not isinstance(later.value, PlatformRateLimitedError)
     assert sum(waiting.pauses) == pytest.approx(Mastodon.processing_budget)
     assert max(waiting.pauses) <= 5.0 and server.calls.count("check") == len(waiting.pauses)
     assert "status" not in server.calls and server.statuses == []
@@ -352,7 +352,7 @@ def test_processing_that_fails_refuses_the_part():
             "media_rejected",
         ),
         (413, None, {}, PermanentError, "media_rejected"),  # a proxy's limit: no JSON
-        (429, {"error": "Too many requests"}, {"Retry-After": "7"}, RateLimitedError, "rate_limited"),
+        (429, {"error": "Too many requests"}, {"Retry-After": "7"}, PlatformRateLimitedError, "rate_limited"),
         (401, {"error": "The access token is invalid"}, {}, AuthenticationFailedError, "integration_needs_refresh"),
     ],
     ids=["503", "500", "422", "413", "429", "401"],

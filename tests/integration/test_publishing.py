@@ -13,7 +13,7 @@ from chalicelib.data.integrations import IntegrationStore
 from chalicelib.data.posts import PostStore
 from chalicelib.data.sandbox import SandboxStore
 from chalicelib.domain.dispatching import Dispatcher
-from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLater, TargetPublisher
+from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLaterError, TargetPublisher
 from chalicelib.domain.reconciling import STUCK_AFTER
 from chalicelib.platforms import adapter_for
 
@@ -210,7 +210,7 @@ def test_429_retry_after_is_honoured(api, key, runtime, services, workspace):
     post_id = publish_now(api, key, content="[sandbox:429:30x1] Hello")
     (message,) = runtime.peek()
     body = json.loads(message["Body"])
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         services.publisher.publish(
             body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
         )

@@ -15,8 +15,8 @@ from chalicelib.platforms.base import (
     OutcomeUnknownError,
     Part,
     PermanentError,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.registry import adapter_for
@@ -237,7 +237,7 @@ def test_markers_are_removed_from_what_is_stored(adapter, store, accounts):
         built.publish(part("Launch day [sandbox:500x1] is here", key="k1"))
     built.publish(part("Launch day [sandbox:500x1] is here", key="k1"))
     script = "[sandbox:429:5x1]\nFirst line\nSecond [sandbox:rejectx1]"
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(PlatformRateLimitedError):
         built.publish(part(script, key="k2"))
     with pytest.raises(PermanentError):
         built.publish(part(script, key="k2"))
@@ -260,7 +260,7 @@ def test_a_5xx_on_every_try(adapter, store, accounts):
     for _ in range(3):
         with pytest.raises(TransientError) as caught:
             adapter("twitter").publish(part("Down [sandbox:503]"))
-        assert not isinstance(caught.value, RateLimitedError)
+        assert not isinstance(caught.value, PlatformRateLimitedError)
         assert "503" in caught.value.message
     assert stored(store, accounts["twitter"]) == []
 
@@ -282,21 +282,21 @@ def test_tries_are_counted_per_part(adapter):
 
 
 def test_rate_limited_with_retry_after(adapter, store, accounts):
-    with pytest.raises(RateLimitedError) as caught:
+    with pytest.raises(PlatformRateLimitedError) as caught:
         adapter("bluesky").publish(part("Busy [sandbox:429:30]"))
     assert caught.value.retry_after == 30
     assert caught.value.code == "rate_limited"
-    with pytest.raises(RateLimitedError) as again:
+    with pytest.raises(PlatformRateLimitedError) as again:
         adapter("bluesky").publish(part("Busy [sandbox:429:30]"))
     assert again.value.retry_after == 30
-    with pytest.raises(RateLimitedError) as unsaid:
+    with pytest.raises(PlatformRateLimitedError) as unsaid:
         adapter("bluesky").publish(part("Busy [sandbox:429]", key="other"))
     assert unsaid.value.retry_after is None
     assert stored(store, accounts["bluesky"]) == []
 
 
 def test_rate_limited_once_then_published(adapter, store, accounts):
-    with pytest.raises(RateLimitedError) as caught:
+    with pytest.raises(PlatformRateLimitedError) as caught:
         adapter("twitter").publish(part("Busy [sandbox:429:30x1]"))
     assert caught.value.retry_after == 30
     adapter("twitter").publish(part("Busy [sandbox:429:30x1]"))
@@ -305,18 +305,18 @@ def test_rate_limited_once_then_published(adapter, store, accounts):
 
 def test_markers_take_turns_in_the_order_written(adapter, store, accounts):
     text = "[sandbox:429:7x1] [sandbox:502x2] Scripted [sandbox:auth]"
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(PlatformRateLimitedError):
         adapter("twitter").publish(part(text))
     for _ in range(2):
         with pytest.raises(TransientError) as later:
             adapter("twitter").publish(part(text))
-        assert not isinstance(later.value, RateLimitedError) and "502" in later.value.message
+        assert not isinstance(later.value, PlatformRateLimitedError) and "502" in later.value.message
     for _ in range(2):  # a marker without a count fails every try from its turn on
         with pytest.raises(AuthenticationFailedError):
             adapter("twitter").publish(part(text))
     assert stored(store, accounts["twitter"]) == []
     ordered = "[sandbox:429:7x1] [sandbox:502x2] Scripted"
-    for expected in (RateLimitedError, TransientError, TransientError):
+    for expected in (PlatformRateLimitedError, TransientError, TransientError):
         with pytest.raises(expected):
             adapter("twitter").publish(part(ordered, key="second"))
     adapter("twitter").publish(part(ordered, key="second"))

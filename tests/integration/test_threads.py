@@ -20,7 +20,7 @@ import requests
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from chalicelib.platforms.threads import adapter as threads_adapter
 from tests import media_samples
@@ -293,7 +293,7 @@ def test_a_video_threads_cannot_process_fails_the_post_with_its_reason(api, key,
 def test_a_500_is_retried_and_publishes_once(api, key, threads, runtime, services, account):
     post_id = publish_now(api, key)
     threads.fail_next(1, status=500, on="threads_publish")
-    with pytest.raises(RetryLater):
+    with pytest.raises(RetryLaterError):
         _publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
     runtime.drain()
@@ -305,7 +305,7 @@ def test_a_500_is_retried_and_publishes_once(api, key, threads, runtime, service
 def test_throttling_is_retried_later(api, key, threads, runtime, services, account):
     post_id = publish_now(api, key)
     threads.rate_limit_next(1, on="threads", code=4)  # Graph throttling: HTTP 400, code 4
-    with pytest.raises(RetryLater):
+    with pytest.raises(RetryLaterError):
         _publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
     runtime.drain()
@@ -317,7 +317,7 @@ def test_the_24_hour_posting_quota_waits_an_hour(api, key, threads, runtime, ser
     publish_now(api, key, content="First")
     runtime.drain()
     post_id = publish_now(api, key, content="Second")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         _publish_directly(services, runtime)
     assert later.value.seconds == threads_adapter.QUOTA_WAIT_SECONDS
     error = read(api, key, post_id)["post_targets"][0]["error"]

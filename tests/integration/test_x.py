@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import Part
 from chalicelib.platforms.twitter import adapter as twitter
@@ -470,7 +470,7 @@ def _publish_directly(services, runtime):
 def test_429_waits_for_x_rate_limit_reset(api, key, x, runtime, services, account):
     post_id = publish_now(api, key)
     x.rate_limit_next(reset_in=42)
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         _publish_directly(services, runtime)
     assert later.value.seconds == 42  # x-rate-limit-reset minus now; X sends no Retry-After
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
@@ -483,7 +483,7 @@ def test_the_rate_limit_window_itself_is_honoured(api, key, x, runtime, services
     publish_now(api, key, content="First")
     runtime.drain()
     publish_now(api, key, content="Second")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         _publish_directly(services, runtime)
     assert 890 <= later.value.seconds <= 901  # the 15-minute window X announced
     assert [t["text"] for t in x.tweets] == ["First"]
@@ -499,7 +499,7 @@ def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(
     publish_now(api, key, content="First")
     runtime.drain()
     post_id = publish_now(api, key, content="Second")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         _publish_directly(services, runtime)
     assert 24 * 3600 - 60 <= later.value.seconds <= 24 * 3600 + 1
     error = read(api, key, post_id)["post_targets"][0]["error"]
@@ -518,7 +518,7 @@ def test_x_error_shape_keeps_x_words(api, key, x, runtime, services, account):
     assert "this account is temporarily locked" in target["error"]["message"]
     post_id = publish_now(api, key, content="Limited")
     x.fail_next(1, status=429, on="tweets", error_code=88)
-    with pytest.raises(RetryLater):
+    with pytest.raises(RetryLaterError):
         _publish_directly(services, runtime)
     error = read(api, key, post_id)["post_targets"][0]["error"]
     assert error["code"] == "rate_limited" and "Rate limit exceeded" in error["message"]
@@ -553,7 +553,7 @@ def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, k
 def test_x_unreachable_is_retried_later(api, key, x, runtime, monkeypatch, services, account):
     post_id = publish_now(api, key)
     x.stop()  # connection refused: nothing was sent
-    with pytest.raises(RetryLater):
+    with pytest.raises(RetryLaterError):
         _publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
 

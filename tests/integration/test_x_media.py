@@ -23,7 +23,7 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.twitter import adapter as twitter
@@ -322,7 +322,7 @@ def test_a_timeout_during_an_upload_is_transient_never_outcome_unknown(
 
 def test_a_429_during_the_upload_waits_for_the_window(x, x_adapter):
     x.rate_limit_next(reset_in=42, on="media/upload/finalize")
-    with pytest.raises(RateLimitedError) as later:
+    with pytest.raises(PlatformRateLimitedError) as later:
         x_adapter.publish(part("Two", attachment(media_samples.image(), "image/png")))
     assert 40 <= later.value.retry_after <= 42
     assert x.tweets == []

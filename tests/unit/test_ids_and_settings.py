@@ -33,11 +33,10 @@ def test_settings_from_environment():
             "AWS_REGION": "eu-west-1",
             "OPENPOST_RESOURCE_PREFIX": "acme",
             "OPENPOST_QUEUE_URL_PUBLISH": "https://sqs/publish",
-            "POWERTOOLS_TRACE_DISABLED": "false",
         }
     )
     assert settings.region == "eu-west-1" and settings.table_name("posts") == "acme-posts"
-    assert settings.queue_url("publish") == "https://sqs/publish" and settings.tracing_enabled
+    assert settings.queue_url("publish") == "https://sqs/publish"
     with pytest.raises(LookupError):
         settings.queue_url("events")
 

@@ -37,8 +37,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.bluesky import PLATFORM
@@ -320,7 +320,9 @@ def as_platform_error(error: atproto_errors.RequestErrorBase) -> Exception:
     if status is None:
         return TransientError(f"Bluesky could not be reached ({error.__class__.__name__}); it will be tried again.")
     if status == 429:
-        return RateLimitedError(f"Bluesky is rate limiting this account ({detail}).", retry_after=_retry_after(error))
+        return PlatformRateLimitedError(
+            f"Bluesky is rate limiting this account ({detail}).", retry_after=_retry_after(error)
+        )
     if _is_auth_error(error):
         return AuthenticationFailedError(f"Bluesky refused the account's session ({detail}); reconnect the account.")
     if status >= 500 or status == 409:

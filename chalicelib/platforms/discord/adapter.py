@@ -65,7 +65,7 @@ class Discord(Platform):
             return self._send(part.text, files, params={"thread_id": thread_id})
         try:
             return self._send(part.text, files)
-        except _ForumChannel:
+        except _ForumChannelError:
             return self._send(part.text, files, thread_name=thread_name(part.text))
 
     def _send(
@@ -119,7 +119,7 @@ def webhook_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/api/v{API_VERSION}/webhooks/{webhook_id}/{token}"
 
 
-class _ForumChannel(Exception):
+class _ForumChannelError(Exception):
     """The webhook's channel is a forum: the part must open a thread (nothing was stored)."""
 
 
@@ -175,7 +175,7 @@ def raise_for(response, answer, *, forum_retry: bool = False) -> None:
     body = answer if isinstance(answer, dict) else {}
     code = body.get("code")
     if forum_retry and response.status_code == 400 and code == FORUM_NEEDS_THREAD:
-        raise _ForumChannel()
+        raise _ForumChannelError()
     message = str(body.get("message") or "")
     if body.get("errors"):
         # Discord nests field errors ({"content": {"_errors": [{"message": ...}]}}); the first says enough.

@@ -33,6 +33,7 @@ from typing import Any
 
 import requests
 
+from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
     ASSUMED_TIME_LEFT,
@@ -43,8 +44,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.threads import PLATFORM
@@ -103,15 +104,11 @@ def authorize_url(settings: Any) -> str:
     return settings.threads_authorize_url
 
 
-class GrantRejected(Exception):
-    """Threads refused an authorization code or a token exchange."""
-
-
-class TokenRefused(Exception):
+class TokenRefusedError(Exception):
     """Threads answered code 190: the access token is expired, revoked or unknown."""
 
 
-class GraphAnswer(Exception):
+class GraphAnswerError(Exception):
     """A Graph error object, kept for the caller that acts on one particular code."""
 
     def __init__(self, status: int, error: Mapping[str, Any]):
@@ -206,9 +203,9 @@ class ThreadsClient:
         response = self._call(method, path, may_have_acted=False, **kwargs)
         try:
             return self._json(response)
-        except GraphAnswer as answer:
+        except GraphAnswerError as answer:
             if answer.status < 500 and answer.code not in THROTTLED and answer.code not in TRANSIENT:
-                raise GrantRejected(answer.words) from None
+                raise GrantRejectedError(answer.words) from None
             raise self._error(answer) from None
 
     def _app_credentials(self) -> Mapping[str, str]:
@@ -252,7 +249,7 @@ class ThreadsClient:
         return str(answer["id"])
 
     def publish(self, access_token: str, container_id: str) -> str:
-        """Raises GraphAnswer for a refusal, for the caller to look at the container."""
+        """Raises GraphAnswerError for a refusal, for the caller to look at the container."""
         response = self._call(
             "POST",
             f"/{VERSION}/me/threads_publish",
@@ -262,9 +259,9 @@ class ThreadsClient:
         )
         try:
             answer = self._json(response)
-        except GraphAnswer as refusal:
+        except GraphAnswerError as refusal:
             if refusal.code == TOKEN_INVALID:
-                raise TokenRefused(refusal.words) from None
+                raise TokenRefusedError(refusal.words) from None
             raise
         except ValueError:
             raise OutcomeUnknownError(
@@ -296,7 +293,7 @@ class ThreadsClient:
 
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
-        """The answer's object; GraphAnswer for an error answer; ValueError for an unreadable success."""
+        """The answer's object; GraphAnswerError for an error answer; ValueError for an unreadable success."""
         try:
             body = response.json()
         except ValueError:
@@ -307,7 +304,7 @@ class ThreadsClient:
                 if isinstance(body, dict) and isinstance(body.get("error"), dict)
                 else {"message": (response.text or response.reason or "")[:200]}
             )
-            raise GraphAnswer(response.status_code, error)
+            raise GraphAnswerError(response.status_code, error)
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body
@@ -317,9 +314,9 @@ class ThreadsClient:
     ) -> dict[str, Any]:
         try:
             return self._json(response)
-        except GraphAnswer as answer:
+        except GraphAnswerError as answer:
             if answer.code == TOKEN_INVALID:
-                raise TokenRefused(answer.words) from None
+                raise TokenRefusedError(answer.words) from None
             raise self._error(answer, refused, code) from None
         except ValueError:
             raise TransientError(
@@ -327,12 +324,12 @@ class ThreadsClient:
             ) from None
 
     @staticmethod
-    def _error(answer: GraphAnswer, refused: str = "the request", code: str = "platform_rejected"):
+    def _error(answer: GraphAnswerError, refused: str = "the request", code: str = "platform_rejected"):
         """The engine's error kind for a Graph error that is not about the token."""
         if answer.code in THROTTLED:
-            return RateLimitedError(f"Threads is rate limiting openpost's calls: {answer.words}")
+            return PlatformRateLimitedError(f"Threads is rate limiting openpost's calls: {answer.words}")
         if answer.code == QUOTA_CODE and answer.subcode == QUOTA_SUBCODE:
-            return RateLimitedError(
+            return PlatformRateLimitedError(
                 "This Threads account has published as many posts as Threads allows in 24 "
                 f"hours (250 posts, 1,000 replies); publishing resumes later. Threads said: "
                 f"{answer.words}",
@@ -546,7 +543,7 @@ class Threads(Platform):
     def _publish(self, container_id: str, deadline: float) -> str:
         try:
             return self._as_account(lambda token: self._client.publish(token, container_id))
-        except GraphAnswer as refusal:
+        except GraphAnswerError as refusal:
             if (refusal.code, refusal.subcode) != (NOT_READY_CODE, NOT_READY_SUBCODE):
                 raise ThreadsClient._error(refusal, "the post") from None
         # "Media Not Found": the container is not publishable now. Its status says why: still
@@ -554,7 +551,7 @@ class Threads(Platform):
         self._await_container(container_id, deadline)
         try:
             return self._as_account(lambda token: self._client.publish(token, container_id))
-        except GraphAnswer as refusal:
+        except GraphAnswerError as refusal:
             raise ThreadsClient._error(refusal, "the post") from None
 
     def _permalink(self, media_id: str) -> str | None:
@@ -571,13 +568,14 @@ class Threads(Platform):
         another worker (or a reconnect) has stored a newer one since."""
         try:
             return call(self._tokens["access_token"])
-        except TokenRefused:
+        except TokenRefusedError as first:
+            refusal = str(first)  # an except clause's name is gone after it: keep the words
             stored = self._reread()
             if stored.get("access_token") and stored["access_token"] != self._tokens.get("access_token"):
                 self._tokens = stored
                 try:
                     return call(self._tokens["access_token"])
-                except TokenRefused as again:
+                except TokenRefusedError as again:
                     refusal = again
             raise self._needs_reconnect(f"Threads refused its token ({refusal})") from None
 
@@ -607,7 +605,7 @@ class Threads(Platform):
         current = stored if stored.get("access_token") else stale
         try:
             fresh = self._client.refresh(current["access_token"])
-        except GrantRejected as refusal:
+        except GrantRejectedError as refusal:
             logger.warning(
                 "threads token not refreshed", extra={"integration_id": self.integration.id, "reason": str(refusal)}
             )

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
     ASSUMED_TIME_LEFT,
@@ -39,8 +40,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.twitter import PLATFORM
@@ -77,11 +78,7 @@ MAX_BYTES = {"tweet_image": 5 * 1024 * 1024, "tweet_gif": 15 * 1024 * 1024, "twe
 T = TypeVar("T")
 
 
-class XGrantRejected(Exception):
-    """X's token endpoint refused a code or refresh token (used, expired, revoked)."""
-
-
-class XUnauthorized(Exception):
+class XUnauthorizedError(Exception):
     """X answered 401 to a bearer call: the access token is not (or no longer) valid."""
 
 
@@ -162,7 +159,7 @@ class XClient:
             if newer != app:
                 response = self._token_call(form, newer)
         if response.status_code in (400, 401):
-            raise XGrantRejected(_message(response))
+            raise GrantRejectedError(_message(response))
         self._raise_for(response)
         body = response.json()
         return {
@@ -304,14 +301,14 @@ class XClient:
         if status < 400:
             return
         if status == 401:
-            raise XUnauthorized(_message(response))
+            raise XUnauthorizedError(_message(response))
         if status == 429:
             raise self._rate_limited(response)
         if status >= 500:
             raise TransientError(f"X answered HTTP {status}: {_message(response)}")
         raise PermanentError(f"X refused {refused} (HTTP {status}): {_message(response)}", code=code)
 
-    def _rate_limited(self, response: requests.Response) -> RateLimitedError:
+    def _rate_limited(self, response: requests.Response) -> PlatformRateLimitedError:
         """X's 429, with the wait until the limit that ran out reopens. X sends no Retry-After; it says
         when each window resets (epoch seconds). Posting is also capped per 24 hours, per user and per
         app (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``): when one of those has nothing left, the
@@ -327,14 +324,14 @@ class XClient:
         if daily:
             wait, whose = max(daily)
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + wait))
-            return RateLimitedError(
+            return PlatformRateLimitedError(
                 f"X's 24-hour limit on posts for {whose} is used up until {when}; publishing "
                 f"resumes then. X said: {words}",
                 retry_after=max(1.0, wait),
             )
         reset = response.headers.get("x-rate-limit-reset")
         wait = max(1.0, float(reset) - now) if reset and reset.isdigit() else None
-        return RateLimitedError(
+        return PlatformRateLimitedError(
             f"X's rate limit for this account is used up until the window resets. X said: {words}", retry_after=wait
         )
 
@@ -448,12 +445,12 @@ class Twitter(Platform):
         """``call`` with the account's access token; once more with a refreshed one if X refused it."""
         try:
             return call(self._tokens["access_token"])
-        except XUnauthorized:
+        except XUnauthorizedError:
             # X refused the token before doing anything, so one repeat with a fresh token is safe.
             self._tokens = self._refresh(self._tokens)
             try:
                 return call(self._tokens["access_token"])
-            except XUnauthorized:
+            except XUnauthorizedError:
                 raise self._needs_reconnect("X refused the account's newly refreshed token") from None
 
     # --- media -----------------------------------------------------------------------------------
@@ -540,7 +537,7 @@ class Twitter(Platform):
             raise self._needs_reconnect("X gave this account no refresh token")
         try:
             fresh = self._client.refresh(refresh_token)
-        except XGrantRejected:
+        except GrantRejectedError:
             winner = self._winner_of_a_race(refresh_token)
             if winner is None:
                 raise self._needs_reconnect("X no longer accepts the account's refresh token") from None
