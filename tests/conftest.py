@@ -158,3 +158,8 @@ class Answer:
 
     def __repr__(self):
         return f"<{self.status} {self.raw[:300]!r}>"
+
+
+# Seconds an adapter is told its worker has left when a test builds a Part itself: a publisher's
+# 60 s less the worker's 5 s margin (chalicelib/workers/publisher.py), as a fresh invocation has.
+TIME_LEFT = 55.0

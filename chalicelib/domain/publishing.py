@@ -136,7 +136,7 @@ class TargetPublisher:
         post_id: str,
         target_id: str,
         dispatch_id: str,
-        time_left: Callable[[], float] | None = None,
+        time_left: Callable[[], float],
     ) -> str:
         """Publish one target; returns what happened ("published", "failed", "dropped", "done").
         Raises RetryLaterError to come back later; any other exception is a crash, retried by the queue.
@@ -267,7 +267,7 @@ class TargetPublisher:
         owner: str,
         adapter,
         log,
-        time_left: Callable[[], float] | None = None,
+        time_left: Callable[[], float],
     ) -> str:
         target = _target(post, target_id)
         parts = build_parts(post, target, adapter.thread_style)
@@ -302,7 +302,7 @@ class TargetPublisher:
                 settings=settings,
                 uploads=dict(current.uploads.get(str(index)) or {}),
                 remember=self._rememberer(latest, target_id, owner, dispatch_id, index),
-                time_left=time_left() if time_left else None,
+                time_left=time_left(),
             )
             try:
                 ref, failure = adapter.publish(part), None

@@ -107,11 +107,6 @@ class Attachment:
             stream.close()
 
 
-# The publisher's timeout (infrastructure/catalog.py): what a part may assume it has left when no
-# Lambda context says (a test, a direct call).
-ASSUMED_TIME_LEFT = 60.0
-
-
 @dataclass(frozen=True)
 class Part:
     """One part to publish."""
@@ -128,16 +123,16 @@ class Part:
     # to the handle it passed to ``keep``), and the engine's way to store a new one.
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     remember: Callable[[str, dict[str, Any]], None] | None = field(default=None, compare=False, repr=False)
-    # Seconds the worker had left when this part started (the Lambda context's remaining time);
-    # None when nothing said.
-    time_left: float | None = None
+    # Seconds the worker had left when this part started: its Lambda context's remaining time, less
+    # the worker's margin for reporting (chalicelib/workers/publisher.py). Always said: a guess
+    # would let a wait outlast the function.
+    time_left: float = field(kw_only=True)
 
     def budget(self, reserve: float) -> float:
         """Seconds this part may spend waiting (for a platform to process media), leaving ``reserve``
         seconds for what comes after (the post itself, recording the outcome): a worker killed
         mid-wait reports nothing at all, so a wait must end well before the function does."""
-        left = self.time_left if self.time_left is not None else ASSUMED_TIME_LEFT
-        return max(0.0, left - reserve)
+        return max(0.0, self.time_left - reserve)
 
     def keep(self, attachment_id: str, handle: dict[str, Any]) -> None:
         """Store the platform's handle for an uploaded file (a media id still processing), so that a

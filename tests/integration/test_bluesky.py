@@ -28,7 +28,7 @@ from chalicelib.platforms.base import (
     PlatformRateLimitedError,
     TransientError,
 )
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, services_with
 from tests.pds.server import LocalPds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -244,6 +244,7 @@ def test_a_retried_part_finds_its_record_instead_of_posting_twice(pds, alice, in
         total=1,
         idempotency_key="0196a0c4-1111-7000-8000-00000000abcd:0",
         settings={"who_can_reply": "following"},
+        time_left=TIME_LEFT,
     )
     first = adapter(services, workspace, integration["id"]).publish(part)
     again = adapter(services, workspace, integration["id"]).publish(part)  # a new worker, same part
@@ -311,6 +312,7 @@ def test_an_image_over_bluesky_s_limit_is_refused_before_any_upload(pds, alice, 
         media=[
             Attachment(id="m1", kind="image", content_type="image/png", size=len(big), opener=lambda: io.BytesIO(big))
         ],
+        time_left=TIME_LEFT,
     )
     with pytest.raises(PermanentError) as refused:
         adapter(services, workspace, integration["id"]).publish(part)
@@ -326,7 +328,13 @@ def test_a_session_near_its_end_is_refreshed_and_stored(pds, alice, integration,
     # Three hours on, the stored access token is past its end: the SDK refreshes before the call.
     real_now = Client.get_current_time
     monkeypatch.setattr(Client, "get_current_time", lambda self: real_now(self) + dt.timedelta(hours=3))
-    part = Part(text="After a refresh", index=0, total=1, idempotency_key="0196a0c4-3333-7000-8000-00000000abcd:0")
+    part = Part(
+        text="After a refresh",
+        index=0,
+        total=1,
+        idempotency_key="0196a0c4-3333-7000-8000-00000000abcd:0",
+        time_left=TIME_LEFT,
+    )
     ref = adapter(services, workspace, integration["id"]).publish(part)
     after = held_credentials(services, workspace, integration["id"]).value["session"]
     assert after != before and after.split(":::")[3] != before.split(":::")[3]  # a new refresh token
@@ -338,7 +346,13 @@ def test_a_session_the_server_refuses_is_replaced_by_logging_in_again(pds, alice
     handle, did, access, refresh, endpoint = held.value["session"].split(":::")
     forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")  # a signature that fails
     held.replace({**held.value, "session": ":::".join([handle, did, forged, refresh, endpoint])})
-    part = Part(text="After a new login", index=0, total=1, idempotency_key="0196a0c4-4444-7000-8000-00000000abcd:0")
+    part = Part(
+        text="After a new login",
+        index=0,
+        total=1,
+        idempotency_key="0196a0c4-4444-7000-8000-00000000abcd:0",
+        time_left=TIME_LEFT,
+    )
     ref = adapter(services, workspace, integration["id"]).publish(part)
     assert pds.get_record(ref.id)["value"]["text"] == "After a new login"
     assert held_credentials(services, workspace, integration["id"]).value["session"].split(":::")[2] != forged
@@ -360,7 +374,13 @@ def test_a_revoked_app_password_marks_the_integration_needs_refresh(
     assert pds.list_records(alice.did, "app.bsky.feed.post") == []
     with pytest.raises(AuthenticationFailedError):
         adapter(services, workspace, integration["id"]).publish(
-            Part(text="x", index=0, total=1, idempotency_key="0196a0c4-5555-7000-8000-00000000abcd:0")
+            Part(
+                text="x",
+                index=0,
+                total=1,
+                idempotency_key="0196a0c4-5555-7000-8000-00000000abcd:0",
+                time_left=TIME_LEFT,
+            )
         )
 
 

@@ -26,6 +26,7 @@ from chalicelib.platforms.discord import Discord
 from chalicelib.platforms.slack import Slack
 from chalicelib.platforms.telegram import Telegram
 from tests import media_samples
+from tests.conftest import TIME_LEFT
 from tests.platform_servers.chat_apis import DiscordServer, SentFile, SlackServer, TelegramServer
 
 PNG = media_samples.image("image/png", 64, 48)
@@ -89,6 +90,7 @@ def part(text: str, files=(), *, index: int = 0, total: int = 1, reply_to=None, 
         reply_to=reply_to,
         root=root,
         media=list(files),
+        time_left=TIME_LEFT,
     )
 
 

@@ -19,7 +19,8 @@ from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, services_with
+from tests.integration.conftest import publish_directly
 from tests.platform_servers.chat_apis import DiscordServer, SlackServer, TelegramServer
 
 
@@ -81,15 +82,6 @@ def read_post(api, key, post_id: str) -> dict:
 def the_target(api, key, post_id: str) -> dict:
     (target,) = read_post(api, key, post_id)["post_targets"]
     return target
-
-
-def publish_directly(services, runtime) -> None:
-    """Run the publisher on the waiting message without the queue, so its RetryLaterError is seen."""
-    (message,) = runtime.peek()
-    body = json.loads(message["Body"])
-    services.publisher.publish(
-        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
-    )
 
 
 def integration_status(api, key, integration_id: str) -> str:
@@ -311,9 +303,17 @@ def _publish_a_thread_to(forum: DiscordServer) -> None:
         profile={"guild_id": forum.GUILD_ID, "channel_id": forum.CHANNEL_ID},
     )
     adapter = Discord(integration, _Held({"webhook_url": forum.webhook_url}))
-    first = adapter.publish(Part(text="Launch day\nEverything new in 2.0", index=0, total=3, idempotency_key="t:0"))
-    second = adapter.publish(Part(text="Part two", index=1, total=3, idempotency_key="t:1", reply_to=first, root=first))
-    adapter.publish(Part(text="Part three", index=2, total=3, idempotency_key="t:2", reply_to=second, root=first))
+    first = adapter.publish(
+        Part(text="Launch day\nEverything new in 2.0", index=0, total=3, idempotency_key="t:0", time_left=TIME_LEFT)
+    )
+    second = adapter.publish(
+        Part(text="Part two", index=1, total=3, idempotency_key="t:1", reply_to=first, root=first, time_left=TIME_LEFT)
+    )
+    adapter.publish(
+        Part(
+            text="Part three", index=2, total=3, idempotency_key="t:2", reply_to=second, root=first, time_left=TIME_LEFT
+        )
+    )
     assert forum.channel() == ["Launch day"]
     (thread_id,) = forum.threads
     assert forum.thread(thread_id) == ["Launch day\nEverything new in 2.0", "Part two", "Part three"]

@@ -21,10 +21,11 @@ from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.domain.records import Integration
 from chalicelib.platforms.base import Part, PermanentError
 from chalicelib.platforms.mastodon import Mastodon
+from tests.conftest import TIME_LEFT
+from tests.integration.conftest import publish_directly
 from tests.integration.test_chat_platforms import (
     connect,
     integration_status,
-    publish_directly,
     publish_now,
     read_post,
     table_holds,
@@ -240,5 +241,7 @@ def test_the_servers_refusal_is_shown_to_the_user(mastodon):
     )
     held = type("Held", (), {"value": {"instance_url": mastodon.url, "access_token": TOKEN}})()
     with pytest.raises(PermanentError) as refused:
-        Mastodon(integration, held).publish(Part(text="x" * 501, index=0, total=1, idempotency_key="t:0"))
+        Mastodon(integration, held).publish(
+            Part(text="x" * 501, index=0, total=1, idempotency_key="t:0", time_left=TIME_LEFT)
+        )
     assert "too long" in refused.value.message and refused.value.code == "platform_rejected"

@@ -4,7 +4,6 @@ very handler Lambda runs."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -16,6 +15,7 @@ from chalicelib.domain.dispatching import Dispatcher
 from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLaterError, TargetPublisher
 from chalicelib.domain.reconciling import STUCK_AFTER
 from chalicelib.platforms import adapter_for
+from tests.integration.conftest import publish_directly
 
 SOON = "2026-05-01T12:02:00Z"  # the test clock stands at 12:00:00
 
@@ -208,12 +208,8 @@ def test_500_then_success(api, key, runtime, services, workspace):
 def test_429_retry_after_is_honoured(api, key, runtime, services, workspace):
     """The engine asks to come back after exactly the platform's Retry-After, then succeeds."""
     post_id = publish_now(api, key, content="[sandbox:429:30x1] Hello")
-    (message,) = runtime.peek()
-    body = json.loads(message["Body"])
     with pytest.raises(RetryLaterError) as later:
-        services.publisher.publish(
-            body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
-        )
+        publish_directly(services, runtime)
     assert later.value.seconds == 30
     runtime.drain()  # the next delivery: the 429 was once only
     assert read(api, key, post_id)["status"] == "published"

@@ -21,6 +21,7 @@ from chalicelib.platforms.base import (
 )
 from chalicelib.platforms.registry import adapter_for
 from chalicelib.platforms.sandbox import Sandbox
+from tests.conftest import TIME_LEFT
 
 BASE = "https://sandbox.openpost.dev"
 
@@ -56,7 +57,14 @@ def adapter(accounts, store):
 
 def part(text="Hello from the sandbox", key="target-1#0", index=0, total=1, reply_to=None, root=None, media=()):
     return Part(
-        text=text, index=index, total=total, idempotency_key=key, reply_to=reply_to, root=root, media=list(media)
+        text=text,
+        index=index,
+        total=total,
+        idempotency_key=key,
+        reply_to=reply_to,
+        root=root,
+        media=list(media),
+        time_left=TIME_LEFT,
     )
 
 

@@ -11,7 +11,6 @@ Threads are really fetched by the local server."""
 
 from __future__ import annotations
 
-import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,7 +23,8 @@ from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from chalicelib.platforms.threads import adapter as threads_adapter
 from tests import media_samples
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, services_with
+from tests.integration.conftest import publish_directly
 from tests.platform_servers.threads_api import LONG_LIVED_SECONDS, ThreadsApiServer
 from tools.provision import put_app_credentials
 
@@ -131,14 +131,6 @@ def upload(api, key, runtime, data: bytes, content_type: str, filename: str, alt
 
 def publishes(threads):
     return [call for call in threads.calls if call[1] == "threads_publish"]
-
-
-def _publish_directly(services, runtime):
-    (message,) = runtime.peek()
-    body = json.loads(message["Body"])
-    return services.publisher.publish(
-        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
-    )
 
 
 # --- connecting ---------------------------------------------------------------------------------------
@@ -294,7 +286,7 @@ def test_a_500_is_retried_and_publishes_once(api, key, threads, runtime, service
     post_id = publish_now(api, key)
     threads.fail_next(1, status=500, on="threads_publish")
     with pytest.raises(RetryLaterError):
-        _publish_directly(services, runtime)
+        publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published" and len(threads.posts) == 1
@@ -306,7 +298,7 @@ def test_throttling_is_retried_later(api, key, threads, runtime, services, accou
     post_id = publish_now(api, key)
     threads.rate_limit_next(1, on="threads", code=4)  # Graph throttling: HTTP 400, code 4
     with pytest.raises(RetryLaterError):
-        _publish_directly(services, runtime)
+        publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published" and len(threads.posts) == 1
@@ -318,7 +310,7 @@ def test_the_24_hour_posting_quota_waits_an_hour(api, key, threads, runtime, ser
     runtime.drain()
     post_id = publish_now(api, key, content="Second")
     with pytest.raises(RetryLaterError) as later:
-        _publish_directly(services, runtime)
+        publish_directly(services, runtime)
     assert later.value.seconds == threads_adapter.QUOTA_WAIT_SECONDS
     error = read(api, key, post_id)["post_targets"][0]["error"]
     assert error["code"] == "rate_limited" and "24 hours" in error["message"]
@@ -330,7 +322,7 @@ def test_an_answer_lost_after_publish_is_outcome_unknown_and_never_republished(
 ):
     post_id = publish_now(api, key, content="Only once")
     threads.drop_after_accept_next(on="threads_publish")
-    assert _publish_directly(services, runtime) == "failed"  # at once: no retry is even scheduled
+    assert publish_directly(services, runtime) == "failed"  # at once: no retry is even scheduled
     post = read(api, key, post_id)
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "outcome_unknown"
     runtime.drain()
@@ -445,7 +437,9 @@ def test_a_container_found_published_is_never_published_again(api, key, threads,
     kept = {}
     threads.fail_next(1, status=500, on="threads_publish")
     with pytest.raises(TransientError):
-        worker.publish(Part(text="Once", index=0, total=1, idempotency_key="o:0", remember=kept.__setitem__))
+        worker.publish(
+            Part(text="Once", index=0, total=1, idempotency_key="o:0", remember=kept.__setitem__, time_left=TIME_LEFT)
+        )
     # Meanwhile the container got published (the answer to a publish was lost on the way back).
     container_id = kept[threads_adapter.CONTAINER_HANDLE]["container_id"]
     token = held(services, workspace, account["id"]).value["access_token"]
@@ -459,5 +453,7 @@ def test_a_container_found_published_is_never_published_again(api, key, threads,
         == 200
     )
     with pytest.raises(OutcomeUnknownError):
-        worker.publish(Part(text="Once", index=0, total=1, idempotency_key="o:0", uploads=dict(kept)))
+        worker.publish(
+            Part(text="Once", index=0, total=1, idempotency_key="o:0", uploads=dict(kept), time_left=TIME_LEFT)
+        )
     assert len(threads.posts) == 1

@@ -29,7 +29,6 @@ from urllib.parse import quote
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import (
-    ASSUMED_TIME_LEFT,
     Attachment,
     Part,
     PermanentError,
@@ -56,7 +55,6 @@ class Mastodon(Platform):
     # Seconds of the worker's remaining time a part keeps for the uploads before the wait for the
     # instance to process its media, and the status after: with a 60 s publisher, 30 s of waiting.
     reserve = 30.0
-    processing_budget = ASSUMED_TIME_LEFT - reserve  # when the worker's time is unknown
 
     def __init__(
         self,

@@ -36,7 +36,6 @@ import requests
 from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
-    ASSUMED_TIME_LEFT,
     Attachment,
     AuthenticationFailedError,
     Deployment,
@@ -69,7 +68,6 @@ LONG_LIVED_SECONDS = 60 * 24 * 3600
 # process its media (publishing, recording it): past that, stop waiting and let the engine try
 # again later, taking up the same container.
 RESERVE_SECONDS = 20.0
-PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS
 # Pauses between status checks, the last repeated. Images are usually ready at once; Meta advises
 # waiting "about 30 seconds" before publishing a video, so the checks widen rather than hammer.
 POLL_WAITS = (0.5, 1.0, 2.0, 3.0, 5.0)

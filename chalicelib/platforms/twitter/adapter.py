@@ -32,7 +32,6 @@ import requests
 from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
-    ASSUMED_TIME_LEFT,
     Attachment,
     AuthenticationFailedError,
     Deployment,
@@ -68,7 +67,6 @@ CHUNK_BYTES = 4 * 1024 * 1024
 # its media (the post itself, recording it): past that, stop waiting and let the engine try again
 # later, since a worker killed mid-wait reports nothing at all. With a 60 s publisher that leaves 40 s.
 RESERVE_SECONDS = 20.0
-PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS  # when the worker's time is unknown
 # What X takes in one post: up to 4 images, or a single GIF, or a single video.
 MAX_IMAGES = 4
 ALT_TEXT_MAX_CHARACTERS = 1000
