@@ -104,12 +104,10 @@ def _credentials_routes(declared: PlatformDescriptor) -> None:
     connect, path = declared.connect, connect_path(declared.name)
 
     def handler(call: Call):
-        from chalicelib.platforms.connecting import ConnectContext
-
         live_only(call)
         check = registry.load(connect.check)
         with platform_errors(declared.title):
-            account = check(call.body, ConnectContext(services().settings))
+            account = check(call.body, _context())
         integration = services().integrations.connect(
             call.principal,
             declared.name,

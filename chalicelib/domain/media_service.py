@@ -8,7 +8,6 @@ into ``media/``. A URL is fetched in pieces straight into the bucket and then ve
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 from chalicelib.clock import Clock
@@ -173,7 +172,7 @@ class MediaService:
         now = self._clock.now()
         media_id = uuid7()
         key = stored_key(workspace_id, mode, media_id)
-        remaining = deadline - time.monotonic()
+        remaining = deadline - self._clock.monotonic()
         if remaining <= 0:
             raise MediaRejectedError(f"There was no time left to fetch {url}.", code="url_timeout")
         stored = False
@@ -223,6 +222,10 @@ class MediaService:
             self._discard(key, stored)
             raise
 
+    def fetch_deadline(self) -> float:
+        """When the URLs of one request must all be fetched, on the clock's monotonic scale."""
+        return self._clock.monotonic() + FETCH_BUDGET_SECONDS
+
     def import_url(self, principal: Principal, url: str, alt_text: str | None) -> Media:
         """``POST /v1/media``: one URL, under the same budget a post's URLs share; a refusal is a
         422 on the ``url`` field."""
@@ -233,7 +236,7 @@ class MediaService:
                 url,
                 alt_text,
                 kind_hint=None,
-                deadline=time.monotonic() + FETCH_BUDGET_SECONDS,
+                deadline=self.fetch_deadline(),
             )
         except MediaRejectedError as error:
             raise ValidationError(

@@ -17,7 +17,6 @@ import copy
 import datetime as dt
 import math
 import random
-import time
 from collections.abc import Callable
 
 from chalicelib.clock import Clock, format_timestamp
@@ -117,7 +116,6 @@ class TargetPublisher:
         events,
         clock: Clock,
         adapters: Callable,
-        sleep: Callable[[float], None] = time.sleep,
         media=None,
     ):
         self._posts = posts
@@ -126,7 +124,6 @@ class TargetPublisher:
         self._events = events
         self._clock = clock
         self._adapters = adapters
-        self._sleep = sleep
 
     # --- the whole job -----------------------------------------------------------------------
     def publish(
@@ -208,7 +205,7 @@ class TargetPublisher:
         if early > EARLY_SLEEP_LIMIT:
             raise RetryLaterError(early, "not due yet")
         if early > 0:
-            self._sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
+            self._clock.sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
 
     def _integration(self, post: Post, target: Target):
         try:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
+from chalicelib.clock import Clock, SystemClock
+
 # The engine's error kinds are part of this contract; they live in the one hierarchy of errors.
 from chalicelib.errors import (  # noqa: F401 - re-exported for adapters
     AuthenticationFailedError,
@@ -144,12 +146,15 @@ class Part:
 @dataclass(frozen=True)
 class Deployment:
     """What the deployment hands an adapter when it is built: its settings (where each platform's
-    API is) and a way to read openpost's own app credentials on a platform
-    (``app_credentials(platform, fresh=False)``, None while the deployment has none). Adapters
-    never reach up into the container for either."""
+    API is), a way to read openpost's own app credentials on a platform
+    (``app_credentials(platform, fresh=False)``, None while the deployment has none), the HTTP
+    session every adapter of the container shares (``http.new_session``: pooled connections, no
+    retries of its own), and the clock. Adapters never reach up into the container for any of them."""
 
     settings: Any
     app_credentials: Callable[..., dict[str, str] | None] = lambda platform, fresh=False: None
+    session: Any = None  # a requests.Session
+    clock: Clock = field(default_factory=SystemClock)
 
 
 class Platform:
@@ -179,17 +184,26 @@ class Platform:
             cls.idempotent = cls.descriptor.idempotent
             cls.max_images = cls.descriptor.media.max_images or cls.max_images
 
-    def __init__(self, integration, credentials=None):
+    def __init__(self, integration, credentials=None, *, session=None, clock: Clock | None = None):
         # An AccountCredentials (chalicelib/domain/credentials.py): ``.value`` is the account's
         # current tokens, ``.replace(new)`` stores refreshed ones and returns what to use.
         self.integration = integration
         self.credentials = credentials
+        if session is None:  # built alone (a test, a sandbox account): a session of its own
+            from chalicelib.platforms import http
+
+            session = http.new_session()
+        self.session = session
+        self.clock = clock or SystemClock()
 
     @classmethod
     def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
-        """The adapter for ``integration``, given what the deployment holds. Adapters that need
-        settings or app credentials override this; ``options`` reach the constructor (tests pass
-        clocks and sleeps)."""
+        """The adapter for ``integration``, given what the deployment holds: its session and clock
+        reach every adapter; adapters that need settings or app credentials extend this.
+        ``options`` reach the constructor (tests pass a ManualClock)."""
+        if deployment is not None:
+            options.setdefault("session", deployment.session)
+            options.setdefault("clock", deployment.clock)
         return cls(integration, credentials, **options)
 
     def publish(self, part: Part) -> PostRef:
@@ -202,12 +216,12 @@ class ApiUrlPlatform(Platform):
 
     api_url_setting = ""
 
-    def __init__(self, integration, credentials=None, api_url: str | None = None):
-        super().__init__(integration, credentials)
+    def __init__(self, integration, credentials=None, api_url: str | None = None, **shared: Any):
+        super().__init__(integration, credentials, **shared)
         self._api_url = api_url
 
     @classmethod
     def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if deployment is not None:
             options.setdefault("api_url", getattr(deployment.settings, cls.api_url_setting))
-        return cls(integration, credentials, **options)
+        return super().build(integration, credentials, deployment, **options)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -79,7 +80,7 @@ class SandboxIdentity:
 
     username: str
     display_name: str
-    post_id: Callable[[str], str]
+    post_id: Callable[[str, Any], str]  # (integration id, clock): a new post id (platforms/shapes.py)
     url: str = "{base}/{platform}/{handle}/{id}"
     content_ids: bool = False
 

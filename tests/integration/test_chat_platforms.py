@@ -512,7 +512,14 @@ def test_an_unreachable_platform_is_retryable_and_sent_nothing():
     from chalicelib.platforms import http
 
     with pytest.raises(TransientError):
-        http.call("POST", "http://127.0.0.1:9/anything", platform="Slack", idempotent=False, timeout=(1, 1))
+        http.call(
+            "POST",
+            "http://127.0.0.1:9/anything",
+            session=http.new_session(),
+            platform="Slack",
+            idempotent=False,
+            timeout=(1, 1),
+        )
 
 
 def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
@@ -523,6 +530,7 @@ def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
         http.call(
             "POST",
             f"{slack.api_url}/chat.postMessage",
+            session=http.new_session(),
             platform="Slack",
             idempotent=False,
             timeout=(1, 0.2),
@@ -534,6 +542,7 @@ def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
         http.call(
             "POST",
             f"{slack.api_url}/chat.postMessage",
+            session=http.new_session(),
             platform="Slack",
             idempotent=True,
             timeout=(1, 0.2),

@@ -16,6 +16,7 @@ import io
 import pytest
 import requests
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.records import Integration
 from chalicelib.platforms.base import (
@@ -37,19 +38,12 @@ from tests.platform_servers import mastodon_media
 from tests.platform_servers.mastodon_media import MediaProcessingServer
 
 
-class Waiting:
-    """The adapter's clock and sleep: sleeping moves the clock on at once, and each pause is kept."""
+class Waiting(ManualClock):
+    """The adapter's clock: sleeping moves it on at once, and each pause is kept."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list = []
-
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
+    @property
+    def pauses(self) -> list:
+        return self.slept
 
 
 class Held:
@@ -74,8 +68,7 @@ def adapter(instance_url: str, token: str = TOKEN, profile: dict = None, waiting
     return Mastodon(
         integration,
         Held({"instance_url": instance_url, "access_token": token}),
-        sleep=waiting.sleep,
-        clock=waiting.clock,
+        clock=waiting,
     )
 
 
@@ -234,6 +227,31 @@ def processing():
 
 def on(server: MediaProcessingServer, waiting: Waiting = None) -> Mastodon:
     return adapter(server.base_url, token=mastodon_media.TOKEN, waiting=waiting)
+
+
+def test_adapters_built_for_a_deployment_share_its_session_and_clock(processing):
+    """Adapters are handed the container's one HTTP session and its clock when built: a second
+    adapter reuses the connection the first one opened, and their waits pass on that clock."""
+    from chalicelib.platforms import http, registry
+    from chalicelib.platforms.base import Deployment
+
+    shared, waiting = http.new_session(), Waiting()
+    deployment = Deployment(settings=None, session=shared, clock=waiting)
+    first, second = (
+        registry.adapter_for(
+            adapter(processing.base_url, token=mastodon_media.TOKEN).integration,
+            Held({"instance_url": processing.base_url, "access_token": mastodon_media.TOKEN}),
+            deployment=deployment,
+        )
+        for _ in range(2)
+    )
+    assert first.session is shared and second.session is shared and first.clock is waiting
+    first.publish(part("A clip", [video("v1")]))
+    (pool,) = shared.get_adapter(processing.base_url).poolmanager.pools._container.values()
+    opened = pool.num_connections
+    second.publish(part("Another", [image("m1")], key="t2:0"))
+    assert pool.num_connections == opened == 1  # the second adapter's calls went over the same connection
+    assert waiting.pauses == [1.0, 2.0, 1.0, 2.0]  # both waits for processing, on the deployment's clock
 
 
 def test_a_video_still_processing_is_checked_until_ready(processing):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from chalicelib.clock import format_timestamp
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.data.posts import PostStore
 from chalicelib.data.sandbox import SandboxStore
@@ -87,11 +88,13 @@ def the_lease_runs_out_and_the_message_comes_back(runtime, clock):
 
 
 # --- the happy path ----------------------------------------------------------------------------
-def test_publish_now_reaches_every_platform_once(api, key, runtime, services, workspace):
+def test_publish_now_reaches_every_platform_once(api, key, runtime, services, workspace, clock):
     post_id = publish_now(api, key, platforms=["twitter", "bluesky"], content="Hello there")
     runtime.drain()
     post = read(api, key, post_id)
-    assert post["status"] == "published" and post["published_at"] == "2026-05-01T12:00:00Z"
+    # The sandbox's pretend latency passes on the deployment's clock: one wait per target.
+    assert len(clock.slept) == 2 and all(0.02 <= seconds <= 0.08 for seconds in clock.slept)
+    assert post["status"] == "published" and post["published_at"] == format_timestamp(clock.now())
     for target in post["post_targets"]:
         assert target["status"] == "published" and target["platform_post_url"].startswith("https://")
         assert target["platform_post_id"] and target["error"] is None

@@ -17,13 +17,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from chalicelib.platforms.threads import adapter as threads_adapter
 from tests import media_samples
-from tests.conftest import TIME_LEFT, services_with
+from tests.conftest import TIME_LEFT, RunningClock, services_with
 from tests.integration.conftest import publish_directly
 from tests.platform_servers.threads_api import LONG_LIVED_SECONDS, ThreadsApiServer
 from tools.provision import put_app_credentials
@@ -55,6 +56,13 @@ def bucket_endpoint(aws):
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def clock():
+    """Threads's local server keeps real time (token lifetimes, rate-limit resets): the deployment's
+    clock runs with it, and further when a test moves it."""
+    return RunningClock()
 
 
 @pytest.fixture
@@ -366,27 +374,22 @@ def test_a_revoked_token_flags_the_integration(api, key, threads, runtime, accou
 
 
 # --- waiting within the worker's time -------------------------------------------------------------------
-class Waiting:
-    """The worker's timer and sleep; a pause passes on Threads' clock too."""
+class Waiting(ManualClock):
+    """The worker's clock; a pause passes on Threads' clock too."""
 
     def __init__(self, threads):
-        self.threads, self.now, self.pauses = threads, 0.0, []
+        super().__init__()
+        self.threads, self.pauses = threads, self.slept
 
     def sleep(self, seconds):
-        self.pauses.append(seconds)
-        self.now += seconds
+        super().sleep(seconds)
         self.threads.advance(seconds)
-
-    def timer(self):
-        return self.now
 
 
 def _adapter(services, workspace, account, waiting):
     integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
     held_credentials = AccountCredentials(services.credentials, integration.workspace_id, "live", integration.id)
-    return threads_adapter.Threads.build(
-        integration, held_credentials, deployment=services.deployment, sleep=waiting.sleep, timer=waiting.timer
-    )
+    return threads_adapter.Threads.build(integration, held_credentials, deployment=services.deployment, clock=waiting)
 
 
 def test_a_video_still_processing_at_the_budget_is_taken_up_by_the_next_attempt(

@@ -20,7 +20,7 @@ from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import Part
 from chalicelib.platforms.twitter import adapter as twitter
-from tests.conftest import TIME_LEFT, ApiClient, problem, services_with
+from tests.conftest import TIME_LEFT, ApiClient, RunningClock, problem, services_with
 from tests.integration.conftest import publish_directly
 from tests.platform_servers.x_api import XApiServer, s256
 from tools.provision import put_app_credentials
@@ -46,6 +46,13 @@ def register_x_app(aws, x) -> None:
     """Put the local X server's registered app into the deployment's X app secret (in moto), as an
     operator does with `aws secretsmanager put-secret-value`."""
     put_app_credentials(aws, "twitter", {"client_id": x.client_id, "client_secret": x.client_secret})
+
+
+@pytest.fixture
+def clock():
+    """X's local server keeps real time (token lifetimes, rate-limit resets): the deployment's
+    clock runs with it, and further when a test moves it."""
+    return RunningClock()
 
 
 @pytest.fixture

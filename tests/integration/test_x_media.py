@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.platforms import adapter_for
@@ -28,7 +29,7 @@ from chalicelib.platforms.base import (
 )
 from chalicelib.platforms.twitter import adapter as twitter
 from tests import media_samples
-from tests.conftest import TIME_LEFT, services_with
+from tests.conftest import TIME_LEFT, RunningClock, services_with
 from tests.integration.test_x import register_x_app, x_settings
 from tests.platform_servers.x_api import SCOPE, XApiServer
 
@@ -45,6 +46,13 @@ def x():
 
 
 @pytest.fixture
+def clock():
+    """X's local server keeps real time (token lifetimes, rate-limit resets): the deployment's
+    clock runs with it, and further when a test moves it."""
+    return RunningClock()
+
+
+@pytest.fixture
 def services(aws, clock, x):
     register_x_app(aws, x)
     with services_with(aws, clock, **x_settings(x)) as built:
@@ -56,20 +64,12 @@ def no_race_pauses(monkeypatch):
     monkeypatch.setattr(twitter, "RACE_WAITS", (0.0,))
 
 
-class Pauses:
-    """Stands in for time.sleep and time.monotonic: a pause is recorded and moves the timer on,
-    and nothing is waited."""
+class Pauses(ManualClock):
+    """The adapter's clock: a pause is recorded (``taken``) and moves the clock on; nothing is waited."""
 
-    def __init__(self):
-        self.now = 0.0
-        self.taken = []
-
-    def sleep(self, seconds):
-        self.taken.append(seconds)
-        self.now += seconds
-
-    def timer(self):
-        return self.now
+    @property
+    def taken(self):
+        return self.slept
 
 
 def connect(api, key, x, scope=twitter.SCOPES):
@@ -103,8 +103,7 @@ def adapter(services, workspace, account, pauses, **options):
         integration,
         held,
         deployment=services.deployment,
-        sleep=pauses.sleep,
-        timer=pauses.timer,
+        clock=pauses,
         chunk_bytes=CHUNK,
         **options,
     )

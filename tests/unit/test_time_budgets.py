@@ -33,3 +33,15 @@ def test_a_part_cannot_be_built_without_its_time_left():
         Part(text="Hello", index=0, total=1, idempotency_key="t:0")
     part = Part(text="Hello", index=0, total=1, idempotency_key="t:0", time_left=50.0)
     assert (part.budget(20.0), part.budget(60.0)) == (30.0, 0.0)
+
+
+def test_a_manual_clock_moves_all_its_readings_when_it_sleeps():
+    import datetime as dt
+
+    from chalicelib.clock import ManualClock
+
+    clock = ManualClock(dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC))
+    started, monotonic = clock.time(), clock.monotonic()
+    clock.sleep(2.5)
+    assert clock.slept == [2.5] and clock.time() - started == 2.5 and clock.monotonic() - monotonic == 2.5
+    assert clock.now() == dt.datetime(2026, 5, 1, 12, 0, 2, 500000, tzinfo=dt.UTC)

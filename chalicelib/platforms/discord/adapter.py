@@ -87,6 +87,7 @@ class Discord(Platform):
         response = http.call(
             "POST",
             webhook_url(self.credentials.value["webhook_url"]),
+            session=self.session,
             platform=NAME,
             idempotent=False,
             timeout=self.timeout,

@@ -27,12 +27,12 @@ stores the new one with the credentials' compare-and-set, as the X adapter does.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
@@ -139,7 +139,7 @@ class ThreadsClient:
         app: Callable[..., Mapping[str, str] | None],
         timeouts: tuple[float, float] | None = None,
         session: requests.Session | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ):
         self._api_url = api_url.rstrip("/")
         # The Threads app's id and secret, asked for at each token call and never held, so a rotated
@@ -147,12 +147,15 @@ class ThreadsClient:
         self._app = app
         self._timeouts = timeouts or TIMEOUTS
         self._session = session or requests.Session()
-        self._clock = clock
+        self._clock = clock or SystemClock()  # token ages are on the wall clock
 
     @classmethod
     def for_deployment(cls, deployment: Deployment) -> ThreadsClient:
         return cls(
-            api_url(deployment.settings), lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh)
+            api_url(deployment.settings),
+            lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh),
+            session=deployment.session,
+            clock=deployment.clock,
         )
 
     # --- tokens ----------------------------------------------------------------------------------
@@ -189,7 +192,7 @@ class ThreadsClient:
         )
 
     def _tokens(self, answer: Mapping[str, Any]) -> dict[str, Any]:
-        now = int(self._clock())
+        now = int(self._clock.time())
         return {
             "access_token": answer["access_token"],
             "issued_at": now,
@@ -419,18 +422,13 @@ class Threads(Platform):
         credentials=None,
         client: ThreadsClient | None = None,
         links: MediaLinks | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Any] = time.sleep,
-        timer: Callable[[], float] = time.monotonic,
+        **shared: Any,
     ):
-        super().__init__(integration, credentials)
+        super().__init__(integration, credentials, **shared)
         if client is None:
             raise TypeError("a Threads adapter needs a ThreadsClient: build it with Threads.build")
         self._client = client
         self._links = links
-        self._clock = clock  # token and container ages are on the wall clock
-        self._sleep = sleep
-        self._timer = timer  # how long this worker has spent on a part
         self._tokens: dict[str, Any] = {}
 
     @classmethod
@@ -440,16 +438,16 @@ class Threads(Platform):
                 options["client"] = ThreadsClient.for_deployment(deployment)
             if options.get("links") is None:
                 options["links"] = MediaLinks(deployment.settings, integration.workspace_id, integration.mode)
-        return cls(integration, credentials, **options)
+        return super().build(integration, credentials, deployment, **options)
 
     def publish(self, part: Part) -> PostRef:
         self._check(part)
-        deadline = self._timer() + part.budget(RESERVE_SECONDS)
+        deadline = self.clock.monotonic() + part.budget(RESERVE_SECONDS)
         self._tokens = self._current_tokens()
         container_id = self._earlier_container(part.uploads.get(CONTAINER_HANDLE))
         if container_id is None:
             container_id = self._create(part)
-            part.keep(CONTAINER_HANDLE, {"container_id": container_id, "created_at": self._clock()})
+            part.keep(CONTAINER_HANDLE, {"container_id": container_id, "created_at": self.clock.time()})
         self._await_container(container_id, deadline)
         media_id = self._publish(container_id, deadline)
         return PostRef(id=media_id, url=self._permalink(media_id))
@@ -488,7 +486,8 @@ class Threads(Platform):
         Threads shows PUBLISHED was published by that attempt: never publish the part again."""
         if (
             not handle
-            or float(handle.get("created_at") or 0) + CONTAINER_LIFETIME_SECONDS < self._clock() + EXPIRY_MARGIN_SECONDS
+            or float(handle.get("created_at") or 0) + CONTAINER_LIFETIME_SECONDS
+            < self.clock.time() + EXPIRY_MARGIN_SECONDS
         ):
             return None
         try:
@@ -530,13 +529,13 @@ class Threads(Platform):
                     code="media_rejected",
                 )
             wait = next(waits, wait)
-            if self._timer() + wait > deadline:
+            if self.clock.monotonic() + wait > deadline:
                 raise TransientError(
                     "Threads is still processing the media; publishing will be tried again later, "
                     "taking up the same container.",
                     code="media_still_processing",
                 )
-            self._sleep(wait)
+            self.clock.sleep(wait)
 
     def _publish(self, container_id: str, deadline: float) -> str:
         try:
@@ -581,7 +580,7 @@ class Threads(Platform):
         tokens = self.credentials.value if self.credentials is not None else {}
         if not tokens or not tokens.get("access_token"):
             raise self._needs_reconnect("no Threads token is stored for this account")
-        left = float(tokens.get("expires_at") or 0) - self._clock()
+        left = float(tokens.get("expires_at") or 0) - self.clock.time()
         if left <= 0:
             # "Long-lived tokens ... can be refreshed as long as they ... have not expired."
             raise self._needs_reconnect("its token expired, and Threads cannot refresh an expired token")
@@ -597,7 +596,7 @@ class Threads(Platform):
         if (
             stored.get("access_token")
             and stored["access_token"] != stale.get("access_token")
-            and float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_WITHIN_SECONDS
+            and float(stored.get("expires_at") or 0) - self.clock.time() >= REFRESH_WITHIN_SECONDS
         ):
             return stored
         current = stored if stored.get("access_token") else stale

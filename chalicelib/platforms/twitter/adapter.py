@@ -29,8 +29,10 @@ from typing import Any, TypeVar
 
 import requests
 
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
+from chalicelib.platforms import http
 from chalicelib.platforms.base import (
     Attachment,
     AuthenticationFailedError,
@@ -119,7 +121,7 @@ class XClient:
         app: Callable[..., Mapping[str, str] | None],
         timeouts: tuple[float, float] | None = None,
         session: requests.Session | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ):
         self._api_url = api_url.rstrip("/")
         # The X app's client id and secret (or None while the deployment has no X app), asked for
@@ -128,13 +130,16 @@ class XClient:
         self._app = app
         self._timeouts = timeouts or TIMEOUTS
         self._session = session or requests.Session()
-        self._clock = clock
+        self._clock = clock or SystemClock()  # token expiry and X's rate-limit reset: the wall clock
 
     @classmethod
     def for_deployment(cls, deployment: Deployment) -> XClient:
         """A client on the deployment's X API, with its X app's credentials."""
         return cls(
-            deployment.settings.x_api_url, lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh)
+            deployment.settings.x_api_url,
+            lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh),
+            session=deployment.session,
+            clock=deployment.clock,
         )
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
@@ -163,7 +168,7 @@ class XClient:
         return {
             "access_token": body["access_token"],
             "refresh_token": body.get("refresh_token"),
-            "expires_at": int(self._clock()) + int(body.get("expires_in") or 7200),
+            "expires_at": int(self._clock.time()) + int(body.get("expires_in") or 7200),
         }
 
     def _app_credentials(self, fresh: bool = False) -> Mapping[str, str]:
@@ -312,7 +317,9 @@ class XClient:
         app (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``): when one of those has nothing left, the
         15-minute reset is not when posting reopens, and retrying then only spends attempts."""
         words = _message(response)
-        now = self._clock()
+        # The resets are on X's clock: measured from its Date header, a skew of ours is no matter.
+        answered = http.answered_at(response.headers)
+        now = answered.timestamp() if answered else self._clock.time()
         daily = [
             (float(reset) - now, whose)
             for prefix, whose in DAILY_CAPS
@@ -406,19 +413,13 @@ class Twitter(Platform):
         integration,
         credentials=None,
         client: XClient | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Any] = time.sleep,
-        timer: Callable[[], float] = time.monotonic,
         chunk_bytes: int = CHUNK_BYTES,
+        **shared: Any,
     ):
-        super().__init__(integration, credentials)
+        super().__init__(integration, credentials, **shared)
         if client is None:
             raise TypeError("an X adapter needs an XClient: build it with Twitter.build")
         self._client = client
-        # Token expiry and X's rate-limit reset are on X's (wall) clock, not the engine's.
-        self._clock = clock
-        self._sleep = sleep
-        self._timer = timer  # measures how long this worker has spent on a part
         self._chunk_bytes = chunk_bytes
         self._tokens: dict[str, Any] = {}
 
@@ -426,12 +427,12 @@ class Twitter(Platform):
     def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if options.get("client") is None and deployment is not None:
             options["client"] = XClient.for_deployment(deployment)
-        return cls(integration, credentials, **options)
+        return super().build(integration, credentials, deployment, **options)
 
     def publish(self, part: Part) -> PostRef:
         self._check_length(part.text)
         _check_media(part.media)
-        deadline = self._timer() + part.budget(RESERVE_SECONDS)
+        deadline = self.clock.monotonic() + part.budget(RESERVE_SECONDS)
         self._tokens = self._current_tokens()
         media_ids = [self._upload(item, deadline, part) for item in part.media]
         body = tweet_body(part, media_ids)
@@ -471,7 +472,7 @@ class Twitter(Platform):
                 # Kept until X drops unattached media, so a retry resumes the wait rather than
                 # uploading again and restarting processing that may outlast every attempt.
                 lifetime = float(started.get("expires_after_secs") or UPLOAD_LIFETIME_SECONDS)
-                part.keep(attachment.id, {"media_id": media_id, "expires_at": self._clock() + lifetime})
+                part.keep(attachment.id, {"media_id": media_id, "expires_at": self.clock.time() + lifetime})
         self._await_processing(media_id, info, deadline, attachment)
         if attachment.alt_text and category != "tweet_video":
             # X documents alt text for images and GIFs only.
@@ -480,7 +481,7 @@ class Twitter(Platform):
 
     def _earlier_upload(self, handle: dict[str, Any] | None) -> tuple[str | None, dict[str, Any] | None]:
         """The media id an earlier attempt uploaded and its processing state, if X still has it."""
-        if not handle or float(handle.get("expires_at") or 0) < self._clock() + EXPIRY_MARGIN_SECONDS:
+        if not handle or float(handle.get("expires_at") or 0) < self.clock.time() + EXPIRY_MARGIN_SECONDS:
             return None, None
         try:
             status = self._as_account(lambda token: self._client.upload_status(token, handle["media_id"]))
@@ -503,12 +504,12 @@ class Twitter(Platform):
                     code="media_rejected",
                 )
             wait = max(1.0, float(info.get("check_after_secs") or 0))  # never a busy loop against X
-            if self._timer() + wait > deadline:
+            if self.clock.monotonic() + wait > deadline:
                 raise TransientError(
                     "X is still processing the media; publishing will be tried again later, taking up the same upload.",
                     code="media_still_processing",
                 )
-            self._sleep(wait)
+            self.clock.sleep(wait)
             info = self._as_account(lambda token: self._client.upload_status(token, media_id)).get("processing_info")
 
     # --- tokens ----------------------------------------------------------------------------------
@@ -516,7 +517,7 @@ class Twitter(Platform):
         tokens = self.credentials.value if self.credentials is not None else {}
         if not tokens or not tokens.get("access_token"):
             raise self._needs_reconnect("no X tokens are stored for this account")
-        if float(tokens.get("expires_at") or 0) - self._clock() < REFRESH_MARGIN_SECONDS:
+        if float(tokens.get("expires_at") or 0) - self.clock.time() < REFRESH_MARGIN_SECONDS:
             tokens = self._refresh(tokens)
         return tokens
 
@@ -527,7 +528,7 @@ class Twitter(Platform):
         if (
             stored.get("access_token")
             and stored.get("access_token") != stale.get("access_token")
-            and float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_MARGIN_SECONDS
+            and float(stored.get("expires_at") or 0) - self.clock.time() >= REFRESH_MARGIN_SECONDS
         ):
             return stored  # someone refreshed already: their tokens are good, ours are spent
         refresh_token = stored.get("refresh_token")
@@ -557,7 +558,7 @@ class Twitter(Platform):
         moments. None when nobody did (the user revoked access, or the token expired)."""
         for pause in RACE_WAITS:
             if pause:
-                self._sleep(pause)
+                self.clock.sleep(pause)
             stored = self._reread()
             if stored.get("refresh_token") and stored["refresh_token"] != spent:
                 return stored
