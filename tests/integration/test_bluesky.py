@@ -29,7 +29,7 @@ from chalicelib.platforms.base import (
     PlatformRateLimitedError,
     TransientError,
 )
-from tests.conftest import TIME_LEFT, services_with
+from tests.conftest import TIME_LEFT, problem, services_with
 from tests.pds.server import LocalPds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,9 +159,10 @@ def test_connect_refuses_bad_credentials_and_unreachable_servers(api, key, alice
     main = api.post("/v1/integrations/bluesky/connect", key, {"identifier": alice.handle, "password": alice.password})
     assert main.status == 422 and main.json["code"] == "app_password_required", main
     down = connect(api, key, alice, service="http://127.0.0.1:9")
-    assert down.status == 503, down
+    assert problem(down, 503, "platform_unavailable")["detail"].startswith("Bluesky could not be reached")
     not_https = connect(api, key, alice, service="http://example.com")
-    assert not_https.status == 422, not_https
+    refused = problem(not_https, 422, "invalid_url")
+    assert refused["errors"][0]["field"] == "service" and "https" in refused["errors"][0]["message"]
     sandboxed = connect(api, workspace.test_key, alice)
     assert sandboxed.status == 422 and sandboxed.json["code"] == "live_mode_required"
     assert api.get("/v1/integrations", key).json["total"] == 0

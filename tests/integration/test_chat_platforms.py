@@ -12,87 +12,34 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
-from tests.conftest import TIME_LEFT, services_with
-from tests.integration.conftest import publish_directly
+from tests.conftest import TIME_LEFT, problem
+from tests.integration.conftest import (
+    connect,
+    integration_status,
+    publish_directly,
+    publish_now,
+    read_post,
+    table_holds,
+    the_target,
+)
 from tests.platform_servers.chat_apis import DiscordServer, SlackServer, TelegramServer
 
 
-# --- the world -------------------------------------------------------------------------------------
+# --- the world: the servers, and services that reach them (tests/integration/conftest.py) -------------
 @pytest.fixture
-def discord():
-    with DiscordServer() as server:
-        yield server
-
-
-@pytest.fixture
-def slack():
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def telegram():
-    with TelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
-def services(aws, clock, slack, telegram):
-    """The app's services as tests/conftest.py builds them, with the platforms on loopback."""
-    with services_with(
-        aws, clock, allow_loopback_platforms=True, slack_api_url=slack.api_url, telegram_api_url=telegram.api_url
-    ) as built:
-        yield built
+def services(chat_services):
+    return chat_services
 
 
 @pytest.fixture
 def key(workspace):
     return workspace.live_key
-
-
-# --- helpers shared with the Mastodon tests ------------------------------------------------------
-def connect(api, key, platform: str, body: dict) -> dict:
-    answer = api.post(f"/v1/integrations/{platform}/connect", key, body)
-    assert answer.status == 201, answer
-    return answer.json["data"]
-
-
-def publish_now(api, key, platform: str, content: str, segments=(), **fields) -> str:
-    body = {"content": content, "platforms": [platform], **fields}
-    if segments:
-        body["segments"] = [{"content": text} for text in segments]
-    created = api.post("/v1/posts", key, body)
-    assert created.status == 201, created
-    post_id = created.json["data"]["id"]
-    assert api.post(f"/v1/posts/{post_id}/publish", key).status == 202
-    return post_id
-
-
-def read_post(api, key, post_id: str) -> dict:
-    return api.get(f"/v1/posts/{post_id}", key).json["data"]
-
-
-def the_target(api, key, post_id: str) -> dict:
-    (target,) = read_post(api, key, post_id)["post_targets"]
-    return target
-
-
-def integration_status(api, key, integration_id: str) -> str:
-    return api.get(f"/v1/integrations/{integration_id}", key).json["data"]["status"]
-
-
-def table_holds(services, *secrets: str) -> bool:
-    """Whether any integration item, read straight from the table, shows one of the secrets."""
-    table = f"{services.settings.resource_prefix}-integrations"
-    dumped = json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"])
-    return any(secret in dumped for secret in secrets)
 
 
 # --- connecting ------------------------------------------------------------------------------------
@@ -221,7 +168,7 @@ def test_a_test_key_never_reaches_a_platform(api, workspace, slack):
 def test_loopback_webhooks_are_refused_unless_the_deployment_allows_them(api, key, discord, services):
     services.__dict__["settings"] = services.settings.model_copy(update={"allow_loopback_platforms": False})
     answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": discord.webhook_url})
-    assert answer.status == 422
+    assert problem(answer, 422, "invalid_credentials")["errors"][0]["field"] == "webhook_url"
     assert discord.calls.items == []  # the token was never sent there
 
 

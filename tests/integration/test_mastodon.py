@@ -13,8 +13,6 @@ import datetime as dt
 
 import pytest
 import requests
-from mastodon_mock.config import SeedAccount, SeedConfig
-from mastodon_mock.testing import MockServer
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.publishing import RetryLaterError
@@ -22,10 +20,11 @@ from chalicelib.domain.records import Integration
 from chalicelib.platforms.base import Part, PermanentError
 from chalicelib.platforms.mastodon import Mastodon
 from tests.conftest import TIME_LEFT
-from tests.integration.conftest import publish_directly
-from tests.integration.test_chat_platforms import (
+from tests.integration.conftest import (
+    MASTODON_TOKEN,
     connect,
     integration_status,
+    publish_directly,
     publish_now,
     read_post,
     table_holds,
@@ -33,39 +32,17 @@ from tests.integration.test_chat_platforms import (
 )
 from tests.platform_servers.chat_apis import ChatServer
 
-TOKEN = "openpost-mastodon-token-4c2e"
-
-
-# The chat platforms' fixtures (a loopback-friendly services, the Lambda runtime, a live key) serve
-# here too; pytest finds them through this import.
-from tests.integration.test_chat_platforms import key, services, slack, telegram  # noqa: E402,F401
+TOKEN = MASTODON_TOKEN
 
 
 @pytest.fixture
-def mastodon():
-    seed = SeedConfig(accounts=[SeedAccount(username="openpost", display_name="openpost news", access_token=TOKEN)])
-    with MockServer(seed=seed) as server:
-        yield Instance(server.base_url)
+def services(chat_services):
+    return chat_services
 
 
-class Instance:
-    """The server as a follower's client sees it, plus its fault control plane."""
-
-    def __init__(self, base_url: str):
-        self.url = base_url
-
-    def get(self, path: str):
-        answer = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-        answer.raise_for_status()
-        return answer.json()
-
-    def statuses(self) -> list:
-        me = self.get("/api/v1/accounts/verify_credentials")
-        return list(reversed(self.get(f"/api/v1/accounts/{me['id']}/statuses")))  # oldest first
-
-    def fault(self, effect: dict, count: int = 1) -> None:
-        rule = {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": effect, "count": count}
-        requests.post(f"{self.url}/api/v1/_mock/faults", json=rule, timeout=5).raise_for_status()
+@pytest.fixture
+def key(workspace):
+    return workspace.live_key
 
 
 class AnswerLosingProxy(ChatServer):

@@ -30,12 +30,20 @@ from chalicelib.platforms.base import (
 from chalicelib.platforms.mastodon import Mastodon
 from tests import media_samples
 from tests.conftest import TIME_LEFT
-
-# The chat platforms' fixtures (a loopback-friendly services, a live key) serve the connect test.
-from tests.integration.test_chat_platforms import connect, key, services, slack, telegram  # noqa: E402,F401
-from tests.integration.test_mastodon import TOKEN, mastodon  # noqa: F401 - the mastodon-mock fixture
+from tests.integration.conftest import MASTODON_TOKEN as TOKEN
+from tests.integration.conftest import connect
 from tests.platform_servers import mastodon_media
 from tests.platform_servers.mastodon_media import MediaProcessingServer
+
+
+@pytest.fixture
+def services(chat_services):
+    return chat_services
+
+
+@pytest.fixture
+def key(workspace):
+    return workspace.live_key
 
 
 class Waiting(ManualClock):
@@ -112,7 +120,7 @@ def fetch(url: str) -> bytes:
 
 
 # --- on mastodon-mock ------------------------------------------------------------------------------
-def test_two_images_with_their_descriptions(mastodon):  # noqa: F811 - the fixture imported above
+def test_two_images_with_their_descriptions(mastodon):
     photos = [
         image("m1", "A red kite over the ridge", seed=1),
         image("m2", "The same kite, landing in the grass", content_type="image/jpeg", seed=2, filename="landing.jpg"),
@@ -128,7 +136,7 @@ def test_two_images_with_their_descriptions(mastodon):  # noqa: F811 - the fixtu
     assert [fetch(item["url"]) for item in attached] == [photo.read() for photo in photos]  # in the author's order
 
 
-def test_a_video_with_its_description(mastodon):  # noqa: F811
+def test_a_video_with_its_description(mastodon):
     clip = video("v1", "Waves breaking on the harbour wall")
     ref = adapter(mastodon.url).publish(part("", [clip]))
     (attached,) = mastodon.get(f"/api/v1/statuses/{ref.id}")["media_attachments"]
@@ -136,7 +144,7 @@ def test_a_video_with_its_description(mastodon):  # noqa: F811
     assert fetch(attached["url"]) == clip.read()
 
 
-def test_a_repeated_part_uploads_again_but_makes_one_status(mastodon):  # noqa: F811
+def test_a_repeated_part_uploads_again_but_makes_one_status(mastodon):
     # The engine asks again when an answer was lost; the status's Idempotency-Key makes the second
     # call return the first status, and the second upload is simply never attached.
     first = adapter(mastodon.url).publish(part("Once", [image("m1", "A kite")], key="target-7:0"))
@@ -167,7 +175,7 @@ class UploadTripwire:
 
 def test_more_attachments_than_the_connected_server_allows_are_refused_before_uploading(
     api, key, services, workspace, mastodon
-):  # noqa: F811
+):
     shown = connect(api, key, "mastodon", {"instance_url": mastodon.url, "access_token": TOKEN})
     integration = IntegrationStore().get(workspace.workspace.id, "live", shown["id"])
     tripwire = UploadTripwire(mastodon)
@@ -190,7 +198,7 @@ def test_more_attachments_than_the_connected_server_allows_are_refused_before_up
     ],
     ids=["type", "image-bytes", "image-pixels", "video-pixels", "video-and-image"],
 )
-def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, code):  # noqa: F811
+def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, code):
     # The limits as the server reports them, which is what a connected account's profile keeps.
     instance = mastodon.get("/api/v2/instance")
     profile = {
@@ -205,7 +213,7 @@ def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, 
     assert tripwire.armed() and mastodon.statuses() == []
 
 
-def test_media_within_the_servers_limits_goes_out(mastodon):  # noqa: F811
+def test_media_within_the_servers_limits_goes_out(mastodon):
     instance = mastodon.get("/api/v2/instance")
     profile = {
         "domain": instance["domain"],
