@@ -118,6 +118,20 @@ class Connect:
 
 
 @dataclass(frozen=True)
+class DeploymentSetting:
+    """A setting a platform needs from the deployment (where its API is), read once with every other
+    setting (chalicelib/settings.py) from the environment variable ``OPENPOST_<NAME>``, else
+    ``default``: deployments keep the default, tests and self-hosters point it elsewhere."""
+
+    name: str  # the Settings attribute: "x_api_url"
+    default: str
+
+    @property
+    def variable(self) -> str:
+        return f"OPENPOST_{self.name.upper()}"
+
+
+@dataclass(frozen=True)
 class PlatformDescriptor:
     """Everything openpost knows about one platform, declared in one place.
 
@@ -126,6 +140,7 @@ class PlatformDescriptor:
     sandbox). Refreshing tokens and reading analytics will be declared here too, beside ``adapter``.
     ``app_credentials`` names what the deployment must hold of openpost's own app there (X's OAuth
     client id and secret): each platform naming some gets a Secrets Manager secret.
+    ``deployment_settings`` are the settings it reads from the deployment (its API's URL).
     """
 
     name: str  # as the API writes it: "twitter"
@@ -140,6 +155,7 @@ class PlatformDescriptor:
     adapter: str | None = None
     connect: Connect | None = None
     app_credentials: tuple[str, ...] = ()
+    deployment_settings: tuple[DeploymentSetting, ...] = ()
 
     def __post_init__(self):
         # Declarations typed in by hand: a slip fails at start-up, and in the contract test.

@@ -17,6 +17,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    DeploymentSetting,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -112,6 +113,7 @@ PLATFORM = PlatformDescriptor(
         content_ids=True,
     ),  # a reply names its parent and root by uri and cid
     adapter="chalicelib.platforms.bluesky.adapter:Bluesky",
+    deployment_settings=(DeploymentSetting("bluesky_service_url", "https://bsky.social"),),
 )
 
 

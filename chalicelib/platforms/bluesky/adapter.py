@@ -114,7 +114,7 @@ def post_url(handle: str, uri: str) -> str:
 class Bluesky(Platform):
     descriptor = PLATFORM  # its name, thread style and idempotency
     media_kinds = frozenset({"image"})  # images as blobs with alt text; video is not built yet
-    max_image_bytes = 1_000_000
+    max_image_bytes = PLATFORM.media.max_image_bytes
 
     def __init__(self, integration, credentials=None, **shared: Any):
         super().__init__(integration, credentials, **shared)

@@ -44,11 +44,11 @@ FORUM_NEEDS_THREAD = 220001  # "Webhooks posted to forum channels must have a th
 UNKNOWN_WEBHOOK = 10015  # the webhook was deleted: only reconnecting with a new one helps
 INVALID_WEBHOOK_TOKEN = 50027
 THREAD_NAME_LIMIT = 100
-DESCRIPTION_LIMIT = 1024  # an attachment's description (alt text)
-# Discord's upload limit per file in a server without boosts. Boosted servers take more, but every
-# file of a part is held in memory (requests builds the whole multipart body before sending), so a
-# larger file is refused here, before anything is read or sent.
-MAX_FILE_BYTES = 10 * 1024 * 1024
+DESCRIPTION_LIMIT = PLATFORM.media.max_alt_text  # an attachment's description (alt text)
+# Discord's upload limit per file in a server without boosts, as the platform declares it. Boosted
+# servers take more, but every file of a part is held in memory (requests builds the whole multipart
+# body before sending), so a larger file is refused here, before anything is read or sent.
+MAX_FILE_BYTES = max(PLATFORM.media.max_image_bytes, PLATFORM.media.max_video_bytes)
 
 
 class Discord(Platform):

@@ -16,6 +16,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    DeploymentSetting,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -87,6 +88,7 @@ PLATFORM = PlatformDescriptor(
     settings=PlatformSettingsModel,
     sandbox=SandboxIdentity(username="#sandbox", display_name="openpost Sandbox (Slack)", post_id=shapes.message_ts()),
     adapter="chalicelib.platforms.slack.adapter:Slack",
+    deployment_settings=(DeploymentSetting("slack_api_url", "https://slack.com/api"),),
 )
 
 

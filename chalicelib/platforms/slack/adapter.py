@@ -83,7 +83,7 @@ HINTS = {
     "file_uploads_except_images_disabled": "file_uploads_except_images_disabled (the workspace allows images only)",
     "file_upload_size_restricted": "file_upload_size_restricted (the workspace limits the size of uploads)",
 }
-ALT_TEXT_LIMIT = 1000  # alt_txt, per files.getUploadURLExternal (alt_txt_too_large)
+ALT_TEXT_LIMIT = PLATFORM.media.max_alt_text  # alt_txt, per files.getUploadURLExternal (alt_txt_too_large)
 UPLOAD_CHUNK = 1024 * 1024
 
 

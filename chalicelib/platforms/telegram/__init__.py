@@ -17,6 +17,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    DeploymentSetting,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -91,6 +92,7 @@ PLATFORM = PlatformDescriptor(
         post_id=shapes.snowflake(1704067200000, random_bits=10),
     ),  # from 2024: short, as Telegram's are
     adapter="chalicelib.platforms.telegram.adapter:Telegram",
+    deployment_settings=(DeploymentSetting("telegram_api_url", "https://api.telegram.org"),),
 )
 
 

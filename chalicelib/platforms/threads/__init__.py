@@ -16,6 +16,7 @@ from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
+    DeploymentSetting,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -97,6 +98,10 @@ PLATFORM = PlatformDescriptor(
         username="openpost_sandbox", display_name="openpost Sandbox (Threads)", post_id=shapes.timed_number(20)
     ),  # a long numeric media id
     adapter="chalicelib.platforms.threads.adapter:Threads",
+    deployment_settings=(
+        DeploymentSetting("threads_api_url", "https://graph.threads.net"),
+        DeploymentSetting("threads_authorize_url", "https://threads.net/oauth/authorize"),
+    ),
     # The Threads app's id and secret (the Threads app id, not the Meta app id): the code exchange
     # and the long-lived token exchange authenticate with them.
     app_credentials=("client_id", "client_secret"),

@@ -69,11 +69,16 @@ CHUNK_BYTES = 4 * 1024 * 1024
 # its media (the post itself, recording it): past that, stop waiting and let the engine try again
 # later, since a worker killed mid-wait reports nothing at all. With a 60 s publisher that leaves 40 s.
 RESERVE_SECONDS = 20.0
-# What X takes in one post: up to 4 images, or a single GIF, or a single video.
-MAX_IMAGES = 4
-ALT_TEXT_MAX_CHARACTERS = 1000
-# Upload limits X documents per kind; X has the last word, these only spare a doomed upload.
-MAX_BYTES = {"tweet_image": 5 * 1024 * 1024, "tweet_gif": 15 * 1024 * 1024, "tweet_video": 512 * 1024 * 1024}
+# What X takes in one post (up to 4 images, or a single GIF, or a single video), and the upload limit
+# of each media category, from the platform's declared media rules: X has the last word, these only
+# spare a doomed upload.
+MAX_IMAGES = PLATFORM.media.max_images
+ALT_TEXT_MAX_CHARACTERS = PLATFORM.media.max_alt_text
+MAX_BYTES = {
+    "tweet_image": PLATFORM.media.max_image_bytes,
+    "tweet_gif": PLATFORM.media.max_bytes("image/gif"),
+    "tweet_video": PLATFORM.media.max_video_bytes,
+}
 
 T = TypeVar("T")
 
