@@ -45,7 +45,7 @@ class Services:
         from chalicelib.data.integrations import IntegrationStore
         from chalicelib.domain.integrations import IntegrationService
 
-        return IntegrationService(IntegrationStore(), self.credentials, self.events, self.clock)
+        return IntegrationService(IntegrationStore(), lambda: self.credentials, lambda: self.events, self.clock)
 
     @functools.cached_property
     def credentials(self):
@@ -99,7 +99,14 @@ class Services:
         from chalicelib.domain.post_service import PostService
 
         integrations = IntegrationCache(IntegrationStore(), self.clock, self.settings.auth_cache_seconds)
-        return PostService(PostStore(), integrations, self.publish_queue, self.dispatcher, self.clock, self.media)
+        return PostService(
+            PostStore(),
+            integrations,
+            lambda: self.publish_queue,
+            lambda: self.dispatcher,
+            self.clock,
+            lambda: self.media,
+        )
 
     @functools.cached_property
     def media(self):
