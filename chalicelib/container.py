@@ -45,7 +45,7 @@ class Services:
         from chalicelib.data.integrations import IntegrationStore
         from chalicelib.domain.integrations import IntegrationService
 
-        return IntegrationService(IntegrationStore(), self.credentials, self.events, self.clock)
+        return IntegrationService(IntegrationStore(), lambda: self.credentials, lambda: self.events, self.clock)
 
     @functools.cached_property
     def credentials(self):
@@ -93,18 +93,23 @@ class Services:
         from chalicelib.platforms import adapter_for
 
         if integration.sandbox:
-            return adapter_for(integration)
+            return adapter_for(integration, deployment=self.deployment)
         held = AccountCredentials(self.credentials, integration.workspace_id, integration.mode, integration.id)
         return adapter_for(integration, held, deployment=self.deployment)
 
     @functools.cached_property
     def deployment(self):
-        """What adapters are given when they are built: the settings, and the platform apps'
-        credentials read on demand (so a container that never needs them never loads the reader)."""
+        """What adapters are given when they are built: the settings, the platform apps' credentials
+        read on demand (so a container that never needs them never loads the reader), the one HTTP
+        session they share (kept-alive connections across invocations) and the clock."""
+        from chalicelib.platforms import http
         from chalicelib.platforms.base import Deployment
 
         return Deployment(
-            self.settings, lambda platform, fresh=False: self.app_secrets.credentials(platform, fresh=fresh)
+            self.settings,
+            lambda platform, fresh=False: self.app_secrets.credentials(platform, fresh=fresh),
+            session=http.new_session(),
+            clock=self.clock,
         )
 
     @functools.cached_property
@@ -122,7 +127,14 @@ class Services:
         from chalicelib.domain.post_service import PostService
 
         integrations = IntegrationCache(IntegrationStore(), self.clock, self.settings.auth_cache_seconds)
-        return PostService(PostStore(), integrations, self.publish_queue, self.dispatcher, self.clock, self.media)
+        return PostService(
+            PostStore(),
+            integrations,
+            lambda: self.publish_queue,
+            lambda: self.dispatcher,
+            self.clock,
+            lambda: self.media,
+        )
 
     @functools.cached_property
     def media(self):

@@ -1,7 +1,9 @@
 """Settings: one validated object, read from the environment once per container.
 
 Nothing else in chalicelib reads ``os.environ``. Deployment (infrastructure/) and the local stack
-(tools/devstack.py) set the same variables, named here.
+(tools/devstack.py) set the same variables, named here. What a platform needs from the deployment
+(where its API is) each platform declares itself (``deployment_settings`` of its descriptor,
+chalicelib/platforms/<name>/); they are fields of Settings too, read from ``OPENPOST_<NAME>``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import functools
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 QUEUE_URL_PREFIX = "OPENPOST_QUEUE_URL_"
 APP_SECRET_PREFIX = "OPENPOST_APP_SECRET_"
@@ -56,7 +58,9 @@ DEFAULT_RATE_LIMITS = {
 }
 
 
-class Settings(BaseModel):
+class DeploymentSettings(BaseModel):
+    """Every setting but the platforms' own; ``Settings`` below adds theirs."""
+
     model_config = ConfigDict(frozen=True)
 
     stage: str = "local"
@@ -70,22 +74,13 @@ class Settings(BaseModel):
     media_bucket: str = ""
     tokens_key_id: str = ""
     auth_cache_seconds: int = Field(default=60, ge=0, le=60)
-    tracing_enabled: bool = False
     # Public base URL of the API, used in links we hand out (OAuth redirect URIs).
     public_base_url: str = "http://127.0.0.1:8000"
-    # Platform endpoints. Deployments keep the defaults; tests and self-hosters point them elsewhere.
-    x_api_url: str = "https://api.x.com"
-    x_authorize_url: str = "https://x.com/i/oauth2/authorize"
-    threads_api_url: str = "https://graph.threads.net"
-    threads_authorize_url: str = "https://threads.net/oauth/authorize"
     # Platform name to the ARN (or name) of the Secrets Manager secret holding its app credentials
     # (chalicelib/platforms/app_credentials.py). Only where the secret is: never its value.
     app_secrets: Mapping[str, str] = Field(default_factory=dict)
     # Seconds a container keeps an app secret it read: a rotated value is seen within this time.
     app_secrets_max_age: int = Field(default=60, ge=0, le=3600)
-    bluesky_service_url: str = "https://bsky.social"
-    slack_api_url: str = "https://slack.com/api"
-    telegram_api_url: str = "https://api.telegram.org"
     # Local development only: let platform URLs (a Mastodon instance, a Discord webhook, a PDS)
     # point at loopback. Never set in a deployment.
     allow_loopback_platforms: bool = False
@@ -110,8 +105,6 @@ class Settings(BaseModel):
     # Analytics: post reads per integration per calendar month on platforms that charge per read
     # (X), so a deployment's bill has a ceiling; over it, targets say budget_exhausted.
     metered_reads_per_month: int = Field(default=10_000, ge=0)
-    # The Bluesky AppView that answers getPosts (likes, reposts, replies); the public one needs no login.
-    bluesky_appview_url: str = "https://public.api.bsky.app"
 
     @field_validator("rate_limits")
     @classmethod
@@ -121,7 +114,7 @@ class Settings(BaseModel):
         return limits
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+    def from_environ(cls, environ: Mapping[str, str]) -> DeploymentSettings:
         queue_urls = {
             name[len(QUEUE_URL_PREFIX) :].lower(): value
             for name, value in environ.items()
@@ -149,17 +142,9 @@ class Settings(BaseModel):
             "media_bucket": environ.get("OPENPOST_MEDIA_BUCKET"),
             "tokens_key_id": environ.get("OPENPOST_TOKENS_KEY_ID"),
             "auth_cache_seconds": environ.get("OPENPOST_AUTH_CACHE_SECONDS"),
-            "tracing_enabled": environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() == "false",
             "public_base_url": environ.get("OPENPOST_PUBLIC_BASE_URL"),
-            "x_api_url": environ.get("OPENPOST_X_API_URL"),
-            "x_authorize_url": environ.get("OPENPOST_X_AUTHORIZE_URL"),
-            "threads_api_url": environ.get("OPENPOST_THREADS_API_URL"),
-            "threads_authorize_url": environ.get("OPENPOST_THREADS_AUTHORIZE_URL"),
             "app_secrets": app_secrets,
             "app_secrets_max_age": environ.get("OPENPOST_APP_SECRETS_MAX_AGE"),
-            "bluesky_service_url": environ.get("OPENPOST_BLUESKY_SERVICE_URL"),
-            "slack_api_url": environ.get("OPENPOST_SLACK_API_URL"),
-            "telegram_api_url": environ.get("OPENPOST_TELEGRAM_API_URL"),
             "allow_loopback_platforms": (environ.get("OPENPOST_ALLOW_LOOPBACK_PLATFORMS", "").lower() == "true")
             or None,
             "allow_loopback_media_urls": (environ.get("OPENPOST_ALLOW_LOOPBACK_MEDIA_URLS", "").lower() == "true")
@@ -175,7 +160,7 @@ class Settings(BaseModel):
             "rate_limit_shard_rate": environ.get("OPENPOST_RATE_LIMIT_SHARD_RATE"),
             "rate_limit_max_shards": environ.get("OPENPOST_RATE_LIMIT_MAX_SHARDS"),
             "metered_reads_per_month": environ.get("OPENPOST_METERED_READS_PER_MONTH"),
-            "bluesky_appview_url": environ.get("OPENPOST_BLUESKY_APPVIEW_URL"),
+            **{declared.name: environ.get(declared.variable) for declared in platform_settings()},
         }
         return cls(**{key: value for key, value in values.items() if value is not None})
 
@@ -187,6 +172,24 @@ class Settings(BaseModel):
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.resource_prefix}-{logical_name}"
+
+
+def platform_settings() -> tuple:
+    """What every platform declares it needs from the deployment (DeploymentSetting, in
+    chalicelib/platforms/descriptor.py). The registry imports only the platforms' small descriptor
+    modules, which the API loads anyway for its routes: no HTTP client, no platform SDK."""
+    from chalicelib.platforms import registry
+
+    return tuple(declared for platform in registry.descriptors() for declared in platform.deployment_settings)
+
+
+# The settings object: the deployment's own settings and every platform's.
+Settings = create_model(
+    "Settings",
+    __base__=DeploymentSettings,
+    __module__=__name__,
+    **{declared.name: (str, declared.default) for declared in platform_settings()},
+)
 
 
 def app_secret_variable(platform: str) -> str:

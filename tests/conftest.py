@@ -22,6 +22,7 @@ import datetime as dt  # noqa: E402
 import ipaddress  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
+import time  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -158,3 +159,38 @@ class Answer:
 
     def __repr__(self):
         return f"<{self.status} {self.raw[:300]!r}>"
+
+
+# Seconds an adapter is told its worker has left when a test builds a Part itself: a publisher's
+# 60 s less the worker's 5 s margin (chalicelib/workers/publisher.py), as a fresh invocation has.
+TIME_LEFT = 55.0
+
+
+class RunningClock(ManualClock):
+    """Real time, moved further when a test says so: the deployment's clock beside a local platform
+    server, which keeps real time (token lifetimes, rate-limit resets, how long a video takes to
+    process). Sleeping waits for real, since the server's time must pass too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._offset = 0.0
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self._offset)
+
+    def time(self) -> float:
+        return time.time() + self._offset
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        time.sleep(seconds)
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self._offset += dt.timedelta(**delta).total_seconds()
+        return self.now()
+
+    def set(self, moment: dt.datetime) -> None:
+        self._offset += (moment - self.now()).total_seconds()

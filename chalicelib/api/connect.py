@@ -29,7 +29,16 @@ from chalicelib.api.integrations import IntegrationOut
 from chalicelib.api.routing import ApiBlueprint, Call
 from chalicelib.api.schemas import RequestModel, ResponseModel
 from chalicelib.container import services
-from chalicelib.errors import BadRequestError, OpenpostError, ServiceUnavailableError, ValidationError
+from chalicelib.errors import (
+    BadRequestError,
+    GrantRejectedError,
+    OpenpostError,
+    PermanentError,
+    PlatformNotConfiguredError,
+    ServiceUnavailableError,
+    TransientError,
+    ValidationError,
+)
 from chalicelib.observability import logger
 from chalicelib.platforms import registry
 from chalicelib.platforms.descriptor import PlatformDescriptor
@@ -37,6 +46,7 @@ from chalicelib.platforms.descriptor import PlatformDescriptor
 blueprint = ApiBlueprint(__name__, tag="Integrations")
 
 ERRORS = (400, 409, 422, 503)  # 409: the account changed while it was being connected
+UNAVAILABLE = "platform_unavailable"  # a 503, as the engine's TransientError
 
 
 class CredentialField(ResponseModel):
@@ -71,26 +81,22 @@ def live_only(call: Call) -> None:
 def platform_errors(platform: str) -> Iterator[None]:
     """What the platform said, as the API's answer: refused credentials are the caller's to fix
     (422); a platform that cannot be reached now is worth trying again (503)."""
-    # The engine's error kinds are loaded by a connect request only: Lambda's init never needs them.
-    from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, TransientError
-
     try:
         yield
-    except (AuthenticationFailedError, PermanentError) as error:
+    except PermanentError as error:
         raise ValidationError(
             f"{platform} refused these credentials: {error.message}", code="invalid_credentials"
         ) from None
     except TransientError as error:
-        unavailable = ServiceUnavailableError(
+        raise ServiceUnavailableError(
             f"{platform} could not be reached to check the credentials ({error.message}); try again.",
             retry_after=max(2, int(error.retry_after or 2)),
-        )
-        unavailable.code = "platform_unavailable"
-        raise unavailable from None
+            code=UNAVAILABLE,
+        ) from None
     except (KeyError, TypeError, ValueError) as error:
-        unavailable = ServiceUnavailableError(f"{platform} answered in an unexpected shape ({error!r}); try again.")
-        unavailable.code = "platform_unavailable"
-        raise unavailable from None
+        raise ServiceUnavailableError(
+            f"{platform} answered in an unexpected shape ({error!r}); try again.", code=UNAVAILABLE
+        ) from None
 
 
 def _credentials_routes(declared: PlatformDescriptor) -> None:
@@ -98,12 +104,10 @@ def _credentials_routes(declared: PlatformDescriptor) -> None:
     connect, path = declared.connect, connect_path(declared.name)
 
     def handler(call: Call):
-        from chalicelib.platforms.connecting import ConnectContext
-
         live_only(call)
         check = registry.load(connect.check)
         with platform_errors(declared.title):
-            account = check(call.body, ConnectContext(services().settings))
+            account = check(call.body, _context())
         integration = services().integrations.connect(
             call.principal,
             declared.name,
@@ -152,18 +156,6 @@ def _credentials_routes(declared: PlatformDescriptor) -> None:
 
 # --- OAuth 2.0 with PKCE -------------------------------------------------------------------------
 PENDING_SECONDS = 10 * 60
-
-
-class PlatformNotConfiguredError(OpenpostError):
-    status = 503
-    code = "platform_not_configured"
-    title = "Platform not configured"
-
-
-class PlatformUnavailableError(OpenpostError):
-    status = 502
-    code = "platform_unavailable"
-    title = "Bad gateway"
 
 
 class ConnectOut(ResponseModel):
@@ -231,9 +223,6 @@ def _oauth_routes(declared: PlatformDescriptor) -> None:
         return ConnectOut(auth_type="oauth", url=url, state=state, code_verifier=verifier, redirect_uri=callback)
 
     def finish(call: Call) -> IntegrationOut:
-        from chalicelib.platforms.base import TransientError
-        from chalicelib.platforms.connecting import GrantRejectedError
-
         query = call.query
         again = f"start connecting the {title} account again"
         pending = _pending(declared.name).take(query.state)
@@ -252,10 +241,10 @@ def _oauth_routes(declared: PlatformDescriptor) -> None:
                 f"{title} refused the authorization code (used or expired); {again}.", code="oauth_code_invalid"
             ) from None
         except TransientError:
-            raise PlatformUnavailableError(f"{title} did not answer; {again}.") from None
+            raise ServiceUnavailableError(f"{title} did not answer; {again}.", code=UNAVAILABLE) from None
         except Exception:  # noqa: BLE001 - the platform answered something unexpected: say so, never leak it
             logger.exception("oauth connect failed", extra={"platform": declared.name})
-            raise PlatformUnavailableError(f"{title} answered unexpectedly; {again}.") from None
+            raise ServiceUnavailableError(f"{title} answered unexpectedly; {again}.", code=UNAVAILABLE) from None
         integration = services().integrations.connect(
             principal,
             declared.name,
@@ -307,7 +296,7 @@ def _oauth_routes(declared: PlatformDescriptor) -> None:
         query=CallbackQuery,
         response=IntegrationOut,
         auth=False,
-        errors=(400, 409, 422, 502, 503),
+        errors=(400, 409, 422, 503),
         description=connect.callback_description,
         pages=True,
     )(callback)

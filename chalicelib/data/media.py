@@ -15,7 +15,7 @@ from chalicelib.data.clients import LazyClient
 from chalicelib.data.errors import is_condition_failure
 from chalicelib.data.models import MediaRecord
 from chalicelib.domain.media import Media
-from chalicelib.errors import ConflictError, NotFoundError, ServiceUnavailableError
+from chalicelib.errors import ConflictError, MediaUnavailableError, NotFoundError, ServiceUnavailableError
 
 PART_BYTES = 8 * 1024 * 1024  # multipart upload part size (S3's minimum is 5 MiB)
 
@@ -224,7 +224,7 @@ class MediaObjects(LazyClient):
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404", "NotFound"):
-                raise NotFoundError(f"No stored file {key}.", code="media_unavailable") from None
+                raise MediaUnavailableError(f"No stored file {key}.") from None
             raise ServiceUnavailableError(f"The media store answered {code}.") from None
         except BotoCoreError as error:
             raise ServiceUnavailableError(

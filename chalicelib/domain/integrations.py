@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.records import Integration
@@ -41,11 +43,21 @@ def sandbox_integrations(workspace_id: str, now: dt.datetime) -> list[Integratio
 
 
 class IntegrationService:
-    def __init__(self, store, credentials=None, events=None, clock=None):
+    def __init__(self, store, credentials: Callable[[], Any], events: Callable[[], Any], clock=None):
         self._store = store
-        self._credentials = credentials
-        self._events = events
+        # The sealed-credentials store and the events queue, built when first used: listing or
+        # reading integrations (most requests) needs neither, nor the modules behind them.
+        self._credentials_of = credentials
+        self._events_of = events
         self._clock = clock
+
+    @property
+    def _credentials(self):
+        return self._credentials_of()
+
+    @property
+    def _events(self):
+        return self._events_of()
 
     def connect(
         self,
@@ -178,6 +190,3 @@ class IntegrationCache:
             self._entries.clear()
         self._entries[key] = (items, now)
         return items
-
-    def forget(self, workspace_id: str, mode: str) -> None:
-        self._entries.pop((workspace_id, mode), None)

@@ -8,7 +8,6 @@ into ``media/``. A URL is fetched in pieces straight into the bucket and then ve
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable
 
 from chalicelib.clock import Clock
@@ -25,21 +24,12 @@ from chalicelib.domain.media import (
     upload_key,
 )
 from chalicelib.domain.principal import Principal
-from chalicelib.errors import ConflictError, ValidationError
+from chalicelib.errors import ConflictError, MediaRejectedError, ValidationError
 from chalicelib.ids import uuid7
 from chalicelib.observability import logger
 
 DELETE_ATTEMPTS = 3
 LIVE_POST_STATUSES = ("draft", "scheduled", "publishing")
-
-
-class MediaFetchRefusedError(Exception):
-    """A URL a post named could not be taken: ``code`` and ``message`` are for the API user."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class MediaService:
@@ -174,7 +164,7 @@ class MediaService:
 
     def _judge(self, media: Media, key: str, size: int) -> tuple[str, str] | None:
         """None if the file is what the client said it would be; else (code, reason)."""
-        from chalicelib.media.probe import MediaRejectedError, probe
+        from chalicelib.media.probe import probe
 
         if size != media.declared_size:
             return "size_mismatch", (f"The upload was {size:,} bytes, not the {media.declared_size:,} bytes announced.")
@@ -200,17 +190,18 @@ class MediaService:
     def fetch(
         self, workspace_id: str, mode: str, url: str, alt_text: str | None, *, kind_hint: str | None, deadline: float
     ) -> Media:
-        """Fetch a URL into the bucket and verify it; a ready Media, or MediaFetchRefusedError."""
-        from chalicelib.media.fetch import MediaFetchError, open_url
-        from chalicelib.media.probe import MediaRejectedError, probe
+        """Fetch a URL into the bucket and verify it; a ready Media, or MediaRejectedError (a
+        MediaFetchError when the URL itself failed)."""
+        from chalicelib.media.fetch import open_url
+        from chalicelib.media.probe import probe
 
         opener = self._opener or open_url
         now = self._clock.now()
         media_id = uuid7()
         key = stored_key(workspace_id, mode, media_id)
-        remaining = deadline - time.monotonic()
+        remaining = deadline - self._clock.monotonic()
         if remaining <= 0:
-            raise MediaFetchRefusedError("url_timeout", f"There was no time left to fetch {url}.")
+            raise MediaRejectedError(f"There was no time left to fetch {url}.", code="url_timeout")
         stored = False
         try:
             max_bytes = FETCH_MAX_BYTES[kind_hint] if kind_hint else max(FETCH_MAX_BYTES.values())
@@ -220,17 +211,20 @@ class MediaService:
                 size = self._objects.put_stream(key, fetched.chunks(), "application/octet-stream")
                 stored = True
             if size == 0:
-                raise MediaFetchRefusedError("empty_file", f"The media URL {url} answered an empty file.")
+                raise MediaRejectedError(f"The media URL {url} answered an empty file.", code="empty_file")
             # The type lives in the record, sniffed here; the object keeps the neutral type it was
             # stored under (nothing reads it, and rewriting it would copy the whole file again).
-            found = probe(lambda start, length: self._objects.read_range(key, start, length), size)
+            try:
+                found = probe(lambda start, length: self._objects.read_range(key, start, length), size)
+            except MediaRejectedError as error:
+                raise MediaRejectedError(f"{url}: {error.message}", code=error.code) from None
             if kind_hint and found.kind != kind_hint:
-                raise MediaFetchRefusedError(
-                    "wrong_kind", f"{url} is a {found.kind}, where a {kind_hint} was expected."
+                raise MediaRejectedError(
+                    f"{url} is a {found.kind}, where a {kind_hint} was expected.", code="wrong_kind"
                 )
             limit = UPLOAD_TYPES[found.content_type][1]
             if size > limit:
-                raise MediaFetchRefusedError("media_too_large", f"{url} is {size:,} bytes; at most {limit:,}.")
+                raise MediaRejectedError(f"{url} is {size:,} bytes; at most {limit:,}.", code="media_too_large")
             media = Media(
                 id=media_id,
                 workspace_id=workspace_id,
@@ -251,15 +245,13 @@ class MediaService:
             )
             self._store.create(media, expires_at=None)
             return media
-        except MediaFetchError as error:
-            self._discard(key, stored)
-            raise MediaFetchRefusedError(error.code, error.message) from None
-        except MediaRejectedError as error:
-            self._discard(key, stored)
-            raise MediaFetchRefusedError(error.code, f"{url}: {error.message}") from None
         except BaseException:
             self._discard(key, stored)
             raise
+
+    def fetch_deadline(self) -> float:
+        """When the URLs of one request must all be fetched, on the clock's monotonic scale."""
+        return self._clock.monotonic() + FETCH_BUDGET_SECONDS
 
     def import_url(self, principal: Principal, url: str, alt_text: str | None) -> Media:
         """``POST /v1/media``: one URL, under the same budget a post's URLs share; a refusal is a
@@ -271,9 +263,9 @@ class MediaService:
                 url,
                 alt_text,
                 kind_hint=None,
-                deadline=time.monotonic() + FETCH_BUDGET_SECONDS,
+                deadline=self.fetch_deadline(),
             )
-        except MediaFetchRefusedError as error:
+        except MediaRejectedError as error:
             raise ValidationError(
                 error.message, errors=[{"field": "url", "message": error.message, "code": error.code}], code=error.code
             ) from None

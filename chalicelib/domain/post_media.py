@@ -10,14 +10,13 @@ URL still answering at publish time.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from chalicelib.domain.media import FETCH_BUDGET_SECONDS, MAX_FILES_PER_POST
-from chalicelib.domain.media_service import MediaFetchRefusedError
+from chalicelib.domain.media import MAX_FILES_PER_POST
 from chalicelib.domain.post_rules import Problems
 from chalicelib.domain.posts import Post
+from chalicelib.errors import MediaRejectedError
 
 # (field, media id or None, url or None, alt text or None, kind expected or None)
 Source = tuple[str, str | None, str | None, str | None, str | None]
@@ -57,7 +56,7 @@ def resolve(post: Post, previous: Post | None, media, problems: Problems) -> lis
         for item in part
         if item.get("source_url")
     }
-    deadline = time.monotonic() + FETCH_BUDGET_SECONDS
+    deadline = media.fetch_deadline()
     fetched: dict[str, dict[str, Any]] = {}
     result: list[list[dict[str, Any]]] = []
     for part in named:
@@ -123,7 +122,7 @@ def _by_url(
         return known[url]
     try:
         item = media.fetch(post.workspace_id, post.mode, url, alt_text, kind_hint=kind, deadline=deadline).attachment()
-    except MediaFetchRefusedError as error:
+    except MediaRejectedError as error:
         problems.add(field, error.message, error.code)
         return None
     fetched[url] = item

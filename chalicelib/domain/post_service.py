@@ -22,12 +22,26 @@ DELETE_BATCH = 25  # posts per transaction: each also moves a few counters; Dyna
 
 class PostService:
     def __init__(self, store, integrations, publish_queue, dispatcher, clock: Clock, media):
+        # The queue, the dispatcher and the media service are factories, built when a write first
+        # needs one: reading posts (most requests) needs none of them, nor the modules behind them.
         self._store = store
-        self._media = media
+        self._media_of = media
         self._integrations = integrations
-        self._queue = publish_queue
-        self._dispatcher = dispatcher
+        self._queue_of = publish_queue
+        self._dispatcher_of = dispatcher
         self._clock = clock
+
+    @property
+    def _media(self):
+        return self._media_of()
+
+    @property
+    def _queue(self):
+        return self._queue_of()
+
+    @property
+    def _dispatcher(self):
+        return self._dispatcher_of()
 
     # --- reading -------------------------------------------------------------------------------
     def get(self, principal: Principal, post_id: str) -> Post:

@@ -17,7 +17,6 @@ import copy
 import datetime as dt
 import math
 import random
-import time
 from collections.abc import Callable
 
 from chalicelib.clock import Clock, format_timestamp
@@ -42,7 +41,7 @@ EARLY_SLEEP_LIMIT = 2.0  # a message up to this early waits in the worker; more,
 CHANGE_ATTEMPTS = 8
 
 
-class RetryLater(Exception):
+class RetryLaterError(Exception):
     """Put the message back on the queue for ``seconds``."""
 
     def __init__(self, seconds: float, reason: str):
@@ -51,7 +50,7 @@ class RetryLater(Exception):
         self.reason = reason
 
 
-class _Superseded(Exception):
+class _SupersededError(Exception):
     """The post moved on (deleted, edited, re-dispatched, or the target taken over): drop the work."""
 
 
@@ -126,7 +125,6 @@ class TargetPublisher:
         events,
         clock: Clock,
         adapters: Callable,
-        sleep: Callable[[float], None] = time.sleep,
         media=None,
         on_published: Callable[[Post, str], None] | None = None,
     ):
@@ -138,7 +136,6 @@ class TargetPublisher:
         self._events = events
         self._clock = clock
         self._adapters = adapters
-        self._sleep = sleep
 
     # --- the whole job -----------------------------------------------------------------------
     def publish(
@@ -148,10 +145,10 @@ class TargetPublisher:
         post_id: str,
         target_id: str,
         dispatch_id: str,
-        time_left: Callable[[], float] | None = None,
+        time_left: Callable[[], float],
     ) -> str:
         """Publish one target; returns what happened ("published", "failed", "dropped", "done").
-        Raises RetryLater to come back later; any other exception is a crash, retried by the queue.
+        Raises RetryLaterError to come back later; any other exception is a crash, retried by the queue.
         ``time_left`` says how many seconds the worker has left (its Lambda context's remaining
         time), so an adapter's waits end before the function does."""
         scope = f"{workspace_id}#{mode}"
@@ -160,7 +157,7 @@ class TargetPublisher:
             post = self._current(scope, post_id, dispatch_id)
             target = _target(post, target_id)
             if target is None:
-                raise _Superseded("the target is no longer part of the post")
+                raise _SupersededError("the target is no longer part of the post")
             if target_finished(target):
                 self._notify(post)
                 return "done"
@@ -188,7 +185,7 @@ class TargetPublisher:
                 )
                 return "failed"
             return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
-        except _Superseded as why:
+        except _SupersededError as why:
             logger.info("publish work dropped", extra={**log, "reason": str(why)})
             return "dropped"
 
@@ -201,16 +198,16 @@ class TargetPublisher:
             target = _target(post, target_id)
             if target is not None and not target_finished(target):
                 self._fail(post, target_id, dispatch_id, "delivery_failed", reason)
-        except _Superseded:
+        except _SupersededError:
             pass
 
     def _current(self, scope: str, post_id: str, dispatch_id: str) -> Post:
         try:
             post = self._posts.get(scope, post_id)
         except NotFoundError as exc:
-            raise _Superseded("the post was deleted") from exc
+            raise _SupersededError("the post was deleted") from exc
         if post.dispatch_id != dispatch_id:
-            raise _Superseded("the post was edited, rescheduled or dispatched again")
+            raise _SupersededError("the post was edited, rescheduled or dispatched again")
         return post
 
     def _wait_until_due(self, post: Post) -> None:
@@ -218,9 +215,9 @@ class TargetPublisher:
             return
         early = (post.scheduled_at - self._clock.now()).total_seconds()
         if early > EARLY_SLEEP_LIMIT:
-            raise RetryLater(early, "not due yet")
+            raise RetryLaterError(early, "not due yet")
         if early > 0:
-            self._sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
+            self._clock.sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
 
     def _integration(self, post: Post, target: Target):
         try:
@@ -256,10 +253,10 @@ class TargetPublisher:
             target = _target(current, target_id)
             now = self._clock.now()
             if target is None or target_finished(target):
-                raise _Superseded("the target was finished by another worker")
+                raise _SupersededError("the target was finished by another worker")
             lease_until = _parse(target.lease_until)
             if target.status == "publishing" and target.lease_owner and lease_until and lease_until > now:
-                raise RetryLater((lease_until - now).total_seconds() + 1, "another worker holds the target")
+                raise RetryLaterError((lease_until - now).total_seconds() + 1, "another worker holds the target")
             taken_over["yes"] = target.status == "publishing"
             if current.status == "scheduled":
                 current.status = "publishing"
@@ -279,7 +276,7 @@ class TargetPublisher:
         owner: str,
         adapter,
         log,
-        time_left: Callable[[], float] | None = None,
+        time_left: Callable[[], float],
     ) -> str:
         target = _target(post, target_id)
         parts = build_parts(post, target, adapter.thread_style)
@@ -314,7 +311,7 @@ class TargetPublisher:
                 settings=settings,
                 uploads=dict(current.uploads.get(str(index)) or {}),
                 remember=self._rememberer(latest, target_id, owner, dispatch_id, index),
-                time_left=time_left() if time_left else None,
+                time_left=time_left(),
             )
             try:
                 ref, failure = adapter.publish(part), None
@@ -369,14 +366,14 @@ class TargetPublisher:
         self._change(post, dispatch_id, release)
         wait = error.retry_after if error.retry_after is not None else backoff_seconds(attempts)
         logger.warning("platform failed, retrying", extra={**log, "code": error.code, "retry_in": wait})
-        raise RetryLater(wait, error.message)
+        raise RetryLaterError(wait, error.message)
 
     # --- recording -----------------------------------------------------------------------------
     @staticmethod
     def _owned(post: Post, target_id: str, owner: str) -> Target:
         target = _target(post, target_id)
         if target is None or target.lease_owner != owner:
-            raise _Superseded("another worker took the target over")
+            raise _SupersededError("another worker took the target over")
         return target
 
     def _mark_in_flight(self, target_id: str, owner: str, index: int):
@@ -418,7 +415,7 @@ class TargetPublisher:
         def fail(current: Post) -> None:
             target = _target(current, target_id)
             if target is None or target_finished(target):
-                raise _Superseded("the target was already finished")
+                raise _SupersededError("the target was already finished")
             target.status, target.error = "failed", {"code": code, "message": message}
             target.in_flight = target.lease_owner = target.lease_until = None
             if current.status == "scheduled":
@@ -447,7 +444,7 @@ class TargetPublisher:
 
         try:
             self._change(post, post.dispatch_id, mark)
-        except _Superseded:
+        except _SupersededError:
             pass
         logger.info("post finished", extra={"post_id": post.id, "status": post.status})
 
@@ -464,4 +461,4 @@ class TargetPublisher:
                 return after
             except ConflictError:
                 post = self._current(post.scope, post.id, dispatch_id)
-        raise RetryLater(5, "the post kept changing")
+        raise RetryLaterError(5, "the post kept changing")

@@ -55,6 +55,8 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from chalicelib.errors import MediaFetchError
+
 # The address policy and the guarded connections are shared with webhook delivery: one copy.
 from chalicelib.outbound import (
     DENIED_IPV4_NETWORKS,
@@ -114,16 +116,6 @@ _REQUEST_HEADERS = {
 }
 _SHOWN_URL_LIMIT = 200
 _TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-
-
-class MediaFetchError(Exception):
-    """A media URL could not be fetched. ``code`` is one of the URL_* constants; ``message`` is
-    written for the API user."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -342,28 +334,29 @@ class _Explain:
 
     def not_allowed(self, reason: str, redirected: bool) -> MediaFetchError:
         where = "redirects to a URL that is not allowed" if redirected else "is not allowed"
-        return MediaFetchError(URL_NOT_ALLOWED, f"The media URL {self.shown} {where}: {reason}.")
+        return MediaFetchError(f"The media URL {self.shown} {where}: {reason}.", code=URL_NOT_ALLOWED)
 
     def too_many_redirects(self) -> MediaFetchError:
         return MediaFetchError(
-            URL_TOO_MANY_REDIRECTS, f"The media URL {self.shown} redirects more than {MAX_REDIRECTS} times."
+            f"The media URL {self.shown} redirects more than {MAX_REDIRECTS} times.", code=URL_TOO_MANY_REDIRECTS
         )
 
     def too_large(self) -> MediaFetchError:
         return MediaFetchError(
-            URL_TOO_LARGE, f"The media URL {self.shown} serves more than {self._max_bytes} bytes, the limit."
+            f"The media URL {self.shown} serves more than {self._max_bytes} bytes, the limit.", code=URL_TOO_LARGE
         )
 
     def timeout(self) -> MediaFetchError:
         return MediaFetchError(
-            URL_TIMEOUT, f"The media URL {self.shown} could not be fetched within {self._deadline_seconds:g} seconds."
+            f"The media URL {self.shown} could not be fetched within {self._deadline_seconds:g} seconds.",
+            code=URL_TIMEOUT,
         )
 
     def http_error(self, status: int) -> MediaFetchError:
-        return MediaFetchError(URL_HTTP_ERROR, f"The media URL {self.shown} answered HTTP {status}.")
+        return MediaFetchError(f"The media URL {self.shown} answered HTTP {status}.", code=URL_HTTP_ERROR)
 
     def unreachable(self, why: str) -> MediaFetchError:
-        return MediaFetchError(URL_UNREACHABLE, f"The media URL {self.shown} could not be reached: {why}.")
+        return MediaFetchError(f"The media URL {self.shown} could not be reached: {why}.", code=URL_UNREACHABLE)
 
     def transport_error(self, error: BaseException, guard: Guard) -> MediaFetchError:
         # At the deadline our own shutdown looks like a dropped connection: time is the real cause.

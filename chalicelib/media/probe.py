@@ -43,6 +43,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from chalicelib.errors import MediaRejectedError
+
 RangeReader = Callable[[int, int], bytes]  # reader(start, length) -> at most `length` bytes from `start`
 
 READ_SIZE = 64 * 1024
@@ -85,17 +87,8 @@ class Probe:
     height: int | None
 
 
-class MediaRejectedError(Exception):
-    """The file cannot be used: ``code`` is stable for clients, ``message`` is for the user."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-
-
 def _corrupt(detail: str) -> MediaRejectedError:
-    return MediaRejectedError(CORRUPT_FILE, f"The file is damaged or incomplete: {detail}.")
+    return MediaRejectedError(f"The file is damaged or incomplete: {detail}.", code=CORRUPT_FILE)
 
 
 def probe(read: RangeReader, size: int) -> Probe:
@@ -103,7 +96,7 @@ def probe(read: RangeReader, size: int) -> Probe:
     if size < 0:
         raise ValueError("size must not be negative")
     if size == 0:
-        raise MediaRejectedError(EMPTY_FILE, "The file is empty.")
+        raise MediaRejectedError("The file is empty.", code=EMPTY_FILE)
     source = _Source(read, size)
     head = source.bytes(0, min(size, 12))
     if head.startswith(JPEG_MAGIC):
@@ -116,7 +109,7 @@ def probe(read: RangeReader, size: int) -> Probe:
         return _measured("image/webp", "image", *_webp_size(source))
     if head[4:8] == b"ftyp":
         return _measured(_movie_type(source), "video", *_movie_size(source))
-    raise MediaRejectedError(UNSUPPORTED_TYPE, "The file is not a JPEG, PNG, GIF, WebP, MP4 or MOV file.")
+    raise MediaRejectedError("The file is not a JPEG, PNG, GIF, WebP, MP4 or MOV file.", code=UNSUPPORTED_TYPE)
 
 
 def probe_bytes(data: bytes) -> Probe:
@@ -127,8 +120,8 @@ def probe_bytes(data: bytes) -> Probe:
 def _measured(content_type: str, kind: str, width: int, height: int) -> Probe:
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         raise MediaRejectedError(
-            DIMENSIONS_INVALID,
             f"The file is {width}x{height} pixels; each side must be between 1 and {MAX_SIDE} pixels.",
+            code=DIMENSIONS_INVALID,
         )
     return Probe(content_type=content_type, kind=kind, width=width, height=height)
 
@@ -290,7 +283,7 @@ def _movie_type(source: _Source) -> str:
         return "video/quicktime"
     if brand in MP4_BRANDS:
         return "video/mp4"
-    raise MediaRejectedError(UNSUPPORTED_TYPE, "The file is not a JPEG, PNG, GIF, WebP, MP4 or MOV file.")
+    raise MediaRejectedError("The file is not a JPEG, PNG, GIF, WebP, MP4 or MOV file.", code=UNSUPPORTED_TYPE)
 
 
 def _movie_size(source: _Source) -> tuple[int, int]:
@@ -321,7 +314,7 @@ def _movie_size(source: _Source) -> tuple[int, int]:
                 if width and height:
                     return width, height
                 break
-    raise MediaRejectedError(NO_VIDEO_TRACK, "The file has no video track (is it audio only?).")
+    raise MediaRejectedError("The file has no video track (is it audio only?).", code=NO_VIDEO_TRACK)
 
 
 def _track_size(source: _Source, tkhd: _Box) -> tuple[int, int]:

@@ -13,6 +13,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
+from chalicelib.clock import Clock, SystemClock
+
+# The engine's error kinds are part of this contract; they live in the one hierarchy of errors.
+from chalicelib.errors import (  # noqa: F401 - re-exported for adapters
+    AuthenticationFailedError,
+    OutcomeUnknownError,
+    PermanentError,
+    PlatformError,
+    PlatformRateLimitedError,
+    TransientError,
+)
+
 
 @dataclass(frozen=True)
 class PostRef:
@@ -97,11 +109,6 @@ class Attachment:
             stream.close()
 
 
-# The publisher's timeout (infrastructure/catalog.py): what a part may assume it has left when no
-# Lambda context says (a test, a direct call).
-ASSUMED_TIME_LEFT = 60.0
-
-
 @dataclass(frozen=True)
 class Part:
     """One part to publish."""
@@ -118,16 +125,16 @@ class Part:
     # to the handle it passed to ``keep``), and the engine's way to store a new one.
     uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     remember: Callable[[str, dict[str, Any]], None] | None = field(default=None, compare=False, repr=False)
-    # Seconds the worker had left when this part started (the Lambda context's remaining time);
-    # None when nothing said.
-    time_left: float | None = None
+    # Seconds the worker had left when this part started: its Lambda context's remaining time, less
+    # the worker's margin for reporting (chalicelib/workers/publisher.py). Always said: a guess
+    # would let a wait outlast the function.
+    time_left: float = field(kw_only=True)
 
     def budget(self, reserve: float) -> float:
         """Seconds this part may spend waiting (for a platform to process media), leaving ``reserve``
         seconds for what comes after (the post itself, recording the outcome): a worker killed
         mid-wait reports nothing at all, so a wait must end well before the function does."""
-        left = self.time_left if self.time_left is not None else ASSUMED_TIME_LEFT
-        return max(0.0, left - reserve)
+        return max(0.0, self.time_left - reserve)
 
     def keep(self, attachment_id: str, handle: dict[str, Any]) -> None:
         """Store the platform's handle for an uploaded file (a media id still processing), so that a
@@ -136,65 +143,18 @@ class Part:
             self.remember(attachment_id, handle)
 
 
-class PlatformError(Exception):
-    """Base of what an adapter raises. ``code`` is stable and shown to users on the target.
-    ``platform_error`` is the platform's own name for the failure where it gives one (Slack's
-    ``channel_not_found``), for callers that act on a particular one."""
-
-    code = "platform_error"
-    platform_error: str | None = None
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-
-
-class TransientError(PlatformError):
-    """Worth trying again: a 5xx, a dropped connection before the request was sent, a timeout on a
-    platform that honours idempotency keys. ``retry_after`` (seconds) when the platform said."""
-
-    code = "platform_unavailable"
-
-    def __init__(self, message: str, *, code: str | None = None, retry_after: float | None = None):
-        super().__init__(message, code=code)
-        self.retry_after = retry_after
-
-
-class RateLimitedError(TransientError):
-    code = "rate_limited"
-
-
-class PermanentError(PlatformError):
-    """Trying again would fail the same way: the platform refused the content or the request."""
-
-    code = "platform_rejected"
-
-
-class AuthenticationFailedError(PermanentError):
-    """The account's credentials no longer work and could not be refreshed: the integration needs
-    the user to reconnect it."""
-
-    code = "integration_needs_refresh"
-
-
-class OutcomeUnknownError(PlatformError):
-    """The request may have reached the platform (a timeout after sending) on a platform that offers
-    no idempotency: repeating it could publish twice, so the engine never does."""
-
-    code = "outcome_unknown"
-
-
 @dataclass(frozen=True)
 class Deployment:
     """What the deployment hands an adapter when it is built: its settings (where each platform's
-    API is) and a way to read openpost's own app credentials on a platform
-    (``app_credentials(platform, fresh=False)``, None while the deployment has none). Adapters
-    never reach up into the container for either."""
+    API is), a way to read openpost's own app credentials on a platform
+    (``app_credentials(platform, fresh=False)``, None while the deployment has none), the HTTP
+    session every adapter of the container shares (``http.new_session``: pooled connections, no
+    retries of its own), and the clock. Adapters never reach up into the container for any of them."""
 
     settings: Any
     app_credentials: Callable[..., dict[str, str] | None] = lambda platform, fresh=False: None
+    session: Any = None  # a requests.Session
+    clock: Clock = field(default_factory=SystemClock)
 
 
 class Platform:
@@ -224,17 +184,26 @@ class Platform:
             cls.idempotent = cls.descriptor.idempotent
             cls.max_images = cls.descriptor.media.max_images or cls.max_images
 
-    def __init__(self, integration, credentials=None):
+    def __init__(self, integration, credentials=None, *, session=None, clock: Clock | None = None):
         # An AccountCredentials (chalicelib/domain/credentials.py): ``.value`` is the account's
         # current tokens, ``.replace(new)`` stores refreshed ones and returns what to use.
         self.integration = integration
         self.credentials = credentials
+        if session is None:  # built alone (a test, a sandbox account): a session of its own
+            from chalicelib.platforms import http
+
+            session = http.new_session()
+        self.session = session
+        self.clock = clock or SystemClock()
 
     @classmethod
     def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
-        """The adapter for ``integration``, given what the deployment holds. Adapters that need
-        settings or app credentials override this; ``options`` reach the constructor (tests pass
-        clocks and sleeps)."""
+        """The adapter for ``integration``, given what the deployment holds: its session and clock
+        reach every adapter; adapters that need settings or app credentials extend this.
+        ``options`` reach the constructor (tests pass a ManualClock)."""
+        if deployment is not None:
+            options.setdefault("session", deployment.session)
+            options.setdefault("clock", deployment.clock)
         return cls(integration, credentials, **options)
 
     def publish(self, part: Part) -> PostRef:
@@ -247,12 +216,12 @@ class ApiUrlPlatform(Platform):
 
     api_url_setting = ""
 
-    def __init__(self, integration, credentials=None, api_url: str | None = None):
-        super().__init__(integration, credentials)
+    def __init__(self, integration, credentials=None, api_url: str | None = None, **shared: Any):
+        super().__init__(integration, credentials, **shared)
         self._api_url = api_url
 
     @classmethod
     def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if deployment is not None:
             options.setdefault("api_url", getattr(deployment.settings, cls.api_url_setting))
-        return cls(integration, credentials, **options)
+        return super().build(integration, credentials, deployment, **options)

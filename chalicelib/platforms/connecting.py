@@ -35,19 +35,19 @@ class ConnectedAccount:
     avatar_url: str | None = None
 
 
-class GrantRejectedError(Exception):
-    """The platform refused an OAuth authorization code (used, expired or revoked): the user must
-    start connecting again."""
-
-
 @dataclass(frozen=True)
 class ConnectContext:
     """What the deployment gives a connect call: its settings (where each platform's API is, whether
-    loopback URLs are allowed), and for OAuth platforms the ``Deployment`` adapters are built with
-    (the app's credentials)."""
+    loopback URLs are allowed), and the ``Deployment`` adapters are built with (the HTTP session,
+    and for OAuth platforms the app's credentials)."""
 
     settings: Any
     deployment: Any = None
+
+    @property
+    def session(self):
+        """The HTTP session the deployment's adapters share (a requests.Session)."""
+        return self.deployment.session
 
     def user_url(self, url: str, field_name: str) -> str:
         """``url`` if we may send a user's secret there: HTTPS to a public address (or, where
@@ -106,11 +106,11 @@ def refused(code: str, field_name: str, detail: str) -> ValidationError:
     return ValidationError(detail, code=code, errors=[{"field": field_name, "message": detail}])
 
 
-def get_json(platform: str, url: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+def get_json(platform: str, url: str, headers: dict[str, str] | None = None, *, session) -> dict[str, Any]:
     """A JSON object the platform answers a GET with; its refusal as the engine's error kinds."""
     from chalicelib.platforms import http  # requests costs ~0.1 s: only connecting pays for it
 
-    response = http.call("GET", url, platform=platform, idempotent=True, headers=headers or {})
+    response = http.call("GET", url, session=session, platform=platform, idempotent=True, headers=headers or {})
     answer = http.json_body(response)
     if response.status_code >= 400:
         body = answer if isinstance(answer, dict) else {}

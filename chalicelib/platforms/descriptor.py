@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -79,7 +80,7 @@ class SandboxIdentity:
 
     username: str
     display_name: str
-    post_id: Callable[[str], str]
+    post_id: Callable[[str, Any], str]  # (integration id, clock): a new post id (platforms/shapes.py)
     url: str = "{base}/{platform}/{handle}/{id}"
     content_ids: bool = False
 
@@ -134,6 +135,20 @@ class Metrics:
 
 
 @dataclass(frozen=True)
+class DeploymentSetting:
+    """A setting a platform needs from the deployment (where its API is), read once with every other
+    setting (chalicelib/settings.py) from the environment variable ``OPENPOST_<NAME>``, else
+    ``default``: deployments keep the default, tests and self-hosters point it elsewhere."""
+
+    name: str  # the Settings attribute: "x_api_url"
+    default: str
+
+    @property
+    def variable(self) -> str:
+        return f"OPENPOST_{self.name.upper()}"
+
+
+@dataclass(frozen=True)
 class PlatformDescriptor:
     """Everything openpost knows about one platform, declared in one place.
 
@@ -142,6 +157,7 @@ class PlatformDescriptor:
     sandbox). ``metrics`` says how analytics read its counters (None: they cannot).
     ``app_credentials`` names what the deployment must hold of openpost's own app there (X's OAuth
     client id and secret): each platform naming some gets a Secrets Manager secret.
+    ``deployment_settings`` are the settings it reads from the deployment (its API's URL).
     """
 
     name: str  # as the API writes it: "twitter"
@@ -158,6 +174,7 @@ class PlatformDescriptor:
     app_credentials: tuple[str, ...] = ()
     # None: the platform lets openpost read no counters of its posts (analytics say so per target).
     metrics: Metrics | None = None
+    deployment_settings: tuple[DeploymentSetting, ...] = ()
 
     def __post_init__(self):
         # Declarations typed in by hand: a slip fails at start-up, and in the contract test.
@@ -174,11 +191,6 @@ class PlatformDescriptor:
             problems.append("text body")
         if problems:
             raise ValueError(f"platform {self.name}: {', '.join(problems)}")
-
-    @property
-    def live(self) -> bool:
-        """True when posts can be published to real accounts on it."""
-        return self.adapter is not None
 
     @property
     def numbered(self) -> bool:

@@ -26,7 +26,7 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     OutcomeUnknownError,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 
@@ -39,13 +39,31 @@ TIMEOUT: tuple[float, float] = (5.0, 20.0)
 MAX_RETRY_AFTER = 3600.0
 
 
+def new_session() -> requests.Session:
+    """The session a container's adapters share: pooled, kept-alive connections to each platform,
+    and no retries of its own (after a failure only the engine decides whether to try again, since a
+    repeat may publish twice). Timeouts are given per call (``TIMEOUT``)."""
+    session = requests.Session()
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, requests.adapters.HTTPAdapter(max_retries=0, pool_maxsize=10))
+    return session
+
+
 def call(
-    method: str, url: str, *, platform: str, idempotent: bool, timeout: tuple[float, float] = TIMEOUT, **kwargs: Any
+    method: str,
+    url: str,
+    *,
+    session: requests.Session,
+    platform: str,
+    idempotent: bool,
+    timeout: tuple[float, float] = TIMEOUT,
+    **kwargs: Any,
 ) -> requests.Response:
-    """One HTTP request to ``platform``. Returns any answer (the caller classifies it); raises a
-    TransientError or OutcomeUnknownError when no answer came back."""
+    """One HTTP request to ``platform`` on ``session`` (the adapter's, from its deployment). Returns
+    any answer (the caller classifies it); raises a TransientError or OutcomeUnknownError when no
+    answer came back."""
     try:
-        return requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        return session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.RequestException as error:
         raise transport_error(error, platform, idempotent, sent=method.upper() != "GET") from None
 
@@ -85,13 +103,24 @@ def retry_after(headers: Mapping[str, str], body_value: Any = None) -> float | N
     """The wait a platform asked for, in seconds: a value from its body (preferred: it is usually
     more precise), else the ``Retry-After`` header (seconds or an HTTP date)."""
     for value in (body_value, headers.get("Retry-After")):
-        seconds = _seconds(value)
+        seconds = _seconds(value, headers)
         if seconds is not None:
             return min(max(seconds, 0.0), MAX_RETRY_AFTER)
     return None
 
 
-def _seconds(value: Any) -> float | None:
+def answered_at(headers: Mapping[str, str]) -> dt.datetime | None:
+    """When the platform answered, by its own clock (the ``Date`` header every origin server sends):
+    a time it names (an HTTP-date ``Retry-After``, a rate-limit reset) is measured from this, never
+    from our clock, so a skew between the two clocks does not change the wait."""
+    try:
+        when = email.utils.parsedate_to_datetime(headers.get("Date") or "")
+    except (TypeError, ValueError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _seconds(value: Any, headers: Mapping[str, str]) -> float | None:
     if value is None or value == "":
         return None
     try:
@@ -104,7 +133,8 @@ def _seconds(value: Any) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return (when - dt.datetime.now(dt.UTC)).total_seconds()
+    sent = answered_at(headers)
+    return (when - sent).total_seconds() if sent else None
 
 
 def raise_for_answer(
@@ -121,7 +151,7 @@ def raise_for_answer(
     reports without a 401 (Slack's ``token_revoked``, a deleted Discord webhook)."""
     detail = f"{platform} answered HTTP {status}: {message}" if message else f"{platform} answered HTTP {status}."
     if status == 429:
-        raise RateLimitedError(
+        raise PlatformRateLimitedError(
             f"{platform} is rate limiting this account: {message or 'too many requests'}.", retry_after=wait
         )
     if auth_failed or status in (401, 403):

@@ -4,7 +4,7 @@ A platform with metrics declares ``metrics=Metrics(reader="chalicelib.platforms.
 batch=..., exposes=...)`` in its descriptor (descriptor.py). The refresh (chalicelib/domain/analytics/)
 hands a reader at most ``batch`` posts per ``read`` call and expects exactly one call to the
 platform for them (a platform without a batch read says ``batch=1``). A reader raises the errors of
-base.py: ``RateLimitedError`` (with ``retry_after``), ``AuthenticationFailedError`` (the account's
+base.py: ``PlatformRateLimitedError`` (with ``retry_after``), ``AuthenticationFailedError`` (the account's
 token no longer works), ``TransientError``; and sets ``wait`` when the platform's rate-limit
 headers say the window is spent, so the refresh backs the integration off before a 429.
 
@@ -57,6 +57,13 @@ class MetricsReader:
         self.credentials = credentials
         self.deployment = deployment
         self.options = options
+        # The container's one HTTP session, as adapters have (a reader built alone gets its own).
+        session = getattr(deployment, "session", None)
+        if session is None:
+            from chalicelib.platforms import http
+
+            session = http.new_session()
+        self.session = session
         # Seconds the platform said to wait before the next call (its window is spent), or None.
         self.wait: float | None = None
 

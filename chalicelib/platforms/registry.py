@@ -90,8 +90,7 @@ def adapter_for(integration, credentials: dict[str, Any] | None = None, **option
     from chalicelib.platforms.base import PermanentError
 
     if integration.sandbox:
-        options.pop("deployment", None)
-        return load(SANDBOX_ADAPTER)(integration, credentials, **options)
+        return load(SANDBOX_ADAPTER).build(integration, credentials, **options)
     descriptor = _found().get(integration.platform)
     if descriptor is None or descriptor.adapter is None:
         raise PermanentError(

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import random
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -27,8 +25,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 
@@ -125,9 +123,9 @@ class Sandbox(Platform):
         credentials: dict[str, Any] | None = None,
         store=None,
         latency: tuple[float, float] | None = (0.02, 0.08),
-        sleep: Callable[[float], Any] = time.sleep,
+        **shared: Any,
     ):
-        super().__init__(integration, credentials)
+        super().__init__(integration, credentials, **shared)
         self.platform = registry.get(integration.platform)
         self.name = self.platform.name
         self.thread_style = self.platform.thread_style
@@ -138,7 +136,6 @@ class Sandbox(Platform):
             store = SandboxStore()
         self._store = store
         self._latency = latency
-        self._sleep = sleep
 
     # --- the adapter contract ------------------------------------------------------------------
     def publish(self, part: Part) -> PostRef:
@@ -178,7 +175,7 @@ class Sandbox(Platform):
     def _wait(self) -> None:
         # A real call takes a moment; the engine should meet that in test mode too.
         if self._latency:
-            self._sleep(random.uniform(*self._latency))
+            self.clock.sleep(random.uniform(*self._latency))
 
     def _failure_due(self, markers: list[Marker], key: str) -> Marker | None:
         """The failure this try should meet. Tries are counted in the table, per part, only when the
@@ -196,7 +193,7 @@ class Sandbox(Platform):
         if marker.what.startswith("5"):
             return TransientError(f"The sandbox ({self.name}) answered HTTP {marker.what}, {asked}.")
         if marker.what == "429":
-            return RateLimitedError(
+            return PlatformRateLimitedError(
                 f"The sandbox ({self.name}) answered HTTP 429 Too Many Requests, {asked}.",
                 retry_after=marker.retry_after,
             )
@@ -231,7 +228,7 @@ class Sandbox(Platform):
 
     # --- what a published post looks like ------------------------------------------------------
     def _new_id(self) -> str:
-        return self.platform.sandbox.post_id(self.integration.id)
+        return self.platform.sandbox.post_id(self.integration.id, self.clock)
 
     def _url(self, post_id: str) -> str:
         return self.platform.sandbox.url.format(

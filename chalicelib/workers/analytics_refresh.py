@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -33,7 +33,7 @@ def _record_handler(record: SQSRecord) -> str:
             return "export_failed"
     try:
         return services().analytics_refresher.refresh(message)
-    except RetryLater as later:
+    except RetryLaterError as later:
         services().analytics_queue.retry_in(record.receipt_handle, later.seconds)
         logger.info("analytics refresh deferred", extra={"retry_in": later.seconds, "reason": later.reason})
         raise

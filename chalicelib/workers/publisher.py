@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
 from chalicelib.data.messages import PublishMessage
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 
 # A batch whose every message failed is reported like any other (not raised), so it is redelivered
@@ -21,7 +21,7 @@ from chalicelib.observability import logger
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def _record_handler(record: SQSRecord, lambda_context=None) -> str:
+def _record_handler(record: SQSRecord, lambda_context) -> str:
     message = PublishMessage.model_validate_json(record.body)
     logger.append_keys(post_id=message.post_id, target_id=message.target_id)
     try:
@@ -35,7 +35,7 @@ def _record_handler(record: SQSRecord, lambda_context=None) -> str:
         )
         logger.info("publish message handled", extra={"outcome": outcome})
         return outcome
-    except RetryLater as later:
+    except RetryLaterError as later:
         services().publish_queue.retry_in(record.receipt_handle, later.seconds)
         logger.info("publish message deferred", extra={"retry_in": later.seconds, "reason": later.reason})
         raise
@@ -43,12 +43,16 @@ def _record_handler(record: SQSRecord, lambda_context=None) -> str:
         logger.remove_keys(["post_id", "target_id"])
 
 
+# Seconds kept, of what the invocation has left, for what follows the last part: recording the
+# outcome, deferring the message, reporting the batch. A function stopped at its timeout reports
+# nothing, and its whole batch comes back.
+MARGIN_SECONDS = 5.0
+
+
 def _time_left(context):
-    """The seconds this invocation has left, read when a part starts (Powertools hands the record
-    handler the Lambda context); None where there is no context to ask."""
-    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
-        return None
-    return lambda: context.get_remaining_time_in_millis() / 1000
+    """The seconds this invocation has left, less the margin, read when a part starts (Powertools
+    hands the record handler the Lambda context; every invocation has one)."""
+    return lambda: max(0.0, context.get_remaining_time_in_millis() / 1000 - MARGIN_SECONDS)
 
 
 def handle(event, context):

@@ -15,6 +15,7 @@ import sys
 import pytest
 from pydantic import BaseModel
 
+from chalicelib.clock import SystemClock
 from chalicelib.platforms import registry
 from chalicelib.platforms.base import Platform
 
@@ -46,7 +47,8 @@ def test_the_platform_declares_what_it_is(platform):
     # The sandbox stands in with ids and URLs of the platform's shape.
     identity = declared.sandbox
     assert identity.username and identity.display_name
-    first, second = identity.post_id("integration-1"), identity.post_id("integration-1")
+    clock = SystemClock()
+    first, second = identity.post_id("integration-1", clock), identity.post_id("integration-1", clock)
     assert first and first != second
     url = identity.url.format(
         base="https://sandbox.example", platform=platform, handle="someone", id=first, rkey=first.rsplit("/", 1)[-1]

@@ -5,16 +5,20 @@ reactions:read says so per target and keeps publishing."""
 
 from __future__ import annotations
 
-from chalicelib.data.integrations import IntegrationStore
-from tests.integration import test_chat_platforms as chat
-from tests.integration.test_chat_platforms import connect, publish_now
+import pytest
 
-# The chat platform tests' fixtures, found by pytest under these names.
-discord = chat.discord
-slack = chat.slack
-telegram = chat.telegram
-services = chat.services
-key = chat.key
+from chalicelib.data.integrations import IntegrationStore
+from tests.integration.conftest import connect, publish_now
+
+
+@pytest.fixture
+def services(chat_services):
+    return chat_services
+
+
+@pytest.fixture
+def key(workspace):
+    return workspace.live_key
 
 
 def plan_and_refresh(runtime, clock):

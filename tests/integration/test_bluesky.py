@@ -8,6 +8,7 @@ what a Bluesky user's app would show is what is in those records.
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import json
 import os
 import subprocess
@@ -25,10 +26,10 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, problem, services_with
 from tests.pds.server import LocalPds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,9 +159,10 @@ def test_connect_refuses_bad_credentials_and_unreachable_servers(api, key, alice
     main = api.post("/v1/integrations/bluesky/connect", key, {"identifier": alice.handle, "password": alice.password})
     assert main.status == 422 and main.json["code"] == "app_password_required", main
     down = connect(api, key, alice, service="http://127.0.0.1:9")
-    assert down.status == 503, down
+    assert problem(down, 503, "platform_unavailable")["detail"].startswith("Bluesky could not be reached")
     not_https = connect(api, key, alice, service="http://example.com")
-    assert not_https.status == 422, not_https
+    refused = problem(not_https, 422, "invalid_url")
+    assert refused["errors"][0]["field"] == "service" and "https" in refused["errors"][0]["message"]
     sandboxed = connect(api, workspace.test_key, alice)
     assert sandboxed.status == 422 and sandboxed.json["code"] == "live_mode_required"
     assert api.get("/v1/integrations", key).json["total"] == 0
@@ -244,6 +246,7 @@ def test_a_retried_part_finds_its_record_instead_of_posting_twice(pds, alice, in
         total=1,
         idempotency_key="0196a0c4-1111-7000-8000-00000000abcd:0",
         settings={"who_can_reply": "following"},
+        time_left=TIME_LEFT,
     )
     first = adapter(services, workspace, integration["id"]).publish(part)
     again = adapter(services, workspace, integration["id"]).publish(part)  # a new worker, same part
@@ -311,6 +314,7 @@ def test_an_image_over_bluesky_s_limit_is_refused_before_any_upload(pds, alice, 
         media=[
             Attachment(id="m1", kind="image", content_type="image/png", size=len(big), opener=lambda: io.BytesIO(big))
         ],
+        time_left=TIME_LEFT,
     )
     with pytest.raises(PermanentError) as refused:
         adapter(services, workspace, integration["id"]).publish(part)
@@ -326,7 +330,13 @@ def test_a_session_near_its_end_is_refreshed_and_stored(pds, alice, integration,
     # Three hours on, the stored access token is past its end: the SDK refreshes before the call.
     real_now = Client.get_current_time
     monkeypatch.setattr(Client, "get_current_time", lambda self: real_now(self) + dt.timedelta(hours=3))
-    part = Part(text="After a refresh", index=0, total=1, idempotency_key="0196a0c4-3333-7000-8000-00000000abcd:0")
+    part = Part(
+        text="After a refresh",
+        index=0,
+        total=1,
+        idempotency_key="0196a0c4-3333-7000-8000-00000000abcd:0",
+        time_left=TIME_LEFT,
+    )
     ref = adapter(services, workspace, integration["id"]).publish(part)
     after = held_credentials(services, workspace, integration["id"]).value["session"]
     assert after != before and after.split(":::")[3] != before.split(":::")[3]  # a new refresh token
@@ -338,7 +348,13 @@ def test_a_session_the_server_refuses_is_replaced_by_logging_in_again(pds, alice
     handle, did, access, refresh, endpoint = held.value["session"].split(":::")
     forged = access[:-4] + ("AAAA" if not access.endswith("AAAA") else "BBBB")  # a signature that fails
     held.replace({**held.value, "session": ":::".join([handle, did, forged, refresh, endpoint])})
-    part = Part(text="After a new login", index=0, total=1, idempotency_key="0196a0c4-4444-7000-8000-00000000abcd:0")
+    part = Part(
+        text="After a new login",
+        index=0,
+        total=1,
+        idempotency_key="0196a0c4-4444-7000-8000-00000000abcd:0",
+        time_left=TIME_LEFT,
+    )
     ref = adapter(services, workspace, integration["id"]).publish(part)
     assert pds.get_record(ref.id)["value"]["text"] == "After a new login"
     assert held_credentials(services, workspace, integration["id"]).value["session"].split(":::")[2] != forged
@@ -360,7 +376,13 @@ def test_a_revoked_app_password_marks_the_integration_needs_refresh(
     assert pds.list_records(alice.did, "app.bsky.feed.post") == []
     with pytest.raises(AuthenticationFailedError):
         adapter(services, workspace, integration["id"]).publish(
-            Part(text="x", index=0, total=1, idempotency_key="0196a0c4-5555-7000-8000-00000000abcd:0")
+            Part(
+                text="x",
+                index=0,
+                total=1,
+                idempotency_key="0196a0c4-5555-7000-8000-00000000abcd:0",
+                time_left=TIME_LEFT,
+            )
         )
 
 
@@ -382,11 +404,12 @@ def test_server_answers_map_to_the_engines_error_kinds():
     from chalicelib.platforms.bluesky import as_platform_error
 
     limited = as_platform_error(_sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", {"retry-after": "42"}))
-    assert isinstance(limited, RateLimitedError) and limited.retry_after == 42
-    reset = as_platform_error(
-        _sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", {"ratelimit-reset": str(int(time.time()) + 120)})
-    )
-    assert isinstance(reset, RateLimitedError) and 100 < reset.retry_after <= 120
+    assert isinstance(limited, PlatformRateLimitedError) and limited.retry_after == 42
+    # The reset is measured from the server's own Date, whatever our clock says.
+    answered = int(time.time()) - 3600
+    headers = {"ratelimit-reset": str(answered + 120), "date": email.utils.formatdate(answered, usegmt=True)}
+    reset = as_platform_error(_sdk_error("RateLimitExceededError", 429, "RateLimitExceeded", headers))
+    assert isinstance(reset, PlatformRateLimitedError) and reset.retry_after == 120
     assert type(as_platform_error(_sdk_error("RequestException", 503, "ServiceUnavailable"))) is TransientError
     assert type(as_platform_error(_sdk_error("NetworkError", 502))) is TransientError
     assert type(as_platform_error(_sdk_error("NetworkError", None))) is TransientError  # no answer at all

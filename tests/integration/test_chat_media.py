@@ -19,13 +19,14 @@ from chalicelib.platforms.base import (
     OutcomeUnknownError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.discord import Discord
 from chalicelib.platforms.slack import Slack
 from chalicelib.platforms.telegram import Telegram
 from tests import media_samples
+from tests.conftest import TIME_LEFT
 from tests.platform_servers.chat_apis import DiscordServer, SentFile, SlackServer, TelegramServer
 
 PNG = media_samples.image("image/png", 64, 48)
@@ -89,6 +90,7 @@ def part(text: str, files=(), *, index: int = 0, total: int = 1, reply_to=None, 
         reply_to=reply_to,
         root=root,
         media=list(files),
+        time_left=TIME_LEFT,
     )
 
 
@@ -173,13 +175,13 @@ def test_discord_upload_failing_is_retryable_and_shows_nothing(discord):
     discord.fail_next("5xx")
     with pytest.raises(TransientError) as failed:
         discord_adapter(discord).publish(part("Launch photos", two_images()))
-    assert not isinstance(failed.value, RateLimitedError)
+    assert not isinstance(failed.value, PlatformRateLimitedError)
     assert discord.messages == []
 
 
 def test_discord_429_with_files(discord):
     discord.fail_next("429", retry_after=2.5)
-    with pytest.raises(RateLimitedError) as limited:
+    with pytest.raises(PlatformRateLimitedError) as limited:
         discord_adapter(discord).publish(part("Launch photos", two_images()))
     assert limited.value.retry_after == 2.5 and discord.messages == []
 
@@ -258,7 +260,7 @@ def test_slack_upload_failing_is_retryable_and_shows_nothing(slack):
     slack.fail_next("5xx", on="upload")
     with pytest.raises(TransientError) as failed:
         slack_adapter(slack).publish(part("Launch photos", two_images()))
-    assert not isinstance(failed.value, RateLimitedError)
+    assert not isinstance(failed.value, PlatformRateLimitedError)
     assert slack.history() == [] and slack.calls.count("chat.postMessage") == 0
 
 
@@ -290,7 +292,7 @@ def test_slack_storage_failing_mid_upload_is_retryable_and_shows_nothing(slack):
 
 def test_slack_429(slack):
     slack.fail_next("429", retry_after=7)
-    with pytest.raises(RateLimitedError) as limited:
+    with pytest.raises(PlatformRateLimitedError) as limited:
         slack_adapter(slack).publish(part("Launch photos", two_images()))
     assert limited.value.retry_after == 7 and slack.history() == []
 
@@ -364,13 +366,13 @@ def test_telegram_upload_failing_is_retryable_and_shows_nothing(telegram):
     telegram.fail_next("5xx")
     with pytest.raises(TransientError) as failed:
         telegram_adapter(telegram).publish(part("Launch photos", two_images()))
-    assert not isinstance(failed.value, RateLimitedError)
+    assert not isinstance(failed.value, PlatformRateLimitedError)
     assert telegram.feed() == []
 
 
 def test_telegram_429(telegram):
     telegram.fail_next("429", retry_after=11)
-    with pytest.raises(RateLimitedError) as limited:
+    with pytest.raises(PlatformRateLimitedError) as limited:
         telegram_adapter(telegram).publish(part("Watch the demo", [video()]))
     assert limited.value.retry_after == 11 and telegram.feed() == []
 

@@ -12,95 +12,34 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, problem
+from tests.integration.conftest import (
+    connect,
+    integration_status,
+    publish_directly,
+    publish_now,
+    read_post,
+    table_holds,
+    the_target,
+)
 from tests.platform_servers.chat_apis import DiscordServer, SlackServer, TelegramServer
 
 
-# --- the world -------------------------------------------------------------------------------------
+# --- the world: the servers, and services that reach them (tests/integration/conftest.py) -------------
 @pytest.fixture
-def discord():
-    with DiscordServer() as server:
-        yield server
-
-
-@pytest.fixture
-def slack():
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def telegram():
-    with TelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
-def services(aws, clock, slack, telegram):
-    """The app's services as tests/conftest.py builds them, with the platforms on loopback."""
-    with services_with(
-        aws, clock, allow_loopback_platforms=True, slack_api_url=slack.api_url, telegram_api_url=telegram.api_url
-    ) as built:
-        yield built
+def services(chat_services):
+    return chat_services
 
 
 @pytest.fixture
 def key(workspace):
     return workspace.live_key
-
-
-# --- helpers shared with the Mastodon tests ------------------------------------------------------
-def connect(api, key, platform: str, body: dict) -> dict:
-    answer = api.post(f"/v1/integrations/{platform}/connect", key, body)
-    assert answer.status == 201, answer
-    return answer.json["data"]
-
-
-def publish_now(api, key, platform: str, content: str, segments=(), **fields) -> str:
-    body = {"content": content, "platforms": [platform], **fields}
-    if segments:
-        body["segments"] = [{"content": text} for text in segments]
-    created = api.post("/v1/posts", key, body)
-    assert created.status == 201, created
-    post_id = created.json["data"]["id"]
-    assert api.post(f"/v1/posts/{post_id}/publish", key).status == 202
-    return post_id
-
-
-def read_post(api, key, post_id: str) -> dict:
-    return api.get(f"/v1/posts/{post_id}", key).json["data"]
-
-
-def the_target(api, key, post_id: str) -> dict:
-    (target,) = read_post(api, key, post_id)["post_targets"]
-    return target
-
-
-def publish_directly(services, runtime) -> None:
-    """Run the publisher on the waiting message without the queue, so its RetryLater is seen."""
-    (message,) = runtime.peek()
-    body = json.loads(message["Body"])
-    services.publisher.publish(
-        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
-    )
-
-
-def integration_status(api, key, integration_id: str) -> str:
-    return api.get(f"/v1/integrations/{integration_id}", key).json["data"]["status"]
-
-
-def table_holds(services, *secrets: str) -> bool:
-    """Whether any integration item, read straight from the table, shows one of the secrets."""
-    table = f"{services.settings.resource_prefix}-integrations"
-    dumped = json.dumps(boto3.client("dynamodb").scan(TableName=table)["Items"])
-    return any(secret in dumped for secret in secrets)
 
 
 # --- connecting ------------------------------------------------------------------------------------
@@ -229,7 +168,7 @@ def test_a_test_key_never_reaches_a_platform(api, workspace, slack):
 def test_loopback_webhooks_are_refused_unless_the_deployment_allows_them(api, key, discord, services):
     services.__dict__["settings"] = services.settings.model_copy(update={"allow_loopback_platforms": False})
     answer = api.post("/v1/integrations/discord/connect", key, {"webhook_url": discord.webhook_url})
-    assert answer.status == 422
+    assert problem(answer, 422, "invalid_credentials")["errors"][0]["field"] == "webhook_url"
     assert discord.calls.items == []  # the token was never sent there
 
 
@@ -311,9 +250,17 @@ def _publish_a_thread_to(forum: DiscordServer) -> None:
         profile={"guild_id": forum.GUILD_ID, "channel_id": forum.CHANNEL_ID},
     )
     adapter = Discord(integration, _Held({"webhook_url": forum.webhook_url}))
-    first = adapter.publish(Part(text="Launch day\nEverything new in 2.0", index=0, total=3, idempotency_key="t:0"))
-    second = adapter.publish(Part(text="Part two", index=1, total=3, idempotency_key="t:1", reply_to=first, root=first))
-    adapter.publish(Part(text="Part three", index=2, total=3, idempotency_key="t:2", reply_to=second, root=first))
+    first = adapter.publish(
+        Part(text="Launch day\nEverything new in 2.0", index=0, total=3, idempotency_key="t:0", time_left=TIME_LEFT)
+    )
+    second = adapter.publish(
+        Part(text="Part two", index=1, total=3, idempotency_key="t:1", reply_to=first, root=first, time_left=TIME_LEFT)
+    )
+    adapter.publish(
+        Part(
+            text="Part three", index=2, total=3, idempotency_key="t:2", reply_to=second, root=first, time_left=TIME_LEFT
+        )
+    )
     assert forum.channel() == ["Launch day"]
     (thread_id,) = forum.threads
     assert forum.thread(thread_id) == ["Launch day\nEverything new in 2.0", "Part two", "Part three"]
@@ -340,7 +287,7 @@ def test_discord_401_flags_the_account(api, key, runtime, discord, discord_accou
 def test_discord_429_waits_for_its_retry_after(api, key, runtime, services, discord, discord_account):
     discord.fail_next("429", retry_after=2.5)
     post_id = publish_now(api, key, "discord", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 3  # Discord's 2.5 s, in whole seconds for the queue
     runtime.drain()
@@ -399,7 +346,7 @@ def test_slack_revoked_token_flags_the_account(api, key, runtime, slack, slack_a
 def test_slack_429_waits_for_its_retry_after(api, key, runtime, services, slack, slack_account):
     slack.fail_next("429", retry_after=7)
     post_id = publish_now(api, key, "slack", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 7
     runtime.drain()
@@ -414,7 +361,7 @@ def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(
     # Slack names a limit in the body of an HTTP 200 too; the thread waits rather than failing part-way.
     slack.fail_next("429", on="chat.postMessage", after=1, in_body=True, error=error, retry_after=9)
     post_id = publish_now(api, key, "slack", "Part one", segments=["Part two"])
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 9
     target = the_target(api, key, post_id)
@@ -427,7 +374,7 @@ def test_slack_rate_limit_inside_a_200_waits_and_the_thread_goes_on(
 def test_slack_rate_limit_without_a_wait_backs_off(api, key, runtime, services, slack, slack_account):
     slack.fail_next("429", in_body=True, error="rate_limited", retry_header=False)
     post_id = publish_now(api, key, "slack", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert 1 <= later.value.seconds <= 10  # the engine's first backoff
     assert the_target(api, key, post_id)["error"]["code"] == "rate_limited"
@@ -487,7 +434,7 @@ def test_telegram_401_flags_the_account(api, key, runtime, telegram, telegram_ac
 def test_telegram_429_waits_for_its_retry_after(api, key, runtime, services, telegram, telegram_account):
     telegram.fail_next("429", retry_after=11)
     post_id = publish_now(api, key, "telegram", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 11
     runtime.drain()
@@ -512,7 +459,14 @@ def test_an_unreachable_platform_is_retryable_and_sent_nothing():
     from chalicelib.platforms import http
 
     with pytest.raises(TransientError):
-        http.call("POST", "http://127.0.0.1:9/anything", platform="Slack", idempotent=False, timeout=(1, 1))
+        http.call(
+            "POST",
+            "http://127.0.0.1:9/anything",
+            session=http.new_session(),
+            platform="Slack",
+            idempotent=False,
+            timeout=(1, 1),
+        )
 
 
 def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
@@ -523,6 +477,7 @@ def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
         http.call(
             "POST",
             f"{slack.api_url}/chat.postMessage",
+            session=http.new_session(),
             platform="Slack",
             idempotent=False,
             timeout=(1, 0.2),
@@ -534,6 +489,7 @@ def test_a_lost_answer_is_unknown_only_where_a_repeat_is_not_recognised(slack):
         http.call(
             "POST",
             f"{slack.api_url}/chat.postMessage",
+            session=http.new_session(),
             platform="Slack",
             idempotent=True,
             timeout=(1, 0.2),

@@ -7,6 +7,7 @@ from openapi_spec_validator import validate
 import app as application
 from chalicelib.api import edges
 from chalicelib.api.routing import BLUEPRINTS
+from tests.conftest import problem
 
 
 def test_openapi_document_is_valid_and_complete(api):
@@ -47,7 +48,7 @@ def test_a_body_that_is_too_large_is_413(api, workspace):
 
 def test_json_that_is_not_an_object_is_422(api, workspace):
     answer = api.post("/v1/api-keys", workspace.test_key, raw=b"[1, 2]")
-    assert answer.status == 422 and answer.json["errors"][0]["field"] == "body"
+    assert problem(answer, 422, "validation_failed")["errors"][0]["field"] == "body"
 
 
 def test_malformed_json_is_400(api, workspace):
@@ -57,14 +58,14 @@ def test_malformed_json_is_400(api, workspace):
 
 def test_unknown_field_is_422_naming_it(api, workspace):
     answer = api.post("/v1/api-keys", workspace.test_key, {"nmae": "typo"})
-    assert answer.status == 422
-    assert answer.json["errors"] == [{"field": "nmae", "message": "Extra inputs are not permitted"}]
+    assert problem(answer, 422, "validation_failed")["errors"] == [
+        {"field": "nmae", "message": "Extra inputs are not permitted"}
+    ]
 
 
 def test_method_not_allowed_is_a_problem(api, workspace):
     answer = api.request("PATCH", "/v1/integrations", workspace.test_key)
-    assert answer.status == 405
-    assert answer.headers["content-type"] == "application/problem+json"
+    assert problem(answer, 405, "method_not_allowed")["detail"]
 
 
 def test_lambda_init_loads_no_heavy_library():

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from chalicelib.data.integrations import IntegrationStore, to_record
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.records import Integration
+from tests.conftest import problem
 from tests.integration.lambda_runtime import LambdaRuntime
 
 TOKEN = "secret-access-token-9f8e7d6c5b4a"
@@ -89,7 +90,7 @@ def test_disconnect_marks_erases_and_tells(api, aws, workspace, live_account, se
 
 
 def test_disconnecting_another_modes_integration_is_404(api, workspace, live_account):
-    assert api.delete(f"/v1/integrations/{live_account.id}", workspace.test_key).status == 404
+    problem(api.delete(f"/v1/integrations/{live_account.id}", workspace.test_key), 404, "integration_not_found")
     assert IntegrationStore().get(workspace.workspace.id, "live", live_account.id).status == "active"
 
 

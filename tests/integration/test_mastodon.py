@@ -13,15 +13,15 @@ import datetime as dt
 
 import pytest
 import requests
-from mastodon_mock.config import SeedAccount, SeedConfig
-from mastodon_mock.testing import MockServer
 
 from chalicelib.data.integrations import IntegrationStore
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.domain.records import Integration
 from chalicelib.platforms.base import Part, PermanentError
 from chalicelib.platforms.mastodon import Mastodon
-from tests.integration.test_chat_platforms import (
+from tests.conftest import TIME_LEFT
+from tests.integration.conftest import (
+    MASTODON_TOKEN,
     connect,
     integration_status,
     publish_directly,
@@ -32,39 +32,17 @@ from tests.integration.test_chat_platforms import (
 )
 from tests.platform_servers.chat_apis import ChatServer
 
-TOKEN = "openpost-mastodon-token-4c2e"
-
-
-# The chat platforms' fixtures (a loopback-friendly services, the Lambda runtime, a live key) serve
-# here too; pytest finds them through this import.
-from tests.integration.test_chat_platforms import key, services, slack, telegram  # noqa: E402,F401
+TOKEN = MASTODON_TOKEN
 
 
 @pytest.fixture
-def mastodon():
-    seed = SeedConfig(accounts=[SeedAccount(username="openpost", display_name="openpost news", access_token=TOKEN)])
-    with MockServer(seed=seed) as server:
-        yield Instance(server.base_url)
+def services(chat_services):
+    return chat_services
 
 
-class Instance:
-    """The server as a follower's client sees it, plus its fault control plane."""
-
-    def __init__(self, base_url: str):
-        self.url = base_url
-
-    def get(self, path: str):
-        answer = requests.get(f"{self.url}{path}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
-        answer.raise_for_status()
-        return answer.json()
-
-    def statuses(self) -> list:
-        me = self.get("/api/v1/accounts/verify_credentials")
-        return list(reversed(self.get(f"/api/v1/accounts/{me['id']}/statuses")))  # oldest first
-
-    def fault(self, effect: dict, count: int = 1) -> None:
-        rule = {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": effect, "count": count}
-        requests.post(f"{self.url}/api/v1/_mock/faults", json=rule, timeout=5).raise_for_status()
+@pytest.fixture
+def key(workspace):
+    return workspace.live_key
 
 
 class AnswerLosingProxy(ChatServer):
@@ -181,7 +159,7 @@ def test_401_flags_the_account(api, key, runtime, mastodon, account):
 def test_429_waits_for_retry_after(api, key, runtime, services, mastodon, account):
     mastodon.fault({"type": "ratelimit", "headers": {"Retry-After": "9"}})
     post_id = publish_now(api, key, "mastodon", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert later.value.seconds == 9
     runtime.drain()
@@ -193,7 +171,7 @@ def test_429_without_retry_after_waits_until_the_window_resets(api, key, runtime
     reset = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=40)).isoformat()
     mastodon.fault({"type": "ratelimit", "headers": {"Retry-After": "", "X-RateLimit-Reset": reset}})
     publish_now(api, key, "mastodon", "Hello")
-    with pytest.raises(RetryLater) as later:
+    with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
     assert 38 <= later.value.seconds <= 41
 
@@ -240,5 +218,7 @@ def test_the_servers_refusal_is_shown_to_the_user(mastodon):
     )
     held = type("Held", (), {"value": {"instance_url": mastodon.url, "access_token": TOKEN}})()
     with pytest.raises(PermanentError) as refused:
-        Mastodon(integration, held).publish(Part(text="x" * 501, index=0, total=1, idempotency_key="t:0"))
+        Mastodon(integration, held).publish(
+            Part(text="x" * 501, index=0, total=1, idempotency_key="t:0", time_left=TIME_LEFT)
+        )
     assert "too long" in refused.value.message and refused.value.code == "platform_rejected"

@@ -16,6 +16,7 @@ import io
 import pytest
 import requests
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.records import Integration
 from chalicelib.platforms.base import (
@@ -23,32 +24,34 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.mastodon import Mastodon
 from tests import media_samples
-
-# The chat platforms' fixtures (a loopback-friendly services, a live key) serve the connect test.
-from tests.integration.test_chat_platforms import connect, key, services, slack, telegram  # noqa: E402,F401
-from tests.integration.test_mastodon import TOKEN, mastodon  # noqa: F401 - the mastodon-mock fixture
+from tests.conftest import TIME_LEFT
+from tests.integration.conftest import MASTODON_TOKEN as TOKEN
+from tests.integration.conftest import connect
 from tests.platform_servers import mastodon_media
 from tests.platform_servers.mastodon_media import MediaProcessingServer
 
 
-class Waiting:
-    """The adapter's clock and sleep: sleeping moves the clock on at once, and each pause is kept."""
+@pytest.fixture
+def services(chat_services):
+    return chat_services
 
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.pauses: list = []
 
-    def sleep(self, seconds: float) -> None:
-        self.pauses.append(seconds)
-        self.now += seconds
+@pytest.fixture
+def key(workspace):
+    return workspace.live_key
 
-    def clock(self) -> float:
-        return self.now
+
+class Waiting(ManualClock):
+    """The adapter's clock: sleeping moves it on at once, and each pause is kept."""
+
+    @property
+    def pauses(self) -> list:
+        return self.slept
 
 
 class Held:
@@ -73,8 +76,7 @@ def adapter(instance_url: str, token: str = TOKEN, profile: dict = None, waiting
     return Mastodon(
         integration,
         Held({"instance_url": instance_url, "access_token": token}),
-        sleep=waiting.sleep,
-        clock=waiting.clock,
+        clock=waiting,
     )
 
 
@@ -108,7 +110,7 @@ def video(media_id: str, alt_text=None, *, content_type="video/mp4", width=1280,
 
 
 def part(text: str, media: list, key: str = "t:0") -> Part:
-    return Part(text=text, index=0, total=1, idempotency_key=key, media=media)
+    return Part(text=text, index=0, total=1, idempotency_key=key, media=media, time_left=TIME_LEFT)
 
 
 def fetch(url: str) -> bytes:
@@ -118,7 +120,7 @@ def fetch(url: str) -> bytes:
 
 
 # --- on mastodon-mock ------------------------------------------------------------------------------
-def test_two_images_with_their_descriptions(mastodon):  # noqa: F811 - the fixture imported above
+def test_two_images_with_their_descriptions(mastodon):
     photos = [
         image("m1", "A red kite over the ridge", seed=1),
         image("m2", "The same kite, landing in the grass", content_type="image/jpeg", seed=2, filename="landing.jpg"),
@@ -134,7 +136,7 @@ def test_two_images_with_their_descriptions(mastodon):  # noqa: F811 - the fixtu
     assert [fetch(item["url"]) for item in attached] == [photo.read() for photo in photos]  # in the author's order
 
 
-def test_a_video_with_its_description(mastodon):  # noqa: F811
+def test_a_video_with_its_description(mastodon):
     clip = video("v1", "Waves breaking on the harbour wall")
     ref = adapter(mastodon.url).publish(part("", [clip]))
     (attached,) = mastodon.get(f"/api/v1/statuses/{ref.id}")["media_attachments"]
@@ -142,7 +144,7 @@ def test_a_video_with_its_description(mastodon):  # noqa: F811
     assert fetch(attached["url"]) == clip.read()
 
 
-def test_a_repeated_part_uploads_again_but_makes_one_status(mastodon):  # noqa: F811
+def test_a_repeated_part_uploads_again_but_makes_one_status(mastodon):
     # The engine asks again when an answer was lost; the status's Idempotency-Key makes the second
     # call return the first status, and the second upload is simply never attached.
     first = adapter(mastodon.url).publish(part("Once", [image("m1", "A kite")], key="target-7:0"))
@@ -173,7 +175,7 @@ class UploadTripwire:
 
 def test_more_attachments_than_the_connected_server_allows_are_refused_before_uploading(
     api, key, services, workspace, mastodon
-):  # noqa: F811
+):
     shown = connect(api, key, "mastodon", {"instance_url": mastodon.url, "access_token": TOKEN})
     integration = IntegrationStore().get(workspace.workspace.id, "live", shown["id"])
     tripwire = UploadTripwire(mastodon)
@@ -196,7 +198,7 @@ def test_more_attachments_than_the_connected_server_allows_are_refused_before_up
     ],
     ids=["type", "image-bytes", "image-pixels", "video-pixels", "video-and-image"],
 )
-def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, code):  # noqa: F811
+def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, code):
     # The limits as the server reports them, which is what a connected account's profile keeps.
     instance = mastodon.get("/api/v2/instance")
     profile = {
@@ -211,7 +213,7 @@ def test_the_servers_media_limits_are_checked_before_uploading(mastodon, media, 
     assert tripwire.armed() and mastodon.statuses() == []
 
 
-def test_media_within_the_servers_limits_goes_out(mastodon):  # noqa: F811
+def test_media_within_the_servers_limits_goes_out(mastodon):
     instance = mastodon.get("/api/v2/instance")
     profile = {
         "domain": instance["domain"],
@@ -233,6 +235,31 @@ def processing():
 
 def on(server: MediaProcessingServer, waiting: Waiting = None) -> Mastodon:
     return adapter(server.base_url, token=mastodon_media.TOKEN, waiting=waiting)
+
+
+def test_adapters_built_for_a_deployment_share_its_session_and_clock(processing):
+    """Adapters are handed the container's one HTTP session and its clock when built: a second
+    adapter reuses the connection the first one opened, and their waits pass on that clock."""
+    from chalicelib.platforms import http, registry
+    from chalicelib.platforms.base import Deployment
+
+    shared, waiting = http.new_session(), Waiting()
+    deployment = Deployment(settings=None, session=shared, clock=waiting)
+    first, second = (
+        registry.adapter_for(
+            adapter(processing.base_url, token=mastodon_media.TOKEN).integration,
+            Held({"instance_url": processing.base_url, "access_token": mastodon_media.TOKEN}),
+            deployment=deployment,
+        )
+        for _ in range(2)
+    )
+    assert first.session is shared and second.session is shared and first.clock is waiting
+    first.publish(part("A clip", [video("v1")]))
+    (pool,) = shared.get_adapter(processing.base_url).poolmanager.pools._container.values()
+    opened = pool.num_connections
+    second.publish(part("Another", [image("m1")], key="t2:0"))
+    assert pool.num_connections == opened == 1  # the second adapter's calls went over the same connection
+    assert waiting.pauses == [1.0, 2.0, 1.0, 2.0]  # both waits for processing, on the deployment's clock
 
 
 def test_a_video_still_processing_is_checked_until_ready(processing):
@@ -269,7 +296,6 @@ def test_the_wait_ends_with_the_time_the_worker_has_left():
             on(server, waiting).publish(short)
     assert later.value.code == "media_still_processing"
     assert sum(waiting.pauses) == pytest.approx(40.0 - Mastodon.reserve)
-    assert 40.0 - Mastodon.reserve < Mastodon.processing_budget
     assert server.statuses == []
 
 
@@ -278,8 +304,8 @@ def test_still_processing_at_the_end_of_the_budget_is_tried_again_later():
     with MediaProcessingServer(ready_after=None) as server:
         with pytest.raises(TransientError) as later:
             on(server, waiting).publish(part("A long clip", [video("v1", "A long clip")]))
-    assert later.value.code == "media_still_processing" and not isinstance(later.value, RateLimitedError)
-    assert sum(waiting.pauses) == pytest.approx(Mastodon.processing_budget)
+    assert later.value.code == "media_still_processing" and not isinstance(later.value, PlatformRateLimitedError)
+    assert sum(waiting.pauses) == pytest.approx(TIME_LEFT - Mastodon.reserve)
     assert max(waiting.pauses) <= 5.0 and server.calls.count("check") == len(waiting.pauses)
     assert "status" not in server.calls and server.statuses == []
 
@@ -298,6 +324,7 @@ def test_a_retry_takes_up_a_file_still_processing_instead_of_uploading_again():
             uploads=dict(kept),
             media=[video("v1", "A long clip")],
             remember=kept.__setitem__,
+            time_left=TIME_LEFT,
         )
 
     with MediaProcessingServer(ready_after=None) as server:
@@ -323,6 +350,7 @@ def test_a_kept_file_the_instance_no_longer_has_is_uploaded_again():
         idempotency_key="clip:0",
         media=[video("v1", "A clip")],
         uploads={"v1": {"media_id": "109999999999999999"}},
+        time_left=TIME_LEFT,
     )
     with MediaProcessingServer(ready_after=1) as server:
         on(server, Waiting()).publish(stale)
@@ -352,7 +380,7 @@ def test_processing_that_fails_refuses_the_part():
             "media_rejected",
         ),
         (413, None, {}, PermanentError, "media_rejected"),  # a proxy's limit: no JSON
-        (429, {"error": "Too many requests"}, {"Retry-After": "7"}, RateLimitedError, "rate_limited"),
+        (429, {"error": "Too many requests"}, {"Retry-After": "7"}, PlatformRateLimitedError, "rate_limited"),
         (401, {"error": "The access token is invalid"}, {}, AuthenticationFailedError, "integration_needs_refresh"),
     ],
     ids=["503", "500", "422", "413", "429", "401"],

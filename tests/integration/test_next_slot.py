@@ -171,7 +171,7 @@ def test_unknown_and_foreign_integrations_are_404(api, key, workspace, accounts,
     problem(api.get(f"/v1/integrations/{twitter}/next-slot", workspace.live_key), 404, "integration_not_found")
     other = services.workspaces.create("Other").test_key
     problem(api.get(f"/v1/integrations/{twitter}/next-slot", other), 404, "integration_not_found")
-    assert api.get(f"/v1/integrations/{twitter}/next-slot").status == 401
+    problem(api.get(f"/v1/integrations/{twitter}/next-slot"), 401, "missing_api_key")
     assert next_slot(api, key, twitter)["integration_id"] == twitter
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-import time
 
 import pytest
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.data.models import SandboxPostRecord
 from chalicelib.data.sandbox import SandboxStore
@@ -15,12 +16,13 @@ from chalicelib.platforms.base import (
     OutcomeUnknownError,
     Part,
     PermanentError,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.registry import adapter_for
 from chalicelib.platforms.sandbox import Sandbox
+from tests.conftest import TIME_LEFT
 
 BASE = "https://sandbox.openpost.dev"
 
@@ -36,19 +38,12 @@ def store(services):
     return SandboxStore()
 
 
-class Sleeps(list):
-    """Stands in for time.sleep: remembers each delay instead of waiting."""
-
-    def __call__(self, seconds):
-        self.append(seconds)
-
-
 @pytest.fixture
 def adapter(accounts, store):
     """A fresh adapter for a platform, as a new Lambda container would build it."""
 
     def build(platform, **options):
-        options.setdefault("sleep", Sleeps())
+        options.setdefault("clock", ManualClock())
         return adapter_for(accounts[platform], store=store, **options)
 
     return build
@@ -56,7 +51,14 @@ def adapter(accounts, store):
 
 def part(text="Hello from the sandbox", key="target-1#0", index=0, total=1, reply_to=None, root=None, media=()):
     return Part(
-        text=text, index=index, total=total, idempotency_key=key, reply_to=reply_to, root=root, media=list(media)
+        text=text,
+        index=index,
+        total=total,
+        idempotency_key=key,
+        reply_to=reply_to,
+        root=root,
+        media=list(media),
+        time_left=TIME_LEFT,
     )
 
 
@@ -100,12 +102,11 @@ def test_thread_style_and_idempotency_follow_the_real_platforms(adapter):
 
 
 def test_x_ids_are_snowflakes_carrying_their_time(adapter):
-    before = int(time.time() * 1000)
-    ref = adapter("twitter").publish(part())
-    after = int(time.time() * 1000)
+    clock = ManualClock(dt.datetime(2026, 5, 1, 12, 0, 0, 250000, tzinfo=dt.UTC))
+    ref = adapter("twitter", clock=clock, latency=None).publish(part())
     assert re.fullmatch(r"\d{19}", ref.id)
-    # X's epoch is 2010-11-04T01:42:54.657Z; the top bits are milliseconds since then.
-    assert before - 1 <= ms_from_snowflake(ref.id, 1288834974657) <= after + 1
+    # X's epoch is 2010-11-04T01:42:54.657Z; the top bits are milliseconds since then, on our clock.
+    assert ms_from_snowflake(ref.id, 1288834974657) == int(clock.time() * 1000)
     assert ref.url == f"{BASE}/twitter/openpost_sandbox/status/{ref.id}"
     assert ref.extra == {}
 
@@ -124,13 +125,13 @@ def test_bluesky_ids_are_at_uris_with_a_cid(adapter, accounts):
 
 
 def test_mastodon_and_discord_ids_carry_their_time(adapter):
-    before = int(time.time() * 1000)
-    toot = adapter("mastodon").publish(part())
-    message = adapter("discord").publish(part())
-    after = int(time.time() * 1000)
+    clock = ManualClock(dt.datetime(2026, 5, 1, 12, 0, 0, 250000, tzinfo=dt.UTC))
+    toot = adapter("mastodon", clock=clock, latency=None).publish(part())
+    message = adapter("discord", clock=clock, latency=None).publish(part())
+    now_ms = int(clock.time() * 1000)
     assert re.fullmatch(r"\d{18}", toot.id)
-    assert before - 1 <= int(toot.id) >> 16 <= after + 1  # Mastodon: milliseconds above 16 bits
-    assert before - 1 <= ms_from_snowflake(message.id, 1420070400000) <= after + 1  # Discord's 2015 epoch
+    assert int(toot.id) >> 16 == now_ms  # Mastodon: milliseconds above 16 bits
+    assert ms_from_snowflake(message.id, 1420070400000) == now_ms  # Discord's 2015 epoch
     assert toot.url == f"{BASE}/mastodon/sandbox@mastodon.openpost.test/{toot.id}"
     assert message.url == f"{BASE}/discord/sandbox/{message.id}"
 
@@ -158,21 +159,21 @@ def test_other_platforms_ids_and_urls(adapter, accounts, platform, shape):
 
 
 def test_latency_is_a_random_wait_within_the_range(adapter):
-    sleeps = Sleeps()
-    built = adapter("twitter", sleep=sleeps, latency=(0.02, 0.08))
+    clock = ManualClock()
+    built = adapter("twitter", clock=clock, latency=(0.02, 0.08))
     for number in range(5):
         built.publish(part(key=f"k{number}"))
-    assert len(sleeps) == 5
-    assert all(0.02 <= seconds <= 0.08 for seconds in sleeps)
-    assert len(set(sleeps)) > 1
+    assert len(clock.slept) == 5
+    assert all(0.02 <= seconds <= 0.08 for seconds in clock.slept)
+    assert len(set(clock.slept)) > 1
 
-    fixed = Sleeps()
-    adapter("twitter", sleep=fixed, latency=(0.3, 0.3)).publish(part(key="fixed"))
-    assert fixed == [0.3]
+    fixed = ManualClock()
+    adapter("twitter", clock=fixed, latency=(0.3, 0.3)).publish(part(key="fixed"))
+    assert fixed.slept == [0.3]
 
-    none = Sleeps()
-    adapter("twitter", sleep=none, latency=None).publish(part(key="none"))
-    assert none == []
+    none = ManualClock()
+    adapter("twitter", clock=none, latency=None).publish(part(key="none"))
+    assert none.slept == []
 
 
 # --- threads and what is stored -------------------------------------------------------------------
@@ -237,7 +238,7 @@ def test_markers_are_removed_from_what_is_stored(adapter, store, accounts):
         built.publish(part("Launch day [sandbox:500x1] is here", key="k1"))
     built.publish(part("Launch day [sandbox:500x1] is here", key="k1"))
     script = "[sandbox:429:5x1]\nFirst line\nSecond [sandbox:rejectx1]"
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(PlatformRateLimitedError):
         built.publish(part(script, key="k2"))
     with pytest.raises(PermanentError):
         built.publish(part(script, key="k2"))
@@ -260,7 +261,7 @@ def test_a_5xx_on_every_try(adapter, store, accounts):
     for _ in range(3):
         with pytest.raises(TransientError) as caught:
             adapter("twitter").publish(part("Down [sandbox:503]"))
-        assert not isinstance(caught.value, RateLimitedError)
+        assert not isinstance(caught.value, PlatformRateLimitedError)
         assert "503" in caught.value.message
     assert stored(store, accounts["twitter"]) == []
 
@@ -282,21 +283,21 @@ def test_tries_are_counted_per_part(adapter):
 
 
 def test_rate_limited_with_retry_after(adapter, store, accounts):
-    with pytest.raises(RateLimitedError) as caught:
+    with pytest.raises(PlatformRateLimitedError) as caught:
         adapter("bluesky").publish(part("Busy [sandbox:429:30]"))
     assert caught.value.retry_after == 30
     assert caught.value.code == "rate_limited"
-    with pytest.raises(RateLimitedError) as again:
+    with pytest.raises(PlatformRateLimitedError) as again:
         adapter("bluesky").publish(part("Busy [sandbox:429:30]"))
     assert again.value.retry_after == 30
-    with pytest.raises(RateLimitedError) as unsaid:
+    with pytest.raises(PlatformRateLimitedError) as unsaid:
         adapter("bluesky").publish(part("Busy [sandbox:429]", key="other"))
     assert unsaid.value.retry_after is None
     assert stored(store, accounts["bluesky"]) == []
 
 
 def test_rate_limited_once_then_published(adapter, store, accounts):
-    with pytest.raises(RateLimitedError) as caught:
+    with pytest.raises(PlatformRateLimitedError) as caught:
         adapter("twitter").publish(part("Busy [sandbox:429:30x1]"))
     assert caught.value.retry_after == 30
     adapter("twitter").publish(part("Busy [sandbox:429:30x1]"))
@@ -305,18 +306,18 @@ def test_rate_limited_once_then_published(adapter, store, accounts):
 
 def test_markers_take_turns_in_the_order_written(adapter, store, accounts):
     text = "[sandbox:429:7x1] [sandbox:502x2] Scripted [sandbox:auth]"
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(PlatformRateLimitedError):
         adapter("twitter").publish(part(text))
     for _ in range(2):
         with pytest.raises(TransientError) as later:
             adapter("twitter").publish(part(text))
-        assert not isinstance(later.value, RateLimitedError) and "502" in later.value.message
+        assert not isinstance(later.value, PlatformRateLimitedError) and "502" in later.value.message
     for _ in range(2):  # a marker without a count fails every try from its turn on
         with pytest.raises(AuthenticationFailedError):
             adapter("twitter").publish(part(text))
     assert stored(store, accounts["twitter"]) == []
     ordered = "[sandbox:429:7x1] [sandbox:502x2] Scripted"
-    for expected in (RateLimitedError, TransientError, TransientError):
+    for expected in (PlatformRateLimitedError, TransientError, TransientError):
         with pytest.raises(expected):
             adapter("twitter").publish(part(ordered, key="second"))
     adapter("twitter").publish(part(ordered, key="second"))

@@ -11,20 +11,21 @@ Threads are really fetched by the local server."""
 
 from __future__ import annotations
 
-import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from chalicelib.platforms.threads import adapter as threads_adapter
 from tests import media_samples
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, RunningClock, services_with
+from tests.integration.conftest import publish_directly
 from tests.platform_servers.threads_api import LONG_LIVED_SECONDS, ThreadsApiServer
 from tools.provision import put_app_credentials
 
@@ -55,6 +56,13 @@ def bucket_endpoint(aws):
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+@pytest.fixture
+def clock():
+    """Threads's local server keeps real time (token lifetimes, rate-limit resets): the deployment's
+    clock runs with it, and further when a test moves it."""
+    return RunningClock()
 
 
 @pytest.fixture
@@ -131,14 +139,6 @@ def upload(api, key, runtime, data: bytes, content_type: str, filename: str, alt
 
 def publishes(threads):
     return [call for call in threads.calls if call[1] == "threads_publish"]
-
-
-def _publish_directly(services, runtime):
-    (message,) = runtime.peek()
-    body = json.loads(message["Body"])
-    return services.publisher.publish(
-        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
-    )
 
 
 # --- connecting ---------------------------------------------------------------------------------------
@@ -293,8 +293,8 @@ def test_a_video_threads_cannot_process_fails_the_post_with_its_reason(api, key,
 def test_a_500_is_retried_and_publishes_once(api, key, threads, runtime, services, account):
     post_id = publish_now(api, key)
     threads.fail_next(1, status=500, on="threads_publish")
-    with pytest.raises(RetryLater):
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError):
+        publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published" and len(threads.posts) == 1
@@ -305,8 +305,8 @@ def test_a_500_is_retried_and_publishes_once(api, key, threads, runtime, service
 def test_throttling_is_retried_later(api, key, threads, runtime, services, account):
     post_id = publish_now(api, key)
     threads.rate_limit_next(1, on="threads", code=4)  # Graph throttling: HTTP 400, code 4
-    with pytest.raises(RetryLater):
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError):
+        publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
     runtime.drain()
     assert read(api, key, post_id)["status"] == "published" and len(threads.posts) == 1
@@ -317,8 +317,8 @@ def test_the_24_hour_posting_quota_waits_an_hour(api, key, threads, runtime, ser
     publish_now(api, key, content="First")
     runtime.drain()
     post_id = publish_now(api, key, content="Second")
-    with pytest.raises(RetryLater) as later:
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError) as later:
+        publish_directly(services, runtime)
     assert later.value.seconds == threads_adapter.QUOTA_WAIT_SECONDS
     error = read(api, key, post_id)["post_targets"][0]["error"]
     assert error["code"] == "rate_limited" and "24 hours" in error["message"]
@@ -330,7 +330,7 @@ def test_an_answer_lost_after_publish_is_outcome_unknown_and_never_republished(
 ):
     post_id = publish_now(api, key, content="Only once")
     threads.drop_after_accept_next(on="threads_publish")
-    assert _publish_directly(services, runtime) == "failed"  # at once: no retry is even scheduled
+    assert publish_directly(services, runtime) == "failed"  # at once: no retry is even scheduled
     post = read(api, key, post_id)
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "outcome_unknown"
     runtime.drain()
@@ -374,27 +374,22 @@ def test_a_revoked_token_flags_the_integration(api, key, threads, runtime, accou
 
 
 # --- waiting within the worker's time -------------------------------------------------------------------
-class Waiting:
-    """The worker's timer and sleep; a pause passes on Threads' clock too."""
+class Waiting(ManualClock):
+    """The worker's clock; a pause passes on Threads' clock too."""
 
     def __init__(self, threads):
-        self.threads, self.now, self.pauses = threads, 0.0, []
+        super().__init__()
+        self.threads, self.pauses = threads, self.slept
 
     def sleep(self, seconds):
-        self.pauses.append(seconds)
-        self.now += seconds
+        super().sleep(seconds)
         self.threads.advance(seconds)
-
-    def timer(self):
-        return self.now
 
 
 def _adapter(services, workspace, account, waiting):
     integration = IntegrationStore().get(workspace.workspace.id, "live", account["id"])
     held_credentials = AccountCredentials(services.credentials, integration.workspace_id, "live", integration.id)
-    return threads_adapter.Threads.build(
-        integration, held_credentials, deployment=services.deployment, sleep=waiting.sleep, timer=waiting.timer
-    )
+    return threads_adapter.Threads.build(integration, held_credentials, deployment=services.deployment, clock=waiting)
 
 
 def test_a_video_still_processing_at_the_budget_is_taken_up_by_the_next_attempt(
@@ -445,7 +440,9 @@ def test_a_container_found_published_is_never_published_again(api, key, threads,
     kept = {}
     threads.fail_next(1, status=500, on="threads_publish")
     with pytest.raises(TransientError):
-        worker.publish(Part(text="Once", index=0, total=1, idempotency_key="o:0", remember=kept.__setitem__))
+        worker.publish(
+            Part(text="Once", index=0, total=1, idempotency_key="o:0", remember=kept.__setitem__, time_left=TIME_LEFT)
+        )
     # Meanwhile the container got published (the answer to a publish was lost on the way back).
     container_id = kept[threads_adapter.CONTAINER_HANDLE]["container_id"]
     token = held(services, workspace, account["id"]).value["access_token"]
@@ -459,5 +456,7 @@ def test_a_container_found_published_is_never_published_again(api, key, threads,
         == 200
     )
     with pytest.raises(OutcomeUnknownError):
-        worker.publish(Part(text="Once", index=0, total=1, idempotency_key="o:0", uploads=dict(kept)))
+        worker.publish(
+            Part(text="Once", index=0, total=1, idempotency_key="o:0", uploads=dict(kept), time_left=TIME_LEFT)
+        )
     assert len(threads.posts) == 1

@@ -16,11 +16,12 @@ import pytest
 
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import Part
 from chalicelib.platforms.twitter import adapter as twitter
-from tests.conftest import ApiClient, problem, services_with
+from tests.conftest import TIME_LEFT, ApiClient, RunningClock, problem, services_with
+from tests.integration.conftest import publish_directly
 from tests.platform_servers.x_api import XApiServer, s256
 from tools.provision import put_app_credentials
 
@@ -45,6 +46,13 @@ def register_x_app(aws, x) -> None:
     """Put the local X server's registered app into the deployment's X app secret (in moto), as an
     operator does with `aws secretsmanager put-secret-value`."""
     put_app_credentials(aws, "twitter", {"client_id": x.client_id, "client_secret": x.client_secret})
+
+
+@pytest.fixture
+def clock():
+    """X's local server keeps real time (token lifetimes, rate-limit resets): the deployment's
+    clock runs with it, and further when a test moves it."""
+    return RunningClock()
 
 
 @pytest.fixture
@@ -303,7 +311,7 @@ def _adapter(services, workspace, account):
 
 
 def _part(text):
-    return Part(text=text, index=0, total=1, idempotency_key=f"{text}:0")
+    return Part(text=text, index=0, total=1, idempotency_key=f"{text}:0", time_left=TIME_LEFT)
 
 
 def test_a_refresh_that_loses_the_race_uses_the_winners_tokens(x, services, workspace, account):
@@ -459,19 +467,13 @@ def test_an_unreadable_x_app_secret_is_a_503_to_retry(aws, clock, x, workspace):
 
 
 # --- failures ---------------------------------------------------------------------------------------
-def _publish_directly(services, runtime):
-    (message,) = runtime.peek()
-    body = json.loads(message["Body"])
-    return services.publisher.publish(
-        body["workspace_id"], body["mode"], body["post_id"], body["target_id"], body["dispatch_id"]
-    )
 
 
 def test_429_waits_for_x_rate_limit_reset(api, key, x, runtime, services, account):
     post_id = publish_now(api, key)
     x.rate_limit_next(reset_in=42)
-    with pytest.raises(RetryLater) as later:
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError) as later:
+        publish_directly(services, runtime)
     assert later.value.seconds == 42  # x-rate-limit-reset minus now; X sends no Retry-After
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
     runtime.drain()
@@ -483,8 +485,8 @@ def test_the_rate_limit_window_itself_is_honoured(api, key, x, runtime, services
     publish_now(api, key, content="First")
     runtime.drain()
     publish_now(api, key, content="Second")
-    with pytest.raises(RetryLater) as later:
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError) as later:
+        publish_directly(services, runtime)
     assert 890 <= later.value.seconds <= 901  # the 15-minute window X announced
     assert [t["text"] for t in x.tweets] == ["First"]
 
@@ -499,8 +501,8 @@ def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(
     publish_now(api, key, content="First")
     runtime.drain()
     post_id = publish_now(api, key, content="Second")
-    with pytest.raises(RetryLater) as later:
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError) as later:
+        publish_directly(services, runtime)
     assert 24 * 3600 - 60 <= later.value.seconds <= 24 * 3600 + 1
     error = read(api, key, post_id)["post_targets"][0]["error"]
     assert error["code"] == "rate_limited" and "24-hour" in error["message"] and whose in error["message"]
@@ -518,8 +520,8 @@ def test_x_error_shape_keeps_x_words(api, key, x, runtime, services, account):
     assert "this account is temporarily locked" in target["error"]["message"]
     post_id = publish_now(api, key, content="Limited")
     x.fail_next(1, status=429, on="tweets", error_code=88)
-    with pytest.raises(RetryLater):
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError):
+        publish_directly(services, runtime)
     error = read(api, key, post_id)["post_targets"][0]["error"]
     assert error["code"] == "rate_limited" and "Rate limit exceeded" in error["message"]
 
@@ -553,8 +555,8 @@ def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, k
 def test_x_unreachable_is_retried_later(api, key, x, runtime, monkeypatch, services, account):
     post_id = publish_now(api, key)
     x.stop()  # connection refused: nothing was sent
-    with pytest.raises(RetryLater):
-        _publish_directly(services, runtime)
+    with pytest.raises(RetryLaterError):
+        publish_directly(services, runtime)
     assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "platform_unavailable"
 
 

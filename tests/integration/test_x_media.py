@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 
+from chalicelib.clock import ManualClock
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.platforms import adapter_for
@@ -23,12 +24,12 @@ from chalicelib.platforms.base import (
     AuthenticationFailedError,
     Part,
     PermanentError,
-    RateLimitedError,
+    PlatformRateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.twitter import adapter as twitter
 from tests import media_samples
-from tests.conftest import services_with
+from tests.conftest import TIME_LEFT, RunningClock, services_with
 from tests.integration.test_x import register_x_app, x_settings
 from tests.platform_servers.x_api import SCOPE, XApiServer
 
@@ -45,6 +46,13 @@ def x():
 
 
 @pytest.fixture
+def clock():
+    """X's local server keeps real time (token lifetimes, rate-limit resets): the deployment's
+    clock runs with it, and further when a test moves it."""
+    return RunningClock()
+
+
+@pytest.fixture
 def services(aws, clock, x):
     register_x_app(aws, x)
     with services_with(aws, clock, **x_settings(x)) as built:
@@ -56,20 +64,12 @@ def no_race_pauses(monkeypatch):
     monkeypatch.setattr(twitter, "RACE_WAITS", (0.0,))
 
 
-class Pauses:
-    """Stands in for time.sleep and time.monotonic: a pause is recorded and moves the timer on,
-    and nothing is waited."""
+class Pauses(ManualClock):
+    """The adapter's clock: a pause is recorded (``taken``) and moves the clock on; nothing is waited."""
 
-    def __init__(self):
-        self.now = 0.0
-        self.taken = []
-
-    def sleep(self, seconds):
-        self.taken.append(seconds)
-        self.now += seconds
-
-    def timer(self):
-        return self.now
+    @property
+    def taken(self):
+        return self.slept
 
 
 def connect(api, key, x, scope=twitter.SCOPES):
@@ -103,8 +103,7 @@ def adapter(services, workspace, account, pauses, **options):
         integration,
         held,
         deployment=services.deployment,
-        sleep=pauses.sleep,
-        timer=pauses.timer,
+        clock=pauses,
         chunk_bytes=CHUNK,
         **options,
     )
@@ -141,7 +140,7 @@ def attachment(data, content_type, alt_text=None, name="m1", reads=None, size=No
 
 
 def part(text, *media):
-    return Part(text=text, index=0, total=1, idempotency_key=f"{text}:0", media=list(media))
+    return Part(text=text, index=0, total=1, idempotency_key=f"{text}:0", media=list(media), time_left=TIME_LEFT)
 
 
 def calls(x):
@@ -247,7 +246,7 @@ def test_processing_longer_than_the_budget_is_tried_again_later(x, x_adapter, pa
     with pytest.raises(TransientError) as later:
         x_adapter.publish(part("Watch this", attachment(media_samples.video(size=100_000), "video/mp4")))
     assert type(later.value) is TransientError
-    assert sum(pauses.taken) <= twitter.PROCESSING_BUDGET_SECONDS and pauses.taken == [15, 15]
+    assert sum(pauses.taken) <= TIME_LEFT - twitter.RESERVE_SECONDS and pauses.taken == [15, 15]
     assert x.tweets == []
 
 
@@ -266,6 +265,7 @@ def test_a_retry_takes_up_an_upload_still_processing_instead_of_uploading_again(
             uploads=dict(kept),
             media=[attachment(video, "video/mp4")],
             remember=kept.__setitem__,
+            time_left=TIME_LEFT,
         )
 
     x.process_next(checks=4, check_after_secs=15)
@@ -290,6 +290,7 @@ def test_a_kept_upload_x_no_longer_knows_is_uploaded_again(x, x_adapter):
         idempotency_key="watch:0",
         uploads={"m1": {"media_id": "1999999999999999999", "expires_at": 4102444800}},
         media=[attachment(video, "video/mp4")],
+        time_left=TIME_LEFT,
     )
     x_adapter.publish(stale)
     (tweet,) = x.tweets
@@ -322,7 +323,7 @@ def test_a_timeout_during_an_upload_is_transient_never_outcome_unknown(
 
 def test_a_429_during_the_upload_waits_for_the_window(x, x_adapter):
     x.rate_limit_next(reset_in=42, on="media/upload/finalize")
-    with pytest.raises(RateLimitedError) as later:
+    with pytest.raises(PlatformRateLimitedError) as later:
         x_adapter.publish(part("Two", attachment(media_samples.image(), "image/png")))
     assert 40 <= later.value.retry_after <= 42
     assert x.tweets == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from http.server import ThreadingHTTPServer
 
@@ -16,6 +17,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
+        self._connections: set[socket.socket] = set()
 
     def _serve(self) -> ThreadingHTTPServer:
         raise NotImplementedError
@@ -23,6 +25,14 @@ class LoopbackServer:
     def start(self):
         self._httpd = self._serve()
         self._httpd.daemon_threads = True
+        accept = self._httpd.get_request
+
+        def tracked():
+            connection, address = accept()
+            self._connections.add(connection)
+            return connection, address
+
+        self._httpd.get_request = tracked
         threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": self.poll_interval},
@@ -36,6 +46,13 @@ class LoopbackServer:
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+        # A stopped server drops the connections clients keep alive too, as a real one going away
+        # does: a pooled connection must not reach a server that is gone.
+        for connection in list(self._connections):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pathlib
 import uuid
 
 import pytest
@@ -33,11 +34,10 @@ def test_settings_from_environment():
             "AWS_REGION": "eu-west-1",
             "OPENPOST_RESOURCE_PREFIX": "acme",
             "OPENPOST_QUEUE_URL_PUBLISH": "https://sqs/publish",
-            "POWERTOOLS_TRACE_DISABLED": "false",
         }
     )
     assert settings.region == "eu-west-1" and settings.table_name("posts") == "acme-posts"
-    assert settings.queue_url("publish") == "https://sqs/publish" and settings.tracing_enabled
+    assert settings.queue_url("publish") == "https://sqs/publish"
     with pytest.raises(LookupError):
         settings.queue_url("events")
 
@@ -81,3 +81,19 @@ def test_rate_limits_from_environment():
         Settings.from_environ({"OPENPOST_RATE_LIMIT_POLICY_POSTS": "120/7"})
     with pytest.raises(ValueError):
         Settings.from_environ({"OPENPOST_RATE_LIMIT_POLICY_POSTS": "0/60"})
+
+
+def test_each_platform_declares_the_settings_it_reads_and_settings_carry_them():
+    from chalicelib.platforms import registry
+
+    declared = [setting for platform in registry.descriptors() for setting in platform.deployment_settings]
+    assert len({setting.name for setting in declared}) == len(declared) >= 7  # no two platforms share one
+    defaults = Settings.from_environ({})
+    moved = Settings.from_environ({setting.variable: f"http://127.0.0.1:9/{setting.name}" for setting in declared})
+    for setting in declared:
+        assert setting.variable == f"OPENPOST_{setting.name.upper()}"
+        assert getattr(defaults, setting.name) == setting.default and setting.default.startswith("https://")
+        assert getattr(moved, setting.name) == f"http://127.0.0.1:9/{setting.name}"
+    # The Settings module declares none of them itself: each comes from its platform's package.
+    source = (pathlib.Path(__file__).resolve().parents[2] / "chalicelib" / "settings.py").read_text()
+    assert not [setting.name for setting in declared if setting.name in source]

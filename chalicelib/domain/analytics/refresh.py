@@ -17,12 +17,17 @@ from collections.abc import Callable
 
 from chalicelib.clock import Clock
 from chalicelib.domain.analytics.model import Snapshot, Tracked
-from chalicelib.domain.publishing import RetryLater
+from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import uuid7
 from chalicelib.observability import logger
 from chalicelib.platforms import registry
-from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, RateLimitedError, TransientError
+from chalicelib.platforms.base import (
+    AuthenticationFailedError,
+    PermanentError,
+    PlatformRateLimitedError,
+    TransientError,
+)
 from chalicelib.platforms.metrics import Published
 
 # When a platform limits us without saying until when.
@@ -55,7 +60,7 @@ class Refresher:
         now = self._clock.now()
         state = self._store.integration_state(scope, integration_id)
         if state.backoff_until is not None and state.backoff_until > now:
-            raise RetryLater((state.backoff_until - now).total_seconds(), "the platform asked us to wait")
+            raise RetryLaterError((state.backoff_until - now).total_seconds(), "the platform asked us to wait")
         if metrics.metered and state.budget_exhausted(now) and state.reads >= self._budget:
             return "budget_exhausted"  # (a budget raised since lets reads resume at once)
         done = self._store.captured(scope, [(t.post_id, t.target_id, slot) for t in targets])
@@ -85,7 +90,7 @@ class Refresher:
                     written += 1
             if reader.wait and start + metrics.batch < len(todo):
                 self._back_off(scope, integration_id, now, reader.wait)
-                raise RetryLater(reader.wait, "the platform's rate limit window is spent")
+                raise RetryLaterError(reader.wait, "the platform's rate limit window is spent")
             if reader.wait:
                 self._back_off(scope, integration_id, now, reader.wait)
         logger.info("analytics refreshed", extra={"integration_id": integration_id, "slot": slot, "written": written})
@@ -95,10 +100,10 @@ class Refresher:
         posts = [Published(t.platform_post_id, t.published_at, t.post_url) for t in chunk]
         try:
             return reader.read(posts)
-        except RateLimitedError as error:
+        except PlatformRateLimitedError as error:
             wait = error.retry_after or DEFAULT_BACKOFF
             self._back_off(scope, integration.id, now, wait)
-            raise RetryLater(wait, "the platform is rate limiting this account") from error
+            raise RetryLaterError(wait, "the platform is rate limiting this account") from error
         except AuthenticationFailedError:
             self._integrations.set_status(
                 integration.workspace_id, integration.mode, integration.id, "needs_refresh", now=now
@@ -120,7 +125,7 @@ class Refresher:
             logger.warning("analytics: the account needs to be reconnected", extra={"integration_id": integration.id})
             return None
         except TransientError as error:
-            raise RetryLater(error.retry_after or TRANSIENT_RETRY, "the platform is unavailable") from error
+            raise RetryLaterError(error.retry_after or TRANSIENT_RETRY, "the platform is unavailable") from error
         except PermanentError as error:
             # The platform refuses this account's reads (a permission it was not granted): its
             # targets say why until a read works again; publishing is not affected.

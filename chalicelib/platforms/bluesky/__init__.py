@@ -17,6 +17,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    DeploymentSetting,
     Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
@@ -118,6 +119,11 @@ PLATFORM = PlatformDescriptor(
         reader="chalicelib.platforms.bluesky.metrics:BlueskyMetrics",
         batch=25,
         exposes=frozenset({"likes", "comments", "shares"}),
+    ),
+    deployment_settings=(
+        DeploymentSetting("bluesky_service_url", "https://bsky.social"),
+        # The AppView that answers getPosts for analytics; the public one needs no login.
+        DeploymentSetting("bluesky_appview_url", "https://public.api.bsky.app"),
     ),
 )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,8 +38,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.bluesky import PLATFORM
@@ -113,10 +114,10 @@ def post_url(handle: str, uri: str) -> str:
 class Bluesky(Platform):
     descriptor = PLATFORM  # its name, thread style and idempotency
     media_kinds = frozenset({"image"})  # images as blobs with alt text; video is not built yet
-    max_image_bytes = 1_000_000
+    max_image_bytes = PLATFORM.media.max_image_bytes
 
-    def __init__(self, integration, credentials=None):
-        super().__init__(integration, credentials)
+    def __init__(self, integration, credentials=None, **shared: Any):
+        super().__init__(integration, credentials, **shared)
         self._session: Session | None = None
 
     # --- the adapter contract ------------------------------------------------------------------
@@ -127,7 +128,7 @@ class Bluesky(Platform):
 
     def _publish(self, client: Client, part: Part, rkey: str) -> PostRef:
         did = self._session.did
-        record: dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _now()}
+        record: dict[str, Any] = {"$type": POST, "text": part.text, "createdAt": _timestamp(self.clock.now())}
         facets = client.detect_facets(part.text)
         if facets:
             record["facets"] = [facet.model_dump(by_alias=True, exclude_none=True) for facet in facets]
@@ -320,7 +321,9 @@ def as_platform_error(error: atproto_errors.RequestErrorBase) -> Exception:
     if status is None:
         return TransientError(f"Bluesky could not be reached ({error.__class__.__name__}); it will be tried again.")
     if status == 429:
-        return RateLimitedError(f"Bluesky is rate limiting this account ({detail}).", retry_after=_retry_after(error))
+        return PlatformRateLimitedError(
+            f"Bluesky is rate limiting this account ({detail}).", retry_after=_retry_after(error)
+        )
     if _is_auth_error(error):
         return AuthenticationFailedError(f"Bluesky refused the account's session ({detail}); reconnect the account.")
     if status >= 500 or status == 409:
@@ -353,8 +356,13 @@ def _retry_after(error: atproto_errors.RequestErrorBase) -> float | None:
         return None
     if error.retry_after is not None:
         return error.retry_after
-    if error.reset_at is not None:
-        return max(0.0, (error.reset_at - dt.datetime.now(dt.UTC)).total_seconds())
+    answered = error.response.headers.get("date") if error.response is not None else None
+    if error.reset_at is not None and answered:
+        # The reset is on the server's clock: measured from its Date header, a skew of ours is no matter.
+        try:
+            return max(0.0, (error.reset_at - email.utils.parsedate_to_datetime(answered)).total_seconds())
+        except (TypeError, ValueError):
+            return None
     return None
 
 
@@ -365,5 +373,5 @@ def _strong_ref(ref: PostRef) -> dict[str, str]:
     return {"uri": ref.id, "cid": cid}
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _timestamp(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

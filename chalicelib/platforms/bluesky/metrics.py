@@ -25,6 +25,7 @@ class BlueskyMetrics(MetricsReader):
             "GET",
             f"{base}/xrpc/app.bsky.feed.getPosts",
             platform=NAME,
+            session=self.session,
             idempotent=True,
             params=[("uris", post.platform_post_id) for post in posts],
         )

@@ -44,11 +44,11 @@ FORUM_NEEDS_THREAD = 220001  # "Webhooks posted to forum channels must have a th
 UNKNOWN_WEBHOOK = 10015  # the webhook was deleted: only reconnecting with a new one helps
 INVALID_WEBHOOK_TOKEN = 50027
 THREAD_NAME_LIMIT = 100
-DESCRIPTION_LIMIT = 1024  # an attachment's description (alt text)
-# Discord's upload limit per file in a server without boosts. Boosted servers take more, but every
-# file of a part is held in memory (requests builds the whole multipart body before sending), so a
-# larger file is refused here, before anything is read or sent.
-MAX_FILE_BYTES = 10 * 1024 * 1024
+DESCRIPTION_LIMIT = PLATFORM.media.max_alt_text  # an attachment's description (alt text)
+# Discord's upload limit per file in a server without boosts, as the platform declares it. Boosted
+# servers take more, but every file of a part is held in memory (requests builds the whole multipart
+# body before sending), so a larger file is refused here, before anything is read or sent.
+MAX_FILE_BYTES = max(PLATFORM.media.max_image_bytes, PLATFORM.media.max_video_bytes)
 
 
 class Discord(Platform):
@@ -65,7 +65,7 @@ class Discord(Platform):
             return self._send(part.text, files, params={"thread_id": thread_id})
         try:
             return self._send(part.text, files)
-        except _ForumChannel:
+        except _ForumChannelError:
             return self._send(part.text, files, thread_name=thread_name(part.text))
 
     def _send(
@@ -87,6 +87,7 @@ class Discord(Platform):
         response = http.call(
             "POST",
             webhook_url(self.credentials.value["webhook_url"]),
+            session=self.session,
             platform=NAME,
             idempotent=False,
             timeout=self.timeout,
@@ -119,7 +120,7 @@ def webhook_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}/api/v{API_VERSION}/webhooks/{webhook_id}/{token}"
 
 
-class _ForumChannel(Exception):
+class _ForumChannelError(Exception):
     """The webhook's channel is a forum: the part must open a thread (nothing was stored)."""
 
 
@@ -175,7 +176,7 @@ def raise_for(response, answer, *, forum_retry: bool = False) -> None:
     body = answer if isinstance(answer, dict) else {}
     code = body.get("code")
     if forum_retry and response.status_code == 400 and code == FORUM_NEEDS_THREAD:
-        raise _ForumChannel()
+        raise _ForumChannelError()
     message = str(body.get("message") or "")
     if body.get("errors"):
         # Discord nests field errors ({"content": {"_errors": [{"message": ...}]}}); the first says enough.

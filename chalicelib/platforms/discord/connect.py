@@ -20,7 +20,7 @@ INVALID_WEBHOOK_TOKEN = 50027
 
 def check(body, context: ConnectContext) -> ConnectedAccount:
     url, webhook_id = _webhook_url(body.webhook_url, context)
-    webhook = _webhook(url, webhook_id)
+    webhook = _webhook(url, webhook_id, context.session)
     name = str(webhook.get("name") or f"webhook {webhook_id}")
     avatar = webhook.get("avatar")
     return ConnectedAccount(
@@ -64,12 +64,12 @@ def _webhook_url(given: str, context: ConnectContext) -> tuple[str, str]:
     return adapter.webhook_url(given.strip()), found.group(1)
 
 
-def _webhook(url: str, webhook_id: str) -> dict[str, Any]:
+def _webhook(url: str, webhook_id: str, session) -> dict[str, Any]:
     """The webhook (``GET`` on its URL), refused with ``webhook_not_found`` when Discord has no
     webhook at that URL: deleted, or its token mistyped."""
     from chalicelib.platforms import http
 
-    response = http.call("GET", url, platform="Discord", idempotent=True)
+    response = http.call("GET", url, session=session, platform="Discord", idempotent=True)
     answer = http.json_body(response)
     body = answer if isinstance(answer, dict) else {}
     where = "Channel settings > Integrations > Webhooks"

@@ -17,7 +17,9 @@ class DiscordMetrics(MetricsReader):
         base = webhook_url(self.credentials.value["webhook_url"])
         found = {}
         for post in posts:
-            response = http.call("GET", f"{base}/messages/{post.platform_post_id}", platform=NAME, idempotent=True)
+            response = http.call(
+                "GET", f"{base}/messages/{post.platform_post_id}", platform=NAME, session=self.session, idempotent=True
+            )
             answer = http.json_body(response)
             if response.status_code == 404 and isinstance(answer, dict) and answer.get("code") == UNKNOWN_MESSAGE:
                 continue  # deleted from the channel

@@ -22,14 +22,11 @@ at once, with a reason the author can act on.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from chalicelib.platforms import http
 from chalicelib.platforms.base import (
-    ASSUMED_TIME_LEFT,
     Attachment,
     Part,
     PermanentError,
@@ -56,19 +53,6 @@ class Mastodon(Platform):
     # Seconds of the worker's remaining time a part keeps for the uploads before the wait for the
     # instance to process its media, and the status after: with a 60 s publisher, 30 s of waiting.
     reserve = 30.0
-    processing_budget = ASSUMED_TIME_LEFT - reserve  # when the worker's time is unknown
-
-    def __init__(
-        self,
-        integration,
-        credentials=None,
-        *,
-        sleep: Callable[[float], Any] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ):
-        super().__init__(integration, credentials)
-        self._sleep = sleep
-        self._clock = clock
 
     def publish(self, part: Part) -> PostRef:
         credentials = self.credentials.value
@@ -86,6 +70,7 @@ class Mastodon(Platform):
         response = http.call(
             "POST",
             f"{base}/api/v1/statuses",
+            session=self.session,
             platform=NAME,
             idempotent=True,
             timeout=self.timeout,
@@ -106,7 +91,7 @@ class Mastodon(Platform):
         """Every file uploaded first, so the instance processes them side by side; then each one
         still processing is waited for. A file an earlier attempt left processing is taken up, not
         uploaded again (which would restart processing that may outlast every attempt)."""
-        deadline = self._clock() + part.budget(self.reserve)
+        deadline = self.clock.monotonic() + part.budget(self.reserve)
         uploaded = []
         for item in part.media:
             kept = part.uploads.get(item.id)
@@ -148,6 +133,7 @@ class Mastodon(Platform):
             response = http.call(
                 "POST",
                 f"{base}/api/v2/media",
+                session=self.session,
                 platform=NAME,
                 idempotent=True,
                 timeout=self.timeout,
@@ -171,18 +157,19 @@ class Mastodon(Platform):
     ) -> None:
         pause = 0.0 if at_once else FIRST_PAUSE
         while True:
-            remaining = deadline - self._clock()
+            remaining = deadline - self.clock.monotonic()
             if remaining <= 0:
                 raise TransientError(
                     f"{NAME} is still processing {describe(item)}; the post will be tried again shortly.",
                     code="media_still_processing",
                 )
             if pause:
-                self._sleep(min(pause, remaining))
+                self.clock.sleep(min(pause, remaining))
             pause = min(max(pause * 2, FIRST_PAUSE), LONGEST_PAUSE)
             response = http.call(
                 "GET",
                 f"{base}/api/v1/media/{quote(media_id, safe='')}",
+                session=self.session,
                 platform=NAME,
                 idempotent=True,
                 timeout=self.timeout,
@@ -282,4 +269,5 @@ def rate_limit_wait(headers) -> float | None:
             return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return min(max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0), http.MAX_RETRY_AFTER)
+    sent = http.answered_at(headers)  # the instance's clock, not ours
+    return min(max((when - sent).total_seconds(), 0.0), http.MAX_RETRY_AFTER) if sent else None

@@ -32,9 +32,12 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
     )
     base = f"{urlsplit(base).scheme}://{urlsplit(base).netloc}"
     account = get_json(
-        NAME, f"{base}/api/v1/accounts/verify_credentials", headers={"Authorization": f"Bearer {body.access_token}"}
+        NAME,
+        f"{base}/api/v1/accounts/verify_credentials",
+        headers={"Authorization": f"Bearer {body.access_token}"},
+        session=context.session,
     )
-    instance = _instance(base)
+    instance = _instance(base, context.session)
     statuses = (instance.get("configuration") or {}).get("statuses") or {}
     media = (instance.get("configuration") or {}).get("media_attachments") or {}
     domain = instance.get("domain") or instance.get("uri") or urlsplit(base).hostname
@@ -59,9 +62,9 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
     )
 
 
-def _instance(base: str) -> dict[str, Any]:
+def _instance(base: str, session) -> dict[str, Any]:
     try:
-        return get_json(NAME, f"{base}/api/v2/instance")
+        return get_json(NAME, f"{base}/api/v2/instance", session=session)
     except PermanentError:
         # Servers older than Mastodon 4.0 have only the first version of the endpoint.
-        return get_json(NAME, f"{base}/api/v1/instance")
+        return get_json(NAME, f"{base}/api/v1/instance", session=session)

@@ -48,7 +48,9 @@ class MastodonMetrics(MetricsReader):
         return _versions[base]
 
     def _get(self, url: str, auth: dict[str, str], params=None, missing_ok: bool = False) -> Any:
-        response = http.call("GET", url, platform=NAME, idempotent=True, params=params, headers=auth)
+        response = http.call(
+            "GET", url, platform=NAME, session=self.session, idempotent=True, params=params, headers=auth
+        )
         answer = http.json_body(response)
         if missing_ok and response.status_code == 404:
             return None

@@ -16,6 +16,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    DeploymentSetting,
     Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
@@ -92,6 +93,7 @@ PLATFORM = PlatformDescriptor(
     metrics=Metrics(
         reader="chalicelib.platforms.slack.metrics:SlackMetrics", batch=1, exposes=frozenset({"likes", "comments"})
     ),
+    deployment_settings=(DeploymentSetting("slack_api_url", "https://slack.com/api"),),
 )
 
 

@@ -83,7 +83,7 @@ HINTS = {
     "file_uploads_except_images_disabled": "file_uploads_except_images_disabled (the workspace allows images only)",
     "file_upload_size_restricted": "file_upload_size_restricted (the workspace limits the size of uploads)",
 }
-ALT_TEXT_LIMIT = 1000  # alt_txt, per files.getUploadURLExternal (alt_txt_too_large)
+ALT_TEXT_LIMIT = PLATFORM.media.max_alt_text  # alt_txt, per files.getUploadURLExternal (alt_txt_too_large)
 UPLOAD_CHUNK = 1024 * 1024
 
 
@@ -107,7 +107,9 @@ class Slack(ApiUrlPlatform):
         thread_ts = part.root.id if part.root is not None else None
         if thread_ts:
             body["thread_ts"] = thread_ts
-        answer = api_call(api_url, "chat.postMessage", token, body, timeout=self.timeout, sends=True)
+        answer = api_call(
+            api_url, "chat.postMessage", token, body, timeout=self.timeout, sends=True, session=self.session
+        )
         ts, channel = answer.get("ts"), answer.get("channel") or profile["channel_id"]
         if not ts:
             raise http.unreadable_answer(NAME, idempotent=False)
@@ -122,7 +124,9 @@ class Slack(ApiUrlPlatform):
         request: dict[str, Any] = {"filename": item.upload_name, "length": item.size}
         if item.kind == "image" and (item.alt_text or "").strip():
             request["alt_txt"] = alt_text(item.alt_text)
-        ticket = api_call(api_url, "files.getUploadURLExternal", token, request, timeout=self.timeout)
+        ticket = api_call(
+            api_url, "files.getUploadURLExternal", token, request, timeout=self.timeout, session=self.session
+        )
         if not ticket.get("upload_url") or not ticket.get("file_id"):
             http.raise_for_answer(NAME, 502, "files.getUploadURLExternal gave no upload URL")
         # Opened before the request, so storage failing is reported as itself and sends nothing. The
@@ -132,6 +136,7 @@ class Slack(ApiUrlPlatform):
             response = http.call(
                 "POST",
                 ticket["upload_url"],
+                session=self.session,
                 platform=NAME,
                 idempotent=True,
                 timeout=self.timeout,
@@ -170,7 +175,15 @@ class Slack(ApiUrlPlatform):
         if thread_ts:
             body["thread_ts"] = thread_ts  # Slack asks for the thread's parent, never a reply
         try:
-            api_call(api_url, "files.completeUploadExternal", token, body, timeout=self.timeout, sends=True)
+            api_call(
+                api_url,
+                "files.completeUploadExternal",
+                token,
+                body,
+                timeout=self.timeout,
+                sends=True,
+                session=self.session,
+            )
         except PlatformError as error:
             raise OutcomeUnknownError(
                 f"Slack posted the text of this part, but sharing its files failed: {error.message} They may be "
@@ -180,7 +193,14 @@ class Slack(ApiUrlPlatform):
 
 
 def api_call(
-    api_url: str, method: str, token: str, body: dict[str, Any], *, timeout=http.TIMEOUT, sends: bool = False
+    api_url: str,
+    method: str,
+    token: str,
+    body: dict[str, Any],
+    *,
+    session,
+    timeout=http.TIMEOUT,
+    sends: bool = False,
 ) -> dict[str, Any]:
     """One Web API method; returns its answer when ``ok``, else raises the engine's error.
     ``sends`` marks a method that publishes (a lost answer may mean it did)."""
@@ -189,6 +209,7 @@ def api_call(
     response = http.call(
         "POST",
         f"{api_url.rstrip('/')}/{method}",
+        session=session,
         platform=NAME,
         idempotent=not sends,
         timeout=timeout,

@@ -17,8 +17,8 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
     from chalicelib.platforms.slack import adapter  # requests: only connecting pays for it
 
     api_url = context.settings.slack_api_url
-    team = adapter.api_call(api_url, "auth.test", body.bot_token, {})
-    channel = _channel(api_url, body.bot_token, body.channel, team)
+    team = adapter.api_call(api_url, "auth.test", body.bot_token, {}, session=context.session)
+    channel = _channel(api_url, body.bot_token, body.channel, team, context.session)
     name = channel.get("name") or channel["id"]
     return ConnectedAccount(
         account_id=f"{team.get('team_id')}/{channel['id']}",
@@ -35,13 +35,15 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
     )
 
 
-def _channel(api_url: str, token: str, channel_id: str, team: dict[str, Any]) -> dict[str, Any]:
+def _channel(api_url: str, token: str, channel_id: str, team: dict[str, Any], session) -> dict[str, Any]:
     """The channel, once the app (``auth.test``'s answer) is known to be in it."""
     from chalicelib.platforms.slack import adapter
 
     app = f"@{team.get('user') or 'the app'}"
     try:
-        channel = adapter.api_call(api_url, "conversations.info", token, {"channel": channel_id})["channel"]
+        channel = adapter.api_call(api_url, "conversations.info", token, {"channel": channel_id}, session=session)[
+            "channel"
+        ]
     except AuthenticationFailedError:
         raise
     except PermanentError as error:

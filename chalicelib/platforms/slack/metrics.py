@@ -26,6 +26,7 @@ class SlackMetrics(MetricsReader):
                 "POST",
                 f"{api_url}/reactions.get",
                 platform=NAME,
+                session=self.session,
                 idempotent=True,
                 data={"channel": channel, "timestamp": post.platform_post_id, "full": "true"},
                 headers={"Authorization": f"Bearer {token}"},

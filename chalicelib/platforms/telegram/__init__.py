@@ -17,6 +17,7 @@ from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
     ConnectRequest,
+    DeploymentSetting,
     PlatformDescriptor,
     PlatformSettingsModel,
     SandboxIdentity,
@@ -94,6 +95,7 @@ PLATFORM = PlatformDescriptor(
     # A bot sees a message's reaction counts only as the chat's admin, and views not at all: no
     # metrics, and analytics say platform_has_no_metrics.
     metrics=None,
+    deployment_settings=(DeploymentSetting("telegram_api_url", "https://api.telegram.org"),),
 )
 
 

@@ -70,6 +70,7 @@ class Telegram(ApiUrlPlatform):
             timeout=self.timeout,
             sends=True,
             files=files,
+            session=self.session,
         )
         message = result[0] if isinstance(result, list) and result else result  # an album: its first
         if not isinstance(message, dict) or "message_id" not in message:
@@ -141,6 +142,7 @@ def api_call(
     method: str,
     body: dict[str, Any],
     *,
+    session,
     timeout=http.TIMEOUT,
     sends: bool = False,
     files: Files | None = None,
@@ -155,6 +157,7 @@ def api_call(
     response = http.call(
         "POST",
         f"{api_url.rstrip('/')}/bot{token}/{method}",
+        session=session,
         platform=NAME,
         idempotent=not sends,
         timeout=timeout,

@@ -17,8 +17,8 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
     from chalicelib.platforms.telegram import adapter  # requests: only connecting pays for it
 
     api_url = context.settings.telegram_api_url
-    bot = adapter.api_call(api_url, body.bot_token, "getMe", {})
-    chat = _chat(api_url, body.bot_token, body.chat_id, bot)
+    bot = adapter.api_call(api_url, body.bot_token, "getMe", {}, session=context.session)
+    chat = _chat(api_url, body.bot_token, body.chat_id, bot, context.session)
     title = (
         chat.get("title") or " ".join(filter(None, (chat.get("first_name"), chat.get("last_name")))) or str(chat["id"])
     )
@@ -37,13 +37,13 @@ def check(body, context: ConnectContext) -> ConnectedAccount:
     )
 
 
-def _chat(api_url: str, token: str, chat_id: str, bot: dict[str, Any]) -> dict[str, Any]:
+def _chat(api_url: str, token: str, chat_id: str, bot: dict[str, Any], session) -> dict[str, Any]:
     """The chat, once the bot (``getMe``'s answer) is known to be able to post there."""
     from chalicelib.platforms.telegram import adapter
 
     name = f"@{bot.get('username') or bot['id']}"
     try:
-        chat = adapter.api_call(api_url, token, "getChat", {"chat_id": chat_id})
+        chat = adapter.api_call(api_url, token, "getChat", {"chat_id": chat_id}, session=session)
     except AuthenticationFailedError as error:
         # getMe accepted the token, so a 403 here is about this chat: the bot was removed from it.
         raise refused(
@@ -60,7 +60,9 @@ def _chat(api_url: str, token: str, chat_id: str, bot: dict[str, Any]) -> dict[s
         ) from None
     if chat.get("type") == "private":
         return chat  # a private chat with the bot: the user started it, the bot may answer
-    member = adapter.api_call(api_url, token, "getChatMember", {"chat_id": chat["id"], "user_id": bot["id"]})
+    member = adapter.api_call(
+        api_url, token, "getChatMember", {"chat_id": chat["id"], "user_id": bot["id"]}, session=session
+    )
     refusal = adapter.posting_refusal(str(chat.get("type") or "chat"), member)
     if refusal is not None:
         code, advice = refusal

@@ -16,6 +16,7 @@ from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
+    DeploymentSetting,
     Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
@@ -100,6 +101,10 @@ PLATFORM = PlatformDescriptor(
     adapter="chalicelib.platforms.threads.adapter:Threads",
     # The insights edge, one post a call; views count as impressions.
     metrics=Metrics(reader="chalicelib.platforms.threads.metrics:ThreadsMetrics", batch=1),
+    deployment_settings=(
+        DeploymentSetting("threads_api_url", "https://graph.threads.net"),
+        DeploymentSetting("threads_authorize_url", "https://threads.net/oauth/authorize"),
+    ),
     # The Threads app's id and secret (the Threads app id, not the Meta app id): the code exchange
     # and the long-lived token exchange authenticate with them.
     app_credentials=("client_id", "client_secret"),

@@ -27,15 +27,15 @@ stores the new one with the credentials' compare-and-set, as the X adapter does.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
-    ASSUMED_TIME_LEFT,
     Attachment,
     AuthenticationFailedError,
     Deployment,
@@ -43,8 +43,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.threads import PLATFORM
@@ -69,7 +69,6 @@ LONG_LIVED_SECONDS = 60 * 24 * 3600
 # process its media (publishing, recording it): past that, stop waiting and let the engine try
 # again later, taking up the same container.
 RESERVE_SECONDS = 20.0
-PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS
 # Pauses between status checks, the last repeated. Images are usually ready at once; Meta advises
 # waiting "about 30 seconds" before publishing a video, so the checks widen rather than hammer.
 POLL_WAITS = (0.5, 1.0, 2.0, 3.0, 5.0)
@@ -104,15 +103,11 @@ def authorize_url(settings: Any) -> str:
     return settings.threads_authorize_url
 
 
-class GrantRejected(Exception):
-    """Threads refused an authorization code or a token exchange."""
-
-
-class TokenRefused(Exception):
+class TokenRefusedError(Exception):
     """Threads answered code 190: the access token is expired, revoked or unknown."""
 
 
-class GraphAnswer(Exception):
+class GraphAnswerError(Exception):
     """A Graph error object, kept for the caller that acts on one particular code."""
 
     def __init__(self, status: int, error: Mapping[str, Any]):
@@ -145,7 +140,7 @@ class ThreadsClient:
         app: Callable[..., Mapping[str, str] | None],
         timeouts: tuple[float, float] | None = None,
         session: requests.Session | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ):
         self._api_url = api_url.rstrip("/")
         # The Threads app's id and secret, asked for at each token call and never held, so a rotated
@@ -153,12 +148,15 @@ class ThreadsClient:
         self._app = app
         self._timeouts = timeouts or TIMEOUTS
         self._session = session or requests.Session()
-        self._clock = clock
+        self._clock = clock or SystemClock()  # token ages are on the wall clock
 
     @classmethod
     def for_deployment(cls, deployment: Deployment) -> ThreadsClient:
         return cls(
-            api_url(deployment.settings), lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh)
+            api_url(deployment.settings),
+            lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh),
+            session=deployment.session,
+            clock=deployment.clock,
         )
 
     # --- tokens ----------------------------------------------------------------------------------
@@ -195,7 +193,7 @@ class ThreadsClient:
         )
 
     def _tokens(self, answer: Mapping[str, Any]) -> dict[str, Any]:
-        now = int(self._clock())
+        now = int(self._clock.time())
         return {
             "access_token": answer["access_token"],
             "issued_at": now,
@@ -207,9 +205,9 @@ class ThreadsClient:
         response = self._call(method, path, may_have_acted=False, **kwargs)
         try:
             return self._json(response)
-        except GraphAnswer as answer:
+        except GraphAnswerError as answer:
             if answer.status < 500 and answer.code not in THROTTLED and answer.code not in TRANSIENT:
-                raise GrantRejected(answer.words) from None
+                raise GrantRejectedError(answer.words) from None
             raise self._error(answer) from None
 
     def _app_credentials(self) -> Mapping[str, str]:
@@ -253,7 +251,7 @@ class ThreadsClient:
         return str(answer["id"])
 
     def publish(self, access_token: str, container_id: str) -> str:
-        """Raises GraphAnswer for a refusal, for the caller to look at the container."""
+        """Raises GraphAnswerError for a refusal, for the caller to look at the container."""
         response = self._call(
             "POST",
             f"/{VERSION}/me/threads_publish",
@@ -263,9 +261,9 @@ class ThreadsClient:
         )
         try:
             answer = self._json(response)
-        except GraphAnswer as refusal:
+        except GraphAnswerError as refusal:
             if refusal.code == TOKEN_INVALID:
-                raise TokenRefused(refusal.words) from None
+                raise TokenRefusedError(refusal.words) from None
             raise
         except ValueError:
             raise OutcomeUnknownError(
@@ -297,7 +295,7 @@ class ThreadsClient:
 
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
-        """The answer's object; GraphAnswer for an error answer; ValueError for an unreadable success."""
+        """The answer's object; GraphAnswerError for an error answer; ValueError for an unreadable success."""
         try:
             body = response.json()
         except ValueError:
@@ -308,7 +306,7 @@ class ThreadsClient:
                 if isinstance(body, dict) and isinstance(body.get("error"), dict)
                 else {"message": (response.text or response.reason or "")[:200]}
             )
-            raise GraphAnswer(response.status_code, error)
+            raise GraphAnswerError(response.status_code, error)
         if not isinstance(body, dict):
             raise ValueError("not a JSON object")
         return body
@@ -318,9 +316,9 @@ class ThreadsClient:
     ) -> dict[str, Any]:
         try:
             return self._json(response)
-        except GraphAnswer as answer:
+        except GraphAnswerError as answer:
             if answer.code == TOKEN_INVALID:
-                raise TokenRefused(answer.words) from None
+                raise TokenRefusedError(answer.words) from None
             raise self._error(answer, refused, code) from None
         except ValueError:
             raise TransientError(
@@ -328,12 +326,12 @@ class ThreadsClient:
             ) from None
 
     @staticmethod
-    def _error(answer: GraphAnswer, refused: str = "the request", code: str = "platform_rejected"):
+    def _error(answer: GraphAnswerError, refused: str = "the request", code: str = "platform_rejected"):
         """The engine's error kind for a Graph error that is not about the token."""
         if answer.code in THROTTLED:
-            return RateLimitedError(f"Threads is rate limiting openpost's calls: {answer.words}")
+            return PlatformRateLimitedError(f"Threads is rate limiting openpost's calls: {answer.words}")
         if answer.code == QUOTA_CODE and answer.subcode == QUOTA_SUBCODE:
-            return RateLimitedError(
+            return PlatformRateLimitedError(
                 "This Threads account has published as many posts as Threads allows in 24 "
                 f"hours (250 posts, 1,000 replies); publishing resumes later. Threads said: "
                 f"{answer.words}",
@@ -425,18 +423,13 @@ class Threads(Platform):
         credentials=None,
         client: ThreadsClient | None = None,
         links: MediaLinks | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Any] = time.sleep,
-        timer: Callable[[], float] = time.monotonic,
+        **shared: Any,
     ):
-        super().__init__(integration, credentials)
+        super().__init__(integration, credentials, **shared)
         if client is None:
             raise TypeError("a Threads adapter needs a ThreadsClient: build it with Threads.build")
         self._client = client
         self._links = links
-        self._clock = clock  # token and container ages are on the wall clock
-        self._sleep = sleep
-        self._timer = timer  # how long this worker has spent on a part
         self._tokens: dict[str, Any] = {}
 
     @classmethod
@@ -446,16 +439,16 @@ class Threads(Platform):
                 options["client"] = ThreadsClient.for_deployment(deployment)
             if options.get("links") is None:
                 options["links"] = MediaLinks(deployment.settings, integration.workspace_id, integration.mode)
-        return cls(integration, credentials, **options)
+        return super().build(integration, credentials, deployment, **options)
 
     def publish(self, part: Part) -> PostRef:
         self._check(part)
-        deadline = self._timer() + part.budget(RESERVE_SECONDS)
+        deadline = self.clock.monotonic() + part.budget(RESERVE_SECONDS)
         self._tokens = self._current_tokens()
         container_id = self._earlier_container(part.uploads.get(CONTAINER_HANDLE))
         if container_id is None:
             container_id = self._create(part)
-            part.keep(CONTAINER_HANDLE, {"container_id": container_id, "created_at": self._clock()})
+            part.keep(CONTAINER_HANDLE, {"container_id": container_id, "created_at": self.clock.time()})
         self._await_container(container_id, deadline)
         media_id = self._publish(container_id, deadline)
         return PostRef(id=media_id, url=self._permalink(media_id))
@@ -494,7 +487,8 @@ class Threads(Platform):
         Threads shows PUBLISHED was published by that attempt: never publish the part again."""
         if (
             not handle
-            or float(handle.get("created_at") or 0) + CONTAINER_LIFETIME_SECONDS < self._clock() + EXPIRY_MARGIN_SECONDS
+            or float(handle.get("created_at") or 0) + CONTAINER_LIFETIME_SECONDS
+            < self.clock.time() + EXPIRY_MARGIN_SECONDS
         ):
             return None
         try:
@@ -536,18 +530,18 @@ class Threads(Platform):
                     code="media_rejected",
                 )
             wait = next(waits, wait)
-            if self._timer() + wait > deadline:
+            if self.clock.monotonic() + wait > deadline:
                 raise TransientError(
                     "Threads is still processing the media; publishing will be tried again later, "
                     "taking up the same container.",
                     code="media_still_processing",
                 )
-            self._sleep(wait)
+            self.clock.sleep(wait)
 
     def _publish(self, container_id: str, deadline: float) -> str:
         try:
             return self._as_account(lambda token: self._client.publish(token, container_id))
-        except GraphAnswer as refusal:
+        except GraphAnswerError as refusal:
             if (refusal.code, refusal.subcode) != (NOT_READY_CODE, NOT_READY_SUBCODE):
                 raise ThreadsClient._error(refusal, "the post") from None
         # "Media Not Found": the container is not publishable now. Its status says why: still
@@ -555,7 +549,7 @@ class Threads(Platform):
         self._await_container(container_id, deadline)
         try:
             return self._as_account(lambda token: self._client.publish(token, container_id))
-        except GraphAnswer as refusal:
+        except GraphAnswerError as refusal:
             raise ThreadsClient._error(refusal, "the post") from None
 
     def _permalink(self, media_id: str) -> str | None:
@@ -572,14 +566,14 @@ class Threads(Platform):
         another worker (or a reconnect) has stored a newer one since."""
         try:
             return call(self._tokens["access_token"])
-        except TokenRefused as first:
-            refusal = first
+        except TokenRefusedError as first:
+            refusal = str(first)  # an except clause's name is gone after it: keep the words
             stored = self._reread()
             if stored.get("access_token") and stored["access_token"] != self._tokens.get("access_token"):
                 self._tokens = stored
                 try:
                     return call(self._tokens["access_token"])
-                except TokenRefused as again:
+                except TokenRefusedError as again:
                     refusal = again
             raise self._needs_reconnect(f"Threads refused its token ({refusal})") from None
 
@@ -587,7 +581,7 @@ class Threads(Platform):
         tokens = self.credentials.value if self.credentials is not None else {}
         if not tokens or not tokens.get("access_token"):
             raise self._needs_reconnect("no Threads token is stored for this account")
-        left = float(tokens.get("expires_at") or 0) - self._clock()
+        left = float(tokens.get("expires_at") or 0) - self.clock.time()
         if left <= 0:
             # "Long-lived tokens ... can be refreshed as long as they ... have not expired."
             raise self._needs_reconnect("its token expired, and Threads cannot refresh an expired token")
@@ -603,13 +597,13 @@ class Threads(Platform):
         if (
             stored.get("access_token")
             and stored["access_token"] != stale.get("access_token")
-            and float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_WITHIN_SECONDS
+            and float(stored.get("expires_at") or 0) - self.clock.time() >= REFRESH_WITHIN_SECONDS
         ):
             return stored
         current = stored if stored.get("access_token") else stale
         try:
             fresh = self._client.refresh(current["access_token"])
-        except GrantRejected as refusal:
+        except GrantRejectedError as refusal:
             logger.warning(
                 "threads token not refreshed", extra={"integration_id": self.integration.id, "reason": str(refusal)}
             )

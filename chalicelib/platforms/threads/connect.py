@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount, GrantRejectedError
+from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount
 
 
 def consent(context: ConnectContext, app: Mapping[str, str], state: str, challenge: str, redirect_uri: str) -> str:
@@ -35,13 +35,10 @@ def consent(context: ConnectContext, app: Mapping[str, str], state: str, challen
 
 def finish(code: str, verifier: str, redirect_uri: str, context: ConnectContext) -> ConnectedAccount:
     """The account behind an authorization code: its long-lived token, and who it is (``/me``)."""
-    from chalicelib.platforms.threads.adapter import GrantRejected, ThreadsClient
+    from chalicelib.platforms.threads.adapter import ThreadsClient
 
     client = ThreadsClient.for_deployment(context.deployment)
-    try:
-        tokens = client.exchange_code(code, redirect_uri)
-    except GrantRejected:
-        raise GrantRejectedError() from None
+    tokens = client.exchange_code(code, redirect_uri)  # GrantRejectedError for a refused code
     account = client.me(tokens["access_token"])
     return ConnectedAccount(
         account_id=str(account["id"]),

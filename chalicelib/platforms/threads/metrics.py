@@ -15,9 +15,9 @@ from chalicelib.platforms.threads.adapter import (
     PERMISSION_DENIED,
     TOKEN_INVALID,
     VERSION,
-    GraphAnswer,
+    GraphAnswerError,
     Threads,
-    TokenRefused,
+    TokenRefusedError,
     _bearer,
 )
 
@@ -54,9 +54,9 @@ class ThreadsMetrics(MetricsReader):
         )
         try:
             return client._json(response)
-        except GraphAnswer as answer:
+        except GraphAnswerError as answer:
             if answer.code == TOKEN_INVALID:
-                raise TokenRefused(answer.words) from None
+                raise TokenRefusedError(answer.words) from None
             if answer.code == PERMISSION_DENIED:
                 raise PermanentError(
                     f"Threads does not let openpost read this account's insights ({answer.words}); reconnect "

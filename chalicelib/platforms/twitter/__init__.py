@@ -15,6 +15,7 @@ from chalicelib.platforms import shapes
 from chalicelib.platforms.descriptor import (
     REPLY,
     Connect,
+    DeploymentSetting,
     Metrics,
     PlatformDescriptor,
     PlatformSettingsModel,
@@ -97,6 +98,10 @@ PLATFORM = PlatformDescriptor(
         url="{base}/twitter/{handle}/status/{id}",
     ),
     adapter="chalicelib.platforms.twitter.adapter:Twitter",
+    deployment_settings=(
+        DeploymentSetting("x_api_url", "https://api.x.com"),
+        DeploymentSetting("x_authorize_url", "https://x.com/i/oauth2/authorize"),
+    ),
     # A confidential client ("Web App" in X's developer portal): the secret authenticates the
     # token calls with HTTP Basic; connecting is OAuth 2.0 with PKCE.
     app_credentials=("client_id", "client_secret"),

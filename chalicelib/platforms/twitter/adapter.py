@@ -29,9 +29,11 @@ from typing import Any, TypeVar
 
 import requests
 
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
+from chalicelib.platforms import http
 from chalicelib.platforms.base import (
-    ASSUMED_TIME_LEFT,
     Attachment,
     AuthenticationFailedError,
     Deployment,
@@ -39,8 +41,8 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     Platform,
+    PlatformRateLimitedError,
     PostRef,
-    RateLimitedError,
     TransientError,
 )
 from chalicelib.platforms.twitter import PLATFORM
@@ -67,21 +69,21 @@ CHUNK_BYTES = 4 * 1024 * 1024
 # its media (the post itself, recording it): past that, stop waiting and let the engine try again
 # later, since a worker killed mid-wait reports nothing at all. With a 60 s publisher that leaves 40 s.
 RESERVE_SECONDS = 20.0
-PROCESSING_BUDGET_SECONDS = ASSUMED_TIME_LEFT - RESERVE_SECONDS  # when the worker's time is unknown
-# What X takes in one post: up to 4 images, or a single GIF, or a single video.
-MAX_IMAGES = 4
-ALT_TEXT_MAX_CHARACTERS = 1000
-# Upload limits X documents per kind; X has the last word, these only spare a doomed upload.
-MAX_BYTES = {"tweet_image": 5 * 1024 * 1024, "tweet_gif": 15 * 1024 * 1024, "tweet_video": 512 * 1024 * 1024}
+# What X takes in one post (up to 4 images, or a single GIF, or a single video), and the upload limit
+# of each media category, from the platform's declared media rules: X has the last word, these only
+# spare a doomed upload.
+MAX_IMAGES = PLATFORM.media.max_images
+ALT_TEXT_MAX_CHARACTERS = PLATFORM.media.max_alt_text
+MAX_BYTES = {
+    "tweet_image": PLATFORM.media.max_image_bytes,
+    "tweet_gif": PLATFORM.media.max_bytes("image/gif"),
+    "tweet_video": PLATFORM.media.max_video_bytes,
+}
 
 T = TypeVar("T")
 
 
-class XGrantRejected(Exception):
-    """X's token endpoint refused a code or refresh token (used, expired, revoked)."""
-
-
-class XUnauthorized(Exception):
+class XUnauthorizedError(Exception):
     """X answered 401 to a bearer call: the access token is not (or no longer) valid."""
 
 
@@ -124,7 +126,7 @@ class XClient:
         app: Callable[..., Mapping[str, str] | None],
         timeouts: tuple[float, float] | None = None,
         session: requests.Session | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | None = None,
     ):
         self._api_url = api_url.rstrip("/")
         # The X app's client id and secret (or None while the deployment has no X app), asked for
@@ -133,13 +135,16 @@ class XClient:
         self._app = app
         self._timeouts = timeouts or TIMEOUTS
         self._session = session or requests.Session()
-        self._clock = clock
+        self._clock = clock or SystemClock()  # token expiry and X's rate-limit reset: the wall clock
 
     @classmethod
     def for_deployment(cls, deployment: Deployment) -> XClient:
         """A client on the deployment's X API, with its X app's credentials."""
         return cls(
-            deployment.settings.x_api_url, lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh)
+            deployment.settings.x_api_url,
+            lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh),
+            session=deployment.session,
+            clock=deployment.clock,
         )
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
@@ -162,13 +167,13 @@ class XClient:
             if newer != app:
                 response = self._token_call(form, newer)
         if response.status_code in (400, 401):
-            raise XGrantRejected(_message(response))
+            raise GrantRejectedError(_message(response))
         self._raise_for(response)
         body = response.json()
         return {
             "access_token": body["access_token"],
             "refresh_token": body.get("refresh_token"),
-            "expires_at": int(self._clock()) + int(body.get("expires_in") or 7200),
+            "expires_at": int(self._clock.time()) + int(body.get("expires_in") or 7200),
         }
 
     def _app_credentials(self, fresh: bool = False) -> Mapping[str, str]:
@@ -304,20 +309,22 @@ class XClient:
         if status < 400:
             return
         if status == 401:
-            raise XUnauthorized(_message(response))
+            raise XUnauthorizedError(_message(response))
         if status == 429:
             raise self._rate_limited(response)
         if status >= 500:
             raise TransientError(f"X answered HTTP {status}: {_message(response)}")
         raise PermanentError(f"X refused {refused} (HTTP {status}): {_message(response)}", code=code)
 
-    def _rate_limited(self, response: requests.Response) -> RateLimitedError:
+    def _rate_limited(self, response: requests.Response) -> PlatformRateLimitedError:
         """X's 429, with the wait until the limit that ran out reopens. X sends no Retry-After; it says
         when each window resets (epoch seconds). Posting is also capped per 24 hours, per user and per
         app (``x-user-limit-24hour-*``, ``x-app-limit-24hour-*``): when one of those has nothing left, the
         15-minute reset is not when posting reopens, and retrying then only spends attempts."""
         words = _message(response)
-        now = self._clock()
+        # The resets are on X's clock: measured from its Date header, a skew of ours is no matter.
+        answered = http.answered_at(response.headers)
+        now = answered.timestamp() if answered else self._clock.time()
         daily = [
             (float(reset) - now, whose)
             for prefix, whose in DAILY_CAPS
@@ -327,14 +334,14 @@ class XClient:
         if daily:
             wait, whose = max(daily)
             when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(now + wait))
-            return RateLimitedError(
+            return PlatformRateLimitedError(
                 f"X's 24-hour limit on posts for {whose} is used up until {when}; publishing "
                 f"resumes then. X said: {words}",
                 retry_after=max(1.0, wait),
             )
         reset = response.headers.get("x-rate-limit-reset")
         wait = max(1.0, float(reset) - now) if reset and reset.isdigit() else None
-        return RateLimitedError(
+        return PlatformRateLimitedError(
             f"X's rate limit for this account is used up until the window resets. X said: {words}", retry_after=wait
         )
 
@@ -411,19 +418,13 @@ class Twitter(Platform):
         integration,
         credentials=None,
         client: XClient | None = None,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Any] = time.sleep,
-        timer: Callable[[], float] = time.monotonic,
         chunk_bytes: int = CHUNK_BYTES,
+        **shared: Any,
     ):
-        super().__init__(integration, credentials)
+        super().__init__(integration, credentials, **shared)
         if client is None:
             raise TypeError("an X adapter needs an XClient: build it with Twitter.build")
         self._client = client
-        # Token expiry and X's rate-limit reset are on X's (wall) clock, not the engine's.
-        self._clock = clock
-        self._sleep = sleep
-        self._timer = timer  # measures how long this worker has spent on a part
         self._chunk_bytes = chunk_bytes
         self._tokens: dict[str, Any] = {}
 
@@ -431,12 +432,12 @@ class Twitter(Platform):
     def build(cls, integration, credentials=None, deployment: Deployment | None = None, **options: Any):
         if options.get("client") is None and deployment is not None:
             options["client"] = XClient.for_deployment(deployment)
-        return cls(integration, credentials, **options)
+        return super().build(integration, credentials, deployment, **options)
 
     def publish(self, part: Part) -> PostRef:
         self._check_length(part.text)
         _check_media(part.media)
-        deadline = self._timer() + part.budget(RESERVE_SECONDS)
+        deadline = self.clock.monotonic() + part.budget(RESERVE_SECONDS)
         self._tokens = self._current_tokens()
         media_ids = [self._upload(item, deadline, part) for item in part.media]
         body = tweet_body(part, media_ids)
@@ -448,12 +449,12 @@ class Twitter(Platform):
         """``call`` with the account's access token; once more with a refreshed one if X refused it."""
         try:
             return call(self._tokens["access_token"])
-        except XUnauthorized:
+        except XUnauthorizedError:
             # X refused the token before doing anything, so one repeat with a fresh token is safe.
             self._tokens = self._refresh(self._tokens)
             try:
                 return call(self._tokens["access_token"])
-            except XUnauthorized:
+            except XUnauthorizedError:
                 raise self._needs_reconnect("X refused the account's newly refreshed token") from None
 
     # --- media -----------------------------------------------------------------------------------
@@ -476,7 +477,7 @@ class Twitter(Platform):
                 # Kept until X drops unattached media, so a retry resumes the wait rather than
                 # uploading again and restarting processing that may outlast every attempt.
                 lifetime = float(started.get("expires_after_secs") or UPLOAD_LIFETIME_SECONDS)
-                part.keep(attachment.id, {"media_id": media_id, "expires_at": self._clock() + lifetime})
+                part.keep(attachment.id, {"media_id": media_id, "expires_at": self.clock.time() + lifetime})
         self._await_processing(media_id, info, deadline, attachment)
         if attachment.alt_text and category != "tweet_video":
             # X documents alt text for images and GIFs only.
@@ -485,7 +486,7 @@ class Twitter(Platform):
 
     def _earlier_upload(self, handle: dict[str, Any] | None) -> tuple[str | None, dict[str, Any] | None]:
         """The media id an earlier attempt uploaded and its processing state, if X still has it."""
-        if not handle or float(handle.get("expires_at") or 0) < self._clock() + EXPIRY_MARGIN_SECONDS:
+        if not handle or float(handle.get("expires_at") or 0) < self.clock.time() + EXPIRY_MARGIN_SECONDS:
             return None, None
         try:
             status = self._as_account(lambda token: self._client.upload_status(token, handle["media_id"]))
@@ -508,12 +509,12 @@ class Twitter(Platform):
                     code="media_rejected",
                 )
             wait = max(1.0, float(info.get("check_after_secs") or 0))  # never a busy loop against X
-            if self._timer() + wait > deadline:
+            if self.clock.monotonic() + wait > deadline:
                 raise TransientError(
                     "X is still processing the media; publishing will be tried again later, taking up the same upload.",
                     code="media_still_processing",
                 )
-            self._sleep(wait)
+            self.clock.sleep(wait)
             info = self._as_account(lambda token: self._client.upload_status(token, media_id)).get("processing_info")
 
     # --- tokens ----------------------------------------------------------------------------------
@@ -521,7 +522,7 @@ class Twitter(Platform):
         tokens = self.credentials.value if self.credentials is not None else {}
         if not tokens or not tokens.get("access_token"):
             raise self._needs_reconnect("no X tokens are stored for this account")
-        if float(tokens.get("expires_at") or 0) - self._clock() < REFRESH_MARGIN_SECONDS:
+        if float(tokens.get("expires_at") or 0) - self.clock.time() < REFRESH_MARGIN_SECONDS:
             tokens = self._refresh(tokens)
         return tokens
 
@@ -532,7 +533,7 @@ class Twitter(Platform):
         if (
             stored.get("access_token")
             and stored.get("access_token") != stale.get("access_token")
-            and float(stored.get("expires_at") or 0) - self._clock() >= REFRESH_MARGIN_SECONDS
+            and float(stored.get("expires_at") or 0) - self.clock.time() >= REFRESH_MARGIN_SECONDS
         ):
             return stored  # someone refreshed already: their tokens are good, ours are spent
         refresh_token = stored.get("refresh_token")
@@ -540,7 +541,7 @@ class Twitter(Platform):
             raise self._needs_reconnect("X gave this account no refresh token")
         try:
             fresh = self._client.refresh(refresh_token)
-        except XGrantRejected:
+        except GrantRejectedError:
             winner = self._winner_of_a_race(refresh_token)
             if winner is None:
                 raise self._needs_reconnect("X no longer accepts the account's refresh token") from None
@@ -562,7 +563,7 @@ class Twitter(Platform):
         moments. None when nobody did (the user revoked access, or the token expired)."""
         for pause in RACE_WAITS:
             if pause:
-                self._sleep(pause)
+                self.clock.sleep(pause)
             stored = self._reread()
             if stored.get("refresh_token") and stored["refresh_token"] != spent:
                 return stored

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount, GrantRejectedError
+from chalicelib.platforms.connecting import ConnectContext, ConnectedAccount
 
 
 def consent(context: ConnectContext, app: Mapping[str, str], state: str, challenge: str, redirect_uri: str) -> str:
@@ -33,13 +33,10 @@ def consent(context: ConnectContext, app: Mapping[str, str], state: str, challen
 
 def finish(code: str, verifier: str, redirect_uri: str, context: ConnectContext) -> ConnectedAccount:
     """The account behind an authorization code: its tokens, and who it is (``/2/users/me``)."""
-    from chalicelib.platforms.twitter.adapter import XClient, XGrantRejected
+    from chalicelib.platforms.twitter.adapter import XClient
 
     client = XClient.for_deployment(context.deployment)
-    try:
-        tokens = client.exchange_code(code, verifier, redirect_uri)
-    except XGrantRejected:
-        raise GrantRejectedError() from None
+    tokens = client.exchange_code(code, verifier, redirect_uri)  # GrantRejectedError for a refused code
     account = client.me(tokens["access_token"])
     return ConnectedAccount(
         account_id=account["id"],

@@ -10,11 +10,10 @@ deployment's monthly budget.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
 from chalicelib.platforms.metrics import MetricsReader, PostMetrics, Published
-from chalicelib.platforms.twitter.adapter import Twitter, XUnauthorized
+from chalicelib.platforms.twitter.adapter import Twitter, XUnauthorizedError
 
 BATCH = 100
 PRIVATE_METRICS_DAYS = 30
@@ -24,7 +23,6 @@ class XMetrics(MetricsReader):
     def __init__(self, integration, credentials=None, deployment=None, now=None, **options: Any):
         super().__init__(integration, credentials, deployment, now=now, **options)
         self._adapter = Twitter.build(integration, credentials, deployment=deployment, **options)
-        self._clock = options.get("clock", time.time)  # X's clock (token expiry, rate-limit resets)
 
     def read(self, posts: list[Published]) -> dict[str, PostMetrics]:
         adapter = self._adapter
@@ -47,12 +45,12 @@ class XMetrics(MetricsReader):
             "GET", "/2/tweets", params=params, headers={"Authorization": f"Bearer {token}"}, may_have_acted=False
         )
         if response.status_code == 401:
-            raise XUnauthorized("X refused the token")
+            raise XUnauthorizedError("X refused the token")
         client._raise_for(response, refused="the read")
         if response.headers.get("x-rate-limit-remaining") == "0":
             reset = response.headers.get("x-rate-limit-reset") or ""
             if reset.isdigit():
-                self.wait = max(1.0, float(reset) - self._clock())
+                self.wait = max(1.0, float(reset) - self._adapter.clock.time())
         return response.json()
 
     @staticmethod
