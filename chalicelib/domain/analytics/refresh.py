@@ -20,6 +20,7 @@ from chalicelib.domain.analytics.model import Snapshot, Tracked
 from chalicelib.domain.publishing import RetryLater
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import uuid7
+from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger
 from chalicelib.platforms import registry
 from chalicelib.platforms.base import AuthenticationFailedError, PermanentError, RateLimitedError, TransientError
@@ -31,8 +32,18 @@ TRANSIENT_RETRY = 60.0
 
 
 class Refresher:
-    def __init__(self, store, integrations, readers: Callable, clock: Clock, monthly_budget: int, events=None):
+    def __init__(
+        self,
+        store,
+        integrations,
+        readers: Callable,
+        clock: Clock,
+        monthly_budget: int,
+        events=None,
+        measures: Measures = NO_MEASURES,
+    ):
         self._store = store
+        self._measures = measures
         self._events = events  # where integration.needs_refresh goes (the webhooks' events queue)
         self._integrations = integrations
         self._readers = readers  # integration -> MetricsReader
@@ -53,6 +64,7 @@ class Refresher:
         if integration.status != "active":
             return integration.status  # needs_refresh, disconnected: nothing to read with
         now = self._clock.now()
+        self._measures.seconds("AnalyticsRefreshLag", _lag(slot, now))
         state = self._store.integration_state(scope, integration_id)
         if state.backoff_until is not None and state.backoff_until > now:
             raise RetryLater((state.backoff_until - now).total_seconds(), "the platform asked us to wait")
@@ -93,6 +105,7 @@ class Refresher:
 
     def _read(self, reader, chunk: list[Tracked], scope: str, integration, now: dt.datetime):
         posts = [Published(t.platform_post_id, t.published_at, t.post_url) for t in chunk]
+        self._measures.count("AnalyticsPlatformCalls", platform=integration.platform)
         try:
             return reader.read(posts)
         except RateLimitedError as error:
@@ -156,3 +169,9 @@ class Refresher:
             username=target.username,
             post_url=target.post_url,
         )
+
+
+def _lag(slot: str, now: dt.datetime) -> float:
+    """Seconds between the slot a refresh was planned for (``%Y-%m-%dT%H:%MZ``) and its reading."""
+    planned = dt.datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
+    return max(0.0, (now - planned).total_seconds())

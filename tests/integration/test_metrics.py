@@ -1,0 +1,91 @@
+"""The metrics an operator alarms on, read as CloudWatch would: the embedded-metric-format lines the
+very handlers Lambda runs print at the end of each invocation (docs/operations.md lists them)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.integration.test_publishing import SOON, create, publish_now, read
+
+
+@pytest.fixture
+def key(workspace):
+    return workspace.test_key
+
+
+@pytest.fixture
+def emf(monkeypatch, capsys):
+    """What the handlers print as EMF, read back as (name, unit, dimensions, values) per metric."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+
+    def read_back(name: str | None = None) -> list[tuple[str, str, dict, list]]:
+        found = []
+        for line in capsys.readouterr().out.splitlines():
+            if not line.startswith('{"_aws"'):
+                continue
+            blob = json.loads(line)
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                assert directive["Namespace"] == "openpost"
+                (dimension_names,) = directive["Dimensions"]
+                dimensions = {d: blob[d] for d in dimension_names}
+                for metric in directive["Metrics"]:
+                    values = blob[metric["Name"]]
+                    values = values if isinstance(values, list) else [values]
+                    found.append((metric["Name"], metric["Unit"], dimensions, values))
+        return [item for item in found if name is None or item[0] == name]
+
+    return read_back
+
+
+def test_a_publish_counts_a_target_published_per_platform(api, key, runtime, emf):
+    publish_now(api, key, platforms=["twitter", "bluesky"])
+    runtime.drain()
+    published = emf("TargetsPublished")
+    assert sorted((d["platform"], sum(v)) for _, _, d, v in published) == [("bluesky", 1.0), ("twitter", 1.0)]
+    assert {unit for _, unit, _, _ in published} == {"Count"}
+    assert not emf("PublishLateness")  # published now: there was no time it was late for
+
+
+def test_a_failure_counts_the_platform_and_the_code(api, key, runtime, emf):
+    post_id = publish_now(api, key, platforms=["twitter"], content="[sandbox:reject] Hello")
+    runtime.drain()
+    code = read(api, key, post_id)["post_targets"][0]["error"]["code"]
+    metrics = emf()
+    assert ("TargetsFailed", "Count", {"platform": "twitter"}, [1.0]) in metrics
+    assert ("TargetFailures", "Count", {"code": code}, [1.0]) in metrics
+    assert not [m for m in metrics if m[0] == "TargetsPublished"]
+
+
+def test_outcome_unknown_is_a_failure_code_of_its_own(api, key, runtime, emf):
+    publish_now(api, key, content="[sandbox:timeout-after-accept] Hello")
+    runtime.drain()
+    assert ("TargetFailures", "Count", {"code": "outcome_unknown"}, [1.0]) in emf()
+
+
+def test_lateness_is_published_at_minus_scheduled_at(api, key, runtime, clock, emf):
+    create(api, key, platforms=["bluesky"], schedule_at=SOON)  # 12:02:00
+    clock.advance(seconds=127)  # the dispatcher ran 7 s late
+    runtime.tick("dispatcher", clock.now())
+    runtime.drain()
+    assert emf("PublishLateness") == [("PublishLateness", "Seconds", {}, [7.0])]
+
+
+def test_a_retry_is_counted_per_platform(api, key, runtime, emf):
+    publish_now(api, key, platforms=["mastodon"], content="[sandbox:500x1] Hello")
+    runtime.deliver()
+    runtime.time_passes()
+    runtime.drain()
+    metrics = emf()
+    assert ("PublishRetries", "Count", {"platform": "mastodon"}, [1.0]) in metrics
+    assert ("TargetsPublished", "Count", {"platform": "mastodon"}, [1.0]) in metrics
+
+
+def test_the_reconciler_reports_even_when_nothing_was_left_behind(runtime, clock, emf):
+    runtime.tick("reconciler", clock.now())
+    counted = {name: values for name, _, _, values in emf()}
+    assert counted["StuckTargetsRequeued"] == [0.0]
+    assert counted["PublishDeadLettersSettled"] == [0.0]
+    assert counted["WebhookDeadLettersSettled"] == [0.0]
