@@ -81,9 +81,17 @@ class EmfMeasures:
 
     def flush(self) -> None:
         from aws_lambda_powertools.metrics import EphemeralMetrics
+        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
         with self._lock:
             pending, self._pending = self._pending, defaultdict(list)
+        if pending and is_metrics_disabled():
+            # The local stack's default (an EMF blob per request is noise there): one log line per
+            # flush with the same names, dimensions and values, easy to read in its output.
+            from chalicelib.observability import logger
+
+            logger.info("metrics", extra={"metrics": [_summary(dims, values) for dims, values in pending.items()]})
+            return
         for dimensions, values in pending.items():
             metrics = EphemeralMetrics(namespace=self._namespace)
             for name, value in dimensions:
@@ -91,3 +99,7 @@ class EmfMeasures:
             for name, unit, value in values:
                 metrics.add_metric(name=name, unit=unit, value=value)
             metrics.flush_metrics()
+
+
+def _summary(dimensions: tuple, values: list[tuple[str, str, float]]) -> dict:
+    return {"dimensions": dict(dimensions), "values": [{"name": n, "unit": u, "value": v} for n, u, v in values]}

@@ -104,6 +104,7 @@ class LocalStack:
         seeded = container.services().workspaces.create("Local workspace")
 
         self._http.start()
+        _wait_until_healthy(base_url)
         self._start_deliveries(app_module.app, provisioned.queue_urls, endpoint_url)
         self.state = LocalState(
             base_url=base_url,
@@ -226,6 +227,20 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_environment.clear()
+
+
+def _wait_until_healthy(base_url: str, timeout: float = 20.0) -> None:
+    """The start-up check: GET /v1/health answers 200 (the API runs and reads its table)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/v1/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the local API is not healthy: {error}") from error
+        time.sleep(0.1)
 
 
 def _base_environment(public_base_url: str) -> dict[str, str | None]:
