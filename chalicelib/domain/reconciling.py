@@ -26,7 +26,7 @@ from chalicelib.observability import logger
 STUCK_AFTER = dt.timedelta(minutes=3)
 
 
-def _lease_alive(target, now: dt.datetime) -> bool:
+def lease_alive(target, now: dt.datetime) -> bool:
     if not target.lease_until:
         return False
     return dt.datetime.fromisoformat(target.lease_until.replace("Z", "+00:00")) > now
@@ -56,7 +56,7 @@ class Reconciler:
                 post = self._posts.get(scope, post_id)
             except NotFoundError:
                 continue
-            stuck = [t for t in post.targets if not target_finished(t) and not _lease_alive(t, now)]
+            stuck = [t for t in post.targets if not target_finished(t) and not lease_alive(t, now)]
             if not stuck:
                 continue
             if derived_status(post.targets) is None and post.dispatch_id:
