@@ -89,3 +89,15 @@ def test_the_reconciler_reports_even_when_nothing_was_left_behind(runtime, clock
     assert counted["StuckTargetsRequeued"] == [0.0]
     assert counted["PublishDeadLettersSettled"] == [0.0]
     assert counted["WebhookDeadLettersSettled"] == [0.0]
+
+
+def test_an_analytics_refresh_reports_its_lag_and_each_platform_call(api, key, runtime, emf):
+    post_id = publish_now(api, key, platforms=["bluesky"])
+    runtime.drain()
+    assert api.post(f"/v1/analytics/post/{post_id}/refresh", key).status == 202
+    emf()
+    runtime.drain("analytics")
+    metrics = emf()
+    assert ("AnalyticsPlatformCalls", "Count", {"platform": "bluesky"}, [1.0]) in metrics
+    (lag,) = [m for m in metrics if m[0] == "AnalyticsRefreshLag"]
+    assert lag[1:3] == ("Seconds", {}) and lag[3][0] >= 0

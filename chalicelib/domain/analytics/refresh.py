@@ -64,7 +64,9 @@ class Refresher:
         if integration.status != "active":
             return integration.status  # needs_refresh, disconnected: nothing to read with
         now = self._clock.now()
-        self._measures.seconds("AnalyticsRefreshLag", _lag(slot, now))
+        lag = _lag(slot, now)
+        if lag is not None:
+            self._measures.seconds("AnalyticsRefreshLag", lag)
         state = self._store.integration_state(scope, integration_id)
         if state.backoff_until is not None and state.backoff_until > now:
             raise RetryLater((state.backoff_until - now).total_seconds(), "the platform asked us to wait")
@@ -171,7 +173,11 @@ class Refresher:
         )
 
 
-def _lag(slot: str, now: dt.datetime) -> float:
-    """Seconds between the slot a refresh was planned for (``%Y-%m-%dT%H:%MZ``) and its reading."""
-    planned = dt.datetime.strptime(slot, "%Y-%m-%dT%H:%MZ").replace(tzinfo=dt.UTC)
+def _lag(slot: str, now: dt.datetime) -> float | None:
+    """Seconds between the time a refresh was planned for and its reading: a tier's slot
+    (``%Y-%m-%dT%H:%MZ``) or a refresh asked for by hand (``%Y-%m-%dT%H:%M:%SZ~now``)."""
+    try:
+        planned = dt.datetime.fromisoformat(slot.split("~")[0].replace("Z", "+00:00"))
+    except ValueError:
+        return None
     return max(0.0, (now - planned).total_seconds())
