@@ -101,3 +101,21 @@ def test_an_analytics_refresh_reports_its_lag_and_each_platform_call(api, key, r
     assert ("AnalyticsPlatformCalls", "Count", {"platform": "bluesky"}, [1.0]) in metrics
     (lag,) = [m for m in metrics if m[0] == "AnalyticsRefreshLag"]
     assert lag[1:3] == ("Seconds", {}) and lag[3][0] >= 0
+
+
+def test_a_gone_webhook_endpoint_counts_a_failed_delivery_and_a_disabled_endpoint(
+    api, key, aws, clock, workspace, runtime, emf
+):
+    from tests.conftest import services_with
+    from tests.integration.test_webhooks import emit, register
+    from tests.webhook_receiver import WebhookReceiver
+
+    with services_with(aws, clock, allow_local_webhooks=True) as hooks, WebhookReceiver() as receiver:
+        register(api, key, receiver, "/gone")
+        receiver.script("/gone", always=410)
+        emit(hooks, workspace, "evt_410")
+        runtime.drain("events", 20)
+    counted = {name: sum(values) for name, _, dimensions, values in emf() if not dimensions}
+    assert counted["WebhookAttemptsFailed"] == 1
+    assert counted["WebhookDeliveriesFailed"] == 1
+    assert counted["WebhookEndpointsDisabled"] == 1
