@@ -3,8 +3,9 @@
 The domain says what happened (``count("TargetsPublished", platform="bluesky")``); where it goes is
 decided here. In Lambda it is CloudWatch's embedded metric format (EMF): one JSON line per set of
 dimensions at each flush, printed to stdout, which CloudWatch Logs turns into metrics in the one
-namespace ``openpost``. Dimensions are few and bounded (a platform, a failure code), so the number
-of custom metrics, and the bill, stays small. docs/operations.md lists every name and dimension.
+namespace ``openpost``, each with the dimension ``service=openpost``. Other dimensions are few and
+bounded (a platform, a failure code), so the number of custom metrics, and the bill, stays small.
+docs/operations.md lists every name and dimension.
 
 Tests and benchmarks use ``CollectedMeasures`` (reads back what was counted) or ``NO_MEASURES``.
 """
@@ -16,6 +17,9 @@ from collections import defaultdict
 from typing import Protocol
 
 NAMESPACE = "openpost"
+# Every metric also carries service=openpost, as the API's own (Powertools adds it wherever
+# POWERTOOLS_SERVICE_NAME is set, so it is set here always: alarms match one dimension set).
+SERVICE = "openpost"
 
 
 class Measures(Protocol):
@@ -63,8 +67,9 @@ class EmfMeasures:
     """Collects until ``flush`` (the end of an invocation), then prints one EMF line per dimension
     set through Powertools. Safe across threads (the webhook worker handles records in parallel)."""
 
-    def __init__(self, namespace: str = NAMESPACE):
+    def __init__(self, namespace: str = NAMESPACE, service: str = SERVICE):
         self._namespace = namespace
+        self._service = service
         self._lock = threading.Lock()
         self._pending: dict[tuple, list[tuple[str, str, float]]] = defaultdict(list)
 
@@ -93,7 +98,7 @@ class EmfMeasures:
             logger.info("metrics", extra={"metrics": [_summary(dims, values) for dims, values in pending.items()]})
             return
         for dimensions, values in pending.items():
-            metrics = EphemeralMetrics(namespace=self._namespace)
+            metrics = EphemeralMetrics(namespace=self._namespace, service=self._service)
             for name, value in dimensions:
                 metrics.add_dimension(name=name, value=value)
             for name, unit, value in values:

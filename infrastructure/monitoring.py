@@ -18,7 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib.measures import NAMESPACE
+from chalicelib.measures import NAMESPACE, SERVICE
 from infrastructure import catalog
 
 RUNBOOK = "Runbook: docs/operations.md"
@@ -43,7 +43,7 @@ def _ours(name: str, statistic: str = "Sum", period: int = 5, **dimensions: str)
         metric_name=name,
         statistic=statistic,
         period=Duration.minutes(period),
-        dimensions_map=dimensions or None,
+        dimensions_map={"service": SERVICE, **dimensions},
     )
 
 
@@ -60,7 +60,7 @@ def _lambda(function_name: str, name: str, statistic: str = "Sum", period: int =
 def _by_platform(name: str, label: str) -> cloudwatch.MathExpression:
     """One line per platform that reported, without naming any (platforms come and go)."""
     return cloudwatch.MathExpression(
-        expression=f"SEARCH('{{{NAMESPACE},platform}} MetricName=\"{name}\"', 'Sum', 300)",
+        expression=f"SEARCH('{{{NAMESPACE},platform,service}} MetricName=\"{name}\"', 'Sum', 300)",
         label=label,
         using_metrics={},
         period=Duration.minutes(5),
@@ -178,7 +178,7 @@ def _dashboard(scope, prefix, function_names, queues, dead_letter_queues, alarms
                 title="Failure codes",
                 left=[
                     cloudwatch.MathExpression(
-                        expression=f"SEARCH('{{{NAMESPACE},code}} MetricName=\"TargetFailures\"', 'Sum', 300)",
+                        expression=f"SEARCH('{{{NAMESPACE},code,service}} MetricName=\"TargetFailures\"', 'Sum', 300)",
                         label="failures",
                         using_metrics={},
                         period=Duration.minutes(5),

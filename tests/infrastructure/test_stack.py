@@ -850,7 +850,7 @@ def test_rate_limits_and_the_read_budget_are_stack_parameters_the_functions_read
 
 # --- alarms and the dashboard (infrastructure/monitoring.py, docs/operations.md) ---------------------
 
-TOPIC = "AlarmTopic"
+SERVICE = {"service": "openpost"}  # on every openpost metric (chalicelib/measures.py)
 
 
 def alarms_by_name(synthesized):
@@ -910,7 +910,7 @@ def test_any_dead_letter_alarms(synthesized, queue):
 
 def test_lateness_p99_above_5_seconds_for_5_minutes(synthesized):
     alarm = alarms_by_name(synthesized)[f"{STACK}-publish-lateness"]
-    _expect(alarm, "openpost", "PublishLateness", "p99", 5, "GreaterThanThreshold", 60, 5, "notBreaching", {})
+    _expect(alarm, "openpost", "PublishLateness", "p99", 5, "GreaterThanThreshold", 60, 5, "notBreaching", SERVICE)
 
 
 @pytest.mark.parametrize("function", ["publisher", "dispatcher", "webhooks"])
@@ -955,7 +955,7 @@ def test_outcome_unknown_and_a_disabled_webhook_alarm_at_once(synthesized):
         300,
         1,
         "notBreaching",
-        {"code": "outcome_unknown"},
+        {**SERVICE, "code": "outcome_unknown"},
     )
     _expect(
         alarms[f"{STACK}-webhook-endpoint-disabled"],
@@ -967,7 +967,7 @@ def test_outcome_unknown_and_a_disabled_webhook_alarm_at_once(synthesized):
         300,
         1,
         "notBreaching",
-        {},
+        SERVICE,
     )
 
 

@@ -31,6 +31,8 @@ def emf(monkeypatch, capsys):
                 assert directive["Namespace"] == "openpost"
                 (dimension_names,) = directive["Dimensions"]
                 dimensions = {d: blob[d] for d in dimension_names}
+                # Every metric carries service=openpost (the alarms match it); the rest is shown.
+                assert dimensions.pop("service") == "openpost", blob
                 for metric in directive["Metrics"]:
                     values = blob[metric["Name"]]
                     values = values if isinstance(values, list) else [values]
@@ -119,3 +121,13 @@ def test_a_gone_webhook_endpoint_counts_a_failed_delivery_and_a_disabled_endpoin
     assert counted["WebhookAttemptsFailed"] == 1
     assert counted["WebhookDeliveriesFailed"] == 1
     assert counted["WebhookEndpointsDisabled"] == 1
+
+
+def test_a_rate_limited_request_is_counted(api, aws, clock, services, key, emf):
+    from tests.conftest import services_with
+    from tests.integration.test_rate_limits import SMALL
+
+    with services_with(aws, clock, rate_limits=SMALL):
+        answers = [api.get("/v1/integrations", key).status for _ in range(6)]
+    assert answers == [200] * 5 + [429]
+    assert emf("RateLimitedRequests") == [("RateLimitedRequests", "Count", {}, [1.0])]
