@@ -360,7 +360,11 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s; choose another port with --port", error)
             return 1
         print(banner(state, args.state_file, time.monotonic() - started))
-        threading.Event().wait()  # until a signal interrupts it
+        forever = threading.Event()
+        # Until a signal interrupts it. In short waits: Python runs a signal's handler in the main
+        # thread only once that thread wakes, and the kernel may hand SIGINT to another thread.
+        while not forever.wait(0.5):
+            pass
     except KeyboardInterrupt:
         log.info("stopping")
     finally:
