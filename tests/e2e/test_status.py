@@ -116,3 +116,13 @@ def test_status_shows_a_post_stuck_publishing_until_the_reconciler_settles_it(st
         time.sleep(0.2)
     assert post["status"] == "published", post
     assert not [p for p in read_status(stack, capsys)["stuck_publishing"] if p["post_id"] == post_id]
+
+
+def test_the_local_stack_logs_each_flush_of_the_metrics(stack):
+    """With metrics off (the local stack's default), a flush is one log line with the same names."""
+    record = stack.wait_for_log("metrics")
+    groups = record["metrics"]
+    assert {value["name"] for group in groups for value in group["values"]} >= {
+        "StuckTargetsRequeued",
+        "PublishDeadLettersSettled",
+    }
