@@ -21,6 +21,13 @@ class Services:
         models.bind(settings.table_name, settings.region, settings.aws_endpoint_url)
 
     @functools.cached_property
+    def measures(self):
+        """What the engine counts for the operator (EMF lines, flushed by each handler)."""
+        from chalicelib.measures import EmfMeasures
+
+        return EmfMeasures()
+
+    @functools.cached_property
     def api_keys(self):
         from chalicelib.data.api_keys import ApiKeyStore
         from chalicelib.domain.api_keys import ApiKeyService
@@ -37,7 +44,11 @@ class Services:
         from chalicelib.domain.rate_limits import RateLimiter
 
         return RateLimiter(
-            RateLimitCounters(lambda: self.aws_client("dynamodb")), RateLimitOverrides(), self.clock, self.settings
+            RateLimitCounters(lambda: self.aws_client("dynamodb")),
+            RateLimitOverrides(),
+            self.clock,
+            self.settings,
+            measures=self.measures,
         )
 
     @functools.cached_property
@@ -78,7 +89,12 @@ class Services:
         from chalicelib.domain.webhook_delivery import WebhookDeliveries
 
         return WebhookDeliveries(
-            self.webhooks, DeliveryStore(), self.events, self.clock, allow_local=self.settings.allow_local_webhooks
+            self.webhooks,
+            DeliveryStore(),
+            self.events,
+            self.clock,
+            allow_local=self.settings.allow_local_webhooks,
+            measures=self.measures,
         )
 
     @functools.cached_property
@@ -191,6 +207,7 @@ class Services:
             self.adapter,
             media=self.media_objects,
             on_published=self.analytics.track,
+            measures=self.measures,
         )
 
     @functools.cached_property
@@ -200,7 +217,9 @@ class Services:
         from chalicelib.domain.reconciling import Reconciler
 
         dead_letters = DeadLetters(lambda: self.aws_client("sqs"), self.settings.queue_url("publish-dlq"))
-        return Reconciler(PostStore(), self.publish_queue, dead_letters, self.publisher, self.clock)
+        return Reconciler(
+            PostStore(), self.publish_queue, dead_letters, self.publisher, self.clock, measures=self.measures
+        )
 
     @functools.cached_property
     def secret_box(self):
@@ -258,6 +277,7 @@ class Services:
             self.clock,
             self.settings.metered_reads_per_month,
             events=self.events,
+            measures=self.measures,
         )
 
     def metrics_reader(self, integration):

@@ -6,6 +6,8 @@ Context values, given as `-c name=value` to the CDK CLI:
                    string (default "*")
   tracing          "true" turns on X-Ray tracing in the functions (default off)
   public_base_url  the public URL of the API, if it is served behind a domain of your own
+  alarm_email      an address subscribed to the alarm topic (it confirms by email); without it,
+                   subscribe whatever reaches your on-call to the topic (output AlarmTopicArn)
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> None:
         cors_origins=origins(app.node.try_get_context("cors_origins")),
         tracing=flag(app.node.try_get_context("tracing")),
         public_base_url=app.node.try_get_context("public_base_url"),
+        alarm_email=app.node.try_get_context("alarm_email") or None,
     )
     app.synth()
 

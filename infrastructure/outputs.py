@@ -8,6 +8,7 @@ API_URL = "ApiUrl"
 RESOURCE_PREFIX = "ResourcePrefix"  # every table is named f"{prefix}-{logical name}"
 MEDIA_BUCKET = "MediaBucket"
 TOKENS_KEY_ID = "TokensKeyId"
+ALARM_TOPIC_ARN = "AlarmTopicArn"  # the SNS topic every alarm notifies (docs/operations.md)
 
 
 def queue_url(queue_name: str) -> str:

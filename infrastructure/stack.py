@@ -55,6 +55,7 @@ from chalicelib.api.edges import GATEWAY_PROBLEMS
 from chalicelib.platforms.app_credentials import APP_CREDENTIALS
 from chalicelib.settings import app_secret_variable, queue_url_variable
 from infrastructure import catalog, outputs
+from infrastructure.monitoring import add_monitoring
 from infrastructure.parameters import add_parameters
 from infrastructure.permissions import function_role
 from infrastructure.tables import add_tables
@@ -79,6 +80,7 @@ class OpenpostStack(Stack):
         cors_origins: Sequence[str] = ("*",),
         tracing: bool = False,
         public_base_url: str | None = None,
+        alarm_email: str | None = None,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -166,6 +168,9 @@ class OpenpostStack(Stack):
         self._add_schedules()
         self._add_gateway_responses()
         self._add_outputs(prefix, queues, dead_letter_queues, media_bucket, tokens_key, app_secrets)
+        # Alarms on one topic (an address subscribed when alarm_email is given), and a dashboard.
+        self.monitoring = add_monitoring(self, prefix, function_names, queues, dead_letter_queues, alarm_email)
+        CfnOutput(self, "AlarmTopicArnOutput", key=outputs.ALARM_TOPIC_ARN, value=self.monitoring.topic.topic_arn)
 
     def _add_gateway_responses(self) -> None:
         """What API Gateway answers itself (an unknown path, a body over 10 MB, throttling, the 29 s

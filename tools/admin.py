@@ -9,6 +9,11 @@ workspace with a test key, a live key and the sandbox integrations, and prints t
 
 gives one workspace its own quota and window for a rate limit policy (``--reset`` returns it to the
 deployment's default); every API container sees the change within a minute.
+
+    python -m tools.admin status --stack openpost
+
+one screen for an operator: queue depths and ages, dead letters, posts past due or stuck publishing,
+integrations needing a refresh, disabled webhooks (tools/status.py, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -83,6 +88,14 @@ def set_rate_limit(args: argparse.Namespace) -> int:
     return 0
 
 
+def status(args: argparse.Namespace) -> int:
+    from tools.status import read_status, render
+
+    found = read_status(_services(args))
+    print(json.dumps(found.as_dict()) if args.json else render(found))
+    return 0
+
+
 def _deployment_arguments(command: argparse.ArgumentParser) -> None:
     where = command.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="the CloudFormation stack name of the deployment")
@@ -107,6 +120,11 @@ def parser() -> argparse.ArgumentParser:
     limit.add_argument("--reset", action="store_true", help="back to the deployment's default for this policy")
     _deployment_arguments(limit)
     limit.set_defaults(run=set_rate_limit)
+    state = commands.add_parser(
+        "status", help="queues, dead letters, stuck posts, integrations and webhooks to look at"
+    )
+    _deployment_arguments(state)
+    state.set_defaults(run=status)
     return root
 
 

@@ -175,6 +175,7 @@ class LocalStack:
             report_overdue(container.services().clock.now())
 
         self._http.start()
+        _wait_until_healthy(base_url)
         self._start_deliveries(app_module.app, provisioned.queue_urls, endpoint_url)
         self.state = LocalState(
             base_url=base_url,
@@ -319,6 +320,20 @@ class LocalStack:
         self._saved_environment.clear()
 
 
+def _wait_until_healthy(base_url: str, timeout: float = 20.0) -> None:
+    """The start-up check: GET /v1/health answers 200 (the API runs and reads its table)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base_url}/v1/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError as error:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the local API is not healthy: {error}") from error
+        time.sleep(0.1)
+
+
 def _base_environment(public_base_url: str) -> dict[str, str | None]:
     """Fake credentials, so nothing can reach real AWS, and the settings a deployment also sets."""
     return {
@@ -446,7 +461,11 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s; choose another port with --port", error)
             return 1
         print(banner(state, args.state_file, time.monotonic() - started))
-        threading.Event().wait()  # until a signal interrupts it
+        forever = threading.Event()
+        # Until a signal interrupts it. In short waits: Python runs a signal's handler in the main
+        # thread only once that thread wakes, and the kernel may hand SIGINT to another thread.
+        while not forever.wait(0.5):
+            pass
     except KeyboardInterrupt:
         log.info("stopping")
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from chalicelib import __version__
 from chalicelib.api.routing import MAX_PATH_PARAM_LENGTH, Operation
 
 REF = "#/components/schemas/{model}"
@@ -234,7 +235,7 @@ def build(operations: Iterable[Operation], *, server_url: str = "/") -> dict[str
         "openapi": "3.1.0",
         "info": {
             "title": "openpost API",
-            "version": "1.0.0",
+            "version": __version__,
             "description": "Schedule and cross-post to social platforms. Every success body is "
             '{"data": ...}; every error is an RFC 9457 problem.',
         },

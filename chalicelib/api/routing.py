@@ -444,3 +444,6 @@ def install_middleware(app: Chalice) -> None:
             return response
         finally:
             logger.remove_keys(["request_id", "method", "path", "workspace_id", "mode"])
+            from chalicelib.container import services
+
+            services().measures.flush()  # what the request counted (RateLimitedRequests)

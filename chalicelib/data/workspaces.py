@@ -40,3 +40,13 @@ class WorkspaceStore:
         except WorkspaceRecord.DoesNotExist:
             return False
         return True
+
+    def reachable(self) -> None:
+        """One read of a key no workspace has (half a read unit), for the health check;
+        ServiceUnavailableError when the table does not answer."""
+        from chalicelib.errors import ServiceUnavailableError
+
+        try:
+            self.exists("health-check")
+        except Exception as error:  # noqa: BLE001 - whatever failed, the answer is "not reachable"
+            raise ServiceUnavailableError("The API's table is not reachable.") from error

@@ -25,6 +25,7 @@ from chalicelib.domain.platforms import numbered_suffix
 from chalicelib.domain.posts import Post, Target, derived_status, target_finished
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.ids import uuid7
+from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
     AuthenticationFailedError,
@@ -127,8 +128,10 @@ class TargetPublisher:
         adapters: Callable,
         media=None,
         on_published: Callable[[Post, str], None] | None = None,
+        measures: Measures = NO_MEASURES,
     ):
         self._posts = posts
+        self._measures = measures  # what the operator sees counted (chalicelib/measures.py)
         # Told of each target published (analytics starts reading its counters); never fails one.
         self._on_published = on_published
         self._media = media  # the bucket (MediaObjects): where attachments are read from
@@ -364,6 +367,7 @@ class TargetPublisher:
             target.error = {"code": error.code, "message": error.message, "retrying": True}
 
         self._change(post, dispatch_id, release)
+        self._measures.count("PublishRetries", platform=_target(post, target_id).platform)
         wait = error.retry_after if error.retry_after is not None else backoff_seconds(attempts)
         logger.warning("platform failed, retrying", extra={**log, "code": error.code, "retry_in": wait})
         raise RetryLaterError(wait, error.message)
@@ -404,6 +408,7 @@ class TargetPublisher:
             self._settle(current)
 
         after = self._change(post, dispatch_id, finish)
+        self._count_published(after, _target(after, target_id))
         if self._on_published is not None:
             try:
                 self._on_published(after, target_id)
@@ -423,7 +428,20 @@ class TargetPublisher:
             self._settle(current)
 
         logger.warning("target failed", extra={"post_id": post.id, "target_id": target_id, "code": code})
-        self._notify(self._change(post, dispatch_id, fail))
+        after = self._change(post, dispatch_id, fail)
+        self._measures.count("TargetsFailed", platform=_target(after, target_id).platform)
+        self._measures.count("TargetFailures", code=code)
+        self._notify(after)
+
+    def _count_published(self, post: Post, target: Target) -> None:
+        """Counted once the write stands (a mutation may be re-applied on a conflict). Lateness is
+        the target's published_at against the time the user asked for; a post published now has none
+        (nor has one published by hand before its time: its lateness would be negative)."""
+        self._measures.count("TargetsPublished", platform=target.platform)
+        if post.scheduled_at is not None and target.published_at:
+            late = (_parse(target.published_at) - post.scheduled_at).total_seconds()
+            if late >= 0:
+                self._measures.seconds("PublishLateness", late)
 
     def _settle(self, post: Post) -> None:
         final = derived_status(post.targets)

@@ -37,6 +37,7 @@ from chalicelib.clock import Clock
 from chalicelib.data.rate_limits import Counted
 from chalicelib.domain.principal import Principal
 from chalicelib.errors import RateLimitedError, ServiceUnavailableError, ValidationError
+from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger, metrics
 from chalicelib.settings import RATE_LIMIT_HOUR, RateLimit, Settings
 
@@ -112,8 +113,10 @@ class RateLimiter:
         clock: Clock,
         settings: Settings,
         choose_shard: Callable[[int], int] = random.randrange,
+        measures: Measures = NO_MEASURES,
     ):
         self.counters = counters
+        self._measures = measures
         self._overrides = overrides
         self._clock = clock
         self._settings = settings
@@ -151,6 +154,7 @@ class RateLimiter:
         spent = [count for count in counts if count.spent]
         if spent:
             first = max(spent, key=lambda count: count.reset)
+            self._measures.count("RateLimitedRequests")
             raise RateLimitedError(
                 f"This API key has used its {first.limit.quota} requests of the {first.name!r} policy "
                 f"for this {first.limit.window}-second window; the next window starts in {first.reset} s.",

@@ -20,27 +20,33 @@ from chalicelib.clock import Clock, format_timestamp
 from chalicelib.data.messages import PublishMessage
 from chalicelib.domain.posts import derived_status, target_finished
 from chalicelib.errors import NotFoundError
+from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger
 
 STUCK_AFTER = dt.timedelta(minutes=3)
 
 
-def _lease_alive(target, now: dt.datetime) -> bool:
+def lease_alive(target, now: dt.datetime) -> bool:
     if not target.lease_until:
         return False
     return dt.datetime.fromisoformat(target.lease_until.replace("Z", "+00:00")) > now
 
 
 class Reconciler:
-    def __init__(self, posts, publish_queue, dead_letters, publisher, clock: Clock):
+    def __init__(self, posts, publish_queue, dead_letters, publisher, clock: Clock, measures: Measures = NO_MEASURES):
         self._posts = posts
+        self._measures = measures
         self._queue = publish_queue
         self._dead_letters = dead_letters
         self._publisher = publisher
         self._clock = clock
 
     def run(self) -> dict:
-        return {"requeued": self.requeue_stuck(), "dead_letters": self.settle_dead_letters()}
+        settled = {"requeued": self.requeue_stuck(), "dead_letters": self.settle_dead_letters()}
+        # Zeros too: a dashboard line that stops means the reconciler stopped, not that all is well.
+        self._measures.count("StuckTargetsRequeued", settled["requeued"])
+        self._measures.count("PublishDeadLettersSettled", settled["dead_letters"])
+        return settled
 
     def requeue_stuck(self) -> int:
         now = self._clock.now()
@@ -50,7 +56,7 @@ class Reconciler:
                 post = self._posts.get(scope, post_id)
             except NotFoundError:
                 continue
-            stuck = [t for t in post.targets if not target_finished(t) and not _lease_alive(t, now)]
+            stuck = [t for t in post.targets if not target_finished(t) and not lease_alive(t, now)]
             if not stuck:
                 continue
             if derived_status(post.targets) is None and post.dispatch_id:

@@ -31,6 +31,7 @@ from chalicelib.domain.events import Event, matches
 from chalicelib.domain.records import Delivery, Webhook
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.ids import uuid7_for
+from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger
 
 # Seconds before each attempt (the first is immediate): 8 attempts over about 27.6 hours.
@@ -71,9 +72,20 @@ def _parse(text: str | None) -> dt.datetime | None:
 
 
 class WebhookDeliveries:
-    def __init__(self, webhooks, store, queue, clock: Clock, *, allow_local: bool, stamp_clock: Clock | None = None):
+    def __init__(
+        self,
+        webhooks,
+        store,
+        queue,
+        clock: Clock,
+        *,
+        allow_local: bool,
+        stamp_clock: Clock | None = None,
+        measures: Measures = NO_MEASURES,
+    ):
         from chalicelib.clock import SystemClock
 
+        self._measures = measures
         self._webhooks = webhooks  # WebhookService
         self._store = store  # DeliveryStore
         self._queue = queue  # EventQueue
@@ -239,9 +251,11 @@ class WebhookDeliveries:
             self._webhooks.succeeded(webhook)
             logger.info("webhook delivered", extra=log)
             return "succeeded"
+        self._measures.count("WebhookAttemptsFailed")
         if answer.status == 410:
             self._finish(delivery, "failed", {**entry, "outcome": "failed"})
-            self._webhooks.disable(webhook, "endpoint_gone")
+            if self._webhooks.disable(webhook, "endpoint_gone") is not None:
+                self._measures.count("WebhookEndpointsDisabled")
             logger.warning("webhook endpoint gone; disabled", extra=log)
             return "failed"
         wait = None
@@ -252,6 +266,8 @@ class WebhookDeliveries:
         if wait is None and attempt < MAX_ATTEMPTS:
             wait = retry_wait(attempt)
         disabled = self._webhooks.failed(webhook, now, DISABLE_AFTER)
+        if disabled is not None:
+            self._measures.count("WebhookEndpointsDisabled")
         retrying = attempt < MAX_ATTEMPTS and wait is not None and disabled is None
         next_at = now + dt.timedelta(seconds=math.ceil(wait)) if retrying else None
         self._finish(
@@ -280,6 +296,8 @@ class WebhookDeliveries:
             updated_at=now,
         )
         self._store.replace(delivery, after)
+        if status == "failed":
+            self._measures.count("WebhookDeliveriesFailed")
 
     # --- by hand -------------------------------------------------------------------------------
     def retry(self, workspace_id: str, mode: str, webhook_id: str, delivery_id: str) -> Delivery:
@@ -345,6 +363,7 @@ class WebhookDeliveries:
                 continue
             dead_letters.delete(receipt)
             settled += 1
+        self._measures.count("WebhookDeadLettersSettled", settled)
         return settled
 
     def _give_up(self, message: DeliveryMessage) -> None:

@@ -24,6 +24,10 @@ class WorkspaceService:
         self._api_keys = api_keys
         self._clock = clock
 
+    def reachable(self) -> None:
+        """The workspaces table answers a read (the health check); ServiceUnavailableError if not."""
+        self._store.reachable()
+
     def create(self, name: str) -> NewWorkspace:
         now = self._clock.now()
         workspace = Workspace(id=uuid7(), name=name, created_at=now)

@@ -40,4 +40,9 @@ def _record_handler(record: SQSRecord) -> str:
 
 
 def handle(event, context):
-    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)
+    try:
+        return process_partial_response(
+            event=event, record_handler=_record_handler, processor=processor, context=context
+        )
+    finally:
+        services().measures.flush()  # one EMF line per dimension set

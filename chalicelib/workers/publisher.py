@@ -56,4 +56,9 @@ def _time_left(context):
 
 
 def handle(event, context):
-    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)
+    try:
+        return process_partial_response(
+            event=event, record_handler=_record_handler, processor=processor, context=context
+        )
+    finally:
+        services().measures.flush()  # one EMF line per dimension set

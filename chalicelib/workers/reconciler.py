@@ -7,7 +7,12 @@ from chalicelib.observability import logger
 
 
 def handle(event, context):
-    settled = services().reconciler.run()
-    settled["webhook_dead_letters"] = services().webhook_deliveries.settle_dead_letters(services().events_dead_letters)
-    logger.info("reconcile tick", extra={"scheduled_time": (event or {}).get("time"), **settled})
-    return settled
+    try:
+        settled = services().reconciler.run()
+        settled["webhook_dead_letters"] = services().webhook_deliveries.settle_dead_letters(
+            services().events_dead_letters
+        )
+        logger.info("reconcile tick", extra={"scheduled_time": (event or {}).get("time"), **settled})
+        return settled
+    finally:
+        services().measures.flush()

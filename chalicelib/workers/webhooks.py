@@ -39,6 +39,13 @@ def _safely(record: dict) -> str | None:
 
 
 def handle(event, context):
+    try:
+        return _handle(event)
+    finally:
+        services().measures.flush()
+
+
+def _handle(event):
     records = event.get("Records") or []
     if len(records) <= 1:
         failed = [_safely(record) for record in records]

@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_WHEELS = REPO_ROOT / ".cache" / "lambda-wheels"
 STACK = "openpost-test"
 CORS_ORIGINS = ["https://app.example.org"]
+ALARM_EMAIL = "oncall@example.org"
 
 # A platform app's credentials, set everywhere someone deploying might put them: the environment
 # variables that once carried the X app, the local stack's, and CDK context. None may reach the
@@ -76,7 +77,7 @@ def synthesized(tmp_path_factory):
     os.chdir(workdir)
     try:
         app = cdk.App(outdir=str(workdir / "cdk.out"), context=SENTINEL_CONTEXT)
-        stack = OpenpostStack(app, STACK, cors_origins=CORS_ORIGINS)
+        stack = OpenpostStack(app, STACK, cors_origins=CORS_ORIGINS, alarm_email=ALARM_EMAIL)
         template = Template.from_stack(stack)
     finally:
         # Chalice puts the functions' environment (CDK tokens) into os.environ while it imports
@@ -845,3 +846,178 @@ def test_rate_limits_and_the_read_budget_are_stack_parameters_the_functions_read
     assert Settings.from_environ({**environment, f"{RATE_LIMIT_PREFIX}POSTS": "120/30"}).rate_limits["posts"] == (
         DEFAULT_RATE_LIMITS["posts"].model_copy(update={"quota": 120, "window": 30})
     )
+
+
+# --- alarms and the dashboard (infrastructure/monitoring.py, docs/operations.md) ---------------------
+
+SERVICE = {"service": "openpost"}  # on every openpost metric (chalicelib/measures.py)
+
+
+def alarms_by_name(synthesized):
+    return {
+        r["Properties"]["AlarmName"]: r["Properties"]
+        for r in resources_of(synthesized, "AWS::CloudWatch::Alarm").values()
+    }
+
+
+def test_one_alarm_topic_with_the_email_from_context(synthesized, template):
+    template.resource_count_is("AWS::SNS::Topic", 1)
+    (topic_id,) = resources_of(synthesized, "AWS::SNS::Topic")
+    assert synthesized.json["Resources"][topic_id]["Properties"]["TopicName"] == f"{STACK}-alarms"
+    template.has_resource_properties(
+        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": ALARM_EMAIL, "TopicArn": {"Ref": topic_id}}
+    )
+    assert synthesized.json["Outputs"][outputs.ALARM_TOPIC_ARN]["Value"] == {"Ref": topic_id}
+
+
+def test_every_alarm_notifies_the_topic_and_names_its_runbook(synthesized):
+    (topic_id,) = resources_of(synthesized, "AWS::SNS::Topic")
+    alarms = alarms_by_name(synthesized)
+    assert alarms
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["OKActions"] == [{"Ref": topic_id}], name
+        key = name.removeprefix(f"{STACK}-")
+        assert alarm["AlarmDescription"].endswith(f"docs/operations.md#{key}"), name
+
+
+def _expect(alarm, namespace, metric, statistic, threshold, comparison, period, periods, missing, dimensions):
+    assert alarm["Namespace"] == namespace and alarm["MetricName"] == metric
+    assert alarm.get("Statistic", alarm.get("ExtendedStatistic")) == statistic
+    assert alarm["Threshold"] == threshold and alarm["ComparisonOperator"] == comparison
+    assert alarm["Period"] == period and alarm["EvaluationPeriods"] == periods
+    assert alarm["DatapointsToAlarm"] == periods and alarm["TreatMissingData"] == missing
+    assert {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])} == dimensions
+
+
+@pytest.mark.parametrize("queue", [spec.name for spec in catalog.QUEUES])
+def test_any_dead_letter_alarms(synthesized, queue):
+    alarm = alarms_by_name(synthesized)[f"{STACK}-{queue}-dead-letters"]
+    dlq = logical_id_where(synthesized, "AWS::SQS::Queue", QueueName=f"{STACK}-{queue}-dlq")
+    _expect(
+        alarm,
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Maximum",
+        0,
+        "GreaterThanThreshold",
+        300,
+        1,
+        "notBreaching",
+        {"QueueName": {"Fn::GetAtt": [dlq, "QueueName"]}},
+    )
+
+
+def test_lateness_p99_above_5_seconds_for_5_minutes(synthesized):
+    alarm = alarms_by_name(synthesized)[f"{STACK}-publish-lateness"]
+    _expect(alarm, "openpost", "PublishLateness", "p99", 5, "GreaterThanThreshold", 60, 5, "notBreaching", SERVICE)
+
+
+@pytest.mark.parametrize("function", ["publisher", "dispatcher", "webhooks"])
+def test_function_errors_and_throttles_alarm(synthesized, function):
+    alarms = alarms_by_name(synthesized)
+    dimensions = {"FunctionName": f"{STACK}-{function}"}
+    _expect(
+        alarms[f"{STACK}-{function}-errors"],
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        2,
+        "GreaterThanThreshold",
+        300,
+        1,
+        "notBreaching",
+        dimensions,
+    )
+    _expect(
+        alarms[f"{STACK}-{function}-throttles"],
+        "AWS/Lambda",
+        "Throttles",
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+        300,
+        1,
+        "notBreaching",
+        dimensions,
+    )
+
+
+def test_outcome_unknown_and_a_disabled_webhook_alarm_at_once(synthesized):
+    alarms = alarms_by_name(synthesized)
+    _expect(
+        alarms[f"{STACK}-outcome-unknown"],
+        "openpost",
+        "TargetFailures",
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+        300,
+        1,
+        "notBreaching",
+        {**SERVICE, "code": "outcome_unknown"},
+    )
+    _expect(
+        alarms[f"{STACK}-webhook-endpoint-disabled"],
+        "openpost",
+        "WebhookEndpointsDisabled",
+        "Sum",
+        0,
+        "GreaterThanThreshold",
+        300,
+        1,
+        "notBreaching",
+        SERVICE,
+    )
+
+
+def test_a_silent_dispatcher_alarms_after_3_minutes_missing_data_breaching(synthesized):
+    alarm = alarms_by_name(synthesized)[f"{STACK}-dispatcher-silent"]
+    _expect(
+        alarm,
+        "AWS/Lambda",
+        "Invocations",
+        "Sum",
+        1,
+        "LessThanThreshold",
+        60,
+        3,
+        "breaching",
+        {"FunctionName": f"{STACK}-dispatcher"},
+    )
+
+
+def test_no_alarm_beyond_those_the_runbook_explains(synthesized):
+    expected = {f"{queue.name}-dead-letters" for queue in catalog.QUEUES}
+    expected |= {f"{f}-{kind}" for f in ("publisher", "dispatcher", "webhooks") for kind in ("errors", "throttles")}
+    expected |= {"publish-lateness", "outcome-unknown", "webhook-endpoint-disabled", "dispatcher-silent"}
+    assert {name.removeprefix(f"{STACK}-") for name in alarms_by_name(synthesized)} == expected
+    runbook = (REPO_ROOT / "docs" / "operations.md").read_text()
+    for key in expected:
+        assert f'<a id="{key}"></a>' in runbook, key
+
+
+def test_the_dashboard_shows_publishing_queues_functions_webhooks_and_analytics(synthesized):
+    (dashboard,) = resources_of(synthesized, "AWS::CloudWatch::Dashboard").values()
+    assert dashboard["Properties"]["DashboardName"] == f"{STACK}-operations"
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for shown in (
+        "TargetsPublished",
+        "TargetsFailed",
+        "TargetFailures",
+        "PublishLateness",
+        "p99",
+        "ApproximateNumberOfMessagesVisible",
+        "ApproximateAgeOfOldestMessage",
+        "Duration",
+        "Errors",
+        "Throttles",
+        "WebhookDeliveriesFailed",
+        "WebhookEndpointsDisabled",
+        "AnalyticsRefreshLag",
+        "AnalyticsPlatformCalls",
+        "RateLimitedRequests",
+    ):
+        assert shown in body, shown
+    for spec in catalog.FUNCTIONS:
+        assert f"{STACK}-{spec.name}" in body, spec.name

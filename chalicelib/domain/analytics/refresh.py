@@ -20,6 +20,7 @@ from chalicelib.domain.analytics.model import Snapshot, Tracked
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.errors import NotFoundError
 from chalicelib.ids import uuid7
+from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger
 from chalicelib.platforms import registry
 from chalicelib.platforms.base import (
@@ -36,8 +37,18 @@ TRANSIENT_RETRY = 60.0
 
 
 class Refresher:
-    def __init__(self, store, integrations, readers: Callable, clock: Clock, monthly_budget: int, events=None):
+    def __init__(
+        self,
+        store,
+        integrations,
+        readers: Callable,
+        clock: Clock,
+        monthly_budget: int,
+        events=None,
+        measures: Measures = NO_MEASURES,
+    ):
         self._store = store
+        self._measures = measures
         self._events = events  # where integration.needs_refresh goes (the webhooks' events queue)
         self._integrations = integrations
         self._readers = readers  # integration -> MetricsReader
@@ -58,6 +69,9 @@ class Refresher:
         if integration.status != "active":
             return integration.status  # needs_refresh, disconnected: nothing to read with
         now = self._clock.now()
+        lag = _lag(slot, now)
+        if lag is not None:
+            self._measures.seconds("AnalyticsRefreshLag", lag)
         state = self._store.integration_state(scope, integration_id)
         if state.backoff_until is not None and state.backoff_until > now:
             raise RetryLaterError((state.backoff_until - now).total_seconds(), "the platform asked us to wait")
@@ -98,6 +112,7 @@ class Refresher:
 
     def _read(self, reader, chunk: list[Tracked], scope: str, integration, now: dt.datetime):
         posts = [Published(t.platform_post_id, t.published_at, t.post_url) for t in chunk]
+        self._measures.count("AnalyticsPlatformCalls", platform=integration.platform)
         try:
             return reader.read(posts)
         except PlatformRateLimitedError as error:
@@ -161,3 +176,13 @@ class Refresher:
             username=target.username,
             post_url=target.post_url,
         )
+
+
+def _lag(slot: str, now: dt.datetime) -> float | None:
+    """Seconds between the time a refresh was planned for and its reading: a tier's slot
+    (``%Y-%m-%dT%H:%MZ``) or a refresh asked for by hand (``%Y-%m-%dT%H:%M:%SZ~now``)."""
+    try:
+        planned = dt.datetime.fromisoformat(slot.split("~")[0].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return max(0.0, (now - planned).total_seconds())
