@@ -60,7 +60,9 @@ class CollectedMeasures:
         pass
 
     def total(self, name: str, **dimensions: str) -> float:
-        return sum(v for v, _, d in self.values.get(name, []) if all(d.get(k) == x for k, x in dimensions.items()))
+        return sum(
+            v for v, _, d in self.values.get(name, []) if all(d.get(k) == wanted for k, wanted in dimensions.items())
+        )
 
 
 class EmfMeasures:

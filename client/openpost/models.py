@@ -170,6 +170,12 @@ class ExportRequest(OpenpostModel):
     post_id: str | None = Field(default=None)
 
 
+class Health(OpenpostModel):
+    status: str
+    version: str
+    table: str
+
+
 class Image(OpenpostModel):
     url: str
     alt_text: str | None = Field(default=None)
@@ -604,6 +610,7 @@ DeliveryOut.model_rebuild()
 DescribeMedia.model_rebuild()
 ExportOut.model_rebuild()
 ExportRequest.model_rebuild()
+Health.model_rebuild()
 Image.model_rebuild()
 ImportFromUrl.model_rebuild()
 InstagramSettings.model_rebuild()
@@ -674,6 +681,7 @@ __all__ = [
     "DescribeMedia",
     "ExportOut",
     "ExportRequest",
+    "Health",
     "Image",
     "ImportFromUrl",
     "InstagramSettings",

@@ -248,5 +248,10 @@ class Meta(Resource):
         """The API's OpenAPI 3.1 document."""
         return Call()
 
+    @operation("GET", "/v1/health", models.Health)
+    def health(self) -> Call:
+        """Whether the API and its table answer, and the deployment's version (no key needed)."""
+        return Call()
+
 
 RESOURCES: list[type[Resource]] = [Posts, Media, Integrations, ApiKeys, Webhooks, Analytics, Meta]

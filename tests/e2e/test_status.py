@@ -81,7 +81,9 @@ def a_worker_died_publishing(services, scope: str, post_id: str, minutes_ago: fl
 
     dying = TargetPublisher(posts, IntegrationStore(), None, then, adapters)
     with pytest.raises(WorkerDied):
-        dying.publish(armed.workspace_id, armed.mode, armed.id, armed.targets[0].id, armed.dispatch_id)
+        dying.publish(
+            armed.workspace_id, armed.mode, armed.id, armed.targets[0].id, armed.dispatch_id, time_left=lambda: 55.0
+        )
 
 
 def test_status_shows_a_post_stuck_publishing_until_the_reconciler_settles_it(stack, capsys):
