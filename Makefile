@@ -5,13 +5,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install bench clean explore
 
 run: $(STAMP)
 	$(PY) -m tools.devstack
 
 test: $(STAMP) pds lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The publishing engine explored far longer than `make test` does: many more runs of the state
+# machine in tests/integration/test_engine_exploration.py (EXAMPLES of up to 60 steps each).
+EXAMPLES ?= 400
+explore: $(STAMP)
+	OPENPOST_EXPLORE=1 OPENPOST_EXPLORE_EXAMPLES=$(EXAMPLES) $(PY) -m pytest -q -p no:randomly \
+		tests/integration/test_engine_exploration.py
 
 # Style is mechanical (ruff.toml): lint and format are checked before the tests run.
 lint: $(STAMP)
