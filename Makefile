@@ -5,13 +5,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint install bench clean explore
+.PHONY: run test lint install bench clean explore model
 
 run: $(STAMP)
 	$(PY) -m tools.devstack
 
-test: $(STAMP) pds lint
+test: $(STAMP) pds lint model
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The publishing protocol checked exhaustively by SPIN (model/publishing.pml, model/check.sh): safety
+# and liveness hold, and each seeded bug is rejected. Seconds. SPIN is installed if missing (Debian).
+model:
+	@command -v spin >/dev/null || { command -v apt-get >/dev/null && \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq spin >/dev/null; } || \
+		{ echo "SPIN is needed: apt-get install spin"; exit 1; }
+	model/check.sh
 
 # The publishing engine explored far longer than `make test` does: many more runs of the state
 # machine in tests/integration/test_engine_exploration.py (EXAMPLES of up to 60 steps each).
