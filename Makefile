@@ -25,7 +25,7 @@ model:
 # machine in tests/integration/test_engine_exploration.py (EXAMPLES of up to 60 steps each).
 EXAMPLES ?= 400
 explore: $(STAMP)
-	OPENPOST_EXPLORE=1 OPENPOST_EXPLORE_EXAMPLES=$(EXAMPLES) $(PY) -m pytest -q -p no:randomly \
+	OPENPOST_EXPLORE=1 OPENPOST_EXPLORE_EXAMPLES=$(EXAMPLES) $(PY) -m pytest -q -s -p no:randomly \
 		tests/integration/test_engine_exploration.py
 
 # Style is mechanical (ruff.toml): lint and format are checked before the tests run.
