@@ -75,6 +75,7 @@ from chalicelib.platforms.sandbox import Sandbox
 from chalicelib.settings import Settings
 from chalicelib.workers import publisher as publisher_worker
 from infrastructure import catalog
+from tools.devstack_lambda import LocalLambdaContext
 
 PLATFORMS = ["twitter", "bluesky", "mastodon", "linkedin"]  # two that recognise a repeat, two that do not
 START = dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -264,7 +265,6 @@ class Engine(RuleBasedStateMachine):
             self.events,
             self.clock,
             lambda integration: Platform(Sandbox(integration, store=self.sandbox, latency=None), self.faults, self),
-            sleep=lambda seconds: None,
         )
         self.services.__dict__.update(
             publish_queue=self.queue,
@@ -343,7 +343,9 @@ class Engine(RuleBasedStateMachine):
             "awsRegion": "us-east-1",
         }
         try:
-            response = publisher_worker.handle({"Records": [record]}, None)
+            spec = catalog.function("publisher")  # the worker reads its time budget from its context
+            context = LocalLambdaContext("publisher", spec.memory_mb, spec.timeout, "us-east-1", "test")
+            response = publisher_worker.handle({"Records": [record]}, context)
         except WorkerDied:
             return  # the message stays in flight until its visibility timeout
         finally:
