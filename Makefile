@@ -5,13 +5,29 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint install bench clean client-models
+.PHONY: run test lint install bench clean client-models explore model
 
 run: $(STAMP)
 	$(PY) -m tools.devstack $(ARGS)
 
-test: $(STAMP) pds lint
+test: $(STAMP) pds lint model
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The publishing protocol checked exhaustively by SPIN (model/publishing.pml, model/check.sh): safety
+# and liveness hold, and each seeded bug is rejected. Seconds. SPIN is installed if missing (Debian).
+model:
+	@command -v spin >/dev/null || { command -v apt-get >/dev/null && \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ) && { $$SUDO apt-get install -y -qq spin >/dev/null || \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq spin >/dev/null; }; }; } || \
+		{ echo "SPIN is needed: apt-get install spin"; exit 1; }
+	model/check.sh
+
+# The publishing engine explored far longer than `make test` does: many more runs of the state
+# machine in tests/integration/test_engine_exploration.py (EXAMPLES of up to 60 steps each).
+EXAMPLES ?= 400
+explore: $(STAMP)
+	OPENPOST_EXPLORE=1 OPENPOST_EXPLORE_EXAMPLES=$(EXAMPLES) $(PY) -m pytest -q -s -p no:randomly \
+		tests/integration/test_engine_exploration.py
 
 # Style is mechanical (ruff.toml): lint and format are checked before the tests run.
 lint: $(STAMP)

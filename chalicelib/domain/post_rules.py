@@ -7,6 +7,7 @@ Checked at create, at every update and again at publish, all errors at once, eac
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 
 from chalicelib import text
@@ -86,6 +87,7 @@ def resolve_targets(
             integration_id=item.id,
             platform=item.platform,
             username=item.username,
+            key_salt=(kept[item.id].key_salt if item.id in kept else None) or secrets.token_hex(8),
         )
         for item in chosen.values()
     ]

@@ -42,6 +42,11 @@ class Target:
     lease_owner: str | None = None
     lease_until: str | None = None
     attempts: int = 0
+    # Random, chosen when the target is made and kept for its life: what a platform's request keys
+    # derived from the target mix in besides its id (Bluesky's record keys, which the id's
+    # millisecond alone would make collide for two targets made in the same millisecond). None on
+    # targets made before it existed, which keep the keys they were first sent with.
+    key_salt: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

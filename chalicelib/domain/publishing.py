@@ -308,6 +308,7 @@ class TargetPublisher:
                 index=index,
                 total=len(parts),
                 idempotency_key=f"{target_id}:{index}",
+                salt=current.key_salt,
                 reply_to=done[-1] if index and adapter.thread_style == "reply" else None,
                 root=done[0] if index else None,
                 media=attachments(parts[index]["media"], self._media),

@@ -117,6 +117,7 @@ class Part:
     index: int  # 0 for the first part, i for segment i
     total: int  # parts in the whole post
     idempotency_key: str  # stable for this target and part: a retry sends the same
+    salt: str | None = None  # the target's random key salt, for keys derived from it (see Target)
     reply_to: PostRef | None = None  # the previous part, for a reply chain
     root: PostRef | None = None  # the first part, for platforms that want it (Bluesky)
     media: list[Attachment] = field(default_factory=list)  # in the order the author gave

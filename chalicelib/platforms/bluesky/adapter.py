@@ -79,23 +79,30 @@ FALLBACK_WINDOW_MS = 365 * 24 * 3600 * 1000
 T = TypeVar("T")
 
 
-def record_key(idempotency_key: str) -> str:
+def record_key(idempotency_key: str, salt: str | None = None) -> str:
     """The record key of a part: a TID (posts' keys must be TIDs) that is the same on every try.
 
     A TID is microseconds since 1970 and a 10-bit clock id. The microseconds are the target's
-    creation time (its id is a UUIDv7), then one of 40 slots of 25 microseconds chosen by a hash of
-    the target, then the part's index, so a thread's parts sort in order; the clock id is a hash of
-    the whole key. Two targets made in the same millisecond share a key once in about 41,000."""
+    creation time (its id is a UUIDv7), then one of 40,000 slots of 25 microseconds (the second
+    after it) and a clock id, both chosen by the target's random salt, then the part's index, so a
+    thread's parts sort in order. Two targets made in the same millisecond share a key about once in
+    41 million. A target made before salts existed keeps its first keys (so a retry finds the record
+    it wrote): 40 slots chosen by a hash of the target, the clock id a hash of the whole key, which
+    collide for two targets of one millisecond about once in 41,000."""
     target_id, _, index = idempotency_key.rpartition(":")
     digest = hashlib.sha256(idempotency_key.encode()).digest()
     target_digest = hashlib.sha256(target_id.encode()).digest()
     millis = _uuid7_millis(target_id)
     if millis is None:
         millis = FALLBACK_EPOCH_MS + int.from_bytes(digest[:8], "big") % FALLBACK_WINDOW_MS
-    slot = int.from_bytes(target_digest[:4], "big") % 40
     part = min(int(index), 24) if index.isdigit() else 0  # a post has at most 25 parts
+    if salt:
+        salted = hashlib.sha256(f"{salt}:{target_id}".encode()).digest()
+        slot, clock_id = int.from_bytes(salted[:4], "big") % 40_000, int.from_bytes(salted[4:6], "big") & 0x3FF
+    else:
+        slot, clock_id = int.from_bytes(target_digest[:4], "big") % 40, int.from_bytes(digest[-2:], "big") & 0x3FF
     micros = millis * 1000 + slot * 25 + part
-    value = (micros << 10) | (int.from_bytes(digest[-2:], "big") & 0x3FF)
+    value = (micros << 10) | clock_id
     return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
@@ -122,7 +129,7 @@ class Bluesky(Platform):
 
     # --- the adapter contract ------------------------------------------------------------------
     def publish(self, part: Part) -> PostRef:
-        rkey = record_key(part.idempotency_key)
+        rkey = record_key(part.idempotency_key, part.salt)
         with platform_errors():
             return self._with_session(lambda client: self._publish(client, part, rkey))
 

@@ -1,0 +1,306 @@
+/*
+ * The publishing protocol of chalicelib/domain/publishing.py and reconciling.py, for SPIN.
+ *
+ * One post target of PARTS parts, published by WORKERS workers that take messages from an
+ * at-least-once queue. Each arrow below is one conditional write on the post's version (the
+ * publisher's _change re-reads and re-checks on a conflict, so a write is atomic with the checks
+ * its mutation makes) or one platform call:
+ *
+ *   receive a message -> claim (lease) -> [taken over, a part in flight, platform without
+ *   idempotency: fail outcome_unknown] -> for each part not yet out: mark in flight -> call the
+ *   platform -> record the part -> finish.
+ *
+ * The environment, each under a budget so that faults end: a worker crashes between any two
+ * steps (its message stays in flight until its visibility timeout); the queue delivers a message
+ * twice; a live worker's lease runs out mid-publish (a slow call); the platform refuses a call
+ * transiently (the target is released and the message comes back later). Unbounded: a dead
+ * worker's lease runs out; a message not being worked on becomes visible again after its
+ * visibility timeout; the reconciler queues a target again that is unfinished and not held by a
+ * live lease, and fails the target of a message that reached the dead-letter queue.
+ *
+ * Properties (checked in every reachable state; the liveness one under weak fairness):
+ *   - the platform never holds two posts for one part;
+ *   - a platform without idempotency is never called twice for one part (the outcome of the first
+ *     call is unknown or known to be accepted: a second call risks or makes a duplicate);
+ *   - the post's status agrees with its target;
+ *   - eventually the target is finished (published or failed): nothing stays publishing.
+ *
+ * Compile-time switches: -DIDEMPOTENT (the platform recognises a repeated request: Bluesky,
+ * Mastodon), and the seeded bugs the checker must reject: -DNO_IN_FLIGHT_MARK (the part is not
+ * written down before the call), -DNO_OWNER_CHECK (a worker whose lease was taken over keeps
+ * writing: what the version condition prevents), -DNO_RECONCILER (nothing settles what a crash
+ * left: liveness fails). model/check.sh runs them all; `make model` runs model/check.sh.
+ */
+
+#ifndef WORKERS
+#define WORKERS 2
+#endif
+#ifndef PARTS
+#define PARTS 2
+#endif
+#define SLOTS 2          /* message slots in the queue (a freed slot is used again) */
+#define MAX_RECEIVES 2   /* then the queue moves the message to the dead-letter queue */
+#define CRASHES 1
+#define DUPLICATES 1
+#define SLOW_LEASES 1    /* a live worker's lease running out */
+#define REFUSALS 1       /* transient platform failures */
+
+/* target status (the post's status follows it: one target) */
+#define PENDING 0
+#define PUBLISHING 1
+#define PUBLISHED 2
+#define FAILED 3
+/* why a target failed */
+#define NO_ERROR 0
+#define OUTCOME_UNKNOWN 1
+#define DELIVERY_FAILED 2
+/* message slot states */
+#define FREE 0
+#define VISIBLE 1
+#define HELD 2           /* received, a worker is on it */
+#define WAITING 3        /* received, nobody on it: visible again after the visibility timeout */
+#define DEAD 4           /* in the dead-letter queue */
+
+#define NONE 255
+
+byte status = PUBLISHING;   /* published now: the post is publishing, its target pending */
+byte target = PENDING;
+byte error = NO_ERROR;
+byte owner = 0;             /* the worker holding the lease, 1..WORKERS */
+bool lease_alive = false;
+bool owner_dead = false;    /* bookkeeping of the model: the lease holder crashed */
+byte in_flight = NONE;
+byte parts_done = 0;
+
+byte posts[PARTS];          /* what the platform holds, per part */
+byte calls[PARTS];          /* how often the platform was called, per part */
+
+byte slot[SLOTS];
+byte receives[SLOTS];
+
+byte crashes = 0, duplicates = 0, slow_leases = 0, refusals = 0;
+
+#define finished (target == PUBLISHED || target == FAILED)
+#define leased (owner != 0 && lease_alive)
+
+inline settle() {
+    /* the post's status, derived from its target in the same write (publishing._settle) */
+    if
+    :: target == PUBLISHED || target == FAILED -> status = target
+    :: else -> skip
+    fi
+}
+
+inline fail_target(code) {
+    target = FAILED; error = code; in_flight = NONE; owner = 0; lease_alive = false;
+    settle()
+}
+
+inline check() {
+    assert(status == target || (!finished && status == PUBLISHING));
+}
+
+proctype Worker(byte me) {
+    byte m, p;
+    bool taken_over;
+idle:
+    m = 0; p = 0; taken_over = false;   /* a new invocation: nothing carried over */
+    /* receive a visible message; one received too often goes to the dead-letter queue */
+end_waiting:
+    atomic {
+        if
+        :: slot[0] == VISIBLE -> m = 0
+        :: slot[1] == VISIBLE -> m = 1
+        fi;
+        if
+        :: receives[m] >= MAX_RECEIVES -> slot[m] = DEAD; goto idle
+        :: else -> receives[m]++; slot[m] = HELD
+        fi
+    }
+    if
+    :: crashes < CRASHES -> atomic { crashes++; goto crash }     /* before the claim */
+    :: true -> skip
+    fi;
+    /* claim */
+    atomic {
+        if
+        :: finished -> slot[m] = FREE; goto idle                 /* done already: delete */
+        :: !finished && leased && owner != me -> slot[m] = WAITING; goto idle  /* RetryLater */
+        :: !finished && leased && owner == me -> slot[m] = WAITING; goto idle  /* my dead self's lease */
+        :: !finished && !leased ->
+            taken_over = (target == PUBLISHING);
+            target = PUBLISHING; owner = me; lease_alive = true; owner_dead = false
+        fi
+    }
+    if
+    :: crashes < CRASHES -> atomic { crashes++; goto crash }
+    :: true -> skip
+    fi;
+#ifndef IDEMPOTENT
+    atomic {
+        if
+        :: taken_over && in_flight != NONE ->
+            if
+            :: !finished -> fail_target(OUTCOME_UNKNOWN); check()
+            :: else -> skip
+            fi;
+            slot[m] = FREE; goto idle
+        :: else -> skip
+        fi
+    }
+#endif
+    do
+    :: atomic { parts_done >= PARTS -> break }
+    :: atomic { parts_done < PARTS -> p = parts_done }
+        /* mark the part in flight (and renew the lease) */
+        atomic {
+#ifndef NO_OWNER_CHECK
+            if
+            :: owner != me -> slot[m] = FREE; goto idle        /* superseded: drop the work */
+            :: else -> skip
+            fi;
+#endif
+#ifndef NO_IN_FLIGHT_MARK
+            in_flight = p;
+#endif
+            lease_alive = true
+        }
+        if
+        :: crashes < CRASHES -> atomic { crashes++; goto crash }
+        :: true -> skip
+        fi;
+        /* the platform call */
+        if
+        :: refusals < REFUSALS ->
+            /* refused, nothing published: release the target, come back later */
+            atomic {
+                refusals++;
+                if
+                :: owner == me -> in_flight = NONE; owner = 0; lease_alive = false
+                :: else -> skip
+                fi;
+                slot[m] = WAITING; goto idle
+            }
+        :: true ->
+            atomic {
+                calls[p]++;
+#ifdef IDEMPOTENT
+                if
+                :: posts[p] == 0 -> posts[p] = 1
+                :: else -> skip                                /* the repeat is recognised */
+                fi;
+#else
+                posts[p]++;
+                assert(calls[p] <= 1);
+#endif
+                assert(posts[p] <= 1)
+            }
+        fi;
+        if
+        :: crashes < CRASHES -> atomic { crashes++; goto crash }
+        :: true -> skip
+        fi;
+        /* record the part */
+        atomic {
+#ifndef NO_OWNER_CHECK
+            if
+            :: owner != me -> slot[m] = FREE; goto idle
+            :: else -> skip
+            fi;
+#endif
+            if
+            :: parts_done == p -> parts_done++
+            :: else -> skip
+            fi;
+            in_flight = NONE
+        }
+        if
+        :: crashes < CRASHES -> atomic { crashes++; goto crash }
+        :: true -> skip
+        fi
+    od;
+    /* finish */
+    atomic {
+        if
+        :: owner == me && !finished ->
+            target = PUBLISHED; owner = 0; lease_alive = false; settle(); check()
+        :: else -> skip
+        fi;
+        slot[m] = FREE;
+        goto idle
+    }
+crash:
+    /* the process ends: its message stays received until its visibility timeout */
+    atomic {
+        slot[m] = WAITING;
+        if
+        :: owner == me -> owner_dead = true
+        :: else -> skip
+        fi;
+        goto idle
+    }
+}
+
+/* Time, the queue and the reconciler. */
+proctype Environment() {
+    byte i;
+end_forever:
+    do
+    /* a dead worker's lease runs out; a live one's only within the budget (a slow call) */
+    :: atomic { leased && owner_dead -> lease_alive = false }
+    :: atomic { leased && !owner_dead && slow_leases < SLOW_LEASES -> slow_leases++; lease_alive = false }
+    /* visibility timeouts */
+    :: atomic { slot[0] == WAITING -> slot[0] = VISIBLE }
+    :: atomic { slot[1] == WAITING -> slot[1] = VISIBLE }
+    /* at-least-once: a message delivered twice */
+    :: atomic {
+        duplicates < DUPLICATES && (slot[0] == FREE || slot[1] == FREE) ->
+        duplicates++;
+        i = 0;
+        do
+        :: slot[i] == FREE -> slot[i] = VISIBLE; receives[i] = 0; break
+        :: else -> i++
+        od
+    }
+#ifndef NO_RECONCILER
+    /* the reconciler: an unfinished target nobody holds is queued again ... */
+    :: atomic {
+        !finished && !leased && (slot[0] == FREE || slot[1] == FREE) &&
+        slot[0] != VISIBLE && slot[1] != VISIBLE && slot[0] != WAITING && slot[1] != WAITING ->
+        i = 0;
+        do
+        :: slot[i] == FREE -> slot[i] = VISIBLE; receives[i] = 0; break
+        :: else -> i++
+        od
+    }
+    /* ... and the target of a dead letter is failed (give_up), the letter removed */
+    :: atomic {
+        slot[0] == DEAD || slot[1] == DEAD ->
+        i = 0;
+        do
+        :: slot[i] == DEAD -> slot[i] = FREE; break
+        :: else -> i++
+        od;
+        if
+        :: !finished -> fail_target(DELIVERY_FAILED); check()
+        :: else -> skip
+        fi
+    }
+#endif
+    od
+}
+
+init {
+    /* the API queued the target (publish now) */
+    slot[0] = VISIBLE;
+    atomic {
+        byte w = 1;
+        do
+        :: w <= WORKERS -> run Worker(w); w++
+        :: else -> break
+        od;
+        run Environment()
+    }
+}
+
+ltl live { <> finished }
