@@ -40,10 +40,13 @@ def store(services):
 
 @pytest.fixture
 def adapter(accounts, store):
-    """A fresh adapter for a platform, as a new Lambda container would build it."""
+    """A fresh adapter for a platform, as a new Lambda container would build it. One clock for the
+    test: the sandbox's latency passes on it, so adapters on separate clocks could mint ids out of
+    order (a Bluesky record key made later sorting first)."""
+    clock = ManualClock()
 
     def build(platform, **options):
-        options.setdefault("clock", ManualClock())
+        options.setdefault("clock", clock)
         return adapter_for(accounts[platform], store=store, **options)
 
     return build
