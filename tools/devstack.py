@@ -33,8 +33,11 @@ REGION = "us-east-1"
 
 log = logging.getLogger("devstack")
 
-# Pollers per queue where one at a time is not enough (default 1).
-LOCAL_POLLERS = {"events": 2}
+# Containers per queue consumer, each polling on its own, as Lambda scales an event source mapping
+# out: the publisher's and the webhook sender's. The other consumers keep Powertools' processor in
+# their module, so they run one container. Two fits a 2-core machine: their work is mostly waiting.
+DEFAULT_CONCURRENCY = 2
+CONCURRENT_QUEUES = ("publish", "events")
 
 
 class PortUnavailable(Exception):
@@ -62,8 +65,16 @@ class LocalStack:
     It sets the process environment the functions read (as Lambda would), and restores it on stop.
     """
 
-    def __init__(self, port: int = DEFAULT_PORT, state_file: Path | None = DEFAULT_STATE_FILE):
+    def __init__(
+        self,
+        port: int = DEFAULT_PORT,
+        state_file: Path | None = DEFAULT_STATE_FILE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ):
+        if concurrency < 1:
+            raise ValueError("concurrency is at least 1")
         self.port = port
+        self.concurrency = concurrency
         self.state_file = state_file
         self.state: LocalState | None = None
         self._stop = threading.Event()
@@ -175,17 +186,19 @@ class LocalStack:
         for queue in catalog.QUEUES:
             if queue.consumer is None:
                 continue
-            for number in range(LOCAL_POLLERS.get(queue.name, 1)):
-                # Lambda runs a queue's batches side by side; so do extra pollers, each with its own
-                # function instance (its own lock), or one slow webhook endpoint would hold up the rest.
+            containers = self.concurrency if queue.name in CONCURRENT_QUEUES else 1
+            for number in range(containers):
+                # Lambda runs a queue's batches side by side, each container with its own state;
+                # so do these, or one post waiting out its second would hold up every other.
                 function = (
                     functions[queue.consumer]
-                    if number == 0
+                    if number == 0 and containers == 1
                     else self._local_function(
                         queue.consumer,
                         find_handler(app, queue.consumer),
                         catalog.function(queue.consumer).timeout,
                         catalog.function(queue.consumer).memory_mb,
+                        own_container=True,
                     )
                 )
                 self._threads.append(
@@ -194,7 +207,7 @@ class LocalStack:
         for thread in self._threads:
             thread.start()
 
-    def _local_function(self, name: str, handler, timeout_seconds: int, memory_mb: int):
+    def _local_function(self, name: str, handler, timeout_seconds: int, memory_mb: int, own_container=False):
         from infrastructure import catalog
         from tools.devstack_lambda import LocalFunction
 
@@ -209,6 +222,7 @@ class LocalStack:
             memory_mb=memory_mb,
             region=REGION,
             lock=lock,
+            serving=own_container_state() if own_container else None,
         )
 
     def _set_environment(self, values: dict[str, str | None]) -> None:
@@ -312,6 +326,22 @@ def banner(state: LocalState, state_file: Path | None, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def own_container_state():
+    """Enters a container's own ``Services`` (built on its first invocation, kept while it lives)."""
+    from chalicelib import container
+    from chalicelib.settings import Settings
+
+    state = None
+
+    def serving():
+        nonlocal state
+        if state is None:
+            state = container.Services(Settings.from_environ(os.environ))
+        return container.serving(state)
+
+    return serving
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.devstack",
@@ -327,6 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_STATE_FILE,
         help=f"where to write the URL and keys as JSON (default {DEFAULT_STATE_FILE})",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="concurrent invocations (containers) of the publisher and the webhook sender, each with its own "
+        f"state, as Lambda scales out (default {DEFAULT_CONCURRENCY}, for a small machine)",
+    )
     args = parser.parse_args(argv)
 
     sys.stdout.reconfigure(line_buffering=True)  # handler logs show up at once, even through a pipe
@@ -337,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
     started = time.monotonic()
-    stack = LocalStack(port=args.port, state_file=args.state_file)
+    stack = LocalStack(port=args.port, state_file=args.state_file, concurrency=args.concurrency)
     try:
         try:
             state = stack.start()
