@@ -5,14 +5,15 @@ yet) has its visibility set to that wait and is reported failed, so SQS redelive
 the queue's maxReceiveCount it moves to the dead-letter queue, where the reconciler settles it.
 A message that does not parse fails the same way and ends there too.
 
-The records of a batch run at once, each in its own thread with its own lease and its own outcome:
-a post waiting out the last fraction of its second, or a slow platform call, must not hold back
-another post due in the same batch. The work is waiting on the network, so threads suffice.
+The records of a batch run at once, one thread per post, each record with its own lease and its own
+outcome: a post waiting out the last fraction of its second, or a slow platform call, must not hold
+back another post due in the same batch. The work is waiting on the network, so threads suffice.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -25,18 +26,36 @@ from chalicelib.observability import logger
 
 
 class ConcurrentBatchProcessor(BatchProcessor):
-    """Powertools' SQS batch processor with the records handled side by side rather than in turn.
+    """Powertools' SQS batch processor with the records of different posts handled side by side.
 
     Each record still reports its own success or failure (``success_handler``/``failure_handler``
-    only append to lists), so partial batch failures are reported exactly as before. Each thread
-    runs in a copy of the invocation's context, so it sees the same container."""
+    only append to lists), so partial batch failures are reported exactly as before. The targets of
+    one post run in turn in one thread: they write the same item, and side by side each would make
+    the other's version-checked write conflict, read again and write again. Each thread runs in a
+    copy of the invocation's context, so it sees the same container."""
 
     def process(self) -> list[tuple]:
-        if len(self.records) < 2:
+        groups = _by_post(self.records)
+        if len(groups) < 2:
             return super().process()
-        with ThreadPoolExecutor(max_workers=len(self.records), thread_name_prefix="publish-record") as pool:
-            running = [pool.submit(contextvars.copy_context().run, self._process_record, r) for r in self.records]
-            return [future.result() for future in running]
+        with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="publish-record") as pool:
+            running = [pool.submit(contextvars.copy_context().run, self._process_group, group) for group in groups]
+            return [outcome for future in running for outcome in future.result()]
+
+    def _process_group(self, records: list[dict]) -> list[tuple]:
+        return [self._process_record(record) for record in records]
+
+
+def _by_post(records: list[dict]) -> list[list[dict]]:
+    """The records grouped by the post they publish, in order; one that does not parse is alone."""
+    groups: dict[str, list[dict]] = {}
+    for number, record in enumerate(records):
+        try:
+            post_id = json.loads(record["body"])["post_id"]
+        except (KeyError, TypeError, ValueError):
+            post_id = f"unreadable#{number}"
+        groups.setdefault(str(post_id), []).append(record)
+    return list(groups.values())
 
 
 def _record_handler(record: SQSRecord, lambda_context=None) -> str:
