@@ -84,7 +84,7 @@ def free_port() -> int:
 def role(thread_name: str) -> str:
     """Who made a call, by the thread it came from: the devstack names its pollers and schedules;
     the HTTP API answers on Chalice's per-connection threads."""
-    if thread_name.startswith("queue-"):
+    if thread_name.startswith(("queue-", "publish-record")):
         return "publisher"
     if thread_name.startswith("schedule-"):
         return "schedule"

@@ -6,6 +6,8 @@ settings or clock. Nothing here runs at import time.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 
 from chalicelib.clock import Clock, SystemClock
@@ -303,10 +305,16 @@ class Services:
 
 
 _current: Services | None = None
+# The container serving the code running now, where one process hosts several (the local stack runs
+# a function's concurrent invocations side by side, each in a container of its own).
+_serving: contextvars.ContextVar[Services | None] = contextvars.ContextVar("serving", default=None)
 
 
 def services() -> Services:
     global _current
+    own = _serving.get()
+    if own is not None:
+        return own
     if _current is None:
         _current = Services(get_settings())
     return _current
@@ -316,3 +324,13 @@ def use(replacement: Services | None) -> None:
     """Install a Services built elsewhere (tests, the local stack); None rebuilds from settings."""
     global _current
     _current = replacement
+
+
+@contextlib.contextmanager
+def serving(state: Services):
+    """Run a block (and the threads it starts with its context) with ``state`` as its container."""
+    token = _serving.set(state)
+    try:
+        yield state
+    finally:
+        _serving.reset(token)

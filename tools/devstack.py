@@ -34,8 +34,11 @@ REGION = "us-east-1"
 
 log = logging.getLogger("devstack")
 
-# Pollers per queue where one at a time is not enough (default 1).
-LOCAL_POLLERS = {"events": 2}
+# Containers per queue consumer, each polling on its own, as Lambda scales an event source mapping
+# out: the publisher's and the webhook sender's. The other consumers keep Powertools' processor in
+# their module, so they run one container. Two fits a 2-core machine: their work is mostly waiting.
+DEFAULT_CONCURRENCY = 2
+CONCURRENT_QUEUES = ("publish", "events")
 
 
 class PortUnavailable(Exception):
@@ -117,8 +120,12 @@ class LocalStack:
         state_file: Path | None = DEFAULT_STATE_FILE,
         world_file: Path | None = None,
         fresh: bool = False,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ):
+        if concurrency < 1:
+            raise ValueError("concurrency is at least 1")
         self.port = port
+        self.concurrency = concurrency
         self.state_file = state_file
         # Where the world is saved on stop and restored from on start (None: it lives in memory only).
         self.world_file = world_file
@@ -267,17 +274,19 @@ class LocalStack:
         for queue in catalog.QUEUES:
             if queue.consumer is None:
                 continue
-            for number in range(LOCAL_POLLERS.get(queue.name, 1)):
-                # Lambda runs a queue's batches side by side; so do extra pollers, each with its own
-                # function instance (its own lock), or one slow webhook endpoint would hold up the rest.
+            containers = self.concurrency if queue.name in CONCURRENT_QUEUES else 1
+            for number in range(containers):
+                # Lambda runs a queue's batches side by side, each container with its own state;
+                # so do these, or one post waiting out its second would hold up every other.
                 function = (
                     functions[queue.consumer]
-                    if number == 0
+                    if number == 0 and containers == 1
                     else self._local_function(
                         queue.consumer,
                         find_handler(app, queue.consumer),
                         catalog.function(queue.consumer).timeout,
                         catalog.function(queue.consumer).memory_mb,
+                        own_container=True,
                     )
                 )
                 self._threads.append(
@@ -286,7 +295,7 @@ class LocalStack:
         for thread in self._threads:
             thread.start()
 
-    def _local_function(self, name: str, handler, timeout_seconds: int, memory_mb: int):
+    def _local_function(self, name: str, handler, timeout_seconds: int, memory_mb: int, own_container=False):
         from infrastructure import catalog
         from tools.devstack_lambda import LocalFunction
 
@@ -301,6 +310,7 @@ class LocalStack:
             memory_mb=memory_mb,
             region=REGION,
             lock=lock,
+            serving=own_container_state() if own_container else None,
         )
 
     def _set_environment(self, values: dict[str, str | None]) -> None:
@@ -420,6 +430,22 @@ def banner(state: LocalState, state_file: Path | None, seconds: float) -> str:
     return "\n".join(lines)
 
 
+def own_container_state():
+    """Enters a container's own ``Services`` (built on its first invocation, kept while it lives)."""
+    from chalicelib import container
+    from chalicelib.settings import Settings
+
+    state = None
+
+    def serving():
+        nonlocal state
+        if state is None:
+            state = container.Services(Settings.from_environ(os.environ))
+        return container.serving(state)
+
+    return serving
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.devstack",
@@ -442,6 +468,13 @@ def main(argv: list[str] | None = None) -> int:
         help="where the world is saved on stop and restored from on start (default: world.pickle beside "
         "the state file)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help="concurrent invocations (containers) of the publisher and the webhook sender, each with its own "
+        f"state, as Lambda scales out (default {DEFAULT_CONCURRENCY}, for a small machine)",
+    )
     args = parser.parse_args(argv)
 
     sys.stdout.reconfigure(line_buffering=True)  # handler logs show up at once, even through a pipe
@@ -453,7 +486,13 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     world_file = args.world_file or args.state_file.with_name(WORLD_FILE_NAME)
-    stack = LocalStack(port=args.port, state_file=args.state_file, world_file=world_file, fresh=args.fresh)
+    stack = LocalStack(
+        port=args.port,
+        state_file=args.state_file,
+        world_file=world_file,
+        fresh=args.fresh,
+        concurrency=args.concurrency,
+    )
     try:
         try:
             state = stack.start()

@@ -1,8 +1,10 @@
 """What Lambda does around a handler call, for the local stack: the context object and the call itself.
 
-Every function runs in this one process, so one lock serialises every invocation, HTTP ones included:
-Lambda gives each request a container of its own, and the app keeps per-request state in globals
-(Chalice's ``current_request``, the logger's keys, Powertools' batch processor).
+Every function runs in this one process. A ``LocalFunction`` is one container: one invocation at a
+time (its lock), and, when given ``serving``, its own container state (the app's ``Services``: its
+clients and caches), so a function's several containers side by side do not share what Lambda's
+would not. The HTTP API shares one lock with nothing else running in it, as the app keeps
+per-request state in globals (Chalice's ``current_request``, the logger's keys).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +66,7 @@ class LocalFunction:
         memory_mb: int,
         region: str,
         lock: threading.Lock,
+        serving: Callable[[], AbstractContextManager] | None = None,
     ):
         self.name = name
         self.deployed_name = deployed_name
@@ -71,6 +75,7 @@ class LocalFunction:
         self._memory_mb = memory_mb
         self._region = region
         self._lock = lock
+        self._serving = serving or nullcontext
         # Lambda names a log stream after its container; this process is the one container.
         self._log_stream = f"{dt.date.today():%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
 
@@ -82,7 +87,7 @@ class LocalFunction:
     def invoke(self, event: Any, cause: str) -> Invocation:
         """Call the handler as Lambda would; an exception is logged and reported, never raised."""
         context = self.new_context()
-        with self._lock:
+        with self._lock, self._serving():
             started = time.monotonic()
             try:
                 result = self._handler(event, context)

@@ -174,15 +174,16 @@ class TargetPublisher:
                 self._fail(post, target_id, dispatch_id, error.code, error.message)
                 return "failed"
             owner = uuid7()
-            post, taken_over = self._claim(post, target_id, dispatch_id, owner)
+            total = len(build_parts(post, target, adapter.thread_style))
+            post, taken_over, was_in_flight = self._claim(post, target_id, dispatch_id, owner, total)
             target = _target(post, target_id)
-            if taken_over and target.in_flight is not None and not adapter.idempotent:
+            if taken_over and was_in_flight is not None and not adapter.idempotent:
                 self._fail(
                     post,
                     target_id,
                     dispatch_id,
                     "outcome_unknown",
-                    f"Publishing part {target.in_flight + 1} was interrupted after it was sent; "
+                    f"Publishing part {was_in_flight + 1} was interrupted after it was sent; "
                     f"{target.platform} offers no way to check it, so it was not sent again. "
                     "Check the account before publishing this post again.",
                 )
@@ -249,7 +250,10 @@ class TargetPublisher:
         return integration
 
     # --- claiming ------------------------------------------------------------------------------
-    def _claim(self, post: Post, target_id: str, dispatch_id: str, owner: str):
+    def _claim(self, post: Post, target_id: str, dispatch_id: str, owner: str, total: int):
+        """Take the target's lease and, in the same write, mark its next part in flight (the write
+        the first part would otherwise make on its own). Returns the post, whether another worker's
+        lease was taken over, and the part that worker had in flight."""
         taken_over = {}
 
         def claim(current: Post) -> None:
@@ -261,14 +265,17 @@ class TargetPublisher:
             if target.status == "publishing" and target.lease_owner and lease_until and lease_until > now:
                 raise RetryLaterError((lease_until - now).total_seconds() + 1, "another worker holds the target")
             taken_over["yes"] = target.status == "publishing"
+            taken_over["in_flight"] = target.in_flight
             if current.status == "scheduled":
                 current.status = "publishing"
             target.status = "publishing"
             target.lease_owner, target.lease_until = owner, format_timestamp(now + LEASE)
             target.attempts += 1
+            if len(target.parts) < total:
+                target.in_flight = len(target.parts)
 
         post = self._change(post, dispatch_id, claim)
-        return post, taken_over.get("yes", False)
+        return post, taken_over.get("yes", False), taken_over.get("in_flight")
 
     # --- sending -------------------------------------------------------------------------------
     def _send_parts(
@@ -299,7 +306,8 @@ class TargetPublisher:
             return "failed"
         settings = dict(post.platform_settings.get(target.platform) or {})
         for index in range(len(target.parts), len(parts)):
-            post = self._change(post, dispatch_id, self._mark_in_flight(target_id, owner, index))
+            if _target(post, target_id).in_flight != index:  # the claim marked the first part
+                post = self._change(post, dispatch_id, self._mark_in_flight(target_id, owner, index))
             current = _target(post, target_id)
             done = [PostRef.from_dict(item) for item in current.parts]
             latest = {"post": post}  # moved on by each upload the adapter asks us to remember
@@ -324,6 +332,10 @@ class TargetPublisher:
             post = latest["post"]
             if failure is not None:
                 return self._failed_part(post, target_id, dispatch_id, owner, failure, log)
+            if index == len(parts) - 1:  # the last part is recorded in the write that finishes
+                logger.info("part published", extra={**log, "part": index, "platform_post_id": ref.id})
+                self._finish(post, target_id, dispatch_id, owner, self._record_part(target_id, owner, ref))
+                return "published"
             post = self._change(post, dispatch_id, self._record_part(target_id, owner, ref))
             logger.info("part published", extra={**log, "part": index, "platform_post_id": ref.id})
         self._finish(post, target_id, dispatch_id, owner)
@@ -400,8 +412,10 @@ class TargetPublisher:
 
         return record
 
-    def _finish(self, post: Post, target_id: str, dispatch_id: str, owner: str) -> None:
+    def _finish(self, post: Post, target_id: str, dispatch_id: str, owner: str, record=None) -> None:
         def finish(current: Post) -> None:
+            if record is not None:
+                record(current)
             target = self._owned(current, target_id, owner)
             target.status, target.error = "published", None
             target.published_at = format_timestamp(self._clock.now())

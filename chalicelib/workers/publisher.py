@@ -4,9 +4,17 @@ A message that must come back later (a platform asked to wait, a transient failu
 yet) has its visibility set to that wait and is reported failed, so SQS redelivers it then; after
 the queue's maxReceiveCount it moves to the dead-letter queue, where the reconciler settles it.
 A message that does not parse fails the same way and ends there too.
+
+The records of a batch run at once, one thread per post, each record with its own lease and its own
+outcome: a post waiting out the last fraction of its second, or a slow platform call, must not hold
+back another post due in the same batch. The work is waiting on the network, so threads suffice.
 """
 
 from __future__ import annotations
+
+import contextvars
+import json
+from concurrent.futures import ThreadPoolExecutor
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -16,14 +24,43 @@ from chalicelib.data.messages import PublishMessage
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 
-# A batch whose every message failed is reported like any other (not raised), so it is redelivered
-# without counting as a function error.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+class ConcurrentBatchProcessor(BatchProcessor):
+    """Powertools' SQS batch processor with the records of different posts handled side by side.
+
+    Each record still reports its own success or failure (``success_handler``/``failure_handler``
+    only append to lists), so partial batch failures are reported exactly as before. The targets of
+    one post run in turn in one thread: they write the same item, and side by side each would make
+    the other's version-checked write conflict, read again and write again. Each thread runs in a
+    copy of the invocation's context, so it sees the same container."""
+
+    def process(self) -> list[tuple]:
+        groups = _by_post(self.records)
+        if len(groups) < 2:
+            return super().process()
+        with ThreadPoolExecutor(max_workers=len(groups), thread_name_prefix="publish-record") as pool:
+            running = [pool.submit(contextvars.copy_context().run, self._process_group, group) for group in groups]
+            return [outcome for future in running for outcome in future.result()]
+
+    def _process_group(self, records: list[dict]) -> list[tuple]:
+        return [self._process_record(record) for record in records]
+
+
+def _by_post(records: list[dict]) -> list[list[dict]]:
+    """The records grouped by the post they publish, in order; one that does not parse is alone."""
+    groups: dict[str, list[dict]] = {}
+    for number, record in enumerate(records):
+        try:
+            post_id = json.loads(record["body"])["post_id"]
+        except (KeyError, TypeError, ValueError):
+            post_id = f"unreadable#{number}"
+        groups.setdefault(str(post_id), []).append(record)
+    return list(groups.values())
 
 
 def _record_handler(record: SQSRecord, lambda_context) -> str:
     message = PublishMessage.model_validate_json(record.body)
-    logger.append_keys(post_id=message.post_id, target_id=message.target_id)
+    logger.thread_safe_append_keys(post_id=message.post_id, target_id=message.target_id)
     try:
         outcome = services().publisher.publish(
             message.workspace_id,
@@ -40,7 +77,7 @@ def _record_handler(record: SQSRecord, lambda_context) -> str:
         logger.info("publish message deferred", extra={"retry_in": later.seconds, "reason": later.reason})
         raise
     finally:
-        logger.remove_keys(["post_id", "target_id"])
+        logger.thread_safe_remove_keys(["post_id", "target_id"])
 
 
 # Seconds kept, of what the invocation has left, for what follows the last part: recording the
@@ -56,6 +93,11 @@ def _time_left(context):
 
 
 def handle(event, context):
+    # A processor per invocation: it holds the batch's records and outcomes, and invocations may
+    # share this module (the local stack runs several containers in one process).
+    # A batch whose every message failed is reported like any other (not raised), so it is
+    # redelivered without counting as a function error.
+    processor = ConcurrentBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:
         return process_partial_response(
             event=event, record_handler=_record_handler, processor=processor, context=context

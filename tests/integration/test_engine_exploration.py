@@ -27,7 +27,8 @@ Profiles (``profile`` below): bounded by default (in `make test`); ``explore`` w
 (`make explore`), OPENPOST_EXPLORE_EXAMPLES examples of up to 60 steps.
 
 How each invariant was shown to catch its bug (do it again to check; restore afterwards):
-- in chalicelib/domain/publishing.py ``_mark_in_flight``, replace ``target.in_flight = index`` with
+- in chalicelib/domain/publishing.py, replace ``target.in_flight = index`` in ``_mark_in_flight`` and
+  ``target.in_flight = len(target.parts)`` in ``_claim`` (the claim marks the first part) with
   ``pass``; run `.venv/bin/python -m pytest -q -p no:randomly tests/integration/test_engine_exploration.py`.
   It fails: "twitter (no idempotency) called again for part ...": a worker died after the platform
   accepted a part, and the worker that took the target over sent it again (minimal form:
