@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import httpx
 
@@ -29,6 +29,36 @@ class MediaRejectedError(OpenpostError):
         self.code = media.rejection_code
         self.reason = media.rejection_reason
         super().__init__(f"media {media.id} was rejected: {self.reason} ({self.code})")
+
+
+class _Outcome(NamedTuple):
+    """One attempt's result, the same for the sync and the async client: an answer, or the error of
+    a connection that failed, and whether (and after how long) to try again."""
+
+    status: int | None
+    headers: dict[str, str]
+    body: Any
+    error: Exception | None = None
+
+    @classmethod
+    def answered(cls, response: httpx.Response) -> _Outcome:
+        return cls(response.status_code, dict(response.headers), _base.decode(response))
+
+    @classmethod
+    def unanswered(cls, url: str, exc: httpx.TransportError) -> _Outcome:
+        kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+        return cls(None, {}, None, kind(f"{url}: {exc}"))
+
+    def retry_in(self, attempt: int, max_retries: int) -> float | None:
+        """Seconds to wait before trying again, or None when this outcome is final."""
+        if attempt > max_retries or not _base.should_retry(self.status, self.headers, self.body):
+            return None
+        return _base.retry_delay(attempt, self.headers)
+
+    def result(self) -> tuple[int, dict[str, str], Any]:
+        if self.error is not None:
+            raise self.error
+        return self.status, self.headers, self.body  # type: ignore[return-value]
 
 
 class _Common:
@@ -127,21 +157,13 @@ class Openpost(_Common):
         while True:
             attempt += 1
             try:
-                response = self._http.request(**parts)
-                status, headers, body = response.status_code, dict(response.headers), _base.decode(response)
-                error: Exception | None = None
-            except httpx.TimeoutException as exc:
-                status, headers, body, error = None, {}, None, APITimeoutError(f"{parts['url']}: {exc}")
+                outcome = _Outcome.answered(self._http.request(**parts))
             except httpx.TransportError as exc:
-                status, headers, body, error = None, {}, None, APIConnectionError(f"{parts['url']}: {exc}")
-            if attempt <= self.max_retries and _base.should_retry(status, headers, body):
-                delay = _base.retry_delay(attempt, headers)
-                if delay is not None:
-                    time.sleep(delay)
-                    continue
-            if error is not None:
-                raise error
-            return status, headers, body  # type: ignore[return-value]
+                outcome = _Outcome.unanswered(parts["url"], exc)
+            delay = outcome.retry_in(attempt, self.max_retries)
+            if delay is None:
+                return outcome.result()
+            time.sleep(delay)
 
     def _page(self, declared: Operation, call: Call) -> Page:
         status, headers, body = self._send(declared, call)
@@ -285,21 +307,13 @@ class AsyncOpenpost(_Common):
         while True:
             attempt += 1
             try:
-                response = await self._http.request(**parts)
-                status, headers, body = response.status_code, dict(response.headers), _base.decode(response)
-                error: Exception | None = None
-            except httpx.TimeoutException as exc:
-                status, headers, body, error = None, {}, None, APITimeoutError(f"{parts['url']}: {exc}")
+                outcome = _Outcome.answered(await self._http.request(**parts))
             except httpx.TransportError as exc:
-                status, headers, body, error = None, {}, None, APIConnectionError(f"{parts['url']}: {exc}")
-            if attempt <= self.max_retries and _base.should_retry(status, headers, body):
-                delay = _base.retry_delay(attempt, headers)
-                if delay is not None:
-                    await asyncio.sleep(delay)
-                    continue
-            if error is not None:
-                raise error
-            return status, headers, body  # type: ignore[return-value]
+                outcome = _Outcome.unanswered(parts["url"], exc)
+            delay = outcome.retry_in(attempt, self.max_retries)
+            if delay is None:
+                return outcome.result()
+            await asyncio.sleep(delay)
 
     async def _page(self, declared: Operation, call: Call) -> Page:
         status, headers, body = await self._send(declared, call)

@@ -1,15 +1,18 @@
 """An HTTP server on loopback that answers from a script: each request takes the next scripted
-answer (status, headers, body), or ``DROP`` to close the connection without a word. Every request
-is kept, so a test can read the headers the client sent on each attempt."""
+answer (status, headers, body), or ``DROP`` to close the connection without a word, or ``SILENT`` to
+say nothing until the client has timed out. Every request is kept, so a test can read the headers
+the client sent on each attempt."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import threading
+import time
 from dataclasses import dataclass
 
 DROP = "drop"
+SILENT = "silent"  # read the request, then say nothing for a second (longer than the tests' timeout)
 
 
 @dataclass
@@ -34,6 +37,10 @@ class ScriptedApi:
                 body = self.rfile.read(length)
                 api.seen.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 answer = api.answers.pop(0) if api.answers else (200, {}, {"data": {}})
+                if answer == SILENT:
+                    time.sleep(1.0)
+                    self.close_connection = True
+                    return
                 if answer == DROP:
                     self.close_connection = True
                     self.connection.shutdown(2)

@@ -11,7 +11,7 @@ import time
 import openpost
 import pytest
 
-from tests.client.scripted_api import DROP, ScriptedApi, problem
+from tests.client.scripted_api import DROP, SILENT, ScriptedApi, problem
 
 POST = {"data": {"id": "p1", "status": "draft", "content": "hi"}}
 
@@ -76,6 +76,33 @@ def test_a_dropped_connection_surfaces_as_a_connection_error_when_retries_run_ou
     with ScriptedApi([DROP, DROP]) as api, pytest.raises(openpost.APIConnectionError):
         client(api, max_retries=1).posts.get("p1")
     assert len(api.seen) == 2
+
+
+def test_a_timeout_is_retried_with_the_same_key_then_surfaces_as_a_timeout_error():
+    with ScriptedApi([SILENT, (201, {}, POST)]) as api:
+        assert client(api, timeout=0.3).posts.create(content="hi").id == "p1"
+    assert len({seen.headers["idempotency-key"] for seen in api.seen}) == 1 and len(api.seen) == 2
+    with ScriptedApi([SILENT, SILENT]) as api, pytest.raises(openpost.APITimeoutError):
+        client(api, timeout=0.3, max_retries=1).posts.get("p1")
+    assert len(api.seen) == 2
+
+
+def test_the_async_client_gives_up_by_kind_like_the_sync_one():
+    async def run(api):
+        async with openpost.AsyncOpenpost(
+            api_key="op_test_sk_x", base_url=api.base_url, timeout=0.3, max_retries=1
+        ) as async_client:
+            return await async_client.posts.get("p1")
+
+    with ScriptedApi([SILENT, SILENT]) as api, pytest.raises(openpost.APITimeoutError):
+        asyncio.run(run(api))
+    with ScriptedApi([DROP, DROP]) as api, pytest.raises(openpost.APIConnectionError) as dropped:
+        asyncio.run(run(api))
+    assert not isinstance(dropped.value, openpost.APITimeoutError)
+    answers = [(503, {"Retry-After": "0"}, problem(503, "unavailable", "Down."))] * 2
+    with ScriptedApi(answers) as api, pytest.raises(openpost.ServerError) as caught:
+        asyncio.run(run(api))
+    assert caught.value.status == 503 and len(api.seen) == 2
 
 
 @pytest.mark.parametrize(
