@@ -539,7 +539,7 @@ def test_5xx_then_success(api, key, x, runtime, account):
 
 
 def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, key, x, runtime, monkeypatch, account):
-    monkeypatch.setattr(twitter, "TIMEOUTS", (2.0, 0.5))
+    monkeypatch.setattr(twitter.XClient, "default_timeouts", (2.0, 0.5))
     x.hang_after_accept_next(seconds=3)
     post_id = publish_now(api, key)
     runtime.drain()
