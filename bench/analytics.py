@@ -80,7 +80,7 @@ class DynamoCalls:
 def account(services, workspace_id, clock, platform, username, credentials) -> Integration:
     now = clock.now()
     integration = Integration(
-        id=uuid7(),
+        id=uuid7(clock),
         workspace_id=workspace_id,
         mode="live",
         platform=platform,
@@ -148,8 +148,8 @@ def run(total: int) -> dict:
                     Tracked(
                         workspace_id=workspace_id,
                         mode="live",
-                        post_id=uuid7(),
-                        target_id=uuid7(),
+                        post_id=uuid7(clock),
+                        target_id=uuid7(clock),
                         integration_id=accounts[platform].id,
                         platform=platform,
                         platform_post_id=platform_post_id,

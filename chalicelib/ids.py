@@ -5,22 +5,33 @@ Sorting by id is sorting by creation, which lets a DynamoDB sort key on the id l
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
-import time
 import uuid
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chalicelib.clock import Clock
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MILLISECOND = dt.timedelta(milliseconds=1)
 
 _lock = threading.Lock()
-_last_ms = 0
+_seen_ms = 0  # the clock's millisecond at the last id
+_last_ms = 0  # the millisecond the last id carries: the clock's, or a later one it borrowed
 _counter = 0
 
 
-def uuid7() -> str:
-    """A new UUIDv7 string. Ids made in the same millisecond still sort in the order they were made."""
-    global _last_ms, _counter
+def uuid7(clock: Clock) -> str:
+    """A new UUIDv7 string carrying the clock's millisecond. Ids made in the same millisecond still
+    sort in the order they were made."""
+    global _seen_ms, _last_ms, _counter
+    ms = (clock.now() - _EPOCH) // _MILLISECOND
     with _lock:
-        ms = time.time_ns() // 1_000_000
-        if ms > _last_ms:
+        if ms > _last_ms or ms < _seen_ms:
+            # A new millisecond; or a clock behind the last one (another clock, or one set back):
+            # the id carries the time it is given rather than a borrowed later one.
             _last_ms = ms
             _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF  # leave room to count up
         else:
@@ -28,6 +39,7 @@ def uuid7() -> str:
             if _counter > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
                 _last_ms += 1
                 _counter = 0
+        _seen_ms = ms
         ms, counter = _last_ms, _counter
     rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80

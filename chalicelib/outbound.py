@@ -11,9 +11,10 @@ One address policy for every such connection, checked twice:
    an address that passed the policy. It lives in a urllib3 connection subclass mounted on a
    requests session (``take_over``), so TLS verification and SNI stay the library's own.
 
-A ``Guard`` also carries one wall-clock deadline for everything a request does: at the deadline a
-timer shuts down every socket it opened, which wakes a read blocked anywhere (a server dripping one
-byte a second never trips a per-read timeout).
+A ``Guard`` also carries one deadline for everything a request does, on the clock it is given (so a
+test can move it past): between reads and before each connection the time left is read from that
+clock. At the deadline a timer also shuts down every socket it opened, which wakes a read blocked
+anywhere (a server dripping one byte a second never trips a per-read timeout).
 
 Addresses that embed an IPv4 address are judged by the IPv4 address they lead to: IPv4-mapped
 (``::ffff:a.b.c.d``), NAT64's well-known prefix (``64:ff9b::/96``) and 6to4 (``2002::/16``). The
@@ -27,13 +28,14 @@ import ipaddress
 import re
 import socket
 import threading
-import time
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from chalicelib.clock import Clock
 
 # IPv4 ranges that are not public hosts (IANA's special-purpose registry, plus multicast and the
 # reserved 240/4, which includes broadcast). Loopback 127/8 is judged separately (allow_loopback).
@@ -168,19 +170,21 @@ class Guard:
     (``dup``), so it never acts on a descriptor number the system may have reused for something else.
     """
 
-    def __init__(self, allow_loopback: bool, deadline_seconds: float):
+    def __init__(self, allow_loopback: bool, deadline_seconds: float, clock: Clock):
         self.allow_loopback = allow_loopback
-        self._ends_at = time.monotonic() + deadline_seconds
+        self._clock = clock
+        self._ends_at = clock.monotonic() + deadline_seconds
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
         self._expired = False
         self._closed = False
+        # The timer waits (it reads no time): a blocked read has no other way to be woken.
         self._timer = threading.Timer(deadline_seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
 
     def remaining(self) -> float:
-        return self._ends_at - time.monotonic()
+        return self._ends_at - self._clock.monotonic()
 
     @property
     def expired(self) -> bool:
@@ -192,7 +196,7 @@ class Guard:
             sock.close()
             raise PeerRefusedError()
         with self._lock:
-            if self._expired or self._closed:
+            if self._closed or self.expired:
                 sock.close()
                 raise DeadlinePassedError()
             self._sockets.append(sock.dup())

@@ -3,8 +3,8 @@
 The URL passes the address policy of chalicelib/outbound.py before every send (not only when it
 was registered: a name can change what it resolves to), and the connection is checked again once
 made, so the request only ever goes to the address that was checked (no DNS rebinding). Redirects
-are never followed: a 3xx is a failed delivery, like any other answer outside 2xx. One wall-clock
-deadline covers connecting, sending and reading the answer.
+are never followed: a 3xx is a failed delivery, like any other answer outside 2xx. One deadline
+covers connecting, sending and reading the answer.
 
 Signatures follow Standard Webhooks: ``webhook-signature`` holds ``v1,<base64 HMAC-SHA256>`` over
 ``{id}.{timestamp}.{body}`` with the secret after ``whsec_``, one entry per secret in use.
@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import http.client
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -25,6 +24,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.outbound import (
     AddressRefusedError,
     DeadlinePassedError,
@@ -108,12 +108,12 @@ def check_url(url: str, *, allow_local: bool) -> None:
 PROBE_SECONDS = 3.0
 
 
-def check_redirect(url: str, *, allow_local: bool, timeout: float = PROBE_SECONDS) -> None:
+def check_redirect(url: str, *, allow_local: bool, timeout: float = PROBE_SECONDS, clock: Clock | None = None) -> None:
     """At registration: a HEAD to the URL, through the same guarded connection. A 3xx is refused
     (deliveries never follow redirects, so every one would fail; the message says whether it leads
     into a private network). Anything else, an error or no answer in time is accepted: the endpoint
     may not be up yet. Raises WebhookUrlError."""
-    guard = Guard(allow_local, timeout)
+    guard = Guard(allow_local, timeout, clock or SystemClock())
     session = requests.Session()
     adapter = take_over(session, guard)
     try:
@@ -158,18 +158,28 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def send(url: str, body: bytes, headers: dict[str, str], *, allow_local: bool, timeout: float = TIMEOUT_SECONDS):
-    """POST ``body`` to ``url``; never raises for anything the endpoint or the network does."""
-    started = time.monotonic()
+def send(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    allow_local: bool,
+    timeout: float = TIMEOUT_SECONDS,
+    clock: Clock | None = None,
+):
+    """POST ``body`` to ``url``; never raises for anything the endpoint or the network does. The
+    deadline and the duration are read from ``clock`` (the system's unless one is given)."""
+    clock = clock or SystemClock()
+    started = clock.monotonic()
 
     def answer(**fields) -> Answer:
-        return Answer(duration_ms=int((time.monotonic() - started) * 1000), **fields)
+        return Answer(duration_ms=int((clock.monotonic() - started) * 1000), **fields)
 
     try:
         check_url(url, allow_local=allow_local)
     except WebhookUrlError as refused:
         return answer(status=None, error_code=URL_NOT_ALLOWED, error=refused.message)
-    guard = Guard(allow_local, timeout)
+    guard = Guard(allow_local, timeout, clock)
     session = requests.Session()
     adapter = take_over(session, guard)
     try:

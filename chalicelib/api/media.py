@@ -133,7 +133,8 @@ def request_upload(call: Call):
 def import_media(call: Call):
     """Fetches a public URL into your media and verifies it; answers the ready media, or 422 with
     why the URL could not be taken. Posts may also name URLs directly (media.images[].url)."""
-    return MediaFileOut.of(services().media.import_url(call.principal, call.body.url, call.body.alt_text))
+    media = services().media.import_url(call.principal, call.body.url, call.body.alt_text, call.time_left)
+    return MediaFileOut.of(media)
 
 
 @blueprint.operation("GET", "/v1/media/{media_id}", summary="Get media", response=MediaFileOut, errors=(404,))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib import __version__
 from chalicelib.api import openapi
@@ -26,6 +26,7 @@ def get_openapi(call: Call):
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built when first used, as every API model
     status: Literal["ok"] = Field(description="Always ok in a 200; a 503 problem otherwise")
     version: str = Field(description="The API's version", examples=["1.0.0"])
     table: Literal["reachable"] = Field(description="The API read its table")

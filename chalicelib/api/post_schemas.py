@@ -59,7 +59,7 @@ def _platform_settings() -> type:
         fields[name] = (declared.settings | None, Field(default=None, validation_alias=alias))
     return create_model(
         "PlatformSettings",
-        __config__=ConfigDict(extra="forbid", populate_by_name=True),
+        __config__=ConfigDict(extra="forbid", populate_by_name=True, defer_build=True),
         __doc__="``{platform: {...}}``. A platform without documented settings takes an empty object.",
         **fields,
     )
@@ -70,7 +70,7 @@ PlatformSettings = _platform_settings()
 
 # --- media and segments (004) ----------------------------------------------------------------------
 class Image(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used, as RequestModel
     url: str
     alt_text: str | None = Field(default=None, max_length=1500)
 
@@ -78,7 +78,7 @@ class Image(BaseModel):
 
 
 class Video(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used, as RequestModel
     url: str
     thumbnail_url: str | None = None
 
@@ -86,7 +86,7 @@ class Video(BaseModel):
 
 
 class Media(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used, as RequestModel
     images: list[Image] = Field(default_factory=list)
     video: Video | None = None
 
@@ -105,7 +105,7 @@ class Media(BaseModel):
 
 
 class Segment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used, as RequestModel
     content: str = Field(max_length=MAX_SEGMENT_CHARACTERS)
     media_urls: list[str] = Field(default_factory=list, max_length=MAX_IMAGES)
 

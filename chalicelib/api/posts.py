@@ -136,7 +136,7 @@ def listed(post: Post) -> PostOut:
 )
 def create_post(call: Call):
     """A draft, or a scheduled post when schedule_at (or scheduled_for) is given."""
-    return post_out(services().posts.create(call.principal, fields_of(call.body), call.request_key))
+    return post_out(services().posts.create(call.principal, fields_of(call.body), call.request_key, call.time_left))
 
 
 @blueprint.operation("GET", "/v1/posts", summary="List posts", query=ListPosts, response=PostOut, paginated=True)
@@ -174,7 +174,7 @@ def get_post(call: Call, post_id: str):
 )
 def patch_post(call: Call, post_id: str):
     """Only draft and scheduled posts; omitted fields keep their value, schedule_at null unschedules."""
-    return post_out(services().posts.update(call.principal, post_id, fields_of(call.body)))
+    return post_out(services().posts.update(call.principal, post_id, fields_of(call.body), call.time_left))
 
 
 @blueprint.operation(
@@ -188,7 +188,7 @@ def patch_post(call: Call, post_id: str):
 )
 def put_post(call: Call, post_id: str):
     """The same partial update as PATCH."""
-    return post_out(services().posts.update(call.principal, post_id, fields_of(call.body)))
+    return post_out(services().posts.update(call.principal, post_id, fields_of(call.body), call.time_left))
 
 
 @blueprint.operation("DELETE", "/v1/posts/{post_id}", summary="Delete or cancel a post", status=204, errors=(404, 409))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import json
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,6 +121,9 @@ class Call:
     # The Idempotency-Key with the request's fingerprint, on an idempotent operation that got one:
     # creates claim it in their own write (domain/request_keys.py).
     request_key: RequestKey | None = None
+    # The seconds this invocation has left, read when asked (from the Lambda context); None where
+    # the request did not come through Lambda.
+    time_left: Callable[[], float] | None = None
 
 
 # Every ApiBlueprint, in creation order: the OpenAPI document is generated from their operations.
@@ -249,6 +251,7 @@ def _answer(
         body=_parse_body(op, request.raw_body),
         query=_parse_query(op, request.query_params),
         headers=headers,
+        time_left=_time_left(getattr(request, "lambda_context", None)),
     )
     # Present but empty is refused there (400), not ignored: the client meant to send a key.
     if op.idempotent and principal is not None and "idempotency-key" in headers:
@@ -256,6 +259,12 @@ def _answer(
         call.request_key = idempotency.request_key(op, request, headers["idempotency-key"])
         return idempotency.run(principal, op, request, call, lambda: _render(op, handler(call, **path_params)))
     return _render(op, handler(call, **path_params))
+
+
+def _time_left(context) -> Callable[[], float] | None:
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return None
+    return lambda: context.get_remaining_time_in_millis() / 1000
 
 
 def _check_path_params(path_params: Mapping[str, str]) -> None:
@@ -418,7 +427,10 @@ def install_middleware(app: Chalice) -> None:
 
     @app.middleware("http")
     def observe(event, get_response):
-        started = time.perf_counter()
+        from chalicelib.container import services
+
+        clock = services().clock  # the deployment's clock, which a test can move
+        started = clock.monotonic()
         context = event.context or {}
         logger.append_keys(request_id=context.get("requestId"), method=event.method, path=event.path)
         try:
@@ -431,10 +443,8 @@ def install_middleware(app: Chalice) -> None:
                 response.headers["Allow"] = edges.ALLOW[event.path]
             origin = {key.lower(): value for key, value in (event.headers or {}).items()}.get("origin")
             if origin:
-                from chalicelib.container import services
-
                 response.headers.update(edges.cors_headers(origin, services().settings.cors_origins))
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed_ms = (clock.monotonic() - started) * 1000
             logger.info("request served", extra={"status": response.status_code, "duration_ms": round(elapsed_ms, 1)})
             metrics.add_metric(name="Requests", unit="Count", value=1)
             if response.status_code >= 500:
@@ -444,6 +454,4 @@ def install_middleware(app: Chalice) -> None:
             return response
         finally:
             logger.remove_keys(["request_id", "method", "path", "workspace_id", "mode"])
-            from chalicelib.container import services
-
             services().measures.flush()  # what the request counted (RateLimitedRequests)

@@ -19,14 +19,16 @@ Timestamp = Annotated[
 ]
 
 
+# Models are built when first used, not when imported (defer_build): a cold start then pays only for
+# the few models its request touches, not for every route's.
 class RequestModel(BaseModel):
     """A request body or query: unknown fields are refused, so a typo never passes silently."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
 
 _CURSOR_PREFIX = "v1:"

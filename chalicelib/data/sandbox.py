@@ -109,7 +109,9 @@ class SandboxStore:
             idempotency_key=key,
             expires_at=self._expiry(),
         )
-        record = SandboxPostRecord(integration_id=integration_id, id=f"{POST}{uuid7()}", kind="post", **fields)
+        record = SandboxPostRecord(
+            integration_id=integration_id, id=f"{POST}{uuid7(self._clock)}", kind="post", **fields
+        )
         absent = SandboxPostRecord.id.does_not_exist()
         with _translated():
             if key is None:

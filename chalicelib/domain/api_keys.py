@@ -53,7 +53,7 @@ class ApiKeyService:
             raise ValueError(f"unknown mode {mode!r}")
         secret = new_secret(mode)
         key = ApiKey(
-            id=uuid7(),
+            id=uuid7(self._clock),
             key_hash=hash_secret(secret),
             workspace_id=workspace_id,
             mode=mode,

@@ -72,7 +72,7 @@ class Dispatcher:
     def dispatch(self, post: Post) -> Post | None:
         """Arm the post with a new dispatch id, then queue its targets to appear at its time."""
         armed = copy.deepcopy(post)
-        armed.dispatch_id = uuid7()
+        armed.dispatch_id = uuid7(self._clock)
         try:
             self._posts.replace(post, armed)
         except ConflictError:

@@ -19,7 +19,7 @@ from chalicelib.clock import format_timestamp
 
 
 class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used
 
 
 class TargetOutcome(_Payload):
@@ -92,7 +92,7 @@ EVENT_TYPES: tuple[str, ...] = tuple(CATALOG)
 class Event(BaseModel):
     """An event as it travels on the queue and as its body is sent (without workspace_id)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)  # built when first used
 
     id: str = Field(min_length=1, max_length=200)
     type: str

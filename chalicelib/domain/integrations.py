@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.clock import Clock
 from chalicelib.domain.principal import Principal
 from chalicelib.domain.records import Integration
 from chalicelib.ids import uuid7
@@ -24,10 +25,10 @@ SANDBOX_ACCOUNTS = tuple(
 )
 
 
-def sandbox_integrations(workspace_id: str, now: dt.datetime) -> list[Integration]:
+def sandbox_integrations(workspace_id: str, now: dt.datetime, clock: Clock) -> list[Integration]:
     return [
         Integration(
-            id=uuid7(),
+            id=uuid7(clock),
             workspace_id=workspace_id,
             mode="test",
             platform=platform,
@@ -43,7 +44,7 @@ def sandbox_integrations(workspace_id: str, now: dt.datetime) -> list[Integratio
 
 
 class IntegrationService:
-    def __init__(self, store, credentials: Callable[[], Any], events: Callable[[], Any], clock=None):
+    def __init__(self, store, credentials: Callable[[], Any], events: Callable[[], Any], clock: Clock):
         self._store = store
         # The sealed-credentials store and the events queue, built when first used: listing or
         # reading integrations (most requests) needs neither, nor the modules behind them.
@@ -92,7 +93,7 @@ class IntegrationService:
             None,
         )
         integration = Integration(
-            id=existing.id if existing else uuid7(),
+            id=existing.id if existing else uuid7(self._clock),
             workspace_id=principal.workspace_id,
             mode=principal.mode,
             platform=platform,

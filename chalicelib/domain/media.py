@@ -30,8 +30,11 @@ ABANDONED_AFTER = dt.timedelta(days=1)  # a pending record outlives its URL by t
 REJECTED_KEPT = dt.timedelta(days=7)  # long enough to read why, then TTL removes it
 
 # Fetching a URL a post names happens inside the API request (API Gateway allows 29 s), so the
-# whole post's fetches share one budget, and each file its kind's ceiling.
+# whole post's fetches share one budget, and each file its kind's ceiling. The budget is at most
+# FETCH_BUDGET_SECONDS, and ends FETCH_MARGIN_SECONDS before the invocation's own time does (read
+# from its Lambda context), kept for verifying the files, writing the post and answering.
 FETCH_BUDGET_SECONDS = 20.0
+FETCH_MARGIN_SECONDS = 5.0
 FETCH_MAX_BYTES = {"image": 20 * MiB, "video": 200 * MiB}
 
 # A post holds at most this many distinct files over all its parts: each newly attached file is one

@@ -14,6 +14,7 @@ from chalicelib.clock import Clock
 from chalicelib.domain.media import (
     ABANDONED_AFTER,
     FETCH_BUDGET_SECONDS,
+    FETCH_MARGIN_SECONDS,
     FETCH_MAX_BYTES,
     REJECTED_KEPT,
     UPLOAD_TYPES,
@@ -86,7 +87,7 @@ class MediaService:
         now = self._clock.now()
         expires = now + dt.timedelta(seconds=UPLOAD_URL_SECONDS)
         media = Media(
-            id=uuid7(),
+            id=uuid7(self._clock),
             workspace_id=principal.workspace_id,
             mode=principal.mode,
             status="pending",
@@ -197,7 +198,7 @@ class MediaService:
 
         opener = self._opener or open_url
         now = self._clock.now()
-        media_id = uuid7()
+        media_id = uuid7(self._clock)
         key = stored_key(workspace_id, mode, media_id)
         remaining = deadline - self._clock.monotonic()
         if remaining <= 0:
@@ -206,7 +207,11 @@ class MediaService:
         try:
             max_bytes = FETCH_MAX_BYTES[kind_hint] if kind_hint else max(FETCH_MAX_BYTES.values())
             with opener(
-                url, max_bytes=max_bytes, deadline_seconds=remaining, allow_loopback=self._allow_loopback_urls
+                url,
+                max_bytes=max_bytes,
+                deadline_seconds=remaining,
+                allow_loopback=self._allow_loopback_urls,
+                clock=self._clock,
             ) as fetched:
                 size = self._objects.put_stream(key, fetched.chunks(), "application/octet-stream")
                 stored = True
@@ -249,11 +254,19 @@ class MediaService:
             self._discard(key, stored)
             raise
 
-    def fetch_deadline(self) -> float:
-        """When the URLs of one request must all be fetched, on the clock's monotonic scale."""
-        return self._clock.monotonic() + FETCH_BUDGET_SECONDS
+    def fetch_deadline(self, time_left: Callable[[], float] | None = None) -> float:
+        """When the URLs of one request must all be fetched, on the clock's monotonic scale: at most
+        FETCH_BUDGET_SECONDS from now, and FETCH_MARGIN_SECONDS before the invocation's time runs
+        out (``time_left``, the seconds the request's Lambda context has left), so that the request
+        still answers, with a problem if the files did not come in time."""
+        budget = FETCH_BUDGET_SECONDS
+        if time_left is not None:
+            budget = max(0.0, min(budget, time_left() - FETCH_MARGIN_SECONDS))
+        return self._clock.monotonic() + budget
 
-    def import_url(self, principal: Principal, url: str, alt_text: str | None) -> Media:
+    def import_url(
+        self, principal: Principal, url: str, alt_text: str | None, time_left: Callable[[], float] | None = None
+    ) -> Media:
         """``POST /v1/media``: one URL, under the same budget a post's URLs share; a refusal is a
         422 on the ``url`` field."""
         try:
@@ -263,7 +276,7 @@ class MediaService:
                 url,
                 alt_text,
                 kind_hint=None,
-                deadline=self.fetch_deadline(),
+                deadline=self.fetch_deadline(time_left),
             )
         except MediaRejectedError as error:
             raise ValidationError(

@@ -10,7 +10,7 @@ URL still answering at publish time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.domain.media import MAX_FILES_PER_POST
@@ -43,8 +43,11 @@ def sources(post: Post) -> list[list[Source]]:
     return parts
 
 
-def resolve(post: Post, previous: Post | None, media, problems: Problems) -> list[list[dict[str, Any]]]:
-    """The attachments of each part; every problem is added to ``problems`` with its field.
+def resolve(
+    post: Post, previous: Post | None, media, problems: Problems, time_left: Callable[[], float] | None = None
+) -> list[list[dict[str, Any]]]:
+    """The attachments of each part; every problem is added to ``problems`` with its field. The URLs
+    share one fetch budget, bounded by ``time_left`` (the request's seconds left) when given.
 
     A URL the previous version of the post already fetched is not fetched again."""
     named = sources(post)
@@ -56,7 +59,7 @@ def resolve(post: Post, previous: Post | None, media, problems: Problems) -> lis
         for item in part
         if item.get("source_url")
     }
-    deadline = media.fetch_deadline()
+    deadline = media.fetch_deadline(time_left)
     fetched: dict[str, dict[str, Any]] = {}
     result: list[list[dict[str, Any]]] = []
     for part in named:

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Sequence
 
 from chalicelib import text
+from chalicelib.clock import Clock
 from chalicelib.domain.platforms import describe, numbered_suffix
 from chalicelib.domain.posts import MAX_SCHEDULE_AHEAD, Post, Target
 from chalicelib.domain.records import Integration
@@ -41,7 +42,7 @@ class Problems:
 
 
 def resolve_targets(
-    post: Post, available: Sequence[Integration], problems: Problems, previous: Sequence[Target] = ()
+    post: Post, available: Sequence[Integration], problems: Problems, clock: Clock, previous: Sequence[Target] = ()
 ) -> list[Target]:
     """One target per integration the post names, directly or through a platform name.
 
@@ -83,7 +84,7 @@ def resolve_targets(
     kept = {target.integration_id: target for target in previous}
     return [
         Target(
-            id=kept[item.id].id if item.id in kept else uuid7(),
+            id=kept[item.id].id if item.id in kept else uuid7(clock),
             integration_id=item.id,
             platform=item.platform,
             username=item.username,

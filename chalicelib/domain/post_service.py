@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.clock import Clock
@@ -59,12 +60,19 @@ class PostService:
         return self._store.group(principal.scope, group_id, limit, offset, after)
 
     # --- creating ------------------------------------------------------------------------------
-    def create(self, principal: Principal, fields: dict[str, Any], key: RequestKey | None = None) -> Post:
+    def create(
+        self,
+        principal: Principal,
+        fields: dict[str, Any],
+        key: RequestKey | None = None,
+        time_left: Callable[[], float] | None = None,
+    ) -> Post:
         """A new post. With ``key`` (the request's Idempotency-Key), a request run again after its
-        answer was lost returns the post the first run created instead of a second one."""
+        answer was lost returns the post the first run created instead of a second one. ``time_left``
+        (the request's seconds left) bounds the fetching of media the post names by URL."""
         now = self._clock.now()
         post = Post(
-            id=uuid7(),
+            id=uuid7(self._clock),
             workspace_id=principal.workspace_id,
             mode=principal.mode,
             status="draft",
@@ -73,7 +81,7 @@ class PostService:
             updated_at=now,
         )
         self._apply(post, fields, creating=True)
-        self._validate(post, fields, creating=True)
+        self._validate(post, fields, creating=True, time_left=time_left)
         try:
             self._store.create(post, key)
         except AlreadyCreatedError as created:
@@ -86,7 +94,7 @@ class PostService:
         now = self._clock.now()
         post = dataclasses.replace(
             copy.deepcopy(source),
-            id=uuid7(),
+            id=uuid7(self._clock),
             status="draft",
             version=1,
             scheduled_at=None,
@@ -109,7 +117,9 @@ class PostService:
         return self.get(principal, post_id)
 
     # --- editing -------------------------------------------------------------------------------
-    def update(self, principal: Principal, post_id: str, fields: dict[str, Any]) -> Post:
+    def update(
+        self, principal: Principal, post_id: str, fields: dict[str, Any], time_left: Callable[[], float] | None = None
+    ) -> Post:
         for _ in range(EDIT_ATTEMPTS):
             before = self.get(principal, post_id)
             if not before.editable:
@@ -120,7 +130,7 @@ class PostService:
             after = copy.deepcopy(before)
             after.updated_at = self._clock.now()
             self._apply(after, fields, creating=False)
-            self._validate(after, fields, creating=False, previous=before)
+            self._validate(after, fields, creating=False, previous=before, time_left=time_left)
             # Any edit re-arms the post: messages already queued for it carry the old dispatch id
             # and are dropped, and the post is dispatched again for its (possibly new) time.
             after.dispatch_id = None
@@ -144,7 +154,7 @@ class PostService:
         after = copy.deepcopy(before)
         self._validate(after, {}, creating=False, previous=before)
         now = self._clock.now()
-        after.status, after.dispatch_id, after.updated_at = "publishing", uuid7(), now
+        after.status, after.dispatch_id, after.updated_at = "publishing", uuid7(self._clock), now
         for target in after.targets:
             target.status, target.error = "pending", None
         try:
@@ -245,6 +255,7 @@ class PostService:
         creating: bool,
         previous: Post | None = None,
         media_from: Post | None = None,
+        time_left: Callable[[], float] | None = None,
     ) -> None:
         problems = Problems()
         if fields.get("status") == "draft" and fields.get("schedule_at"):
@@ -259,18 +270,18 @@ class PostService:
         previous_targets = previous.targets if previous else ()
         available = self._integrations.list(post.workspace_id, post.mode)
         resolving = Problems()
-        post.targets = resolve_targets(post, available, resolving, previous_targets)
+        post.targets = resolve_targets(post, available, resolving, self._clock, previous_targets)
         if resolving.items:
             # The cached list may predate an account connected elsewhere: look again before refusing.
             available = self._integrations.list(post.workspace_id, post.mode, fresh=True)
             resolving = Problems()
-            post.targets = resolve_targets(post, available, resolving, previous_targets)
+            post.targets = resolve_targets(post, available, resolving, self._clock, previous_targets)
         problems.items.extend(resolving.items)
         check_content(post, {item.id: item for item in available}, problems)
         problems.raise_if_any()
         # Media last: fetching a URL costs time and storage, so only a post otherwise valid pays it.
         problems = Problems()
-        post.attachments = post_media.resolve(post, previous or media_from, self._media, problems)
+        post.attachments = post_media.resolve(post, previous or media_from, self._media, problems, time_left)
         problems.raise_if_any()
         post_media.check_platforms(post, [target.platform for target in post.targets], problems)
         problems.raise_if_any()

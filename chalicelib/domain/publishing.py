@@ -173,7 +173,7 @@ class TargetPublisher:
             except PermanentError as error:  # no live adapter for this platform (yet)
                 self._fail(post, target_id, dispatch_id, error.code, error.message)
                 return "failed"
-            owner = uuid7()
+            owner = uuid7(self._clock)
             total = len(build_parts(post, target, adapter.thread_style))
             post, taken_over, was_in_flight = self._claim(post, target_id, dispatch_id, owner, total)
             target = _target(post, target_id)

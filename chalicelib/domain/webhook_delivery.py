@@ -235,7 +235,8 @@ class WebhookDeliveries:
 
         stamp = int(self._stamp_clock.now().timestamp())
         headers = signed_headers(self._webhooks.signing_secrets(webhook, now), delivery.event_id, stamp, body)
-        answer = send(webhook.url, body, headers, allow_local=self._allow_local)
+        # The endpoint's answer takes real time, whatever the schedule's clock: the wall clock times it.
+        answer = send(webhook.url, body, headers, allow_local=self._allow_local, clock=self._stamp_clock)
         entry = {
             "attempt": attempt,
             "at": format_timestamp(now),
@@ -324,7 +325,7 @@ class WebhookDeliveries:
         now = self._clock.now()
         payload = WebhookTest(webhook_id=webhook.id)
         test_event = Event.model_validate(
-            event(f"evt_test_{uuid7()}", "webhook.test", now, webhook.workspace_id, webhook.mode, payload)
+            event(f"evt_test_{uuid7(self._clock)}", "webhook.test", now, webhook.workspace_id, webhook.mode, payload)
         )
         self.enqueue(test_event, [webhook])
         return Delivery(

@@ -51,7 +51,7 @@ class WebhookService:
 
         try:
             check_url(url, allow_local=self._allow_local)
-            check_redirect(url, allow_local=self._allow_local)
+            check_redirect(url, allow_local=self._allow_local, clock=self._clock)
         except WebhookUrlError as refused:
             raise ValidationError(
                 refused.message, errors=[{"field": "url", "message": refused.message}], code="webhook_url_not_allowed"
@@ -73,7 +73,7 @@ class WebhookService:
         now = self._clock.now()
         secret = new_secret()
         webhook = Webhook(
-            id=uuid7(),
+            id=uuid7(self._clock),
             workspace_id=principal.workspace_id,
             mode=principal.mode,
             url=url,

@@ -30,8 +30,8 @@ class WorkspaceService:
 
     def create(self, name: str) -> NewWorkspace:
         now = self._clock.now()
-        workspace = Workspace(id=uuid7(), name=name, created_at=now)
+        workspace = Workspace(id=uuid7(self._clock), name=name, created_at=now)
         test_key, test_secret = self._api_keys.build(workspace.id, "test", "Default test key")
         live_key, live_secret = self._api_keys.build(workspace.id, "live", "Default live key")
-        self._store.create(workspace, [test_key, live_key], sandbox_integrations(workspace.id, now))
+        self._store.create(workspace, [test_key, live_key], sandbox_integrations(workspace.id, now, self._clock))
         return NewWorkspace(workspace=workspace, test_key=test_secret, live_key=live_secret)

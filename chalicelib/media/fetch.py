@@ -55,6 +55,7 @@ import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
+from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import MediaFetchError
 
 # The address policy and the guarded connections are shared with webhook delivery: one copy.
@@ -151,6 +152,7 @@ def open_url(
     allow_loopback: bool = False,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     session: requests.Session | None = None,
+    clock: Clock | None = None,
 ) -> Fetched:
     """Connect to ``url`` (following up to MAX_REDIRECTS redirects) and return the answer, its
     body unread. Raises MediaFetchError.
@@ -158,11 +160,12 @@ def open_url(
     ``session`` is taken over for media fetching: its adapters are replaced by guarded ones and
     ``trust_env`` is turned off; only its TLS settings (``verify``, ``cert``) are used, never its
     headers, auth or cookies, which must not travel to a host the user chose. The caller keeps
-    ownership and closes it; without one, a session is made and closed with the fetch."""
+    ownership and closes it; without one, a session is made and closed with the fetch. The deadline
+    runs on ``clock`` (the system's unless one is given)."""
     if max_bytes <= 0 or deadline_seconds <= 0 or chunk_size <= 0:
         raise ValueError("max_bytes, deadline_seconds and chunk_size must be positive")
     explain = _Explain(url, max_bytes, deadline_seconds)
-    guard = Guard(allow_loopback, deadline_seconds)
+    guard = Guard(allow_loopback, deadline_seconds, clock or SystemClock())
     owned_session = requests.Session() if session is None else None
     session = session or owned_session
     adapter = take_over(session, guard)

@@ -63,7 +63,7 @@ def a_worker_died_publishing(services, scope: str, post_id: str, minutes_ago: fl
     posts = PostStore()
     before = posts.get(scope, post_id)
     armed = copy.deepcopy(before)
-    armed.status, armed.dispatch_id, armed.updated_at = "publishing", uuid7(), then.now()
+    armed.status, armed.dispatch_id, armed.updated_at = "publishing", uuid7(then), then.now()
     for target in armed.targets:
         target.status, target.error = "pending", None
     posts.replace(before, armed)

@@ -5,6 +5,7 @@ many tests take through the API (connect an account, publish now, read a post ba
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -104,6 +105,39 @@ def connect(api, key, platform: str, body: dict) -> dict:
     answer = api.post(f"/v1/integrations/{platform}/connect", key, body)
     assert answer.status == 201, answer
     return answer.json["data"]
+
+
+# An OAuth platform's connection: our connect URL, the platform's consent (its local server's
+# ``authorize``, which answers the redirect back to us), then our callback, as a program asks for it.
+ASKS_FOR_JSON = {"Accept": "application/json"}  # a program asking for the integration, not a browser
+
+
+def start_oauth_connect(api, key, platform: str) -> dict:
+    answer = api.get(f"/v1/integrations/{platform}/connect", key)
+    assert answer.status == 200, answer
+    return answer.json["data"]
+
+
+def callback_path(redirect: str) -> str:
+    """The path and query the platform sent the browser back to, for our in-process API (a fragment,
+    such as the "#_" Meta appends, never reaches the server)."""
+    parts = urlsplit(redirect)
+    return f"{parts.path}?{parts.query}"
+
+
+def oauth_connect(api, key, platform: str, server, user_id=None) -> dict:
+    """The integration the whole round trip creates; ``server`` is the platform's local server."""
+    started = start_oauth_connect(api, key, platform)
+    answer = api.get(callback_path(server.authorize(started["url"], user_id)), headers=ASKS_FOR_JSON)
+    assert answer.status == 200, answer
+    return answer.json["data"]
+
+
+def held(services, workspace, integration_id):
+    """The credentials the live integration holds, as the engine reads them."""
+    from chalicelib.domain.credentials import AccountCredentials
+
+    return AccountCredentials(services.credentials, workspace.workspace.id, "live", integration_id)
 
 
 def publish_now(api, key, platform: str, content: str, segments=(), **fields) -> str:

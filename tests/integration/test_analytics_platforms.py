@@ -83,7 +83,7 @@ def services(aws, clock, x, appview):
 def live_account(services, workspace, clock, platform, username, credentials) -> Integration:
     now = clock.now()
     integration = Integration(
-        id=uuid7(),
+        id=uuid7(clock),
         workspace_id=workspace.workspace.id,
         mode="live",
         platform=platform,
@@ -122,8 +122,8 @@ def track(integration, platform_post_ids, clock) -> list[Tracked]:
         target = Tracked(
             workspace_id=integration.workspace_id,
             mode="live",
-            post_id=uuid7(),
-            target_id=uuid7(),
+            post_id=uuid7(clock),
+            target_id=uuid7(clock),
             integration_id=integration.id,
             platform=integration.platform,
             platform_post_id=platform_post_id,

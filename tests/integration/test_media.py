@@ -348,6 +348,53 @@ def test_loopback_is_refused_unless_the_local_switch_is_on(aws, clock, workspace
     assert media_host.requests["/a.png"] == 0
 
 
+class ContextNearItsEnd:
+    """The Lambda context of a request whose invocation has little time left."""
+
+    def __init__(self, millis: int):
+        self.millis = millis
+        self.aws_request_id = "req-near-its-end"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.millis
+
+
+@pytest.fixture
+def little_time_left(monkeypatch):
+    """Requests run as if the gateway had handed them to an invocation with 4 s left."""
+    from chalice.local import LocalGateway
+
+    monkeypatch.setattr(LocalGateway, "_generate_lambda_context", lambda gateway: ContextNearItsEnd(4_000))
+
+
+def test_a_request_with_little_time_left_fetches_nothing_and_says_so(api, key, media_host, aws, s3, little_time_left):
+    url = media_host.add("/late.png", media_samples.image(), "image/png")
+    body = problem(
+        api.post("/v1/posts", key, {"content": "x", "platforms": ["bluesky"], "media": {"images": [{"url": url}]}}),
+        422,
+        "url_timeout",
+    )
+    assert body["errors"][0]["field"] == "media.images[0]" and url in body["errors"][0]["message"]
+    imported = problem(api.post("/v1/media", key, {"url": url}), 422, "url_timeout")
+    assert imported["errors"][0]["field"] == "url"
+    assert media_host.requests["/late.png"] == 0  # not even a connection: there was no time for it
+    assert keys_in(s3, aws.media_bucket, "") == []
+    assert api.get("/v1/posts", key).json["data"] == []
+
+
+def test_the_fetch_budget_is_the_time_left_less_the_margin_and_at_most_twenty_seconds(services, clock):
+    from chalicelib.domain.media import FETCH_BUDGET_SECONDS, FETCH_MARGIN_SECONDS
+
+    def budget(time_left):
+        return services.media.fetch_deadline(time_left) - clock.monotonic()
+
+    assert (FETCH_BUDGET_SECONDS, FETCH_MARGIN_SECONDS) == (20.0, 5.0)
+    assert budget(lambda: 12.5) == 7.5  # the invocation's end comes first
+    assert budget(lambda: 29.0) == 20.0  # the gateway's 29 s: the cap comes first
+    assert budget(lambda: 3.0) == 0.0
+    assert budget(None) == 20.0  # no Lambda context (a direct call): the cap alone
+
+
 def test_media_can_be_fetched_on_its_own(api, key, media_host):
     url = media_host.add("/clip.mp4", media_samples.video(size=30_000), "video/mp4")
     answer = api.post("/v1/media", key, {"url": url, "alt_text": "A clip"})

@@ -25,13 +25,19 @@ from chalicelib.platforms.base import OutcomeUnknownError, Part, TransientError
 from chalicelib.platforms.threads import adapter as threads_adapter
 from tests import media_samples
 from tests.conftest import TIME_LEFT, RunningClock, services_with
-from tests.integration.conftest import publish_directly
+from tests.integration.conftest import (
+    ASKS_FOR_JSON,
+    callback_path,
+    held,
+    oauth_connect,
+    publish_directly,
+    start_oauth_connect,
+)
 from tests.platform_servers.threads_api import LONG_LIVED_SECONDS, ThreadsApiServer
 from tools.provision import put_app_credentials
 
 PUBLIC_URL = "https://api.openpost.test"
 CALLBACK = f"{PUBLIC_URL}/api/platforms/threads/callback"
-JSON = {"Accept": "application/json"}
 USER_ID = "17841400000000001"
 
 
@@ -85,21 +91,11 @@ def key(workspace):
 
 
 def start_connect(api, key):
-    answer = api.get("/v1/integrations/threads/connect", key)
-    assert answer.status == 200, answer
-    return answer.json["data"]
-
-
-def callback_path(redirect: str) -> str:
-    parts = urlsplit(redirect)  # the "#_" Meta appends never reaches the server
-    return f"{parts.path}?{parts.query}"
+    return start_oauth_connect(api, key, "threads")
 
 
 def connect(api, key, threads, user_id=None):
-    started = start_connect(api, key)
-    answer = api.get(callback_path(threads.authorize(started["url"], user_id)), headers=JSON)
-    assert answer.status == 200, answer
-    return answer.json["data"]
+    return oauth_connect(api, key, "threads", threads, user_id)
 
 
 @pytest.fixture
@@ -107,10 +103,6 @@ def account(api, key, threads):
     connected = connect(api, key, threads)
     threads.calls.clear()
     return connected
-
-
-def held(services, workspace, integration_id):
-    return AccountCredentials(services.credentials, workspace.workspace.id, "live", integration_id)
 
 
 def publish_now(api, key, **fields):
@@ -188,7 +180,7 @@ def test_a_used_code_is_refused(api, key, threads):
             "redirect_uri": CALLBACK,
         }
     )  # spent elsewhere
-    answer = api.get(callback_path(redirect), headers=JSON)
+    answer = api.get(callback_path(redirect), headers=ASKS_FOR_JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_code_invalid"
     assert api.get("/v1/integrations", key).json["total"] == 0
 

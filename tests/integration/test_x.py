@@ -15,19 +15,24 @@ import boto3
 import pytest
 
 from chalicelib.data.integrations import IntegrationStore
-from chalicelib.domain.credentials import AccountCredentials
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import Part
 from chalicelib.platforms.twitter import adapter as twitter
 from tests.conftest import TIME_LEFT, ApiClient, RunningClock, problem, services_with
-from tests.integration.conftest import publish_directly
+from tests.integration.conftest import (
+    ASKS_FOR_JSON,
+    callback_path,
+    held,
+    oauth_connect,
+    publish_directly,
+    start_oauth_connect,
+)
 from tests.platform_servers.x_api import XApiServer, s256
 from tools.provision import put_app_credentials
 
 PUBLIC_URL = "https://api.openpost.test"
 CALLBACK = f"{PUBLIC_URL}/api/platforms/twitter/callback"
-JSON = {"Accept": "application/json"}  # a program asking for the integration, not a browser
 
 
 @pytest.fixture
@@ -75,22 +80,11 @@ def key(workspace):
 
 
 def start_connect(api, key):
-    answer = api.get("/v1/integrations/twitter/connect", key)
-    assert answer.status == 200, answer
-    return answer.json["data"]
-
-
-def callback_path(redirect: str) -> str:
-    """The path and query X sent the browser back to, for our in-process API."""
-    parts = urlsplit(redirect)
-    return f"{parts.path}?{parts.query}"
+    return start_oauth_connect(api, key, "twitter")
 
 
 def connect(api, key, x, user_id=None):
-    started = start_connect(api, key)
-    answer = api.get(callback_path(x.authorize(started["url"], user_id)), headers=JSON)
-    assert answer.status == 200, answer
-    return answer.json["data"]
+    return oauth_connect(api, key, "twitter", x, user_id)
 
 
 @pytest.fixture
@@ -99,10 +93,6 @@ def account(api, key, x):
     connected = connect(api, key, x)
     x.requests.clear()
     return connected
-
-
-def held(services, workspace, integration_id):
-    return AccountCredentials(services.credentials, workspace.workspace.id, "live", integration_id)
 
 
 def publish_now(api, key, **fields):
@@ -149,7 +139,7 @@ def test_connect_needs_a_live_key(api, workspace):
 def test_the_callback_creates_the_integration_with_its_tokens(api, key, x, services, workspace):
     started = start_connect(api, key)
     redirect = x.authorize(started["url"])
-    answer = api.get(callback_path(redirect), headers=JSON)  # no API key: X's redirect carries none
+    answer = api.get(callback_path(redirect), headers=ASKS_FOR_JSON)  # no API key: X's redirect carries none
     assert answer.status == 200, answer
     integration = answer.json["data"]
     assert (integration["platform"], integration["username"], integration["display_name"]) == (
@@ -164,23 +154,23 @@ def test_the_callback_creates_the_integration_with_its_tokens(api, key, x, servi
     assert set(tokens) == {"access_token", "refresh_token", "expires_at"}
     assert 7000 < tokens["expires_at"] - time.time() <= 7200  # X's two hours
     # The state works once: a replayed redirect finds nothing.
-    replay = api.get(callback_path(redirect), headers=JSON)
+    replay = api.get(callback_path(redirect), headers=ASKS_FOR_JSON)
     assert replay.status == 400 and replay.json["code"] == "oauth_state_invalid"
 
 
 def test_a_callback_with_an_unknown_or_expired_state_is_refused(api, key, x, clock):
-    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc", headers=JSON)
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc", headers=ASKS_FOR_JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
     redirect = x.authorize(start_connect(api, key)["url"])
     clock.advance(minutes=11)
-    answer = api.get(callback_path(redirect), headers=JSON)
+    answer = api.get(callback_path(redirect), headers=ASKS_FOR_JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_state_invalid"
     assert x.requests == []  # nothing was asked of X
 
 
 def test_a_declined_consent_is_refused(api, key):
     state = start_connect(api, key)["state"]
-    answer = api.get(f"/api/platforms/twitter/callback?state={state}&error=access_denied", headers=JSON)
+    answer = api.get(f"/api/platforms/twitter/callback?state={state}&error=access_denied", headers=ASKS_FOR_JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_declined"
 
 
@@ -189,7 +179,7 @@ def test_a_wrong_verifier_is_refused_by_x(api, key, x, services):
     # Someone else's challenge: the verifier our server holds does not match it.
     tampered = started["url"].replace(s256(started["code_verifier"]), s256("another-verifier-" + "x" * 40))
     redirect = x.authorize(tampered)
-    answer = api.get(callback_path(redirect), headers=JSON)
+    answer = api.get(callback_path(redirect), headers=ASKS_FOR_JSON)
     assert answer.status == 400 and answer.json["code"] == "oauth_code_invalid"
     assert api.get("/v1/integrations", key).json["total"] == 0
 
@@ -218,7 +208,7 @@ def test_a_browser_gets_a_page_saying_why_connecting_failed(api, key, x):
 
 
 def test_a_client_asking_for_json_gets_the_problem(api, key):
-    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc", headers=JSON)
+    answer = api.get("/api/platforms/twitter/callback?state=made-up&code=abc", headers=ASKS_FOR_JSON)
     assert answer.status == 400 and answer.headers["content-type"] == "application/problem+json"
     assert answer.json["code"] == "oauth_state_invalid"
 
@@ -393,7 +383,9 @@ def test_the_x_app_is_read_from_its_secret_and_a_change_is_seen_after_the_cache_
     clock.advance(seconds=1)  # the cache age, reached
     started = start_connect(api, key)
     assert connect_query(started)["client_id"] == "openpost-client-2"
-    answer = api.get(callback_path(x.authorize(started["url"])), headers=JSON)  # X checks the new id and secret
+    answer = api.get(
+        callback_path(x.authorize(started["url"])), headers=ASKS_FOR_JSON
+    )  # X checks the new id and secret
     assert answer.status == 200, answer
     assert answer.json["data"]["username"] == "openpost"
 
@@ -433,7 +425,7 @@ def test_a_callback_after_the_x_app_was_removed_is_a_clear_problem(api, key, x, 
     started = start_connect(api, key)
     put_app_credentials(aws, "twitter", {})
     clock.advance(seconds=services.settings.app_secrets_max_age)
-    problem(api.get(callback_path(x.authorize(started["url"])), headers=JSON), 503, "platform_not_configured")
+    problem(api.get(callback_path(x.authorize(started["url"])), headers=ASKS_FOR_JSON), 503, "platform_not_configured")
 
 
 def test_a_refresh_without_an_x_app_fails_the_target_and_leaves_the_account_connected(
@@ -510,6 +502,28 @@ def test_a_24_hour_cap_waits_for_its_reset_not_the_15_minute_window(
     assert [t["text"] for t in x.tweets] == ["First"]
 
 
+def test_a_post_held_back_20_hours_by_the_daily_cap_is_published_after_it(api, key, x, runtime, clock, account):
+    # "Come back in 20 hours": a queue holds a message 12 hours at most, so the target is tried once
+    # more on the way (X still says no, and when), then published; no spinning, no early failure.
+    x.daily_user_limit = 1
+    publish_now(api, key, content="First")
+    runtime.drain()
+    x.advance(4 * 3600)  # the cap was spent 4 hours ago: 20 hours left
+    clock.advance(hours=4)
+    post_id = publish_now(api, key, content="Second")
+    assert len(runtime.deliver()["batchItemFailures"]) == 1
+    assert runtime.peek() == []  # held back, not visible again at once
+    for hours in (12, 8):  # SQS's 12-hour ceiling, then what X says is left
+        x.advance(hours * 3600 + 1)
+        clock.advance(hours=hours, seconds=1)
+        runtime.time_passes()
+        runtime.drain()
+    post = read(api, key, post_id)
+    assert post["status"] == "published" and post["post_targets"][0]["status"] == "published"
+    assert [t["text"] for t in x.tweets] == ["First", "Second"]
+    assert tweets_posted(x) == [("POST", "/2/tweets")] * 4  # one refused call per wake-up, no more
+
+
 def test_x_error_shape_keeps_x_words(api, key, x, runtime, services, account):
     # X's OpenAPI document answers failures as a problem or as Error {"code", "message"}; both say why.
     post_id = publish_now(api, key, content="Locked")
@@ -539,7 +553,7 @@ def test_5xx_then_success(api, key, x, runtime, account):
 
 
 def test_a_timeout_after_x_accepted_is_outcome_unknown_and_never_repeated(api, key, x, runtime, monkeypatch, account):
-    monkeypatch.setattr(twitter, "TIMEOUTS", (2.0, 0.5))
+    monkeypatch.setattr(twitter.XClient, "default_timeouts", (2.0, 0.5))
     x.hang_after_accept_next(seconds=3)
     post_id = publish_now(api, key)
     runtime.drain()
@@ -581,7 +595,7 @@ def test_tokens_never_leave_in_answers_logs_events_or_the_table(api, key, x, run
     try:
         answers = []
         started = api.get("/v1/integrations/twitter/connect", key)
-        callback = api.get(callback_path(x.authorize(started.json["data"]["url"])), headers=JSON)
+        callback = api.get(callback_path(x.authorize(started.json["data"]["url"])), headers=ASKS_FOR_JSON)
         answers += [started, callback]
         integration_id = callback.json["data"]["id"]
         x.expire_access_tokens()  # a refresh, and its rotation, happen too

@@ -312,7 +312,7 @@ def test_an_append_refused_with_503_is_transient_and_a_retry_uploads_afresh(x, x
 def test_a_timeout_during_an_upload_is_transient_never_outcome_unknown(
     x, services, workspace, account, pauses, monkeypatch
 ):
-    monkeypatch.setattr(twitter, "TIMEOUTS", (2.0, 0.5))
+    monkeypatch.setattr(twitter.XClient, "default_timeouts", (2.0, 0.5))
     slow = adapter(services, workspace, account, pauses)
     x.hang_after_accept_next(seconds=3, on="media/upload/append")
     with pytest.raises(TransientError) as later:

@@ -6,19 +6,53 @@ import uuid
 
 import pytest
 
-from chalicelib.clock import format_timestamp
+from chalicelib.clock import ManualClock, SystemClock, format_timestamp
 from chalicelib.ids import is_uuid, uuid7
 from chalicelib.settings import Settings
 
 
 def test_uuid7_is_version_7_and_sorts_by_creation():
-    ids = [uuid7() for _ in range(5000)]
+    clock = SystemClock()
+    ids = [uuid7(clock) for _ in range(5000)]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     parsed = uuid.UUID(ids[0])
     assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
     millis = int(ids[-1].replace("-", "")[:12], 16)
     assert abs(millis / 1000 - dt.datetime.now(dt.UTC).timestamp()) < 5
     assert is_uuid(ids[0]) and not is_uuid("pst_7vQxW2")
+
+
+def _millis(identifier: str) -> int:
+    return int(identifier.replace("-", "")[:12], 16)
+
+
+def test_uuid7_carries_the_clocks_time_and_sorts_within_one_millisecond():
+    moment = dt.datetime(2031, 3, 4, 5, 6, 7, 891000, tzinfo=dt.UTC)
+    clock = ManualClock(moment)
+    same_millisecond = [uuid7(clock) for _ in range(300)]
+    assert same_millisecond == sorted(same_millisecond) and len(set(same_millisecond)) == 300
+    assert {_millis(item) for item in same_millisecond} == {int(moment.timestamp() * 1000)}
+    clock.advance(milliseconds=5)
+    later = uuid7(clock)
+    assert later > same_millisecond[-1] and _millis(later) == int(moment.timestamp() * 1000) + 5
+
+
+def test_uuid7_from_a_clock_behind_the_last_id_carries_that_clocks_time():
+    uuid7(ManualClock(dt.datetime(2040, 1, 1, tzinfo=dt.UTC)))
+    earlier = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    made = [uuid7(ManualClock(earlier)) for _ in range(3)]
+    assert {_millis(item) for item in made} == {int(earlier.timestamp() * 1000)}
+    assert made == sorted(made)
+
+
+def test_uuid7_borrows_the_next_millisecond_when_one_runs_out_and_stays_in_order():
+    clock = ManualClock(dt.datetime(2032, 6, 1, tzinfo=dt.UTC))
+    start = int(clock.now().timestamp() * 1000)
+    made = [uuid7(clock) for _ in range(5000)]  # more than the 4096 one millisecond holds
+    assert made == sorted(made) and len(set(made)) == 5000
+    assert _millis(made[0]) == start and _millis(made[-1]) == start + 1
+    clock.advance(milliseconds=1)  # the clock reaches the borrowed millisecond: still in order
+    assert uuid7(clock) > made[-1]
 
 
 def test_timestamps_are_utc_with_z():

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from chalicelib import outbound
+from chalicelib.clock import ManualClock
 from chalicelib.media.fetch import (
     MAX_REDIRECTS,
     URL_HTTP_ERROR,
@@ -55,6 +56,7 @@ class MediaServer(http.server.ThreadingHTTPServer):
         self.stop = threading.Event()
         self.drip_outcomes = []
         self.drip_finished = threading.Event()
+        self.clock = None  # the fetch's clock, which the /late route moves on
 
     def verify_request(self, request, client_address):
         self.connections += 1
@@ -103,6 +105,11 @@ class MediaHandler(http.server.BaseHTTPRequestHandler):
         if hops == 0:
             return self.route_image(rest, query)
         self.answer(302, headers=[("Location", f"/redirect/{hops - 1}")])  # relative, as many servers do
+
+    def route_late(self, rest, query):
+        # Answers at once, yet on the fetch's clock the answer took longer than the whole budget.
+        self.server.clock.advance(seconds=float(rest))
+        self.answer(302, headers=[("Location", "/image")])
 
     def route_to(self, rest, query):
         self.answer(302, headers=[("Location", query["location"][0])])
@@ -534,6 +541,34 @@ def test_a_slow_drip_ends_at_the_deadline(server, route):
         _fetch_all(server.url(route), deadline_seconds=1, allow_loopback=True)
     assert caught.value.code == URL_TIMEOUT
     assert server.drip_outcome() == "interrupted"  # we hung up; the server did not finish
+
+
+def test_the_deadline_runs_on_the_clock_the_fetch_is_given(server):
+    server.clock = ManualClock(dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC))
+    with pytest.raises(MediaFetchError) as caught:
+        _fetch_all(server.url("/late/11"), deadline_seconds=10, allow_loopback=True, clock=server.clock)
+    assert caught.value.code == URL_TIMEOUT
+    assert server.requests[-1] == "/late/11"  # the redirect was not followed: no time was left
+
+
+def test_a_guard_refuses_a_connection_once_its_clock_passes_the_deadline():
+    clock = ManualClock(dt.datetime(2026, 5, 1, 12, tzinfo=dt.UTC))
+    guard = outbound.Guard(allow_loopback=True, deadline_seconds=30, clock=clock)
+    listener = socket.create_server(("127.0.0.1", 0))
+    try:
+        clock.advance(seconds=29)
+        assert guard.remaining() == 1 and not guard.expired
+        first = socket.create_connection(listener.getsockname())
+        guard.admit(first)  # in time
+        clock.advance(seconds=2)
+        assert guard.expired
+        late = socket.create_connection(listener.getsockname())
+        with pytest.raises(outbound.DeadlinePassedError):
+            guard.admit(late)
+        first.close()
+    finally:
+        guard.close()
+        listener.close()
 
 
 # -- errors ----------------------------------------------------------------------------------------

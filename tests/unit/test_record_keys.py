@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import uuid
 
+from chalicelib.clock import SystemClock
 from chalicelib.domain.post_rules import Problems, resolve_targets
 from chalicelib.domain.posts import Post, Target
 from chalicelib.domain.records import Integration
@@ -35,7 +36,7 @@ def test_two_targets_of_one_millisecond_whose_keys_collided_get_distinct_keys():
     assert uuid.UUID(one).int >> 80 == uuid.UUID(other).int >> 80 == MILLIS
     assert record_key(f"{one}:0") == record_key(f"{other}:0")  # the weakness, without a salt
     post = _post()
-    salted = [resolve_targets(post, [_bluesky()], Problems())[0] for _ in range(2)]
+    salted = [resolve_targets(post, [_bluesky()], Problems(), SystemClock())[0] for _ in range(2)]
     salts = [target.key_salt for target in salted]
     assert all(salts) and salts[0] != salts[1]
     assert record_key(f"{one}:0", salts[0]) != record_key(f"{other}:0", salts[1])
@@ -54,8 +55,8 @@ def test_salted_keys_stay_stable_valid_tids_in_part_order_within_the_second():
 
 def test_the_salt_is_kept_for_the_targets_life_and_stored_with_it():
     post = _post()
-    made = resolve_targets(post, [_bluesky()], Problems())
-    again = resolve_targets(post, [_bluesky()], Problems(), previous=made)  # an edit
+    made = resolve_targets(post, [_bluesky()], Problems(), SystemClock())
+    again = resolve_targets(post, [_bluesky()], Problems(), SystemClock(), previous=made)  # an edit
     assert again[0].id == made[0].id and again[0].key_salt == made[0].key_salt
     assert Target.from_dict(made[0].as_dict()).key_salt == made[0].key_salt
     older = Target.from_dict({k: v for k, v in made[0].as_dict().items() if k != "key_salt"})

@@ -159,7 +159,7 @@ class Refresher:
             return getattr(reading, name) if name in exposes else None
 
         return Snapshot(
-            id=uuid7(),
+            id=uuid7(self._clock),
             workspace_id=target.workspace_id,
             mode=target.mode,
             post_id=target.post_id,

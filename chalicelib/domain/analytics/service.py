@@ -173,7 +173,7 @@ class AnalyticsService:
             self._posts.get(principal.scope, post_id)
         now = self._clock.now()
         export = {
-            "id": uuid7(),
+            "id": uuid7(self._clock),
             "status": "pending",
             "filters": {"days": days, "integration_id": integration_id, "post_id": post_id},
             "rows": None,

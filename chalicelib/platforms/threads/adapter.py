@@ -32,7 +32,6 @@ from typing import Any
 
 import requests
 
-from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms.base import (
@@ -47,6 +46,11 @@ from chalicelib.platforms.base import (
     PostRef,
     TransientError,
 )
+from chalicelib.platforms.oauth_client import OAuthClient
+
+# Meta's Postman collection authenticates with "Authorization: Bearer"; it keeps the token out of
+# URLs (and the logs that record them).
+from chalicelib.platforms.oauth_client import bearer as _bearer
 from chalicelib.platforms.threads import PLATFORM
 
 # Object and edge calls are versioned; the token endpoints are not (restfb/restfb#1450:
@@ -57,9 +61,6 @@ VERSION = "v1.0"
 # Meta's sample app joins them.
 # threads_manage_insights: analytics read each post's insights (views, likes, replies, ...).
 SCOPES = "threads_basic,threads_content_publish,threads_manage_insights"
-# (connect, read) seconds, well inside the publisher's time limit: a slow call ends as an error we
-# classify rather than as a killed worker.
-TIMEOUTS: tuple[float, float] = (3.05, 15.0)
 # Long-lived tokens live 60 days and may be refreshed from 24 hours old: refreshing a week ahead
 # leaves an account that publishes rarely plenty of chances, and never starts a post on a token
 # that could die mid-call.
@@ -119,45 +120,15 @@ class GraphAnswerError(Exception):
         self.words = str(error.get("error_user_msg") or error.get("message") or f"HTTP {status}")
 
 
-def _nothing_was_sent(error: requests.RequestException) -> bool:
-    """True when the connection failed before the request left: repeating it cannot duplicate."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(error, requests.exceptions.ConnectionError):
-        reason = getattr(error.args[0], "reason", None) if error.args else None
-        from urllib3.exceptions import NameResolutionError, NewConnectionError
-
-        return isinstance(reason, (NewConnectionError, NameResolutionError))
-    return False
-
-
-class ThreadsClient:
+class ThreadsClient(OAuthClient):
     """The few Threads API calls openpost makes, with Threads' answers turned into the adapter's errors."""
 
-    def __init__(
-        self,
-        api_url: str,
-        app: Callable[..., Mapping[str, str] | None],
-        timeouts: tuple[float, float] | None = None,
-        session: requests.Session | None = None,
-        clock: Clock | None = None,
-    ):
-        self._api_url = api_url.rstrip("/")
-        # The Threads app's id and secret, asked for at each token call and never held, so a rotated
-        # secret is picked up.
-        self._app = app
-        self._timeouts = timeouts or TIMEOUTS
-        self._session = session or requests.Session()
-        self._clock = clock or SystemClock()  # token ages are on the wall clock
+    platform = PLATFORM
+    request_options = {"allow_redirects": False}
 
     @classmethod
-    def for_deployment(cls, deployment: Deployment) -> ThreadsClient:
-        return cls(
-            api_url(deployment.settings),
-            lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh),
-            session=deployment.session,
-            clock=deployment.clock,
-        )
+    def api_url_for(cls, settings) -> str:
+        return api_url(settings)
 
     # --- tokens ----------------------------------------------------------------------------------
     def exchange_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
@@ -208,22 +179,7 @@ class ThreadsClient:
         except GraphAnswerError as answer:
             if answer.status < 500 and answer.code not in THROTTLED and answer.code not in TRANSIENT:
                 raise GrantRejectedError(answer.words) from None
-            raise self._error(answer) from None
-
-    def _app_credentials(self) -> Mapping[str, str]:
-        from chalicelib.errors import ServiceUnavailableError
-
-        try:
-            app = self._app()
-        except ServiceUnavailableError as error:
-            raise TransientError(error.detail, code="platform_app_unavailable") from None
-        if app is None:
-            raise PermanentError(
-                "This deployment has no Threads app configured: put its client_id and client_secret "
-                "in the deployment's Threads app secret.",
-                code="platform_not_configured",
-            )
-        return app
+            raise self.error_for(answer) from None
 
     # --- bearer calls ----------------------------------------------------------------------------
     def me(self, access_token: str) -> dict[str, Any]:
@@ -278,21 +234,6 @@ class ThreadsClient:
         return str(answer["id"])
 
     # --- plumbing --------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, *, may_have_acted: bool, **kwargs: Any) -> requests.Response:
-        try:
-            return self._session.request(
-                method, self._api_url + path, timeout=self._timeouts, allow_redirects=False, **kwargs
-            )
-        except requests.RequestException as error:
-            if _nothing_was_sent(error) or not may_have_acted:
-                raise TransientError(
-                    f"Threads could not be reached ({type(error).__name__}); it will be tried again."
-                ) from None
-            raise OutcomeUnknownError(
-                "Threads did not answer after the post was sent, and Threads offers no way to recognise a repeated "
-                "request, so it was not sent again. Check the account before publishing this post again."
-            ) from None
-
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
         """The answer's object; GraphAnswerError for an error answer; ValueError for an unreadable success."""
@@ -319,14 +260,14 @@ class ThreadsClient:
         except GraphAnswerError as answer:
             if answer.code == TOKEN_INVALID:
                 raise TokenRefusedError(answer.words) from None
-            raise self._error(answer, refused, code) from None
+            raise self.error_for(answer, refused, code) from None
         except ValueError:
             raise TransientError(
                 f"Threads sent an answer (HTTP {response.status_code}) that could not be read."
             ) from None
 
     @staticmethod
-    def _error(answer: GraphAnswerError, refused: str = "the request", code: str = "platform_rejected"):
+    def error_for(answer: GraphAnswerError, refused: str = "the request", code: str = "platform_rejected"):
         """The engine's error kind for a Graph error that is not about the token."""
         if answer.code in THROTTLED:
             return PlatformRateLimitedError(f"Threads is rate limiting openpost's calls: {answer.words}")
@@ -349,12 +290,6 @@ class ThreadsClient:
         ):
             return TransientError(f"Threads answered HTTP {answer.status}: {answer.words}")
         return PermanentError(f"Threads refused {refused} (code {answer.code}): {answer.words}", code=code)
-
-
-def _bearer(access_token: str) -> dict[str, str]:
-    # Meta's Postman collection authenticates with "Authorization: Bearer"; it keeps the token out of
-    # URLs (and the logs that record them).
-    return {"Authorization": f"Bearer {access_token}"}
 
 
 class MediaLinks:
@@ -543,14 +478,14 @@ class Threads(Platform):
             return self._as_account(lambda token: self._client.publish(token, container_id))
         except GraphAnswerError as refusal:
             if (refusal.code, refusal.subcode) != (NOT_READY_CODE, NOT_READY_SUBCODE):
-                raise ThreadsClient._error(refusal, "the post") from None
+                raise ThreadsClient.error_for(refusal, "the post") from None
         # "Media Not Found": the container is not publishable now. Its status says why: still
         # processing (wait, then publish once more), already published, or failed.
         self._await_container(container_id, deadline)
         try:
             return self._as_account(lambda token: self._client.publish(token, container_id))
         except GraphAnswerError as refusal:
-            raise ThreadsClient._error(refusal, "the post") from None
+            raise ThreadsClient.error_for(refusal, "the post") from None
 
     def _permalink(self, media_id: str) -> str | None:
         # The post is published: failing to read its link must not fail the part.
@@ -559,6 +494,29 @@ class Threads(Platform):
         except Exception:  # noqa: BLE001 - any failure here leaves only the link unknown
             logger.warning("threads permalink unavailable", extra={"integration_id": self.integration.id})
             return None
+
+    # --- reading as the account --------------------------------------------------------------------
+    def read_as_account(self, object_path: str, params: Mapping[str, str]) -> dict[str, Any]:
+        """``GET /{version}/{object_path}`` as the account, for readers beside publishing (metrics):
+        its current token (taken once per adapter, as a publish takes it), and once more with a newer
+        stored one if Threads refuses it. The answer's object; GraphAnswerError for a refusal that is
+        not about the token (``ThreadsClient.error_for`` turns it into the engine's error kind),
+        ValueError for an answer that cannot be read. Nothing is posted: a lost answer is transient."""
+        if not self._tokens:
+            self._tokens = self._current_tokens()
+
+        def read(token: str) -> dict[str, Any]:
+            response = self._client._call(
+                "GET", f"/{VERSION}/{object_path}", params=dict(params), headers=_bearer(token), may_have_acted=False
+            )
+            try:
+                return self._client._json(response)
+            except GraphAnswerError as answer:
+                if answer.code == TOKEN_INVALID:
+                    raise TokenRefusedError(answer.words) from None
+                raise
+
+        return self._as_account(read)
 
     # --- tokens ----------------------------------------------------------------------------------
     def _as_account(self, call: Callable[[str], Any]) -> Any:

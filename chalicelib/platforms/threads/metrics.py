@@ -11,15 +11,7 @@ from typing import Any
 
 from chalicelib.platforms.base import PermanentError
 from chalicelib.platforms.metrics import MetricsReader, PostMetrics, Published
-from chalicelib.platforms.threads.adapter import (
-    PERMISSION_DENIED,
-    TOKEN_INVALID,
-    VERSION,
-    GraphAnswerError,
-    Threads,
-    TokenRefusedError,
-    _bearer,
-)
+from chalicelib.platforms.threads.adapter import PERMISSION_DENIED, GraphAnswerError, Threads, ThreadsClient
 
 INSIGHTS = "views,likes,replies,reposts,quotes,shares"
 
@@ -30,11 +22,9 @@ class ThreadsMetrics(MetricsReader):
         self._adapter = Threads.build(integration, credentials, deployment=deployment, **options)
 
     def read(self, posts: list[Published]) -> dict[str, PostMetrics]:
-        adapter = self._adapter
-        adapter._tokens = adapter._current_tokens()
         found = {}
         for post in posts:
-            answer = adapter._as_account(lambda token, media=post.platform_post_id: self._insights(token, media))
+            answer = self._insights(post.platform_post_id)
             raw = {
                 item["name"]: (item.get("values") or [{}])[0].get("value")
                 for item in answer.get("data") or []
@@ -43,27 +33,17 @@ class ThreadsMetrics(MetricsReader):
             found[post.platform_post_id] = self.counts(raw)
         return found
 
-    def _insights(self, token: str, media_id: str) -> dict[str, Any]:
-        client = self._adapter._client
-        response = client._call(
-            "GET",
-            f"/{VERSION}/{media_id}/insights",
-            params={"metric": INSIGHTS},
-            headers=_bearer(token),
-            may_have_acted=False,
-        )
+    def _insights(self, media_id: str) -> dict[str, Any]:
         try:
-            return client._json(response)
+            return self._adapter.read_as_account(f"{media_id}/insights", {"metric": INSIGHTS})
         except GraphAnswerError as answer:
-            if answer.code == TOKEN_INVALID:
-                raise TokenRefusedError(answer.words) from None
             if answer.code == PERMISSION_DENIED:
                 raise PermanentError(
                     f"Threads does not let openpost read this account's insights ({answer.words}); reconnect "
                     "the account to grant threads_manage_insights.",
                     code="metrics_not_permitted",
                 ) from None
-            raise client._error(answer, refused="the insights read") from None
+            raise ThreadsClient.error_for(answer, refused="the insights read") from None
         except ValueError:
             return {}
 

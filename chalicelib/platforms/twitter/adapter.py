@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 
 import requests
 
-from chalicelib.clock import Clock, SystemClock
 from chalicelib.errors import GrantRejectedError
 from chalicelib.observability import logger
 from chalicelib.platforms import http
@@ -45,16 +44,14 @@ from chalicelib.platforms.base import (
     PostRef,
     TransientError,
 )
+from chalicelib.platforms.oauth_client import OAuthClient
+from chalicelib.platforms.oauth_client import bearer as _bearer
 from chalicelib.platforms.twitter import PLATFORM
 
 # media.write: X refuses every media upload call from a token granted without it.
 SCOPES = "tweet.read tweet.write users.read media.write offline.access"
 # Refresh a token that has less than this left: a post must not start on a token that dies mid-call.
 REFRESH_MARGIN_SECONDS = 300
-# (connect, read) seconds. Connecting is quick or hopeless; X can take a few seconds to create a
-# post. Both stay well under the publisher's 60 s Lambda timeout, so a slow call ends as an error
-# we classify rather than as a killed worker.
-TIMEOUTS: tuple[float, float] = (3.05, 15.0)
 # X keeps unattached media about a day (initialize says how long); a kept upload this close to its
 # end is uploaded again rather than risk attaching an id X is about to drop.
 UPLOAD_LIFETIME_SECONDS = 86400
@@ -87,18 +84,6 @@ class XUnauthorizedError(Exception):
     """X answered 401 to a bearer call: the access token is not (or no longer) valid."""
 
 
-def _nothing_was_sent(error: requests.RequestException) -> bool:
-    """True when the connection failed before the request left: repeating it cannot duplicate."""
-    if isinstance(error, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(error, requests.exceptions.ConnectionError):
-        reason = getattr(error.args[0], "reason", None) if error.args else None
-        from urllib3.exceptions import NameResolutionError, NewConnectionError
-
-        return isinstance(reason, (NewConnectionError, NameResolutionError))
-    return False
-
-
 def _message(response: requests.Response) -> str:
     """X's own words for a refusal. X's OpenAPI document answers failures in two shapes: ``Error``
     (``{"code", "message"}``) and a problem (``type``, ``title``, ``detail``); a 400 also lists
@@ -117,35 +102,14 @@ def _message(response: requests.Response) -> str:
     return response.reason
 
 
-class XClient:
+class XClient(OAuthClient):
     """The few X API v2 calls openpost makes, with X's answers turned into the adapter's errors."""
 
-    def __init__(
-        self,
-        api_url: str,
-        app: Callable[..., Mapping[str, str] | None],
-        timeouts: tuple[float, float] | None = None,
-        session: requests.Session | None = None,
-        clock: Clock | None = None,
-    ):
-        self._api_url = api_url.rstrip("/")
-        # The X app's client id and secret (or None while the deployment has no X app), asked for
-        # at each token call, never held: a rotated secret is picked up. ``app(fresh=True)`` skips
-        # any cache.
-        self._app = app
-        self._timeouts = timeouts or TIMEOUTS
-        self._session = session or requests.Session()
-        self._clock = clock or SystemClock()  # token expiry and X's rate-limit reset: the wall clock
+    platform = PLATFORM
 
     @classmethod
-    def for_deployment(cls, deployment: Deployment) -> XClient:
-        """A client on the deployment's X API, with its X app's credentials."""
-        return cls(
-            deployment.settings.x_api_url,
-            lambda fresh=False: deployment.app_credentials(PLATFORM.name, fresh=fresh),
-            session=deployment.session,
-            clock=deployment.clock,
-        )
+    def api_url_for(cls, settings) -> str:
+        return settings.x_api_url
 
     # --- OAuth 2.0 -------------------------------------------------------------------------------
     def exchange_code(self, code: str, verifier: str, redirect_uri: str) -> dict[str, Any]:
@@ -175,21 +139,6 @@ class XClient:
             "refresh_token": body.get("refresh_token"),
             "expires_at": int(self._clock.time()) + int(body.get("expires_in") or 7200),
         }
-
-    def _app_credentials(self, fresh: bool = False) -> Mapping[str, str]:
-        from chalicelib.errors import ServiceUnavailableError
-
-        try:
-            app = self._app(fresh=fresh)
-        except ServiceUnavailableError as error:
-            raise TransientError(error.detail, code="platform_app_unavailable") from None
-        if app is None:
-            raise PermanentError(
-                "This deployment has no X app configured: put its client_id and client_secret in "
-                "the deployment's X app secret.",
-                code="platform_not_configured",
-            )
-        return app
 
     def _token_call(self, form: dict[str, str], app: Mapping[str, str]) -> requests.Response:
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -291,17 +240,6 @@ class XClient:
         self._raise_for(response, refused="the media", code="media_rejected")
 
     # --- plumbing --------------------------------------------------------------------------------
-    def _call(self, method: str, path: str, *, may_have_acted: bool, **kwargs) -> requests.Response:
-        try:
-            return self._session.request(method, self._api_url + path, timeout=self._timeouts, **kwargs)
-        except requests.RequestException as error:
-            if _nothing_was_sent(error) or not may_have_acted:
-                raise TransientError(f"X could not be reached ({type(error).__name__}); nothing was sent.") from None
-            raise OutcomeUnknownError(
-                "X did not answer after the post was sent, and X offers no way to recognise a repeated "
-                "request, so it was not sent again. Check the account before publishing this post again."
-            ) from None
-
     def _raise_for(
         self, response: requests.Response, refused: str = "the post", code: str = "platform_rejected"
     ) -> None:
@@ -348,10 +286,6 @@ class XClient:
 
 # The 24-hour caps X reports in headers on POST /2/tweets, and whose cap each one is.
 DAILY_CAPS = (("x-user-limit-24hour", "this account"), ("x-app-limit-24hour", "openpost's X app"))
-
-
-def _bearer(access_token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {access_token}"}
 
 
 def tweet_body(part: Part, media_ids: Sequence[str] = ()) -> dict[str, Any]:
@@ -444,6 +378,27 @@ class Twitter(Platform):
         data = self._as_account(lambda token: self._client.create_tweet(token, body))
         username = (self.integration.username or "i").lstrip("@")
         return PostRef(id=data["id"], url=f"https://x.com/{username}/status/{data['id']}")
+
+    def read_as_account(self, path: str, params: Mapping[str, str], refused: str = "the read") -> requests.Response:
+        """``GET path`` on X's API as the account, for readers beside publishing (metrics): its
+        current token (taken once per adapter, as a publish takes it, refreshed when near its end),
+        once more with a refreshed one if X refuses it. The answer, once it is a success (its headers
+        say what is left of X's rate limit); X's refusals as the engine's errors. Nothing is posted:
+        a lost answer is transient."""
+        if not self._tokens:
+            self._tokens = self._current_tokens()
+
+        def read(token: str) -> requests.Response:
+            response = self._client._call(
+                "GET", path, params=dict(params), headers=_bearer(token), may_have_acted=False
+            )
+            if response.status_code == 401:
+                raise XUnauthorizedError("X refused the token")
+            return response
+
+        response = self._as_account(read)
+        self._client._raise_for(response, refused=refused)
+        return response
 
     def _as_account(self, call: Callable[[str], T]) -> T:
         """``call`` with the account's access token; once more with a refreshed one if X refused it."""

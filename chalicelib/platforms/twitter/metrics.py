@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from chalicelib.platforms.metrics import MetricsReader, PostMetrics, Published
-from chalicelib.platforms.twitter.adapter import Twitter, XUnauthorizedError
+from chalicelib.platforms.twitter.adapter import Twitter
 
 BATCH = 100
 PRIVATE_METRICS_DAYS = 30
@@ -25,33 +25,21 @@ class XMetrics(MetricsReader):
         self._adapter = Twitter.build(integration, credentials, deployment=deployment, **options)
 
     def read(self, posts: list[Published]) -> dict[str, PostMetrics]:
-        adapter = self._adapter
-        adapter._tokens = adapter._current_tokens()
         now = self.now()
         fields = "public_metrics"
         if all(now - post.published_at < dt.timedelta(days=PRIVATE_METRICS_DAYS) for post in posts):
             fields += ",non_public_metrics"
         params = {"ids": ",".join(post.platform_post_id for post in posts[:BATCH]), "tweet.fields": fields}
-        body = adapter._as_account(lambda token: self._lookup(token, params))
-        found = {}
-        for item in body.get("data") or []:
-            raw = {key: item[key] for key in ("public_metrics", "non_public_metrics") if key in item}
-            found[str(item["id"])] = self.counts(raw)
-        return found
-
-    def _lookup(self, token: str, params: dict[str, str]) -> dict[str, Any]:
-        client = self._adapter._client
-        response = client._call(
-            "GET", "/2/tweets", params=params, headers={"Authorization": f"Bearer {token}"}, may_have_acted=False
-        )
-        if response.status_code == 401:
-            raise XUnauthorizedError("X refused the token")
-        client._raise_for(response, refused="the read")
+        response = self._adapter.read_as_account("/2/tweets", params)
         if response.headers.get("x-rate-limit-remaining") == "0":
             reset = response.headers.get("x-rate-limit-reset") or ""
             if reset.isdigit():
                 self.wait = max(1.0, float(reset) - self._adapter.clock.time())
-        return response.json()
+        found = {}
+        for item in response.json().get("data") or []:
+            raw = {key: item[key] for key in ("public_metrics", "non_public_metrics") if key in item}
+            found[str(item["id"])] = self.counts(raw)
+        return found
 
     @staticmethod
     def counts(raw: dict[str, Any]) -> PostMetrics:
