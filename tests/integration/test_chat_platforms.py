@@ -213,6 +213,7 @@ def test_a_discord_account_stored_unversioned_before_v10_still_publishes(
 
 def test_discord_single_post_and_thread_in_a_text_channel(api, key, runtime, discord, discord_account):
     single = publish_now(api, key, "discord", "Release 1.4 is out <3 & more")
+    runtime.drain()  # one post after the other: two posts in one batch publish side by side, in any order
     thread = publish_now(api, key, "discord", "A thread, part one", segments=["Part two", "Part three"])
     runtime.drain()
     # A webhook cannot open a thread in a text channel: the parts follow one another, in order.
@@ -412,6 +413,7 @@ def telegram_account(api, key, telegram):
 
 def test_telegram_single_post_and_reply_chain(api, key, runtime, telegram, telegram_account):
     single = publish_now(api, key, "telegram", "Plain *text* stays plain")
+    runtime.drain()  # one post after the other: two posts in one batch publish side by side, in any order
     thread = publish_now(api, key, "telegram", "Thread, part one", segments=["Part two", "Part three"])
     runtime.drain()
     feed = telegram.feed()

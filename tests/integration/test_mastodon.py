@@ -173,7 +173,9 @@ def test_429_without_retry_after_waits_until_the_window_resets(api, key, runtime
     publish_now(api, key, "mastodon", "Hello")
     with pytest.raises(RetryLaterError) as later:
         publish_directly(services, runtime)
-    assert 38 <= later.value.seconds <= 41
+    # The Date header counts whole seconds and the server refreshes it on a timer that a busy machine
+    # delays: around 40, not a default backoff.
+    assert 37 <= later.value.seconds <= 43
 
 
 def test_5xx_is_retried_until_it_succeeds(api, key, runtime, mastodon, account):

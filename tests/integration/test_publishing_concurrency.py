@@ -101,9 +101,11 @@ def test_a_post_due_now_is_not_held_back_by_one_due_later_in_its_batch(api, key,
     batch = one_batch(runtime, workspace, [later, now])  # the later one first: in turn, it would hold
     wait_until(due - dt.timedelta(seconds=0.4))  # both within the worker's last-fraction wait
     runtime.deliver(messages=batch)
-    # In turn, the post due now would go out after the later one's time and its platform call; our
-    # own calls before its platform call are all that may stand between T and it.
-    assert due.timestamp() <= sent_at["due now"] < due.timestamp() + 1.5 <= sent_at["due later"]
+    # In turn, the post due now would go out after the later one's time and its platform call. Side by
+    # side it goes out first, whatever a busy machine adds to both (an absolute bound, T + 1.5 s, was
+    # missed once under a load of 10 with the records side by side).
+    assert due.timestamp() <= sent_at["due now"] < sent_at["due later"]
+    assert due.timestamp() + 1.5 <= sent_at["due later"]
 
 
 def test_a_post_due_now_is_not_held_back_by_a_slow_platform_call_in_its_batch(
