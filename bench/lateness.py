@@ -43,6 +43,7 @@ import requests  # noqa: E402
 from budgets import lift_rate_limits  # noqa: E402  (bench/, the script's own directory)
 
 from tests.e2e.stack import STOP_TIMEOUT, RunningStack  # noqa: E402  (needs ROOT on sys.path)
+from tools.emulated_aws import use_fake_credentials  # noqa: E402
 
 UTC = dt.UTC
 TARGET_P99_SECONDS = 2.0
@@ -216,6 +217,7 @@ def measure(args) -> dict:
     try:
         stack.wait_until_ready()
         timings["stack_start_s"] = round(time.monotonic() - began, 1)
+        use_fake_credentials(os.environ)  # the stack's moto takes any; never this machine's own
         lift_rate_limits(stack.state["workspace_id"], stack.state["resource_prefix"], stack.state["aws_endpoint_url"])
         api = Api(stack.base_url, stack.state["test_key"])
         first = dt.datetime.now(UTC) + dt.timedelta(seconds=args.lead)
