@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -35,6 +35,7 @@ _CLAIMS = RequestKeyClaims("post")
 # DynamoDB refuses an item over 400 KB (names and values, in UTF-8). A post is checked against a
 # little less before it is written, so an oversized one is a clear 413, never a failed write.
 MAX_ITEM_BYTES = 390 * 1024
+CONFLICT_RESENDS = 4  # a transaction cancelled by another one on the same item is sent again this often
 
 
 def item_bytes(record) -> int:
@@ -179,6 +180,12 @@ def _deltas(added: Iterable[Post] = (), removed: Iterable[Post] = ()) -> dict[st
     return deltas
 
 
+def _met_another_transaction(error: TransactWriteError) -> bool:
+    """Cancelled only because another transaction held one of its items (no condition failed)."""
+    reasons = [reason.code for reason in getattr(error, "cancellation_reasons", None) or [] if reason is not None]
+    return "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
+
+
 class _media_gone:
     """A post write cancelled because a file it attaches is no longer ready (deleted meanwhile):
     a conflict about the media, not about the post. ``first`` is the index of the first media item
@@ -213,6 +220,20 @@ class PostStore:
         return TransactWrite(
             connection=self._connection_factory(region=PostRecord.Meta.region, host=PostRecord.Meta.host)
         )
+
+    def _commit(self, fill: Callable[[TransactWrite], None]) -> None:
+        """Write the transaction ``fill`` builds. DynamoDB cancels a transaction that meets another
+        one on the same item at that moment (TransactionConflict): a status change of a workspace's
+        post and its counter item meet often in a burst. Such a cancellation wrote nothing and
+        checked nothing, so the same transaction is sent again, its conditions checked anew."""
+        for attempt in range(1 + CONFLICT_RESENDS):
+            try:
+                with self._transaction() as transaction:
+                    fill(transaction)
+                return
+            except TransactWriteError as error:
+                if attempt == CONFLICT_RESENDS or not _met_another_transaction(error):
+                    raise
 
     @staticmethod
     def _count(transaction: TransactWrite, scope: str, deltas: dict[str, int]) -> None:
@@ -329,11 +350,14 @@ class PostStore:
             conflict_on_condition(f"Post {post.id} already exists."),
             _CLAIMS.honoured(post.scope, key, 1),
         ):
-            with self._transaction() as transaction:
+
+            def fill(transaction: TransactWrite) -> None:
                 transaction.save(record, condition=PostRecord.id.does_not_exist())
                 _CLAIMS.claim_in(transaction, post.scope, key, post.id, post.created_at)
                 MediaStore.attach_in(transaction, post.scope, attaching, post.id)
                 self._count(transaction, post.scope, _deltas(added=[post]))
+
+            self._commit(fill)
 
     def replace(
         self, before: Post, after: Post, *, conflict: str = "The post changed meanwhile; read it again."
@@ -350,20 +374,26 @@ class PostStore:
             if not any(deltas.values()) and not attaching:
                 record.save(condition=condition)
                 return
-            with self._transaction() as transaction:
+
+            def fill(transaction: TransactWrite) -> None:
                 transaction.save(record, condition=condition)
                 MediaStore.attach_in(transaction, after.scope, attaching, after.id)
                 self._count(transaction, after.scope, deltas)
 
+            self._commit(fill)
+
     def delete(self, posts: list[Post]) -> None:
         """Delete these posts of one scope together, or none of them (at most about 90 per call)."""
         with conflict_on_condition("A post changed meanwhile; nothing was deleted.", code="post_changed"):
-            with self._transaction() as transaction:
+
+            def fill(transaction: TransactWrite) -> None:
                 for post in posts:
                     transaction.delete(
                         PostRecord(scope=post.scope, id=post.id), condition=PostRecord.version == post.version
                     )
                 self._count(transaction, posts[0].scope, _deltas(removed=posts))
+
+            self._commit(fill)
 
     def all_in_status(
         self, scope: str, status: str, scheduled_between: tuple[dt.datetime, dt.datetime] | None = None

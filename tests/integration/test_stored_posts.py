@@ -8,9 +8,12 @@ import json
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from chalicelib.data.models import CounterRecord, PostRecord
 from chalicelib.data.posts import item_bytes, unpack
+from chalicelib.data.sessions import botocore_session
+from tests.integration.conftest import publish_directly
 
 FUTURE = "2026-05-02T14:00:00Z"  # the test clock stands at 2026-05-01T12:00:00Z
 
@@ -145,3 +148,47 @@ def test_counts_kept_one_item_per_status_before_stay_exact(api, key, workspace, 
     assert (totals("draft"), totals("publishing"), totals("published"), totals("scheduled")) == (2, 0, 1, 1)
     assert api.delete(f"/v1/posts/{drafts[1]['id']}", key).status == 204
     assert totals("draft") == 1 and api.get("/v1/posts", key).json["total"] == 3
+
+
+class _TransactionConflicts:
+    """The first ``count`` transactions on the posts table are cancelled as DynamoDB cancels a transaction
+    that meets another one on the same item (a status change of another post moving the counter
+    item at that moment). Injected at the SDK, on this thread's botocore session."""
+
+    def __init__(self, count: int):
+        self.left = count
+        self.sent = 0
+
+    def __call__(self, params, **_):
+        body = params.get("body") or b""
+        if PostRecord.Meta.table_name.encode() not in (body if isinstance(body, bytes) else body.encode()):
+            return None  # the sandbox's own transactions are its platform's business
+        self.sent += 1
+        if self.left <= 0:
+            return None
+        self.left -= 1
+        body = {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled [TransactionConflict]"},
+            "CancellationReasons": [
+                {"Code": "None"},
+                {"Code": "TransactionConflict", "Message": "Transaction is ongoing"},
+            ],
+            "ResponseMetadata": {"HTTPStatusCode": 400, "HTTPHeaders": {}},
+        }
+        return AWSResponse("https://dynamodb.local", 400, {}, None), body
+
+
+def test_a_status_change_cancelled_by_another_transaction_is_sent_again(api, key, services, runtime):
+    created = api.post("/v1/posts", key, {"content": "Counted once", "platforms": ["bluesky"]}).json["data"]
+    assert api.post(f"/v1/posts/{created['id']}/publish", key).status == 202
+    conflicts = _TransactionConflicts(2)
+    session = botocore_session()
+    session.register("before-call.dynamodb.TransactWriteItems", conflicts)
+    try:
+        assert publish_directly(services, runtime) == "published"  # the finishing transaction, third time
+    finally:
+        session.unregister("before-call.dynamodb.TransactWriteItems", conflicts)
+    assert conflicts.left == 0 and conflicts.sent >= 3
+    totals = lambda status: api.get(f"/v1/posts?status={status}", key).json["total"]  # noqa: E731
+    assert (totals("published"), totals("publishing"), totals("draft")) == (1, 0, 0)
+    assert api.get(f"/v1/posts/{created['id']}", key).json["data"]["status"] == "published"
