@@ -1,7 +1,9 @@
 """Dollars per million published single-part targets, from the requests a publish run makes.
 
 The local stack runs in this process (``LocalStack``, as throughput.py runs it); N test-mode posts with
-one Bluesky sandbox target each are created and published over HTTP, and every request of the run is
+one Bluesky sandbox target each are created over HTTP, each with its schedule a few seconds ahead
+(one request, the default) or as a draft then published now (``--path publish-now``: two requests),
+and every request of the run is
 counted until the publish queue is empty: each HTTP request (one API Gateway request and one API
 Lambda invocation, timed here from request to answer), each Lambda invocation the stack makes (timed
 around the handler) at the catalog's memory, each AWS call through botocore events on every session
@@ -13,7 +15,7 @@ Not per target, and so not counted: the dispatcher's tick (one invocation a minu
 the event source mappings' empty long polls (a few hundred thousand requests a month per queue), the
 KMS key ($1 a month), storage, and CloudWatch Logs (priced separately at the end, from an assumption).
 
-    .venv/bin/python bench/cost.py [--posts 60] [--platform-seconds 1.0] [--json]
+    .venv/bin/python bench/cost.py [--posts 60] [--path scheduled|publish-now] [--platform-seconds 1.0] [--json]
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
+import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -35,6 +38,7 @@ import boto3  # noqa: E402
 import throughput as tp  # noqa: E402  (sets fake credentials and quiet handlers before boto3 loads)
 from dynamo_calls import KB, Tables, item_size, read_units, write_units  # noqa: E402
 
+from chalicelib.clock import format_timestamp  # noqa: E402
 from infrastructure import catalog  # noqa: E402
 from tools import devstack_lambda  # noqa: E402
 
@@ -55,7 +59,16 @@ PRICES = {
 PRICES_AS_OF = "2026-12-05, us-east-1 list prices (aws.amazon.com pricing pages)"
 TARGET_DOLLARS = 15.0
 LOG_BYTES_PER_TARGET = 3 * KB  # assumed: about five JSON log lines per target across functions
+# A scheduled post is created a few seconds ahead: inside the dispatch window, so the API request
+# queues it (as for any post due within the next tick), and the run does not wait a minute.
+SCHEDULE_AHEAD = dt.timedelta(seconds=4)
+PATHS = ("scheduled", "publish-now")
 S3_PUTS = {"PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
+
+PATH_TEXT = {
+    "scheduled": "each created with its schedule in one request",
+    "publish-now": "each created as a draft, then published now: two requests",
+}
 
 _timing = threading.local()
 
@@ -155,7 +168,7 @@ def dynamodb_units(call, tables: Tables) -> tuple[float, float]:
     return 0, 0
 
 
-def run(posts: int, recorder: Capacity, invocations: Invocations, log_file) -> dict:
+def run(posts: int, path: str, recorder: Capacity, invocations: Invocations, log_file) -> dict:
     stack = tp.LocalStack(port=tp.free_port(), state_file=None)
     with contextlib.redirect_stderr(log_file), contextlib.redirect_stdout(log_file):
         try:
@@ -175,8 +188,12 @@ def run(posts: int, recorder: Capacity, invocations: Invocations, log_file) -> d
 
             for index in range(posts):
                 body = {"content": f"Cost probe {index + 1} of {posts}", "platforms": ["bluesky"]}
-                post_id = timed("POST", "/v1/posts", body)["data"]["id"]
-                timed("POST", f"/v1/posts/{post_id}/publish")
+                if path == "scheduled":  # one request: the post and its time (the API queues it at once)
+                    body["schedule_at"] = format_timestamp(dt.datetime.now(dt.UTC) + SCHEDULE_AHEAD)
+                    timed("POST", "/v1/posts", body)
+                else:  # two requests: a draft, then "publish now"
+                    post_id = timed("POST", "/v1/posts", body)["data"]["id"]
+                    timed("POST", f"/v1/posts/{post_id}/publish")
             deadline = time.monotonic() + tp.DRAIN_TIMEOUT
             for url in (state.queue_urls["publish"], state.queue_urls["events"]):
                 while not tp.queue_empty(sqs, url) and time.monotonic() < deadline:
@@ -193,7 +210,9 @@ def run(posts: int, recorder: Capacity, invocations: Invocations, log_file) -> d
     return {"api_seconds": api_seconds, "published": listed["total"], "units": units}
 
 
-def summarise(posts: int, outcome: dict, recorder: Capacity, invocations: Invocations, platform_seconds: float):
+def summarise(
+    posts: int, path: str, outcome: dict, recorder: Capacity, invocations: Invocations, platform_seconds: float
+):
     targets = outcome["published"]
     calls = recorder.calls
     by_service = Counter(call.service for call in calls)
@@ -245,6 +264,7 @@ def summarise(posts: int, outcome: dict, recorder: Capacity, invocations: Invoca
     logs = round(LOG_BYTES_PER_TARGET / 1024**3 * PRICES["cloudwatch_logs_gb"] * 1e6, 2)
     return {
         "posts": posts,
+        "path": path,
         "targets_published": targets,
         "prices_as_of": PRICES_AS_OF,
         "per_target": {
@@ -297,7 +317,7 @@ def write_units_by(calls) -> Counter:
 def text(summary: dict) -> str:
     lines = [
         f"{summary['targets_published']} single-part targets published ({summary['posts']} posts, one Bluesky "
-        f"sandbox target each, created and published over HTTP); prices: {summary['prices_as_of']}",
+        f"sandbox target each, {PATH_TEXT[summary['path']]}); prices: {summary['prices_as_of']}",
         "",
         f"{'per 1M targets':<40}{'dollars':>10}",
     ]
@@ -336,6 +356,13 @@ def main() -> int:
         default=1.0,
         help="a real platform call's time, for the second total (default 1.0; the sandbox takes 20-80 ms)",
     )
+    parser.add_argument(
+        "--path",
+        choices=PATHS,
+        default="scheduled",
+        help="scheduled: one request creates the post with its time (what a scheduling client sends); "
+        "publish-now: a draft, then POST /publish (two requests). Default scheduled",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if args.posts < 1:
@@ -345,8 +372,8 @@ def main() -> int:
     invocations = Invocations()
     invocations.install()
     with tempfile.TemporaryFile("w+") as log_file:
-        outcome = run(args.posts, recorder, invocations, log_file)
-    summary = summarise(args.posts, outcome, recorder, invocations, args.platform_seconds)
+        outcome = run(args.posts, args.path, recorder, invocations, log_file)
+    summary = summarise(args.posts, args.path, outcome, recorder, invocations, args.platform_seconds)
     print(json.dumps(summary, indent=2) if args.json else text(summary))
     return 0
 

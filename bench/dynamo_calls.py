@@ -315,6 +315,9 @@ class Budget:
 
 GET = Budget("1 read", {"read": 1})
 LIST = Budget("1 query + ≤ 1 read", {"query": 1, "read": 1})
+# A status's total is an attribute of the counter item "posts" plus what a "posts#{status}" item
+# written before still holds: one query of the scope's counter items reads both.
+STATUS_LIST = Budget("2 queries (the page, the counts)", {"query": 2})
 CREATE = Budget("1 write", {"write": 1})
 # Powertools writes the record twice: in progress (a conditional put), then completed (an update).
 IDEMPOTENCY_RECORD = Budget("idempotency record", {"write": 2})
@@ -350,7 +353,7 @@ CASES = [
     Case("GET", "/v1/posts/{post}", 200, GET, setup="post"),
     Case("GET", "/v1/posts", 200, LIST, note="first page"),
     Case("GET", "/v1/posts?offset=20", 200, LIST),
-    Case("GET", "/v1/posts?status=scheduled", 200, LIST),
+    Case("GET", "/v1/posts?status=scheduled", 200, STATUS_LIST),
     Case("POST", "/v1/posts", 201, CREATE, body=POST),
     Case("POST", "/v1/posts", 201, CREATE, body=POST, note="Idempotency-Key", idempotency_key=True),
     Case("PATCH", "/v1/posts/{post}", 200, body={"content": "Edited copy"}, setup="post", note="content"),

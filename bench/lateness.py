@@ -20,7 +20,6 @@ This prints figures and always exits 0 once it has them: a missed target is news
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import math
@@ -41,8 +40,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import requests  # noqa: E402
+from budgets import lift_rate_limits  # noqa: E402  (bench/, the script's own directory)
 
 from tests.e2e.stack import STOP_TIMEOUT, RunningStack  # noqa: E402  (needs ROOT on sys.path)
+from tools.emulated_aws import use_fake_credentials  # noqa: E402
 
 UTC = dt.UTC
 TARGET_P99_SECONDS = 2.0
@@ -127,37 +128,6 @@ def create_posts(api: Api, platform: str, times: list[dt.datetime]) -> dict[str,
             raise SystemExit(f"post {post['id']} came back {post['status']}, not scheduled")
         asked[post["id"]] = moment
     return asked
-
-
-def lift_rate_limits(workspace_id: str, prefix: str, endpoint_url: str) -> None:
-    """Budgets this run cannot spend, set as an operator would (tools.admin set-rate-limit): the
-    defaults (60 posts a minute per key) would refuse the run's burst of posts, which measures
-    something else."""
-    import io
-
-    from tools import admin
-    from tools.emulated_aws import use_fake_credentials
-
-    use_fake_credentials(os.environ)  # the stack's moto takes any; never this machine's own
-    for policy in ("default", "posts", "media"):
-        with contextlib.redirect_stdout(io.StringIO()):
-            admin.main(
-                [
-                    "set-rate-limit",
-                    "--workspace",
-                    workspace_id,
-                    "--policy",
-                    policy,
-                    "--quota",
-                    "100000",
-                    "--window",
-                    "60",
-                    "--prefix",
-                    prefix,
-                    "--endpoint-url",
-                    endpoint_url,
-                ]
-            )
 
 
 def stop(stack: RunningStack) -> dict:
@@ -247,6 +217,7 @@ def measure(args) -> dict:
     try:
         stack.wait_until_ready()
         timings["stack_start_s"] = round(time.monotonic() - began, 1)
+        use_fake_credentials(os.environ)  # the stack's moto takes any; never this machine's own
         lift_rate_limits(stack.state["workspace_id"], stack.state["resource_prefix"], stack.state["aws_endpoint_url"])
         api = Api(stack.base_url, stack.state["test_key"])
         first = dt.datetime.now(UTC) + dt.timedelta(seconds=args.lead)

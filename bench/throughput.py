@@ -61,6 +61,7 @@ import boto3  # noqa: E402
 import botocore.session  # noqa: E402
 import requests  # noqa: E402
 from botocore import xform_name  # noqa: E402
+from budgets import lift_rate_limits  # noqa: E402,F401  (bench/; cost.py uses it from here too)
 
 from tools.devstack import LocalStack  # noqa: E402
 
@@ -204,35 +205,6 @@ def snapshot(dynamodb) -> dict[str, list[dict]]:
             item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]
         ]
     return items
-
-
-def lift_rate_limits(workspace_id: str, prefix: str, endpoint_url: str) -> None:
-    """Budgets this run cannot spend, set as an operator would (tools.admin set-rate-limit): the
-    defaults (60 posts a minute per key) would refuse the run's burst of posts, which measures
-    something else."""
-    import io
-
-    from tools import admin
-
-    for policy in ("default", "posts", "media"):
-        with contextlib.redirect_stdout(io.StringIO()):
-            admin.main(
-                [
-                    "set-rate-limit",
-                    "--workspace",
-                    workspace_id,
-                    "--policy",
-                    policy,
-                    "--quota",
-                    "100000",
-                    "--window",
-                    "60",
-                    "--prefix",
-                    prefix,
-                    "--endpoint-url",
-                    endpoint_url,
-                ]
-            )
 
 
 def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> dict:

@@ -64,7 +64,14 @@ class Services:
     def credentials(self):
         from chalicelib.data.credentials import CredentialStore
 
-        return CredentialStore(self.secret_box)
+        return CredentialStore(self.secret_box, self.credentials_cache)
+
+    @functools.cached_property
+    def credentials_cache(self):
+        """Sealed credentials a publish read, and the versions this container has opened."""
+        from chalicelib.data.credentials import SealedCredentialsCache
+
+        return SealedCredentialsCache()
 
     @functools.cached_property
     def events(self):
@@ -203,7 +210,7 @@ class Services:
 
         return TargetPublisher(
             PostStore(),
-            IntegrationStore(),
+            IntegrationStore(self.credentials_cache),
             self.events,
             self.clock,
             self.adapter,

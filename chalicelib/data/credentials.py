@@ -7,7 +7,10 @@ what keeps a rotating refresh token (X) from being lost.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
@@ -17,10 +20,60 @@ from chalicelib.data.models import IntegrationRecord, scope_of
 from chalicelib.data.secrets import SecretBox
 from chalicelib.errors import ConflictError, NotFoundError
 
+OPENED_KEPT = 256  # opened credentials a container keeps, newest used last
+
+
+class SealedCredentialsCache:
+    """What a container keeps of sealed credentials, so a publish costs one read of the integration
+    and no KMS call once the container has opened that version.
+
+    - The integration read just made (consistent) offers its sealed credentials and their version
+      to the credential load that follows in the same thread, instead of a second read of the same
+      item. An offer is taken once; a reload (another worker may have rotated the tokens) reads again.
+    - Opened credentials are kept by integration, version and ciphertext: a refresh or a disconnect
+      elsewhere writes a new version (every save checks the version it replaces), so a kept value is
+      never used for a version other than the one just read."""
+
+    def __init__(self, kept: int = OPENED_KEPT):
+        self._offers = threading.local()
+        self._opened: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._kept = kept
+        self._lock = threading.Lock()
+
+    def offer(self, scope: str, integration_id: str, sealed: str | None, version: int) -> None:
+        offers = getattr(self._offers, "by_integration", None)
+        if offers is None:
+            offers = self._offers.by_integration = {}
+        offers[(scope, integration_id)] = (sealed, version)
+
+    def take(self, scope: str, integration_id: str) -> tuple[str | None, int] | None:
+        offers = getattr(self._offers, "by_integration", None) or {}
+        return offers.pop((scope, integration_id), None)
+
+    @staticmethod
+    def _key(scope: str, integration_id: str, sealed: str, version: int) -> tuple:
+        return (scope, integration_id, version, hashlib.sha256(sealed.encode()).hexdigest())
+
+    def opened(self, scope: str, integration_id: str, sealed: str, version: int) -> dict[str, Any] | None:
+        key = self._key(scope, integration_id, sealed, version)
+        with self._lock:
+            value = self._opened.get(key)
+            if value is not None:
+                self._opened.move_to_end(key)
+        return json.loads(json.dumps(value)) if value is not None else None  # a copy the caller may change
+
+    def keep(self, scope: str, integration_id: str, sealed: str, version: int, value: dict[str, Any]) -> None:
+        key = self._key(scope, integration_id, sealed, version)
+        with self._lock:
+            self._opened[key] = json.loads(json.dumps(value))
+            while len(self._opened) > self._kept:
+                self._opened.popitem(last=False)
+
 
 class CredentialStore:
-    def __init__(self, box: SecretBox):
+    def __init__(self, box: SecretBox, cache: SealedCredentialsCache | None = None):
         self._box = box
+        self._cache = cache or SealedCredentialsCache()
 
     @staticmethod
     def _context(workspace_id: str, mode: str, integration_id: str) -> dict[str, str]:
@@ -30,18 +83,31 @@ class CredentialStore:
             "integration_id": integration_id,
         }
 
-    def load(self, workspace_id: str, mode: str, integration_id: str) -> tuple[dict[str, Any], int]:
-        """The credentials and their version ({} and 0 when none are stored)."""
-        try:
-            record = IntegrationRecord.get(scope_of(workspace_id, mode), integration_id, consistent_read=True)
-        except IntegrationRecord.DoesNotExist as exc:
-            raise NotFoundError(
-                f"No integration {integration_id} in this workspace.", code="integration_not_found"
-            ) from exc
-        if not record.credentials:
-            return {}, int(record.credentials_version or 0)
-        plain = self._box.open(record.credentials, self._context(workspace_id, mode, integration_id))
-        return json.loads(plain), int(record.credentials_version or 0)
+    def load(
+        self, workspace_id: str, mode: str, integration_id: str, reuse_read: bool = False
+    ) -> tuple[dict[str, Any], int]:
+        """The credentials and their version ({} and 0 when none are stored). With ``reuse_read``,
+        what the integration read just before in this thread offered, if it did, instead of reading
+        the item again."""
+        scope = scope_of(workspace_id, mode)
+        offered = self._cache.take(scope, integration_id) if reuse_read else None
+        if offered is not None:
+            sealed, version = offered
+        else:
+            try:
+                record = IntegrationRecord.get(scope, integration_id, consistent_read=True)
+            except IntegrationRecord.DoesNotExist as exc:
+                raise NotFoundError(
+                    f"No integration {integration_id} in this workspace.", code="integration_not_found"
+                ) from exc
+            sealed, version = record.credentials, int(record.credentials_version or 0)
+        if not sealed:
+            return {}, version
+        value = self._cache.opened(scope, integration_id, sealed, version)
+        if value is None:
+            value = json.loads(self._box.open(sealed, self._context(workspace_id, mode, integration_id)))
+            self._cache.keep(scope, integration_id, sealed, version, value)
+        return value, version
 
     def seal(self, workspace_id: str, mode: str, integration_id: str, credentials: dict[str, Any]) -> str:
         return self._box.seal(json.dumps(credentials).encode(), self._context(workspace_id, mode, integration_id))

@@ -46,6 +46,11 @@ def to_record(integration: Integration) -> IntegrationRecord:
 
 
 class IntegrationStore:
+    def __init__(self, credentials_cache=None):
+        # The container's SealedCredentialsCache (chalicelib/data/credentials.py), shared with its
+        # CredentialStore: a publish's read of the integration then serves its credentials too.
+        self._credentials_cache = credentials_cache
+
     def upsert(self, integration: Integration, sealed_credentials: str, replaces_version: int | None) -> None:
         """Write the integration with its sealed credentials, on a condition: a new one
         (``replaces_version`` None) only if its id is free; an existing one only if its credentials
@@ -81,6 +86,29 @@ class IntegrationStore:
             raise NotFoundError(
                 f"No integration {integration_id} in this workspace.", code="integration_not_found"
             ) from exc
+
+    def get_for_publishing(self, workspace_id: str, mode: str, integration_id: str) -> Integration:
+        """The integration as it stands now (a consistent read: a disconnect or refresh just made
+        is seen). Its sealed credentials and their version are offered to the credential load that
+        follows in this thread, which then needs no second read of the item."""
+        scope = scope_of(workspace_id, mode)
+        try:
+            record = IntegrationRecord.get(scope, integration_id, consistent_read=True)
+        except IntegrationRecord.DoesNotExist as exc:
+            raise NotFoundError(
+                f"No integration {integration_id} in this workspace.", code="integration_not_found"
+            ) from exc
+        if self._credentials_cache is not None:
+            self._credentials_cache.offer(
+                scope, integration_id, record.credentials, int(record.credentials_version or 0)
+            )
+        return _to_domain(record)
+
+    def withdraw_offer(self, workspace_id: str, mode: str, integration_id: str) -> None:
+        """Drop what get_for_publishing offered if nothing took it (the publish ended before its
+        adapter needed credentials), so no later load in this thread takes an old read."""
+        if self._credentials_cache is not None:
+            self._credentials_cache.take(scope_of(workspace_id, mode), integration_id)
 
     def set_status(
         self, workspace_id: str, mode: str, integration_id: str, status: str, now: dt.datetime | None = None

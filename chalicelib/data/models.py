@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     JSONAttribute,
     MapAttribute,
@@ -213,9 +214,13 @@ class PostRecord(_Table):
     inflight_at = UnicodeAttribute(null=True)
     notified = UnicodeAttribute(null=True)
     # The request-shaped parts (content, platforms, overrides, settings, media, segments, tags) and
-    # the targets, stored as JSON documents: read and written whole, never queried inside.
-    body = TextJSONAttribute()
-    targets = TextJSONAttribute()
+    # the targets: read and written whole, never queried inside, so stored as one zlib-compressed
+    # JSON document (chalicelib/data/posts.py). A post of one target then stays under 1 KB, and
+    # every write of it costs one write unit instead of two. Items written before keep ``body``
+    # and ``targets`` as JSON text, and read back the same; their next write packs them.
+    packed = BinaryAttribute(null=True, legacy_encoding=False)
+    body = TextJSONAttribute(null=True)
+    targets = TextJSONAttribute(null=True)
 
     by_status = PostsByStatus()
     by_group = PostsByGroup()
@@ -224,8 +229,14 @@ class PostRecord(_Table):
 
 
 class CounterRecord(_Table):
-    """Exact counts per workspace and mode ("posts", "posts#draft", ...), kept in the same
-    transaction as the change they count, so a list's total is one read and never a Scan."""
+    """Exact counts per workspace and mode, kept in the same transaction as the change they count,
+    so a list's total is one read and never a Scan.
+
+    The item "posts" holds the number of posts (``count``) and, beside it, the number in each status,
+    so a change of status moves one counter item, not two (each item in a transaction costs two
+    write units). "group#{id}" items count a group's posts. Items "posts#{status}" were written
+    before the status counts moved onto "posts": they are no longer moved, and a status's total is
+    the sum of the two (chalicelib/data/posts.py)."""
 
     logical_name = "counters"
 
@@ -235,6 +246,11 @@ class CounterRecord(_Table):
     scope = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute(range_key=True)
     count = NumberAttribute(default=0)
+    draft = NumberAttribute(null=True)
+    scheduled = NumberAttribute(null=True)
+    publishing = NumberAttribute(null=True)
+    published = NumberAttribute(null=True)
+    failed = NumberAttribute(null=True)
 
 
 class SandboxPostRecord(_Table):

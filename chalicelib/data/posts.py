@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+import json
+import zlib
+from collections.abc import Callable, Iterable
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -26,10 +28,14 @@ from chalicelib.errors import ConflictError, NotFoundError, PayloadTooLargeError
 
 DUE_SHARDS = 8
 ALL = "posts"
+_STATUS_COUNTS = {
+    status: getattr(CounterRecord, status) for status in ("draft", "scheduled", "publishing", "published", "failed")
+}
 _CLAIMS = RequestKeyClaims("post")
 # DynamoDB refuses an item over 400 KB (names and values, in UTF-8). A post is checked against a
 # little less before it is written, so an oversized one is a clear 413, never a failed write.
 MAX_ITEM_BYTES = 390 * 1024
+CONFLICT_RESENDS = 4  # a transaction cancelled by another one on the same item is sent again this often
 
 
 def item_bytes(record) -> int:
@@ -38,8 +44,38 @@ def item_bytes(record) -> int:
     for name, value in record.serialize().items():
         total += len(name.encode())
         ((kind, data),) = value.items()
-        total += len(data.encode("utf-8", "surrogatepass")) if kind == "S" else len(str(data)) + 1
+        if kind == "S":
+            total += len(data.encode("utf-8", "surrogatepass"))
+        elif kind == "B":
+            total += len(data)
+        else:
+            total += len(str(data)) + 1
     return total
+
+
+def _compact(target: dict) -> dict:
+    """A target without the fields at their defaults (None, empty): Target.from_dict restores them."""
+    return {name: value for name, value in target.items() if value is not None and value != {} and value != []}
+
+
+def pack(body: dict, targets: list[dict]) -> bytes:
+    """The post's body and targets as one compressed JSON document (about half the bytes of the
+    two as text for a post of one target, which keeps its item under DynamoDB's 1 KB write unit)."""
+    document = {"body": body, "targets": [_compact(target) for target in targets]}
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: escaped, as TextJSONAttribute does
+        data = json.dumps(document, separators=(",", ":")).encode("ascii")
+    return zlib.compress(data, 6)
+
+
+def unpack(record: PostRecord) -> tuple[dict, list[dict]]:
+    """Body and targets of a stored post: packed, or as the two JSON texts of items written before."""
+    if record.packed is not None:
+        document = json.loads(zlib.decompress(record.packed).decode("utf-8"))
+        return document["body"], document["targets"]
+    return record.body or {}, record.targets or []
 
 
 def check_item_size(record) -> None:
@@ -94,14 +130,13 @@ def _to_record(post: Post) -> PostRecord:
         inflight_shard=inflight_shard(post.id) if publishing else None,
         inflight_at=f"{sortable(post.updated_at)}#{post.id}" if publishing else None,
         notified=post.notified,
-        body=post.body(),
-        targets=[target.as_dict() for target in post.targets],
+        packed=pack(post.body(), [target.as_dict() for target in post.targets]),
     )
 
 
 def _to_domain(record: PostRecord) -> Post:
     workspace_id, mode = record.scope.rsplit("#", 1)
-    body = record.body
+    body, targets = unpack(record)
     return Post(
         id=record.id,
         workspace_id=workspace_id,
@@ -111,7 +146,7 @@ def _to_domain(record: PostRecord) -> Post:
         content=body["content"],
         platforms=body.get("platforms", []),
         integration_ids=body.get("integration_ids", []),
-        targets=[Target.from_dict(item) for item in record.targets or []],
+        targets=[Target.from_dict(item) for item in targets],
         scheduled_at=record.scheduled_at,
         published_at=record.published_at,
         tags=body.get("tags", []),
@@ -143,6 +178,12 @@ def _deltas(added: Iterable[Post] = (), removed: Iterable[Post] = ()) -> dict[st
             for name in _counter_names(post):
                 deltas[name] = deltas.get(name, 0) + sign
     return deltas
+
+
+def _met_another_transaction(error: TransactWriteError) -> bool:
+    """Cancelled only because another transaction held one of its items (no condition failed)."""
+    reasons = [reason.code for reason in getattr(error, "cancellation_reasons", None) or [] if reason is not None]
+    return "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
 
 
 class _media_gone:
@@ -180,12 +221,36 @@ class PostStore:
             connection=self._connection_factory(region=PostRecord.Meta.region, host=PostRecord.Meta.host)
         )
 
+    def _commit(self, fill: Callable[[TransactWrite], None]) -> None:
+        """Write the transaction ``fill`` builds. DynamoDB cancels a transaction that meets another
+        one on the same item at that moment (TransactionConflict): a status change of a workspace's
+        post and its counter item meet often in a burst. Such a cancellation wrote nothing and
+        checked nothing, so the same transaction is sent again, its conditions checked anew."""
+        for attempt in range(1 + CONFLICT_RESENDS):
+            try:
+                with self._transaction() as transaction:
+                    fill(transaction)
+                return
+            except TransactWriteError as error:
+                if attempt == CONFLICT_RESENDS or not _met_another_transaction(error):
+                    raise
+
     @staticmethod
     def _count(transaction: TransactWrite, scope: str, deltas: dict[str, int]) -> None:
-        """Move each counter by its net change (a transaction may touch an item only once)."""
+        """Move each counter by its net change (a transaction may touch an item only once): the
+        number of posts and those of each status on the one item "posts", a group's on its own."""
+        on_posts = []
         for name, delta in deltas.items():
-            if delta:
+            if not delta:
+                continue
+            if name == ALL:
+                on_posts.append(CounterRecord.count.add(delta))
+            elif name.startswith(f"{ALL}#"):
+                on_posts.append(_STATUS_COUNTS[name.split("#", 1)[1]].add(delta))
+            else:
                 transaction.update(CounterRecord(scope=scope, name=name), actions=[CounterRecord.count.add(delta)])
+        if on_posts:
+            transaction.update(CounterRecord(scope=scope, name=ALL), actions=on_posts)
 
     # --- reads ---------------------------------------------------------------------------------
     def get(self, scope: str, post_id: str, consistent: bool = True) -> Post:
@@ -253,10 +318,24 @@ class PostStore:
         return found
 
     def _total(self, scope: str, name: str) -> int:
+        if name.startswith(f"{ALL}#"):
+            return self._status_total(scope, name.split("#", 1)[1])
         try:
             return max(0, int(CounterRecord.get(scope, name).count))
         except CounterRecord.DoesNotExist:
             return 0
+
+    @staticmethod
+    def _status_total(scope: str, status: str) -> int:
+        """The status's count on the item "posts", plus what an item "posts#{status}" written before
+        the counts moved there still holds: one query of a few small items (one read unit)."""
+        total = 0
+        for record in CounterRecord.query(scope, CounterRecord.name.startswith(ALL)):
+            if record.name == ALL:
+                total += int(getattr(record, status) or 0)
+            elif record.name == f"{ALL}#{status}":
+                total += int(record.count or 0)
+        return max(0, total)
 
     # --- writes --------------------------------------------------------------------------------
     def create(self, post: Post, key: RequestKey | None = None) -> None:
@@ -271,11 +350,14 @@ class PostStore:
             conflict_on_condition(f"Post {post.id} already exists."),
             _CLAIMS.honoured(post.scope, key, 1),
         ):
-            with self._transaction() as transaction:
+
+            def fill(transaction: TransactWrite) -> None:
                 transaction.save(record, condition=PostRecord.id.does_not_exist())
                 _CLAIMS.claim_in(transaction, post.scope, key, post.id, post.created_at)
                 MediaStore.attach_in(transaction, post.scope, attaching, post.id)
                 self._count(transaction, post.scope, _deltas(added=[post]))
+
+            self._commit(fill)
 
     def replace(
         self, before: Post, after: Post, *, conflict: str = "The post changed meanwhile; read it again."
@@ -292,20 +374,26 @@ class PostStore:
             if not any(deltas.values()) and not attaching:
                 record.save(condition=condition)
                 return
-            with self._transaction() as transaction:
+
+            def fill(transaction: TransactWrite) -> None:
                 transaction.save(record, condition=condition)
                 MediaStore.attach_in(transaction, after.scope, attaching, after.id)
                 self._count(transaction, after.scope, deltas)
 
+            self._commit(fill)
+
     def delete(self, posts: list[Post]) -> None:
         """Delete these posts of one scope together, or none of them (at most about 90 per call)."""
         with conflict_on_condition("A post changed meanwhile; nothing was deleted.", code="post_changed"):
-            with self._transaction() as transaction:
+
+            def fill(transaction: TransactWrite) -> None:
                 for post in posts:
                     transaction.delete(
                         PostRecord(scope=post.scope, id=post.id), condition=PostRecord.version == post.version
                     )
                 self._count(transaction, posts[0].scope, _deltas(removed=posts))
+
+            self._commit(fill)
 
     def all_in_status(
         self, scope: str, status: str, scheduled_between: tuple[dt.datetime, dt.datetime] | None = None

@@ -17,7 +17,8 @@ class AccountCredentials:
     @property
     def value(self) -> dict[str, Any]:
         if self._value is None:
-            self._value, self._version = self._store.load(*self._where)
+            # The first load may take what the publisher's read of the integration just found.
+            self._value, self._version = self._store.load(*self._where, reuse_read=True)
         return self._value
 
     def reload(self) -> dict[str, Any]:

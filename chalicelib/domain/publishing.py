@@ -165,33 +165,41 @@ class TargetPublisher:
                 self._notify(post)
                 return "done"
             self._wait_until_due(post)
-            integration = self._integration(post, target)
-            if integration is None:
-                return "failed"
             try:
-                adapter = self._adapters(integration)
-            except PermanentError as error:  # no live adapter for this platform (yet)
-                self._fail(post, target_id, dispatch_id, error.code, error.message)
-                return "failed"
-            owner = uuid7(self._clock)
-            total = len(build_parts(post, target, adapter.thread_style))
-            post, taken_over, was_in_flight = self._claim(post, target_id, dispatch_id, owner, total)
-            target = _target(post, target_id)
-            if taken_over and was_in_flight is not None and not adapter.idempotent:
-                self._fail(
-                    post,
-                    target_id,
-                    dispatch_id,
-                    "outcome_unknown",
-                    f"Publishing part {was_in_flight + 1} was interrupted after it was sent; "
-                    f"{target.platform} offers no way to check it, so it was not sent again. "
-                    "Check the account before publishing this post again.",
-                )
-                return "failed"
-            return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
+                return self._publish_with(post, target, dispatch_id, log, time_left)
+            finally:
+                self._integrations.withdraw_offer(workspace_id, mode, target.integration_id)
         except _SupersededError as why:
             logger.info("publish work dropped", extra={**log, "reason": str(why)})
             return "dropped"
+
+    def _publish_with(self, post: Post, target: Target, dispatch_id: str, log, time_left) -> str:
+        """Read the account, claim the target and send its parts."""
+        target_id = target.id
+        integration = self._integration(post, target)
+        if integration is None:
+            return "failed"
+        try:
+            adapter = self._adapters(integration)
+        except PermanentError as error:  # no live adapter for this platform (yet)
+            self._fail(post, target_id, dispatch_id, error.code, error.message)
+            return "failed"
+        owner = uuid7(self._clock)
+        total = len(build_parts(post, target, adapter.thread_style))
+        post, taken_over, was_in_flight = self._claim(post, target_id, dispatch_id, owner, total)
+        target = _target(post, target_id)
+        if taken_over and was_in_flight is not None and not adapter.idempotent:
+            self._fail(
+                post,
+                target_id,
+                dispatch_id,
+                "outcome_unknown",
+                f"Publishing part {was_in_flight + 1} was interrupted after it was sent; "
+                f"{target.platform} offers no way to check it, so it was not sent again. "
+                "Check the account before publishing this post again.",
+            )
+            return "failed"
+        return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
 
     def give_up(
         self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str, reason: str
@@ -225,7 +233,7 @@ class TargetPublisher:
 
     def _integration(self, post: Post, target: Target):
         try:
-            integration = self._integrations.get(post.workspace_id, post.mode, target.integration_id)
+            integration = self._integrations.get_for_publishing(post.workspace_id, post.mode, target.integration_id)
         except NotFoundError:
             integration = None
         if integration is None or integration.status == "disconnected":

@@ -410,7 +410,7 @@ def test_http_api_is_served_from_the_api_stage(synthesized, template):
 
 def test_publisher_literals(synthesized):
     publisher = synthesized.json["Resources"]["Publisher"]["Properties"]
-    assert (publisher["Timeout"], publisher["MemorySize"]) == (60, 1024)
+    assert (publisher["Timeout"], publisher["MemorySize"]) == (60, 512)
 
 
 @pytest.mark.parametrize("spec", catalog.SCHEDULES, ids=lambda s: s.name)

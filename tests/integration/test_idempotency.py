@@ -4,6 +4,8 @@ after its answer was lost leaves exactly one post, whatever the body's size."""
 from __future__ import annotations
 
 import json
+import random
+import unicodedata
 
 import boto3
 import pytest
@@ -145,19 +147,30 @@ def test_the_stored_answer_is_compressed_text(api, workspace, aws):
 
 def test_a_post_grown_past_what_can_be_stored_is_refused_whole(api, workspace):
     """Each request is within the 256 KiB body limit, but edits add up: the edit that would make
-    the post larger than a DynamoDB item is a 413 naming the reason, and the post keeps its fields."""
-    emoji = "🚀" * 31500  # 126 KB of UTF-8, within Facebook's 63,206 UTF-16 units with a "(1/13)"
+    the post larger than a DynamoDB item is a 413 naming the reason, and the post keeps its fields.
+    The post is stored compressed, so the text is letters drawn at random from some 45,000: text
+    that compresses little (the same character repeated would take a few kilobytes)."""
+    letters = [
+        chr(c)
+        for c in range(0x0800, 0xFFFE)
+        if unicodedata.category(chr(c)).startswith("L")
+        and not 0x1100 <= c <= 0x11FF  # Hangul jamo: a run of them composes
+        and unicodedata.normalize("NFKC", chr(c)) == chr(c)
+    ]
+    draw = random.Random(14)
+    text = lambda length: "".join(draw.choice(letters) for _ in range(length))  # noqa: E731
+    emoji = text(63000)  # within Facebook's 63,206 UTF-16 units with a "(1/13)"; ~147 KB compressed
     post_id = api.post("/v1/posts", workspace.test_key, raw=_utf8({"content": emoji, "platforms": ["facebook"]})).json[
         "data"
     ]["id"]
-    overrides = {"facebook": "🌍" * 31500}
+    overrides = {"facebook": text(63000)}
     assert (
         api.request(
             "PATCH", f"/v1/posts/{post_id}", workspace.test_key, raw=_utf8({"platform_overrides": overrides})
         ).status
         == 200
     )
-    segments = [{"content": "🌕" * 4000} for _ in range(12)]  # 192 KB more
+    segments = [{"content": text(4000)} for _ in range(12)]  # 112 KB more, compressed
     grown = api.request("PATCH", f"/v1/posts/{post_id}", workspace.test_key, raw=_utf8({"segments": segments}))
     body = problem(grown, 413, "post_too_large")
     assert "bytes to store" in body["detail"]
