@@ -214,7 +214,11 @@ class TargetPublisher:
         try:
             post = self._current(f"{workspace_id}#{mode}", post_id, dispatch_id)
             target = _target(post, target_id)
-            if target is None or target_finished(target):
+            if target is None:
+                return
+            if target_finished(target):
+                # Its worker may have died between the finishing write and the event: send it now.
+                self._notify(post)
                 return
             if lease_alive(target, self._clock.now()):
                 logger.info("dead letter left to the worker holding the target", extra={"target_id": target_id})

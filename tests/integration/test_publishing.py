@@ -4,6 +4,7 @@ very handler Lambda runs."""
 
 from __future__ import annotations
 
+import copy
 import time
 
 import pytest
@@ -448,6 +449,26 @@ def test_a_dead_letter_leaves_a_target_a_live_worker_holds_to_that_worker(
     target = read(api, key, post_id)["post_targets"][0]
     assert (target["status"], target["error"]["code"]) == ("failed", "outcome_unknown")
     assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_a_dead_letter_of_a_post_finished_but_never_announced_sends_its_event(
+    api, key, runtime, services, workspace, clock
+):
+    post_id = publish_now(api, key, platforms=["bluesky"])
+    (message,) = runtime.peek()
+    runtime.drain()
+    assert [e["type"] for e in runtime.events()] == ["post.published"]
+    # As if the worker had died between the finishing write and the event (the mark is written
+    # after the event is sent), and its message had then gone to the dead-letter queue.
+    store = PostStore()
+    published = store.get(f"{workspace.workspace.id}#test", post_id)
+    unannounced = copy.deepcopy(published)
+    unannounced.notified = None
+    store.replace(published, unannounced)
+    runtime.sqs.send_message(QueueUrl=runtime.dead_letters["publish"], MessageBody=message["Body"])
+    assert runtime.tick("reconciler", clock.now())["dead_letters"] == 1
+    assert [e["type"] for e in runtime.events()] == ["post.published"]
+    assert read(api, key, post_id)["status"] == "published"
 
 
 # --- nothing stays scheduled ---------------------------------------------------------------------
