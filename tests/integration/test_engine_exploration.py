@@ -40,9 +40,9 @@ re-implement the very thing being checked. Measured on this machine: about 20 st
 moto, counting the settling at the end of each run (the bounded profile: some 600 steps in about
 30 s; the explore profile at 100 examples: 4,529 steps in 13 minutes while two other runs shared
 the CPUs); an in-memory store would be faster, but checking a copy of the condition proves nothing.
-With webhooks in the machine the bounded profile costs about the same (629 steps, 23 s of CPU,
-where the machine without them took 31 s: what a platform holds is read again only after a call
-reached it).
+With webhooks in the machine the bounded profile costs about the same (630-770 steps, 20-26 s
+of CPU, 24-42 s on the shared machine, where the machine without them took 31 s of CPU under the
+same load: what a platform holds is read again only after a call reached it).
 The publish queue is an in-memory model of SQS (delay, visibility timeout, receive count,
 dead-letter queue after max_receive_count) behind PublishQueue's and DeadLetters' interface, because
 moto's queues keep wall-clock time and the machine must move the clock at will; the events queue
