@@ -43,5 +43,6 @@ run "liveness (weak fairness), platform without idempotency" pass liveness
 run "liveness (weak fairness), idempotent platform" pass liveness -DIDEMPOTENT
 run "seeded bug: no in-flight mark" fail safety -DNO_IN_FLIGHT_MARK
 run "seeded bug: no owner check on write" fail safety -DNO_OWNER_CHECK
+run "seeded bug: a dead letter failed blindly (delivery_failed)" fail safety -DBLIND_GIVE_UP
 run "seeded bug: no reconciler" fail liveness -DNO_RECONCILER
 echo "model check: the protocol holds, and every seeded bug is caught"

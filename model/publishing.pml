@@ -6,9 +6,10 @@
  * publisher's _change re-reads and re-checks on a conflict, so a write is atomic with the checks
  * its mutation makes) or one platform call:
  *
- *   receive a message -> claim (lease) -> [taken over, a part in flight, platform without
- *   idempotency: fail outcome_unknown] -> for each part not yet out: mark in flight -> call the
- *   platform -> record the part -> finish.
+ *   receive a message -> claim (lease, and the first part not yet out marked in flight, in the
+ *   same write) -> [taken over, a part was in flight, platform without idempotency: fail
+ *   outcome_unknown] -> for each part not yet out: mark it in flight (the first was marked by the
+ *   claim) -> call the platform -> record the part -> finish.
  *
  * The environment, each under a budget so that faults end: a worker crashes between any two
  * steps (its message stays in flight until its visibility timeout); the queue delivers a message
@@ -16,18 +17,24 @@
  * transiently (the target is released and the message comes back later). Unbounded: a dead
  * worker's lease runs out; a message not being worked on becomes visible again after its
  * visibility timeout; the reconciler queues a target again that is unfinished and not held by a
- * live lease, and fails the target of a message that reached the dead-letter queue.
+ * live lease, and settles the target of a message that reached the dead-letter queue as a worker
+ * taking it over would (publishing.give_up): left alone while a live lease holds it,
+ * outcome_unknown if a part is in flight on a platform without idempotency, else delivery_failed.
  *
  * Properties (checked in every reachable state; the liveness one under weak fairness):
  *   - the platform never holds two posts for one part;
  *   - a platform without idempotency is never called twice for one part (the outcome of the first
  *     call is unknown or known to be accepted: a second call risks or makes a duplicate);
  *   - the post's status agrees with its target;
+ *   - a target of a platform without idempotency that failed for any reason but outcome_unknown
+ *     holds no part the platform was called for and that was not recorded (the user is told the
+ *     truth: "failed" never hides a post the platform may hold);
  *   - eventually the target is finished (published or failed): nothing stays publishing.
  *
  * Compile-time switches: -DIDEMPOTENT (the platform recognises a repeated request: Bluesky,
- * Mastodon), and the seeded bugs the checker must reject: -DNO_IN_FLIGHT_MARK (the part is not
- * written down before the call), -DNO_OWNER_CHECK (a worker whose lease was taken over keeps
+ * Mastodon), and the seeded bugs the checker must reject: -DNO_IN_FLIGHT_MARK (no part is written
+ * down before the call, neither by the claim nor by the mark), -DBLIND_GIVE_UP (a dead letter
+ * fails its target delivery_failed whatever is in flight or leased), -DNO_OWNER_CHECK (a worker whose lease was taken over keeps
  * writing: what the version condition prevents), -DNO_RECONCILER (nothing settles what a crash
  * left: liveness fails). model/check.sh runs them all; `make model` runs model/check.sh.
  */
@@ -96,15 +103,24 @@ inline fail_target(code) {
     settle()
 }
 
+/* a failed target of a platform without idempotency says outcome_unknown if the platform may hold
+   a part that was not recorded */
+#ifdef IDEMPOTENT
+#define truthful true
+#else
+#define truthful (!(target == FAILED && error != OUTCOME_UNKNOWN && parts_done < PARTS && calls[parts_done] > 0))
+#endif
+
 inline check() {
     assert(status == target || (!finished && status == PUBLISHING));
+    assert(truthful)
 }
 
 proctype Worker(byte me) {
-    byte m, p;
-    bool taken_over;
+    byte m, p, was_in_flight;
+    bool taken_over, claim_marked;
 idle:
-    m = 0; p = 0; taken_over = false;   /* a new invocation: nothing carried over */
+    m = 0; p = 0; taken_over = false; was_in_flight = NONE; claim_marked = false;  /* a new invocation */
     /* receive a visible message; one received too often goes to the dead-letter queue */
 end_waiting:
     atomic {
@@ -129,7 +145,17 @@ end_waiting:
         :: !finished && leased && owner == me -> slot[m] = WAITING; goto idle  /* my dead self's lease */
         :: !finished && !leased ->
             taken_over = (target == PUBLISHING);
-            target = PUBLISHING; owner = me; lease_alive = true; owner_dead = false
+            was_in_flight = in_flight;
+            target = PUBLISHING; owner = me; lease_alive = true; owner_dead = false;
+            /* the first part not yet out is marked in flight in the claim's own write */
+            if
+            :: parts_done < PARTS ->
+#ifndef NO_IN_FLIGHT_MARK
+                in_flight = parts_done;
+#endif
+                claim_marked = true
+            :: else -> skip
+            fi
         fi
     }
     if
@@ -139,7 +165,7 @@ end_waiting:
 #ifndef IDEMPOTENT
     atomic {
         if
-        :: taken_over && in_flight != NONE ->
+        :: taken_over && was_in_flight != NONE ->
             if
             :: !finished -> fail_target(OUTCOME_UNKNOWN); check()
             :: else -> skip
@@ -152,22 +178,26 @@ end_waiting:
     do
     :: atomic { parts_done >= PARTS -> break }
     :: atomic { parts_done < PARTS -> p = parts_done }
-        /* mark the part in flight (and renew the lease) */
-        atomic {
+        /* mark the part in flight (and renew the lease), unless the claim just marked it */
+        if
+        :: claim_marked -> claim_marked = false
+        :: else ->
+            atomic {
 #ifndef NO_OWNER_CHECK
-            if
-            :: owner != me -> slot[m] = FREE; goto idle        /* superseded: drop the work */
-            :: else -> skip
-            fi;
+                if
+                :: owner != me -> slot[m] = FREE; goto idle    /* superseded: drop the work */
+                :: else -> skip
+                fi;
 #endif
 #ifndef NO_IN_FLIGHT_MARK
-            in_flight = p;
+                in_flight = p;
 #endif
-            lease_alive = true
-        }
-        if
-        :: crashes < CRASHES -> atomic { crashes++; goto crash }
-        :: true -> skip
+                lease_alive = true
+            }
+            if
+            :: crashes < CRASHES -> atomic { crashes++; goto crash }
+            :: true -> skip
+            fi
         fi;
         /* the platform call */
         if
@@ -193,7 +223,8 @@ end_waiting:
                 posts[p]++;
                 assert(calls[p] <= 1);
 #endif
-                assert(posts[p] <= 1)
+                assert(posts[p] <= 1);
+                assert(truthful)
             }
         fi;
         if
@@ -273,7 +304,7 @@ end_forever:
         :: else -> i++
         od
     }
-    /* ... and the target of a dead letter is failed (give_up), the letter removed */
+    /* ... and the target of a dead letter is settled (give_up), the letter removed */
     :: atomic {
         slot[0] == DEAD || slot[1] == DEAD ->
         i = 0;
@@ -282,7 +313,17 @@ end_forever:
         :: else -> i++
         od;
         if
+#ifdef BLIND_GIVE_UP
         :: !finished -> fail_target(DELIVERY_FAILED); check()
+#else
+        :: !finished && leased -> skip                           /* left to the live worker */
+#ifndef IDEMPOTENT
+        :: !finished && !leased && in_flight != NONE -> fail_target(OUTCOME_UNKNOWN); check()
+        :: !finished && !leased && in_flight == NONE -> fail_target(DELIVERY_FAILED); check()
+#else
+        :: !finished && !leased -> fail_target(DELIVERY_FAILED); check()
+#endif
+#endif
         :: else -> skip
         fi
     }

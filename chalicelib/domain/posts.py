@@ -121,6 +121,13 @@ def target_finished(target: Target) -> bool:
     return target.status in ("published", "failed", "cancelled")
 
 
+def lease_alive(target: Target, now: dt.datetime) -> bool:
+    """Whether a worker holds the target now (its lease has not run out)."""
+    if not target.lease_until:
+        return False
+    return dt.datetime.fromisoformat(target.lease_until.replace("Z", "+00:00")) > now
+
+
 def derived_status(targets: list[Target]) -> str | None:
     """published once a target succeeded and all are done; failed when all failed; else None."""
     if not targets or any(t.status in ("pending", "publishing") for t in targets):

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 from chalicelib.clock import Clock, format_timestamp
 from chalicelib.domain.attachments import attachments
-from chalicelib.domain.platforms import numbered_suffix
-from chalicelib.domain.posts import Post, Target, derived_status, target_finished
+from chalicelib.domain.platforms import describe, numbered_suffix
+from chalicelib.domain.posts import Post, Target, derived_status, lease_alive, target_finished
 from chalicelib.errors import ConflictError, NotFoundError
 from chalicelib.ids import uuid7
 from chalicelib.measures import NO_MEASURES, Measures
@@ -79,6 +79,23 @@ def build_parts(post: Post, target: Target, thread_style: str) -> list[dict]:
         for index, part in enumerate(parts):
             part["text"] += numbered_suffix(index + 1, len(parts))
     return parts
+
+
+def outcome_unknown(in_flight: int | None, platform: str, idempotent: bool) -> str | None:
+    """Why a target whose work was interrupted must fail as ``outcome_unknown``, or None.
+
+    A part marked in flight may have reached the platform (the mark is written before the call, and
+    the worker stopped before writing the answer). A platform that recognises a repeat takes it
+    again safely; one that does not must not be asked again, and the user must be told. The one
+    decision for a worker taking a target over and for a message that reached the dead-letter queue.
+    """
+    if in_flight is None or idempotent:
+        return None
+    return (
+        f"Publishing part {in_flight + 1} was interrupted after it may have been sent; "
+        f"{platform} offers no way to check it, so it was not sent again. "
+        "Check the account before publishing this post again."
+    )
 
 
 def post_event(post: Post, now: dt.datetime) -> dict:
@@ -188,27 +205,36 @@ class TargetPublisher:
         total = len(build_parts(post, target, adapter.thread_style))
         post, taken_over, was_in_flight = self._claim(post, target_id, dispatch_id, owner, total)
         target = _target(post, target_id)
-        if taken_over and was_in_flight is not None and not adapter.idempotent:
-            self._fail(
-                post,
-                target_id,
-                dispatch_id,
-                "outcome_unknown",
-                f"Publishing part {was_in_flight + 1} was interrupted after it was sent; "
-                f"{target.platform} offers no way to check it, so it was not sent again. "
-                "Check the account before publishing this post again.",
-            )
+        unknown = outcome_unknown(was_in_flight, target.platform, adapter.idempotent) if taken_over else None
+        if unknown is not None:
+            self._fail(post, target_id, dispatch_id, "outcome_unknown", unknown)
             return "failed"
         return self._send_parts(post, target_id, dispatch_id, owner, adapter, log, time_left)
 
     def give_up(
         self, workspace_id: str, mode: str, post_id: str, target_id: str, dispatch_id: str, reason: str
     ) -> None:
-        """Fail a target whose work was abandoned (its message reached the dead-letter queue)."""
+        """Fail a target whose work was abandoned (its message reached the dead-letter queue), as a
+        worker taking it over would: left to a worker that holds a live lease (should that worker
+        die, the reconciler queues the target again); ``outcome_unknown`` if a part is in flight on a
+        platform that cannot recognise a repeat (it may have accepted the part); else
+        ``delivery_failed`` with ``reason``."""
         try:
             post = self._current(f"{workspace_id}#{mode}", post_id, dispatch_id)
             target = _target(post, target_id)
-            if target is not None and not target_finished(target):
+            if target is None:
+                return
+            if target_finished(target):
+                # Its worker may have died between the finishing write and the event: send it now.
+                self._notify(post)
+                return
+            if lease_alive(target, self._clock.now()):
+                logger.info("dead letter left to the worker holding the target", extra={"target_id": target_id})
+                return
+            unknown = outcome_unknown(target.in_flight, target.platform, describe(target.platform).idempotent)
+            if unknown is not None:
+                self._fail(post, target_id, dispatch_id, "outcome_unknown", unknown)
+            else:
                 self._fail(post, target_id, dispatch_id, "delivery_failed", reason)
         except _SupersededError:
             pass

@@ -5,7 +5,10 @@
   them over, resumes after the last part that went out, and fails as ``outcome_unknown`` a part
   that was in flight on a platform that cannot recognise a repeat.
 - Messages in the publish queue's dead-letter queue (delivered too often without success): their
-  targets are failed with the reason, and the messages removed.
+  targets are failed as a worker taking them over would (publishing.outcome_unknown: a part in
+  flight on a platform that cannot recognise a repeat is ``outcome_unknown``, else
+  ``delivery_failed`` with the reason; a target a live worker holds is left to it), and the
+  messages removed.
 - Scheduled posts that were dispatched but never published are dispatched again by the dispatcher
   itself (see dispatching.REDISPATCH_AFTER); a post past due that was never dispatched is found by
   the dispatcher's query, which reaches back without limit.
@@ -18,18 +21,12 @@ import datetime as dt
 
 from chalicelib.clock import Clock, format_timestamp
 from chalicelib.data.messages import PublishMessage
-from chalicelib.domain.posts import derived_status, target_finished
+from chalicelib.domain.posts import derived_status, lease_alive, target_finished
 from chalicelib.errors import NotFoundError
 from chalicelib.measures import NO_MEASURES, Measures
 from chalicelib.observability import logger
 
 STUCK_AFTER = dt.timedelta(minutes=3)
-
-
-def lease_alive(target, now: dt.datetime) -> bool:
-    if not target.lease_until:
-        return False
-    return dt.datetime.fromisoformat(target.lease_until.replace("Z", "+00:00")) > now
 
 
 class Reconciler:

@@ -82,6 +82,7 @@ class WebhookDeliveries:
         allow_local: bool,
         stamp_clock: Clock | None = None,
         measures: Measures = NO_MEASURES,
+        send_timeout: float | None = None,
     ):
         from chalicelib.clock import SystemClock
 
@@ -94,6 +95,9 @@ class WebhookDeliveries:
         # it is the wall clock's time even where the schedule runs on a moved clock (tests).
         self._stamp_clock = stamp_clock or SystemClock()
         self._allow_local = allow_local
+        # How long an endpoint may take to answer (webhook_sender.TIMEOUT_SECONDS unless told):
+        # shortened only where an endpoint that hangs must cost less wall-clock time (tests).
+        self._send_timeout = send_timeout
 
     # --- fan-out -------------------------------------------------------------------------------
     def fan_out(self, event: Event) -> int:
@@ -231,12 +235,19 @@ class WebhookDeliveries:
     def _send_and_record(self, webhook: Webhook, delivery: Delivery, attempt: int) -> str:
         now = self._clock.now()
         body = delivery.body.encode()
-        from chalicelib.webhook_sender import send, signed_headers
+        from chalicelib.webhook_sender import TIMEOUT_SECONDS, send, signed_headers
 
         stamp = int(self._stamp_clock.now().timestamp())
         headers = signed_headers(self._webhooks.signing_secrets(webhook, now), delivery.event_id, stamp, body)
         # The endpoint's answer takes real time, whatever the schedule's clock: the wall clock times it.
-        answer = send(webhook.url, body, headers, allow_local=self._allow_local, clock=self._stamp_clock)
+        answer = send(
+            webhook.url,
+            body,
+            headers,
+            allow_local=self._allow_local,
+            clock=self._stamp_clock,
+            timeout=self._send_timeout or TIMEOUT_SECONDS,
+        )
         entry = {
             "attempt": attempt,
             "at": format_timestamp(now),

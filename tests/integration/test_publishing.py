@@ -4,6 +4,7 @@ very handler Lambda runs."""
 
 from __future__ import annotations
 
+import copy
 import time
 
 import pytest
@@ -393,6 +394,81 @@ def test_dead_letters_are_settled_with_a_reason(api, key, runtime, services, wor
     assert post["status"] == "failed" and post["post_targets"][0]["error"]["code"] == "delivery_failed"
     assert runtime.receive("publish-dlq") == []
     assert [e["type"] for e in runtime.events()] == ["post.failed"]
+
+
+def a_worker_dies_mid_publish_and_its_message_is_dead_lettered(runtime, services, clock):
+    """The platform accepted the part, the worker died before writing it down, and the message then
+    went to the dead-letter queue (as after too many deliveries) instead of coming back."""
+    (message,) = runtime.peek()
+    a_worker_dies_after_the_platform_accepts(runtime, services, clock)
+    runtime.sqs.send_message(QueueUrl=runtime.dead_letters["publish"], MessageBody=message["Body"])
+    for handle in runtime.in_flight.pop("publish"):
+        runtime.sqs.delete_message(QueueUrl=runtime.queues["publish"], ReceiptHandle=handle)
+
+
+def test_a_dead_letter_with_a_part_in_flight_fails_its_target_as_outcome_unknown(
+    api, key, runtime, services, workspace, clock
+):
+    post_id = publish_now(api, key, platforms=["twitter"])
+    a_worker_dies_mid_publish_and_its_message_is_dead_lettered(runtime, services, clock)
+    clock.advance(seconds=LEASE.total_seconds() + 1)  # the dead worker's lease ran out
+    assert runtime.tick("reconciler", clock.now())["dead_letters"] == 1
+    post = read(api, key, post_id)
+    target = post["post_targets"][0]
+    # X may hold the part and offers no way to check: the user is told so, not "delivery failed".
+    assert (post["status"], target["error"]["code"]) == ("failed", "outcome_unknown")
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+    assert [e["type"] for e in runtime.events()] == ["post.failed"]
+
+
+def test_a_dead_letter_on_a_platform_that_recognises_repeats_fails_as_delivery_failed(
+    api, key, runtime, services, workspace, clock
+):
+    post_id = publish_now(api, key, platforms=["bluesky"])
+    a_worker_dies_mid_publish_and_its_message_is_dead_lettered(runtime, services, clock)
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert runtime.tick("reconciler", clock.now())["dead_letters"] == 1
+    target = read(api, key, post_id)["post_targets"][0]
+    assert (target["status"], target["error"]["code"]) == ("failed", "delivery_failed")
+
+
+def test_a_dead_letter_leaves_a_target_a_live_worker_holds_to_that_worker(
+    api, key, runtime, services, workspace, clock
+):
+    post_id = publish_now(api, key, platforms=["twitter"])
+    a_worker_dies_mid_publish_and_its_message_is_dead_lettered(runtime, services, clock)
+    # The lease still runs: as far as anyone can tell, a worker is sending the part right now.
+    assert runtime.tick("reconciler", clock.now())["dead_letters"] == 1
+    assert read(api, key, post_id)["status"] == "publishing"
+    assert runtime.receive("publish-dlq") == []
+    # It was not: once its lease ran out, the reconciler queues the target again, and the worker
+    # that takes it over finds the part in flight.
+    clock.advance(seconds=(STUCK_AFTER + LEASE).total_seconds())
+    assert runtime.tick("reconciler", clock.now())["requeued"] == 1
+    runtime.drain()
+    target = read(api, key, post_id)["post_targets"][0]
+    assert (target["status"], target["error"]["code"]) == ("failed", "outcome_unknown")
+    assert len(platform_saw(services, workspace, "twitter")) == 1
+
+
+def test_a_dead_letter_of_a_post_finished_but_never_announced_sends_its_event(
+    api, key, runtime, services, workspace, clock
+):
+    post_id = publish_now(api, key, platforms=["bluesky"])
+    (message,) = runtime.peek()
+    runtime.drain()
+    assert [e["type"] for e in runtime.events()] == ["post.published"]
+    # As if the worker had died between the finishing write and the event (the mark is written
+    # after the event is sent), and its message had then gone to the dead-letter queue.
+    store = PostStore()
+    published = store.get(f"{workspace.workspace.id}#test", post_id)
+    unannounced = copy.deepcopy(published)
+    unannounced.notified = None
+    store.replace(published, unannounced)
+    runtime.sqs.send_message(QueueUrl=runtime.dead_letters["publish"], MessageBody=message["Body"])
+    assert runtime.tick("reconciler", clock.now())["dead_letters"] == 1
+    assert [e["type"] for e in runtime.events()] == ["post.published"]
+    assert read(api, key, post_id)["status"] == "published"
 
 
 # --- nothing stays scheduled ---------------------------------------------------------------------
