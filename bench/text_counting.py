@@ -4,7 +4,10 @@ Each text is the longest content a post takes (63,206 characters). For X's weigh
 Mastodon's status length and the check of X, Mastodon and Bluesky together, it prints the best of
 seven timings (CPU time of this process) in milliseconds and the ratio to a plain ASCII post of the same length (words,
 punctuation, a link, a mention, a hashtag), measured in the same run. Then the same at double the
-length, as a ratio: linear counting costs about 2x, quadratic 4x.
+length, as a ratio: linear counting costs about 2x, quadratic 4x. Then the dense texts that a
+random mix of hostile pieces produces (a link every ten characters, an internationalised domain
+every few dozen, an accent on every letter), and the worst of 100 hostile units generated as the
+tests generate them (tests/unit/test_text_hostile.py), each repeated to the same length.
 
     .venv/bin/python bench/text_counting.py
 
@@ -21,7 +24,35 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from chalicelib.text import check, mastodon, twitter  # noqa: E402
-from tests.unit.test_text_hostile import HOSTILE, LENGTH, PLAIN_POST, _fit  # noqa: E402
+from tests.unit.test_text_hostile import _UNIT, HOSTILE, LENGTH, PLAIN_POST, _fit  # noqa: E402
+
+DENSE = {
+    "a link every ten characters": lambda n: _fit("see x.com ", n),
+    "a link with a path every 26": lambda n: _fit("see https://example.com/a ", n),
+    "an internationalised domain every 38": lambda n: _fit("https://" + "ß" * 22 + ".xn--p1ai ", n),
+    "a Cyrillic domain every 8": lambda n: _fit("éééé.рф ", n),
+    "an accent (decomposed) on every letter": lambda n: _fit("a\u0301", n),
+    "an emoji every character": lambda n: _fit("\U0001f4bb", n),
+}
+GENERATED = 100
+
+
+def generated_units() -> list[str]:
+    """The hostile units the tests generate, the same ones on every run."""
+    from hypothesis import HealthCheck, given, settings
+
+    units: list[str] = []
+
+    @settings(
+        max_examples=GENERATED, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    @given(_UNIT)
+    def collect(unit):
+        units.append(unit)
+
+    collect()
+    return units
+
 
 COUNTERS = {
     "X": twitter.weighted_length,
@@ -49,13 +80,28 @@ def main() -> None:
     print(f"{'text':40s}" + "".join(f"{name:>34s}" for name in COUNTERS))
     print(f"{'':40s}" + "".join(f"{'ms  x plain  x at 2x length':>34s}" for _ in COUNTERS))
     baseline = {name: best(count, plain) for name, count in COUNTERS.items()}
-    for label, make in texts.items():
+    for label, make in {**texts, **DENSE}.items():
         cells = []
         for name, count in COUNTERS.items():
             cost = best(count, make(LENGTH))
             doubled = best(count, make(LENGTH * 2), repeats=5) / cost
             cells.append(f"{cost * 1000:14.1f}{cost / baseline[name]:9.2f}{doubled:11.2f}")
         print(f"{label:40s}" + "".join(cells))
+    print()
+    print(f"{GENERATED} generated hostile units, each repeated to {LENGTH:,} characters: x plain (best of three)")
+    ratios = {name: [] for name in ("X", "Mastodon")}
+    for unit in generated_units():
+        text = _fit(unit, LENGTH)
+        for name in ratios:
+            ratios[name].append((best(COUNTERS[name], text, repeats=3) / baseline[name], unit))
+    for name, found in ratios.items():
+        found.sort(reverse=True)
+        within = sum(ratio <= 2 for ratio, _ in found)
+        median = found[len(found) // 2][0]
+        print(
+            f"  {name:10s} within 2x: {within}/{len(found)}   median {median:.2f}"
+            f"   worst {found[0][0]:.2f}: {found[0][1]!r:.70}"
+        )
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import functools
 import re
 
 from chalicelib.text.graphemes import grapheme_count
-from chalicelib.text.urls import Span, find_mastodon_urls
+from chalicelib.text.urls import Span, find_mastodon_urls, with_simple_mastodon_urls_replaced
 
 DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_CHARACTERS_PER_URL = 23
@@ -60,6 +60,9 @@ def countable_text(text: str, *, characters_per_url: int = DEFAULT_CHARACTERS_PE
     if not text or text.isspace():
         return ""
     placeholder = "x" * characters_per_url
+    # Words that are plain URLs are replaced first, in one pass at C speed (see
+    # ``simple_mastodon_urls``); the finder reads what stays.
+    text = with_simple_mastodon_urls_replaced(text, placeholder)
     replacements = [(span, placeholder) for span in find_mastodon_urls(text)]
     replacements += _mentions(text)
     replacements.sort(key=lambda item: item[0].start)

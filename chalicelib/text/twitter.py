@@ -37,7 +37,7 @@ import re
 import unicodedata
 
 from chalicelib.text import _indicators
-from chalicelib.text.urls import find_x_urls
+from chalicelib.text.urls import find_x_urls, without_simple_x_urls
 
 MAX_WEIGHTED_LENGTH = 280
 SCALE = 100
@@ -101,11 +101,12 @@ def _block_classes(block: int) -> tuple[bytes, dict[int, bytes]]:
     return classes, others
 
 
-def _sorted_in_one_block(marks: str) -> str | None:
-    """``marks`` stably sorted by combining class, or None unless they share one block of 256 code
-    points of the Basic Multilingual Plane (as the long runs of one script do). Sorted in bytes:
-    the low byte of each mark names its class, and keeping one class at a time keeps its order,
-    at C speed; ``sorted`` with a key costs a call per mark."""
+def _classes_in_one_block(marks: str) -> list[str] | None:
+    """``marks`` grouped by combining class, the classes in ascending order and each group in the
+    order of ``marks``, or None unless they share one block of 256 code points of the Basic
+    Multilingual Plane (as the long runs of one script do). Grouped in bytes: the low byte of each
+    mark names its class, and keeping one class at a time keeps its order, at C speed; ``sorted``
+    with a key costs a call per mark."""
     encoded = marks.encode("utf-16-be", "surrogatepass")
     highs, lows = encoded[0::2], encoded[1::2]
     block = highs[0]
@@ -115,9 +116,49 @@ def _sorted_in_one_block(marks: str) -> str | None:
     present = sorted(set(lows.translate(classes)))
     if present[0] == 0:
         return None  # a starter to this Python's data: it splits the run (see below)
-    ordered = bytearray(encoded)
-    ordered[1::2] = b"".join(lows.translate(None, others[value]) for value in present)
-    return ordered.decode("utf-16-be")
+    groups = []
+    for value in present:
+        kept = lows.translate(None, others[value])
+        group = bytearray(2 * len(kept))
+        group[0::2] = bytes([block]) * len(kept)
+        group[1::2] = kept
+        groups.append(group.decode("utf-16-be"))
+    return groups
+
+
+def _sorted_in_one_block(marks: str) -> str | None:
+    """``marks`` stably sorted by combining class, or None (see ``_classes_in_one_block``)."""
+    groups = _classes_in_one_block(marks)
+    return None if groups is None else "".join(groups)
+
+
+# The most code points a character decomposes to (U+1F82: alpha and three marks). So a starter
+# composes with three marks at most, whatever follows it (tests/unit/test_text_hostile.py checks).
+_LONGEST_DECOMPOSITION = 4
+
+
+def _composed_long_run(lead: str, marks: str) -> str | None:
+    """``unicodedata.normalize("NFC", lead + marks)`` for a long run of marks after a starter that
+    does not decompose, without reading the whole run; None where that does not apply.
+
+    Canonical composition walks the marks after a starter in canonical order: a mark composes with
+    it, or stays and blocks every later mark of its class. So within each class only the marks up
+    to the first that stays are tried, and as a starter takes three marks at most, the first four
+    of each class decide: the rest stay as they are. The normaliser reads those few, and the rest
+    of each class follows what it left, in order.
+    """
+    if lead and unicodedata.decomposition(lead)[:1] not in ("", "<"):
+        return None  # a lead that decomposes puts its own marks among these
+    groups = _classes_in_one_block(marks)
+    if groups is None or not all(unicodedata.is_normalized("NFD", group) for group in groups):
+        return None  # a mark that decomposes is not what it seems
+    head = _LONGEST_DECOMPOSITION
+    normalized = unicodedata.normalize("NFC", lead + "".join(group[:head] for group in groups))
+    starter, kept = normalized[: len(lead)], normalized[len(lead) :]
+    by_class = {}
+    for mark in kept:
+        by_class[unicodedata.combining(mark)] = by_class.get(unicodedata.combining(mark), "") + mark
+    return starter + "".join(by_class.get(unicodedata.combining(group[0]), "") + group[head:] for group in groups)
 
 
 def _in_canonical_order(run) -> str:
@@ -164,11 +205,18 @@ def nfc(text: str) -> str:
     settled[:-1] = [run[:-1] for run in settled[:-1]]
     if len(parts) > 2 * budget:
         settled[-1] = unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, settled[-1]))
+    composed = {}
     if runs and max(map(len, runs)) >= _LONG_RUN:
+        for index, run in enumerate(runs):
+            if len(run) >= _LONG_RUN and (found := _composed_long_run(leads[index], run)) is not None:
+                composed[index] = found
+                leads[index] = runs[index] = ""
         runs = [_mark_run().sub(_in_canonical_order, run) for run in runs]
-    normalized = unicodedata.normalize("NFC", "\0".join(map(operator.add, leads, runs)))
+    normalized = unicodedata.normalize("NFC", "\0".join(map(operator.add, leads, runs))).split("\0")
+    for index, found in composed.items():
+        normalized[index] = found
     parts[0::2] = settled
-    parts[1::2] = normalized.split("\0")
+    parts[1::2] = normalized
     return "".join(parts)
 
 
@@ -221,7 +269,9 @@ def _flag_starts(text: str) -> list[int]:
     return [] if pairs is None else [match.start() for match in _flag_pairs().finditer(pairs)]
 
 
-_INDICATOR_RUN = re.compile("[\U0001f1e6-\U0001f1ff]{2,}")
+# Written as one indicator then more, not "{2,}": a pattern that starts with a plain class is
+# scanned for that class at C speed, twice as fast over a text of other characters.
+_INDICATOR_RUN = re.compile("[\U0001f1e6-\U0001f1ff][\U0001f1e6-\U0001f1ff]+")
 
 
 def _flag_count(text: str) -> int:
@@ -310,6 +360,14 @@ def _plain_weight(text: str) -> int:
 def weighted_length(text: str) -> int:
     """The length X gives ``text``, in characters (its limit is ``MAX_WEIGHTED_LENGTH``)."""
     text = nfc(text)
+    # Words that are plain URLs are taken out first, in one pass at C speed (see
+    # ``simple_x_urls``): what stays is weighed as before, with the URLs it still holds.
+    text, simple = without_simple_x_urls(text)
+    return (_hundredths(text) + simple * TRANSFORMED_URL_LENGTH * SCALE) // SCALE
+
+
+def _hundredths(text: str) -> int:
+    """The weight of ``text`` (in NFC) in hundredths of a character."""
     # URLs and emoji have weights of their own; everything between weighs by code point. Where
     # a URL and an emoji start together the URL counts, and whichever starts first hides the
     # other's start, as when twitter-text reads the text from left to right.
@@ -321,18 +379,22 @@ def weighted_length(text: str) -> int:
             # emoji, lie outside the Basic Multilingual Plane: a text within it is checked for
             # those few at C speed before the emoji pattern reads it.
             if _within_bmp(text) and not _may_start_bmp_emoji(text):
-                return _plain_weight(text) // SCALE
+                return _plain_weight(text)
             rest, emoji = _emoji_pattern().subn("", text)
-            return (_plain_weight(rest) + (emoji - _flag_count(text)) * DEFAULT_WEIGHT) // SCALE
+            return _plain_weight(rest) + (emoji - _flag_count(text)) * DEFAULT_WEIGHT
         entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in _emoji_pattern().finditer(text)]
         entities += [(start, 1, start + 2, DEFAULT_WEIGHT) for start in _flag_starts(text)]
         entities.sort()
+    # The text between entities is weighed at once: weighing each gap apart cost a few µs a
+    # gap, which a text with a URL every few characters pays thousands of times.
+    gaps = []
     total = 0
     index = 0
     for start, _, end, weight in entities:
         if start < index:
             continue
-        total += _plain_weight(text[index:start]) + weight
+        gaps.append(text[index:start])
+        total += weight
         index = end
-    total += _plain_weight(text[index:])
-    return total // SCALE
+    gaps.append(text[index:])
+    return total + _plain_weight("".join(gaps))
