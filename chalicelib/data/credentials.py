@@ -16,9 +16,10 @@ from typing import Any
 from pynamodb.exceptions import UpdateError
 
 from chalicelib.data.errors import is_condition_failure
+from chalicelib.data.integrations import read_record
 from chalicelib.data.models import IntegrationRecord, scope_of
 from chalicelib.data.secrets import SecretBox
-from chalicelib.errors import ConflictError, NotFoundError
+from chalicelib.errors import ConflictError
 
 OPENED_KEPT = 256  # opened credentials a container keeps, newest used last
 
@@ -94,12 +95,7 @@ class CredentialStore:
         if offered is not None:
             sealed, version = offered
         else:
-            try:
-                record = IntegrationRecord.get(scope, integration_id, consistent_read=True)
-            except IntegrationRecord.DoesNotExist as exc:
-                raise NotFoundError(
-                    f"No integration {integration_id} in this workspace.", code="integration_not_found"
-                ) from exc
+            record = read_record(scope, integration_id, consistent_read=True)
             sealed, version = record.credentials, int(record.credentials_version or 0)
         if not sealed:
             return {}, version

@@ -45,6 +45,15 @@ def to_record(integration: Integration) -> IntegrationRecord:
     )
 
 
+def read_record(scope: str, integration_id: str, consistent_read: bool = False) -> IntegrationRecord:
+    """The integration's item, or the API's 404 for an id this workspace does not have."""
+    try:
+        return IntegrationRecord.get(scope, integration_id, consistent_read=consistent_read)
+    except IntegrationRecord.DoesNotExist as exc:
+        missing = f"No integration {integration_id} in this workspace."
+        raise NotFoundError(missing, code="integration_not_found") from exc
+
+
 class IntegrationStore:
     def __init__(self, credentials_cache=None):
         # The container's SealedCredentialsCache (chalicelib/data/credentials.py), shared with its
@@ -80,24 +89,14 @@ class IntegrationStore:
         return [item for item in found if statuses is None or item.status in statuses]
 
     def get(self, workspace_id: str, mode: str, integration_id: str) -> Integration:
-        try:
-            return _to_domain(IntegrationRecord.get(scope_of(workspace_id, mode), integration_id))
-        except IntegrationRecord.DoesNotExist as exc:
-            raise NotFoundError(
-                f"No integration {integration_id} in this workspace.", code="integration_not_found"
-            ) from exc
+        return _to_domain(read_record(scope_of(workspace_id, mode), integration_id))
 
     def get_for_publishing(self, workspace_id: str, mode: str, integration_id: str) -> Integration:
         """The integration as it stands now (a consistent read: a disconnect or refresh just made
         is seen). Its sealed credentials and their version are offered to the credential load that
         follows in this thread, which then needs no second read of the item."""
         scope = scope_of(workspace_id, mode)
-        try:
-            record = IntegrationRecord.get(scope, integration_id, consistent_read=True)
-        except IntegrationRecord.DoesNotExist as exc:
-            raise NotFoundError(
-                f"No integration {integration_id} in this workspace.", code="integration_not_found"
-            ) from exc
+        record = read_record(scope, integration_id, consistent_read=True)
         if self._credentials_cache is not None:
             self._credentials_cache.offer(
                 scope, integration_id, record.credentials, int(record.credentials_version or 0)
