@@ -134,6 +134,21 @@ ANSWERS = [200, 204, 500, 503, "hangs"]  # an endpoint's next answers
 FORM = re.compile(r"P(\d+) v(\d+)(?: s(\d+))?")
 
 
+def sqs_record(message, queue: str) -> dict:
+    """The SQS event record Lambda would hand the worker for one received message."""
+    return {
+        "messageId": message.id,
+        "receiptHandle": message.receipt,
+        "body": message.body,
+        "attributes": {"ApproximateReceiveCount": str(message.receives)},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+        "awsRegion": "us-east-1",
+    }
+
+
 class WorkerDied(BaseException):
     """The worker's process ends here: no batch report, the message stays in flight."""
 
@@ -456,17 +471,7 @@ class Engine(RuleBasedStateMachine):
         # A delivery may start while another is under way (another worker): each has its own faults.
         outer = (self.faults.writes, self.faults.crash, self.faults.meanwhile)
         self.faults.reset(crash=crash, meanwhile=meanwhile)
-        record = {
-            "messageId": message.id,
-            "receiptHandle": message.receipt,
-            "body": message.body,
-            "attributes": {"ApproximateReceiveCount": str(message.receives)},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:publish",
-            "awsRegion": "us-east-1",
-        }
+        record = sqs_record(message, "publish")
         try:
             spec = catalog.function("publisher")  # the worker reads its time budget from its context
             context = LocalLambdaContext("publisher", spec.memory_mb, spec.timeout, "us-east-1", "test")
@@ -490,17 +495,7 @@ class Engine(RuleBasedStateMachine):
             return
         outer = (self.hook_faults.writes, self.hook_faults.crash, self.hook_faults.meanwhile)
         self.hook_faults.reset(crash=crash)
-        record = {
-            "messageId": message.id,
-            "receiptHandle": message.receipt,
-            "body": message.body,
-            "attributes": {"ApproximateReceiveCount": str(message.receives)},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:events",
-            "awsRegion": "us-east-1",
-        }
+        record = sqs_record(message, "events")
         try:
             spec = catalog.function("webhooks")
             context = LocalLambdaContext("webhooks", spec.memory_mb, spec.timeout, "us-east-1", "test")
