@@ -71,6 +71,10 @@ def _parse(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
+class _SupersededError(Exception):
+    """The delivery changed under this worker (its lease ran out and another worker took it over)."""
+
+
 class WebhookDeliveries:
     def __init__(
         self,
@@ -141,6 +145,22 @@ class WebhookDeliveries:
     # --- one attempt ---------------------------------------------------------------------------
     def attempt(self, message: DeliveryMessage) -> str:
         """Make the attempt the message asks for, if it is still due; returns what happened."""
+        try:
+            return self._attempt(message)
+        except _SupersededError:
+            # This worker outlived its lease and another took the delivery over (same webhook-id):
+            # that worker records the outcome; this one lets go. Expected under at-least-once.
+            logger.info(
+                "webhook attempt superseded by another worker",
+                extra={
+                    "delivery_id": message.delivery_id,
+                    "webhook_id": message.webhook_id,
+                    "attempt": message.attempt,
+                },
+            )
+            return "superseded"
+
+    def _attempt(self, message: DeliveryMessage) -> str:
         now = self._clock.now()
         due = _parse(message.not_before)
         if due is not None and (due - now).total_seconds() > 1:
@@ -307,7 +327,10 @@ class WebhookDeliveries:
             history=tuple(history[-HISTORY_KEPT:]),
             updated_at=now,
         )
-        self._store.replace(delivery, after)
+        try:
+            self._store.replace(delivery, after)
+        except ConflictError as exc:
+            raise _SupersededError(delivery.id) from exc
         if status == "failed":
             self._measures.count("WebhookDeliveriesFailed")
 

@@ -319,6 +319,43 @@ def test_a_worker_killed_after_sending_and_before_recording_loses_nothing(
     assert [h["outcome"] for h in item["history"]] == ["interrupted", "succeeded"]
 
 
+def test_a_worker_that_outlived_its_lease_lets_go_to_the_one_that_took_over(
+    api, key, hooks, workspace, runtime, receiver, clock
+):
+    import json
+    import threading
+    import time
+
+    from chalicelib.data.messages import DeliveryMessage
+
+    created = register(api, key, receiver, "/slow")
+    receiver.script("/slow", (200, {}, 1.5))  # the first answer takes 1.5 s; the next comes at once
+    emit(hooks, workspace, "evt_slow")
+    runtime.deliver("events")  # the fan-out: one delivery message
+    [queued] = runtime.receive("events")
+    message = DeliveryMessage.model_validate(json.loads(queued["Body"]))
+    outcomes = {}
+
+    def first_worker():
+        outcomes["first"] = hooks.webhook_deliveries.attempt(message)
+
+    first = threading.Thread(target=first_worker)
+    first.start()
+    waited = time.monotonic() + 5
+    while not receiver.at("/slow") and time.monotonic() < waited:
+        time.sleep(0.01)
+    clock.advance(seconds=31)  # its lease runs out while the endpoint still holds its request
+    outcomes["second"] = hooks.webhook_deliveries.attempt(message)  # the message again, as SQS redelivers it
+    first.join(10)
+    # The first worker's answer comes after the takeover: it neither overwrites the record nor fails
+    # its message (which would bring it back for nothing).
+    assert outcomes == {"first": "superseded", "second": "succeeded"}
+    assert [got.webhook_id for got in receiver.at("/slow")] == ["evt_slow", "evt_slow"]
+    [item] = deliveries(api, key, created["id"])["data"]
+    assert item["status"] == "succeeded"
+    assert [entry["outcome"] for entry in item["history"]] == ["interrupted", "succeeded"]
+
+
 def test_a_hanging_endpoint_delays_no_other_and_times_out(api, key, hooks, workspace, runtime, receiver, clock):
     import time
 
