@@ -27,7 +27,9 @@ RATE_LIMIT_HOUR = 3600
 class RateLimit(BaseModel):
     """A quota of requests per window of seconds, for one API key."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use, as every settings model here: a container pays for Pydantic's first model
+    # build when it first reads its settings (its first request), not in Lambda's init.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     quota: int = Field(ge=1, le=10_000_000)
     window: int
@@ -51,17 +53,19 @@ class RateLimit(BaseModel):
 
 # The policies every key has. "default" counts every authenticated request; "posts" also counts
 # creating posts (create, duplicate) and "media" media uploads, where one request costs us the most.
-DEFAULT_RATE_LIMITS = {
-    "default": RateLimit(quota=600, window=60),
-    "posts": RateLimit(quota=60, window=60),
-    "media": RateLimit(quota=60, window=60),
-}
+@functools.cache
+def default_rate_limits() -> dict[str, RateLimit]:
+    return {
+        "default": RateLimit(quota=600, window=60),
+        "posts": RateLimit(quota=60, window=60),
+        "media": RateLimit(quota=60, window=60),
+    }
 
 
 class DeploymentSettings(BaseModel):
     """Every setting but the platforms' own; ``Settings`` below adds theirs."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     stage: str = "local"
     region: str = "us-east-1"
@@ -96,7 +100,7 @@ class DeploymentSettings(BaseModel):
     # Rate limits per API key (policy name to quota and window); a workspace may override any of
     # them (tools/admin.py set-rate-limit). Off only to measure what they cost.
     rate_limits_enabled: bool = True
-    rate_limits: Mapping[str, RateLimit] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
+    rate_limits: Mapping[str, RateLimit] = Field(default_factory=lambda: dict(default_rate_limits()))
     # Requests a second one counter item is planned for: a key allowed more is counted on several
     # items (shards), so one busy key never makes a hot partition. DynamoDB takes 1,000 writes a
     # second on a partition; refused requests write too, hence the wide margin.
@@ -125,7 +129,7 @@ class DeploymentSettings(BaseModel):
             for name, value in environ.items()
             if name.startswith(APP_SECRET_PREFIX) and value
         }
-        rate_limits = dict(DEFAULT_RATE_LIMITS)
+        rate_limits = dict(default_rate_limits())
         rate_limits.update(
             {
                 name[len(RATE_LIMIT_PREFIX) :].lower(): RateLimit.parse(value)

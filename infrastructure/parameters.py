@@ -16,7 +16,7 @@ from __future__ import annotations
 from aws_cdk import CfnParameter
 from constructs import Construct
 
-from chalicelib.settings import DEFAULT_RATE_LIMITS, RATE_LIMIT_PREFIX, Settings
+from chalicelib.settings import RATE_LIMIT_PREFIX, Settings, default_rate_limits
 
 RATE_LIMITS_ENABLED = "OPENPOST_RATE_LIMITS_ENABLED"
 SHARD_RATE = "OPENPOST_RATE_LIMIT_SHARD_RATE"
@@ -58,7 +58,7 @@ def add_rate_limit_parameters(scope: Construct) -> dict[str, str]:
             description="Rate limits per API key: on, as they should be, or off.",
         ).value_as_string
     }
-    for policy, limit in DEFAULT_RATE_LIMITS.items():
+    for policy, limit in default_rate_limits().items():
         environment[f"{RATE_LIMIT_PREFIX}{policy.upper()}"] = CfnParameter(
             scope,
             parameter_name(policy),

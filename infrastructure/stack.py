@@ -130,8 +130,7 @@ class OpenpostStack(Stack):
             "OPENPOST_RESOURCE_PREFIX": prefix,
             "OPENPOST_MEDIA_BUCKET": media_bucket.bucket_name,
             "OPENPOST_TOKENS_KEY_ID": tokens_key.key_id,
-            "POWERTOOLS_SERVICE_NAME": "openpost",
-            "POWERTOOLS_METRICS_NAMESPACE": "openpost",
+            **catalog.RUNTIME_ENVIRONMENT,
             "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
             **{queue_url_variable(name): queue.queue_url for name, queue in queues.items()},
             # The reconciler settles what reaches the dead-letter queues.

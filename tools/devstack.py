@@ -346,13 +346,14 @@ def _wait_until_healthy(base_url: str, timeout: float = 20.0) -> None:
 
 def _base_environment(public_base_url: str) -> dict[str, str | None]:
     """Fake credentials, so nothing can reach real AWS, and the settings a deployment also sets."""
+    from infrastructure.catalog import RUNTIME_ENVIRONMENT
+
     return {
         **FAKE_CREDENTIALS,
         **{name: None for name in FOREIGN},
         "OPENPOST_STAGE": "local",
         "OPENPOST_PUBLIC_BASE_URL": public_base_url,
-        "POWERTOOLS_SERVICE_NAME": "openpost",
-        "POWERTOOLS_METRICS_NAMESPACE": "openpost",
+        **RUNTIME_ENVIRONMENT,
         # Left as the developer set them: metrics would print a JSON blob per request, and X-Ray
         # has no daemon here.
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),

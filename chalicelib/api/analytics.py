@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from chalice import Response
-from pydantic import ConfigDict, Field, RootModel
+from pydantic import ConfigDict, Field
 
 from chalicelib.api.routing import ApiBlueprint, Call, Reply
 from chalicelib.api.schemas import RequestModel, ResponseModel, Timestamp
@@ -58,10 +58,6 @@ class SnapshotOut(_Response):
     shares: int | None = Field(description=METRIC_NOTE)
     platform_data: dict[str, Any] = Field(description="The platform's own counters, as it gave them.")
     captured_at: Timestamp
-
-
-class SnapshotList(RootModel[list[SnapshotOut]]):
-    model_config = ConfigDict(defer_build=True)
 
 
 class Totals(_Response):
@@ -134,7 +130,8 @@ def snapshot_out(snapshot) -> SnapshotOut:
     "/v1/analytics",
     summary="List recent analytics snapshots",
     query=AnalyticsQuery,
-    response=SnapshotList,
+    response=SnapshotOut,
+    listed=True,
     also_serves=("text/csv",),
 )
 def list_snapshots(call: Call):
@@ -152,7 +149,7 @@ def list_snapshots(call: Call):
                 "Content-Disposition": 'attachment; filename="analytics.csv"',
             },
         )
-    return SnapshotList([snapshot_out(s) for s in snapshots])
+    return [snapshot_out(s) for s in snapshots]
 
 
 def _post_analytics(call: Call, post_id: str) -> PostAnalyticsOut:

@@ -67,6 +67,8 @@ def _envelope(op: Operation) -> dict[str, Any]:
                 },
             },
         }
+    if op.listed:
+        item = {"type": "array", "items": item}
     return {"type": "object", "required": ["data"], "properties": {"data": item}}
 
 

@@ -52,6 +52,7 @@ class Operation:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None  # the model inside "data"
     paginated: bool = False  # "data" is a list, with total/limit/offset
+    listed: bool = False  # "data" is a list, whole (a short one: no pages)
     auth: bool = True
     idempotent: bool = False  # honours Idempotency-Key
     sensitive: bool = False  # the response carries a secret (stored sealed for replays)
@@ -148,6 +149,7 @@ class ApiBlueprint(Blueprint):
         query: type[BaseModel] | None = None,
         response: type[BaseModel] | None = None,
         paginated: bool = False,
+        listed: bool = False,
         auth: bool = True,
         idempotent: bool = False,
         sensitive: bool = False,
@@ -171,6 +173,7 @@ class ApiBlueprint(Blueprint):
                 query=query,
                 response=response,
                 paginated=paginated,
+                listed=listed,
                 auth=auth,
                 idempotent=idempotent,
                 sensitive=sensitive,
@@ -384,6 +387,8 @@ def field_errors(error: PydanticValidationError) -> list[dict[str, str]]:
 def _dump(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list):
+        return [_dump(item) for item in value]
     return value
 
 
