@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.data.models import TABLE_MODELS  # noqa: F401  (re-exported: tables are part of the catalog)
+from chalicelib.data.queues import PUBLISH_MAX_RECEIVES
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,9 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
-    QueueSpec("publish", consumer="publisher", visibility_timeout=360, max_receive_count=8, batch_size=5),
+    QueueSpec(
+        "publish", consumer="publisher", visibility_timeout=360, max_receive_count=PUBLISH_MAX_RECEIVES, batch_size=5
+    ),
     # S3 sends a message here for every object created under MEDIA_UPLOAD_PREFIX.
     QueueSpec("media", consumer="verifier", visibility_timeout=360, max_receive_count=5),
     # Events, and the webhook delivery attempts they fan out into (one message per endpoint).

@@ -11,6 +11,9 @@ from chalicelib.domain.posts import Post
 
 SQS_BATCH = 10
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
+# Receives of one publish message before SQS moves it to the dead-letter queue (the stack's redrive
+# policy, infrastructure/catalog.py, reads it from here).
+PUBLISH_MAX_RECEIVES = 8
 
 
 class QueueSendError(Exception):
@@ -33,6 +36,12 @@ class PublishQueue(_Queue):
         self._sqs.change_message_visibility(
             QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43200, int(seconds)))
         )
+
+    def renew(self, body: str, delay_seconds: int) -> None:
+        """Send a received message's body again as a new message, visible after ``delay_seconds``
+        (at most SQS's 15 minutes: a longer wait is taken up when it comes back)."""
+        delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=delay)
 
     def send_targets(self, post: Post, delay_seconds: int = 0) -> None:
         """Queue every target of the post, visible after ``delay_seconds`` (0 to 900)."""

@@ -41,7 +41,8 @@ class Target:
     # Who is publishing this target, and until when; another worker may take over after that.
     lease_owner: str | None = None
     lease_until: str | None = None
-    attempts: int = 0
+    attempts: int = 0  # tries that failed or may have (a worker that died counts): MAX_ATTEMPTS
+    rate_limit_waits: int = 0  # tries the platform refused for a rate limit: MAX_RATE_LIMIT_WAITS
     # Random, chosen when the target is made and kept for its life: what a platform's request keys
     # derived from the target mix in besides its id (Bluesky's record keys, which the id's
     # millisecond alone would make collide for two targets made in the same millisecond). None on

@@ -9,6 +9,8 @@ duplicate.
 
 Never lost: transient failures come back through the queue after a backoff (or the platform's own
 Retry-After), up to MAX_ATTEMPTS; permanent ones fail the target at once with the platform's reason.
+A platform's rate limit is not a failure: the account waits for its window (up to
+MAX_RATE_LIMIT_WAITS times), and the wait uses up none of the attempts.
 """
 
 from __future__ import annotations
@@ -32,12 +34,19 @@ from chalicelib.platforms.base import (
     Part,
     PermanentError,
     PlatformError,
+    PlatformRateLimitedError,
     PostRef,
     TransientError,
 )
 
 LEASE = dt.timedelta(seconds=120)  # longer than the publisher's timeout: a live worker keeps it
 MAX_ATTEMPTS = 6
+# A rate-limited call was refused, not tried: it does not count toward MAX_ATTEMPTS, or an account
+# whose 15-minute window keeps running out (a burst of its posts) would fail a post after six
+# windows. A platform that still says "later" after this many waits is failing, not limiting: at
+# 15-minute windows that is 6 hours; X's daily cap (a wait of up to 24 h, held 12 h at a time by
+# the queue) takes two or three.
+MAX_RATE_LIMIT_WAITS = 24
 EARLY_SLEEP_LIMIT = 2.0  # a message up to this early waits in the worker; more, in the queue
 CHANGE_ATTEMPTS = 8
 
@@ -402,8 +411,14 @@ class TargetPublisher:
         return remember
 
     def _transient(self, post, target_id, dispatch_id, owner, error: TransientError, log) -> str:
-        attempts = _target(post, target_id).attempts
-        if attempts >= MAX_ATTEMPTS:
+        target = _target(post, target_id)
+        limited = isinstance(error, PlatformRateLimitedError)
+        attempts, waits = target.attempts, target.rate_limit_waits + 1
+        if limited and waits > MAX_RATE_LIMIT_WAITS:
+            gave_up = f"gave up after {MAX_RATE_LIMIT_WAITS} waits for the platform's rate limit"
+            self._fail(post, target_id, dispatch_id, error.code, f"{error.message} ({gave_up})")
+            return "failed"
+        if not limited and attempts >= MAX_ATTEMPTS:
             self._fail(post, target_id, dispatch_id, error.code, f"{error.message} (gave up after {attempts} attempts)")
             return "failed"
 
@@ -412,10 +427,14 @@ class TargetPublisher:
             # The outcome is known (refused, or safe to repeat): nothing is in flight any more.
             target.in_flight, target.lease_owner, target.lease_until = None, None, None
             target.error = {"code": error.code, "message": error.message, "retrying": True}
+            if limited:  # the claim counted a try the platform refused to make
+                target.attempts -= 1
+                target.rate_limit_waits += 1
 
         self._change(post, dispatch_id, release)
-        self._measures.count("PublishRetries", platform=_target(post, target_id).platform)
-        wait = error.retry_after if error.retry_after is not None else backoff_seconds(attempts)
+        self._measures.count("PublishRetries", platform=target.platform)
+        backoff = backoff_seconds(waits if limited else attempts)
+        wait = error.retry_after if error.retry_after is not None else backoff
         logger.warning("platform failed, retrying", extra={**log, "code": error.code, "retry_in": wait})
         raise RetryLaterError(wait, error.message)
 

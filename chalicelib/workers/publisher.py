@@ -1,9 +1,11 @@
 """The publisher: SQS-triggered, one post target per message, partial batch failures reported.
 
 A message that must come back later (a platform asked to wait, a transient failure, a post not due
-yet) has its visibility set to that wait and is reported failed, so SQS redelivers it then; after
-the queue's maxReceiveCount it moves to the dead-letter queue, where the reconciler settles it.
-A message that does not parse fails the same way and ends there too.
+yet) has its visibility set to that wait and is reported failed, so SQS redelivers it then. Waiting
+is not failing: a message whose next failed receive would move it to the dead-letter queue is sent
+again as a new message instead (the post's own counters bound the retries: MAX_ATTEMPTS and
+MAX_RATE_LIMIT_WAITS). What reaches the dead-letter queue, where the reconciler settles it, is work
+that crashed its worker again and again, or a message that does not parse.
 
 The records of a batch run at once, one thread per post, each record with its own lease and its own
 outcome: a post waiting out the last fraction of its second, or a slow platform call, must not hold
@@ -21,6 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.container import services
 from chalicelib.data.messages import PublishMessage
+from chalicelib.data.queues import PUBLISH_MAX_RECEIVES
 from chalicelib.domain.publishing import RetryLaterError
 from chalicelib.observability import logger
 
@@ -73,7 +76,13 @@ def _record_handler(record: SQSRecord, lambda_context) -> str:
         logger.info("publish message handled", extra={"outcome": outcome})
         return outcome
     except RetryLaterError as later:
-        services().publish_queue.retry_in(record.receipt_handle, later.seconds)
+        queue = services().publish_queue
+        if int(record.attributes.approximate_receive_count) >= PUBLISH_MAX_RECEIVES - 1:
+            # One receive is kept in reserve: the count is approximate, and a worker may yet crash.
+            queue.renew(record.body, later.seconds)
+            logger.info("publish message renewed", extra={"retry_in": later.seconds, "reason": later.reason})
+            return "renewed"
+        queue.retry_in(record.receipt_handle, later.seconds)
         logger.info("publish message deferred", extra={"retry_in": later.seconds, "reason": later.reason})
         raise
     finally:

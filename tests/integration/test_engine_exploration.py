@@ -187,6 +187,9 @@ class Queue:
             ).model_dump_json()
             self.add(body, self._clock.now() + dt.timedelta(seconds=max(0, min(900, int(delay_seconds)))))
 
+    def renew(self, body: str, delay_seconds: int) -> None:
+        self.add(body, self._clock.now() + dt.timedelta(seconds=max(0, min(900, int(delay_seconds)))))
+
     def retry_in(self, receipt_handle: str, seconds: int) -> None:
         for message in self.messages:
             if message.receipt == receipt_handle:

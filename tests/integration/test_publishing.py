@@ -12,9 +12,10 @@ import pytest
 from chalicelib.clock import format_timestamp
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.data.posts import PostStore
+from chalicelib.data.queues import PUBLISH_MAX_RECEIVES
 from chalicelib.data.sandbox import SandboxStore
 from chalicelib.domain.dispatching import Dispatcher
-from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, RetryLaterError, TargetPublisher
+from chalicelib.domain.publishing import LEASE, MAX_ATTEMPTS, MAX_RATE_LIMIT_WAITS, RetryLaterError, TargetPublisher
 from chalicelib.domain.reconciling import STUCK_AFTER
 from chalicelib.platforms import adapter_for
 from tests.integration.conftest import publish_directly
@@ -252,6 +253,58 @@ def test_retries_stop_at_the_limit(api, key, runtime, services, workspace):
     error = post["post_targets"][0]["error"]
     assert error["code"] == "platform_unavailable" and f"after {MAX_ATTEMPTS} attempts" in error["message"]
     assert platform_saw(services, workspace, "twitter") == []
+    assert runtime.receive() == []
+
+
+def _deliver_after_the_wait(runtime):
+    """The next delivery, after the wait: a message held back becomes visible now; one sent again
+    as a new message (past the queue's receive budget) carries SQS's delay of the 1 s asked for."""
+    runtime.time_passes()
+    delivered = runtime.deliver()
+    if delivered is None:
+        time.sleep(1.2)
+        delivered = runtime.deliver()
+    return delivered
+
+
+def test_rate_limit_waits_do_not_use_up_the_attempts(api, key, runtime, services, workspace):
+    """A burst of an account's posts meets its platform window again and again: each refusal is a
+    wait, not a failed try, so the post still goes out after more waits than MAX_ATTEMPTS, and more
+    than the queue's receives of one message (the dead-letter queue would have settled it failed)."""
+    waits = PUBLISH_MAX_RECEIVES + 3
+    post_id = publish_now(api, key, content=f"[sandbox:429:1x{waits}] Hello")
+    runtime.deliver()
+    for _ in range(waits):
+        assert read(api, key, post_id)["post_targets"][0]["error"]["code"] == "rate_limited"
+        _deliver_after_the_wait(runtime)
+    post = read(api, key, post_id)
+    assert post["status"] == "published" and post["post_targets"][0]["error"] is None
+    assert [p["text"] for p in platform_saw(services, workspace, "twitter")] == ["Hello"]
+    assert runtime.receive("publish-dlq") == []
+
+
+def test_a_rate_limit_that_never_lifts_fails_the_target_after_its_waits(api, key, runtime, services, workspace):
+    post_id = publish_now(api, key, content="[sandbox:429:1] Hello")
+    runtime.deliver()
+    for _ in range(MAX_RATE_LIMIT_WAITS):
+        _deliver_after_the_wait(runtime)
+    post = read(api, key, post_id)
+    assert post["status"] == "failed"
+    error = post["post_targets"][0]["error"]
+    assert error["code"] == "rate_limited" and f"after {MAX_RATE_LIMIT_WAITS} waits" in error["message"]
+    assert platform_saw(services, workspace, "twitter") == []
+    runtime.time_passes()
+    assert runtime.receive() == [] and runtime.receive("publish-dlq") == []
+
+
+def test_a_rate_limit_after_failed_tries_leaves_the_failed_tries_counted(api, key, runtime, services, workspace):
+    """Waits and failures are counted apart: five 500s and a 429 leave one attempt, and a 500 then fails."""
+    post_id = publish_now(api, key, content=f"[sandbox:500x{MAX_ATTEMPTS - 1}] [sandbox:429:1x1] [sandbox:500] Hello")
+    for _ in range(MAX_ATTEMPTS + 1):
+        runtime.deliver()
+        runtime.time_passes()
+    error = read(api, key, post_id)["post_targets"][0]["error"]
+    assert error["code"] == "platform_unavailable" and f"after {MAX_ATTEMPTS} attempts" in error["message"]
     assert runtime.receive() == []
 
 

@@ -60,6 +60,7 @@ def _target_defaults() -> dict:
         "lease_owner": None,
         "lease_until": None,
         "attempts": 0,
+        "rate_limit_waits": 0,
         "key_salt": None,
     }
 
