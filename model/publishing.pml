@@ -51,6 +51,7 @@
 #define DUPLICATES 1
 #define SLOW_LEASES 1    /* a live worker's lease running out */
 #define REFUSALS 1       /* transient platform failures */
+#define RENEWALS 1       /* a waiting message sent again as a new one */
 
 /* target status (the post's status follows it: one target) */
 #define PENDING 0
@@ -85,10 +86,23 @@ byte calls[PARTS];          /* how often the platform was called, per part */
 byte slot[SLOTS];
 byte receives[SLOTS];
 
-byte crashes = 0, duplicates = 0, slow_leases = 0, refusals = 0;
+byte crashes = 0, duplicates = 0, slow_leases = 0, refusals = 0, renewals = 0;
 
 #define finished (target == PUBLISHED || target == FAILED)
 #define leased (owner != 0 && lease_alive)
+
+/* come back later (RetryLater): the message waits out its visibility timeout; one that has used all
+ * but one of its receives is sent again as a new message instead (workers/publisher.py), or, since
+ * SQS's receive count is approximate, may not be: both are explored. Renewals are budgeted like the
+ * faults: in the code each wait ends (a lease runs out, a due time comes: time the model does not
+ * have) or is counted on the post (MAX_ATTEMPTS, MAX_RATE_LIMIT_WAITS), so renewals are finite. */
+inline later() {
+    if
+    :: receives[m] >= MAX_RECEIVES - 1 && renewals < RENEWALS -> renewals++; receives[m] = 0
+    :: true -> skip
+    fi;
+    slot[m] = WAITING
+}
 
 inline settle() {
     /* the post's status, derived from its target in the same write (publishing._settle) */
@@ -141,8 +155,8 @@ end_waiting:
     atomic {
         if
         :: finished -> slot[m] = FREE; goto idle                 /* done already: delete */
-        :: !finished && leased && owner != me -> slot[m] = WAITING; goto idle  /* RetryLater */
-        :: !finished && leased && owner == me -> slot[m] = WAITING; goto idle  /* my dead self's lease */
+        :: !finished && leased && owner != me -> later(); goto idle  /* RetryLater */
+        :: !finished && leased && owner == me -> later(); goto idle  /* my dead self's lease */
         :: !finished && !leased ->
             taken_over = (target == PUBLISHING);
             was_in_flight = in_flight;
@@ -209,7 +223,7 @@ end_waiting:
                 :: owner == me -> in_flight = NONE; owner = 0; lease_alive = false
                 :: else -> skip
                 fi;
-                slot[m] = WAITING; goto idle
+                later(); goto idle
             }
         :: true ->
             atomic {
