@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from chalicelib.data.errors import conflict_on_condition
 from chalicelib.data.models import IntegrationRecord, PostRecord, scope_of
-from chalicelib.domain.posts import Post
 from chalicelib.domain.records import Integration
 from chalicelib.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from chalicelib.domain.posts import Post
 
 
 def _to_domain(record: IntegrationRecord) -> Integration:
