@@ -140,6 +140,8 @@ def write_request_units(tables: Tables, table: str, key: dict | None, item: dict
 def dynamodb_units(call, tables: Tables) -> tuple[float, float]:
     params, operation = call.params, call.operation
     consistent = bool(params.get("ConsistentRead"))
+    if operation == "BatchGetItem":  # consistency is asked for per table there
+        consistent = all(table.get("ConsistentRead") for table in params.get("RequestItems", {}).values())
     if operation in ("GetItem", "Query", "Scan", "BatchGetItem"):
         return sum(read_units(size, consistent) for size in params.get("_read_sizes", [0])), 0
     if operation == "TransactGetItems":

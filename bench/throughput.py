@@ -7,11 +7,12 @@ make theirs through ``botocore.session.get_session``). It also keeps the compari
 server lives in the stack's process, so the stack and the bare loop below both share one interpreter
 with it.
 
-N test-mode drafts (``--posts``, default 100) with two sandbox targets each (X and Bluesky) are
-created over HTTP, then published now, one ``POST /v1/posts/{id}/publish`` after another. Timed: from
-the first publish request to the last target's ``published_at``. That covers the API's requests and
-the publisher, which the stack runs one handler call at a time (one lock for every handler, the
-HTTP API's included), fed by one queue poller thread.
+N test-mode drafts (``--posts``, default 100) with two sandbox targets each (X and Bluesky; with
+``--targets 1``, X alone: the issue's unit, a single-part target) are created over HTTP, then
+published now, one ``POST /v1/posts/{id}/publish`` after another. Timed: from the first publish
+request to the last target's ``published_at``. That covers the API's requests and the publisher,
+which the stack runs one handler call at a time (one lock for every handler, the HTTP API's
+included), fed by one queue poller thread.
 
 The bare loop then replays, from one thread with plain boto3 clients, the very requests the stack
 sent to moto in that window, in the order it sent them and with the same parameters, against copies
@@ -20,7 +21,11 @@ cannot be replayed as recorded is changed: receipt handles come from the replay'
 receives do not long-poll. What is left is the AWS calls alone: no HTTP API, no Lambda stand-in, no
 models, no sandbox latency.
 
-    .venv/bin/python bench/throughput.py [--posts 100] [--json]
+    .venv/bin/python bench/throughput.py [--posts 100] [--targets 2] [--json]
+
+Beside the total, it prints the publisher's own calls per target (message to event, with its shares
+of the batch's receive and delete; idle empty receives left out): the figure docs/data-model.md
+lists call by call.
 
 It takes about a minute and a half for 100 posts. This prints figures and always exits 0 once it has them.
 """
@@ -83,10 +88,13 @@ def free_port() -> int:
 
 
 def role(thread_name: str) -> str:
-    """Who made a call, by the thread it came from: the devstack names its pollers and schedules;
-    the HTTP API answers on Chalice's per-connection threads."""
-    if thread_name.startswith(("queue-", "publish-record")):
+    """Who made a call, by the thread it came from: the devstack names its pollers (``queue-<name>``,
+    the consumer running in its poller's thread) and schedules; the publisher runs a batch's records
+    on threads of its own; the HTTP API answers on Chalice's per-connection threads."""
+    if thread_name.startswith(("queue-publish", "publish-record")):
         return "publisher"
+    if thread_name.startswith("queue-"):
+        return f"{thread_name.split('-')[1]} queue's consumer"  # webhooks (events), analytics, media
     if thread_name.startswith("schedule-"):
         return "schedule"
     if thread_name == "MainThread":
@@ -207,7 +215,7 @@ def snapshot(dynamodb) -> dict[str, list[dict]]:
     return items
 
 
-def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> dict:
+def run_stack(posts: int, platforms: list[str], recorder: Recorder, gc_clock: GcClock, log_file) -> dict:
     stack = LocalStack(port=free_port(), state_file=None)
     # Chalice's server writes a line per request to standard error: into the log, not the table.
     with contextlib.redirect_stderr(log_file), contextlib.redirect_stdout(log_file):
@@ -219,7 +227,7 @@ def run_stack(posts: int, recorder: Recorder, gc_clock: GcClock, log_file) -> di
             api = Api(state.base_url, state.test_key)
             ids = [
                 api.call(
-                    "POST", "/v1/posts", {"content": f"Throughput probe {index + 1} of {posts}", "platforms": PLATFORMS}
+                    "POST", "/v1/posts", {"content": f"Throughput probe {index + 1} of {posts}", "platforms": platforms}
                 )["data"]["id"]
                 for index in range(posts)
             ]
@@ -391,7 +399,44 @@ def parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
-def summarise(posts: int, run: dict) -> dict:
+def tables_named(params: dict) -> set[str]:
+    """The tables a DynamoDB request names: its own, a batch's, a transaction's items'."""
+    named = {params["TableName"]} if "TableName" in params else set()
+    named |= set(params.get("RequestItems") or {})
+    for item in params.get("TransactItems") or []:
+        named |= {action["TableName"] for action in item.values() if "TableName" in action}
+    return named
+
+
+def on_the_sandbox(call: Call) -> bool:
+    """A call of the sandbox platform (it keeps what it "published" in its own table): the stand-in
+    for the platform call, not the publisher's own."""
+    named = tables_named(call.params) if call.service == "dynamodb" else set()
+    return bool(named) and all(table.endswith("-sandbox") for table in named)
+
+
+def publisher_calls(calls: list[Call], published: int) -> dict:
+    """The publisher's own calls per published target: every call its threads made (the poller's
+    receives and deletes included, which a batch shares), less the receives that found nothing (a
+    poller waiting for work, not work) and the sandbox platform's calls (counted beside them)."""
+    working = [
+        call
+        for call in calls
+        if call.role == "publisher" and not (call.operation == "ReceiveMessage" and not call.messages)
+    ]
+    ours = [call for call in working if not on_the_sandbox(call)]
+    by_kind = Counter(f"{call.service} {call.operation}" for call in ours)
+    return {
+        "total": len(ours),
+        "per_target": round(len(ours) / max(1, published), 2),
+        "by_operation_per_target": {
+            kind: round(count / max(1, published), 2) for kind, count in sorted(by_kind.items())
+        },
+        "sandbox_platform_calls": len(working) - len(ours),
+    }
+
+
+def summarise(posts: int, platforms: list[str], run: dict) -> dict:
     mine = [post for post in run["posts"] if post["id"] in run["ids"]]
     targets = [target for post in mine for target in post["post_targets"]]
     published = [target for target in targets if target["status"] == "published"]
@@ -432,7 +477,8 @@ def summarise(posts: int, run: dict) -> dict:
     sandbox_wait = SANDBOX_MEAN_LATENCY * len(published)
     return {
         "posts": posts,
-        "targets_per_post": len(PLATFORMS),
+        "targets_per_post": len(platforms),
+        "platforms": platforms,
         "targets": len(targets),
         "targets_published": len(published),
         "not_published": dict(Counter(target["status"] for target in targets if target["status"] != "published")),
@@ -470,6 +516,7 @@ def summarise(posts: int, run: dict) -> dict:
             "empty_receives": sum(not call.messages for call in receives),
             "messages_per_receive": round(sum(call.messages or 0 for call in receives) / max(1, len(receives)), 2),
             "schedule_tick_calls_in_window": bare["ticks_in_window"],
+            "publisher": publisher_calls(calls, len(published)),
             "counted_by": "botocore events (provide-client-params, after-call) on every session the stack made",
         },
     }
@@ -480,7 +527,7 @@ def text(summary: dict) -> str:
     calls = summary["calls"]
     lines = [
         f"Publishing throughput in the local stack: {summary['posts']} test-mode posts x "
-        f"{summary['targets_per_post']} sandbox targets (X, Bluesky), published now over HTTP",
+        f"{summary['targets_per_post']} sandbox targets ({', '.join(summary['platforms'])}), published now over HTTP",
         "",
         "| run | targets | seconds | targets/s |",
         "|---|---:|---:|---:|",
@@ -513,6 +560,14 @@ def text(summary: dict) -> str:
         f"  {calls['receives']} receives ({calls['empty_receives']} empty), "
         f"{calls['messages_per_receive']:.2f} messages each on average"
     )
+    publisher = calls["publisher"]
+    lines.append(
+        f"The publisher's own calls (message to event, its receive and delete shares included, empty "
+        f"receives not, nor the sandbox platform's {publisher['sandbox_platform_calls']} calls to its "
+        f"table): {publisher['total']}, {publisher['per_target']:.2f} per target:"
+    )
+    for kind, per_target in publisher["by_operation_per_target"].items():
+        lines.append(f"  {kind}: {per_target:.2f} per target")
     if calls["schedule_tick_calls_in_window"]:
         lines.append(
             f"  plus {calls['schedule_tick_calls_in_window']} calls by scheduled ticks in the window (not replayed)"
@@ -553,7 +608,14 @@ def text(summary: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=100, help="posts to publish, 2 targets each (default 100)")
+    parser.add_argument("--posts", type=int, default=100, help="posts to publish (default 100)")
+    parser.add_argument(
+        "--targets",
+        type=int,
+        choices=range(1, len(PLATFORMS) + 1),
+        default=len(PLATFORMS),
+        help="targets a post: 2 (X and Bluesky, the default) or 1 (X alone, a single-part target each)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if args.posts < 1:
@@ -564,8 +626,9 @@ def main() -> int:
     gc.callbacks.append(gc_clock)
     with tempfile.TemporaryFile("w+") as log_file:
         began = time.monotonic()
-        run = run_stack(args.posts, recorder, gc_clock, log_file)
-        summary = summarise(args.posts, run)
+        platforms = PLATFORMS[: args.targets]
+        run = run_stack(args.posts, platforms, recorder, gc_clock, log_file)
+        summary = summarise(args.posts, platforms, run)
         summary["run_seconds"] = round(time.monotonic() - began, 1)
         log_file.seek(0)
         warnings = [

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from chalicelib.data.errors import conflict_on_condition
-from chalicelib.data.models import IntegrationRecord, scope_of
+from chalicelib.data.models import IntegrationRecord, PostRecord, scope_of
 from chalicelib.domain.records import Integration
 from chalicelib.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from chalicelib.domain.posts import Post
 
 
 def _to_domain(record: IntegrationRecord) -> Integration:
@@ -95,11 +99,29 @@ class IntegrationStore:
         """The integration as it stands now (a consistent read: a disconnect or refresh just made
         is seen). Its sealed credentials and their version are offered to the credential load that
         follows in this thread, which then needs no second read of the item."""
+        return self._for_publishing(read_record(scope_of(workspace_id, mode), integration_id, consistent_read=True))
+
+    def get_for_publishing_with_post(
+        self, workspace_id: str, mode: str, integration_id: str, post_id: str
+    ) -> tuple[Post | None, Integration | None]:
+        """The post and the integration its target publishes to, both as they stand now, in one
+        strongly consistent BatchGetItem (one call instead of two GetItems, the same read units):
+        what ``PostStore.get`` and ``get_for_publishing`` give (the credentials offered the same way),
+        or None for an item that is not there."""
+        from chalicelib.data.batch_get import get_items
+        from chalicelib.data.posts import post_from_record
+
         scope = scope_of(workspace_id, mode)
-        record = read_record(scope, integration_id, consistent_read=True)
+        post, integration = get_items([(PostRecord, scope, post_id), (IntegrationRecord, scope, integration_id)])
+        return (
+            post_from_record(post) if post is not None else None,
+            self._for_publishing(integration) if integration is not None else None,
+        )
+
+    def _for_publishing(self, record: IntegrationRecord) -> Integration:
         if self._credentials_cache is not None:
             self._credentials_cache.offer(
-                scope, integration_id, record.credentials, int(record.credentials_version or 0)
+                record.scope, record.id, record.credentials, int(record.credentials_version or 0)
             )
         return _to_domain(record)
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class PublishMessage(BaseModel):
     """One post target to publish. ``dispatch_id`` names the publishing run that sent it: a post
     edited, rescheduled, cancelled or re-dispatched since then carries another one (or none), and the
-    work is dropped."""
+    work is dropped. ``integration_id`` is the target's account as it was when the message was sent."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -21,6 +21,10 @@ class PublishMessage(BaseModel):
     post_id: str
     target_id: str
     dispatch_id: str = Field(min_length=1)
+    # The account the target publishes to, so the worker reads it with the post in one call. Optional:
+    # a message queued before it was sent (or naming an account the target no longer has) costs a
+    # separate read of the account, as it always did.
+    integration_id: str | None = None
 
 
 class StoredObject(BaseModel):

@@ -164,6 +164,11 @@ def _to_domain(record: PostRecord) -> Post:
     )
 
 
+def post_from_record(record: PostRecord) -> Post:
+    """The post an item holds, as ``PostStore.get`` gives it, for an item read with others."""
+    return _to_domain(record)
+
+
 def _counter_names(post: Post) -> list[str]:
     names = [ALL, f"{ALL}#{post.status}"]
     if post.group_id:

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.data.clients import LazyClient
 from chalicelib.data.messages import DeliveryMessage, PublishMessage
-from chalicelib.domain.posts import Post
+from chalicelib.domain.posts import Post, Target
 
 SQS_BATCH = 10
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
@@ -18,6 +18,18 @@ PUBLISH_MAX_RECEIVES = 8
 
 class QueueSendError(Exception):
     pass
+
+
+def publish_message(post: Post, target: Target) -> PublishMessage:
+    """The message that publishes one target of the post, as every sender queues it."""
+    return PublishMessage(
+        workspace_id=post.workspace_id,
+        mode=post.mode,
+        post_id=post.id,
+        target_id=target.id,
+        dispatch_id=post.dispatch_id,
+        integration_id=target.integration_id,
+    )
 
 
 class _Queue(LazyClient):
@@ -49,13 +61,7 @@ class PublishQueue(_Queue):
         entries = [
             {
                 "Id": str(index),
-                "MessageBody": PublishMessage(
-                    workspace_id=post.workspace_id,
-                    mode=post.mode,
-                    post_id=post.id,
-                    target_id=target.id,
-                    dispatch_id=post.dispatch_id,
-                ).model_dump_json(),
+                "MessageBody": publish_message(post, target).model_dump_json(),
                 "DelaySeconds": delay,
             }
             for index, target in enumerate(post.targets)

@@ -49,6 +49,7 @@ MAX_ATTEMPTS = 6
 MAX_RATE_LIMIT_WAITS = 24
 EARLY_SLEEP_LIMIT = 2.0  # a message up to this early waits in the worker; more, in the queue
 CHANGE_ATTEMPTS = 8
+_UNREAD = object()  # the account was not read with the post: read it on its own
 
 
 class RetryLaterError(Exception):
@@ -175,34 +176,61 @@ class TargetPublisher:
         target_id: str,
         dispatch_id: str,
         time_left: Callable[[], float],
+        integration_id: str | None = None,
     ) -> str:
         """Publish one target; returns what happened ("published", "failed", "dropped", "done").
         Raises RetryLaterError to come back later; any other exception is a crash, retried by the queue.
         ``time_left`` says how many seconds the worker has left (its Lambda context's remaining
-        time), so an adapter's waits end before the function does."""
-        scope = f"{workspace_id}#{mode}"
+        time), so an adapter's waits end before the function does. ``integration_id``, the target's
+        account as the message names it, lets the post and the account be read in one call."""
         log = {"post_id": post_id, "target_id": target_id}
+        offered = {integration_id} - {None}  # accounts whose read may have offered their credentials
         try:
-            post = self._current(scope, post_id, dispatch_id)
+            post, account = self._read(workspace_id, mode, post_id, dispatch_id, integration_id)
             target = _target(post, target_id)
             if target is None:
                 raise _SupersededError("the target is no longer part of the post")
+            offered.add(target.integration_id)
             if target_finished(target):
                 self._notify(post)
                 return "done"
+            if target.integration_id != integration_id:
+                account = _UNREAD  # the message names another account than the target's now: read it
             self._wait_until_due(post)
-            try:
-                return self._publish_with(post, target, dispatch_id, log, time_left)
-            finally:
-                self._integrations.withdraw_offer(workspace_id, mode, target.integration_id)
+            return self._publish_with(post, target, dispatch_id, log, time_left, account)
         except _SupersededError as why:
             logger.info("publish work dropped", extra={**log, "reason": str(why)})
             return "dropped"
+        finally:
+            # What a read offered and the credential load did not take (the publish ended before its
+            # adapter needed credentials) is dropped, so no later load in this thread takes it.
+            for offered_id in offered:
+                self._integrations.withdraw_offer(workspace_id, mode, offered_id)
 
-    def _publish_with(self, post: Post, target: Target, dispatch_id: str, log, time_left) -> str:
-        """Read the account, claim the target and send its parts."""
+    def _read(self, workspace_id: str, mode: str, post_id: str, dispatch_id: str, integration_id: str | None):
+        """The post, and the account the message names read in the same call (None if it is gone);
+        without one named (a message sent before they were), the post alone and ``_UNREAD``.
+
+        Reading the account with the post reads it before ``_wait_until_due`` waits out the last
+        fraction of the post's second (at most EARLY_SLEEP_LIMIT) rather than after. That keeps
+        the guarantees: the claim that follows is checked against the post's version, not the
+        account's; a disconnect or refresh made after the account was read was never seen before
+        the platform call either (the claim and the call come after the read); and credentials are
+        only ever replaced on the version they were read at, so a refresh made meanwhile elsewhere
+        is found on the adapter's save, never overwritten."""
+        if integration_id is None:
+            return self._current(f"{workspace_id}#{mode}", post_id, dispatch_id), _UNREAD
+        post, account = self._integrations.get_for_publishing_with_post(workspace_id, mode, integration_id, post_id)
+        if post is None:
+            raise _SupersededError("the post was deleted")
+        if post.dispatch_id != dispatch_id:
+            raise _SupersededError("the post was edited, rescheduled or dispatched again")
+        return post, account
+
+    def _publish_with(self, post: Post, target: Target, dispatch_id: str, log, time_left, account) -> str:
+        """Claim the target with its account (read now unless it was read with the post) and send its parts."""
         target_id = target.id
-        integration = self._integration(post, target)
+        integration = self._integration(post, target, account)
         if integration is None:
             return "failed"
         try:
@@ -266,11 +294,13 @@ class TargetPublisher:
         if early > 0:
             self._clock.sleep(early)  # SQS delays are whole seconds: the last fraction is waited here
 
-    def _integration(self, post: Post, target: Target):
-        try:
-            integration = self._integrations.get_for_publishing(post.workspace_id, post.mode, target.integration_id)
-        except NotFoundError:
-            integration = None
+    def _integration(self, post: Post, target: Target, account=_UNREAD):
+        integration = account
+        if integration is _UNREAD:
+            try:
+                integration = self._integrations.get_for_publishing(post.workspace_id, post.mode, target.integration_id)
+            except NotFoundError:
+                integration = None
         if integration is None or integration.status == "disconnected":
             self._fail(
                 post,

@@ -72,6 +72,7 @@ def _record_handler(record: SQSRecord, lambda_context) -> str:
             message.target_id,
             message.dispatch_id,
             time_left=_time_left(lambda_context),
+            integration_id=message.integration_id,
         )
         logger.info("publish message handled", extra={"outcome": outcome})
         return outcome

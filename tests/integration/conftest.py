@@ -34,6 +34,7 @@ def publish_directly(services, runtime) -> str:
         body["target_id"],
         body["dispatch_id"],
         time_left=lambda: TIME_LEFT,
+        integration_id=body.get("integration_id"),
     )
 
 

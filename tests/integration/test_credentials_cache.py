@@ -1,14 +1,14 @@
 """A publish reads its account once and opens its credentials once per container and version; a
 refresh or disconnect made elsewhere is never published through with what the container kept.
 
-Counted at the SDK: GetItem on the integrations table and KMS Decrypt, on the clients every thread
-of the publisher shares."""
+Counted at the SDK: reads of the integrations table (GetItem, or BatchGetItem naming it: the publisher
+reads the account with its post) and KMS Decrypt, on the clients every thread of the publisher shares."""
 
 from __future__ import annotations
 
 import pytest
 
-from chalicelib.data.models import IntegrationRecord
+from chalicelib.data.models import IntegrationRecord, PostRecord
 from chalicelib.domain.credentials import AccountCredentials
 from tests.integration.conftest import MASTODON_TOKEN, connect, integration_status, publish_now, the_target
 
@@ -32,19 +32,26 @@ def account(api, key, mastodon):
 def counted(services):
     calls = {"integration reads": 0, "decrypts": 0}
 
+    table = IntegrationRecord.Meta.table_name
+
     def read(params, **_):
-        if params.get("TableName") == IntegrationRecord.Meta.table_name:
+        if params.get("TableName") == table or table in params.get("RequestItems", {}):
             calls["integration reads"] += 1
 
     def decrypt(**_):
         calls["decrypts"] += 1
 
-    dynamodb = IntegrationRecord._get_connection().connection.client.meta.events
+    clients = {id(model._get_connection().connection.client): model for model in (IntegrationRecord, PostRecord)}
+    dynamodb = [model._get_connection().connection.client.meta.events for model in clients.values()]
     kms = services.secret_box.client.meta.events
-    dynamodb.register("before-parameter-build.dynamodb.GetItem", read)
+    for events in dynamodb:
+        events.register("before-parameter-build.dynamodb.GetItem", read)
+        events.register("before-parameter-build.dynamodb.BatchGetItem", read)
     kms.register("before-call.kms.Decrypt", decrypt)
     yield calls
-    dynamodb.unregister("before-parameter-build.dynamodb.GetItem", read)
+    for events in dynamodb:
+        events.unregister("before-parameter-build.dynamodb.GetItem", read)
+        events.unregister("before-parameter-build.dynamodb.BatchGetItem", read)
     kms.unregister("before-call.kms.Decrypt", decrypt)
 
 

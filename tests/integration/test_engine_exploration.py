@@ -103,6 +103,7 @@ from chalicelib import container
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.data.messages import DeliveryMessage, PublishMessage
 from chalicelib.data.posts import PostStore
+from chalicelib.data.queues import publish_message
 from chalicelib.data.sandbox import SandboxStore
 from chalicelib.data.webhooks import DeliveryStore
 from chalicelib.domain import webhook_delivery
@@ -178,13 +179,7 @@ class Queue:
     # PublishQueue's interface
     def send_targets(self, post, delay_seconds: int = 0) -> None:
         for target in post.targets:
-            body = PublishMessage(
-                workspace_id=post.workspace_id,
-                mode=post.mode,
-                post_id=post.id,
-                target_id=target.id,
-                dispatch_id=post.dispatch_id,
-            ).model_dump_json()
+            body = publish_message(post, target).model_dump_json()
             self.add(body, self._clock.now() + dt.timedelta(seconds=max(0, min(900, int(delay_seconds)))))
 
     def renew(self, body: str, delay_seconds: int) -> None:
