@@ -14,7 +14,10 @@ class PublishMessage(BaseModel):
     edited, rescheduled, cancelled or re-dispatched since then carries another one (or none), and the
     work is dropped. ``integration_id`` is the target's account as it was when the message was sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    # A field this version does not know was added by a newer one, during a deploy that has not
+    # reached this worker yet: ignored, not refused (refused, the message would come back only
+    # after the queue's visibility timeout, 6 minutes late).
+    model_config = ConfigDict(extra="ignore")
 
     workspace_id: str
     mode: Literal["test", "live"]
