@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.text import check, mastodon, twitter, urls
+from chalicelib.text import _classes, check, graphemes, mastodon, twitter, urls
 from chalicelib.text.graphemes import grapheme_count
 
 LENGTH = 63_206  # the longest content a post takes
@@ -297,6 +297,42 @@ def test_grapheme_count_is_regex_grapheme_count(text):
     import regex
 
     assert grapheme_count(text) == len(regex.findall(r"\X", text))
+
+
+def _characters_of_every_break_class() -> list[str]:
+    # A few characters of each class the bulk count reads (see graphemes._break_classes), from
+    # the blocks where they live: Latin, combining marks, Indic scripts, Hangul, emoji, tags.
+    blocks = [*range(0x00, 0x34), *range(0xA8, 0xAC), 0xD7, *range(0x110, 0x114), *range(0x1F0, 0x1FA), 0xE00]
+    by_class: dict[int, list[str]] = {}
+    for block in blocks:
+        for low, value in enumerate(graphemes._break_classes(block)):
+            by_class.setdefault(value, []).append(chr(block * 256 + low))
+    return [character for found in by_class.values() for character in found[:: max(1, len(found) // 40)]]
+
+
+_EVERY_BREAK_CLASS = _characters_of_every_break_class()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(st.sampled_from(_EVERY_BREAK_CLASS), max_size=40))
+def test_grapheme_count_of_every_break_class_is_regex_grapheme_count(text):
+    import regex
+
+    assert grapheme_count(text) == len(regex.findall(r"\X", text))
+
+
+def test_every_block_has_classes_the_grapheme_rules_know():
+    # A newer Unicode in the regex package could bring a combination of properties the bulk
+    # count has no rule for: it would refuse to count (ValueError) rather than count wrong.
+    for block in range(0x110000 // 256):
+        assert len(graphemes._break_classes(block)) == 256
+
+
+def test_a_text_of_many_blocks_is_read_in_parts():
+    text = "".join(chr(code) for code in range(0x20, 0x20000, 97) if not 0xD800 <= code <= 0xDFFF)
+    assert _classes.classes(text, graphemes._break_classes) == b"".join(
+        _classes.classes(character, graphemes._break_classes) for character in text
+    )
 
 
 _MARKS_OF_SEVERAL_BLOCKS = "\u0301\u0316\u0323\u0308\u031b\u0345\u05b0\u05b8\u0591\u0f71\u0f72\u0f74\u0f80\U0001d165"
