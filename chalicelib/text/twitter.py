@@ -36,7 +36,7 @@ import operator
 import re
 import unicodedata
 
-from chalicelib.text import _indicators
+from chalicelib.text import _classes, _indicators
 from chalicelib.text.urls import find_x_urls, without_simple_x_urls
 
 MAX_WEIGHTED_LENGTH = 280
@@ -185,12 +185,20 @@ def nfc(text: str) -> str:
     and the normaliser then finds them in order. A text already in NFC, as most are, is checked
     at C speed and returned as it is.
     """
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
+    if text.isascii():
+        return text
+    # CPython checks a text at C speed, but where characters that may compose (NFC_QC=Maybe)
+    # are many, the check normalises the whole text, and normalising it again doubles the cost.
+    if not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text):
         return text
     for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
         text = text.replace(character, decomposition)
-    if "\0" in text:
-        return unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, text))
+    if "\0" in text or _dense(text):
+        # A run of marks long enough to need sorting is rare: a text without one is normalised
+        # as it is, without the regex that finds them visiting every mark.
+        if _has_long_mark_run(text):
+            text = _mark_run().sub(_in_canonical_order, text)
+        return unicodedata.normalize("NFC", text)
     # Only what may change is normalised: each unsettled run (see _unsettled) with the character
     # before it, which it may compose with. A settled starter (class 0, NFC_QC=Yes) composes with
     # nothing before it and nothing is reordered across it, so the text may be cut before one.
@@ -221,6 +229,51 @@ def nfc(text: str) -> str:
 
 
 _CHARACTERS_PER_RUN = 20
+_PROBE = 1024
+
+
+def _often(pattern, text: str) -> bool:
+    """Whether the text's start holds matches closer than ``_CHARACTERS_PER_RUN`` apart."""
+    probe = min(len(text), _PROBE)
+    return len(pattern.findall(text, 0, probe)) * _CHARACTERS_PER_RUN > probe
+
+
+def _dense(text: str) -> bool:
+    # Unsettled runs close together: normalising the whole text costs less than cutting it into
+    # runs (either is NFC).
+    return _often(_unsettled(), text)
+
+
+@functools.cache
+def _may_compose():
+    import regex
+
+    return regex.compile(r"[\p{NFC_QC=N}\p{NFC_QC=M}]")
+
+
+@functools.cache
+def _marks_in_block(block: int) -> bytes:
+    # 1 for a character of a combining class other than 0 (as the ``regex`` package's Unicode
+    # data has it, as in ``_mark_run``), else 0.
+    import regex
+
+    characters = "".join(chr(block * 256 + low) for low in range(256))
+    found = bytearray(256)
+    for match in regex.finditer(r"\P{ccc=0}", characters):
+        found[match.start()] = 1
+    return bytes(found)
+
+
+def _has_long_mark_run(text: str) -> bool:
+    """Whether ``text`` holds ``_LONG_RUN`` marks in a row, found in bytes (see ``_classes``)."""
+    if text.isascii():
+        return False
+    run = int.from_bytes(_classes.classes(text, _marks_in_block), "little")  # bit 8i: a mark at i
+    length = 1
+    while length < _LONG_RUN and run:
+        run &= run >> (8 * length)  # bit 8i: marks at i to i + 2 * length - 1
+        length *= 2
+    return run != 0
 
 
 @functools.cache
