@@ -54,26 +54,31 @@ def _in_few_blocks(text: str, table: Callable[[int], bytes]) -> bytes | None:
         return None
     if len(found_planes) == 1 and len(found_middles) == 1:
         return lows.translate(table(found_planes[0] << 8 | found_middles[0]))
+    # Characters of a block whose classes are all 0 keep the 0 they start with: only the other
+    # blocks are read (most blocks of most tables are all 0).
+    blocks = [
+        (plane, middle)
+        for plane in found_planes
+        for middle in found_middles
+        if table(plane << 8 | middle).count(0) != 256
+    ]
     size = len(text)
-    middle_masks = {middle: int.from_bytes(middles.translate(_EQUAL[middle]), "little") for middle in found_middles}
-    keys = None
-    if len(found_planes) > 1:
-        # Not every plane and middle byte found go together: a block is looked up only if used.
+    if len(found_planes) > 1 and blocks:
+        # Not every plane and middle byte found go together: a block is read only if used.
         pairs = bytearray(2 * size)
         pairs[0::2] = middles
         pairs[1::2] = planes
         keys = pairs.decode("utf-16-le", "surrogatepass")
+        blocks = [(plane, middle) for plane, middle in blocks if chr(plane << 8 | middle) in keys]
+    if len(blocks) > MAX_BLOCKS:
+        return None
     result = 0
-    blocks = 0
-    for plane in found_planes:
-        plane_mask = None if len(found_planes) == 1 else int.from_bytes(planes.translate(_EQUAL[plane]), "little")
-        for middle in found_middles:
-            block = plane << 8 | middle
-            if keys is not None and chr(block) not in keys:
-                continue
-            blocks += 1
-            if blocks > MAX_BLOCKS:
-                return None
-            mask = middle_masks[middle] if plane_mask is None else middle_masks[middle] & plane_mask
-            result |= int.from_bytes(lows.translate(table(block)), "little") & mask
+    plane_masks: dict[int, int] = {}
+    for plane, middle in blocks:
+        mask = int.from_bytes(middles.translate(_EQUAL[middle]), "little")
+        if len(found_planes) > 1:
+            if plane not in plane_masks:
+                plane_masks[plane] = int.from_bytes(planes.translate(_EQUAL[plane]), "little")
+            mask &= plane_masks[plane]
+        result |= int.from_bytes(lows.translate(table(plane << 8 | middle)), "little") & mask
     return result.to_bytes(size, "little")

@@ -412,6 +412,23 @@ def test_the_plane_check_for_emoji_knows_every_pictograph_of_the_plane():
     assert twitter._bmp_pictograph().findall(plane) == emoji_start.findall(plane)
 
 
+def test_the_emoji_that_weigh_what_their_code_point_weighs_are_told_apart_by_the_rest():
+    # twitter._emoji_of_more_than_one_heavy_code_point: a text holding none of its characters
+    # has no emoji but lone heavy code points, whose weight is the same either way.
+    import regex
+
+    light = "".join(chr(code) for first, last, _ in twitter.LIGHT_RANGES for code in range(first, last + 1))
+    assert regex.findall(r"[\p{Extended_Pictographic}\p{Emoji_Modifier_Base}]", light) == ["\xa9", "\xae"]
+    plane_one = "".join(map(chr, range(0x10000, 0x20000)))
+    assert regex.findall(r"\p{Emoji_Modifier}", plane_one) == [chr(code) for code in range(0x1F3FB, 0x1F400)]
+    for text in ["\U0001f469", "\u231a", "\U0001f44d"]:
+        assert twitter.weighted_length(text * 3) == 6 and not twitter._emoji_of_more_than_one_heavy_code_point().search(
+            text
+        )
+    for text in ["\U0001f44d\U0001f3fd", "\u2764\ufe0f", "1\u20e3", "\U0001f469\u200d\U0001f4bb", "\xa9"]:
+        assert twitter.weighted_length(text) == 2 and twitter._emoji_of_more_than_one_heavy_code_point().search(text)
+
+
 def test_no_character_decomposes_to_more_than_the_nfc_of_long_runs_assumes():
     # twitter._composed_long_run reads the first few marks of each class after a starter, as many
     # as a starter can take: one less than the longest canonical decomposition.
