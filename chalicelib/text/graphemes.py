@@ -66,21 +66,32 @@ _BREAK_VALUES += ("Regional_Indicator",)
 @functools.cache
 def _break_classes(block: int) -> bytes:
     """The class of each code point of a block of 256. Most blocks (letters, CJK, unassigned)
-    are all OTHER: one search finds the few code points of a block that are not."""
+    are all OTHER: one search tells, before each property is read."""
     import regex
 
     characters = "".join(chr(block * 256 + low) for low in range(256))
+    if not _not_plain_other().search(characters):
+        return bytes(256)
+
+    def having(prop: str) -> set[int]:
+        return {match.start() for match in regex.finditer(rf"\p{{{prop}}}", characters)}
+
+    gcb = ["Other"] * 256
+    for value in _BREAK_VALUES:
+        for low in having(f"GCB={value}"):
+            gcb[low] = value
+    incb = ["None"] * 256
+    for value in _INCB_VALUES:
+        for low in having(f"InCB={value}"):
+            incb[low] = value
+    pictographic = having("Extended_Pictographic")
     found = bytearray(256)
-    for match in _not_plain_other().finditer(characters):
-        character = match.group()
-        gcb = next((value for value in _BREAK_VALUES if regex.match(rf"\p{{GCB={value}}}", character)), "Other")
-        pictographic = regex.match(r"\p{Extended_Pictographic}", character) is not None
-        incb = next((value for value in _INCB_VALUES if regex.match(rf"\p{{InCB={value}}}", character)), "None")
-        key = (gcb, pictographic, incb)
+    for low in range(256):
+        key = (gcb[low], low in pictographic, incb[low])
         if key not in _CLASS_OF:
             # A newer Unicode than these rules were written for: see the test of every block.
-            raise ValueError(f"U+{ord(character):04X} has grapheme properties {key} no rule here expects")
-        found[match.start()] = _CLASS_OF[key]
+            raise ValueError(f"U+{block * 256 + low:04X} has grapheme properties {key} no rule here expects")
+        found[low] = _CLASS_OF[key]
     return bytes(found)
 
 

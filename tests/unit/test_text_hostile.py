@@ -466,6 +466,50 @@ def test_the_emoji_that_weigh_what_their_code_point_weighs_are_told_apart_by_the
         assert twitter.weighted_length(text) == 2 and twitter._emoji_of_more_than_one_heavy_code_point().search(text)
 
 
+_EMOJI_PIECES = [
+    "\U0001f469",
+    "\U0001f4bb",
+    "\U0001f44d",
+    "\u261d",
+    "\u270c",
+    "\u2764",
+    "\u231a",
+    "\u203c",
+    "\u2122",
+    "\xa9",
+    "\xae",
+    "\U0001f3fb",
+    "\U0001f3fd",
+    "\u200d",
+    "\ufe0f",
+    "\u20e3",
+    "1",
+    "#",
+    "*",
+    "\U0001f3f4",
+    *(chr(0xE0000 + ord(letter)) for letter in "gbenstcwl"),
+    "\U000e007f",
+    "\U000e0041",
+    "\U0001f1ef",
+    "\U0001f1f5",
+    "a",
+    " ",
+    "\u0301",
+    "\u4f8b",
+    "\ud83d",
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(st.sampled_from(_EMOJI_PIECES), max_size=40))
+def test_emoji_found_in_kinds_weigh_what_emoji_found_in_the_text_weigh(text):
+    # twitter._emoji_in_kinds reads the pattern over one byte a character; the text's own
+    # pattern, as it was, is the reference.
+    rest, emoji = twitter._emoji_pattern().subn("", text)
+    expected = twitter._plain_weight(rest) + (emoji - twitter._flag_count(text)) * twitter.DEFAULT_WEIGHT
+    assert twitter._hundredths(text) == expected
+
+
 def test_no_character_decomposes_to_more_than_the_nfc_of_long_runs_assumes():
     # twitter._composed_long_run reads the first few marks of each class after a starter, as many
     # as a starter can take: one less than the longest canonical decomposition.
