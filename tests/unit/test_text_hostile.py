@@ -365,6 +365,13 @@ def test_every_block_has_classes_the_grapheme_rules_know():
         assert len(graphemes._break_classes(block)) == 256
 
 
+def test_every_block_has_emoji_kinds_of_one_weight():
+    # twitter._emoji_kinds refuses (ValueError) a character weighing unlike the others of its
+    # kind, as the weight of an emoji found over kinds is read from them.
+    for block in range(0x110000 // 256):
+        assert len(twitter._emoji_kinds(block)) == 256
+
+
 def test_a_text_of_many_blocks_is_read_in_parts():
     text = "".join(chr(code) for code in range(0x20, 0x20000, 97) if not 0xD800 <= code <= 0xDFFF)
     assert _classes.classes(text, graphemes._break_classes) == b"".join(
