@@ -266,14 +266,7 @@ def _marks_in_block(block: int) -> bytes:
 
 def _has_long_mark_run(text: str) -> bool:
     """Whether ``text`` holds ``_LONG_RUN`` marks in a row, found in bytes (see ``_classes``)."""
-    if text.isascii():
-        return False
-    run = int.from_bytes(_classes.classes(text, _marks_in_block), "little")  # bit 8i: a mark at i
-    length = 1
-    while length < _LONG_RUN and run:
-        run &= run >> (8 * length)  # bit 8i: marks at i to i + 2 * length - 1
-        length *= 2
-    return run != 0
+    return not text.isascii() and b"\x01" * _LONG_RUN in _classes.classes(text, _marks_in_block)
 
 
 @functools.cache
