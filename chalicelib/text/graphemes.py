@@ -125,10 +125,11 @@ def _any_of(values) -> bytes:
     return b"[" + b"".join(re.escape(bytes((value,))) for value in values) + b"]"
 
 
-# GB9c: a consonant, then Extend or Linker (Indic_Conjunct_Break) with a linker among them, joins
-# the next consonant. GB11: a pictograph, then Extend, then a zero-width joiner, joins the next
-# pictograph. Each match is the run between the two; the runs are read possessively, so a long
-# run costs one pass.
+# GB9c, as the regex package applies it: a run of Extend or Linker (Indic_Conjunct_Break) with a
+# linker among it joins the consonant after it, whatever comes before the run (UAX #29 also asks
+# for a consonant there; the count follows ``\X``). GB11: a pictograph, then Extend, then a
+# zero-width joiner, joins the next pictograph. Each match is the run before the character it
+# joins, read from its start and possessively, so a long run costs one pass.
 _CONJUNCT = re.compile(
     rb"(?<!%s)%s*+%s%s*+(?=%s)"
     % (
