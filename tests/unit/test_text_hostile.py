@@ -517,6 +517,12 @@ def test_emoji_found_in_kinds_weigh_what_emoji_found_in_the_text_weigh(text):
     assert twitter._hundredths(text) == expected
 
 
+def test_no_mark_lies_below_the_block_the_long_run_check_starts_from():
+    import regex
+
+    assert regex.search(r"\P{ccc=0}", "".join(map(chr, range(twitter._FIRST_MARK_BLOCK * 256)))) is None
+
+
 def test_no_character_decomposes_to_more_than_the_nfc_of_long_runs_assumes():
     # twitter._composed_long_run reads the first few marks of each class after a starter, as many
     # as a starter can take: one less than the longest canonical decomposition.
