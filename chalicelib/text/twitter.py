@@ -556,15 +556,13 @@ def _hundredths(text: str) -> int:
     # a URL and an emoji start together the URL counts, and whichever starts first hides the
     # other's start, as when twitter-text reads the text from left to right.
     entities = [(span.start, 0, span.end, TRANSFORMED_URL_LENGTH * SCALE) for span in find_x_urls(text)]
-    if not text.isascii():
+    # Flags, and all but a few emoji, lie outside the Basic Multilingual Plane: a text within it
+    # is checked for those few at C speed before any emoji pattern reads it.
+    outside_bmp = 0 if text.isascii() else _outside_bmp(text)
+    if not text.isascii() and (outside_bmp or _may_start_bmp_emoji(text)):
         if not entities:
             # No URL to hide anything: emoji and flags never overlap, so they are weighed in bulk.
-            # A flag is two heavy code points (400) that weigh 200. Flags, and all but a few
-            # emoji, lie outside the Basic Multilingual Plane: a text within it is checked for
-            # those few at C speed before the emoji pattern reads it.
-            outside_bmp = _outside_bmp(text)
-            if not outside_bmp and not _may_start_bmp_emoji(text):
-                return _plain_weight(text)
+            # A flag is two heavy code points (400) that weigh 200.
             if not _emoji_of_more_than_one_heavy_code_point().search(text):
                 # Every emoji here is one heavy code point, which weighs 200 by code point as
                 # an emoji does: none needs finding, at some 150 ns each (a flag still weighs
