@@ -5,56 +5,25 @@ Mastodon counts graphemes too. A grapheme is what a reader sees as one character
 combining accent, a flag made of two regional indicators, a family emoji of seven code points
 joined by zero-width joiners, a keycap, "\\r\\n".
 
-The segmentation rules are long and change with each Unicode version, so we use the ``regex``
-package's ``\\X`` rather than our own code. It is imported on first use, not at import time: most
-Lambda functions never count text and should not pay for it in a cold start.
+The count is the number of characters less the places between two characters that are not a
+boundary. The rules that decide a place read the break class of the characters around it, so
+each character's class is read in bytes (``_classes``), and the places each rule joins are
+counted with bulk bytes operations, at C speed: a text with an accent on every letter costs
+what a plain one does. Reading each cluster with a regex (the ``regex`` package's ``\\X``) cost
+some 150 ns a cluster, and took quadratic time on a long run of regional indicators.
+
+The classes come from the ``regex`` package's Unicode data, and the count is exactly the number
+of ``\\X`` matches (tests/unit/test_text_hostile.py compares them); that package is imported on
+first use, not at import time: most Lambda functions never count text and should not pay for it
+in a cold start.
 """
 
 from __future__ import annotations
 
-import collections
 import functools
+import re
 
-from chalicelib.text import _indicators
-
-# Regional indicators pair up from the start of a run: a flag is two of them. The ``regex``
-# package's \X finds the pairs by looking back over the whole run from each one, which takes
-# quadratic time on a long run (a 40,000-long run took 3 s). So \X never sees two in a row: they
-# are counted apart, in bytes (``_indicators.pairs``), and are otherwise read as a letter of
-# class Other would be, which joins the marks after it and a Prepend before it, and nothing else
-# (UAX #29, GB9-GB9b, GB999).
-
-
-@functools.cache
-def _grapheme_pattern():
-    import regex
-
-    return regex.compile(r"\X")
-
-
-@functools.cache
-def _joining_stretch():
-    import regex
-
-    # Characters of break class Other, Control or LF never join one another (UAX #29: GB4, GB5,
-    # GB999; the Indic conjunct rule GB9c needs a linker between consonants), so two of them in
-    # a row always have a boundary between them. Everything else may join a neighbour: a stretch
-    # of those, with one such character on each side, is the only place \X has work to do.
-    # Regional indicators count among them here (see above). The stretch is found from its first
-    # joining character, which the engine finds fast, and the one before it, if any, is taken in
-    # a lookbehind: a pattern starting with an optional character is tried at every position.
-    # Within a stretch, a character of those classes may join both sides only as the second
-    # consonant of a conjunct (GB9c) or the pictograph after a zero-width joiner (GB11); any other
-    # ends the stretch, and starts the next as its first character if a joining one follows (the
-    # two joins it may take part in are then read apart, one in each). So a text with an accent
-    # on every letter is many short stretches, most of them alike, not one long one.
-    alone = r"[\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}\p{GCB=Regional_Indicator}]"
-    joining = r"[^\p{GCB=Other}\p{GCB=Control}\p{GCB=LF}\p{GCB=Regional_Indicator}]"
-    both_ways = r"[\p{GCB=Other}&&[\p{Extended_Pictographic}\p{InCB=Consonant}]]"
-    return regex.compile(
-        rf"(?<=({alone})|^)({joining}+(?:{both_ways}{joining}+)*{alone}?)",
-        regex.VERSION1,
-    )
+from chalicelib.text import _classes
 
 
 def grapheme_count(text: str) -> int:
@@ -62,19 +31,155 @@ def grapheme_count(text: str) -> int:
     if text.isascii() and "\r\n" not in text:
         # Every ASCII character is its own grapheme, except a CR followed by LF.
         return len(text)
-    letters = _indicators.letters(text)
-    flags = 0 if letters is None else _indicators.pairs(letters)
-    # One per character, less what the joining stretches fold together. \X costs ~0.2 µs a
-    # character, so it reads only those, at once: a NUL between them joins nothing (GB4, GB5).
-    # Where they are mostly repeats (text in a script whose every syllable joins, or a hostile
-    # unit repeated), each distinct one is read once.
-    stretches = list(map("".join, _joining_stretch().findall(text)))
-    distinct = collections.Counter(stretches)
-    if len(distinct) * _REPEATS < len(stretches):
-        graphemes = _grapheme_pattern().findall
-        return len(text) - flags - sum((len(s) - len(graphemes(s))) * n for s, n in distinct.items())
-    joined = "\0".join(stretches)
-    return len(text) - flags - len(joined) + len(_grapheme_pattern().findall(joined))
+    return len(text) - _joins(_classes.classes(text, _break_classes))
 
 
-_REPEATS = 8
+# Grapheme break classes (UAX #29), with the two properties its rules read besides: Extended
+# Pictographic (GB11) and Indic_Conjunct_Break (GB9c). One byte each, as ``_classes`` gives them.
+(OTHER, CR, LF, CONTROL, EXTEND, EXTEND_LINKER, EXTEND_PLAIN, ZWJ, SPACING_MARK, PREPEND) = range(10)
+(L, V, T, LV, LVT, REGIONAL_INDICATOR, PICTOGRAPH, CONSONANT, OTHER_LINKER) = range(10, 19)
+_CLASS_OF = {
+    ("Other", False, "None"): OTHER,
+    ("CR", False, "None"): CR,
+    ("LF", False, "None"): LF,
+    ("Control", False, "None"): CONTROL,
+    ("Extend", False, "Extend"): EXTEND,
+    ("Extend", False, "Linker"): EXTEND_LINKER,
+    ("Extend", False, "None"): EXTEND_PLAIN,
+    ("ZWJ", False, "Extend"): ZWJ,
+    ("SpacingMark", False, "None"): SPACING_MARK,
+    ("Prepend", False, "None"): PREPEND,
+    ("L", False, "None"): L,
+    ("V", False, "None"): V,
+    ("T", False, "None"): T,
+    ("LV", False, "None"): LV,
+    ("LVT", False, "None"): LVT,
+    ("Regional_Indicator", False, "None"): REGIONAL_INDICATOR,
+    ("Other", True, "None"): PICTOGRAPH,
+    ("Other", False, "Consonant"): CONSONANT,
+    ("Other", False, "Linker"): OTHER_LINKER,
+}
+_BREAK_VALUES = ("CR", "LF", "Control", "Extend", "ZWJ", "SpacingMark", "Prepend", "L", "V", "T", "LV", "LVT")
+_BREAK_VALUES += ("Regional_Indicator",)
+
+
+@functools.cache
+def _break_classes(block: int) -> bytes:
+    """The class of each code point of a block of 256. Most blocks (letters, CJK, unassigned)
+    are all OTHER: one search tells, before each property is read."""
+    import regex
+
+    characters = "".join(chr(block * 256 + low) for low in range(256))
+    if not _not_plain_other().search(characters):
+        return bytes(256)
+
+    def having(prop: str) -> set[int]:
+        return {match.start() for match in regex.finditer(rf"\p{{{prop}}}", characters)}
+
+    gcb = ["Other"] * 256
+    for value in _BREAK_VALUES:
+        for low in having(f"GCB={value}"):
+            gcb[low] = value
+    incb = ["None"] * 256
+    for value in _INCB_VALUES:
+        for low in having(f"InCB={value}"):
+            incb[low] = value
+    pictographic = having("Extended_Pictographic")
+    found = bytearray(256)
+    for low in range(256):
+        key = (gcb[low], low in pictographic, incb[low])
+        if key not in _CLASS_OF:
+            # A newer Unicode than these rules were written for: see the test of every block.
+            raise ValueError(f"U+{block * 256 + low:04X} has grapheme properties {key} no rule here expects")
+        found[low] = _CLASS_OF[key]
+    return bytes(found)
+
+
+_INCB_VALUES = ("Consonant", "Extend", "Linker")
+
+
+@functools.cache
+def _not_plain_other():
+    import regex
+
+    return regex.compile(
+        r"[^\p{GCB=Other}]|\p{Extended_Pictographic}|[\p{InCB=Consonant}\p{InCB=Extend}\p{InCB=Linker}]"
+    )
+
+
+def _table(mapping: dict[int, int], default: int = 0) -> bytes:
+    return bytes(mapping.get(value, default) for value in range(256))
+
+
+_CONTROLS = (CR, LF, CONTROL)
+_JOINS_PREVIOUS = (EXTEND, EXTEND_LINKER, EXTEND_PLAIN, ZWJ, SPACING_MARK)  # GB9, GB9a
+_AS_CONTROL_OR_MARK = _table(
+    {**dict.fromkeys(_CONTROLS, ord("c")), **dict.fromkeys(_JOINS_PREVIOUS, ord("e"))}, ord("o")
+)
+_AS_PREPEND = _table({**dict.fromkeys(_CONTROLS + _JOINS_PREVIOUS, ord("c")), PREPEND: ord("p")}, ord("o"))
+_HANGUL = (L, V, T, LV, LVT)
+_IS = {value: _table({value: 1}) for value in _HANGUL + (REGIONAL_INDICATOR,)}
+
+
+def _any_of(values) -> bytes:
+    return b"[" + b"".join(re.escape(bytes((value,))) for value in values) + b"]"
+
+
+# GB9c, as the regex package applies it: a run of Extend or Linker (Indic_Conjunct_Break) with a
+# linker among it joins the consonant after it, whatever comes before the run (UAX #29 also asks
+# for a consonant there; the count follows ``\X``). GB11: a pictograph, then Extend, then a
+# zero-width joiner, joins the next pictograph. Each match is the run before the character it
+# joins, read from its start and possessively, so a long run costs one pass.
+_CONJUNCT = re.compile(
+    rb"(?<!%s)%s*+%s%s*+(?=%s)"
+    % (
+        _any_of([EXTEND, ZWJ, EXTEND_LINKER, OTHER_LINKER]),
+        _any_of([EXTEND, ZWJ]),
+        _any_of([EXTEND_LINKER, OTHER_LINKER]),
+        _any_of([EXTEND, ZWJ, EXTEND_LINKER, OTHER_LINKER]),
+        _any_of([CONSONANT]),
+    )
+)
+_PICTOGRAPH_SEQUENCE = re.compile(
+    rb"(?<=%s)%s*+%s(?=%s)"
+    % (
+        _any_of([PICTOGRAPH]),
+        _any_of([EXTEND, EXTEND_LINKER, EXTEND_PLAIN]),
+        _any_of([ZWJ]),
+        _any_of([PICTOGRAPH]),
+    )
+)
+
+
+def _joins(found: bytes) -> int:
+    """How many places between two characters are not grapheme boundaries, given their classes.
+    Each place is decided by the first rule of UAX #29 that applies to it; those rules read at
+    most the two characters around it, except GB9c, GB11 and GB12/13, read from runs."""
+    # GB3: CR LF.
+    joins = found.count(bytes((CR, LF)))
+    # GB4, GB5 then GB9, GB9a: a mark or a joiner joins what comes before it, unless it is first
+    # or follows a control. ("ce" pairs cannot overlap, so ``count`` finds them all.)
+    marks = found.translate(_AS_CONTROL_OR_MARK)
+    joins += marks.count(b"e") - marks.count(b"ce") - marks.startswith(b"e")
+    # GB9b: a Prepend joins what follows, unless a control follows (or a mark, counted above).
+    if bytes((PREPEND,)) in found:
+        prepends = found.translate(_AS_PREPEND)
+        joins += prepends.count(b"p") - prepends.endswith(b"p") - prepends.count(b"pc")
+    # GB6-GB8: Hangul syllables.
+    if any(bytes((value,)) in found for value in _HANGUL):
+        joins += _hangul_joins(found)
+    if bytes((CONSONANT,)) in found and (bytes((EXTEND_LINKER,)) in found or bytes((OTHER_LINKER,)) in found):
+        joins += len(_CONJUNCT.findall(found))
+    if bytes((ZWJ,)) in found and bytes((PICTOGRAPH,)) in found:
+        joins += len(_PICTOGRAPH_SEQUENCE.findall(found))
+    # GB12, GB13: regional indicators pair up from the start of each run.
+    if bytes((REGIONAL_INDICATOR,)) in found:
+        joins += found.translate(_IS[REGIONAL_INDICATOR]).count(b"\x01\x01")
+    return joins
+
+
+def _hangul_joins(found: bytes) -> int:
+    lead, vowel, tail, lv, lvt = (int.from_bytes(found.translate(_IS[value]), "little") for value in _HANGUL)
+    # Bit 8i stands for character i; shifted left by 8, for the character before it.
+    joined = (lead << 8) & (lead | vowel | lv | lvt) | ((lv | vowel) << 8) & (vowel | tail) | ((lvt | tail) << 8) & tail
+    return joined.bit_count()

@@ -36,7 +36,7 @@ import operator
 import re
 import unicodedata
 
-from chalicelib.text import _indicators
+from chalicelib.text import _classes, _indicators
 from chalicelib.text.urls import find_x_urls, without_simple_x_urls
 
 MAX_WEIGHTED_LENGTH = 280
@@ -185,12 +185,20 @@ def nfc(text: str) -> str:
     and the normaliser then finds them in order. A text already in NFC, as most are, is checked
     at C speed and returned as it is.
     """
-    if text.isascii() or unicodedata.is_normalized("NFC", text):
+    if text.isascii():
+        return text
+    # CPython checks a text at C speed, but where characters that may compose (NFC_QC=Maybe)
+    # are many, the check normalises the whole text, and normalising it again doubles the cost.
+    if not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text):
         return text
     for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
         text = text.replace(character, decomposition)
-    if "\0" in text:
-        return unicodedata.normalize("NFC", _mark_run().sub(_in_canonical_order, text))
+    if "\0" in text or _dense(text):
+        # A run of marks long enough to need sorting is rare: a text without one is normalised
+        # as it is, without the regex that finds them visiting every mark.
+        if _has_long_mark_run(text):
+            text = _mark_run().sub(_in_canonical_order, text)
+        return unicodedata.normalize("NFC", text)
     # Only what may change is normalised: each unsettled run (see _unsettled) with the character
     # before it, which it may compose with. A settled starter (class 0, NFC_QC=Yes) composes with
     # nothing before it and nothing is reordered across it, so the text may be cut before one.
@@ -221,6 +229,55 @@ def nfc(text: str) -> str:
 
 
 _CHARACTERS_PER_RUN = 20
+_PROBE = 1024
+
+
+def _often(pattern, text: str) -> bool:
+    """Whether the text's start holds matches closer than ``_CHARACTERS_PER_RUN`` apart."""
+    probe = min(len(text), _PROBE)
+    return len(pattern.findall(text, 0, probe)) * _CHARACTERS_PER_RUN > probe
+
+
+def _dense(text: str) -> bool:
+    # Unsettled runs close together: normalising the whole text costs less than cutting it into
+    # runs (either is NFC).
+    return _often(_unsettled(), text)
+
+
+@functools.cache
+def _may_compose():
+    import regex
+
+    return regex.compile(r"[\p{NFC_QC=N}\p{NFC_QC=M}]")
+
+
+@functools.cache
+def _marks_in_block(block: int) -> bytes:
+    # 1 for a character of a combining class other than 0 (as the ``regex`` package's Unicode
+    # data has it, as in ``_mark_run``), else 0.
+    import regex
+
+    characters = "".join(chr(block * 256 + low) for low in range(256))
+    found = bytearray(256)
+    for match in regex.finditer(r"\P{ccc=0}", characters):
+        found[match.start()] = 1
+    return bytes(found)
+
+
+def _has_long_mark_run(text: str) -> bool:
+    """Whether ``text`` holds ``_LONG_RUN`` marks in a row, found in bytes (see ``_classes``).
+    Every mark lies at U+0300 or above (tests/unit/test_text_hostile.py checks), so a text with
+    no such run of characters there, as one with a letter in every few, is told at once."""
+    if text.isascii():
+        return False
+    high_bytes = text.encode("utf-16-le", "surrogatepass")[1::2]
+    if b"\x01" * _LONG_RUN not in high_bytes.translate(_AT_LEAST_U0300):
+        return False
+    return b"\x01" * _LONG_RUN in _classes.classes(text, _marks_in_block)
+
+
+_FIRST_MARK_BLOCK = 0x03
+_AT_LEAST_U0300 = bytes(1 if byte >= _FIRST_MARK_BLOCK else 0 for byte in range(256))
 
 
 @functools.cache
@@ -291,6 +348,14 @@ def _within_bmp(text: str) -> bool:
     return len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text)
 
 
+def _outside_bmp(text: str) -> int:
+    """How many characters of ``text`` lie outside the Basic Multilingual Plane."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2 - len(text)
+
+
+_CHARACTERS_PER_EMOJI = 6
+
+
 def _may_start_bmp_emoji(text: str) -> bool:
     """Whether an emoji of the Basic Multilingual Plane may start in ``text``: a pictograph of it
     (©, ™, ☀, ✈, ...) or a keycap."""
@@ -324,6 +389,125 @@ def _emoji_pattern():
     zwj_chain = rf"{pictograph}(?:\u200d{pictograph})*"
     first = r"[#*0-9\p{Extended_Pictographic}\p{Emoji_Modifier_Base}]"
     return regex.compile(f"(?={first})(?:{subdivision_flag}|{keycap}|{zwj_chain})", regex.VERSION1)
+
+
+@functools.cache
+def _emoji_of_more_than_one_heavy_code_point() -> re.Pattern[str]:
+    """What every emoji of ``_emoji_pattern`` that is not one heavy code point holds: a joiner,
+    a skin tone, U+FE0F, the keycap's U+20E3 or a tag (its parts after the first), or is: one of
+    the two light pictographs (tests/unit/test_text_hostile.py checks these are the only ones)."""
+    return re.compile("[\u200d\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\xa9\xae]")
+
+
+# What ``_emoji_pattern`` reads of a character, as a kind: the pattern's character classes are
+# unions of kinds, so the pattern can be read over a text's kinds (``_emoji_in_kinds``), one byte
+# a character, at the speed of a bytes regex. Every character of a kind weighs the same (checked
+# as the kinds are read), so the weight of what the pattern takes is known too.
+(_OTHER, _PICTOGRAPH, _TEXT_PICTOGRAPH, _LIGHT_PICTOGRAPH, _MODIFIER_BASE, _TEXT_MODIFIER_BASE) = range(6)
+(_MODIFIER, _VS16, _JOINER, _KEYCAP, _KEYCAP_BASE, _BLACK_FLAG, _CANCEL_TAG) = range(6, 13)
+_TAG_LETTERS = "".join(sorted(set("".join(_SUBDIVISIONS))))
+_TAG_KIND = {letter: 13 + index for index, letter in enumerate(_TAG_LETTERS)}
+_LIGHT_KINDS = bytes((_OTHER, _LIGHT_PICTOGRAPH, _JOINER, _KEYCAP_BASE))
+
+
+@functools.cache
+def _emoji_kinds(block: int) -> bytes:
+    import regex
+
+    special = {
+        "\ufe0f": _VS16,
+        "\u200d": _JOINER,
+        "\u20e3": _KEYCAP,
+        "\U0001f3f4": _BLACK_FLAG,
+        "\U000e007f": _CANCEL_TAG,
+        **dict.fromkeys("#*0123456789", _KEYCAP_BASE),
+        **{chr(0xE0000 + ord(letter)): kind for letter, kind in _TAG_KIND.items()},
+    }
+    characters = "".join(chr(block * 256 + low) for low in range(256))
+    if block not in _SPECIAL_BLOCKS and not _emoji_property().search(characters):
+        return bytes(256)  # all of kind _OTHER (most blocks)
+
+    def having(prop: str) -> set[int]:
+        return {match.start() for match in regex.finditer(rf"\p{{{prop}}}", characters)}
+
+    pictographic, presentation = having("Extended_Pictographic"), having("Emoji_Presentation")
+    base, modifier = having("Emoji_Modifier_Base"), having("Emoji_Modifier")
+    found = bytearray(256)
+    for low, character in enumerate(characters):
+        kind = special.get(character)
+        light = any(first <= ord(character) <= last for first, last, _ in LIGHT_RANGES)
+        if kind is None:
+            if low in modifier:
+                kind = _MODIFIER
+            elif low in base:
+                kind = _MODIFIER_BASE if low in presentation else _TEXT_MODIFIER_BASE
+            elif low in pictographic:
+                kind = _PICTOGRAPH if low in presentation else _LIGHT_PICTOGRAPH if light else _TEXT_PICTOGRAPH
+            else:
+                kind = _OTHER
+        if kind != _OTHER and light != (kind in _LIGHT_KINDS):
+            raise ValueError(f"U+{ord(character):04X} weighs unlike the other emoji of its kind")
+        found[low] = kind
+    return bytes(found)
+
+
+_SPECIAL_BLOCKS = {0x00, 0x20, 0xFE, 0x1F3, 0xE00}  # where the characters named above lie
+
+
+@functools.cache
+def _emoji_property():
+    import regex
+
+    return regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Modifier_Base}\p{Emoji_Modifier}]")
+
+
+def _kinds(*kinds: int) -> bytes:
+    return b"[" + b"".join(re.escape(bytes((kind,))) for kind in kinds) + b"]"
+
+
+@functools.cache
+def _emoji_in_kinds() -> re.Pattern[bytes]:
+    """``_emoji_pattern`` over kinds: the same alternatives, each class the kinds it holds. It is
+    written as the first character, then what may follow it, in the order of the alternatives
+    it starts (a lookbehind names them), so that the search skips at C speed to a character
+    that may start an emoji instead of trying the alternatives everywhere."""
+    presentation = (_PICTOGRAPH, _MODIFIER_BASE, _BLACK_FLAG)
+    text_presentation = (_TEXT_PICTOGRAPH, _LIGHT_PICTOGRAPH, _TEXT_MODIFIER_BASE)
+    pictograph = b"(?:%s%s|%s|%s%s?)" % (
+        _kinds(_MODIFIER_BASE, _TEXT_MODIFIER_BASE),
+        _kinds(_MODIFIER),
+        _kinds(*presentation),
+        _kinds(*text_presentation),
+        _kinds(_VS16),
+    )
+    joined = b"(?:%s%s)*" % (_kinds(_JOINER), pictograph)
+    tags = b"|".join(
+        b"".join(_kinds(_TAG_KIND[letter]) for letter in name) + _kinds(_CANCEL_TAG) for name in _SUBDIVISIONS
+    )
+    first = _kinds(_KEYCAP_BASE, *presentation, *text_presentation)
+    return re.compile(
+        b"%s(?:(?<=%s)(?:%s)|(?<=%s)%s?%s|(?<=%s)%s%s|(?<=%s)%s|(?<=%s)%s?%s)"
+        % (
+            first,
+            _kinds(_BLACK_FLAG),  # a subdivision flag
+            tags,
+            _kinds(_KEYCAP_BASE),  # a keycap
+            _kinds(_VS16),
+            _kinds(_KEYCAP),
+            _kinds(_MODIFIER_BASE, _TEXT_MODIFIER_BASE),  # then a chain: a base and its modifier,
+            _kinds(_MODIFIER),
+            joined,
+            _kinds(*presentation),  # a pictograph of emoji presentation,
+            joined,
+            _kinds(*text_presentation),  # or of text presentation, with U+FE0F or not
+            _kinds(_VS16),
+            joined,
+        )
+    )
+
+
+def _heavy(kinds: bytes) -> int:
+    return len(kinds.translate(None, _LIGHT_KINDS))
 
 
 # Every light range weighs 100 in config v3, so a text weighs 100 a code point plus 100 for each
@@ -372,16 +556,29 @@ def _hundredths(text: str) -> int:
     # a URL and an emoji start together the URL counts, and whichever starts first hides the
     # other's start, as when twitter-text reads the text from left to right.
     entities = [(span.start, 0, span.end, TRANSFORMED_URL_LENGTH * SCALE) for span in find_x_urls(text)]
-    if not text.isascii():
+    # Flags, and all but a few emoji, lie outside the Basic Multilingual Plane: a text within it
+    # is checked for those few at C speed before any emoji pattern reads it.
+    outside_bmp = 0 if text.isascii() else _outside_bmp(text)
+    if not text.isascii() and (outside_bmp or _may_start_bmp_emoji(text)):
         if not entities:
             # No URL to hide anything: emoji and flags never overlap, so they are weighed in bulk.
-            # A flag is two heavy code points (400) that weigh 200. Flags, and all but a few
-            # emoji, lie outside the Basic Multilingual Plane: a text within it is checked for
-            # those few at C speed before the emoji pattern reads it.
-            if _within_bmp(text) and not _may_start_bmp_emoji(text):
-                return _plain_weight(text)
-            rest, emoji = _emoji_pattern().subn("", text)
-            return _plain_weight(rest) + (emoji - _flag_count(text)) * DEFAULT_WEIGHT
+            # A flag is two heavy code points (400) that weigh 200.
+            if not _emoji_of_more_than_one_heavy_code_point().search(text):
+                # Every emoji here is one heavy code point, which weighs 200 by code point as
+                # an emoji does: none needs finding, at some 150 ns each (a flag still weighs
+                # 400 by code point).
+                return _plain_weight(text) - _flag_count(text) * DEFAULT_WEIGHT
+            if outside_bmp * _CHARACTERS_PER_EMOJI < len(text):
+                # Few emoji (most lie outside the plane): the pattern reads the text.
+                rest, emoji = _emoji_pattern().subn("", text)
+                return _plain_weight(rest) + (emoji - _flag_count(text)) * DEFAULT_WEIGHT
+            # Many: they are found in the text's emoji kinds, one byte a character (see
+            # _emoji_kinds), where a match costs a tenth of one in the text, once the kinds are
+            # read (some 0.15 ms a block of 256 code points, for a post).
+            kinds = _classes.classes(text, _emoji_kinds)
+            rest, emoji = _emoji_in_kinds().subn(b"", kinds)
+            removed = len(kinds) - len(rest) + _heavy(kinds) - _heavy(rest)  # in hundredths / SCALE
+            return _plain_weight(text) - removed * SCALE + (emoji - _flag_count(text)) * DEFAULT_WEIGHT
         entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in _emoji_pattern().finditer(text)]
         entities += [(start, 1, start + 2, DEFAULT_WEIGHT) for start in _flag_starts(text)]
         entities.sort()

@@ -368,15 +368,11 @@ class _UrlStarts:
         by_start = {chain.start: chain for chain in self._chains}
         separator = text.find("://")
         while separator != -1:
-            # No scheme is the end of another, so at most one ends here.
+            # No scheme is the end of another, so at most one ends here. Whether a domain follows
+            # is left to the match tried there, which reads it anyway: reading it here too cost
+            # a second walk over its labels.
             found = scheme.search(text, max(0, separator - _SCHEME_MAX), separator + 3)
-            domain = separator + 3
-            if (
-                found
-                and domain in by_start
-                and _may_start().match(text, found.start())
-                and by_start[domain].domain_at(domain)
-            ):
+            if found and separator + 3 in by_start and _may_start().match(text, found.start()):
                 self._schemes.append(found.start())
             separator = text.find("://", separator + 1)
 

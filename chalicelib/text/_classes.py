@@ -1,0 +1,84 @@
+"""Per-character classes of a text, one byte a character, computed at C speed.
+
+Counting rules ask of each character which class it is in (a grapheme break class, a combining
+class). A regex visiting each character that matters costs some 150 ns a match, which a text with
+a mark on every letter pays tens of thousands of times. Here the text is encoded in UTF-32 and
+each block of 256 code points present in it is looked up in one ``bytes.translate`` of the low
+bytes, so a text costs a few bulk operations per block it uses (most texts use a few).
+
+A class table is a function of a block number (code point >> 8) giving 256 class bytes, one for
+each code point of the block; it is called once per block and should be cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Each block a text uses costs a pass over the whole text: past this many, the text is read in
+# halves, so that a text of thousands of blocks costs a pass per block over a few characters.
+# Text in a few scripts, with emoji, uses well under this.
+MAX_BLOCKS = 24
+
+_EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(256)]
+
+
+def _distinct(data: bytes) -> list[int] | None:
+    # Each pass deletes one value, at memory speed: a text uses few distinct values here.
+    found = []
+    while data:
+        if len(found) == MAX_BLOCKS:
+            return None
+        value = data[0]
+        found.append(value)
+        data = data.translate(None, bytes((value,)))
+    return found
+
+
+def classes(text: str, table: Callable[[int], bytes]) -> bytes:
+    """One byte per character of ``text``: ``table(code >> 8)[code & 0xFF]``."""
+    found = _in_few_blocks(text, table)
+    if found is not None:
+        return found
+    middle = len(text) // 2
+    return classes(text[:middle], table) + classes(text[middle:], table)
+
+
+def _in_few_blocks(text: str, table: Callable[[int], bytes]) -> bytes | None:
+    if text.isascii():
+        return text.encode("ascii").translate(table(0))
+    encoded = text.encode("utf-32-le", "surrogatepass")
+    lows, middles, planes = encoded[0::4], encoded[1::4], encoded[2::4]
+    found_planes = _distinct(planes)
+    found_middles = _distinct(middles)
+    if found_planes is None or found_middles is None:
+        return None
+    if len(found_planes) == 1 and len(found_middles) == 1:
+        return lows.translate(table(found_planes[0] << 8 | found_middles[0]))
+    # Characters of a block whose classes are all 0 keep the 0 they start with: only the other
+    # blocks are read (most blocks of most tables are all 0).
+    blocks = [
+        (plane, middle)
+        for plane in found_planes
+        for middle in found_middles
+        if table(plane << 8 | middle).count(0) != 256
+    ]
+    size = len(text)
+    if len(found_planes) > 1 and blocks:
+        # Not every plane and middle byte found go together: a block is read only if used.
+        pairs = bytearray(2 * size)
+        pairs[0::2] = middles
+        pairs[1::2] = planes
+        keys = pairs.decode("utf-16-le", "surrogatepass")
+        blocks = [(plane, middle) for plane, middle in blocks if chr(plane << 8 | middle) in keys]
+    if len(blocks) > MAX_BLOCKS:
+        return None
+    result = 0
+    plane_masks: dict[int, int] = {}
+    for plane, middle in blocks:
+        mask = int.from_bytes(middles.translate(_EQUAL[middle]), "little")
+        if len(found_planes) > 1:
+            if plane not in plane_masks:
+                plane_masks[plane] = int.from_bytes(planes.translate(_EQUAL[plane]), "little")
+            mask &= plane_masks[plane]
+        result |= int.from_bytes(lows.translate(table(plane << 8 | middle)), "little") & mask
+    return result.to_bytes(size, "little")
