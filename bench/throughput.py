@@ -538,9 +538,9 @@ def text(summary: dict) -> str:
         "",
         f"Ratio ours / bare: {summary['ratio_ours_to_bare']:.3f} (the bare loop is "
         f"{1 / summary['ratio_ours_to_bare']:.1f}x faster).",
-        "Note: the local stack delivers the publish queue from one poller thread, one invocation at a time "
-        "(as one container). Deployed, SQS runs publisher containers side by side; these figures are for "
-        "one process doing everything.",
+        "Note: the local stack runs its publisher containers (tools/devstack.py --concurrency) as threads of "
+        "one process, which also runs the API and moto. Deployed, each container has its own CPU; these "
+        "figures are for one process doing everything.",
         f"Of openpost's {ours['seconds']:.1f} s, about {ours['sandbox_latency_estimate_s']:.1f} s is the "
         "sandbox's "
         f"simulated platform latency (20-80 ms per call, mean 50); without it: "
