@@ -78,7 +78,8 @@ def _record_handler(record: SQSRecord, lambda_context) -> str:
         return outcome
     except RetryLaterError as later:
         queue = services().publish_queue
-        if int(record.attributes.approximate_receive_count) >= PUBLISH_MAX_RECEIVES - 1:
+        # Lambda's records always carry the count; one without it is deferred as before.
+        if int(record.attributes.get("ApproximateReceiveCount", 0)) >= PUBLISH_MAX_RECEIVES - 1:
             # One receive is kept in reserve: the count is approximate, and a worker may yet crash.
             queue.renew(record.body, later.seconds)
             logger.info("publish message renewed", extra={"retry_in": later.seconds, "reason": later.reason})
