@@ -20,6 +20,7 @@ from chalicelib.data.clients import LazyClient
 from chalicelib.data.errors import is_condition_failure
 from chalicelib.data.models import AnalyticsSnapshotRecord, AnalyticsTrackingRecord
 from chalicelib.data.posts import sortable
+from chalicelib.data.queues import sqs_visibility
 from chalicelib.domain.analytics.model import IntegrationState, Snapshot, Tracked, month_of
 
 SHARDS = 4
@@ -294,7 +295,7 @@ class AnalyticsQueue(LazyClient):
 
     def retry_in(self, receipt_handle: str, seconds: float) -> None:
         self.client.change_message_visibility(
-            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43200, int(seconds)))
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=sqs_visibility(seconds)
         )
 
 

@@ -11,6 +11,7 @@ from chalicelib.domain.posts import Post, Target
 
 SQS_BATCH = 10
 MAX_DELAY_SECONDS = 900  # SQS's limit on DelaySeconds
+MAX_VISIBILITY_SECONDS = 43200  # SQS's limit on a visibility timeout (12 hours)
 # Receives of one publish message before SQS moves it to the dead-letter queue (the stack's redrive
 # policy, infrastructure/catalog.py, reads it from here).
 PUBLISH_MAX_RECEIVES = 8
@@ -18,6 +19,16 @@ PUBLISH_MAX_RECEIVES = 8
 
 class QueueSendError(Exception):
     pass
+
+
+def sqs_delay(seconds: float) -> int:
+    """Whole seconds a new message is held back, within what SQS takes (0 to 15 minutes)."""
+    return max(0, min(MAX_DELAY_SECONDS, int(seconds)))
+
+
+def sqs_visibility(seconds: float) -> int:
+    """Whole seconds a received message stays hidden, within what SQS takes (0 to 12 hours)."""
+    return max(0, min(MAX_VISIBILITY_SECONDS, int(seconds)))
 
 
 def publish_message(post: Post, target: Target) -> PublishMessage:
@@ -46,18 +57,17 @@ class PublishQueue(_Queue):
     def retry_in(self, receipt_handle: str, seconds: int) -> None:
         """Make a received message visible again after ``seconds`` (SQS allows up to 12 hours)."""
         self._sqs.change_message_visibility(
-            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43200, int(seconds)))
+            QueueUrl=self._url, ReceiptHandle=receipt_handle, VisibilityTimeout=sqs_visibility(seconds)
         )
 
     def renew(self, body: str, delay_seconds: int) -> None:
         """Send a received message's body again as a new message, visible after ``delay_seconds``
         (at most SQS's 15 minutes: a longer wait is taken up when it comes back)."""
-        delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
-        self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=delay)
+        self._sqs.send_message(QueueUrl=self._url, MessageBody=body, DelaySeconds=sqs_delay(delay_seconds))
 
     def send_targets(self, post: Post, delay_seconds: int = 0) -> None:
         """Queue every target of the post, visible after ``delay_seconds`` (0 to 900)."""
-        delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
+        delay = sqs_delay(delay_seconds)
         entries = [
             {
                 "Id": str(index),
@@ -89,7 +99,7 @@ class EventQueue(_Queue):
     def send_deliveries(self, messages: list[DeliveryMessage], delay_seconds: float = 0) -> None:
         """Queue delivery attempts, each its own message (one slow endpoint never holds up another),
         visible after ``delay_seconds`` (at most 900: longer waits are chained by the consumer)."""
-        delay = max(0, min(MAX_DELAY_SECONDS, int(delay_seconds)))
+        delay = sqs_delay(delay_seconds)
         entries = [
             {
                 "Id": str(index),

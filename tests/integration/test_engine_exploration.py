@@ -103,7 +103,7 @@ from chalicelib import container
 from chalicelib.data.integrations import IntegrationStore
 from chalicelib.data.messages import DeliveryMessage, PublishMessage
 from chalicelib.data.posts import PostStore
-from chalicelib.data.queues import publish_message
+from chalicelib.data.queues import publish_message, sqs_delay, sqs_visibility
 from chalicelib.data.sandbox import SandboxStore
 from chalicelib.data.webhooks import DeliveryStore
 from chalicelib.domain import webhook_delivery
@@ -180,15 +180,15 @@ class Queue:
     def send_targets(self, post, delay_seconds: int = 0) -> None:
         for target in post.targets:
             body = publish_message(post, target).model_dump_json()
-            self.add(body, self._clock.now() + dt.timedelta(seconds=max(0, min(900, int(delay_seconds)))))
+            self.add(body, self._clock.now() + dt.timedelta(seconds=sqs_delay(delay_seconds)))
 
     def renew(self, body: str, delay_seconds: int) -> None:
-        self.add(body, self._clock.now() + dt.timedelta(seconds=max(0, min(900, int(delay_seconds)))))
+        self.add(body, self._clock.now() + dt.timedelta(seconds=sqs_delay(delay_seconds)))
 
     def retry_in(self, receipt_handle: str, seconds: int) -> None:
         for message in self.messages:
             if message.receipt == receipt_handle:
-                message.visible_at = self._clock.now() + dt.timedelta(seconds=max(0, min(43200, int(seconds))))
+                message.visible_at = self._clock.now() + dt.timedelta(seconds=sqs_visibility(seconds))
 
     # the machine's handles on it
     def add(self, body: str, visible_at: dt.datetime) -> Message:
@@ -243,7 +243,7 @@ class EventsQueue(Queue):
         self.add(checked.model_dump_json(), self._clock.now())
 
     def send_deliveries(self, messages: list[DeliveryMessage], delay_seconds: float = 0) -> None:
-        delay = dt.timedelta(seconds=max(0, min(900, int(delay_seconds))))
+        delay = dt.timedelta(seconds=sqs_delay(delay_seconds))
         for message in messages:
             self.add(message.model_dump_json(), self._clock.now() + delay)
 
