@@ -78,6 +78,15 @@ def _target(post: Post, target_id: str) -> Target | None:
     return next((target for target in post.targets if target.id == target_id), None)
 
 
+def _still_dispatched(post: Post | None, dispatch_id: str) -> Post:
+    """The post, if this message's work is still its to do; else the work is dropped."""
+    if post is None:
+        raise _SupersededError("the post was deleted")
+    if post.dispatch_id != dispatch_id:
+        raise _SupersededError("the post was edited, rescheduled or dispatched again")
+    return post
+
+
 def build_parts(post: Post, target: Target, thread_style: str) -> list[dict]:
     """What goes out on this target, part by part: text and the verified files (post.attachments)."""
     files = post.attachments or []
@@ -221,11 +230,7 @@ class TargetPublisher:
         if integration_id is None:
             return self._current(f"{workspace_id}#{mode}", post_id, dispatch_id), _UNREAD
         post, account = self._integrations.get_for_publishing_with_post(workspace_id, mode, integration_id, post_id)
-        if post is None:
-            raise _SupersededError("the post was deleted")
-        if post.dispatch_id != dispatch_id:
-            raise _SupersededError("the post was edited, rescheduled or dispatched again")
-        return post, account
+        return _still_dispatched(post, dispatch_id), account
 
     def _publish_with(self, post: Post, target: Target, dispatch_id: str, log, time_left, account) -> str:
         """Claim the target with its account (read now unless it was read with the post) and send its parts."""
@@ -279,11 +284,9 @@ class TargetPublisher:
     def _current(self, scope: str, post_id: str, dispatch_id: str) -> Post:
         try:
             post = self._posts.get(scope, post_id)
-        except NotFoundError as exc:
-            raise _SupersededError("the post was deleted") from exc
-        if post.dispatch_id != dispatch_id:
-            raise _SupersededError("the post was edited, rescheduled or dispatched again")
-        return post
+        except NotFoundError:
+            post = None
+        return _still_dispatched(post, dispatch_id)
 
     def _wait_until_due(self, post: Post) -> None:
         if post.status != "scheduled" or post.scheduled_at is None:
