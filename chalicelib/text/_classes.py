@@ -12,7 +12,8 @@ each code point of the block; it is called once per block and should be cached.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 
 # Each block a text uses costs a pass over the whole text: past this many, the text is read in
 # halves, so that a text of thousands of blocks costs a pass per block over a few characters.
@@ -20,6 +21,31 @@ from collections.abc import Callable
 MAX_BLOCKS = 24
 
 _EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(256)]
+
+
+# --- for the modules that build class tables and read them ---------------------------------------
+def block_characters(block: int) -> str:
+    """The 256 code points of a block, in order: what a class table describes."""
+    return "".join(chr(block * 256 + low) for low in range(256))
+
+
+def having(prop: str, characters: str) -> set[int]:
+    """The positions in ``characters`` of those with the Unicode property ``prop`` (as the
+    ``regex`` package's ``\\p{...}`` reads it)."""
+    import regex
+
+    return {match.start() for match in regex.finditer(rf"\p{{{prop}}}", characters)}
+
+
+def outside_bmp(text: str) -> int:
+    """How many characters of ``text`` lie outside the Basic Multilingual Plane (each is two
+    UTF-16 code units), counted at C speed."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2 - len(text)
+
+
+def any_of(values: Iterable[int]) -> bytes:
+    """A bytes regex class matching one class byte of ``values``."""
+    return b"[" + b"".join(re.escape(bytes((value,))) for value in values) + b"]"
 
 
 def _distinct(data: bytes) -> list[int] | None:

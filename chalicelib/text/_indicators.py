@@ -1,13 +1,16 @@
 """Regional indicators (U+1F1E6-U+1F1FF, two of which make a flag), read in bytes at C speed.
 
-A run of them is where a regex over the text does the most work per character (X's flags, the
-grapheme pairs): here each character of a text becomes one byte, its letter, with bulk bytes
-operations, so a post of indicators costs what a plain post costs.
+A run of them is where a regex over the text does the most work per character (X's flags; the
+grapheme count reads them among its break classes, graphemes.py): here each character of a text
+becomes one byte, its letter, with bulk bytes operations, so a post of indicators costs what a
+plain post costs.
 """
 
 from __future__ import annotations
 
 import re
+
+from chalicelib.text._classes import outside_bmp
 
 NONE = 26  # the byte of a character that is not a regional indicator
 
@@ -16,7 +19,6 @@ _INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
 _IS = {value: bytes(0xFF if byte == value else 0 for byte in range(256)) for value in (0xF1, 0x01)}
 _LOW_IS_INDICATOR = bytes(0xFF if byte >= 0xE6 else 0 for byte in range(256))
 _LETTER = bytes(byte - 0xE6 if byte >= 0xE6 else NONE for byte in range(256))
-_IS_LETTER = bytes(1 if byte < NONE else 0 for byte in range(256))
 
 
 def letters(text: str) -> bytes | None:
@@ -24,7 +26,7 @@ def letters(text: str) -> bytes | None:
     for any other character; None when ``text`` holds no indicator."""
     # Indicators lie outside the Basic Multilingual Plane: a text within it (its UTF-16 no longer
     # than two bytes a character) has none, and that is found faster than by a search.
-    if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text) or not _INDICATOR.search(text):
+    if not outside_bmp(text) or not _INDICATOR.search(text):
         return None
     encoded = text.encode("utf-32-le", "surrogatepass")
     lows = encoded[0::4]
@@ -39,9 +41,3 @@ def letters(text: str) -> bytes | None:
         (int.from_bytes(lows.translate(_LETTER), "little") & indicator)
         | (int.from_bytes(bytes([NONE]) * size, "little") & other)
     ).to_bytes(size, "little")
-
-
-def pairs(letters: bytes) -> int:
-    """How many pairs the indicators of ``letters`` form, each run paired from its start (a run
-    of five is two flags and one left alone): Unicode's rule for graphemes (GB12, GB13)."""
-    return letters.translate(_IS_LETTER).count(b"\x01\x01")

@@ -67,24 +67,19 @@ _BREAK_VALUES += ("Regional_Indicator",)
 def _break_classes(block: int) -> bytes:
     """The class of each code point of a block of 256. Most blocks (letters, CJK, unassigned)
     are all OTHER: one search tells, before each property is read."""
-    import regex
-
-    characters = "".join(chr(block * 256 + low) for low in range(256))
+    characters = _classes.block_characters(block)
     if not _not_plain_other().search(characters):
         return bytes(256)
 
-    def having(prop: str) -> set[int]:
-        return {match.start() for match in regex.finditer(rf"\p{{{prop}}}", characters)}
-
     gcb = ["Other"] * 256
     for value in _BREAK_VALUES:
-        for low in having(f"GCB={value}"):
+        for low in _classes.having(f"GCB={value}", characters):
             gcb[low] = value
     incb = ["None"] * 256
     for value in _INCB_VALUES:
-        for low in having(f"InCB={value}"):
+        for low in _classes.having(f"InCB={value}", characters):
             incb[low] = value
-    pictographic = having("Extended_Pictographic")
+    pictographic = _classes.having("Extended_Pictographic", characters)
     found = bytearray(256)
     for low in range(256):
         key = (gcb[low], low in pictographic, incb[low])
@@ -121,10 +116,6 @@ _HANGUL = (L, V, T, LV, LVT)
 _IS = {value: _table({value: 1}) for value in _HANGUL + (REGIONAL_INDICATOR,)}
 
 
-def _any_of(values) -> bytes:
-    return b"[" + b"".join(re.escape(bytes((value,))) for value in values) + b"]"
-
-
 # GB9c, as the regex package applies it: a run of Extend or Linker (Indic_Conjunct_Break) with a
 # linker among it joins the consonant after it, whatever comes before the run (UAX #29 also asks
 # for a consonant there; the count follows ``\X``). GB11: a pictograph, then Extend, then a
@@ -133,20 +124,20 @@ def _any_of(values) -> bytes:
 _CONJUNCT = re.compile(
     rb"(?<!%s)%s*+%s%s*+(?=%s)"
     % (
-        _any_of([EXTEND, ZWJ, EXTEND_LINKER, OTHER_LINKER]),
-        _any_of([EXTEND, ZWJ]),
-        _any_of([EXTEND_LINKER, OTHER_LINKER]),
-        _any_of([EXTEND, ZWJ, EXTEND_LINKER, OTHER_LINKER]),
-        _any_of([CONSONANT]),
+        _classes.any_of([EXTEND, ZWJ, EXTEND_LINKER, OTHER_LINKER]),
+        _classes.any_of([EXTEND, ZWJ]),
+        _classes.any_of([EXTEND_LINKER, OTHER_LINKER]),
+        _classes.any_of([EXTEND, ZWJ, EXTEND_LINKER, OTHER_LINKER]),
+        _classes.any_of([CONSONANT]),
     )
 )
 _PICTOGRAPH_SEQUENCE = re.compile(
     rb"(?<=%s)%s*+%s(?=%s)"
     % (
-        _any_of([PICTOGRAPH]),
-        _any_of([EXTEND, EXTEND_LINKER, EXTEND_PLAIN]),
-        _any_of([ZWJ]),
-        _any_of([PICTOGRAPH]),
+        _classes.any_of([PICTOGRAPH]),
+        _classes.any_of([EXTEND, EXTEND_LINKER, EXTEND_PLAIN]),
+        _classes.any_of([ZWJ]),
+        _classes.any_of([PICTOGRAPH]),
     )
 )
 

@@ -196,7 +196,7 @@ def _marks_in_block(block: int) -> bytes:
     # data has it, as in ``_mark_run``), else 0.
     import regex
 
-    characters = "".join(chr(block * 256 + low) for low in range(256))
+    characters = _classes.block_characters(block)
     found = bytearray(256)
     for match in regex.finditer(r"\P{ccc=0}", characters):
         found[match.start()] = 1

@@ -113,7 +113,7 @@ _INDICATOR_RUN = re.compile("[\U0001f1e6-\U0001f1ff][\U0001f1e6-\U0001f1ff]+")
 def _flag_count(text: str) -> int:
     # Flags lie within runs of indicators, and most texts repeat a few runs (a flag or two), so
     # each distinct run is read once.
-    if _within_bmp(text):
+    if not _classes.outside_bmp(text):
         return 0  # indicators lie outside the plane
     runs = collections.Counter(_INDICATOR_RUN.findall(text))
     return sum(_flags_in_run(run) * times for run, times in runs.items())
@@ -121,15 +121,6 @@ def _flag_count(text: str) -> int:
 
 def _flags_in_run(run: str) -> int:
     return _flag_pairs().subn("", _flag_pair_text(run))[1]
-
-
-def _within_bmp(text: str) -> bool:
-    return len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text)
-
-
-def _outside_bmp(text: str) -> int:
-    """How many characters of ``text`` lie outside the Basic Multilingual Plane."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2 - len(text)
 
 
 _CHARACTERS_PER_EMOJI = 6
@@ -191,8 +182,6 @@ _LIGHT_KINDS = bytes((_OTHER, _LIGHT_PICTOGRAPH, _JOINER, _KEYCAP_BASE))
 
 @functools.cache
 def _emoji_kinds(block: int) -> bytes:
-    import regex
-
     special = {
         "\ufe0f": _VS16,
         "\u200d": _JOINER,
@@ -202,15 +191,14 @@ def _emoji_kinds(block: int) -> bytes:
         **dict.fromkeys("#*0123456789", _KEYCAP_BASE),
         **{chr(0xE0000 + ord(letter)): kind for letter, kind in _TAG_KIND.items()},
     }
-    characters = "".join(chr(block * 256 + low) for low in range(256))
+    characters = _classes.block_characters(block)
     if block not in _SPECIAL_BLOCKS and not _emoji_property().search(characters):
         return bytes(256)  # all of kind _OTHER (most blocks)
 
-    def having(prop: str) -> set[int]:
-        return {match.start() for match in regex.finditer(rf"\p{{{prop}}}", characters)}
-
-    pictographic, presentation = having("Extended_Pictographic"), having("Emoji_Presentation")
-    base, modifier = having("Emoji_Modifier_Base"), having("Emoji_Modifier")
+    pictographic = _classes.having("Extended_Pictographic", characters)
+    presentation = _classes.having("Emoji_Presentation", characters)
+    base = _classes.having("Emoji_Modifier_Base", characters)
+    modifier = _classes.having("Emoji_Modifier", characters)
     found = bytearray(256)
     for low, character in enumerate(characters):
         kind = special.get(character)
@@ -241,7 +229,7 @@ def _emoji_property():
 
 
 def _kinds(*kinds: int) -> bytes:
-    return b"[" + b"".join(re.escape(bytes((kind,))) for kind in kinds) + b"]"
+    return _classes.any_of(kinds)
 
 
 @functools.cache
@@ -337,7 +325,7 @@ def _hundredths(text: str) -> int:
     entities = [(span.start, 0, span.end, TRANSFORMED_URL_LENGTH * SCALE) for span in find_x_urls(text)]
     # Flags, and all but a few emoji, lie outside the Basic Multilingual Plane: a text within it
     # is checked for those few at C speed before any emoji pattern reads it.
-    outside_bmp = 0 if text.isascii() else _outside_bmp(text)
+    outside_bmp = 0 if text.isascii() else _classes.outside_bmp(text)
     if not text.isascii() and (outside_bmp or _may_start_bmp_emoji(text)):
         if not entities:
             # No URL to hide anything: emoji and flags never overlap, so they are weighed in bulk.
