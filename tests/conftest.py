@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tools.emulated_aws import use_fake_credentials
+from tools.emulated_aws import one_key_pair_for_symmetric_keys, use_fake_credentials
 
 # Before anything imports boto3 or Powertools: fake credentials so nothing can reach real AWS, and
 # metrics printed nowhere.
@@ -31,6 +31,8 @@ from chalicelib import container  # noqa: E402
 from chalicelib.clock import ManualClock  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402
 from tools.provision import provision  # noqa: E402
+
+one_key_pair_for_symmetric_keys()
 
 _real_getaddrinfo = socket.getaddrinfo
 
