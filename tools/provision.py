@@ -7,11 +7,12 @@ twin, so there is no second hand-kept list of tables and queues.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 
 import boto3
 
-from chalicelib.data import models
+from chalicelib.data import models, sessions
 from chalicelib.platforms.app_credentials import APP_CREDENTIALS
 from chalicelib.settings import app_secret_variable, queue_url_variable
 from infrastructure import catalog
@@ -48,21 +49,12 @@ class Provisioned:
 
 def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None = None) -> Provisioned:
     result = Provisioned(prefix=prefix, region=region, endpoint_url=endpoint_url)
-    clients: dict[str, object] = {}
 
     def client(service: str):
-        if service not in clients:
-            clients[service] = boto3.client(service, region_name=region, endpoint_url=endpoint_url)
-        return clients[service]
+        return _client(service, region, endpoint_url)
 
     models.bind(lambda name: f"{prefix}-{name}", region, endpoint_url)
-    for model in models.TABLE_MODELS:
-        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
-        ttl = models.ttl_attribute(model)
-        if ttl:
-            client("dynamodb").update_time_to_live(
-                TableName=model.Meta.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl}
-            )
+    _create_tables(region, endpoint_url)
 
     sqs = client("sqs")
     for spec in catalog.QUEUES:
@@ -151,6 +143,49 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
             Description=f"openpost: the {platform} app's credentials",
         )["ARN"]
     return result
+
+
+def _client(service: str, region: str, endpoint_url: str | None):
+    """A client on this thread's shared botocore session, made once per thread, service and endpoint.
+
+    The test suite provisions a fresh world for each of several hundred tests; a new client costs
+    ~15 ms (its service model built again), so provisioning's own clients are kept. They hold no state
+    of the world they created: moto's state lives in its backends, reset between tests."""
+    key = (threading.get_ident(), service, region, endpoint_url)
+    if key not in _clients:
+        _clients[key] = sessions.client(service, region, endpoint_url)
+    return _clients[key]
+
+
+_clients: dict[tuple, object] = {}
+
+
+def _create_tables(region: str, endpoint_url: str | None) -> None:
+    """Every table as its PynamoDB model declares it, through one connection (a model's own
+    create_table makes a client per model and reads its table back twice), with time-to-live where
+    declared. DynamoDB may answer CREATING; the waiter reads the table until it is ACTIVE."""
+    from pynamodb.connection import Connection
+
+    key = (threading.get_ident(), "pynamodb", region, endpoint_url)
+    if key not in _clients:
+        _clients[key] = Connection(region=region, host=endpoint_url)
+    connection = _clients[key]
+    for model in models.TABLE_MODELS:
+        schema = model._get_schema()
+        name = model.Meta.table_name
+        created = connection.create_table(
+            name,
+            attribute_definitions=schema["attribute_definitions"],
+            key_schema=schema["key_schema"],
+            global_secondary_indexes=schema["global_secondary_indexes"],
+            local_secondary_indexes=schema["local_secondary_indexes"],
+            billing_mode="PAY_PER_REQUEST",
+        )
+        if created["TableDescription"]["TableStatus"] != "ACTIVE":
+            connection.client.get_waiter("table_exists").wait(TableName=name)
+        ttl = models.ttl_attribute(model)
+        if ttl:
+            connection.update_time_to_live(name, ttl)
 
 
 def put_app_credentials(provisioned: Provisioned, platform: str, credentials: dict[str, str]) -> None:
