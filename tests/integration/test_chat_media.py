@@ -117,12 +117,6 @@ class _Held:
 
 
 # --- Discord ---------------------------------------------------------------------------------------
-@pytest.fixture
-def discord():
-    with DiscordServer() as server:
-        yield server
-
-
 def discord_adapter(server: DiscordServer) -> Discord:
     profile = {"guild_id": server.GUILD_ID, "channel_id": server.CHANNEL_ID}
     return Discord(integration("discord", profile), _Held({"webhook_url": server.webhook_url}))
@@ -208,12 +202,6 @@ def test_discord_refusing_the_file_is_permanent(discord):
 
 
 # --- Slack -----------------------------------------------------------------------------------------
-@pytest.fixture
-def slack():
-    with SlackServer() as server:
-        yield server
-
-
 def slack_adapter(server: SlackServer) -> Slack:
     profile = {"channel_id": server.CHANNEL_ID, "team_url": server.TEAM_URL}
     return Slack(integration("slack", profile), _Held({"bot_token": server.TOKEN}), api_url=server.api_url)
@@ -312,12 +300,6 @@ def test_slack_media_without_text_is_refused_before_anything_is_sent(slack):
 
 
 # --- Telegram --------------------------------------------------------------------------------------
-@pytest.fixture
-def telegram():
-    with TelegramServer() as server:
-        yield server
-
-
 def telegram_adapter(server: TelegramServer) -> Telegram:
     profile = {"chat_id": server.CHAT_ID, "chat_username": server.CHAT_USERNAME}
     return Telegram(integration("telegram", profile), _Held({"bot_token": server.TOKEN}), api_url=server.api_url)
