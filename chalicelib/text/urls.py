@@ -105,7 +105,8 @@ _MASTODON_QUERY_CHAR = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{_UNICODE_QUERY_CH
 _MASTODON_QUERY_END = rf"[a-z0-9_&=#/\-{_UNICODE_QUERY_CHARS}]"
 
 _X_SCHEME = r"https?://"
-_MASTODON_SCHEME = r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+_MASTODON_SCHEME_WORDS = ("https", "http", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "gemini")
+_MASTODON_SCHEME = rf"(?:{'|'.join(_MASTODON_SCHEME_WORDS)})://"
 
 _TCO_SLUG_MAX = 40
 # With a ".tld" every this many characters or more often, the chains of labels are read in one
@@ -240,6 +241,27 @@ def _tco_url() -> re.Pattern[str]:
 
 
 @functools.cache
+def _separator_after_a_scheme() -> re.Pattern[str]:
+    # "://" after one of Mastodon's schemes, itself after a character a URL may follow: one
+    # fixed-width lookbehind a scheme, so that the search skips from "://" to "://" at C speed.
+    preceding = rf"(?<![a-z0-9@\uff20$#\uff03{_INVALID}])"
+    words = "|".join(rf"(?<={preceding}{word}://)" for word in _MASTODON_SCHEME_WORDS)
+    return re.compile(rf"://(?:{words})", re.IGNORECASE)
+
+
+def _after_last_scheme(text: str) -> int | None:
+    """Where the chain of labels after the last scheme of ``text`` ends (a URL with a scheme
+    starts at or before it), or None when ``text`` has no scheme a URL may start with."""
+    separator = None
+    for separator in _separator_after_a_scheme().finditer(text):  # noqa: B007 (the last is wanted)
+        pass
+    if separator is None:
+        return None
+    chain = _chain().match(text, separator.end())
+    return chain.end() if chain else separator.end()
+
+
+@functools.cache
 def _dotted_chains() -> re.Pattern[str]:
     # The chains holding a dot, each from the start of its first label: possessive, and tried
     # only where a label starts, so that a run of labels costs one pass whatever its length.
@@ -276,7 +298,7 @@ class _Chain:
         self._text = text
         self._matches = matches
         self.start, self.end = start, end
-        self._tld_dots = tld_dots  # the dots before a TLD in this chain, in order
+        self.tld_dots = tld_dots  # the dots before a TLD in this chain, in order
         self._hopeful: list[tuple[int, int, int]] | None = None  # read after the first miss
         self._next = 0
 
@@ -289,7 +311,7 @@ class _Chain:
     def first_start(self, low: int) -> int | None:
         """The first position at or after ``low`` where a domain starts (with a valid preceding
         character), or None. ``low`` never decreases between calls."""
-        if low >= self._tld_dots[-1]:
+        if low >= self.tld_dots[-1]:
             return None  # a domain starts before a ".tld" of its chain (after the URL just found)
         if self._hopeful is None:
             found = _may_start().search(self._text, max(low, self.start), self.end)
@@ -318,7 +340,7 @@ class _Chain:
         # label (or the position before the chain). Read backwards from each ".tld", 127 dots at
         # most, so that a long chain costs no Python work per label far from a TLD.
         windows: list[list[int]] = []
-        for tld_dot in self._tld_dots:
+        for tld_dot in self.tld_dots:
             previous = windows[-1][-1] if windows else None
             found = []
             position = tld_dot
@@ -361,20 +383,29 @@ class _Chain:
 
     @functools.cached_property
     def _tld_dots_set(self) -> set[int]:
-        return set(self._tld_dots)
+        return set(self.tld_dots)
 
 
 class _UrlStarts:
     """The positions where ``pattern.match`` finds a URL, in order, found without trying the
     others: the chains of labels around each ".tld", and each scheme followed by a domain."""
 
-    def __init__(self, text: str, scheme: re.Pattern[str], matches: _Matches):
+    def __init__(self, text: str, scheme: re.Pattern[str], matches: _Matches, *, schemes_only: bool = False):
         self._text = text
-        tld_dots = [m.start() for m in _dot_then_tld().finditer(text)]
         self._chains: list[_Chain] = []
         self._schemes: list[int] = []
         self._chain_index = 0
         self._scheme_index = 0
+        end = len(text)
+        if schemes_only:
+            # Nothing after the chain that follows the last scheme can be found: the ".tld" and
+            # chains are read up to there only (a ".tld" that seems to end at the cut is tried
+            # in vain, which finds nothing wrong, and none is missed: the cut ends a chain).
+            end = _after_last_scheme(text)
+            if end is None:
+                return
+        tld_matches = list(_dot_then_tld().finditer(text, 0, end))
+        tld_dots = [m.start() for m in tld_matches]
         if not tld_dots:
             return  # every URL has a "." before a TLD
         if len(tld_dots) * _CHARACTERS_PER_DENSE_DOT >= len(text):
@@ -392,6 +423,29 @@ class _UrlStarts:
                 if found and _may_start().match(text, found.start()):
                     self._schemes.append(found.start())
             separator = text.find("://", separator + 1)
+        if schemes_only:
+            tld_ends = {m.start(): m.end() for m in tld_matches}
+            self._chains = [chain for chain in self._chains if self._may_hide_a_scheme(chain, tld_ends)]
+
+    def _may_hide_a_scheme(self, chain: _Chain, tld_ends: dict[int, int]) -> bool:
+        """Whether a URL found in ``chain`` may cover the start of a scheme, which is all that
+        matters of it when URLs without a scheme are dropped (Mastodon).
+
+        Such a URL starts in the chain and holds no scheme; it covers a scheme's start when it
+        starts before it and ends at or after it (the next URL then starts after its end). Its
+        domain ends at the end of a TLD of the chain, at the latest of the last; it goes on
+        past that only with a port, path or query, which only the character after the chain
+        can start. A chain whose URLs cover no scheme's start changes nothing that is found."""
+        last_end = tld_ends[chain.tld_dots[-1]]
+        index = bisect.bisect_right(self._schemes, chain.start)
+        if index == len(self._schemes):
+            return False  # no scheme starts after the chain's start
+        if self._schemes[index] <= last_end:
+            return True
+        text, end = self._text, chain.end
+        if last_end != end or end == len(text):
+            return False
+        return text[end] in "/?" or text[end] == ":" and text[end + 1 : end + 2].isdigit()
 
     @staticmethod
     def _dense_chains(text: str, tld_dots: list[int], matches: _Matches) -> list[_Chain]:
@@ -449,11 +503,11 @@ class _UrlStarts:
         return min(candidates) if candidates else None
 
 
-def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str]):
+def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, schemes_only: bool = False):
     """What ``re.finditer`` finds with twitter-text's full pattern (the preceding character, then
     the URL): each URL match with the character before it, in order."""
     matches = _Matches(text, pattern)
-    starts = _UrlStarts(text, scheme, matches)
+    starts = _UrlStarts(text, scheme, matches, schemes_only=schemes_only)
     low = 0
     while (start := starts.first(low)) is not None:
         # At the very start, the pattern's preceding-character group tries to take the first
@@ -514,7 +568,7 @@ def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow
     if "." not in text:
         return []
     spans: list[Span] = []
-    for before, match in _matches(text, pattern, scheme):
+    for before, match in _matches(text, pattern, scheme, schemes_only=not allow_schemeless):
         url, scheme_text, domain = match["url"], match["scheme"], match["domain"]
         start, end = match.start("url"), match.end("url")
         if not _is_acceptable(url, scheme_text, domain):
