@@ -12,14 +12,18 @@ run and assert a ratio, never a wall time, so a slow or busy machine does not de
   length: linear (a quadratic count costs 4 times as much);
 - generated hostile text (units pieced together at random from one family, repeated to a post's
   length) costs at most twice a plain post where that holds today: runs of marks, regional
-  indicators, and the two mixed, on Mastodon; regional indicators on X. Graphemes, flags and
-  lone emoji are counted in bulk, at C speed. The rest is held to linearity only, as some of it
-  is dense in what still costs work per occurrence, linearly: on X, NFC of a text with marks on
-  most letters (CPython's normaliser alone costs 1.5-2.5 times a plain post's count; Tibetan
-  vowels that decompose and text outside the Basic Multilingual Plane cost the most), an emoji
-  with a joiner or skin tone every few characters (a regex match each), and, on both platforms,
-  a URL that is not a plain word every few dozen characters (some 8 µs of Python each); of 100
-  mixed units about half stay within 2x (bench/text_counting.py prints the figures per family).
+  indicators, the two mixed, and chains of labels, on Mastodon; regional indicators on X.
+  Graphemes, flags and lone emoji are counted in bulk, at C speed; Mastodon's URL finding reads
+  only the chains of labels whose URLs could cover a scheme's start. The rest is held to
+  linearity only, as some of it is dense in what still costs work per occurrence, linearly: on
+  X, NFC of a text with marks on most letters (CPython's normaliser alone costs 1.5-2.5 times a
+  plain post's count; Tibetan vowels that decompose and text outside the Basic Multilingual
+  Plane cost the most), an emoji with a joiner or skin tone every few characters (a regex match
+  each), and a URL candidate that is not a plain word every few dozen characters (some 4-6 µs of
+  Python and regex each); of 100 mixed units about half stay within 2x (bench/text_counting.py
+  prints the figures per family);
+- hostile domains that are all distinct (so that no cache helps: CJK or accented labels, names
+  of random letters) cost linear time, their IDNA length being computed without the codec.
 
 They also check that the linear URL finder finds exactly what twitter-text's regex finds when
 tried at every position, as ``re.finditer`` does (the reference below, slow on hostile input, is
@@ -29,6 +33,7 @@ only run on short texts), and that the linear NFC and grapheme counts are Unicod
 from __future__ import annotations
 
 import math
+import random
 import re
 import time
 import unicodedata
@@ -189,6 +194,7 @@ GENERATED_FAMILIES = {
 # The generated families whose counting costs at most twice a plain post, on each platform. The
 # others cost more, linearly (see the module's docstring).
 GENERATED_WITHIN_RATIO = [
+    ("mastodon", "label chains"),
     ("mastodon", "mark runs"),
     ("mastodon", "regional indicators"),
     ("mastodon", "mark runs and regional indicators"),
@@ -218,6 +224,48 @@ def test_generated_hostile_text_costs_linear_time(unit):
     for platform, count in COUNTERS.items():
         ratio = _ratio_at_double_length(count, lambda n: unit * max(1, round(n / len(unit))))
         assert ratio <= MAX_RATIO_AT_DOUBLE_LENGTH, f"{platform}: {ratio:.1f}x at double the length"
+
+
+# Domains that are all distinct, so that no cache of a domain's IDNA length helps: each is
+# checked against IDNA (labels of 63 octets once in punycode) where it is found.
+def _distinct(piece, length: int) -> str:
+    rng = random.Random(length)  # the same text for a length, another for another length
+    pieces: list[str] = []
+    size = 0
+    while size < length:
+        pieces.append(piece(rng))
+        size += len(pieces[-1])
+    return "".join(pieces)[:length]
+
+
+def _letters(rng: random.Random, alphabet: str, low: int, high: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(low, high)))
+
+
+_CJK = "".join(map(chr, range(0x4E00, 0x9FFF, 7)))
+DISTINCT_DOMAINS = {
+    "CJK labels after a scheme": lambda n: _distinct(lambda rng: f"https://{_letters(rng, _CJK, 5, 30)}.com ", n),
+    "accented names": lambda n: _distinct(lambda rng: f"{_letters(rng, 'abcéñßüж', 1, 12)}.com ", n),
+    "accented labels before a Cyrillic TLD": lambda n: _distinct(lambda rng: "é" * rng.randint(1, 12) + ".рф", n),
+    "chained accented names after a scheme": lambda n: _distinct(
+        lambda rng: f"https://{_letters(rng, 'éñß', 1, 5)}.com{_letters(rng, 'éñß', 1, 5)}.co", n
+    ),
+}
+
+
+def _uncached(count):
+    def counted(text):
+        urls._punycode_growth.cache_clear()
+        return count(text)
+
+    return counted
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon"])
+@pytest.mark.parametrize("name", sorted(DISTINCT_DOMAINS))
+def test_distinct_hostile_domains_cost_linear_time(platform, name):
+    ratio = _ratio_at_double_length(_uncached(COUNTERS[platform]), DISTINCT_DOMAINS[name])
+    assert ratio <= MAX_RATIO_AT_DOUBLE_LENGTH, f"{name} on {platform}: {ratio:.1f}x at double the length"
 
 
 # The reference: twitter-text's pattern tried at every position, as it was before.
