@@ -104,6 +104,7 @@ _MASTODON_PATH = (
 _MASTODON_QUERY_CHAR = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{_UNICODE_QUERY_CHARS}]"
 _MASTODON_QUERY_END = rf"[a-z0-9_&=#/\-{_UNICODE_QUERY_CHARS}]"
 
+_X_SCHEME_WORDS = ("https", "http")
 _X_SCHEME = r"https?://"
 _MASTODON_SCHEME_WORDS = ("https", "http", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "gemini")
 _MASTODON_SCHEME = rf"(?:{'|'.join(_MASTODON_SCHEME_WORDS)})://"
@@ -122,6 +123,9 @@ class Span(NamedTuple):
 
     start: int
     end: int
+
+
+_span = functools.partial(tuple.__new__, Span)  # Span((start, end)), made in C
 
 
 _TREE_GROUP = 6
@@ -241,19 +245,20 @@ def _tco_url() -> re.Pattern[str]:
 
 
 @functools.cache
-def _separator_after_a_scheme() -> re.Pattern[str]:
-    # "://" after one of Mastodon's schemes, itself after a character a URL may follow: one
-    # fixed-width lookbehind a scheme, so that the search skips from "://" to "://" at C speed.
+def _separator_after_a_scheme(words: tuple[str, ...]) -> re.Pattern[str]:
+    # "://" after one of the schemes, itself where a URL may start (after a character a URL
+    # may follow): a fixed-width lookbehind a scheme, so that the search skips from "://" to
+    # "://" at C speed.
     preceding = rf"(?<![a-z0-9@\uff20$#\uff03{_INVALID}])"
-    words = "|".join(rf"(?<={preceding}{word}://)" for word in _MASTODON_SCHEME_WORDS)
-    return re.compile(rf"://(?:{words})", re.IGNORECASE)
+    behind = "|".join(rf"(?<={preceding}{word}://)" for word in words)
+    return re.compile(rf"://(?:{behind})", re.IGNORECASE)
 
 
 def _after_last_scheme(text: str) -> int | None:
     """Where the chain of labels after the last scheme of ``text`` ends (a URL with a scheme
     starts at or before it), or None when ``text`` has no scheme a URL may start with."""
     separator = None
-    for separator in _separator_after_a_scheme().finditer(text):  # noqa: B007 (the last is wanted)
+    for separator in _separator_after_a_scheme(_MASTODON_SCHEME_WORDS).finditer(text):  # noqa: B007 (the last)
         pass
     if separator is None:
         return None
@@ -390,7 +395,15 @@ class _UrlStarts:
     """The positions where ``pattern.match`` finds a URL, in order, found without trying the
     others: the chains of labels around each ".tld", and each scheme followed by a domain."""
 
-    def __init__(self, text: str, scheme: re.Pattern[str], matches: _Matches, *, schemes_only: bool = False):
+    def __init__(
+        self,
+        text: str,
+        scheme: re.Pattern[str],
+        scheme_words: tuple[str, ...],
+        matches: _Matches,
+        *,
+        schemes_only: bool = False,
+    ):
         self._text = text
         self._chains: list[_Chain] = []
         self._schemes: list[int] = []
@@ -412,17 +425,16 @@ class _UrlStarts:
             self._chains = self._dense_chains(text, tld_dots, matches)
         else:
             self._chains = self._sparse_chains(text, tld_dots, matches)
-        by_start = {chain.start: chain for chain in self._chains}
-        separator = text.find("://")
-        while separator != -1:
-            # No scheme is the end of another, so at most one ends here. Whether a domain follows
-            # is left to the match tried there, which reads it anyway: reading it here too cost
-            # a second walk over its labels.
-            if separator + 3 in by_start:
-                found = scheme.search(text, max(0, separator - _SCHEME_MAX), separator + 3)
-                if found and _may_start().match(text, found.start()):
-                    self._schemes.append(found.start())
-            separator = text.find("://", separator + 1)
+        by_start = {chain.start for chain in self._chains}
+        for separator in _separator_after_a_scheme(scheme_words).finditer(text, 0, end):
+            # A scheme where a URL may start, then a chain holding a ".tld". No scheme is the
+            # end of another, so at most one ends here. Whether a domain follows is left to the
+            # match tried there, which reads it anyway: reading it here too cost a second walk
+            # over its labels.
+            if separator.end() in by_start:
+                self._schemes.append(
+                    scheme.search(text, max(0, separator.start() - _SCHEME_MAX), separator.end()).start()
+                )
         if schemes_only:
             tld_ends = {m.start(): m.end() for m in tld_matches}
             self._chains = [chain for chain in self._chains if self._may_hide_a_scheme(chain, tld_ends)]
@@ -503,11 +515,13 @@ class _UrlStarts:
         return min(candidates) if candidates else None
 
 
-def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, schemes_only: bool = False):
+def _matches(
+    text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], scheme_words: tuple[str, ...], *, schemes_only: bool
+):
     """What ``re.finditer`` finds with twitter-text's full pattern (the preceding character, then
     the URL): each URL match with the character before it, in order."""
     matches = _Matches(text, pattern)
-    starts = _UrlStarts(text, scheme, matches, schemes_only=schemes_only)
+    starts = _UrlStarts(text, scheme, scheme_words, matches, schemes_only=schemes_only)
     low = 0
     while (start := starts.first(low)) is not None:
         # At the very start, the pattern's preceding-character group tries to take the first
@@ -523,21 +537,24 @@ def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, sc
         low = match.end() + 1
 
 
-def _ascii_domains(domain: str) -> list[Span]:
+def _ascii_domains(domain: str, offset: int) -> list[Span]:
     """The ASCII domains inside ``domain`` (in "例え.example.com", "example.com"), as twitter-text
-    finds them, in runs of ASCII labels so that a long run without a TLD is read once."""
+    finds them, moved by ``offset``, in runs of ASCII labels so that a long run without a TLD is
+    read once. A domain of hundreds of labels may hold hundreds of them: each costs a match and
+    a span made at C speed (a NamedTuple's own constructor is Python)."""
     found = []
+    whole = _ascii_domain().fullmatch
     for run in _ascii_run().finditer(domain):
-        position, end = run.start(), run.end()
-        if _ascii_domain().fullmatch(domain, position, end):
+        position, end = run.span()
+        if whole(domain, position, end):
             # The run is one domain (as most are): the search below would find it whole.
-            found.append(Span(position, end))
+            found.append(_span((offset + position, offset + end)))
             continue
         while _dot_then_tld().search(domain, position + 1, end):
             match = _ascii_domain().search(domain, position, end)
             if match is None:
                 break
-            found.append(Span(match.start(), match.end()))
+            found.append(_span((offset + match.start(), offset + match.end())))
             position = match.end()
     return found
 
@@ -563,13 +580,22 @@ def _punycode_growth(domain: str) -> int | None:
     return None if length is None else length - len(domain)
 
 
-def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow_schemeless: bool) -> list[Span]:
+def _find(
+    text: str,
+    pattern: re.Pattern[str],
+    scheme: re.Pattern[str],
+    scheme_words: tuple[str, ...],
+    *,
+    allow_schemeless: bool,
+) -> list[Span]:
     # Every URL has a "." before a TLD. A text without a "." (most posts) has no URL.
     if "." not in text:
         return []
     spans: list[Span] = []
-    for before, match in _matches(text, pattern, scheme, schemes_only=not allow_schemeless):
+    for before, match in _matches(text, pattern, scheme, scheme_words, schemes_only=not allow_schemeless):
         url, scheme_text, domain = match["url"], match["scheme"], match["domain"]
+        if not scheme_text and (not allow_schemeless or before in ("-", "_", ".", "/")):
+            continue  # dropped whatever its domain (whose IDNA check costs more)
         start, end = match.start("url"), match.end("url")
         if not _is_acceptable(url, scheme_text, domain):
             continue
@@ -581,11 +607,9 @@ def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow
                 end = start + tco.end()
             spans.append(Span(start, end))
             continue
-        if not allow_schemeless or before in ("-", "_", ".", "/"):
-            continue
         # Without a scheme only ASCII domains count: in "例え.example.com" the link is
         # "example.com". A path belongs to the last of them.
-        found = [Span(start + part.start, start + part.end) for part in _ascii_domains(domain)]
+        found = _ascii_domains(domain, start)
         if found and match["path"]:
             found[-1] = Span(found[-1].start, end)
         spans.extend(found)
@@ -594,7 +618,7 @@ def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow
 
 def find_x_urls(text: str) -> list[Span]:
     """The URLs X sees in ``text`` (already NFC-normalised, as X counts it), in order."""
-    return _find(text, _x_url(), _scheme(_X_SCHEME), allow_schemeless=True)
+    return _find(text, _x_url(), _scheme(_X_SCHEME), _X_SCHEME_WORDS, allow_schemeless=True)
 
 
 def find_mastodon_urls(text: str) -> list[Span]:
@@ -602,7 +626,7 @@ def find_mastodon_urls(text: str) -> list[Span]:
     # A Mastodon URL has a scheme, so a text without "://" has none (Mastodon looks for ":").
     if "://" not in text:
         return []
-    return _find(text, _mastodon_url(), _scheme(_MASTODON_SCHEME), allow_schemeless=False)
+    return _find(text, _mastodon_url(), _scheme(_MASTODON_SCHEME), _MASTODON_SCHEME_WORDS, allow_schemeless=False)
 
 
 # The plainest URLs, found in one pass at C speed. A URL never holds ASCII whitespace, and one
