@@ -68,6 +68,11 @@ def _chain(label: str, *, scheme: str = "", tld: str = ".com", length: int = LEN
     return scheme + body.rstrip(".") + tld
 
 
+# Every CJK ideograph, each in another block of 256 than the one before (82 blocks in all), as
+# Chinese text spreads: texts of more blocks than the per-block reading takes at once were read
+# in pieces of a dozen characters.
+_IDEOGRAPHS = "".join(chr(0x4E00 + index * 257 % 0x5200) for index in range(0x5200))
+
 # The label chains URL finding spent 30-95 s on: labels of 63 accented letters or punctuation,
 # ending in a real TLD, with and without a scheme.
 LABEL_CHAINS = {
@@ -91,6 +96,7 @@ HOSTILE = {
     "combining marks in reverse order": lambda n: "a" + _fit("\u0345\u0316\u0301", n - 1),
     "Tibetan vowels that decompose": lambda n: _fit("\u0f73\u0f71\u0f74\u0f80", n),
     "mixed scripts": lambda n: _fit("Héllo 世界 مرحبا שלום हिन्दी 🇯🇵 👩🏽‍💻 e\u0301\u0316 ", n),
+    "ideographs of every block, interleaved": lambda n: _fit(_IDEOGRAPHS, n),
 }
 
 COUNTERS = {
