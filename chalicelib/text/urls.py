@@ -499,20 +499,24 @@ class _UrlStarts:
 
     def first(self, low: int) -> int | None:
         """The first position at or after ``low`` worth a match; ``low`` never decreases."""
-        while self._scheme_index < len(self._schemes) and self._schemes[self._scheme_index] < low:
-            self._scheme_index += 1
-        scheme = self._schemes[self._scheme_index] if self._scheme_index < len(self._schemes) else None
-        label = None
-        while self._chain_index < len(self._chains):
-            chain = self._chains[self._chain_index]
+        # Called once or twice for each URL candidate: written for few steps.
+        schemes, index = self._schemes, self._scheme_index
+        while index < len(schemes) and schemes[index] < low:
+            index += 1
+        self._scheme_index = index
+        scheme = schemes[index] if index < len(schemes) else None
+        chains, index = self._chains, self._chain_index
+        while index < len(chains):
+            chain = chains[index]
             if scheme is not None and chain.start > scheme:
                 break  # this chain starts after the scheme: nothing in it comes first
             label = chain.first_start(low)
             if label is not None:
-                break
-            self._chain_index += 1
-        candidates = [position for position in (scheme, label) if position is not None]
-        return min(candidates) if candidates else None
+                self._chain_index = index
+                return label if scheme is None or label < scheme else scheme
+            index += 1
+        self._chain_index = index
+        return scheme
 
 
 def _matches(
