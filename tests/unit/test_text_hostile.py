@@ -6,8 +6,8 @@ ending in ".com" once took 94 s). These tests time the counting against other co
 run and assert a ratio, never a wall time, so a slow or busy machine does not decide the outcome:
 
 - every hostile family (label chains of any label length, runs of combining marks, regional
-  indicators, mixed scripts) costs X's and Mastodon's counting at most twice what a plain ASCII
-  post of the same length costs;
+  indicators, mixed scripts, text spread over the blocks of the Basic Multilingual Plane) costs
+  X's and Mastodon's counting at most twice what a plain ASCII post of the same length costs;
 - every hostile family, written and generated, costs at most 3 times as much at double the
   length: linear (a quadratic count costs 4 times as much);
 - generated hostile text (units pieced together at random from one family, repeated to a post's
@@ -72,6 +72,8 @@ def _chain(label: str, *, scheme: str = "", tld: str = ".com", length: int = LEN
 # Chinese text spreads: texts of more blocks than the per-block reading takes at once were read
 # in pieces of a dozen characters.
 _IDEOGRAPHS = "".join(chr(0x4E00 + index * 257 % 0x5200) for index in range(0x5200))
+# And every character of the plane from U+0100 to U+D7FF, likewise: 215 blocks.
+_PLANE = "".join(chr(0x100 + index * 257 % 0xD700) for index in range(0xD700))
 
 # The label chains URL finding spent 30-95 s on: labels of 63 accented letters or punctuation,
 # ending in a real TLD, with and without a scheme.
@@ -97,6 +99,7 @@ HOSTILE = {
     "Tibetan vowels that decompose": lambda n: _fit("\u0f73\u0f71\u0f74\u0f80", n),
     "mixed scripts": lambda n: _fit("Héllo 世界 مرحبا שלום हिन्दी 🇯🇵 👩🏽‍💻 e\u0301\u0316 ", n),
     "ideographs of every block, interleaved": lambda n: _fit(_IDEOGRAPHS, n),
+    "characters of every block of the plane, interleaved": lambda n: _fit(_PLANE, n),
 }
 
 COUNTERS = {
@@ -442,6 +445,13 @@ def test_a_text_of_many_blocks_is_read_in_parts():
     assert _classes.classes(text, graphemes._break_classes) == b"".join(
         _classes.classes(character, graphemes._break_classes) for character in text
     )
+
+
+@pytest.mark.parametrize("table", [graphemes._break_classes, twitter._emoji_kinds, nfc._marks_in_block])
+def test_a_text_of_many_blocks_of_the_plane_is_read_through_a_table_of_the_plane(table):
+    # Lone surrogates included: a text may hold them, and they have a block too.
+    text = "".join(map(chr, range(0x20, 0x10000, 13)))
+    assert _classes.classes(text, table) == b"".join(_classes.classes(character, table) for character in text)
 
 
 _MARKS_OF_SEVERAL_BLOCKS = "\u0301\u0316\u0323\u0308\u031b\u0345\u05b0\u05b8\u0591\u0f71\u0f72\u0f74\u0f80\U0001d165"
