@@ -26,6 +26,7 @@ MAX_BLOCKS = 96
 # breaks), one lookup a character by ``str.translate``, some 30 ns a character whatever its
 # blocks: a text of letters from hundreds of blocks, read in pieces, cost 30 times a plain post.
 MAX_BLOCKS_IN_THE_PLANE = 24
+_PROBE = 4096
 
 _EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(256)]
 
@@ -90,7 +91,10 @@ def _in_few_blocks(text: str, table: Callable[[int], bytes]) -> bytes | None:
     lows, middles, planes = encoded[0::4], encoded[1::4], encoded[2::4]
     found_planes = _distinct(planes)
     if found_planes == [0]:
-        found_middles = _distinct(middles, MAX_BLOCKS_IN_THE_PLANE)
+        # A text spread over many blocks shows it in its first few thousand characters: telling
+        # it from those costs a few passes over them rather than one a block over the text.
+        spread = _distinct(middles[:_PROBE], MAX_BLOCKS_IN_THE_PLANE) is None
+        found_middles = None if spread else _distinct(middles, MAX_BLOCKS_IN_THE_PLANE)
         if found_middles is None:
             return text.translate(_plane_table(table)).encode("latin-1")
     else:
