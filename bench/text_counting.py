@@ -46,6 +46,14 @@ DENSE = {
     "a Cyrillic domain every 8": lambda n: _fit("éééé.рф ", n),
     "an accent (decomposed) on every letter": lambda n: _fit("a\u0301", n),
     "an emoji every character": lambda n: _fit("\U0001f4bb", n),
+    "characters of every plane, interleaved": lambda n: _fit(
+        "".join(
+            chr(0x100 + index * 257 % 0x10FF00)
+            for index in range(n)
+            if not 0xD800 <= 0x100 + index * 257 % 0x10FF00 < 0xE000
+        ),
+        n,
+    ),
 }
 GENERATED = 100
 PER_FAMILY = 40

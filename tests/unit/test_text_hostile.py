@@ -441,11 +441,10 @@ def test_every_block_has_emoji_kinds_of_one_weight():
         assert len(twitter._emoji_kinds(block)) == 256
 
 
-def test_a_text_of_many_blocks_is_read_in_parts():
-    text = "".join(chr(code) for code in range(0x20, 0x20000, 97) if not 0xD800 <= code <= 0xDFFF)
-    assert _classes.classes(text, graphemes._break_classes) == b"".join(
-        _classes.classes(character, graphemes._break_classes) for character in text
-    )
+@pytest.mark.parametrize("table", [graphemes._break_classes, twitter._emoji_kinds, nfc._marks_in_block])
+def test_a_text_of_many_blocks_is_read_through_a_table_of_every_code_point(table):
+    text = "".join(chr(code) for code in range(0x20, 0x110000, 97) if not 0xD800 <= code <= 0xDFFF)
+    assert _classes.classes(text, table) == b"".join(_classes.classes(character, table) for character in text)
 
 
 @pytest.mark.parametrize("table", [graphemes._break_classes, twitter._emoji_kinds, nfc._marks_in_block])
