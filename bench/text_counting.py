@@ -9,7 +9,8 @@ random mix of hostile pieces produces (a link every ten characters, an internati
 every few dozen, an accent on every letter), and the worst of 100 hostile units generated as the
 tests generate them (tests/unit/test_text_hostile.py), each repeated to the same length; then the
 same for 40 units of each generated family alone (label chains, mark runs, regional indicators,
-mixed scripts), which tells which families the tests can hold to 2x.
+mixed scripts), which tells which families the tests can hold to 2x. Posts of distinct domains
+are timed with the domain cache cleared before each count, as a hostile post of them meets it.
 
     .venv/bin/python bench/text_counting.py
 
@@ -28,11 +29,13 @@ sys.path.insert(0, ROOT)
 from chalicelib.text import check, mastodon, twitter  # noqa: E402
 from tests.unit.test_text_hostile import (  # noqa: E402
     _UNIT,
+    DISTINCT_DOMAINS,
     GENERATED_FAMILIES,
     HOSTILE,
     LENGTH,
     PLAIN_POST,
     _fit,
+    _uncached,
     _units,
 )
 
@@ -43,6 +46,14 @@ DENSE = {
     "a Cyrillic domain every 8": lambda n: _fit("éééé.рф ", n),
     "an accent (decomposed) on every letter": lambda n: _fit("a\u0301", n),
     "an emoji every character": lambda n: _fit("\U0001f4bb", n),
+    "characters of every plane, interleaved": lambda n: _fit(
+        "".join(
+            chr(0x100 + index * 257 % 0x10FF00)
+            for index in range(n)
+            if not 0xD800 <= 0x100 + index * 257 % 0x10FF00 < 0xE000
+        ),
+        n,
+    ),
 }
 GENERATED = 100
 PER_FAMILY = 40
@@ -113,6 +124,14 @@ def main() -> None:
             cost = best(count, make(LENGTH))
             doubled = best(count, make(LENGTH * 2), repeats=5) / cost
             cells.append(f"{cost * 1000:14.1f}{cost / baseline[name]:9.2f}{doubled:11.2f}")
+        print(f"{label:40s}" + "".join(cells))
+    print()
+    print("Distinct domains (no cache helps): ms and x plain")
+    for label, make in DISTINCT_DOMAINS.items():
+        cells = []
+        for name, count in COUNTERS.items():
+            cost = best(_uncached(count), make(LENGTH))
+            cells.append(f"{cost * 1000:14.1f}{cost / baseline[name]:9.2f}{'':11s}")
         print(f"{label:40s}" + "".join(cells))
     print()
     print(f"{GENERATED} generated hostile units, each repeated to {LENGTH:,} characters: x plain (best of three)")

@@ -43,6 +43,8 @@ import functools
 import re
 from typing import NamedTuple
 
+from chalicelib.text._idna import idna_length
+
 # Character classes, as twitter-text defines them.
 _SPACES = "\t-\r \x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _DIRECTIONAL_MARKS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -102,10 +104,15 @@ _MASTODON_PATH = (
 _MASTODON_QUERY_CHAR = rf"[a-z0-9!?*'();:&=+$/%#\[\]\-_.,~|@\^{_UNICODE_QUERY_CHARS}]"
 _MASTODON_QUERY_END = rf"[a-z0-9_&=#/\-{_UNICODE_QUERY_CHARS}]"
 
+_X_SCHEME_WORDS = ("https", "http")
 _X_SCHEME = r"https?://"
-_MASTODON_SCHEME = r"(?:https?|dat|dweb|ipfs|ipns|ssb|gopher|gemini)://"
+_MASTODON_SCHEME_WORDS = ("https", "http", "dat", "dweb", "ipfs", "ipns", "ssb", "gopher", "gemini")
+_MASTODON_SCHEME = rf"(?:{'|'.join(_MASTODON_SCHEME_WORDS)})://"
 
 _TCO_SLUG_MAX = 40
+# With a ".tld" every this many characters or more often, the chains of labels are read in one
+# pass (some 20 ns a character) rather than around each ".tld" (some 2 µs each).
+_CHARACTERS_PER_DENSE_DOT = 64
 _URL_MAX = 4096
 _DEFAULT_SCHEME_LENGTH = len("https://")
 _SCHEME_MAX = len("gemini")
@@ -116,6 +123,9 @@ class Span(NamedTuple):
 
     start: int
     end: int
+
+
+_span = functools.partial(tuple.__new__, Span)  # Span((start, end)), made in C
 
 
 _TREE_GROUP = 6
@@ -235,8 +245,47 @@ def _tco_url() -> re.Pattern[str]:
 
 
 @functools.cache
-def _domain_at() -> re.Pattern[str]:
-    return re.compile(_domain(), re.IGNORECASE)
+def _separator_after_a_scheme(words: tuple[str, ...]) -> re.Pattern[str]:
+    # "://" after one of the schemes, itself where a URL may start (after a character a URL
+    # may follow): a fixed-width lookbehind a scheme, so that the search skips from "://" to
+    # "://" at C speed.
+    preceding = rf"(?<![a-z0-9@\uff20$#\uff03{_INVALID}])"
+    behind = "|".join(rf"(?<={preceding}{word}://)" for word in words)
+    return re.compile(rf"://(?:{behind})", re.IGNORECASE)
+
+
+def _after_last_scheme(text: str) -> int | None:
+    """Where the chain of labels after the last scheme of ``text`` ends (a URL with a scheme
+    starts at or before it), or None when ``text`` has no scheme a URL may start with."""
+    separator = None
+    for separator in _separator_after_a_scheme(_MASTODON_SCHEME_WORDS).finditer(text):  # noqa: B007 (the last)
+        pass
+    if separator is None:
+        return None
+    chain = _chain().match(text, separator.end())
+    return chain.end() if chain else separator.end()
+
+
+@functools.cache
+def _dotted_chains() -> re.Pattern[str]:
+    # The chains holding a dot, each from the start of its first label: possessive, and tried
+    # only where a label starts, so that a run of labels costs one pass whatever its length.
+    return re.compile(rf"(?<!{_HOST_CHAR}){_HOST_CHAR}++(?:\.{_HOST_CHAR}++)++")
+
+
+class _Matches:
+    """``pattern.match(text, position)``, remembered for the last position tried: a chain's
+    first start is matched to learn whether a domain starts there, and then again as a URL."""
+
+    def __init__(self, text: str, pattern: re.Pattern[str]):
+        self._text, self._pattern = text, pattern
+        self._position: int | None = None
+        self._match: re.Match[str] | None = None
+
+    def at(self, position: int) -> re.Match[str] | None:
+        if position != self._position:
+            self._position, self._match = position, self._pattern.match(self._text, position)
+        return self._match
 
 
 class _Chain:
@@ -250,20 +299,24 @@ class _Chain:
     and only positions with a name and TLD within reach are tried.
     """
 
-    def __init__(self, text: str, start: int, end: int, tld_dots: list[int]):
+    def __init__(self, text: str, start: int, end: int, tld_dots: list[int], matches: _Matches):
         self._text = text
+        self._matches = matches
         self.start, self.end = start, end
-        self._tld_dots = tld_dots  # the dots before a TLD in this chain, in order
+        self.tld_dots = tld_dots  # the dots before a TLD in this chain, in order
         self._hopeful: list[tuple[int, int, int]] | None = None  # read after the first miss
         self._next = 0
 
     def domain_at(self, position: int) -> bool:
-        return _domain_at().match(self._text, position) is not None
+        # A domain starts here when the URL pattern matches without a scheme: a scheme ends in
+        # ":", which no label holds, so the two never start at one position.
+        match = self._matches.at(position)
+        return match is not None and match["scheme"] is None
 
     def first_start(self, low: int) -> int | None:
         """The first position at or after ``low`` where a domain starts (with a valid preceding
         character), or None. ``low`` never decreases between calls."""
-        if low >= self._tld_dots[-1]:
+        if low >= self.tld_dots[-1]:
             return None  # a domain starts before a ".tld" of its chain (after the URL just found)
         if self._hopeful is None:
             found = _may_start().search(self._text, max(low, self.start), self.end)
@@ -292,7 +345,7 @@ class _Chain:
         # label (or the position before the chain). Read backwards from each ".tld", 127 dots at
         # most, so that a long chain costs no Python work per label far from a TLD.
         windows: list[list[int]] = []
-        for tld_dot in self._tld_dots:
+        for tld_dot in self.tld_dots:
             previous = windows[-1][-1] if windows else None
             found = []
             position = tld_dot
@@ -335,22 +388,99 @@ class _Chain:
 
     @functools.cached_property
     def _tld_dots_set(self) -> set[int]:
-        return set(self._tld_dots)
+        return set(self.tld_dots)
 
 
 class _UrlStarts:
     """The positions where ``pattern.match`` finds a URL, in order, found without trying the
     others: the chains of labels around each ".tld", and each scheme followed by a domain."""
 
-    def __init__(self, text: str, scheme: re.Pattern[str]):
+    def __init__(
+        self,
+        text: str,
+        scheme: re.Pattern[str],
+        scheme_words: tuple[str, ...],
+        matches: _Matches,
+        *,
+        schemes_only: bool = False,
+    ):
         self._text = text
-        tld_dots = [m.start() for m in _dot_then_tld().finditer(text)]
         self._chains: list[_Chain] = []
         self._schemes: list[int] = []
         self._chain_index = 0
         self._scheme_index = 0
+        end = len(text)
+        if schemes_only:
+            # Nothing after the chain that follows the last scheme can be found: the ".tld" and
+            # chains are read up to there only (a ".tld" that seems to end at the cut is tried
+            # in vain, which finds nothing wrong, and none is missed: the cut ends a chain).
+            end = _after_last_scheme(text)
+            if end is None:
+                return
+        tld_matches = list(_dot_then_tld().finditer(text, 0, end))
+        tld_dots = [m.start() for m in tld_matches]
         if not tld_dots:
             return  # every URL has a "." before a TLD
+        if len(tld_dots) * _CHARACTERS_PER_DENSE_DOT >= len(text):
+            self._chains = self._dense_chains(text, tld_dots, matches)
+        else:
+            self._chains = self._sparse_chains(text, tld_dots, matches)
+        by_start = {chain.start for chain in self._chains}
+        for separator in _separator_after_a_scheme(scheme_words).finditer(text, 0, end):
+            # A scheme where a URL may start, then a chain holding a ".tld". No scheme is the
+            # end of another, so at most one ends here. Whether a domain follows is left to the
+            # match tried there, which reads it anyway: reading it here too cost a second walk
+            # over its labels.
+            if separator.end() in by_start:
+                self._schemes.append(
+                    scheme.search(text, max(0, separator.start() - _SCHEME_MAX), separator.end()).start()
+                )
+        if schemes_only:
+            tld_ends = {m.start(): m.end() for m in tld_matches}
+            self._chains = [chain for chain in self._chains if self._may_hide_a_scheme(chain, tld_ends)]
+
+    def _may_hide_a_scheme(self, chain: _Chain, tld_ends: dict[int, int]) -> bool:
+        """Whether a URL found in ``chain`` may cover the start of a scheme, which is all that
+        matters of it when URLs without a scheme are dropped (Mastodon).
+
+        Such a URL starts in the chain and holds no scheme; it covers a scheme's start when it
+        starts before it and ends at or after it (the next URL then starts after its end). Its
+        domain ends at the end of a TLD of the chain, at the latest of the last; it goes on
+        past that only with a port, path or query, which only the character after the chain
+        can start. A chain whose URLs cover no scheme's start changes nothing that is found."""
+        last_end = tld_ends[chain.tld_dots[-1]]
+        index = bisect.bisect_right(self._schemes, chain.start)
+        if index == len(self._schemes):
+            return False  # no scheme starts after the chain's start
+        if self._schemes[index] <= last_end:
+            return True
+        text, end = self._text, chain.end
+        if last_end != end or end == len(text):
+            return False
+        return text[end] in "/?" or text[end] == ":" and text[end + 1 : end + 2].isdigit()
+
+    @staticmethod
+    def _dense_chains(text: str, tld_dots: list[int], matches: _Matches) -> list[_Chain]:
+        # Many ".tld": the chains holding a dot are read in one pass, and each ".tld" is given
+        # to its chain (a ".tld" has a label before it, or it belongs to no chain).
+        chains = []
+        index = 0
+        for chain in _dotted_chains().finditer(text):
+            start, end = chain.span()
+            while index < len(tld_dots) and tld_dots[index] <= start:
+                index += 1
+            last = index
+            while last < len(tld_dots) and tld_dots[last] < end:
+                last += 1
+            if last > index:
+                chains.append(_Chain(text, start, end, tld_dots[index:last], matches))
+                index = last
+        return chains
+
+    @staticmethod
+    def _sparse_chains(text: str, tld_dots: list[int], matches: _Matches) -> list[_Chain]:
+        # A few ".tld": each one's chain is read around it.
+        chains = []
         reversed_text = None
         index = 0
         while index < len(tld_dots):
@@ -363,48 +493,46 @@ class _UrlStarts:
             start = len(text) - _chain().match(reversed_text, len(text) - dot).end()
             end = _chain().match(text, start).end()
             last = bisect.bisect_left(tld_dots, end, index)
-            self._chains.append(_Chain(text, start, end, tld_dots[index:last]))
+            chains.append(_Chain(text, start, end, tld_dots[index:last], matches))
             index = last
-        by_start = {chain.start: chain for chain in self._chains}
-        separator = text.find("://")
-        while separator != -1:
-            # No scheme is the end of another, so at most one ends here. Whether a domain follows
-            # is left to the match tried there, which reads it anyway: reading it here too cost
-            # a second walk over its labels.
-            found = scheme.search(text, max(0, separator - _SCHEME_MAX), separator + 3)
-            if found and separator + 3 in by_start and _may_start().match(text, found.start()):
-                self._schemes.append(found.start())
-            separator = text.find("://", separator + 1)
+        return chains
 
     def first(self, low: int) -> int | None:
         """The first position at or after ``low`` worth a match; ``low`` never decreases."""
-        while self._scheme_index < len(self._schemes) and self._schemes[self._scheme_index] < low:
-            self._scheme_index += 1
-        scheme = self._schemes[self._scheme_index] if self._scheme_index < len(self._schemes) else None
-        label = None
-        while self._chain_index < len(self._chains):
-            chain = self._chains[self._chain_index]
+        # Called once or twice for each URL candidate: written for few steps.
+        schemes, index = self._schemes, self._scheme_index
+        while index < len(schemes) and schemes[index] < low:
+            index += 1
+        self._scheme_index = index
+        scheme = schemes[index] if index < len(schemes) else None
+        chains, index = self._chains, self._chain_index
+        while index < len(chains):
+            chain = chains[index]
             if scheme is not None and chain.start > scheme:
                 break  # this chain starts after the scheme: nothing in it comes first
             label = chain.first_start(low)
             if label is not None:
-                break
-            self._chain_index += 1
-        candidates = [position for position in (scheme, label) if position is not None]
-        return min(candidates) if candidates else None
+                self._chain_index = index
+                return label if scheme is None or label < scheme else scheme
+            index += 1
+        self._chain_index = index
+        return scheme
 
 
-def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str]):
+def _matches(
+    text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], scheme_words: tuple[str, ...], *, schemes_only: bool
+):
     """What ``re.finditer`` finds with twitter-text's full pattern (the preceding character, then
     the URL): each URL match with the character before it, in order."""
-    starts = _UrlStarts(text, scheme)
+    matches = _Matches(text, pattern)
+    starts = _UrlStarts(text, scheme, scheme_words, matches, schemes_only=schemes_only)
     low = 0
     while (start := starts.first(low)) is not None:
         # At the very start, the pattern's preceding-character group tries to take the first
         # character before it tries "^", so a URL from position 1 wins over one from 0.
-        if start == 0 and starts.first(1) == 1 and pattern.match(text, 1):
+        if start == 0 and starts.first(1) == 1 and matches.at(1):
             start = 1
-        match = pattern.match(text, start)
+        match = matches.at(start)
         if match is None:
             low = start + 1
             continue
@@ -413,21 +541,24 @@ def _matches(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str]):
         low = match.end() + 1
 
 
-def _ascii_domains(domain: str) -> list[Span]:
+def _ascii_domains(domain: str, offset: int) -> list[Span]:
     """The ASCII domains inside ``domain`` (in "例え.example.com", "example.com"), as twitter-text
-    finds them, in runs of ASCII labels so that a long run without a TLD is read once."""
+    finds them, moved by ``offset``, in runs of ASCII labels so that a long run without a TLD is
+    read once. A domain of hundreds of labels may hold hundreds of them: each costs a match and
+    a span made at C speed (a NamedTuple's own constructor is Python)."""
     found = []
+    whole = _ascii_domain().fullmatch
     for run in _ascii_run().finditer(domain):
-        position, end = run.start(), run.end()
-        if _ascii_domain().fullmatch(domain, position, end):
+        position, end = run.span()
+        if whole(domain, position, end):
             # The run is one domain (as most are): the search below would find it whole.
-            found.append(Span(position, end))
+            found.append(_span((offset + position, offset + end)))
             continue
         while _dot_then_tld().search(domain, position + 1, end):
             match = _ascii_domain().search(domain, position, end)
             if match is None:
                 break
-            found.append(Span(match.start(), match.end()))
+            found.append(_span((offset + match.start(), offset + match.end())))
             position = match.end()
     return found
 
@@ -447,20 +578,28 @@ def _is_acceptable(url: str, scheme: str | None, domain: str) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _punycode_growth(domain: str) -> int | None:
     """How much longer ``domain`` is in IDNA form, or None when it has none. Python's IDNA codec
-    costs some 100 µs for a long label of CJK letters; a text repeating one domain pays it once."""
-    try:
-        return len(domain.encode("idna")) - len(domain)
-    except UnicodeError:
-        return None
+    costs 10-130 µs a domain that is not ASCII, and a hostile post holds thousands of distinct
+    ones: ``_idna`` computes the same length in 1-15 µs (a text repeating a domain pays once)."""
+    length = idna_length(domain)
+    return None if length is None else length - len(domain)
 
 
-def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow_schemeless: bool) -> list[Span]:
+def _find(
+    text: str,
+    pattern: re.Pattern[str],
+    scheme: re.Pattern[str],
+    scheme_words: tuple[str, ...],
+    *,
+    allow_schemeless: bool,
+) -> list[Span]:
     # Every URL has a "." before a TLD. A text without a "." (most posts) has no URL.
     if "." not in text:
         return []
     spans: list[Span] = []
-    for before, match in _matches(text, pattern, scheme):
+    for before, match in _matches(text, pattern, scheme, scheme_words, schemes_only=not allow_schemeless):
         url, scheme_text, domain = match["url"], match["scheme"], match["domain"]
+        if not scheme_text and (not allow_schemeless or before in ("-", "_", ".", "/")):
+            continue  # dropped whatever its domain (whose IDNA check costs more)
         start, end = match.start("url"), match.end("url")
         if not _is_acceptable(url, scheme_text, domain):
             continue
@@ -472,11 +611,9 @@ def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow
                 end = start + tco.end()
             spans.append(Span(start, end))
             continue
-        if not allow_schemeless or before in ("-", "_", ".", "/"):
-            continue
         # Without a scheme only ASCII domains count: in "例え.example.com" the link is
         # "example.com". A path belongs to the last of them.
-        found = [Span(start + part.start, start + part.end) for part in _ascii_domains(domain)]
+        found = _ascii_domains(domain, start)
         if found and match["path"]:
             found[-1] = Span(found[-1].start, end)
         spans.extend(found)
@@ -485,7 +622,7 @@ def _find(text: str, pattern: re.Pattern[str], scheme: re.Pattern[str], *, allow
 
 def find_x_urls(text: str) -> list[Span]:
     """The URLs X sees in ``text`` (already NFC-normalised, as X counts it), in order."""
-    return _find(text, _x_url(), _scheme(_X_SCHEME), allow_schemeless=True)
+    return _find(text, _x_url(), _scheme(_X_SCHEME), _X_SCHEME_WORDS, allow_schemeless=True)
 
 
 def find_mastodon_urls(text: str) -> list[Span]:
@@ -493,7 +630,7 @@ def find_mastodon_urls(text: str) -> list[Span]:
     # A Mastodon URL has a scheme, so a text without "://" has none (Mastodon looks for ":").
     if "://" not in text:
         return []
-    return _find(text, _mastodon_url(), _scheme(_MASTODON_SCHEME), allow_schemeless=False)
+    return _find(text, _mastodon_url(), _scheme(_MASTODON_SCHEME), _MASTODON_SCHEME_WORDS, allow_schemeless=False)
 
 
 # The plainest URLs, found in one pass at C speed. A URL never holds ASCII whitespace, and one

@@ -6,8 +6,8 @@ ending in ".com" once took 94 s). These tests time the counting against other co
 run and assert a ratio, never a wall time, so a slow or busy machine does not decide the outcome:
 
 - every hostile family (label chains of any label length, runs of combining marks, regional
-  indicators, mixed scripts) costs X's and Mastodon's counting at most twice what a plain ASCII
-  post of the same length costs;
+  indicators, mixed scripts, text spread over the blocks of the Basic Multilingual Plane) costs
+  X's and Mastodon's counting at most twice what a plain ASCII post of the same length costs;
 - every hostile family, written and generated, costs at most 3 times as much at double the
   length: linear (a quadratic count costs 4 times as much);
 - generated hostile text (units pieced together at random from one family, repeated to a post's
@@ -18,8 +18,14 @@ run and assert a ratio, never a wall time, so a slow or busy machine does not de
   most letters (CPython's normaliser alone costs 1.5-2.5 times a plain post's count; Tibetan
   vowels that decompose and text outside the Basic Multilingual Plane cost the most), an emoji
   with a joiner or skin tone every few characters (a regex match each), and, on both platforms,
-  a URL that is not a plain word every few dozen characters (some 8 µs of Python each); of 100
-  mixed units about half stay within 2x (bench/text_counting.py prints the figures per family).
+  a URL candidate that is not a plain word every few dozen characters (some 4-6 µs of Python and
+  regex each). Mastodon reads only the chains of labels whose URLs could cover a scheme's start,
+  so that most generated label chains cost it under 1.6 times a plain post, but a unit that
+  repeats a valid internationalised URL every few dozen characters ("https://ééééééé.xn--p1ai"
+  after a letter) costs up to 4.5 times: some 2% of generated units. Of 100 mixed units about
+  half stay within 2x on X (bench/text_counting.py prints the figures per family);
+- hostile domains that are all distinct (so that no cache helps: CJK or accented labels, names
+  of random letters) cost linear time, their IDNA length being computed without the codec.
 
 They also check that the linear URL finder finds exactly what twitter-text's regex finds when
 tried at every position, as ``re.finditer`` does (the reference below, slow on hostile input, is
@@ -29,6 +35,7 @@ only run on short texts), and that the linear NFC and grapheme counts are Unicod
 from __future__ import annotations
 
 import math
+import random
 import re
 import time
 import unicodedata
@@ -63,6 +70,13 @@ def _chain(label: str, *, scheme: str = "", tld: str = ".com", length: int = LEN
     return scheme + body.rstrip(".") + tld
 
 
+# Every CJK ideograph, each in another block of 256 than the one before (82 blocks in all), as
+# Chinese text spreads: texts of more blocks than the per-block reading takes at once were read
+# in pieces of a dozen characters.
+_IDEOGRAPHS = "".join(chr(0x4E00 + index * 257 % 0x5200) for index in range(0x5200))
+# And every character of the plane from U+0100 to U+D7FF, likewise: 215 blocks.
+_PLANE = "".join(chr(0x100 + index * 257 % 0xD700) for index in range(0xD700))
+
 # The label chains URL finding spent 30-95 s on: labels of 63 accented letters or punctuation,
 # ending in a real TLD, with and without a scheme.
 LABEL_CHAINS = {
@@ -86,6 +100,8 @@ HOSTILE = {
     "combining marks in reverse order": lambda n: "a" + _fit("\u0345\u0316\u0301", n - 1),
     "Tibetan vowels that decompose": lambda n: _fit("\u0f73\u0f71\u0f74\u0f80", n),
     "mixed scripts": lambda n: _fit("Héllo 世界 مرحبا שלום हिन्दी 🇯🇵 👩🏽‍💻 e\u0301\u0316 ", n),
+    "ideographs of every block, interleaved": lambda n: _fit(_IDEOGRAPHS, n),
+    "characters of every block of the plane, interleaved": lambda n: _fit(_PLANE, n),
 }
 
 COUNTERS = {
@@ -218,6 +234,48 @@ def test_generated_hostile_text_costs_linear_time(unit):
     for platform, count in COUNTERS.items():
         ratio = _ratio_at_double_length(count, lambda n: unit * max(1, round(n / len(unit))))
         assert ratio <= MAX_RATIO_AT_DOUBLE_LENGTH, f"{platform}: {ratio:.1f}x at double the length"
+
+
+# Domains that are all distinct, so that no cache of a domain's IDNA length helps: each is
+# checked against IDNA (labels of 63 octets once in punycode) where it is found.
+def _distinct(piece, length: int) -> str:
+    rng = random.Random(length)  # the same text for a length, another for another length
+    pieces: list[str] = []
+    size = 0
+    while size < length:
+        pieces.append(piece(rng))
+        size += len(pieces[-1])
+    return "".join(pieces)[:length]
+
+
+def _letters(rng: random.Random, alphabet: str, low: int, high: int) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(rng.randint(low, high)))
+
+
+_CJK = "".join(map(chr, range(0x4E00, 0x9FFF, 7)))
+DISTINCT_DOMAINS = {
+    "CJK labels after a scheme": lambda n: _distinct(lambda rng: f"https://{_letters(rng, _CJK, 5, 30)}.com ", n),
+    "accented names": lambda n: _distinct(lambda rng: f"{_letters(rng, 'abcéñßüж', 1, 12)}.com ", n),
+    "accented labels before a Cyrillic TLD": lambda n: _distinct(lambda rng: "é" * rng.randint(1, 12) + ".рф", n),
+    "chained accented names after a scheme": lambda n: _distinct(
+        lambda rng: f"https://{_letters(rng, 'éñß', 1, 5)}.com{_letters(rng, 'éñß', 1, 5)}.co", n
+    ),
+}
+
+
+def _uncached(count):
+    def counted(text):
+        urls._punycode_growth.cache_clear()
+        return count(text)
+
+    return counted
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon"])
+@pytest.mark.parametrize("name", sorted(DISTINCT_DOMAINS))
+def test_distinct_hostile_domains_cost_linear_time(platform, name):
+    ratio = _ratio_at_double_length(_uncached(COUNTERS[platform]), DISTINCT_DOMAINS[name])
+    assert ratio <= MAX_RATIO_AT_DOUBLE_LENGTH, f"{name} on {platform}: {ratio:.1f}x at double the length"
 
 
 # The reference: twitter-text's pattern tried at every position, as it was before.
@@ -383,11 +441,17 @@ def test_every_block_has_emoji_kinds_of_one_weight():
         assert len(twitter._emoji_kinds(block)) == 256
 
 
-def test_a_text_of_many_blocks_is_read_in_parts():
-    text = "".join(chr(code) for code in range(0x20, 0x20000, 97) if not 0xD800 <= code <= 0xDFFF)
-    assert _classes.classes(text, graphemes._break_classes) == b"".join(
-        _classes.classes(character, graphemes._break_classes) for character in text
-    )
+@pytest.mark.parametrize("table", [graphemes._break_classes, twitter._emoji_kinds, nfc._marks_in_block])
+def test_a_text_of_many_blocks_is_read_through_a_table_of_every_code_point(table):
+    text = "".join(chr(code) for code in range(0x20, 0x110000, 97) if not 0xD800 <= code <= 0xDFFF)
+    assert _classes.classes(text, table) == b"".join(_classes.classes(character, table) for character in text)
+
+
+@pytest.mark.parametrize("table", [graphemes._break_classes, twitter._emoji_kinds, nfc._marks_in_block])
+def test_a_text_of_many_blocks_of_the_plane_is_read_through_a_table_of_the_plane(table):
+    # Lone surrogates included: a text may hold them, and they have a block too.
+    text = "".join(map(chr, range(0x20, 0x10000, 13)))
+    assert _classes.classes(text, table) == b"".join(_classes.classes(character, table) for character in text)
 
 
 _MARKS_OF_SEVERAL_BLOCKS = "\u0301\u0316\u0323\u0308\u031b\u0345\u05b0\u05b8\u0591\u0f71\u0f72\u0f74\u0f80\U0001d165"
