@@ -32,6 +32,8 @@ and, from each, walks up to 127 labels before it gives up, so a long chain of la
 ends in reach cost minutes. Here the pattern is tried only where a URL surely starts: the chains of
 labels around each ".tld" are read once (``_Chain``), and so is each scheme followed by a domain;
 what is found is exactly what twitter-text finds (tests/unit/test_text_hostile.py compares them).
+On Mastodon, which keeps only URLs with a scheme, the URLs are found from each "://" in one pass
+of the engine wherever no URL without a scheme can cover a scheme's start (``_urls_after_schemes``).
 
 Patterns are compiled on first use: they hold some 1,600 top-level domains.
 """
