@@ -35,7 +35,7 @@ import functools
 import re
 
 from chalicelib.text import _classes, _indicators
-from chalicelib.text.nfc import nfc
+from chalicelib.text.nfc import nfc, nfc_but_for_the_order_of_marks
 from chalicelib.text.urls import find_x_urls, without_simple_x_urls
 
 MAX_WEIGHTED_LENGTH = 280
@@ -310,7 +310,9 @@ def _plain_weight(text: str) -> int:
 
 def weighted_length(text: str) -> int:
     """The length X gives ``text``, in characters (its limit is ``MAX_WEIGHTED_LENGTH``)."""
-    text = nfc(text)
+    # Without a ".", a text holds no URL, and what it weighs depends on its code points alone
+    # (emoji hold no marks): the order of its marks does not matter.
+    text = nfc(text) if "." in text else nfc_but_for_the_order_of_marks(text)
     # Words that are plain URLs are taken out first, in one pass at C speed (see
     # ``simple_x_urls``): what stays is weighed as before, with the URLs it still holds.
     text, simple = without_simple_x_urls(text)

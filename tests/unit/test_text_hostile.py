@@ -648,3 +648,23 @@ _BLOCK_MARKS = (
 def test_nfc_of_long_runs_after_a_starter_is_unicode_nfc(text):
     # Long runs of one block after a starter are composed from their first marks (see above).
     assert nfc.nfc(text) == unicodedata.normalize("NFC", text)
+
+
+_NFC_PIECES = [
+    *_MARKS_OF_SEVERAL_BLOCKS,
+    *"\u0f73\u0f75\u0f81\u0344\u0340\u0343\u0307\u0e48\u05b8\u093f\u094d",  # that decompose, or do not compose
+    *"aeuéǘạ\u212b\u2126\u1e9b\u0915\u1100\u1161\u11a8가",  # that compose, or come apart
+    "\U0001d15e",
+    *_EMOJI_PIECES,
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(st.sampled_from(_NFC_PIECES), max_size=40))
+def test_x_counts_a_text_without_urls_in_nfc_whatever_the_order_of_its_marks(text):
+    # nfc.nfc_but_for_the_order_of_marks leaves runs of marks out of canonical order where
+    # nothing may compose: the same code points, which is all X's count of a text without a
+    # "." (so without a URL) reads.
+    normalized = unicodedata.normalize("NFC", text)
+    assert sorted(nfc.nfc_but_for_the_order_of_marks(text)) == sorted(normalized)
+    assert twitter.weighted_length(text) == twitter._hundredths(normalized) // twitter.SCALE
