@@ -179,6 +179,9 @@ def nfc_but_for_the_order_of_marks(text: str) -> str:
     marks costs CPython's normaliser some 80 ns a character; this check, 10."""
     if text.isascii():
         return text
+    # A text in NFC, as most are, is told at C speed first (see ``nfc``).
+    if not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text):
+        return text
     for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
         text = text.replace(character, decomposition)
     if _may_compose().search(text) is None:
