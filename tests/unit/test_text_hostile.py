@@ -11,18 +11,20 @@ run and assert a ratio, never a wall time, so a slow or busy machine does not de
 - every hostile family, written and generated, costs at most 3 times as much at double the
   length: linear (a quadratic count costs 4 times as much);
 - generated hostile text (units pieced together at random from one family, repeated to a post's
-  length) costs at most twice a plain post where that holds today: every family on Mastodon;
-  regional indicators on X. Graphemes, flags and lone emoji are counted in bulk, at C speed, and
-  Mastodon's URLs, which need a scheme, are found from each "://" in one pass of the engine
-  (some 2 µs a URL, Python included: a valid internationalised URL every dozen characters, the
-  densest a unit makes, costs up to 1.9 times a plain post; 1 unit in 1,000 reaches 2.0). The
-  rest is held to linearity only, as some of it is dense in what still costs work per
-  occurrence, linearly: on X, NFC of a text with marks on most letters (CPython's normaliser
-  alone costs 1.5-2.5 times a plain post's count; Tibetan vowels that decompose and text
-  outside the Basic Multilingual Plane cost the most), an emoji with a joiner or skin tone every
-  few characters (a regex match each), and a URL candidate that is not a plain word every few
-  dozen characters (some 4-6 µs of Python and regex each). Of 100 mixed units about half stay
-  within 2x on X (bench/text_counting.py prints the figures per family);
+  length) costs at most twice a plain post where that holds today: chains of labels, runs of
+  marks, regional indicators, and the last two mixed, on Mastodon; regional indicators on X.
+  Graphemes, flags and lone emoji are counted in bulk, at C speed, and Mastodon's URLs, which need
+  a scheme, are found from each "://" in one pass of the engine (some 2 µs a URL, Python included:
+  a valid internationalised URL every dozen characters, the densest a unit makes, costs up to 1.9
+  times a plain post; 1 unit in 2,000 reaches 2.0-2.1). The rest is held to linearity only, as
+  some of it is dense in what still costs work per occurrence, linearly: on X, NFC of a text with
+  marks that compose on most letters (CPython's normaliser alone costs 1.5-2.5 times a plain
+  post's count; a text without a URL whose marks compose with nothing is only checked, as X weighs
+  code points whatever their order), an emoji with a joiner, U+FE0F, keycap or tag every few
+  characters (a regex match each; emoji and skin tones alone are counted in bulk), and a URL
+  candidate that is not a plain word every few dozen characters (some 4-6 µs of Python and regex
+  each). Of 100 mixed units about 6 in 10 stay within 2x on X (bench/text_counting.py prints the
+  figures per family);
 - hostile domains that are all distinct (so that no cache helps: CJK or accented labels, names
   of random letters) cost linear time, their IDNA length being computed without the codec.
 
