@@ -11,19 +11,20 @@ run and assert a ratio, never a wall time, so a slow or busy machine does not de
 - every hostile family, written and generated, costs at most 3 times as much at double the
   length: linear (a quadratic count costs 4 times as much);
 - generated hostile text (units pieced together at random from one family, repeated to a post's
-  length) costs at most twice a plain post where that holds today: runs of marks, regional
-  indicators, and the two mixed, on Mastodon; regional indicators on X. Graphemes, flags and
-  lone emoji are counted in bulk, at C speed. The rest is held to linearity only, as some of it
-  is dense in what still costs work per occurrence, linearly: on X, NFC of a text with marks on
-  most letters (CPython's normaliser alone costs 1.5-2.5 times a plain post's count; Tibetan
-  vowels that decompose and text outside the Basic Multilingual Plane cost the most), an emoji
-  with a joiner or skin tone every few characters (a regex match each), and, on both platforms,
-  a URL candidate that is not a plain word every few dozen characters (some 4-6 µs of Python and
-  regex each). Mastodon reads only the chains of labels whose URLs could cover a scheme's start,
-  so that most generated label chains cost it under 1.6 times a plain post, but a unit that
-  repeats a valid internationalised URL every few dozen characters ("https://ééééééé.xn--p1ai"
-  after a letter) costs up to 4.5 times: some 2% of generated units. Of 100 mixed units about
-  half stay within 2x on X (bench/text_counting.py prints the figures per family);
+  length) costs at most twice a plain post where that holds today: chains of labels, runs of
+  marks, regional indicators, and the last two mixed, on Mastodon; regional indicators on X.
+  Graphemes, flags and lone emoji are counted in bulk, at C speed, and Mastodon's URLs, which need
+  a scheme, are found from each "://" in one pass of the engine (some 2 µs a URL, Python included:
+  a valid internationalised URL every dozen characters, the densest a unit makes, costs up to 1.9
+  times a plain post; 1 unit in 2,000 reaches 2.0-2.1). The rest is held to linearity only, as
+  some of it is dense in what still costs work per occurrence, linearly: on X, NFC of a text with
+  marks that compose on most letters (CPython's normaliser alone costs 1.5-2.5 times a plain
+  post's count; a text without a URL whose marks compose with nothing is only checked, as X weighs
+  code points whatever their order), an emoji with a joiner, U+FE0F, keycap or tag every few
+  characters (a regex match each; emoji and skin tones alone are counted in bulk), and a URL
+  candidate that is not a plain word every few dozen characters (some 4-6 µs of Python and regex
+  each). Of 100 mixed units about 6 in 10 stay within 2x on X (bench/text_counting.py prints the
+  figures per family);
 - hostile domains that are all distinct (so that no cache helps: CJK or accented labels, names
   of random letters) cost linear time, their IDNA length being computed without the codec.
 
@@ -205,6 +206,7 @@ GENERATED_FAMILIES = {
 # The generated families whose counting costs at most twice a plain post, on each platform. The
 # others cost more, linearly (see the module's docstring).
 GENERATED_WITHIN_RATIO = [
+    ("mastodon", "label chains"),
     ("mastodon", "mark runs"),
     ("mastodon", "regional indicators"),
     ("mastodon", "mark runs and regional indicators"),
@@ -359,6 +361,30 @@ _URL_PIECES = st.sampled_from(
 def test_urls_are_found_where_twitter_text_finds_them(text):
     assert urls.find_x_urls(text) == _reference(text, urls._x_url(), allow_schemeless=True)
     assert urls.find_mastodon_urls(text) == _reference(text, urls._mastodon_url(), allow_schemeless=False)
+
+
+def _mastodon_urls_from_the_chains(text: str) -> list[urls.Span]:
+    pattern, scheme = urls._mastodon_url(), urls._scheme(urls._MASTODON_SCHEME)
+    return urls._find(text, pattern, scheme, urls._MASTODON_SCHEME_WORDS, allow_schemeless=False)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(st.one_of(_URL_PIECES, _CHAIN), min_size=1, max_size=12).map("".join),
+    st.integers(1, 6),
+)
+@example("x é.xn--a-https://b.com", 1)
+@example("a.com/https://b.com x.xn--p1ai?https://c.com", 1)
+@example("https://t.co/abc/rest http://T.CO/x?q=1", 2)
+def test_mastodon_urls_found_after_each_scheme_are_those_the_chains_give(unit, times):
+    # The one pass from each "://" (urls._urls_after_schemes) against the chains of labels read
+    # around each TLD, on texts dense in both; where a URL without a scheme may cover a scheme's
+    # start, the pass declines (None) and the chains are read.
+    text = unit * times
+    found = urls._urls_after_schemes(text) if "://" in text else None
+    if found is not None:
+        assert found == _mastodon_urls_from_the_chains(text)
+    assert urls.find_mastodon_urls(text) == _mastodon_urls_from_the_chains(text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -624,3 +650,23 @@ _BLOCK_MARKS = (
 def test_nfc_of_long_runs_after_a_starter_is_unicode_nfc(text):
     # Long runs of one block after a starter are composed from their first marks (see above).
     assert nfc.nfc(text) == unicodedata.normalize("NFC", text)
+
+
+_NFC_PIECES = [
+    *_MARKS_OF_SEVERAL_BLOCKS,
+    *"\u0f73\u0f75\u0f81\u0344\u0340\u0343\u0307\u0e48\u05b8\u093f\u094d",  # that decompose, or do not compose
+    *"aeuéǘạ\u212b\u2126\u1e9b\u0915\u1100\u1161\u11a8가",  # that compose, or come apart
+    "\U0001d15e",
+    *_EMOJI_PIECES,
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(st.sampled_from(_NFC_PIECES), max_size=40))
+def test_x_counts_a_text_without_urls_in_nfc_whatever_the_order_of_its_marks(text):
+    # nfc.nfc_but_for_the_order_of_marks leaves runs of marks out of canonical order where
+    # nothing may compose: the same code points, which is all X's count of a text without a
+    # "." (so without a URL) reads.
+    normalized = unicodedata.normalize("NFC", text)
+    assert sorted(nfc.nfc_but_for_the_order_of_marks(text)) == sorted(normalized)
+    assert twitter.weighted_length(text) == twitter._hundredths(normalized) // twitter.SCALE
