@@ -45,7 +45,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.text import _classes, check, graphemes, mastodon, nfc, twitter, urls
+from chalicelib.text import _classes, _mastodon_urls, _url_grammar, check, graphemes, mastodon, nfc, twitter, urls
 from chalicelib.text.graphemes import grapheme_count
 
 LENGTH = 63_206  # the longest content a post takes
@@ -282,8 +282,8 @@ def test_distinct_hostile_domains_cost_linear_time(platform, name):
 
 # The reference: twitter-text's pattern tried at every position, as it was before.
 def _reference(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -> list[urls.Span]:
-    full = re.compile(rf"(?P<before>{urls._PRECEDING}){pattern.pattern}", re.IGNORECASE)
-    ascii_domain = re.compile(rf"(?:[\-a-z0-9{urls._LATIN_ACCENTS}]+\.)+{urls._any_tld()}", re.IGNORECASE)
+    full = re.compile(rf"(?P<before>{_url_grammar.PRECEDING}){pattern.pattern}", re.IGNORECASE)
+    ascii_domain = re.compile(rf"(?:[\-a-z0-9{_url_grammar.LATIN_ACCENTS}]+\.)+{_url_grammar.any_tld()}", re.IGNORECASE)
     spans = []
     for match in full.finditer(text):
         url, scheme, domain = match["url"], match["scheme"], match["domain"]
@@ -291,9 +291,9 @@ def _reference(text: str, pattern: re.Pattern[str], *, allow_schemeless: bool) -
         if not urls._is_acceptable(url, scheme, domain):
             continue
         if scheme:
-            tco = urls._tco_url().match(url)
+            tco = _url_grammar.tco_url().match(url)
             if tco:
-                if len(tco[1]) > urls._TCO_SLUG_MAX:
+                if len(tco[1]) > _url_grammar.TCO_SLUG_MAX:
                     continue
                 end = start + tco.end()
             spans.append(urls.Span(start, end))
@@ -359,13 +359,13 @@ _URL_PIECES = st.sampled_from(
 @example("例え.example.com/path")
 @example("a.com..b.com x.例.y.com")
 def test_urls_are_found_where_twitter_text_finds_them(text):
-    assert urls.find_x_urls(text) == _reference(text, urls._x_url(), allow_schemeless=True)
-    assert urls.find_mastodon_urls(text) == _reference(text, urls._mastodon_url(), allow_schemeless=False)
+    assert urls.find_x_urls(text) == _reference(text, _url_grammar.x_url(), allow_schemeless=True)
+    assert urls.find_mastodon_urls(text) == _reference(text, _url_grammar.mastodon_url(), allow_schemeless=False)
 
 
 def _mastodon_urls_from_the_chains(text: str) -> list[urls.Span]:
-    pattern, scheme = urls._mastodon_url(), urls._scheme(urls._MASTODON_SCHEME)
-    return urls._find(text, pattern, scheme, urls._MASTODON_SCHEME_WORDS, allow_schemeless=False)
+    pattern, scheme = _url_grammar.mastodon_url(), _url_grammar.scheme_at_end(_url_grammar.MASTODON_SCHEME)
+    return urls._find(text, pattern, scheme, _url_grammar.MASTODON_SCHEME_WORDS, allow_schemeless=False)
 
 
 @settings(max_examples=500, deadline=None)
@@ -377,11 +377,11 @@ def _mastodon_urls_from_the_chains(text: str) -> list[urls.Span]:
 @example("a.com/https://b.com x.xn--p1ai?https://c.com", 1)
 @example("https://t.co/abc/rest http://T.CO/x?q=1", 2)
 def test_mastodon_urls_found_after_each_scheme_are_those_the_chains_give(unit, times):
-    # The one pass from each "://" (urls._urls_after_schemes) against the chains of labels read
+    # The one pass from each "://" (_mastodon_urls.urls_after_schemes) against the chains of labels read
     # around each TLD, on texts dense in both; where a URL without a scheme may cover a scheme's
     # start, the pass declines (None) and the chains are read.
     text = unit * times
-    found = urls._urls_after_schemes(text) if "://" in text else None
+    found = _mastodon_urls.urls_after_schemes(text) if "://" in text else None
     if found is not None:
         assert found == _mastodon_urls_from_the_chains(text)
     assert urls.find_mastodon_urls(text) == _mastodon_urls_from_the_chains(text)
