@@ -12,7 +12,7 @@ import functools
 import operator
 import unicodedata
 
-from chalicelib.text import _classes
+from chalicelib.text import _classes, _indicators
 
 # Characters whose canonical decomposition starts with a combining mark although they have none of
 # their own (Unicode's "non-starter decompositions"). NFC never recomposes them.
@@ -137,7 +137,7 @@ def nfc(text: str) -> str:
         # as it is, without the regex that finds them visiting every mark.
         if _has_long_mark_run(text):
             text = _mark_run().sub(_in_canonical_order, text)
-        return unicodedata.normalize("NFC", text)
+        return _normalized_whole(text)
     # Only what may change is normalised: each unsettled run (see _unsettled) with the character
     # before it, which it may compose with. A settled starter (class 0, NFC_QC=Yes) composes with
     # nothing before it and nothing is reordered across it, so the text may be cut before one.
@@ -165,6 +165,25 @@ def nfc(text: str) -> str:
     parts[0::2] = settled
     parts[1::2] = normalized
     return "".join(parts)
+
+
+# A text with at least this share of regional indicators has them stand in as control characters
+# while it is normalised whole (see _indicators.STAND_INS): each spares the normaliser some 80 ns,
+# and setting them aside and back costs some 20 ns a character of the text.
+_INDICATORS_PER_CHARACTER = 0.25
+
+
+def _normalized_whole(text: str) -> str:
+    """``unicodedata.normalize("NFC", text)``, with the text's regional indicators set aside where
+    they are many. An indicator is settled (class 0, no decomposition, composing with nothing on
+    either side), as its stand-in is, so NFC keeps each where it is and composes around it alike:
+    the normalised text with stand-ins, put back, is the normalised text."""
+    indicators = _classes.outside_bmp(text)  # at most
+    if indicators >= len(text) * _INDICATORS_PER_CHARACTER:
+        with_stand_ins = _indicators.with_stand_ins(text)
+        if with_stand_ins is not None:
+            return _indicators.without_stand_ins(unicodedata.normalize("NFC", with_stand_ins))
+    return unicodedata.normalize("NFC", text)
 
 
 def nfc_but_for_the_order_of_marks(text: str) -> str:

@@ -45,7 +45,18 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.text import _classes, _mastodon_urls, _url_grammar, check, graphemes, mastodon, nfc, twitter, urls
+from chalicelib.text import (
+    _classes,
+    _indicators,
+    _mastodon_urls,
+    _url_grammar,
+    check,
+    graphemes,
+    mastodon,
+    nfc,
+    twitter,
+    urls,
+)
 from chalicelib.text.graphemes import grapheme_count
 
 LENGTH = 63_206  # the longest content a post takes
@@ -500,6 +511,47 @@ def test_nfc_of_long_mark_runs_is_unicode_nfc(text):
 
 
 _INDICATOR_LETTERS = "ACDEFGJPRSUZ"
+_INDICATORS_OF_EVERY_LETTER = [chr(code) for code in range(0x1F1E6, 0x1F200)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            st.sampled_from([*_INDICATORS_OF_EVERY_LETTER, *_MARKS_OF_SEVERAL_BLOCKS, *"aཱི가ୋ", "🇥"]),
+            min_size=1,
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=4,
+    ).map("".join),
+    st.integers(1, 300),
+)
+def test_nfc_of_text_dense_in_regional_indicators_is_unicode_nfc(unit, times):
+    # Repeated, a unit dense in indicators and in what may compose is normalised whole, the
+    # indicators standing in as control characters (nfc._normalized_whole).
+    text = unit * times
+    assert nfc.nfc(text) == unicodedata.normalize("NFC", text)
+    stand_ins = _indicators.with_stand_ins(text)
+    if stand_ins is not None:
+        assert _indicators.without_stand_ins(unicodedata.normalize("NFC", stand_ins)) == unicodedata.normalize(
+            "NFC", text
+        )
+
+
+def test_regional_indicators_stand_in_as_characters_nfc_leaves_alone():
+    # A stand-in, like an indicator, has class 0, no decomposition, and is part of no character's
+    # canonical decomposition: NFC neither moves it nor composes it with anything on either side.
+    settled = {*_indicators.STAND_INS, *_INDICATORS_OF_EVERY_LETTER}
+    for character in settled:
+        assert unicodedata.combining(character) == 0 and unicodedata.decomposition(character) == ""
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<"):
+            assert not settled & {chr(int(part, 16)) for part in decomposition.split()}
+    text = "a\u0301" + "".join(_INDICATORS_OF_EVERY_LETTER) + "\u0316e\U0001f1e5"
+    assert _indicators.without_stand_ins(_indicators.with_stand_ins(text)) == text
+    assert _indicators.with_stand_ins(text + _indicators.STAND_INS[3]) is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -513,6 +565,7 @@ def test_flags_are_found_where_a_regex_of_the_flags_finds_them(text):
     expected = [match.start() for match in re.finditer(flags, text)]
     assert twitter._flag_starts(text) == expected
     assert twitter._flag_count(text) == len(expected)
+    assert twitter._flag_count_in_bulk(text) == len(expected)
 
 
 @settings(max_examples=300, deadline=None)
