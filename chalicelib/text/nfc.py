@@ -169,8 +169,9 @@ def nfc(text: str) -> str:
 
 # A text with at least this share of regional indicators has them stand in as control characters
 # while it is normalised whole (see _indicators.STAND_INS): each spares the normaliser some 80 ns,
-# and setting them aside and back costs some 20 ns a character of the text.
-_INDICATORS_PER_CHARACTER = 0.25
+# and setting them aside and back costs a few ns a character of the text (more for a text of
+# indicators of many letters).
+_INDICATORS_PER_CHARACTER = 0.1
 
 
 def _normalized_whole(text: str) -> str:
@@ -180,9 +181,10 @@ def _normalized_whole(text: str) -> str:
     the normalised text with stand-ins, put back, is the normalised text."""
     indicators = _classes.outside_bmp(text)  # at most
     if indicators >= len(text) * _INDICATORS_PER_CHARACTER:
-        with_stand_ins = _indicators.with_stand_ins(text)
-        if with_stand_ins is not None:
-            return _indicators.without_stand_ins(unicodedata.normalize("NFC", with_stand_ins))
+        found = _indicators.with_stand_ins(text)
+        if found is not None:
+            with_stand_ins, indicators = found
+            return _indicators.without_stand_ins(unicodedata.normalize("NFC", with_stand_ins), indicators)
     return unicodedata.normalize("NFC", text)
 
 
