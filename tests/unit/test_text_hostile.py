@@ -726,3 +726,38 @@ def test_x_counts_a_text_without_urls_in_nfc_whatever_the_order_of_its_marks(tex
     normalized = unicodedata.normalize("NFC", text)
     assert sorted(nfc.nfc_but_for_the_order_of_marks(text)) == sorted(normalized)
     assert twitter.weighted_length(text) == twitter._hundredths(normalized) // twitter.SCALE
+
+
+def test_the_classes_of_marks_that_compose_are_unicodes():
+    # nfc._inert_marks_standing_in takes a mark of any other class for one that composes with
+    # nothing and blocks nothing.
+    classes = set()
+    for code in range(0x110000):
+        character = chr(code)
+        decomposition = unicodedata.decomposition(character)
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            first, second = (chr(int(part, 16)) for part in decomposition.split())
+            if unicodedata.normalize("NFC", first + second) == character:
+                classes.add(unicodedata.combining(second))
+    assert classes == nfc._CLASSES_OF_MARKS_THAT_COMPOSE
+
+
+_INERT_MARKS = "\u05b0\u05b8\u0591\u0f71\u0f72\u0f74\u0f80\u0e48\u0e38\u0315\u0362\u064b\u0711"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from([*_INERT_MARKS, *_NFC_PIECES]), min_size=1, max_size=12),
+        min_size=1,
+        max_size=4,
+    ).map("".join),
+    st.integers(1, 200),
+)
+def test_x_counts_a_text_dense_in_marks_that_neither_compose_nor_block_in_nfc(unit, times):
+    # Such marks stand in as others that CPython's NFC reads faster (nfc._inert_marks_standing_in),
+    # and are put back: the same code points as NFC, but for the order of marks within a run.
+    text = unit * times
+    normalized = unicodedata.normalize("NFC", text)
+    assert sorted(nfc.nfc_but_for_the_order_of_marks(text)) == sorted(normalized)
+    assert twitter.weighted_length(text) == twitter._hundredths(normalized) // twitter.SCALE
