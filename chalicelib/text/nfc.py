@@ -133,10 +133,6 @@ def nfc(text: str) -> str:
     for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
         text = text.replace(character, decomposition)
     if "\0" in text or _dense(text):
-        # A run of marks long enough to need sorting is rare: a text without one is normalised
-        # as it is, without the regex that finds them visiting every mark.
-        if _has_long_mark_run(text):
-            text = _mark_run().sub(_in_canonical_order, text)
         return _normalized_whole(text)
     # Only what may change is normalised: each unsettled run (see _unsettled) with the character
     # before it, which it may compose with. A settled starter (class 0, NFC_QC=Yes) composes with
@@ -178,13 +174,23 @@ def _normalized_whole(text: str) -> str:
     """``unicodedata.normalize("NFC", text)``, with the text's regional indicators set aside where
     they are many. An indicator is settled (class 0, no decomposition, composing with nothing on
     either side), as its stand-in is, so NFC keeps each where it is and composes around it alike:
-    the normalised text with stand-ins, put back, is the normalised text."""
+    the normalised text with stand-ins, put back, is the normalised text. (Set aside first, they
+    no longer take the check for long runs of marks, which reads every character outside the
+    Basic Multilingual Plane as one that may be a mark, to its slow path.)"""
     indicators = _classes.outside_bmp(text)  # at most
     if indicators >= len(text) * _INDICATORS_PER_CHARACTER:
         found = _indicators.with_stand_ins(text)
         if found is not None:
             with_stand_ins, indicators = found
-            return _indicators.without_stand_ins(unicodedata.normalize("NFC", with_stand_ins), indicators)
+            return _indicators.without_stand_ins(_normalized_in_order(with_stand_ins), indicators)
+    return _normalized_in_order(text)
+
+
+def _normalized_in_order(text: str) -> str:
+    # A run of marks long enough to need sorting is rare: a text without one is normalised as it
+    # is, without the regex that finds them visiting every mark.
+    if _has_long_mark_run(text):
+        text = _mark_run().sub(_in_canonical_order, text)
     return unicodedata.normalize("NFC", text)
 
 
