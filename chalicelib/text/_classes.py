@@ -52,6 +52,21 @@ def outside_bmp(text: str) -> int:
     return len(text.encode("utf-16-le", "surrogatepass")) // 2 - len(text)
 
 
+def recoded(encoded: bytes, mask: int, lows: bytes, middle: int, plane: int) -> str:
+    """The UTF-32 (little-endian) text ``encoded`` with its characters where ``mask`` (one byte a
+    character, as an integer) is 0xFF replaced by ``lows[i] + 256 * middle + 65536 * plane``, in
+    bulk: some 15 passes over a byte a character."""
+    size = len(encoded) // 4
+    ones = mask // 0xFF  # 1 where mask is 0xFF
+    recoded = bytearray(encoded)
+    old = int.from_bytes(encoded[0::4], "little")
+    recoded[0::4] = (old ^ ((old ^ int.from_bytes(lows, "little")) & mask)).to_bytes(size, "little")
+    for offset, new in ((1, middle), (2, plane)):
+        old = int.from_bytes(encoded[offset::4], "little")
+        recoded[offset::4] = ((old & ~mask) | ones * new).to_bytes(size, "little")
+    return recoded.decode("utf-32-le", "surrogatepass")
+
+
 def any_of(values: Iterable[int]) -> bytes:
     """A bytes regex class matching one class byte of ``values``."""
     return b"[" + b"".join(re.escape(bytes((value,))) for value in values) + b"]"

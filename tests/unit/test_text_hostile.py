@@ -20,7 +20,11 @@ run and assert a ratio, never a wall time, so a slow or busy machine does not de
   some of it is dense in what still costs work per occurrence, linearly: on X, NFC of a text with
   marks that compose on most letters (CPython's normaliser alone costs 1.5-2.5 times a plain
   post's count; a text without a URL whose marks compose with nothing is only checked, as X weighs
-  code points whatever their order), an emoji with a joiner, U+FE0F, keycap or tag every few
+  code points whatever their order; the normaliser reads a table from its start for every
+  character, so regional indicators, past its end, stand in as control characters, and marks
+  that neither compose nor block, as such marks of U+0300-U+036F: of 40 units of mark runs, 39
+  stay within 2x on X, of mark runs with regional indicators, 34, the rest at 2.1-2.5 times),
+  an emoji with a joiner, U+FE0F, keycap or tag every few
   characters (a regex match each; emoji and skin tones alone are counted in bulk), and a URL
   candidate that is not a plain word every few dozen characters (some 4-6 µs of Python and regex
   each). Of 100 mixed units about 6 in 10 stay within 2x on X (bench/text_counting.py prints the
@@ -45,7 +49,18 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.text import _classes, _mastodon_urls, _url_grammar, check, graphemes, mastodon, nfc, twitter, urls
+from chalicelib.text import (
+    _classes,
+    _indicators,
+    _mastodon_urls,
+    _url_grammar,
+    check,
+    graphemes,
+    mastodon,
+    nfc,
+    twitter,
+    urls,
+)
 from chalicelib.text.graphemes import grapheme_count
 
 LENGTH = 63_206  # the longest content a post takes
@@ -500,6 +515,50 @@ def test_nfc_of_long_mark_runs_is_unicode_nfc(text):
 
 
 _INDICATOR_LETTERS = "ACDEFGJPRSUZ"
+_INDICATORS_OF_EVERY_LETTER = [chr(code) for code in range(0x1F1E6, 0x1F200)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            st.sampled_from([*_INDICATORS_OF_EVERY_LETTER, *_MARKS_OF_SEVERAL_BLOCKS, *"aཱི가ୋ", "🇥"]),
+            min_size=1,
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=4,
+    ).map("".join),
+    st.integers(1, 300),
+)
+def test_nfc_of_text_dense_in_regional_indicators_is_unicode_nfc(unit, times):
+    # Repeated, a unit dense in indicators and in what may compose is normalised whole, the
+    # indicators standing in as control characters (nfc._normalized_whole).
+    text = unit * times
+    assert nfc.nfc(text) == unicodedata.normalize("NFC", text)
+    found = _indicators.with_stand_ins(text)
+    if found is not None:
+        stand_ins, indicators = found
+        normalized = unicodedata.normalize("NFC", stand_ins)
+        assert _indicators.without_stand_ins(normalized, indicators) == unicodedata.normalize("NFC", text)
+
+
+def test_regional_indicators_stand_in_as_characters_nfc_leaves_alone():
+    # A stand-in, like an indicator, has class 0, no decomposition, and is part of no character's
+    # canonical decomposition: NFC neither moves it nor composes it with anything on either side.
+    settled = {*_indicators.STAND_INS, *_INDICATORS_OF_EVERY_LETTER}
+    for character in settled:
+        assert unicodedata.combining(character) == 0 and unicodedata.decomposition(character) == ""
+    for code in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(code))
+        if decomposition and not decomposition.startswith("<"):
+            assert not settled & {chr(int(part, 16)) for part in decomposition.split()}
+    every_letter = "a\u0301" + "".join(_INDICATORS_OF_EVERY_LETTER) + "\u0316e\U0001f1e5"
+    a_few = every_letter[:3] + every_letter[6:12] + "e\U0001f1ef\U0001f1f5"
+    for text in (every_letter, a_few):  # recoded in bulk, and a letter at a time
+        assert _indicators.without_stand_ins(*_indicators.with_stand_ins(text)) == text
+        assert _indicators.with_stand_ins(text + _indicators.STAND_INS[3]) is None
+    assert _indicators.with_stand_ins("\xe9\xea\U0001f4e6") is None
 
 
 @settings(max_examples=300, deadline=None)
@@ -513,6 +572,7 @@ def test_flags_are_found_where_a_regex_of_the_flags_finds_them(text):
     expected = [match.start() for match in re.finditer(flags, text)]
     assert twitter._flag_starts(text) == expected
     assert twitter._flag_count(text) == len(expected)
+    assert twitter._flag_count_in_bulk(text) == len(expected)
 
 
 @settings(max_examples=300, deadline=None)
@@ -667,6 +727,41 @@ def test_x_counts_a_text_without_urls_in_nfc_whatever_the_order_of_its_marks(tex
     # nfc.nfc_but_for_the_order_of_marks leaves runs of marks out of canonical order where
     # nothing may compose: the same code points, which is all X's count of a text without a
     # "." (so without a URL) reads.
+    normalized = unicodedata.normalize("NFC", text)
+    assert sorted(nfc.nfc_but_for_the_order_of_marks(text)) == sorted(normalized)
+    assert twitter.weighted_length(text) == twitter._hundredths(normalized) // twitter.SCALE
+
+
+def test_the_classes_of_marks_that_compose_are_unicodes():
+    # nfc._inert_marks_standing_in takes a mark of any other class for one that composes with
+    # nothing and blocks nothing.
+    classes = set()
+    for code in range(0x110000):
+        character = chr(code)
+        decomposition = unicodedata.decomposition(character)
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            first, second = (chr(int(part, 16)) for part in decomposition.split())
+            if unicodedata.normalize("NFC", first + second) == character:
+                classes.add(unicodedata.combining(second))
+    assert classes == nfc._CLASSES_OF_MARKS_THAT_COMPOSE
+
+
+_INERT_MARKS = "\u05b0\u05b8\u0591\u0f71\u0f72\u0f74\u0f80\u0e48\u0e38\u0315\u0362\u064b\u0711"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(st.sampled_from([*_INERT_MARKS, *_NFC_PIECES]), min_size=1, max_size=12),
+        min_size=1,
+        max_size=4,
+    ).map("".join),
+    st.integers(1, 200),
+)
+def test_x_counts_a_text_dense_in_marks_that_neither_compose_nor_block_in_nfc(unit, times):
+    # Such marks stand in as others that CPython's NFC reads faster (nfc._inert_marks_standing_in),
+    # and are put back: the same code points as NFC, but for the order of marks within a run.
+    text = unit * times
     normalized = unicodedata.normalize("NFC", text)
     assert sorted(nfc.nfc_but_for_the_order_of_marks(text)) == sorted(normalized)
     assert twitter.weighted_length(text) == twitter._hundredths(normalized) // twitter.SCALE
