@@ -115,6 +115,23 @@ def _in_canonical_order(run) -> str:
     return _in_canonical_order(marks[:cut]) + marks[cut] + rest if cut else marks[cut] + rest
 
 
+def _told_in_nfc(text: str) -> bool:
+    """Whether ``text`` is in NFC, as most are, told at C speed; False may also mean "not known"."""
+    if text.isascii():
+        return True
+    # CPython checks a text at C speed, but where characters that may compose (NFC_QC=Maybe)
+    # are many, the check normalises the whole text, and normalising it again doubles the cost.
+    return not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text)
+
+
+def _non_starters_apart(text: str) -> str:
+    """``text`` with the characters that decompose to marks alone taken apart (see
+    ``_NON_STARTER_DECOMPOSITIONS``): NFC never puts them back together."""
+    for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
+        text = text.replace(character, decomposition)
+    return text
+
+
 def nfc(text: str) -> str:
     """``unicodedata.normalize("NFC", text)``, in linear time.
 
@@ -124,14 +141,9 @@ def nfc(text: str) -> str:
     and the normaliser then finds them in order. A text already in NFC, as most are, is checked
     at C speed and returned as it is.
     """
-    if text.isascii():
+    if _told_in_nfc(text):
         return text
-    # CPython checks a text at C speed, but where characters that may compose (NFC_QC=Maybe)
-    # are many, the check normalises the whole text, and normalising it again doubles the cost.
-    if not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text):
-        return text
-    for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
-        text = text.replace(character, decomposition)
+    text = _non_starters_apart(text)
     if "\0" in text or _dense(text):
         return _normalized_whole(text)
     # Only what may change is normalised: each unsettled run (see _unsettled) with the character
@@ -204,13 +216,9 @@ def nfc_but_for_the_order_of_marks(text: str) -> str:
     canonical order: its precomposed characters come apart and back together as they were. The
     characters that decompose to marks alone are taken apart first, as ``nfc`` does. A post of
     marks costs CPython's normaliser some 80 ns a character; this check, 10."""
-    if text.isascii():
+    if _told_in_nfc(text):
         return text
-    # A text in NFC, as most are, is told at C speed first (see ``nfc``).
-    if not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text):
-        return text
-    for character, decomposition in _NON_STARTER_DECOMPOSITIONS.items():
-        text = text.replace(character, decomposition)
+    text = _non_starters_apart(text)
     if _may_compose().search(text) is None:
         return text
     found = _inert_marks_standing_in(text)
