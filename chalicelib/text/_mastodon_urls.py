@@ -16,8 +16,7 @@ def _urls_after_a_scheme() -> re.Pattern[str]:
     """A Mastodon URL from its "://" on, where a URL may start before its scheme (as
     ``grammar.separator_after_a_scheme``): an empty group after each scheme's lookbehind tells which
     scheme it was (the first empty group of ``groups()``), and the last group is the domain."""
-    preceding = rf"(?<![a-z0-9@\uff20$#\uff03{grammar.INVALID}])"
-    behind = "|".join(rf"(?<={preceding}{word}://)()" for word in grammar.MASTODON_SCHEME_WORDS)
+    behind = "|".join(rf"(?<={grammar.MAY_START_AFTER}{word}://)()" for word in grammar.MASTODON_SCHEME_WORDS)
     query = rf"(?:\?{grammar.MASTODON_QUERY_CHAR}*{grammar.MASTODON_QUERY_END})?"
     # Labels, one of them a TLD, read first in a single walk: most "://" without a domain after
     # them fail there, before the domain's pattern tries the labels in several ways.

@@ -21,8 +21,11 @@ LATIN_ACCENTS = (
 )
 CYRILLIC = "\u0400-\u04ff"
 
-# A URL may start at the beginning of the text or after anything but these.
-PRECEDING = rf"(?:[^a-z0-9@\uff20$#\uff03{INVALID}]|^)"
+# A URL may start at the beginning of the text or after anything but these: the preceding
+# character as twitter-text's pattern reads it, and as a lookbehind where a URL may start.
+_NOT_PRECEDING = rf"a-z0-9@\uff20$#\uff03{INVALID}"
+PRECEDING = rf"(?:[^{_NOT_PRECEDING}]|^)"
+MAY_START_AFTER = rf"(?<![{_NOT_PRECEDING}])"
 DOMAIN_CHAR = rf"[^{PUNCTUATION}{SPACES}{INVALID}{DIRECTIONAL_MARKS}]"
 # A domain character, "-" or "_": what a label holds. One class, as the alternation is slower.
 PUNCTUATION_BUT_HYPHENS = r"!'#%&()*+,\\./:;<=>?@\[\]\^{|}~$"
@@ -178,19 +181,22 @@ def chain() -> re.Pattern[str]:
 def may_start() -> re.Pattern[str]:
     # A URL starts after anything but a letter, digit, "@", "$" or "#" (twitter-text's preceding
     # characters), on a domain character rather than "-" or "_".
-    return re.compile(rf"(?<![a-z0-9@\uff20$#\uff03{INVALID}])(?={DOMAIN_CHAR})", re.IGNORECASE)
+    return re.compile(rf"{MAY_START_AFTER}(?={DOMAIN_CHAR})", re.IGNORECASE)
+
+
+# A label of a domain written in ASCII (Latin accents allowed), as a URL without a scheme needs.
+_ASCII_LABEL = rf"[\-a-z0-9{LATIN_ACCENTS}]+"
 
 
 @functools.cache
 def ascii_run() -> re.Pattern[str]:
     # ASCII labels, and the TLD after them, which may be in another script ("рф").
-    label = rf"[\-a-z0-9{LATIN_ACCENTS}]+"
-    return re.compile(rf"{label}(?:\.{label})*(?:\.{any_tld()})?", re.IGNORECASE)
+    return re.compile(rf"{_ASCII_LABEL}(?:\.{_ASCII_LABEL})*(?:\.{any_tld()})?", re.IGNORECASE)
 
 
 @functools.cache
 def ascii_domain() -> re.Pattern[str]:
-    return re.compile(rf"(?:[\-a-z0-9{LATIN_ACCENTS}]+\.)+{any_tld()}", re.IGNORECASE)
+    return re.compile(rf"(?:{_ASCII_LABEL}\.)+{any_tld()}", re.IGNORECASE)
 
 
 @functools.cache
@@ -203,8 +209,7 @@ def separator_after_a_scheme(words: tuple[str, ...]) -> re.Pattern[str]:
     # "://" after one of the schemes, itself where a URL may start (after a character a URL
     # may follow): a fixed-width lookbehind a scheme, so that the search skips from "://" to
     # "://" at C speed.
-    preceding = rf"(?<![a-z0-9@\uff20$#\uff03{INVALID}])"
-    behind = "|".join(rf"(?<={preceding}{word}://)" for word in words)
+    behind = "|".join(rf"(?<={MAY_START_AFTER}{word}://)" for word in words)
     return re.compile(rf"://(?:{behind})", re.IGNORECASE)
 
 
