@@ -29,7 +29,8 @@ MAX_BLOCKS = 24
 # from those costs a few passes over them rather than one a block over the text.
 _PROBE = 4096
 
-_EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(256)]
+# For each byte value, a translation to 0xFF where a byte is that value, else 0: a mask by ``translate``.
+EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(256)]
 
 
 # --- for the modules that build class tables and read them ---------------------------------------
@@ -72,8 +73,9 @@ def any_of(values: Iterable[int]) -> bytes:
     return b"[" + b"".join(re.escape(bytes((value,))) for value in values) + b"]"
 
 
-def _distinct(data: bytes, limit: int = MAX_BLOCKS) -> list[int] | None:
-    # Each pass deletes one value, at memory speed: a text uses few distinct values here.
+def distinct(data: bytes, limit: int = MAX_BLOCKS) -> list[int] | None:
+    """The distinct values of ``data`` in order of first appearance, or None past ``limit`` of them.
+    Each pass deletes one value, at memory speed: for data of few distinct values."""
     found = []
     while data:
         if len(found) == limit:
@@ -93,7 +95,7 @@ def classes(text: str, table: Callable[[int], bytes]) -> bytes:
     if found is not None:
         return found
     # Each class, below 256, becomes one Latin-1 character.
-    in_the_plane = _distinct(encoded[2::4]) == [0]
+    in_the_plane = distinct(encoded[2::4]) == [0]
     return text.translate(_plane_table(table) if in_the_plane else _unicode_table(table)).encode("latin-1")
 
 
@@ -111,9 +113,9 @@ def _unicode_table(table: Callable[[int], bytes]) -> bytes:
 
 def _in_few_blocks(text: str, table: Callable[[int], bytes], encoded: bytes) -> bytes | None:
     lows, middles, planes = encoded[0::4], encoded[1::4], encoded[2::4]
-    found_planes = _distinct(planes)
-    spread = len(middles) > _PROBE and _distinct(middles[:_PROBE]) is None
-    found_middles = None if spread else _distinct(middles)
+    found_planes = distinct(planes)
+    spread = len(middles) > _PROBE and distinct(middles[:_PROBE]) is None
+    found_middles = None if spread else distinct(middles)
     if found_planes is None or found_middles is None:
         return None
     if len(found_planes) == 1 and len(found_middles) == 1:
@@ -139,10 +141,10 @@ def _in_few_blocks(text: str, table: Callable[[int], bytes], encoded: bytes) -> 
     result = 0
     plane_masks: dict[int, int] = {}
     for plane, middle in blocks:
-        mask = int.from_bytes(middles.translate(_EQUAL[middle]), "little")
+        mask = int.from_bytes(middles.translate(EQUAL[middle]), "little")
         if len(found_planes) > 1:
             if plane not in plane_masks:
-                plane_masks[plane] = int.from_bytes(planes.translate(_EQUAL[plane]), "little")
+                plane_masks[plane] = int.from_bytes(planes.translate(EQUAL[plane]), "little")
             mask &= plane_masks[plane]
         result |= int.from_bytes(lows.translate(table(plane << 8 | middle)), "little") & mask
     return result.to_bytes(size, "little")

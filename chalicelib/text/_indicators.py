@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.text._classes import outside_bmp, recoded
+from chalicelib.text._classes import EQUAL, distinct, outside_bmp, recoded
 
 NONE = 26  # the byte of a character that is not a regional indicator
 
 _INDICATOR = re.compile("[\U0001f1e6-\U0001f1ff]")
 # In UTF-32 (little-endian) an indicator is E6-FF, F1, 01, 00.
-_IS = {value: bytes(0xFF if byte == value else 0 for byte in range(256)) for value in (0xF1, 0x01)}
 _LOW_IS_INDICATOR = bytes(0xFF if byte >= 0xE6 else 0 for byte in range(256))
 _LETTER = bytes(byte - 0xE6 if byte >= 0xE6 else NONE for byte in range(256))
+
+
+def _indicator_mask(encoded: bytes, lows: bytes) -> int:
+    """0xFF at each character of the UTF-32 (little-endian) text ``encoded`` that is a regional
+    indicator (U+1F1E6-U+1F1FF), else 0, one byte a character, as an integer; ``lows`` is
+    ``encoded[0::4]``, which the caller has already read."""
+    return (
+        int.from_bytes(lows.translate(_LOW_IS_INDICATOR), "little")
+        & int.from_bytes(encoded[1::4].translate(EQUAL[0xF1]), "little")
+        & int.from_bytes(encoded[2::4].translate(EQUAL[0x01]), "little")
+    )
 
 
 def letters(text: str) -> bytes | None:
@@ -31,11 +41,7 @@ def letters(text: str) -> bytes | None:
     encoded = text.encode("utf-32-le", "surrogatepass")
     lows = encoded[0::4]
     size = len(text)
-    indicator = (
-        int.from_bytes(lows.translate(_LOW_IS_INDICATOR), "little")
-        & int.from_bytes(encoded[1::4].translate(_IS[0xF1]), "little")
-        & int.from_bytes(encoded[2::4].translate(_IS[0x01]), "little")
-    )
+    indicator = _indicator_mask(encoded, lows)
     # The letters where the indicators are, NONE elsewhere (the ones and the mask are arithmetic,
     # each conversion of a post's bytes to an integer costing some 30 µs).
     ones = ((1 << 8 * size) - 1) // 0xFF
@@ -57,7 +63,6 @@ HOLDS_A_STAND_IN = re.compile(f"[{re.escape(STAND_INS)}]")
 _LETTER_TO_STAND_IN = bytes(ord(STAND_INS[byte - 0xE6]) if byte >= 0xE6 else 0 for byte in range(256))
 _STAND_IN_TO_LETTER = bytes(0xE6 + STAND_INS.index(chr(byte)) if chr(byte) in STAND_INS else 0 for byte in range(256))
 _LOW_IS_STAND_IN = bytes(0xFF if chr(byte) in STAND_INS else 0 for byte in range(256))
-_IS_ZERO = bytes(0xFF if byte == 0 else 0 for byte in range(256))
 
 
 # Up to this many letters, their indicators are replaced one letter at a time (``str.replace``, some
@@ -65,17 +70,6 @@ _IS_ZERO = bytes(0xFF if byte == 0 else 0 for byte in range(256))
 _FEW_LETTERS = 8
 _INDICATOR_LOWS = bytes(range(0xE6, 0x100))
 _OTHER_LOWS = bytes(range(0xE6))
-
-
-def _distinct(data: bytes, limit: int) -> list[int] | None:
-    # Each pass deletes one value, at memory speed; None past ``limit`` values.
-    found = []
-    while data:
-        if len(found) == limit:
-            return None
-        found.append(data[0])
-        data = data.translate(None, bytes((data[0],)))
-    return found
 
 
 def with_stand_ins(text: str) -> tuple[str, str] | None:
@@ -87,18 +81,14 @@ def with_stand_ins(text: str) -> tuple[str, str] | None:
     encoded = text.encode("utf-32-le", "surrogatepass")
     lows = encoded[0::4]
     # Each low byte an indicator has names a letter it may be (another character may share it).
-    letters = _distinct(lows.translate(None, _OTHER_LOWS), _FEW_LETTERS + 1)
+    letters = distinct(lows.translate(None, _OTHER_LOWS), _FEW_LETTERS + 1)
     if letters is not None:
         indicators = "".join(chr(0x1F100 + low) for low in letters)
         replaced = text
         for indicator in indicators:
             replaced = replaced.replace(indicator, STAND_INS[ord(indicator) - 0x1F1E6])
         return None if replaced is text else (replaced, indicators)
-    indicator = (
-        int.from_bytes(lows.translate(_LOW_IS_INDICATOR), "little")
-        & int.from_bytes(encoded[1::4].translate(_IS[0xF1]), "little")
-        & int.from_bytes(encoded[2::4].translate(_IS[0x01]), "little")
-    )
+    indicator = _indicator_mask(encoded, lows)
     if not indicator:
         return None
     return recoded(encoded, indicator, lows.translate(_LETTER_TO_STAND_IN), 0, 0), _EVERY_INDICATOR
@@ -118,7 +108,7 @@ def without_stand_ins(text: str, indicators: str) -> str:
     lows = encoded[0::4]
     stand_in = (
         int.from_bytes(lows.translate(_LOW_IS_STAND_IN), "little")
-        & int.from_bytes(encoded[1::4].translate(_IS_ZERO), "little")
-        & int.from_bytes(encoded[2::4].translate(_IS_ZERO), "little")
+        & int.from_bytes(encoded[1::4].translate(EQUAL[0]), "little")
+        & int.from_bytes(encoded[2::4].translate(EQUAL[0]), "little")
     )
     return recoded(encoded, stand_in, lows.translate(_STAND_IN_TO_LETTER), 0xF1, 0x01)

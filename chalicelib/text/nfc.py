@@ -285,12 +285,10 @@ def _inert_marks_standing_in(text: str) -> tuple[str, list[tuple[str, str]]] | N
     ):
         return None
     encoded = codecs.charmap_encode(text, "replace", encoding)[0].translate(None, b"?\0")
-    present = []
-    while encoded:
-        if len(present) > len(_STAND_INS):
-            return None
-        present.append(marks[encoded[0]])
-        encoded = encoded.translate(None, encoded[:1])
+    found = _classes.distinct(encoded, len(_STAND_INS) + 1)
+    if found is None:
+        return None
+    present = [marks[byte] for byte in found]
     free = [stand_in for stand_in in _STAND_INS if stand_in not in present]
     inert = [mark for mark in present if mark not in _STAND_INS]
     if len(inert) > len(free):

@@ -137,9 +137,6 @@ def _valid_after(first: int) -> bytes:
     return bytes(0xFF if byte in seconds else 0 for byte in range(256))
 
 
-_EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(26)]
-
-
 def _flag_count_in_bulk(text: str) -> int:
     """``_flag_count``, in bulk operations on one byte a position. A flag starts at each position
     whose indicator and the next make a valid pair, but for one whose pair is taken by the flag
@@ -153,7 +150,7 @@ def _flag_count_in_bulk(text: str) -> int:
     valid = 0  # 0xFF at each position where a valid pair starts
     for first in range(26):
         if bytes((first,)) in firsts:
-            valid |= int.from_bytes(firsts.translate(_EQUAL[first]), "little") & int.from_bytes(
+            valid |= int.from_bytes(firsts.translate(_classes.EQUAL[first]), "little") & int.from_bytes(
                 seconds.translate(_valid_after(first)), "little"
             )
     if not valid:
