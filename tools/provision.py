@@ -146,14 +146,19 @@ def provision(prefix: str, region: str = "us-east-1", endpoint_url: str | None =
 
 
 def _client(service: str, region: str, endpoint_url: str | None):
-    """A client on this thread's shared botocore session, made once per thread, service and endpoint.
+    """A client on this thread's shared botocore session, made once per thread, service and endpoint."""
+    return _kept(service, region, endpoint_url, lambda: sessions.client(service, region, endpoint_url))
+
+
+def _kept(kind: str, region: str, endpoint_url: str | None, make):
+    """What ``make`` builds, made once per thread, kind and endpoint.
 
     The test suite provisions a fresh world for each of several hundred tests; a new client costs
     ~15 ms (its service model built again), so provisioning's own clients are kept. They hold no state
     of the world they created: moto's state lives in its backends, reset between tests."""
-    key = (threading.get_ident(), service, region, endpoint_url)
+    key = (threading.get_ident(), kind, region, endpoint_url)
     if key not in _clients:
-        _clients[key] = sessions.client(service, region, endpoint_url)
+        _clients[key] = make()
     return _clients[key]
 
 
@@ -166,10 +171,7 @@ def _create_tables(region: str, endpoint_url: str | None) -> None:
     declared. DynamoDB may answer CREATING; the waiter reads the table until it is ACTIVE."""
     from pynamodb.connection import Connection
 
-    key = (threading.get_ident(), "pynamodb", region, endpoint_url)
-    if key not in _clients:
-        _clients[key] = Connection(region=region, host=endpoint_url)
-    connection = _clients[key]
+    connection = _kept("pynamodb", region, endpoint_url, lambda: Connection(region=region, host=endpoint_url))
     for model in models.TABLE_MODELS:
         schema = model._get_schema()
         name = model.Meta.table_name
