@@ -175,7 +175,11 @@ def _flags_in_run(run: str) -> int:
     return _flag_pairs().subn("", _flag_pair_text(run))[1]
 
 
-_CHARACTERS_PER_EMOJI = 6
+# With fewer emoji than one a this many characters, the emoji pattern reads the text itself;
+# with more, the text's emoji kinds are read first (measured: the kinds cost less from about one
+# emoji in 16 characters, and from fewer where "#" or digits, which the pattern tries as keycaps,
+# are many).
+_CHARACTERS_PER_EMOJI = 16
 
 
 def _may_start_bmp_emoji(text: str) -> bool:
@@ -230,6 +234,9 @@ def _emoji_of_more_than_one_heavy_code_point() -> re.Pattern[str]:
 _TAG_LETTERS = "".join(sorted(set("".join(_SUBDIVISIONS))))
 _TAG_KIND = {letter: 13 + index for index, letter in enumerate(_TAG_LETTERS)}
 _LIGHT_KINDS = bytes((_OTHER, _LIGHT_PICTOGRAPH, _JOINER, _KEYCAP_BASE))
+_PRESENTATION = (_PICTOGRAPH, _MODIFIER_BASE, _BLACK_FLAG)  # shown as emoji by default
+_TEXT_PRESENTATION = (_TEXT_PICTOGRAPH, _LIGHT_PICTOGRAPH, _TEXT_MODIFIER_BASE)  # as text, but before U+FE0F
+_FIRST = (_KEYCAP_BASE, *_PRESENTATION, *_TEXT_PRESENTATION)  # what may start an emoji
 
 
 @functools.cache
@@ -290,8 +297,7 @@ def _emoji_in_kinds() -> re.Pattern[bytes]:
     written as the first character, then what may follow it, in the order of the alternatives
     it starts (a lookbehind names them), so that the search skips at C speed to a character
     that may start an emoji instead of trying the alternatives everywhere."""
-    presentation = (_PICTOGRAPH, _MODIFIER_BASE, _BLACK_FLAG)
-    text_presentation = (_TEXT_PICTOGRAPH, _LIGHT_PICTOGRAPH, _TEXT_MODIFIER_BASE)
+    presentation, text_presentation = _PRESENTATION, _TEXT_PRESENTATION
     pictograph = b"(?:%s%s|%s|%s%s?)" % (
         _kinds(_MODIFIER_BASE, _TEXT_MODIFIER_BASE),
         _kinds(_MODIFIER),
@@ -303,7 +309,7 @@ def _emoji_in_kinds() -> re.Pattern[bytes]:
     tags = b"|".join(
         b"".join(_kinds(_TAG_KIND[letter]) for letter in name) + _kinds(_CANCEL_TAG) for name in _SUBDIVISIONS
     )
-    first = _kinds(_KEYCAP_BASE, *presentation, *text_presentation)
+    first = _kinds(*_FIRST)
     return re.compile(
         b"%s(?:(?<=%s)(?:%s)|(?<=%s)%s?%s|(?<=%s)%s%s|(?<=%s)%s|(?<=%s)%s?%s)"
         % (
@@ -340,9 +346,18 @@ _BASE_1_MODIFIER_2 = bytes(
 )
 
 
+@functools.cache
+def _sequence_start() -> re.Pattern[bytes]:
+    """Where an emoji of more than a pictograph and its skin tone may start: a joiner, U+FE0F, a
+    keycap or a tag right after what may start an emoji (or after a base and its skin tone), as
+    every sequence of ``_emoji_in_kinds`` has. Elsewhere they join nothing: a joiner between
+    letters, as Indic text writes them, leaves every emoji of the text a lone one."""
+    return re.compile(b"%s%s?%s" % (_kinds(*_FIRST), _kinds(_MODIFIER), _kinds(*_KINDS_OF_SEQUENCES)))
+
+
 def _lone_emoji_in_kinds(kinds: bytes) -> tuple[int, int]:
-    """What ``_emoji_in_kinds`` finds in kinds that hold no sequence (no joiner, U+FE0F, keycap or
-    tag): how many emoji, and what they weigh by code point in hundredths / SCALE, counted in
+    """What ``_emoji_in_kinds`` finds in kinds where no sequence starts (``_sequence_start``):
+    how many emoji, and what they weigh by code point in hundredths / SCALE, counted in
     bytes rather than matched one by one (some 140 ns each, for a post of emoji with skin tones
     twice a plain post's count). Each pictograph is an emoji, with the skin tone right after it
     when it is a base; the other skin tones are not. Every such character is heavy but the light
@@ -421,7 +436,7 @@ def _hundredths(text: str) -> int:
             # _emoji_kinds), where a match costs a tenth of one in the text, once the kinds are
             # read (some 0.15 ms a block of 256 code points, for a post).
             kinds = _classes.classes(text, _emoji_kinds)
-            if len(kinds.translate(None, _KINDS_OF_SEQUENCES)) == len(kinds):
+            if _sequence_start().search(kinds) is None:
                 emoji, removed = _lone_emoji_in_kinds(kinds)
             else:
                 rest, emoji = _emoji_in_kinds().subn(b"", kinds)

@@ -678,6 +678,31 @@ def test_emoji_found_in_kinds_weigh_what_emoji_found_in_the_text_weigh(text):
     assert twitter._hundredths(text) == expected
 
 
+# Emoji sequences that start only after a skin tone or a U+FE0F, joiners and keycaps that join
+# nothing, and the lone emoji beside them: twitter._sequence_start tells the texts whose emoji
+# are all lone ones from the others.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\U0001f44d\U0001f3fd\u200d\U0001f4bb",
+        "\U0001f44d\U0001f3fd\u200d\u2764",
+        "\u261d\U0001f3fd\ufe0f",
+        "\u2764\ufe0f\u200d\U0001f525",
+        "#\ufe0f\u20e3 1\u20e3",
+        "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+        "\U0001f469 a\u200d\u0915 \U0001f4bb\u200d",
+        "\U0001f3fd\u200d\U0001f469 \ufe0f\U0001f4bb",
+        "\u0939\u094d\u200d\U0001f469\U0001f3fd \U0001f44d\U0001f3fd\U0001f3fd\u200d",
+        "# \u20e3\U0001f469\u20e3 \xa9\ufe0f",
+    ],
+)
+def test_emoji_sequences_and_lone_emoji_weigh_what_the_pattern_finds(text):
+    for repeated in (text, text * 3, "abc " + text):
+        rest, emoji = twitter._emoji_pattern().subn("", repeated)
+        expected = twitter._plain_weight(rest) + (emoji - twitter._flag_count(repeated)) * twitter.DEFAULT_WEIGHT
+        assert twitter._hundredths(repeated) == expected
+
+
 def test_no_mark_lies_below_the_block_the_long_run_check_starts_from():
     import regex
 
