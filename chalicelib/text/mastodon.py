@@ -30,8 +30,10 @@ DEFAULT_CHARACTERS_PER_URL = 23
 @functools.cache
 def _mention_pattern() -> re.Pattern[str]:
     # Mastodon's Account::MENTION_RE: "@user" or "@user@domain", not after "=", "/" or a letter.
+    # Written from the "@" (the character before it checked behind it) so that the engine skips
+    # to each "@" at C speed: led by the lookbehind, the pattern was tried at every position.
     return re.compile(
-        r"(?<![=/\w])@(?P<username>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?",
+        r"@(?<![=/\w]@)(?P<username>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?",
         re.IGNORECASE,
     )
 

@@ -460,6 +460,13 @@ def _characters_of_every_break_class() -> list[str]:
 _EVERY_BREAK_CLASS = _characters_of_every_break_class()
 
 
+# The rules read from runs (GB9c, GB11), with each kind of character their runs may hold: pictographs
+# joined across every kind of Extend (U+200C is the one of no Indic_Conjunct_Break), or not joined;
+# consonants joined by linkers among Extend and joiners, or not.
+@example("\U0001f469\u200c\u200d\U0001f4bb \U0001f469\u0301\u094d\u200d\u2764\U0001f469\u200d\u0301\U0001f4bb")
+@example("\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466 \U0001f469\u200d\u200d\U0001f4bb")
+@example("\u0915\u0301\u094d\u200d\u0916 \u0915\u200d\u0301\u0916 \u0915\u094d\u200c\u0916 \u0915\u1cf5\u0916")
+@example("\u0915\u094d\u094d\u0301\u094d\u0916\u094d\u0917 \u0301\u094d\u0915 \u0915\u094d")
 @settings(max_examples=2000, deadline=None)
 @given(st.text(st.sampled_from(_EVERY_BREAK_CLASS), max_size=40))
 def test_grapheme_count_of_every_break_class_is_regex_grapheme_count(text):
@@ -676,6 +683,20 @@ def test_emoji_found_in_kinds_weigh_what_emoji_found_in_the_text_weigh(text):
     rest, emoji = twitter._emoji_pattern().subn("", text)
     expected = twitter._plain_weight(rest) + (emoji - twitter._flag_count(text)) * twitter.DEFAULT_WEIGHT
     assert twitter._hundredths(text) == expected
+
+
+# Mastodon's mention pattern as Account::MENTION_RE writes it, the lookbehind first: the reference
+# for ours, written from the "@".
+_MENTION_AS_WRITTEN = re.compile(
+    r"(?<![=/\w])@(?P<username>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?", re.IGNORECASE
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["@", "=", "/", "a", "Z", "_", "9", ".", "-", " ", "é", "例", "\n", "@b.c"]), max_size=30).map("".join))
+def test_mentions_are_found_where_mastodons_pattern_finds_them(text):
+    found = [match.span() for match in mastodon._mention_pattern().finditer(text)]
+    assert found == [match.span() for match in _MENTION_AS_WRITTEN.finditer(text)]
 
 
 # Emoji sequences that start only after a skin tone or a U+FE0F, joiners and keycaps that join
