@@ -143,7 +143,11 @@ def nfc(text: str) -> str:
     """
     if _told_in_nfc(text):
         return text
-    text = _non_starters_apart(text)
+    return _nfc_apart(_non_starters_apart(text))
+
+
+def _nfc_apart(text: str) -> str:
+    """``nfc(text)`` for a text whose non-starter decompositions are already apart."""
     if "\0" in text or _dense(text):
         return _normalized_whole(text)
     # Only what may change is normalised: each unsettled run (see _unsettled) with the character
@@ -223,9 +227,9 @@ def nfc_but_for_the_order_of_marks(text: str) -> str:
         return text
     found = _inert_marks_standing_in(text)
     if found is None:
-        return nfc(text)
+        return _nfc_apart(text)
     with_stand_ins, stand_ins = found
-    normalized = nfc(with_stand_ins)
+    normalized = _nfc_apart(with_stand_ins)
     for mark, stand_in in stand_ins:
         normalized = normalized.replace(stand_in, mark)
     return normalized
