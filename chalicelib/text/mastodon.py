@@ -27,15 +27,24 @@ DEFAULT_MAX_CHARACTERS = 500
 DEFAULT_CHARACTERS_PER_URL = 23
 
 
+_USERNAME = r"(?P<username>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)"
+_DOMAIN = r"@\w+(?:[.-]+\w+)*"
+
+
 @functools.cache
 def _mention_pattern() -> re.Pattern[str]:
     # Mastodon's Account::MENTION_RE: "@user" or "@user@domain", not after "=", "/" or a letter.
     # Written from the "@" (the character before it checked behind it) so that the engine skips
     # to each "@" at C speed: led by the lookbehind, the pattern was tried at every position.
-    return re.compile(
-        r"@(?<![=/\w]@)(?P<username>[a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?",
-        re.IGNORECASE,
-    )
+    return re.compile(rf"@(?<![=/\w]@){_USERNAME}(?:{_DOMAIN})?", re.IGNORECASE)
+
+
+@functools.cache
+def _remote_mention_pattern() -> re.Pattern[str]:
+    """The mentions of ``_mention_pattern`` that name a domain, and only those: a local mention
+    is "@" and its username, where no other mention or URL can start (a username holds neither
+    "@" nor ":"), so leaving it unmatched moves no match."""
+    return re.compile(rf"@(?<![=/\w]@){_USERNAME}{_DOMAIN}", re.IGNORECASE)
 
 
 @functools.cache
@@ -47,11 +56,15 @@ def _not_after_mention_pattern() -> re.Pattern[str]:
     )
 
 
-def _mentions(text: str) -> list[tuple[Span, str]]:
-    if "@" not in text:
+def _remote_mentions(text: str) -> list[tuple[Span, str]]:
+    """The mentions of another server's accounts, each with what Mastodon counts of it: "@user".
+    A local mention counts as written, so it is left in the text as it is (a post of them costs
+    no Python step for each). It never overlaps a URL: it would end before the URL's "://",
+    and a mention followed by "://" is none."""
+    if text.count("@") < 2:
         return []
     found = []
-    for match in _mention_pattern().finditer(text):
+    for match in _remote_mention_pattern().finditer(text):
         if _not_after_mention_pattern().match(text, match.end()):
             continue
         found.append((Span(match.start(), match.end()), "@" + match["username"]))
@@ -67,7 +80,7 @@ def countable_text(text: str, *, characters_per_url: int = DEFAULT_CHARACTERS_PE
     # ``simple_mastodon_urls``); the finder reads what stays.
     text = with_simple_mastodon_urls_replaced(text, placeholder)
     urls = find_mastodon_urls(text)
-    mentions = _mentions(text)
+    mentions = _remote_mentions(text)
     if not mentions:
         # URLs alone, in order and apart: the text between them joined by placeholders, with no
         # Python step per URL (a hostile text holds one every few dozen characters).

@@ -702,6 +702,47 @@ def test_mentions_are_found_where_mastodons_pattern_finds_them(text):
     assert found == [match.span() for match in _MENTION_AS_WRITTEN.finditer(text)]
 
 
+def _countable_with_every_mention(text: str) -> str:
+    # Mastodon's count as it reads a text: URLs and every mention, local ones replaced by
+    # themselves, the earlier of two overlapping entities winning.
+    if text.isspace():
+        return ""
+    placeholder = "x" * mastodon.DEFAULT_CHARACTERS_PER_URL
+    entities = [(span, placeholder) for span in urls.find_mastodon_urls(text)]
+    for match in mastodon._mention_pattern().finditer(text):
+        if not mastodon._not_after_mention_pattern().match(text, match.end()):
+            entities.append((urls.Span(match.start(), match.end()), "@" + match["username"]))
+    entities.sort(key=lambda entity: entity[0].start)
+    pieces, position = [], 0
+    for span, replacement in entities:
+        if span.start >= position:
+            pieces += [text[position : span.start], replacement]
+            position = span.end
+    return "".join([*pieces, text[position:]])
+
+
+_MENTIONS_AND_URLS = [
+    *_MENTION_PIECES,
+    "@bob@example.social",
+    "@bob",
+    "https://",
+    "gemini://",
+    "://",
+    "example.com",
+    "/@ann@x.org",
+    "@https",
+    "ü",
+    ":",
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_MENTIONS_AND_URLS), max_size=12).map("".join))
+def test_mastodon_counts_local_mentions_as_written_wherever_they_are(text):
+    # Only remote mentions are read (mastodon._remote_mentions): a local one changes nothing.
+    assert mastodon.countable_text(text) == _countable_with_every_mention(text)
+
+
 # Emoji sequences that start only after a skin tone or a U+FE0F, joiners and keycaps that join
 # nothing, and the lone emoji beside them: twitter._sequence_start tells the texts whose emoji
 # are all lone ones from the others.
