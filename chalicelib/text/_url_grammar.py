@@ -209,8 +209,23 @@ def separator_after_a_scheme(words: tuple[str, ...]) -> re.Pattern[str]:
     # "://" after one of the schemes, itself where a URL may start (after a character a URL
     # may follow): a fixed-width lookbehind a scheme, so that the search skips from "://" to
     # "://" at C speed.
+    return re.compile(_separator_after_a_scheme(words), re.IGNORECASE)
+
+
+@functools.cache
+def last_separator_after_a_scheme(words: tuple[str, ...]) -> re.Pattern[str]:
+    # The same, the last in the text (the match ends where it ends): the engine backs up from
+    # the text's end to it one character at a time, at C speed, where a loop over every match
+    # took a Python step for each.
+    return re.compile(rf"(?s:.*){_separator_after_a_scheme(words)}", re.IGNORECASE)
+
+
+def _separator_after_a_scheme(words: tuple[str, ...]) -> str:
+    # The last letter of a scheme is looked at first: a "://" after none (as in ":://") costs
+    # one lookbehind, not one for each scheme.
+    last_letters = "".join(sorted({word[-1] for word in words}))
     behind = "|".join(rf"(?<={MAY_START_AFTER}{word}://)" for word in words)
-    return re.compile(rf"://(?:{behind})", re.IGNORECASE)
+    return rf"://(?<=[{last_letters}]://)(?:{behind})"
 
 
 @functools.cache

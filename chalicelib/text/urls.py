@@ -69,9 +69,7 @@ _span = functools.partial(tuple.__new__, Span)  # Span((start, end)), made in C
 def _after_last_scheme(text: str) -> int | None:
     """Where the chain of labels after the last scheme of ``text`` ends (a URL with a scheme
     starts at or before it), or None when ``text`` has no scheme a URL may start with."""
-    separator = None
-    for separator in grammar.separator_after_a_scheme(grammar.MASTODON_SCHEME_WORDS).finditer(text):  # noqa: B007 (the last)
-        pass
+    separator = grammar.last_separator_after_a_scheme(grammar.MASTODON_SCHEME_WORDS).match(text)
     if separator is None:
         return None
     chain = grammar.chain().match(text, separator.end())
@@ -515,7 +513,9 @@ _WHITESPACE_CHARACTERS = " \t\n\x0b\x0c\r"
 def with_simple_mastodon_urls_replaced(text: str, placeholder: str) -> str:
     """``text`` with the words that are plain URLs on Mastodon replaced by ``placeholder``, where
     they are many enough to be worth the pass (see above)."""
-    if min(text.count("://"), _words(text)) * _CHARACTERS_PER_CANDIDATE < len(text):
+    # Each starts "http://" or "https://", in any case: its "://" follows a "p" or an "s".
+    schemes = sum(map(text.count, ("p://", "s://", "P://", "S://")))
+    if min(schemes, _words(text)) * _CHARACTERS_PER_CANDIDATE < len(text):
         return text
     return simple_mastodon_urls().sub(placeholder, text)
 
