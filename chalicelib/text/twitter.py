@@ -236,7 +236,7 @@ def _emoji_of_more_than_one_heavy_code_point() -> re.Pattern[str]:
 
 
 # What ``_emoji_pattern`` reads of a character, as a kind: the pattern's character classes are
-# unions of kinds, so the pattern can be read over a text's kinds (``_emoji_in_kinds``), one byte
+# unions of kinds, so the pattern can be read over a text's kinds (``_sequences_in_kinds``), one byte
 # a character, at the speed of a bytes regex. Every character of a kind weighs the same (checked
 # as the kinds are read), so the weight of what the pattern takes is known too.
 (_OTHER, _PICTOGRAPH, _TEXT_PICTOGRAPH, _LIGHT_PICTOGRAPH, _MODIFIER_BASE, _TEXT_MODIFIER_BASE) = range(6)
@@ -302,11 +302,15 @@ def _kinds(*kinds: int) -> bytes:
 
 
 @functools.cache
-def _emoji_in_kinds() -> re.Pattern[bytes]:
-    """``_emoji_pattern`` over kinds: the same alternatives, each class the kinds it holds. It is
-    written as the first character, then what may follow it, in the order of the alternatives
-    it starts (a lookbehind names them), so that the search skips at C speed to a character
-    that may start an emoji instead of trying the alternatives everywhere."""
+def _sequences_in_kinds() -> re.Pattern[bytes]:
+    """``_emoji_pattern`` over kinds, where a sequence starts (``_sequence_start``): the same
+    alternatives, each class the kinds it holds. It is written as the first character, then what
+    may follow it, in the order of the alternatives it starts (a lookbehind names them), so that
+    the search skips at C speed to a character that may start an emoji instead of trying the
+    alternatives everywhere; and it tries them only where U+FE0F, a keycap, a tag or a joiner and a
+    pictograph follow (after a skin tone or not). Elsewhere the pattern takes a lone pictograph, with its skin tone
+    if it has one, and goes on after it: leaving those to ``_lone_emoji_in_kinds`` moves none
+    of the matches this finds (a skin tone starts none)."""
     presentation, text_presentation = _PRESENTATION, _TEXT_PRESENTATION
     pictograph = b"(?:%s%s|%s|%s%s?)" % (
         _kinds(_MODIFIER_BASE, _TEXT_MODIFIER_BASE),
@@ -321,9 +325,13 @@ def _emoji_in_kinds() -> re.Pattern[bytes]:
     )
     first = _kinds(*_FIRST)
     return re.compile(
-        b"%s(?:(?<=%s)(?:%s)|(?<=%s)%s?%s|(?<=%s)%s%s|(?<=%s)%s|(?<=%s)%s?%s)"
+        b"%s(?=%s?(?:%s|%s%s))(?:(?<=%s)(?:%s)|(?<=%s)%s?%s|(?<=%s)%s%s|(?<=%s)%s|(?<=%s)%s?%s)"
         % (
             first,
+            _kinds(_MODIFIER),
+            _kinds(*_KINDS_OF_SEQUENCES.replace(bytes((_JOINER,)), b"")),
+            _kinds(_JOINER),
+            _kinds(*_PRESENTATION, *_TEXT_PRESENTATION),  # a joiner joins only a pictograph
             _kinds(_BLACK_FLAG),  # a subdivision flag
             tags,
             _kinds(_KEYCAP_BASE),  # a keycap
@@ -360,13 +368,13 @@ _BASE_1_MODIFIER_2 = bytes(
 def _sequence_start() -> re.Pattern[bytes]:
     """Where an emoji of more than a pictograph and its skin tone may start: a joiner, U+FE0F, a
     keycap or a tag right after what may start an emoji (or after a base and its skin tone), as
-    every sequence of ``_emoji_in_kinds`` has. Elsewhere they join nothing: a joiner between
+    every sequence of ``_emoji_pattern`` has. Elsewhere they join nothing: a joiner between
     letters, as Indic text writes them, leaves every emoji of the text a lone one."""
     return re.compile(b"%s%s?%s" % (_kinds(*_FIRST), _kinds(_MODIFIER), _kinds(*_KINDS_OF_SEQUENCES)))
 
 
 def _lone_emoji_in_kinds(kinds: bytes) -> tuple[int, int]:
-    """What ``_emoji_in_kinds`` finds in kinds where no sequence starts (``_sequence_start``):
+    """What ``_emoji_pattern`` finds in kinds where no sequence starts (``_sequence_start``):
     how many emoji, and what they weigh by code point in hundredths / SCALE, counted in
     bytes rather than matched one by one (some 140 ns each, for a post of emoji with skin tones
     twice a plain post's count). Each pictograph is an emoji, with the skin tone right after it
@@ -446,11 +454,15 @@ def _hundredths(text: str) -> int:
             # _emoji_kinds), where a match costs a tenth of one in the text, once the kinds are
             # read (some 0.15 ms a block of 256 code points, for a post).
             kinds = _classes.classes(text, _emoji_kinds)
-            if _sequence_start().search(kinds) is None:
-                emoji, removed = _lone_emoji_in_kinds(kinds)
-            else:
-                rest, emoji = _emoji_in_kinds().subn(b"", kinds)
-                removed = len(kinds) - len(rest) + _heavy(kinds) - _heavy(rest)  # in hundredths / SCALE
+            emoji = removed = 0  # removed: what the emoji weigh by code point, in hundredths / SCALE
+            if _sequence_start().search(kinds) is not None:
+                # Each sequence gives way to a character of no kind, which keeps a skin tone
+                # after it from passing for the tone of a pictograph before it.
+                rest, emoji = _sequences_in_kinds().subn(bytes((_OTHER,)), kinds)
+                removed = len(kinds) - len(rest) + emoji + _heavy(kinds) - _heavy(rest)
+                kinds = rest
+            lone, lone_removed = _lone_emoji_in_kinds(kinds)
+            emoji, removed = emoji + lone, removed + lone_removed
             return _plain_weight(text) - removed * SCALE + (emoji - _flag_count(text)) * DEFAULT_WEIGHT
         entities += [(m.start(), 1, m.end(), DEFAULT_WEIGHT) for m in _emoji_pattern_for(text).finditer(text)]
         entities += [(start, 1, start + 2, DEFAULT_WEIGHT) for start in _flag_starts(text)]

@@ -678,8 +678,8 @@ _EMOJI_PIECES = [
 @settings(max_examples=1000, deadline=None)
 @given(st.text(st.sampled_from(_EMOJI_PIECES), max_size=40))
 def test_emoji_found_in_kinds_weigh_what_emoji_found_in_the_text_weigh(text):
-    # twitter._emoji_in_kinds reads the pattern over one byte a character; the text's own
-    # pattern, as it was, is the reference.
+    # twitter._sequences_in_kinds and _lone_emoji_in_kinds read the pattern over one byte a
+    # character; the text's own pattern, as it was, is the reference.
     rest, emoji = twitter._emoji_pattern().subn("", text)
     expected = twitter._plain_weight(rest) + (emoji - twitter._flag_count(text)) * twitter.DEFAULT_WEIGHT
     assert twitter._hundredths(text) == expected
@@ -759,6 +759,7 @@ def test_mastodon_counts_local_mentions_as_written_wherever_they_are(text):
         "\U0001f3fd\u200d\U0001f469 \ufe0f\U0001f4bb",
         "\u0939\u094d\u200d\U0001f469\U0001f3fd \U0001f44d\U0001f3fd\U0001f3fd\u200d",
         "# \u20e3\U0001f469\u20e3 \xa9\ufe0f",
+        "\U0001f44d\U0001f469\u200d\U0001f4bb\U0001f3fd \u261d\u2764\ufe0f\U0001f3fd",  # a tone after a sequence
         # few emoji among text, which the emoji pattern reads itself
         "Go \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f, #1 and 1\ufe0f\u20e3!" + " " * 60,
         "Go \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f, #1 and \U0001f3f4!" + " " * 60,
