@@ -514,6 +514,8 @@ def with_simple_mastodon_urls_replaced(text: str, placeholder: str) -> str:
     """``text`` with the words that are plain URLs on Mastodon replaced by ``placeholder``, where
     they are many enough to be worth the pass (see above)."""
     # Each starts "http://" or "https://", in any case: its "://" follows a "p" or an "s".
+    if "://" not in text:
+        return text
     schemes = sum(map(text.count, ("p://", "s://", "P://", "S://")))
     if min(schemes, _words(text)) * _CHARACTERS_PER_CANDIDATE < len(text):
         return text

@@ -475,6 +475,19 @@ def test_grapheme_count_of_every_break_class_is_regex_grapheme_count(text):
     assert grapheme_count(text) == len(regex.findall(r"\X", text))
 
 
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.text(st.sampled_from(_EVERY_BREAK_CLASS), max_size=40),
+        # pictographs, joiners and each kind of Extend, close together
+        st.text(st.sampled_from(["\U0001f469", "\u2764", "\u200d", "\u0301", "\u094d", "\u200c", "a"]), max_size=12),
+    )
+)
+def test_pictograph_joins_matched_and_counted_in_bulk_agree(text):
+    found = _classes.classes(text, graphemes._break_classes)
+    assert graphemes._pictograph_joins_in_bulk(found) == len(graphemes._PICTOGRAPH_SEQUENCE.findall(found))
+
+
 def test_every_block_has_classes_the_grapheme_rules_know():
     # A newer Unicode in the regex package could bring a combination of properties the bulk
     # count has no rule for: it would refuse to count (ValueError) rather than count wrong.
