@@ -22,7 +22,8 @@ def _urls_after_a_scheme() -> re.Pattern[str]:
     # them fail there, before the domain's pattern tries the labels in several ways.
     labels = rf"(?={grammar.HOST_CHAR}++(?:\.{grammar.HOST_CHAR}++)*?\.{grammar.any_tld()})"
     return re.compile(
-        rf"://(?:{behind}){labels}({grammar.domain()}){grammar.PORT}?(?:/{grammar.MASTODON_PATH}*)?{query}",
+        rf"://{grammar.after_a_last_letter(grammar.MASTODON_SCHEME_WORDS)}(?:{behind}){labels}({grammar.domain()})"
+        rf"{grammar.PORT}?(?:/{grammar.MASTODON_PATH}*)?{query}",
         re.IGNORECASE,
     )
 

@@ -221,11 +221,14 @@ def last_separator_after_a_scheme(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def _separator_after_a_scheme(words: tuple[str, ...]) -> str:
-    # The last letter of a scheme is looked at first: a "://" after none (as in ":://") costs
-    # one lookbehind, not one for each scheme.
-    last_letters = "".join(sorted({word[-1] for word in words}))
     behind = "|".join(rf"(?<={MAY_START_AFTER}{word}://)" for word in words)
-    return rf"://(?<=[{last_letters}]://)(?:{behind})"
+    return rf"://{after_a_last_letter(words)}(?:{behind})"
+
+
+def after_a_last_letter(words: tuple[str, ...]) -> str:
+    """A lookbehind, at a "://", of the last letters of ``words``: looked at before each scheme
+    is, a "://" after none (as in ":://") costs one lookbehind, not one for each scheme."""
+    return rf"(?<=[{''.join(sorted({word[-1] for word in words}))}]://)"
 
 
 @functools.cache
