@@ -174,8 +174,8 @@ def _joins(found: bytes) -> int:
     if bytes((PREPEND,)) in found:
         prepends = found.translate(_AS_PREPEND)
         joins += prepends.count(b"p") - prepends.endswith(b"p") - prepends.count(b"pc")
-    # GB6-GB8: Hangul syllables.
-    if any(bytes((value,)) in found for value in (L, V, T)) and any(pair in found for pair in _HANGUL_PAIRS):
+    # GB6-GB8: Hangul syllables (see below).
+    if any(bytes((value,)) in found for value in (L, V, T)):
         joins += _hangul_joins(found)
     if bytes((CONSONANT,)) in found and (bytes((EXTEND_LINKER,)) in found or bytes((OTHER_LINKER,)) in found):
         joins += found.translate(_AS_CONJUNCT, _CONJUNCT_EXTEND).count(b"lc")
@@ -187,12 +187,9 @@ def _joins(found: bytes) -> int:
     return joins
 
 
-# The pairs of Hangul classes that join (GB6-GB8), each holding a jamo (L, V or T): a text with
-# none has no Hangul join, as a text of syllables alone (LV, LVT) has none, which the bulk count
-# below would read all the same.
-_HANGUL_PAIRS = [
-    bytes(pair) for pair in [(L, L), (L, V), (L, LV), (L, LVT), (LV, V), (LV, T), (V, V), (V, T), (LVT, T), (T, T)]
-]
+# GB6-GB8 join a jamo (L, V or T) to what is before or after it: a text without one, as Korean
+# written in syllables (LV, LVT) is, has no Hangul join, which the bulk count would read all the
+# same (five passes and big-integer masks).
 
 
 def _hangul_joins(found: bytes) -> int:
