@@ -174,7 +174,8 @@ def _joins(found: bytes) -> int:
     if bytes((PREPEND,)) in found:
         prepends = found.translate(_AS_PREPEND)
         joins += prepends.count(b"p") - prepends.endswith(b"p") - prepends.count(b"pc")
-    # GB6-GB8: Hangul syllables (see below).
+    # GB6-GB8: Hangul syllables. Every join holds a jamo (L, V or T): Korean written in syllables
+    # (LV, LVT) has none, and is not read (five passes and big-integer masks).
     if any(bytes((value,)) in found for value in (L, V, T)):
         joins += _hangul_joins(found)
     if bytes((CONSONANT,)) in found and (bytes((EXTEND_LINKER,)) in found or bytes((OTHER_LINKER,)) in found):
@@ -185,11 +186,6 @@ def _joins(found: bytes) -> int:
     if bytes((REGIONAL_INDICATOR,)) in found:
         joins += found.translate(_IS[REGIONAL_INDICATOR]).count(b"\x01\x01")
     return joins
-
-
-# GB6-GB8 join a jamo (L, V or T) to what is before or after it: a text without one, as Korean
-# written in syllables (LV, LVT) is, has no Hangul join, which the bulk count would read all the
-# same (five passes and big-integer masks).
 
 
 def _hangul_joins(found: bytes) -> int:

@@ -32,18 +32,12 @@ _DOMAIN = r"@\w+(?:[.-]+\w+)*"
 
 
 @functools.cache
-def _mention_pattern() -> re.Pattern[str]:
-    # Mastodon's Account::MENTION_RE: "@user" or "@user@domain", not after "=", "/" or a letter.
-    # Written from the "@" (the character before it checked behind it) so that the engine skips
-    # to each "@" at C speed: led by the lookbehind, the pattern was tried at every position.
-    return re.compile(rf"@(?<![=/\w]@){_USERNAME}(?:{_DOMAIN})?", re.IGNORECASE)
-
-
-@functools.cache
 def _remote_mention_pattern() -> re.Pattern[str]:
-    """The mentions of ``_mention_pattern`` that name a domain, and only those: a local mention
-    is "@" and its username, where no other mention or URL can start (a username holds neither
-    "@" nor ":"), so leaving it unmatched moves no match."""
+    """Mastodon's Account::MENTION_RE ("@user" or "@user@domain", not after "=", "/" or a letter),
+    for the mentions that name a domain only: a local mention is "@" and its username, where no
+    other mention or URL can start (a username holds neither "@" nor ":"), so leaving it unmatched
+    moves no match. Written from the "@" (the character before it checked behind it) so that the
+    engine skips to each "@" at C speed: led by the lookbehind, it was tried at every position."""
     return re.compile(rf"@(?<![=/\w]@){_USERNAME}{_DOMAIN}", re.IGNORECASE)
 
 

@@ -303,14 +303,14 @@ def _kinds(*kinds: int) -> bytes:
 
 @functools.cache
 def _sequences_in_kinds() -> re.Pattern[bytes]:
-    """``_emoji_pattern`` over kinds, where a sequence starts (``_sequence_start``): the same
-    alternatives, each class the kinds it holds. It is written as the first character, then what
-    may follow it, in the order of the alternatives it starts (a lookbehind names them), so that
-    the search skips at C speed to a character that may start an emoji instead of trying the
-    alternatives everywhere; and it tries them only where U+FE0F, a keycap, a tag or a joiner and a
-    pictograph follow (after a skin tone or not). Elsewhere the pattern takes a lone pictograph, with its skin tone
-    if it has one, and goes on after it: leaving those to ``_lone_emoji_in_kinds`` moves none
-    of the matches this finds (a skin tone starts none)."""
+    """``_emoji_pattern`` over kinds, where a sequence starts: the same alternatives, each class
+    the kinds it holds. It is written as the first character, then what may follow it, in the
+    order of the alternatives it starts (a lookbehind names them), so that the search skips at C
+    speed to a character that may start an emoji instead of trying the alternatives everywhere;
+    and it tries them only where U+FE0F, a keycap, a tag, or a joiner and a pictograph follow
+    (after a skin tone or not). Elsewhere the pattern takes a lone pictograph, with its skin tone
+    if it has one, and goes on after it: leaving those to ``_lone_emoji_in_kinds`` moves none of
+    the matches this finds (a skin tone starts none)."""
     presentation, text_presentation = _PRESENTATION, _TEXT_PRESENTATION
     pictograph = b"(?:%s%s|%s|%s%s?)" % (
         _kinds(_MODIFIER_BASE, _TEXT_MODIFIER_BASE),
