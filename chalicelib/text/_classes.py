@@ -29,6 +29,9 @@ MAX_BLOCKS = 24
 # from those costs a few passes over them rather than one a block over the text.
 _PROBE = 4096
 
+# How much of a text's start is read to tell how the text is made (``often``).
+START = 1024
+
 # For each byte value, a translation to 0xFF where a byte is that value, else 0: a mask by ``translate``.
 EQUAL = [bytes(0xFF if byte == value else 0 for byte in range(256)) for value in range(256)]
 
@@ -66,6 +69,14 @@ def recoded(encoded: bytes, mask: int, lows: bytes, middle: int, plane: int) -> 
         old = int.from_bytes(encoded[offset::4], "little")
         recoded[offset::4] = ((old & ~mask) | ones * new).to_bytes(size, "little")
     return recoded.decode("utf-32-le", "surrogatepass")
+
+
+def often(pattern, text: str, characters_per_match: int) -> bool:
+    """Whether the start of ``text`` holds matches of ``pattern`` (compiled by ``re`` or ``regex``)
+    closer than ``characters_per_match`` apart: which way of reading the whole text costs less,
+    told from its first ``START`` characters at the cost of one search over them."""
+    probe = min(len(text), START)
+    return len(pattern.findall(text, 0, probe)) * characters_per_match > probe
 
 
 def any_of(values: Iterable[int]) -> bytes:

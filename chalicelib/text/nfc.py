@@ -121,7 +121,7 @@ def _told_in_nfc(text: str) -> bool:
         return True
     # CPython checks a text at C speed, but where characters that may compose (NFC_QC=Maybe)
     # are many, the check normalises the whole text, and normalising it again doubles the cost.
-    return not _often(_may_compose(), text) and unicodedata.is_normalized("NFC", text)
+    return not _classes.often(_may_compose(), text, _CHARACTERS_PER_RUN) and unicodedata.is_normalized("NFC", text)
 
 
 def _non_starters_apart(text: str) -> str:
@@ -193,8 +193,7 @@ def _normalized_whole(text: str) -> str:
     the normalised text with stand-ins, put back, is the normalised text. (Set aside first, they
     no longer take the check for long runs of marks, which reads every character outside the
     Basic Multilingual Plane as one that may be a mark, to its slow path.)"""
-    indicators = _classes.outside_bmp(text)  # at most
-    if indicators >= len(text) * _INDICATORS_PER_CHARACTER:
+    if _classes.outside_bmp(text) >= len(text) * _INDICATORS_PER_CHARACTER:  # indicators, at most
         found = _indicators.with_stand_ins(text)
         if found is not None:
             with_stand_ins, indicators = found
@@ -283,7 +282,7 @@ def _inert_marks_standing_in(text: str) -> tuple[str, list[tuple[str, str]]] | N
 
     encoding, marks = _inert_marks()
     # The text's start tells whether they are many (at some 5 ns a character for the whole).
-    probe = text[:_PROBE]
+    probe = text[: _classes.START]
     if len(codecs.charmap_encode(probe, "replace", encoding)[0].translate(None, b"?\0")) < (
         len(probe) * _INERT_MARKS_PER_CHARACTER
     ):
@@ -304,19 +303,12 @@ def _inert_marks_standing_in(text: str) -> tuple[str, list[tuple[str, str]]] | N
 
 
 _CHARACTERS_PER_RUN = 20
-_PROBE = 1024
-
-
-def _often(pattern, text: str) -> bool:
-    """Whether the text's start holds matches closer than ``_CHARACTERS_PER_RUN`` apart."""
-    probe = min(len(text), _PROBE)
-    return len(pattern.findall(text, 0, probe)) * _CHARACTERS_PER_RUN > probe
 
 
 def _dense(text: str) -> bool:
     # Unsettled runs close together: normalising the whole text costs less than cutting it into
     # runs (either is NFC).
-    return _often(_unsettled(), text)
+    return _classes.often(_unsettled(), text, _CHARACTERS_PER_RUN)
 
 
 @functools.cache

@@ -114,14 +114,12 @@ _INDICATOR_RUN = re.compile("[\U0001f1e6-\U0001f1ff][\U0001f1e6-\U0001f1ff]+")
 # in bulk (``_flag_count_in_bulk``: some 10 ns a character, and 2 more for each letter the
 # indicators use), rather than each run found and counted (some 110 ns a run).
 _CHARACTERS_PER_RUN = 10
-_PROBE = 1024
 
 
 def _flag_count(text: str) -> int:
     if not _classes.outside_bmp(text):
         return 0  # indicators lie outside the plane
-    probe = min(len(text), _PROBE)
-    if len(_INDICATOR_RUN.findall(text, 0, probe)) * _CHARACTERS_PER_RUN > probe:
+    if _classes.often(_INDICATOR_RUN, text, _CHARACTERS_PER_RUN):
         return _flag_count_in_bulk(text)
     # Flags lie within runs of indicators, and most texts repeat a few runs (a flag or two), so
     # each distinct run is read once.
