@@ -230,6 +230,12 @@ def _units(family: str):
     return st.lists(GENERATED_FAMILIES[family], min_size=1, max_size=4).map("".join)
 
 
+def _unit_of(characters: list[str]):
+    # A unit to repeat, for the tests of one reading of dense text: a few runs of these characters.
+    runs = st.text(st.sampled_from(characters), min_size=1, max_size=12)
+    return st.lists(runs, min_size=1, max_size=4).map("".join)
+
+
 @pytest.mark.parametrize(("platform", "family"), GENERATED_WITHIN_RATIO)
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
@@ -536,18 +542,7 @@ _INDICATORS_OF_EVERY_LETTER = [chr(code) for code in range(0x1F1E6, 0x1F200)]
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.text(
-            st.sampled_from([*_INDICATORS_OF_EVERY_LETTER, *_MARKS_OF_SEVERAL_BLOCKS, *"aཱི가ୋ", "🇥"]),
-            min_size=1,
-            max_size=12,
-        ),
-        min_size=1,
-        max_size=4,
-    ).map("".join),
-    st.integers(1, 300),
-)
+@given(_unit_of([*_INDICATORS_OF_EVERY_LETTER, *_MARKS_OF_SEVERAL_BLOCKS, *"aཱི가ୋ", "🇥"]), st.integers(1, 300))
 def test_nfc_of_text_dense_in_regional_indicators_is_unicode_nfc(unit, times):
     # Repeated, a unit dense in indicators and in what may compose is normalised whole, the
     # indicators standing in as control characters (nfc._normalized_whole).
@@ -855,14 +850,7 @@ _INERT_MARKS = "\u05b0\u05b8\u0591\u0f71\u0f72\u0f74\u0f80\u0e48\u0e38\u0315\u03
 
 
 @settings(max_examples=300, deadline=None)
-@given(
-    st.lists(
-        st.text(st.sampled_from([*_INERT_MARKS, *_NFC_PIECES]), min_size=1, max_size=12),
-        min_size=1,
-        max_size=4,
-    ).map("".join),
-    st.integers(1, 200),
-)
+@given(_unit_of([*_INERT_MARKS, *_NFC_PIECES]), st.integers(1, 200))
 def test_x_counts_a_text_dense_in_marks_that_neither_compose_nor_block_in_nfc(unit, times):
     # Such marks stand in as others that CPython's NFC reads faster (nfc._inert_marks_standing_in),
     # and are put back: the same code points as NFC, but for the order of marks within a run.
