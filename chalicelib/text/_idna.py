@@ -26,6 +26,14 @@ _LABEL_MAX = 63
 _ACE_PREFIX = "xn--"
 
 
+@functools.lru_cache(maxsize=1024)
+def idna_growth(domain: str) -> int | None:
+    """How much longer ``domain`` is in IDNA form, or None when it has none: what a URL finder
+    asks of each domain it finds (a text repeating a domain pays once)."""
+    length = idna_length(domain)
+    return None if length is None else length - len(domain)
+
+
 def idna_length(domain: str) -> int | None:
     """``len(domain.encode("idna"))``, or None where the codec raises UnicodeError."""
     if domain.isascii():

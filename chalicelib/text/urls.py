@@ -47,7 +47,7 @@ import re
 from typing import NamedTuple
 
 from chalicelib.text import _url_grammar as grammar
-from chalicelib.text._idna import idna_length
+from chalicelib.text._idna import idna_growth
 
 # With a ".tld" every this many characters or more often, the chains of labels are read in one
 # pass (some 20 ns a character) rather than around each ".tld" (some 2 µs each).
@@ -63,7 +63,9 @@ class Span(NamedTuple):
     end: int
 
 
-_span = functools.partial(tuple.__new__, Span)  # Span((start, end)), made in C
+# Span((start, end)), made in C: a NamedTuple's own constructor is Python, which the finders'
+# loops would pay for each of thousands of URLs.
+span_of = functools.partial(tuple.__new__, Span)
 
 
 def _after_last_scheme(text: str) -> int | None:
@@ -355,13 +357,13 @@ def _ascii_domains(domain: str, offset: int) -> list[Span]:
         position, end = run.span()
         if whole(domain, position, end):
             # The run is one domain (as most are): the search below would find it whole.
-            found.append(_span((offset + position, offset + end)))
+            found.append(span_of((offset + position, offset + end)))
             continue
         while grammar.dot_then_tld().search(domain, position + 1, end):
             match = grammar.ascii_domain().search(domain, position, end)
             if match is None:
                 break
-            found.append(_span((offset + match.start(), offset + match.end())))
+            found.append(span_of((offset + match.start(), offset + match.end())))
             position = match.end()
     return found
 
@@ -371,20 +373,11 @@ def _is_acceptable(url: str, scheme: str | None, domain: str) -> bool:
     URL with its domain in punycode must stay within 4096 characters. twitter-text adds the length
     of the scheme (or of "https://" when there is none) to that of the URL, which already holds the
     scheme; we keep that quirk so the boundary falls where X's does."""
-    growth = _punycode_growth(domain)
+    growth = idna_growth(domain)
     if growth is None:
         return False
     scheme_length = len(scheme) if scheme else _DEFAULT_SCHEME_LENGTH
     return scheme_length + len(url) + growth <= grammar.URL_MAX
-
-
-@functools.lru_cache(maxsize=1024)
-def _punycode_growth(domain: str) -> int | None:
-    """How much longer ``domain`` is in IDNA form, or None when it has none. Python's IDNA codec
-    costs 10-130 µs a domain that is not ASCII, and a hostile post holds thousands of distinct
-    ones: ``_idna`` computes the same length in 1-15 µs (a text repeating a domain pays once)."""
-    length = idna_length(domain)
-    return None if length is None else length - len(domain)
 
 
 def _find(

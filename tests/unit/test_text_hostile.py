@@ -48,6 +48,7 @@ from hypothesis import strategies as st
 
 from chalicelib.text import (
     _classes,
+    _idna,
     _indicators,
     _mastodon_urls,
     _url_grammar,
@@ -285,7 +286,7 @@ DISTINCT_DOMAINS = {
 
 def _uncached(count):
     def counted(text):
-        urls._punycode_growth.cache_clear()
+        _idna.idna_growth.cache_clear()
         return count(text)
 
     return counted
